@@ -1,0 +1,442 @@
+//! The registered claims of a JWT (RFC 7519 §4.1), read into fixed buffers.
+//!
+//! Only `iss`, `sub`, `aud`, `exp`, `nbf`, `iat` and `jti` are read; every other claim, of
+//! any shape, is validated as JSON and skipped. Duplicate claim names are refused (RFC 7519 §4:
+//! "MUST either reject … or use a JSON parser that returns only the lexically last"; we reject).
+//! Escapes are decoded before any comparison, so `"https:\/\/as.example"` equals
+//! `https://as.example`.
+//!
+//! ## NumericDate policy (RFC 7519 §2)
+//! A NumericDate must be a JSON number (a numeric *string* is [`Error::InvalidClaim`]). It may
+//! have a fraction and an exponent (`1.7e9`), and is read exactly, without floating point.
+//! Refused as [`Error::InvalidClaim`]: negative values (including `-0`), and values above
+//! [`MAX_NUMERIC_DATE`] = 2^53 − 1 (I-JSON, RFC 7493 §2.2: larger integers are not exact in
+//! most JSON implementations). Fractions are kept as "has a fractional part": comparisons with
+//! the integral `now` round in the strict direction (see [`NumericDate::ceil`]).
+
+use crate::error::{Claim, Error, Limit, Malformed, Part};
+use crate::json::{self, JsonStr, Value};
+use crate::jws::json_error;
+
+/// Longest `iss`, `sub`, `jti` or `aud` value accepted, in bytes (decoded).
+pub const MAX_CLAIM_STRING_LEN: usize = 256;
+
+/// Most values in an `aud` array.
+pub const MAX_AUDIENCE_VALUES: usize = 16;
+
+/// Largest NumericDate accepted: 2^53 − 1 (year 285,428,751).
+pub const MAX_NUMERIC_DATE: u64 = (1 << 53) - 1;
+
+/// A claim string value.
+pub type ClaimString = heapless::String<MAX_CLAIM_STRING_LEN>;
+
+/// A NumericDate (RFC 7519 §2): whole seconds since the epoch and whether a fraction follows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct NumericDate {
+    seconds: u64,
+    fractional: bool,
+}
+
+impl NumericDate {
+    /// A whole-second date.
+    pub const fn from_seconds(seconds: u64) -> Self {
+        Self {
+            seconds,
+            fractional: false,
+        }
+    }
+
+    /// The value rounded down.
+    pub const fn floor(self) -> u64 {
+        self.seconds
+    }
+
+    /// The value rounded up. For an integral `now`, `now < exp` ⇔ `now < ceil(exp)` and
+    /// `nbf <= now` ⇔ `ceil(nbf) <= now`, so the checks on `exp`, `nbf` and `iat` stay exact.
+    pub const fn ceil(self) -> u64 {
+        self.seconds + self.fractional as u64
+    }
+
+    /// True when the value had a non-zero fractional part.
+    pub const fn is_fractional(self) -> bool {
+        self.fractional
+    }
+
+    /// Reads a JSON number's text (already grammar-checked) under the policy above.
+    pub(crate) fn parse(text: &str) -> Option<Self> {
+        let bytes = text.as_bytes();
+        if bytes.first() == Some(&b'-') {
+            return None;
+        }
+        let (mantissa, exponent) = match text.find(['e', 'E']) {
+            Some(i) => (text.get(..i)?, parse_exponent(text.get(i + 1..)?)?),
+            None => (text, 0i64),
+        };
+        let (int_part, frac_part) = match mantissa.find('.') {
+            Some(i) => (mantissa.get(..i)?, mantissa.get(i + 1..)?),
+            None => (mantissa, ""),
+        };
+        // All digits as one integer: at most MAX_NUMBER_LEN (32) digits < 10^32 < 2^128.
+        let mut digits: u128 = 0;
+        for d in int_part.bytes().chain(frac_part.bytes()) {
+            digits = digits
+                .checked_mul(10)?
+                .checked_add(u128::from(d.checked_sub(b'0')?))?;
+        }
+        let scale = exponent - i64::try_from(frac_part.len()).ok()?;
+        let (seconds, fractional) = if digits == 0 {
+            (0, false)
+        } else if scale >= 0 {
+            let factor = 10u128.checked_pow(u32::try_from(scale).ok()?)?;
+            (digits.checked_mul(factor)?, false)
+        } else {
+            match u32::try_from(-scale)
+                .ok()
+                .and_then(|s| 10u128.checked_pow(s))
+            {
+                Some(divisor) => (digits / divisor, digits % divisor != 0),
+                // 10^39 and beyond exceed every u128: the value is a pure fraction.
+                None => (0, true),
+            }
+        };
+        let seconds = u64::try_from(seconds).ok()?;
+        if seconds > MAX_NUMERIC_DATE || (seconds == MAX_NUMERIC_DATE && fractional) {
+            return None;
+        }
+        Some(Self {
+            seconds,
+            fractional,
+        })
+    }
+}
+
+fn parse_exponent(text: &str) -> Option<i64> {
+    let (negative, digits) = match text.as_bytes().first()? {
+        b'-' => (true, text.get(1..)?),
+        b'+' => (false, text.get(1..)?),
+        _ => (false, text),
+    };
+    let mut value: i64 = 0;
+    for d in digits.bytes() {
+        // Saturate: any exponent past 10^6 is far outside the accepted range either way.
+        value = (value * 10 + i64::from(d.checked_sub(b'0')?)).min(1_000_000);
+    }
+    Some(if negative { -value } else { value })
+}
+
+/// The `aud` claim: one string or an array of strings (RFC 7519 §4.1.3).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Audience {
+    values: heapless::Vec<ClaimString, MAX_AUDIENCE_VALUES>,
+    is_array: bool,
+}
+
+impl Audience {
+    /// The values, in order.
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        self.values.iter().map(|v| v.as_str())
+    }
+
+    /// Number of values.
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    /// True when there are no values (`"aud": []`).
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    /// True when the claim was a JSON array (even of one value).
+    pub const fn is_array(&self) -> bool {
+        self.is_array
+    }
+
+    /// True when any value equals `expected` exactly (RFC 7519 §4.1.3: case-sensitive).
+    pub fn contains(&self, expected: &str) -> bool {
+        self.iter().any(|v| v == expected)
+    }
+
+    /// The single value, when there is exactly one (as a string or a one-element array).
+    pub fn sole_value(&self) -> Option<&str> {
+        match self.values.as_slice() {
+            [only] => Some(only.as_str()),
+            _ => None,
+        }
+    }
+}
+
+/// The registered claims of a verified assertion.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Claims {
+    iss: Option<ClaimString>,
+    sub: Option<ClaimString>,
+    aud: Option<Audience>,
+    exp: Option<NumericDate>,
+    nbf: Option<NumericDate>,
+    iat: Option<NumericDate>,
+    jti: Option<ClaimString>,
+}
+
+impl Claims {
+    /// `iss` (RFC 7519 §4.1.1).
+    pub fn iss(&self) -> Option<&str> {
+        self.iss.as_deref()
+    }
+    /// `sub` (RFC 7519 §4.1.2).
+    pub fn sub(&self) -> Option<&str> {
+        self.sub.as_deref()
+    }
+    /// `aud` (RFC 7519 §4.1.3).
+    pub fn aud(&self) -> Option<&Audience> {
+        self.aud.as_ref()
+    }
+    /// `exp` (RFC 7519 §4.1.4).
+    pub fn exp(&self) -> Option<NumericDate> {
+        self.exp
+    }
+    /// `nbf` (RFC 7519 §4.1.5).
+    pub fn nbf(&self) -> Option<NumericDate> {
+        self.nbf
+    }
+    /// `iat` (RFC 7519 §4.1.6).
+    pub fn iat(&self) -> Option<NumericDate> {
+        self.iat
+    }
+    /// `jti` (RFC 7519 §4.1.7).
+    pub fn jti(&self) -> Option<&str> {
+        self.jti.as_deref()
+    }
+
+    /// Reads the claims set (RFC 7519 §7.2 step 10: UTF-8, a JSON object).
+    pub(crate) fn parse(payload: &[u8]) -> Result<Self, Error> {
+        if core::str::from_utf8(payload).is_err() {
+            return Err(Error::Malformed(Malformed::Utf8(Part::Payload)));
+        }
+        let object = json::parse_object(payload).map_err(|e| json_error(e, Part::Payload))?;
+        let mut claims = Claims::default();
+        for (name, value) in object.members() {
+            let Some(claim) = registered(name) else {
+                continue;
+            };
+            match claim {
+                Claim::Iss => claims.iss = Some(claim_string(claim, *value)?),
+                Claim::Sub => claims.sub = Some(claim_string(claim, *value)?),
+                Claim::Jti => claims.jti = Some(claim_string(claim, *value)?),
+                Claim::Aud => claims.aud = Some(audience(*value)?),
+                Claim::Exp => claims.exp = Some(numeric_date(claim, *value)?),
+                Claim::Nbf => claims.nbf = Some(numeric_date(claim, *value)?),
+                Claim::Iat => claims.iat = Some(numeric_date(claim, *value)?),
+            }
+        }
+        Ok(claims)
+    }
+}
+
+/// Reads only `iss` from an unverified payload, for key selection.
+pub(crate) fn issuer_hint(payload: &[u8]) -> Result<ClaimString, Error> {
+    if core::str::from_utf8(payload).is_err() {
+        return Err(Error::Malformed(Malformed::Utf8(Part::Payload)));
+    }
+    let object = json::parse_object(payload).map_err(|e| json_error(e, Part::Payload))?;
+    match object.get("iss") {
+        None => Err(Error::MissingClaim(Claim::Iss)),
+        Some(value) => claim_string(Claim::Iss, value),
+    }
+}
+
+fn registered(name: &JsonStr<'_>) -> Option<Claim> {
+    [
+        Claim::Iss,
+        Claim::Sub,
+        Claim::Aud,
+        Claim::Exp,
+        Claim::Nbf,
+        Claim::Iat,
+        Claim::Jti,
+    ]
+    .into_iter()
+    .find(|c| name.eq_str(c.as_str()))
+}
+
+fn claim_string(claim: Claim, value: Value<'_>) -> Result<ClaimString, Error> {
+    let Value::String(s) = value else {
+        return Err(Error::InvalidClaim(claim));
+    };
+    if s.is_empty() {
+        return Err(Error::InvalidClaim(claim));
+    }
+    s.decoded()
+        .map_err(|()| Error::TooLarge(Limit::StringLength))
+}
+
+fn audience(value: Value<'_>) -> Result<Audience, Error> {
+    let mut aud = Audience::default();
+    match value {
+        Value::String(s) => {
+            let v = s
+                .decoded()
+                .map_err(|()| Error::TooLarge(Limit::StringLength))?;
+            // Capacity is at least one.
+            aud.values
+                .push(v)
+                .map_err(|_| Error::TooLarge(Limit::AudienceValues))?;
+        }
+        Value::Array(items) => {
+            aud.is_array = true;
+            for item in items.elements() {
+                let item = item.map_err(|e| json_error(e, Part::Payload))?;
+                let Value::String(s) = item else {
+                    return Err(Error::InvalidClaim(Claim::Aud));
+                };
+                let v = s
+                    .decoded()
+                    .map_err(|()| Error::TooLarge(Limit::StringLength))?;
+                aud.values
+                    .push(v)
+                    .map_err(|_| Error::TooLarge(Limit::AudienceValues))?;
+            }
+        }
+        _ => return Err(Error::InvalidClaim(Claim::Aud)),
+    }
+    Ok(aud)
+}
+
+fn numeric_date(claim: Claim, value: Value<'_>) -> Result<NumericDate, Error> {
+    match value {
+        Value::Number(text) => NumericDate::parse(text).ok_or(Error::InvalidClaim(claim)),
+        _ => Err(Error::InvalidClaim(claim)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn date(text: &str) -> Option<(u64, bool)> {
+        NumericDate::parse(text).map(|d| (d.floor(), d.is_fractional()))
+    }
+
+    #[test]
+    fn numeric_date_policy() {
+        assert_eq!(date("0"), Some((0, false)));
+        assert_eq!(date("1700000000"), Some((1_700_000_000, false)));
+        assert_eq!(date("1700000000.5"), Some((1_700_000_000, true)));
+        assert_eq!(date("1700000000.000"), Some((1_700_000_000, false)));
+        assert_eq!(date("1.7e9"), Some((1_700_000_000, false)));
+        assert_eq!(date("1.7E+9"), Some((1_700_000_000, false)));
+        assert_eq!(date("17000000000e-1"), Some((1_700_000_000, false)));
+        assert_eq!(date("17000000005e-1"), Some((1_700_000_000, true)));
+        assert_eq!(date("1e-400"), Some((0, true)));
+        assert_eq!(date("0e999999999"), Some((0, false)));
+        assert_eq!(date("0.0"), Some((0, false)));
+        // Negative values are refused, -0 included.
+        assert_eq!(date("-1"), None);
+        assert_eq!(date("-0"), None);
+        assert_eq!(date("-0.5"), None);
+        // 2^53 - 1 is the largest accepted; beyond it, refused.
+        assert_eq!(date("9007199254740991"), Some((MAX_NUMERIC_DATE, false)));
+        assert_eq!(date("9007199254740991.5"), None);
+        assert_eq!(date("9007199254740992"), None);
+        assert_eq!(date("1e16"), None);
+        assert_eq!(date("1e999999999999999999"), None);
+        assert_eq!(date("99999999999999999999999999999999"), None);
+    }
+
+    #[test]
+    fn ceil_and_floor() {
+        let d = NumericDate::parse("10.2").unwrap();
+        assert_eq!((d.floor(), d.ceil()), (10, 11));
+        let d = NumericDate::parse("10").unwrap();
+        assert_eq!((d.floor(), d.ceil()), (10, 10));
+    }
+
+    fn claims(json: &str) -> Result<Claims, Error> {
+        Claims::parse(json.as_bytes())
+    }
+
+    #[test]
+    fn reads_registered_claims_and_skips_the_rest() {
+        let c = claims(
+            r#"{"iss":"https:\/\/client.example","sub":"c\u00e9","aud":["a","b"],"exp":1e3,"nbf":1,"iat":2.5,"jti":"j",
+                "cnf":{"jwk":{"kty":"RSA","n":[1,{"x":null}]}},"scope":["a",{"b":[true]}],"x":null}"#,
+        )
+        .unwrap();
+        assert_eq!(c.iss(), Some("https://client.example"));
+        assert_eq!(c.sub(), Some("c\u{e9}"));
+        assert_eq!(c.aud().unwrap().iter().collect::<Vec<_>>(), ["a", "b"]);
+        assert!(c.aud().unwrap().is_array());
+        assert_eq!(c.exp(), Some(NumericDate::from_seconds(1000)));
+        assert_eq!(c.iat().unwrap().ceil(), 3);
+        assert_eq!(c.jti(), Some("j"));
+    }
+
+    #[test]
+    fn claim_type_errors() {
+        for (json, claim) in [
+            (r#"{"iss":123}"#, Claim::Iss),
+            (r#"{"iss":["client-id"]}"#, Claim::Iss),
+            (r#"{"iss":""}"#, Claim::Iss),
+            (r#"{"sub":{"a":1}}"#, Claim::Sub),
+            (r#"{"jti":7}"#, Claim::Jti),
+            (r#"{"aud":1}"#, Claim::Aud),
+            (r#"{"aud":["a",1]}"#, Claim::Aud),
+            (r#"{"aud":null}"#, Claim::Aud),
+            (r#"{"exp":"1700000000"}"#, Claim::Exp),
+            (r#"{"exp":null}"#, Claim::Exp),
+            (r#"{"nbf":true}"#, Claim::Nbf),
+            (r#"{"iat":-5}"#, Claim::Iat),
+        ] {
+            assert_eq!(claims(json), Err(Error::InvalidClaim(claim)), "{json}");
+        }
+        assert_eq!(
+            claims(r#"{"exp":1,"e\u0078p":2}"#),
+            Err(Error::Malformed(Malformed::DuplicateMember(Part::Payload)))
+        );
+        assert_eq!(
+            claims("[\"client-id\"]"),
+            Err(Error::Malformed(Malformed::NotAnObject(Part::Payload)))
+        );
+        assert_eq!(
+            Claims::parse(b"{\"iss\":\"\xC0\xAF\"}"),
+            Err(Error::Malformed(Malformed::Utf8(Part::Payload)))
+        );
+    }
+
+    #[test]
+    fn string_claim_length_limit_is_exact() {
+        let at = "s".repeat(MAX_CLAIM_STRING_LEN);
+        let over = "s".repeat(MAX_CLAIM_STRING_LEN + 1);
+        assert_eq!(
+            claims(&format!(r#"{{"sub":"{at}"}}"#)).unwrap().sub(),
+            Some(at.as_str())
+        );
+        assert_eq!(
+            claims(&format!(r#"{{"sub":"{over}"}}"#)),
+            Err(Error::TooLarge(Limit::StringLength))
+        );
+        // The limit applies to the decoded form: 256 escaped characters fit.
+        let escaped = "\\u0073".repeat(MAX_CLAIM_STRING_LEN);
+        assert!(claims(&format!(r#"{{"sub":"{escaped}"}}"#)).is_ok());
+    }
+
+    #[test]
+    fn audience_count_limit_is_exact() {
+        let list = |n: usize| {
+            let items: Vec<String> = (0..n).map(|i| format!("\"a{i}\"")).collect();
+            format!(r#"{{"aud":[{}]}}"#, items.join(","))
+        };
+        assert_eq!(
+            claims(&list(MAX_AUDIENCE_VALUES))
+                .unwrap()
+                .aud()
+                .unwrap()
+                .len(),
+            MAX_AUDIENCE_VALUES
+        );
+        assert_eq!(
+            claims(&list(MAX_AUDIENCE_VALUES + 1)),
+            Err(Error::TooLarge(Limit::AudienceValues))
+        );
+    }
+}

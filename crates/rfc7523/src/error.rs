@@ -1,0 +1,741 @@
+//! One error model for every check, with a stable `reason` code and the OAuth mapping of
+//! RFC 6749 §5.2, RFC 7521 §4.1.1 and §4.2.1.
+//!
+//! [`Error`] says why an assertion was refused. Its [`Reason`] is a stable snake_case code
+//! (`expired`, `audience_mismatch`, …) meant for logs, metrics and scripts: codes are only ever
+//! added, never renamed. The OAuth error a server sends depends on the *use* of the assertion
+//! ([`Use`]): the same expired JWT is `invalid_grant` (HTTP 400) as an authorization grant and
+//! `invalid_client` (HTTP 401) as client authentication.
+//!
+//! Descriptions ([`core::fmt::Display`]) name what failed and carry only numbers and fixed
+//! words: never attacker-supplied text, so they are safe to log and to send. They also stay
+//! within the character set RFC 6749 §5.2 allows in `error_description` (no `"` and no `\`).
+
+use core::fmt;
+
+use serde::Serialize;
+
+/// Why an assertion, or a token request carrying one, was refused: the stable code.
+///
+/// The string forms ([`Reason::as_str`]) are part of the public contract.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Reason {
+    /// Not a compact JWS, not canonical base64url, not JSON, or a JSON value of the wrong shape
+    /// in the header.
+    Malformed,
+    /// A named limit ([`Limit`]) was exceeded.
+    TooLarge,
+    /// `alg` is not exactly `RS256` (RFC 8725 §3.1: the algorithm is fixed by the verifier).
+    UnsupportedAlgorithm,
+    /// A header parameter this verifier refuses to process (`crit`, `b64`, `zip`, nested `cty`).
+    UnsupportedHeader,
+    /// No trusted key matches the assertion (unknown issuer or client, or no key for the `kid`).
+    UnknownKey,
+    /// The RS256 signature does not verify under any candidate key.
+    InvalidSignature,
+    /// A claim that is required is absent.
+    MissingClaim,
+    /// A claim is present but has the wrong JSON type or an unusable value.
+    InvalidClaim,
+    /// `iss` is not a trusted issuer (or not the client id).
+    IssuerMismatch,
+    /// `sub` is not the expected subject (or not the client id).
+    SubjectMismatch,
+    /// `aud` does not name this authorization server as required.
+    AudienceMismatch,
+    /// `exp` has passed (leeway included).
+    Expired,
+    /// `nbf` is still in the future (leeway included).
+    NotYetValid,
+    /// `iat` is in the future (leeway included).
+    IssuedInFuture,
+    /// The assertion's lifetime is longer than the configured maximum.
+    LifetimeTooLong,
+    /// `iat` is older than the configured maximum age.
+    TooOld,
+    /// The (`iss`, `jti`) pair was already used.
+    Replayed,
+    /// The replay store is full of live entries and refuses new ones (fail closed).
+    ReplayStoreFull,
+    /// The `typ` header names another kind of JWT (draft-ietf-oauth-rfc7523bis).
+    InvalidType,
+    /// The token request itself is malformed (RFC 6749 §5.2 `invalid_request`).
+    InvalidRequest,
+    /// The grant type is not one this endpoint handles (RFC 6749 §5.2).
+    UnsupportedGrantType,
+    /// The `client_assertion_type` is not the JWT bearer type (RFC 7521 §4.2).
+    UnsupportedAssertionType,
+}
+
+impl Reason {
+    /// Every reason, in declaration order (for exhaustive tests and documentation).
+    pub const ALL: [Reason; 22] = [
+        Reason::Malformed,
+        Reason::TooLarge,
+        Reason::UnsupportedAlgorithm,
+        Reason::UnsupportedHeader,
+        Reason::UnknownKey,
+        Reason::InvalidSignature,
+        Reason::MissingClaim,
+        Reason::InvalidClaim,
+        Reason::IssuerMismatch,
+        Reason::SubjectMismatch,
+        Reason::AudienceMismatch,
+        Reason::Expired,
+        Reason::NotYetValid,
+        Reason::IssuedInFuture,
+        Reason::LifetimeTooLong,
+        Reason::TooOld,
+        Reason::Replayed,
+        Reason::ReplayStoreFull,
+        Reason::InvalidType,
+        Reason::InvalidRequest,
+        Reason::UnsupportedGrantType,
+        Reason::UnsupportedAssertionType,
+    ];
+
+    /// The stable snake_case code.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Reason::Malformed => "malformed",
+            Reason::TooLarge => "too_large",
+            Reason::UnsupportedAlgorithm => "unsupported_algorithm",
+            Reason::UnsupportedHeader => "unsupported_header",
+            Reason::UnknownKey => "unknown_key",
+            Reason::InvalidSignature => "invalid_signature",
+            Reason::MissingClaim => "missing_claim",
+            Reason::InvalidClaim => "invalid_claim",
+            Reason::IssuerMismatch => "issuer_mismatch",
+            Reason::SubjectMismatch => "subject_mismatch",
+            Reason::AudienceMismatch => "audience_mismatch",
+            Reason::Expired => "expired",
+            Reason::NotYetValid => "not_yet_valid",
+            Reason::IssuedInFuture => "issued_in_future",
+            Reason::LifetimeTooLong => "lifetime_too_long",
+            Reason::TooOld => "too_old",
+            Reason::Replayed => "replayed",
+            Reason::ReplayStoreFull => "replay_store_full",
+            Reason::InvalidType => "invalid_type",
+            Reason::InvalidRequest => "invalid_request",
+            Reason::UnsupportedGrantType => "unsupported_grant_type",
+            Reason::UnsupportedAssertionType => "unsupported_assertion_type",
+        }
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A part of the compact serialization (RFC 7515 §7.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Part {
+    /// The JWS Protected Header.
+    Header,
+    /// The JWS Payload (the JWT Claims Set).
+    Payload,
+    /// The JWS Signature.
+    Signature,
+}
+
+impl Part {
+    const fn as_str(self) -> &'static str {
+        match self {
+            Part::Header => "header",
+            Part::Payload => "payload",
+            Part::Signature => "signature",
+        }
+    }
+}
+
+/// What exactly was malformed.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Malformed {
+    /// Not exactly three `.`-separated segments (RFC 7515 §7.1).
+    SegmentCount,
+    /// A segment is empty where a value is required.
+    EmptySegment(Part),
+    /// A segment is not canonical unpadded base64url (RFC 7515 §2, §7.1).
+    Base64(Part),
+    /// A segment does not decode to UTF-8 (RFC 7519 §7.2 step 10).
+    Utf8(Part),
+    /// A segment is not valid JSON (RFC 8259).
+    Json(Part),
+    /// A segment is JSON but not an object (RFC 7515 §4, RFC 7519 §7.2 step 10).
+    NotAnObject(Part),
+    /// A member name appears twice in the header or claims set (RFC 7515 §5.2 step 4,
+    /// RFC 7519 §4).
+    DuplicateMember(Part),
+    /// The header has no `alg` (RFC 7515 §4.1.1).
+    MissingAlgorithm,
+    /// A header parameter has the wrong JSON type.
+    HeaderValue(HeaderParameter),
+    /// The signature length differs from the modulus length (RFC 8017 §8.2.2 step 1).
+    SignatureLength,
+}
+
+impl Malformed {
+    fn describe(self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Malformed::SegmentCount => {
+                f.write_str("not a compact JWS: expected three dot-separated segments")
+            }
+            Malformed::EmptySegment(part) => write!(f, "the {} segment is empty", part.as_str()),
+            Malformed::Base64(part) => write!(
+                f,
+                "the {} segment is not canonical unpadded base64url",
+                part.as_str()
+            ),
+            Malformed::Utf8(part) => write!(f, "the {} is not valid UTF-8", part.as_str()),
+            Malformed::Json(part) => write!(f, "the {} is not valid JSON", part.as_str()),
+            Malformed::NotAnObject(part) => {
+                write!(f, "the {} is not a JSON object", part.as_str())
+            }
+            Malformed::DuplicateMember(part) => {
+                write!(f, "the {} has a duplicate member name", part.as_str())
+            }
+            Malformed::MissingAlgorithm => f.write_str("the header has no alg parameter"),
+            Malformed::HeaderValue(param) => write!(
+                f,
+                "the {} header parameter has the wrong type",
+                param.as_str()
+            ),
+            Malformed::SignatureLength => {
+                f.write_str("the signature length differs from the key's modulus length")
+            }
+        }
+    }
+}
+
+/// A header parameter that can fail a check.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum HeaderParameter {
+    /// `alg` (RFC 7515 §4.1.1).
+    Alg,
+    /// `kid` (RFC 7515 §4.1.4).
+    Kid,
+    /// `typ` (RFC 7515 §4.1.9).
+    Typ,
+    /// `cty` (RFC 7515 §4.1.10); `JWT` would mean a nested JWT (RFC 7519 §5.2).
+    Cty,
+    /// `crit` (RFC 7515 §4.1.11): no extension is understood, so any `crit` is refused.
+    Crit,
+    /// `b64` (RFC 7797): unencoded payloads are not JWTs.
+    B64,
+    /// `zip` (RFC 7516 §4.1.3): a JWE parameter, never valid on a JWS.
+    Zip,
+}
+
+impl HeaderParameter {
+    /// The parameter name as it appears in the header.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            HeaderParameter::Alg => "alg",
+            HeaderParameter::Kid => "kid",
+            HeaderParameter::Typ => "typ",
+            HeaderParameter::Cty => "cty",
+            HeaderParameter::Crit => "crit",
+            HeaderParameter::B64 => "b64",
+            HeaderParameter::Zip => "zip",
+        }
+    }
+}
+
+/// A registered claim (RFC 7519 §4.1) that a check is about.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Claim {
+    /// `iss` (RFC 7519 §4.1.1).
+    Iss,
+    /// `sub` (RFC 7519 §4.1.2).
+    Sub,
+    /// `aud` (RFC 7519 §4.1.3).
+    Aud,
+    /// `exp` (RFC 7519 §4.1.4).
+    Exp,
+    /// `nbf` (RFC 7519 §4.1.5).
+    Nbf,
+    /// `iat` (RFC 7519 §4.1.6).
+    Iat,
+    /// `jti` (RFC 7519 §4.1.7).
+    Jti,
+}
+
+impl Claim {
+    /// The claim name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Claim::Iss => "iss",
+            Claim::Sub => "sub",
+            Claim::Aud => "aud",
+            Claim::Exp => "exp",
+            Claim::Nbf => "nbf",
+            Claim::Iat => "iat",
+            Claim::Jti => "jti",
+        }
+    }
+}
+
+/// A named limit; each is a public constant next to the code it bounds (see [`crate::limits`]).
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Limit {
+    /// [`crate::limits::MAX_TOKEN_LEN`] (or the smaller limit a policy sets).
+    TokenLength,
+    /// [`crate::limits::MAX_HEADER_LEN`].
+    HeaderLength,
+    /// [`crate::limits::MAX_PAYLOAD_LEN`].
+    PayloadLength,
+    /// [`crate::limits::MAX_SIGNATURE_LEN`].
+    SignatureLength,
+    /// [`crate::limits::MAX_CLAIM_STRING_LEN`] (or [`crate::limits::MAX_HEADER_STRING_LEN`]).
+    StringLength,
+    /// [`crate::limits::MAX_AUDIENCE_VALUES`].
+    AudienceValues,
+    /// [`crate::limits::MAX_JSON_DEPTH`].
+    JsonDepth,
+    /// [`crate::limits::MAX_JSON_MEMBERS`].
+    JsonMembers,
+    /// [`crate::limits::MAX_NUMBER_LEN`].
+    NumberLength,
+    /// [`crate::limits::MAX_FORM_BODY_LEN`].
+    FormLength,
+    /// [`crate::limits::MAX_FORM_PARAMETERS`].
+    FormParameters,
+    /// [`crate::limits::MAX_FORM_VALUE_LEN`].
+    FormValueLength,
+}
+
+impl Limit {
+    const fn as_str(self) -> &'static str {
+        match self {
+            Limit::TokenLength => "token length",
+            Limit::HeaderLength => "decoded header length",
+            Limit::PayloadLength => "decoded payload length",
+            Limit::SignatureLength => "signature length",
+            Limit::StringLength => "string length",
+            Limit::AudienceValues => "number of aud values",
+            Limit::JsonDepth => "JSON nesting depth",
+            Limit::JsonMembers => "number of JSON members",
+            Limit::NumberLength => "JSON number length",
+            Limit::FormLength => "request body length",
+            Limit::FormParameters => "number of request parameters",
+            Limit::FormValueLength => "request parameter length",
+        }
+    }
+}
+
+/// Why an assertion was refused. See [`Reason`] for the stable codes.
+///
+/// Variants carry typed context (which claim, which limit, the times compared) and never
+/// attacker-supplied text.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Error {
+    /// The token is not a well-formed compact JWS carrying a JSON object.
+    Malformed(Malformed),
+    /// A named limit was exceeded.
+    TooLarge(Limit),
+    /// `alg` is not exactly `RS256` (RFC 7518 §3.1, RFC 8725 §3.1).
+    UnsupportedAlgorithm,
+    /// The header carries a parameter this verifier refuses (RFC 7515 §4.1.11).
+    UnsupportedHeader(HeaderParameter),
+    /// No trusted key matches (unknown issuer or client, or an unknown `kid`).
+    UnknownKey,
+    /// The signature does not verify (deliberately without detail: no oracle).
+    InvalidSignature,
+    /// A required claim is absent (RFC 7523 §3, RFC 7519 §4.1).
+    MissingClaim(Claim),
+    /// A claim is present but unusable (wrong JSON type, empty, negative, out of range).
+    InvalidClaim(Claim),
+    /// `iss` is not trusted (RFC 7523 §3 item 1).
+    IssuerMismatch,
+    /// `sub` is not the expected subject or client id (RFC 7523 §3 item 2).
+    SubjectMismatch,
+    /// `aud` does not identify this authorization server as required (RFC 7523 §3 item 3,
+    /// draft-ietf-oauth-rfc7523bis).
+    AudienceMismatch,
+    /// `exp` has passed: `now >= exp + leeway` (RFC 7523 §3 item 4).
+    Expired {
+        /// The `exp` claim (whole seconds, rounded up).
+        exp: u64,
+        /// The time of the check.
+        now: u64,
+        /// The allowed clock skew in seconds.
+        leeway: u64,
+    },
+    /// `nbf` is in the future: `nbf > now + leeway` (RFC 7523 §3 item 5).
+    NotYetValid {
+        /// The `nbf` claim (whole seconds, rounded up).
+        nbf: u64,
+        /// The time of the check.
+        now: u64,
+        /// The allowed clock skew in seconds.
+        leeway: u64,
+    },
+    /// `iat` is in the future: `iat > now + leeway` (RFC 7523 §3 item 6).
+    IssuedInFuture {
+        /// The `iat` claim (whole seconds, rounded up).
+        iat: u64,
+        /// The time of the check.
+        now: u64,
+        /// The allowed clock skew in seconds.
+        leeway: u64,
+    },
+    /// The lifetime (`exp − iat`, or `exp − now` without `iat`) exceeds the policy's maximum
+    /// (RFC 7523 §3 item 4: "MAY reject assertions with an exp claim value that is
+    /// unreasonably far in the future").
+    LifetimeTooLong {
+        /// The lifetime found, in seconds.
+        lifetime: u64,
+        /// The policy's maximum, in seconds.
+        max: u64,
+    },
+    /// `iat` is older than the policy's maximum age (RFC 7523 §3 item 6).
+    TooOld {
+        /// The age found (`now − iat`), in seconds.
+        age: u64,
+        /// The policy's maximum, in seconds (the leeway is added before comparing).
+        max: u64,
+    },
+    /// The (`iss`, `jti`) pair was seen before and has not expired (RFC 7523 §3 item 7).
+    Replayed,
+    /// The replay store is full of live entries: refused rather than forgetting one early.
+    ReplayStoreFull,
+    /// `typ` names another kind of JWT, or is absent where the policy requires it
+    /// (draft-ietf-oauth-rfc7523bis, RFC 8725 §3.11).
+    InvalidType,
+}
+
+impl Error {
+    /// The stable reason code.
+    pub const fn reason(&self) -> Reason {
+        match self {
+            Error::Malformed(_) => Reason::Malformed,
+            Error::TooLarge(_) => Reason::TooLarge,
+            Error::UnsupportedAlgorithm => Reason::UnsupportedAlgorithm,
+            Error::UnsupportedHeader(_) => Reason::UnsupportedHeader,
+            Error::UnknownKey => Reason::UnknownKey,
+            Error::InvalidSignature => Reason::InvalidSignature,
+            Error::MissingClaim(_) => Reason::MissingClaim,
+            Error::InvalidClaim(_) => Reason::InvalidClaim,
+            Error::IssuerMismatch => Reason::IssuerMismatch,
+            Error::SubjectMismatch => Reason::SubjectMismatch,
+            Error::AudienceMismatch => Reason::AudienceMismatch,
+            Error::Expired { .. } => Reason::Expired,
+            Error::NotYetValid { .. } => Reason::NotYetValid,
+            Error::IssuedInFuture { .. } => Reason::IssuedInFuture,
+            Error::LifetimeTooLong { .. } => Reason::LifetimeTooLong,
+            Error::TooOld { .. } => Reason::TooOld,
+            Error::Replayed => Reason::Replayed,
+            Error::ReplayStoreFull => Reason::ReplayStoreFull,
+            Error::InvalidType => Reason::InvalidType,
+        }
+    }
+
+    /// The claim this error is about, where there is one.
+    pub const fn claim(&self) -> Option<Claim> {
+        match self {
+            Error::MissingClaim(c) | Error::InvalidClaim(c) => Some(*c),
+            Error::IssuerMismatch => Some(Claim::Iss),
+            Error::SubjectMismatch => Some(Claim::Sub),
+            Error::AudienceMismatch => Some(Claim::Aud),
+            Error::Expired { .. } | Error::LifetimeTooLong { .. } => Some(Claim::Exp),
+            Error::NotYetValid { .. } => Some(Claim::Nbf),
+            Error::IssuedInFuture { .. } | Error::TooOld { .. } => Some(Claim::Iat),
+            Error::Replayed => Some(Claim::Jti),
+            _ => None,
+        }
+    }
+
+    /// The OAuth error for this failure when the assertion was used as `use_`
+    /// (RFC 7521 §4.1.1: `invalid_grant`; §4.2.1: `invalid_client`).
+    pub const fn oauth_error(&self, use_: Use) -> OAuthError {
+        use_.failure()
+    }
+
+    /// The RFC 6749 §5.2 error response for this failure.
+    pub fn response(&self, use_: Use) -> ErrorResponse {
+        ErrorResponse::new(self.oauth_error(use_), self)
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Error::Malformed(m) => m.describe(f),
+            Error::TooLarge(limit) => write!(f, "the {} limit was exceeded", limit.as_str()),
+            Error::UnsupportedAlgorithm => f.write_str("the alg must be RS256"),
+            Error::UnsupportedHeader(p) => {
+                write!(f, "the {} header parameter is not supported", p.as_str())
+            }
+            Error::UnknownKey => f.write_str("no trusted key matches the assertion"),
+            Error::InvalidSignature => f.write_str("invalid signature"),
+            Error::MissingClaim(c) => write!(f, "the {} claim is missing", c.as_str()),
+            Error::InvalidClaim(c) => write!(f, "the {} claim is invalid", c.as_str()),
+            Error::IssuerMismatch => f.write_str("the iss claim is not a trusted issuer"),
+            Error::SubjectMismatch => f.write_str("the sub claim is not the expected subject"),
+            Error::AudienceMismatch => {
+                f.write_str("the aud claim does not identify this authorization server")
+            }
+            Error::Expired { exp, now, leeway } => write!(
+                f,
+                "the assertion expired {} s ago (leeway {} s)",
+                now.saturating_sub(exp),
+                leeway
+            ),
+            Error::NotYetValid { nbf, now, leeway } => write!(
+                f,
+                "the assertion is not valid for another {} s (leeway {} s)",
+                nbf.saturating_sub(now),
+                leeway
+            ),
+            Error::IssuedInFuture { iat, now, leeway } => write!(
+                f,
+                "the assertion was issued {} s in the future (leeway {} s)",
+                iat.saturating_sub(now),
+                leeway
+            ),
+            Error::LifetimeTooLong { lifetime, max } => write!(
+                f,
+                "the assertion lifetime of {lifetime} s exceeds the maximum of {max} s"
+            ),
+            Error::TooOld { age, max } => write!(
+                f,
+                "the assertion was issued {age} s ago, more than the maximum age of {max} s"
+            ),
+            Error::Replayed => f.write_str("the assertion was already used (jti replay)"),
+            Error::ReplayStoreFull => {
+                f.write_str("the replay cache is full; the assertion cannot be accepted now")
+            }
+            Error::InvalidType => f.write_str("the typ header names another kind of token"),
+        }
+    }
+}
+
+impl core::error::Error for Error {}
+
+/// The two uses of an assertion that RFC 7523 keeps apart (§2.1 and §2.2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Use {
+    /// The JWT is an authorization grant (RFC 7523 §2.1): failures are `invalid_grant`.
+    AuthorizationGrant,
+    /// The JWT authenticates the client (RFC 7523 §2.2): failures are `invalid_client`.
+    ClientAuthentication,
+}
+
+impl Use {
+    /// The OAuth error every assertion failure maps to for this use.
+    pub const fn failure(self) -> OAuthError {
+        match self {
+            Use::AuthorizationGrant => OAuthError::InvalidGrant,
+            Use::ClientAuthentication => OAuthError::InvalidClient,
+        }
+    }
+
+    /// `grant` or `client_authentication`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Use::AuthorizationGrant => "grant",
+            Use::ClientAuthentication => "client_authentication",
+        }
+    }
+}
+
+/// The token endpoint error codes this crate produces (RFC 6749 §5.2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum OAuthError {
+    /// `invalid_request`, HTTP 400.
+    InvalidRequest,
+    /// `invalid_client`, HTTP 401 (RFC 6749 §5.2 allows 400; 401 is what clients expect
+    /// when authentication failed, and the server should send `WWW-Authenticate` only for
+    /// HTTP authentication schemes).
+    InvalidClient,
+    /// `invalid_grant`, HTTP 400.
+    InvalidGrant,
+    /// `unsupported_grant_type`, HTTP 400.
+    UnsupportedGrantType,
+}
+
+impl OAuthError {
+    /// The `error` code.
+    pub const fn code(self) -> &'static str {
+        match self {
+            OAuthError::InvalidRequest => "invalid_request",
+            OAuthError::InvalidClient => "invalid_client",
+            OAuthError::InvalidGrant => "invalid_grant",
+            OAuthError::UnsupportedGrantType => "unsupported_grant_type",
+        }
+    }
+
+    /// The HTTP status code.
+    pub const fn status(self) -> u16 {
+        match self {
+            OAuthError::InvalidClient => 401,
+            _ => 400,
+        }
+    }
+}
+
+impl fmt::Display for OAuthError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// Maximum length of an `error_description` in bytes.
+pub const MAX_DESCRIPTION_LEN: usize = 160;
+
+/// Maximum length of a rendered RFC 6749 §5.2 JSON body in bytes.
+pub const MAX_ERROR_BODY_LEN: usize = MAX_DESCRIPTION_LEN + 64;
+
+/// An RFC 6749 §5.2 error response, held in fixed buffers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ErrorResponse {
+    error: OAuthError,
+    description: heapless::String<MAX_DESCRIPTION_LEN>,
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: &'a str,
+    error_description: &'a str,
+}
+
+impl ErrorResponse {
+    /// Builds the response, with `detail`'s [`Display`](fmt::Display) as the description
+    /// (cut at [`MAX_DESCRIPTION_LEN`] on a character boundary, characters outside
+    /// RFC 6749 §5.2's set replaced by `?`).
+    pub fn new(error: OAuthError, detail: &dyn fmt::Display) -> Self {
+        let mut description = heapless::String::new();
+        let mut sink = DescriptionSink(&mut description);
+        // A description that does not fit is cut short: that is the sink's documented effect,
+        // so the formatting error it reports carries no information.
+        let _ = fmt::write(&mut sink, format_args!("{detail}"));
+        Self { error, description }
+    }
+
+    /// The OAuth error.
+    pub const fn error(&self) -> OAuthError {
+        self.error
+    }
+
+    /// The HTTP status.
+    pub const fn status(&self) -> u16 {
+        self.error.status()
+    }
+
+    /// The `error_description`.
+    pub fn description(&self) -> &str {
+        &self.description
+    }
+
+    /// Renders `{"error":"…","error_description":"…"}` without heap allocation.
+    pub fn to_json(&self) -> heapless::String<MAX_ERROR_BODY_LEN> {
+        let mut buf = [0u8; MAX_ERROR_BODY_LEN];
+        let body = ErrorBody {
+            error: self.error.code(),
+            error_description: &self.description,
+        };
+        let mut out = heapless::String::new();
+        // The body is bounded: a fixed code, a description of at most MAX_DESCRIPTION_LEN
+        // bytes from a character set that needs no escaping, and 33 bytes of punctuation.
+        if let Ok(len) = serde_json_core::to_slice(&body, &mut buf) {
+            if let Some(Ok(text)) = buf.get(..len).map(core::str::from_utf8) {
+                let _ = out.push_str(text);
+            }
+        }
+        out
+    }
+}
+
+/// Writes into the description buffer, keeping to RFC 6749 §5.2's character set
+/// (%x20-21 / %x23-5B / %x5D-7E) and stopping silently when full.
+struct DescriptionSink<'a>(&'a mut heapless::String<MAX_DESCRIPTION_LEN>);
+
+impl fmt::Write for DescriptionSink<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        for c in s.chars() {
+            let allowed = matches!(c, '\x20'..='\x21' | '\x23'..='\x5b' | '\x5d'..='\x7e');
+            if self.0.push(if allowed { c } else { '?' }).is_err() {
+                return Err(fmt::Error);
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reason_codes_are_unique_snake_case() {
+        for (i, a) in Reason::ALL.iter().enumerate() {
+            let s = a.as_str();
+            assert!(
+                s.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
+                "{s}"
+            );
+            for b in &Reason::ALL[i + 1..] {
+                assert_ne!(s, b.as_str());
+            }
+        }
+    }
+
+    #[test]
+    fn oauth_mapping_depends_on_use() {
+        let e = Error::Expired {
+            exp: 10,
+            now: 50,
+            leeway: 5,
+        };
+        assert_eq!(
+            e.oauth_error(Use::AuthorizationGrant).code(),
+            "invalid_grant"
+        );
+        assert_eq!(e.oauth_error(Use::AuthorizationGrant).status(), 400);
+        assert_eq!(
+            e.oauth_error(Use::ClientAuthentication).code(),
+            "invalid_client"
+        );
+        assert_eq!(e.oauth_error(Use::ClientAuthentication).status(), 401);
+    }
+
+    #[test]
+    fn error_body_renders_without_escapes() {
+        let e = Error::Expired {
+            exp: 10,
+            now: 52,
+            leeway: 30,
+        };
+        let body = e.response(Use::ClientAuthentication).to_json();
+        assert_eq!(
+            body.as_str(),
+            r#"{"error":"invalid_client","error_description":"the assertion expired 42 s ago (leeway 30 s)"}"#
+        );
+    }
+
+    #[test]
+    fn largest_descriptions_fit() {
+        let e = Error::TooOld {
+            age: u64::MAX,
+            max: u64::MAX,
+        };
+        let r = e.response(Use::AuthorizationGrant);
+        assert!(r.description().ends_with("18446744073709551615 s"));
+        let json = r.to_json();
+        assert!(json.ends_with("\"}"), "{json}");
+    }
+
+    #[test]
+    fn description_sink_replaces_forbidden_characters() {
+        let r = ErrorResponse::new(OAuthError::InvalidRequest, &"a\"b\\c\u{e9}");
+        assert_eq!(r.description(), "a?b?c?");
+    }
+}

@@ -1,0 +1,103 @@
+//! # rfc7523
+//!
+//! A `no_std` validator for JWT bearer assertions (RFC 7523), RS256 only.
+//!
+//! RFC 7523 has two uses, kept apart by type here:
+//! - **Authorization grant** (§2.1, [`GrantProfile`]): `grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer`
+//!   with `assertion=<JWT>`. Failures are `invalid_grant`.
+//! - **Client authentication** (§2.2, [`ClientAuthProfile`]): `client_assertion_type=urn:ietf:params:oauth:client-assertion-type:jwt-bearer`
+//!   with `client_assertion=<JWT>` beside any grant (`private_key_jwt`), with the stricter rules of
+//!   draft-ietf-oauth-rfc7523bis (`aud` is the server's issuer identifier as its sole value; `typ`
+//!   must not name another kind of JWT). Failures are `invalid_client` (HTTP 401).
+//!
+//! Verification is a typestate: [`UnverifiedAssertion::parse`] checks the compact form and the
+//! header, [`UnverifiedAssertion::verify`] checks the RS256 signature and yields a
+//! [`VerifiedAssertion`], and only that can be read for [`Claims`]. The profiles run the whole
+//! pipeline, then the claim rules, then replay protection ([`ReplayStore`]).
+//!
+//! The crate never reads a clock and does no I/O: `now` (Unix seconds) and the replay store come
+//! from the caller. Everything but the RSA arithmetic of the `rsa` crate works in fixed buffers;
+//! every bound is a named constant in [`limits`].
+//!
+//! ```
+//! use rfc7523::{Checks, GrantProfile, KeySet, MemoryReplayStore, TrustedIssuer, UnverifiedAssertion};
+//!
+//! // The RFC 7515 Appendix A.2 example: a valid RS256 signature, but not an RFC 7523 assertion.
+//! let jwk = r#"{"kty":"RSA","e":"AQAB","n":"ofgWCuLjybRlzo0tZWJjNiuSfb4p4fAkd_wWJcyQoTbji9k0l8W26mPddxHmfHQp-Vaw-4qPCJrcS2mJPMEzP1Pt0Bm4d4QlL-yRT-SFd2lZS-pCgNMsD1W_YpRPEwOWvG6b32690r2jZ47soMZo9wGzjb_7OMg0LOL-bSf63kpaSHSXndS5z5rexMdbBYUsLA9e-KXBdQOS-UTo7WTBEMa2R2CapHg665xsmtdVMTBQY4uDZlxvb3qCo5ZwKh9kG4LT6_I5IhlJH7aGhyxXFvUK-DWNmoudF8NAco9_h9iaGNj8q2ethFkMLs91kzk2PAcDTW9gb54h4FRWyuXpoQ"}"#;
+//! let keys = KeySet::from_jwk(jwk).unwrap();
+//! let token = "eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ.cC4hiUPoj9Eetdgtv3hF80EGrhuB__dzERat0XF9g2VtQgr9PJbu3XOiZj5RZmh7AAuHIm4Bh-0Qc_lF5YKt_O8W2Fp5jujGbds9uJdbF9CUAr7t1dnZcAcQjbKBYNX4BAynRFdiuB--f_nZLgrnbyTyWzO75vRK5h6xBArLIARNPvkSjtQBMHlb1L07Qe7K0GarZRmB_eSN9383LcOLn6_dO--xi12jzDwusC-eOkHWEsqtFZESc6BfI7noOPqvhJ1phCnvWh6IeYI2w9QOYEUipUTI8np6LbgGY9Fs98rqVt5AXLIhWkWywlVmtVrBp0igcN_IoypGlUPQGe77Rw";
+//!
+//! // Signature layer: valid.
+//! let verified = UnverifiedAssertion::parse(token).unwrap().verify(&keys).unwrap();
+//! assert_eq!(verified.claims().unwrap().iss(), Some("joe"));
+//!
+//! // As an RFC 7523 grant: refused (no `sub`, no `aud`, expired in 2011).
+//! let issuers = [TrustedIssuer { issuer: "joe", keys: &keys }];
+//! let profile = GrantProfile {
+//!     issuers: &issuers[..],
+//!     audiences: &["https://as.example"],
+//!     subject: None,
+//!     checks: Checks::default(),
+//! };
+//! let mut replay = MemoryReplayStore::<64>::new();
+//! let err = profile.validate(token, 1_700_000_000, &mut replay).unwrap_err();
+//! assert_eq!(err.reason().as_str(), "missing_claim");
+//! assert_eq!(err.response(rfc7523::Use::AuthorizationGrant).to_json().as_str(),
+//!     r#"{"error":"invalid_grant","error_description":"the sub claim is missing"}"#);
+//! ```
+#![cfg_attr(not(test), no_std)]
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::panic,
+        clippy::indexing_slicing,
+        clippy::unwrap_used,
+        clippy::expect_used
+    )
+)]
+
+extern crate alloc;
+
+mod base64url;
+pub mod claims;
+pub mod error;
+pub mod form;
+mod json;
+pub mod jwk;
+pub mod jws;
+pub mod profile;
+pub mod replay;
+mod rs256;
+#[cfg(feature = "sign")]
+pub mod sign;
+pub mod token_request;
+
+pub use claims::{Audience, Claims, NumericDate};
+pub use error::{
+    Claim, Error, ErrorResponse, HeaderParameter, Limit, Malformed, OAuthError, Part, Reason, Use,
+};
+pub use jwk::{KeyError, KeySet, RsaVerifyingKey};
+pub use jws::{Header, UnverifiedAssertion, VerifiedAssertion};
+pub use profile::{
+    Checks, ClientAuthProfile, GrantProfile, KeyLookup, TrustedIssuer, TypRule, ValidatedAssertion,
+};
+pub use replay::{MemoryReplayStore, ReplayEntry, ReplayError, ReplayKey, ReplayStore};
+pub use token_request::{TokenEndpoint, TokenError, TokenOutcome};
+
+/// Every limit, in one place. Each constant is defined next to the code it bounds.
+pub mod limits {
+    pub use crate::claims::{MAX_AUDIENCE_VALUES, MAX_CLAIM_STRING_LEN, MAX_NUMERIC_DATE};
+    pub use crate::error::{MAX_DESCRIPTION_LEN, MAX_ERROR_BODY_LEN};
+    pub use crate::form::{
+        MAX_FORM_BODY_LEN, MAX_FORM_PARAMETERS, MAX_FORM_SHORT_VALUE_LEN, MAX_FORM_VALUE_LEN,
+    };
+    pub use crate::json::{MAX_JSON_DEPTH, MAX_JSON_MEMBERS, MAX_NUMBER_LEN};
+    pub use crate::jwk::{
+        MAX_JWKS_KEYS, MAX_KEY_TEXT_LEN, MAX_PUBLIC_EXPONENT, MAX_RSA_BITS, MIN_RSA_BITS,
+    };
+    pub use crate::jws::{
+        MAX_HEADER_LEN, MAX_HEADER_STRING_LEN, MAX_PAYLOAD_LEN, MAX_SIGNATURE_LEN, MAX_TOKEN_LEN,
+    };
+}

@@ -1,0 +1,525 @@
+//! The two uses of RFC 7523, as two profiles that run the whole pipeline:
+//! structure and header ([`jws`](crate::jws)), signature ([`rs256`](crate::jws)), claims
+//! ([`claims`](crate::claims)), the profile's rules (this module), then replay
+//! ([`replay`](crate::replay)).
+//!
+//! - [`GrantProfile`]: the JWT is an authorization grant (RFC 7523 §2.1, §3). `iss` must be a
+//!   trusted issuer, each with its own keys; `sub` must be present (and may be pinned); `aud`
+//!   must contain one of the configured values (the server's issuer identifier or its token
+//!   endpoint URL).
+//! - [`ClientAuthProfile`]: the JWT authenticates a client (RFC 7523 §2.2, §3 item 2.B, and
+//!   draft-ietf-oauth-rfc7523bis). `iss` = `sub` = the client id; `aud` must be the server's
+//!   issuer identifier as its **sole** value; `typ`, when present, must not name another kind
+//!   of JWT.
+//!
+//! Both: `exp` is required and `now < exp + leeway`; `nbf` and `iat` are checked when present;
+//! an optional maximum lifetime and maximum age; `jti` and `iat` can be required. One `now`
+//! (Unix seconds) comes from the caller: this crate never reads a clock.
+//!
+//! Order of checks (an assertion breaking several rules gets the first): structure and
+//! header, key lookup, signature (RFC 7515 §5.2), claim syntax, `typ`, missing claims
+//! (RFC 7523 §3 lists `iss`, `sub`, `aud`, `exp` as MUST), `iss`, `sub`, `aud`, `exp`, `nbf`,
+//! `iat`, lifetime, age, and last the replay check, so that a refused assertion never takes
+//! a replay-store entry.
+
+use crate::claims::Claims;
+use crate::error::{Claim, Error, Use};
+use crate::jwk::KeySet;
+use crate::jws::{
+    strip_application_prefix, Header, UnverifiedAssertion, VerifiedAssertion, MAX_TOKEN_LEN,
+};
+use crate::replay::{ReplayEntry, ReplayError, ReplayKey, ReplayStore};
+
+/// Default allowed clock skew, in seconds (RFC 7523 §3 items 4–6: "a reasonably small
+/// leeway, usually no more than a few minutes").
+pub const DEFAULT_LEEWAY: u64 = 30;
+
+/// The `typ` of a client-authentication assertion (draft-ietf-oauth-rfc7523bis).
+pub const CLIENT_AUTHENTICATION_TYP: &str = "client-authentication+jwt";
+
+/// Finds the trusted keys of an issuer (grants) or a client (client authentication).
+pub trait KeyLookup {
+    /// The keys trusted for `id`, or `None` when `id` is not trusted.
+    fn keys_for(&self, id: &str) -> Option<&KeySet>;
+}
+
+/// One trusted issuer or client and its keys.
+#[derive(Clone, Copy, Debug)]
+pub struct TrustedIssuer<'a> {
+    /// The exact `iss` value (grants) or client id (client authentication).
+    pub issuer: &'a str,
+    /// The keys that may sign its assertions.
+    pub keys: &'a KeySet,
+}
+
+impl KeyLookup for [TrustedIssuer<'_>] {
+    fn keys_for(&self, id: &str) -> Option<&KeySet> {
+        self.iter().find(|t| t.issuer == id).map(|t| t.keys)
+    }
+}
+
+impl<const N: usize> KeyLookup for [TrustedIssuer<'_>; N] {
+    fn keys_for(&self, id: &str) -> Option<&KeySet> {
+        self.as_slice().keys_for(id)
+    }
+}
+
+/// Rules both profiles share.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Checks {
+    /// Allowed clock skew in seconds, applied to `exp`, `nbf`, `iat` and the maximum age.
+    pub leeway: u64,
+    /// Longest accepted lifetime in seconds: `exp − iat`, or `exp − now` without `iat`
+    /// (RFC 7523 §3 item 4 allows refusing an `exp` "unreasonably far in the future").
+    pub max_lifetime: Option<u64>,
+    /// Oldest accepted `iat`, in seconds before `now` (RFC 7523 §3 item 6). Makes `iat`
+    /// required.
+    pub max_age: Option<u64>,
+    /// Refuse assertions without `jti` (without it there is no replay protection).
+    pub require_jti: bool,
+    /// Refuse assertions without `iat`.
+    pub require_iat: bool,
+    /// Longest token accepted, in bytes; values above [`MAX_TOKEN_LEN`] act as it.
+    pub max_token_len: usize,
+}
+
+impl Default for Checks {
+    fn default() -> Self {
+        Self {
+            leeway: DEFAULT_LEEWAY,
+            max_lifetime: None,
+            max_age: None,
+            require_jti: false,
+            require_iat: false,
+            max_token_len: MAX_TOKEN_LEN,
+        }
+    }
+}
+
+/// How a client-authentication assertion's `typ` header is judged
+/// (draft-ietf-oauth-rfc7523bis, RFC 8725 §3.11).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TypRule {
+    /// `typ` absent, `JWT` or `client-authentication+jwt` passes; any other explicit type
+    /// (`at+jwt`, `secevent+jwt`, …) is [`Error::InvalidType`].
+    #[default]
+    NotAnotherType,
+    /// `typ` must be `client-authentication+jwt`.
+    RequireExplicit,
+}
+
+/// The authorization grant profile (RFC 7523 §2.1, §3).
+#[derive(Clone, Copy, Debug)]
+pub struct GrantProfile<'a, L: KeyLookup + ?Sized = [TrustedIssuer<'a>]> {
+    /// The trusted issuers and their keys.
+    pub issuers: &'a L,
+    /// Accepted audience values: the server's issuer identifier and/or its token endpoint
+    /// URL. The assertion's `aud` must contain one of them (exact match).
+    pub audiences: &'a [&'a str],
+    /// When set, `sub` must equal it.
+    pub subject: Option<&'a str>,
+    /// Shared rules.
+    pub checks: Checks,
+}
+
+/// The client authentication profile (RFC 7523 §2.2, §3; draft-ietf-oauth-rfc7523bis).
+#[derive(Clone, Copy, Debug)]
+pub struct ClientAuthProfile<'a, L: KeyLookup + ?Sized = [TrustedIssuer<'a>]> {
+    /// The registered clients (client id → keys).
+    pub clients: &'a L,
+    /// The authorization server's issuer identifier: the only accepted `aud` value.
+    pub issuer: &'a str,
+    /// How `typ` is judged.
+    pub typ: TypRule,
+    /// Shared rules.
+    pub checks: Checks,
+}
+
+/// An assertion that passed every check of its profile, replay included.
+#[derive(Clone, Debug)]
+pub struct ValidatedAssertion {
+    use_: Use,
+    assertion: VerifiedAssertion,
+    claims: Claims,
+    replay: Option<ReplayEntry>,
+}
+
+impl ValidatedAssertion {
+    /// How the assertion was used.
+    pub const fn use_(&self) -> Use {
+        self.use_
+    }
+
+    /// The header.
+    pub fn header(&self) -> &Header {
+        self.assertion.header()
+    }
+
+    /// The registered claims.
+    pub fn claims(&self) -> &Claims {
+        &self.claims
+    }
+
+    /// The verified assertion (header and payload JSON, the key's `kid`).
+    pub fn assertion(&self) -> &VerifiedAssertion {
+        &self.assertion
+    }
+
+    /// The replay entry stored for it, when it had a `jti`.
+    pub fn replay_entry(&self) -> Option<ReplayEntry> {
+        self.replay
+    }
+
+    /// The issuer (grants) or client id (client authentication): `iss`, always present.
+    pub fn issuer(&self) -> &str {
+        self.claims.iss().unwrap_or_default()
+    }
+
+    /// The subject: `sub`, always present.
+    pub fn subject(&self) -> &str {
+        self.claims.sub().unwrap_or_default()
+    }
+}
+
+impl<L: KeyLookup + ?Sized> GrantProfile<'_, L> {
+    /// Validates `token` as an authorization grant at time `now` (Unix seconds), recording
+    /// its `jti` in `replay`.
+    pub fn validate<R: ReplayStore + ?Sized>(
+        &self,
+        token: &str,
+        now: u64,
+        replay: &mut R,
+    ) -> Result<ValidatedAssertion, Error> {
+        let unverified = UnverifiedAssertion::parse_with_limit(token, self.checks.max_token_len)?;
+        let issuer = unverified.issuer_hint()?;
+        let keys = self
+            .issuers
+            .keys_for(&issuer)
+            .ok_or(Error::IssuerMismatch)?;
+        let assertion = unverified.verify(keys)?;
+        let claims = assertion.claims()?;
+        // RFC 8725 §3.11: an assertion typed for client authentication (or any other
+        // explicit JWT type) is not a grant.
+        if let Some(typ) = assertion.header().typ() {
+            if !strip_application_prefix(typ).eq_ignore_ascii_case("JWT") {
+                return Err(Error::InvalidType);
+            }
+        }
+        let (iss, sub) = require_claims(&claims, &self.checks)?;
+        if iss != issuer.as_str() || self.issuers.keys_for(iss).is_none() {
+            return Err(Error::IssuerMismatch);
+        }
+        if self.subject.is_some_and(|expected| expected != sub) {
+            return Err(Error::SubjectMismatch);
+        }
+        let aud = claims.aud().ok_or(Error::MissingClaim(Claim::Aud))?;
+        if !self.audiences.iter().any(|expected| aud.contains(expected)) {
+            return Err(Error::AudienceMismatch);
+        }
+        finish(
+            Use::AuthorizationGrant,
+            assertion,
+            claims,
+            &self.checks,
+            now,
+            replay,
+        )
+    }
+}
+
+impl<L: KeyLookup + ?Sized> ClientAuthProfile<'_, L> {
+    /// Validates `token` as a client assertion at time `now` (Unix seconds), recording its
+    /// `jti` in `replay`. `client_id` is the request's `client_id` parameter, when it had one
+    /// (RFC 7521 §4.2: it must then identify the same client); without it the client is
+    /// looked up by the assertion's `iss`.
+    pub fn validate<R: ReplayStore + ?Sized>(
+        &self,
+        token: &str,
+        client_id: Option<&str>,
+        now: u64,
+        replay: &mut R,
+    ) -> Result<ValidatedAssertion, Error> {
+        let unverified = UnverifiedAssertion::parse_with_limit(token, self.checks.max_token_len)?;
+        let hint;
+        let client = match client_id {
+            Some(id) => id,
+            None => {
+                hint = unverified.issuer_hint()?;
+                hint.as_str()
+            }
+        };
+        let keys = self.clients.keys_for(client).ok_or(Error::UnknownKey)?;
+        let assertion = unverified.verify(keys)?;
+        let claims = assertion.claims()?;
+        check_client_typ(assertion.header().typ(), self.typ)?;
+        let (iss, sub) = require_claims(&claims, &self.checks)?;
+        // RFC 7523 §3 item 2.B: `sub` MUST be the client id; item 1 and rfc7523bis: `iss` too.
+        if iss != client {
+            return Err(Error::IssuerMismatch);
+        }
+        if sub != client {
+            return Err(Error::SubjectMismatch);
+        }
+        // rfc7523bis: the issuer identifier as the sole audience value.
+        let aud = claims.aud().ok_or(Error::MissingClaim(Claim::Aud))?;
+        if aud.sole_value() != Some(self.issuer) {
+            return Err(Error::AudienceMismatch);
+        }
+        finish(
+            Use::ClientAuthentication,
+            assertion,
+            claims,
+            &self.checks,
+            now,
+            replay,
+        )
+    }
+}
+
+fn check_client_typ(typ: Option<&str>, rule: TypRule) -> Result<(), Error> {
+    let bare = typ.map(strip_application_prefix);
+    let explicit = bare.is_some_and(|t| t.eq_ignore_ascii_case(CLIENT_AUTHENTICATION_TYP));
+    let passes = match rule {
+        TypRule::RequireExplicit => explicit,
+        TypRule::NotAnotherType => match bare {
+            None => true,
+            Some(t) => explicit || t.eq_ignore_ascii_case("JWT"),
+        },
+    };
+    if passes {
+        Ok(())
+    } else {
+        Err(Error::InvalidType)
+    }
+}
+
+/// RFC 7523 §3: `iss`, `sub`, `aud` and `exp` MUST be present; `jti`/`iat` when the policy
+/// asks. Returns `iss` and `sub`.
+fn require_claims<'c>(claims: &'c Claims, checks: &Checks) -> Result<(&'c str, &'c str), Error> {
+    let iss = claims.iss().ok_or(Error::MissingClaim(Claim::Iss))?;
+    let sub = claims.sub().ok_or(Error::MissingClaim(Claim::Sub))?;
+    if claims.aud().is_none() {
+        return Err(Error::MissingClaim(Claim::Aud));
+    }
+    if claims.exp().is_none() {
+        return Err(Error::MissingClaim(Claim::Exp));
+    }
+    if checks.require_jti && claims.jti().is_none() {
+        return Err(Error::MissingClaim(Claim::Jti));
+    }
+    if (checks.require_iat || checks.max_age.is_some()) && claims.iat().is_none() {
+        return Err(Error::MissingClaim(Claim::Iat));
+    }
+    Ok((iss, sub))
+}
+
+/// The time rules, then the replay check.
+fn finish<R: ReplayStore + ?Sized>(
+    use_: Use,
+    assertion: VerifiedAssertion,
+    claims: Claims,
+    checks: &Checks,
+    now: u64,
+    replay: &mut R,
+) -> Result<ValidatedAssertion, Error> {
+    let expires_at = check_times(&claims, checks, now)?;
+    let entry = match (claims.iss(), claims.jti()) {
+        (Some(iss), Some(jti)) => {
+            let entry = ReplayEntry {
+                key: ReplayKey::new(iss, jti),
+                expires_at,
+            };
+            replay.check_and_insert(entry, now).map_err(|e| match e {
+                ReplayError::Replayed => Error::Replayed,
+                ReplayError::Full => Error::ReplayStoreFull,
+            })?;
+            Some(entry)
+        }
+        _ => None,
+    };
+    Ok(ValidatedAssertion {
+        use_,
+        assertion,
+        claims,
+        replay: entry,
+    })
+}
+
+/// RFC 7523 §3 items 4–6 and the policy's lifetime and age. Returns `exp + leeway`, the time
+/// until which the assertion could be accepted (how long its `jti` must be remembered).
+fn check_times(claims: &Claims, checks: &Checks, now: u64) -> Result<u64, Error> {
+    let leeway = checks.leeway;
+    let exp = claims.exp().ok_or(Error::MissingClaim(Claim::Exp))?.ceil();
+    let valid_until = exp.saturating_add(leeway);
+    if now >= valid_until {
+        return Err(Error::Expired { exp, now, leeway });
+    }
+    let latest_acceptable = now.saturating_add(leeway);
+    if let Some(nbf) = claims.nbf() {
+        if nbf.ceil() > latest_acceptable {
+            return Err(Error::NotYetValid {
+                nbf: nbf.ceil(),
+                now,
+                leeway,
+            });
+        }
+    }
+    if let Some(iat) = claims.iat() {
+        if iat.ceil() > latest_acceptable {
+            return Err(Error::IssuedInFuture {
+                iat: iat.ceil(),
+                now,
+                leeway,
+            });
+        }
+    }
+    if let Some(max) = checks.max_lifetime {
+        // Rounded up: fractional dates can only make the lifetime look longer.
+        let lifetime = match claims.iat() {
+            Some(iat) => exp.saturating_sub(iat.floor()),
+            None => exp.saturating_sub(now),
+        };
+        if lifetime > max {
+            return Err(Error::LifetimeTooLong { lifetime, max });
+        }
+    }
+    if let (Some(max), Some(iat)) = (checks.max_age, claims.iat()) {
+        let age = now.saturating_sub(iat.floor());
+        if age > max.saturating_add(leeway) {
+            return Err(Error::TooOld { age, max });
+        }
+    }
+    Ok(valid_until)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_typ_rules() {
+        use TypRule::*;
+        for (typ, rule, ok) in [
+            (None, NotAnotherType, true),
+            (Some("JWT"), NotAnotherType, true),
+            (Some("jwt"), NotAnotherType, true),
+            (Some("application/jwt"), NotAnotherType, true),
+            (Some("client-authentication+jwt"), NotAnotherType, true),
+            (
+                Some("application/Client-Authentication+JWT"),
+                NotAnotherType,
+                true,
+            ),
+            (Some("at+jwt"), NotAnotherType, false),
+            (Some("secevent+jwt"), NotAnotherType, false),
+            (Some(""), NotAnotherType, false),
+            (None, RequireExplicit, false),
+            (Some("JWT"), RequireExplicit, false),
+            (Some("client-authentication+jwt"), RequireExplicit, true),
+        ] {
+            assert_eq!(check_client_typ(typ, rule).is_ok(), ok, "{typ:?} {rule:?}");
+        }
+    }
+
+    fn claims(json: &str) -> Claims {
+        Claims::parse(json.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn time_boundaries() {
+        let checks = Checks {
+            leeway: 10,
+            ..Checks::default()
+        };
+        let c = claims(r#"{"exp":100}"#);
+        assert_eq!(check_times(&c, &checks, 109), Ok(110));
+        assert_eq!(
+            check_times(&c, &checks, 110),
+            Err(Error::Expired {
+                exp: 100,
+                now: 110,
+                leeway: 10
+            })
+        );
+        let no_leeway = Checks {
+            leeway: 0,
+            ..Checks::default()
+        };
+        // exp == now is expired (RFC 7519 §4.1.4: "on or after").
+        assert!(check_times(&c, &no_leeway, 100).is_err());
+        assert!(check_times(&c, &no_leeway, 99).is_ok());
+        // Fractional exp: 100.5 is still valid at 100, not at 101.
+        let frac = claims(r#"{"exp":100.5}"#);
+        assert!(check_times(&frac, &no_leeway, 100).is_ok());
+        assert!(check_times(&frac, &no_leeway, 101).is_err());
+        // nbf == now passes; nbf = now + leeway passes; one more fails.
+        let nbf = claims(r#"{"exp":1000,"nbf":60}"#);
+        assert!(check_times(&nbf, &no_leeway, 60).is_ok());
+        assert!(check_times(&nbf, &checks, 50).is_ok());
+        assert_eq!(
+            check_times(&nbf, &checks, 49),
+            Err(Error::NotYetValid {
+                nbf: 60,
+                now: 49,
+                leeway: 10
+            })
+        );
+        let iat = claims(r#"{"exp":1000,"iat":60.1}"#);
+        assert!(check_times(&iat, &checks, 51).is_ok());
+        assert_eq!(
+            check_times(&iat, &checks, 50),
+            Err(Error::IssuedInFuture {
+                iat: 61,
+                now: 50,
+                leeway: 10
+            })
+        );
+        // Overflow-safe at the extremes.
+        let far = claims(r#"{"exp":9007199254740991}"#);
+        let huge = Checks {
+            leeway: u64::MAX,
+            ..Checks::default()
+        };
+        assert!(check_times(&far, &huge, u64::MAX - 1).is_ok());
+    }
+
+    #[test]
+    fn lifetime_and_age() {
+        let checks = Checks {
+            leeway: 5,
+            max_lifetime: Some(300),
+            max_age: Some(60),
+            ..Checks::default()
+        };
+        let c = claims(r#"{"exp":400,"iat":100}"#);
+        assert!(check_times(&c, &checks, 150).is_ok());
+        let long = claims(r#"{"exp":401,"iat":100}"#);
+        assert_eq!(
+            check_times(&long, &checks, 150),
+            Err(Error::LifetimeTooLong {
+                lifetime: 301,
+                max: 300
+            })
+        );
+        // Without iat the lifetime is counted from now.
+        let no_iat = claims(r#"{"exp":500}"#);
+        let lifetime_only = Checks {
+            max_age: None,
+            ..checks
+        };
+        assert!(check_times(&no_iat, &lifetime_only, 200).is_ok());
+        assert_eq!(
+            check_times(&no_iat, &lifetime_only, 199),
+            Err(Error::LifetimeTooLong {
+                lifetime: 301,
+                max: 300
+            })
+        );
+        // Age: 60 s plus 5 s leeway.
+        assert!(check_times(&c, &checks, 165).is_ok());
+        assert_eq!(
+            check_times(&c, &checks, 166),
+            Err(Error::TooOld { age: 66, max: 60 })
+        );
+    }
+}

@@ -1,0 +1,269 @@
+//! Token requests that carry JWT assertions (RFC 7521 §4.1–4.2, RFC 7523 §2.1–2.2), answered
+//! with RFC 6749 §5.2 errors.
+//!
+//! [`TokenEndpoint::handle`] reads an `application/x-www-form-urlencoded` body
+//! ([`form`](crate::form)), decides which use each assertion has, and validates it with the
+//! matching profile:
+//! - `client_assertion_type=urn:ietf:params:oauth:client-assertion-type:jwt-bearer` with
+//!   `client_assertion`: client authentication, beside any grant. Checked first (RFC 6749
+//!   §3.2.1: the client is authenticated before its grant is looked at). Failures are
+//!   `invalid_client` (401).
+//! - `grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer` with `assertion`: the grant.
+//!   Failures are `invalid_grant` (400).
+//!
+//! Another grant type is returned to the caller when the client authenticated with an
+//! assertion (the caller handles that grant); without client authentication it is
+//! `unsupported_grant_type`. Repeated parameters, bad encodings, missing parameters and two
+//! client credentials in one body are `invalid_request`.
+//!
+//! The caller must also refuse a request that carries an HTTP `Authorization` header as well
+//! as a `client_assertion` (RFC 6749 §2.3: one authentication method per request); the body
+//! alone cannot show that.
+
+use core::fmt;
+
+use crate::error::{Error, ErrorResponse, OAuthError, Reason, Use};
+use crate::form::{FormError, TokenParams, MAX_FORM_SHORT_VALUE_LEN};
+use crate::profile::{
+    ClientAuthProfile, GrantProfile, KeyLookup, TrustedIssuer, ValidatedAssertion,
+};
+use crate::replay::ReplayStore;
+
+/// `grant_type` of the JWT bearer authorization grant (RFC 7523 §2.1).
+pub const JWT_BEARER_GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+
+/// `client_assertion_type` of JWT client authentication (RFC 7523 §2.2).
+pub const JWT_BEARER_CLIENT_ASSERTION_TYPE: &str =
+    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+/// What is wrong with a request (`invalid_request`).
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RequestProblem {
+    /// The body could not be read.
+    Form(FormError),
+    /// No `grant_type` (RFC 6749 §4.1.3, §4.4.2).
+    MissingGrantType,
+    /// The jwt-bearer grant without `assertion` (RFC 7521 §4.1).
+    MissingAssertion,
+    /// `client_assertion_type` without `client_assertion`, or the reverse (RFC 7521 §4.2).
+    IncompleteClientAssertion,
+    /// `client_assertion` and `client_secret` together (RFC 6749 §2.3).
+    MultipleClientCredentials,
+}
+
+impl fmt::Display for RequestProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RequestProblem::Form(e) => f.write_str(match e {
+                FormError::BodyTooLong => "the request body is too long",
+                FormError::TooManyParameters => "the request has too many parameters",
+                FormError::ValueTooLong => "a request parameter is too long",
+                FormError::BadEncoding => "the request body is not valid form encoding",
+                FormError::RepeatedParameter => "a request parameter is repeated",
+                FormError::EmptyName => "the request has a parameter without a name",
+            }),
+            RequestProblem::MissingGrantType => f.write_str("the grant_type parameter is missing"),
+            RequestProblem::MissingAssertion => f.write_str("the assertion parameter is missing"),
+            RequestProblem::IncompleteClientAssertion => {
+                f.write_str("client_assertion and client_assertion_type must be sent together")
+            }
+            RequestProblem::MultipleClientCredentials => {
+                f.write_str("more than one client authentication method was used")
+            }
+        }
+    }
+}
+
+/// Why a token request was refused. [`TokenError::oauth_error`] gives the RFC 6749 §5.2 code.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TokenError {
+    /// `invalid_request` (400).
+    InvalidRequest(RequestProblem),
+    /// `unsupported_grant_type` (400).
+    UnsupportedGrantType,
+    /// A client assertion of another type, or one this endpoint does not accept:
+    /// `invalid_client` (401, RFC 6749 §5.2: "unsupported authentication method").
+    UnsupportedAssertionType,
+    /// The client assertion was refused: `invalid_client` (401).
+    Client(Error),
+    /// The grant assertion was refused: `invalid_grant` (400).
+    Grant(Error),
+}
+
+impl TokenError {
+    /// The OAuth error.
+    pub const fn oauth_error(&self) -> OAuthError {
+        match self {
+            TokenError::InvalidRequest(_) => OAuthError::InvalidRequest,
+            TokenError::UnsupportedGrantType => OAuthError::UnsupportedGrantType,
+            TokenError::UnsupportedAssertionType => OAuthError::InvalidClient,
+            TokenError::Client(e) => e.oauth_error(Use::ClientAuthentication),
+            TokenError::Grant(e) => e.oauth_error(Use::AuthorizationGrant),
+        }
+    }
+
+    /// The HTTP status.
+    pub const fn status(&self) -> u16 {
+        self.oauth_error().status()
+    }
+
+    /// The stable reason code.
+    pub const fn reason(&self) -> Reason {
+        match self {
+            TokenError::InvalidRequest(_) => Reason::InvalidRequest,
+            TokenError::UnsupportedGrantType => Reason::UnsupportedGrantType,
+            TokenError::UnsupportedAssertionType => Reason::UnsupportedAssertionType,
+            TokenError::Client(e) | TokenError::Grant(e) => e.reason(),
+        }
+    }
+
+    /// The assertion error, when an assertion was judged.
+    pub const fn assertion_error(&self) -> Option<&Error> {
+        match self {
+            TokenError::Client(e) | TokenError::Grant(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// The RFC 6749 §5.2 response.
+    pub fn response(&self) -> ErrorResponse {
+        ErrorResponse::new(self.oauth_error(), self)
+    }
+}
+
+impl fmt::Display for TokenError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TokenError::InvalidRequest(p) => p.fmt(f),
+            TokenError::UnsupportedGrantType => f.write_str("the grant type is not supported"),
+            TokenError::UnsupportedAssertionType => {
+                f.write_str("the client assertion type is not supported")
+            }
+            TokenError::Client(e) => write!(f, "client assertion: {e}"),
+            TokenError::Grant(e) => write!(f, "grant assertion: {e}"),
+        }
+    }
+}
+
+impl core::error::Error for TokenError {}
+
+/// A token request whose assertions passed.
+#[derive(Clone, Debug)]
+pub struct TokenOutcome {
+    grant_type: heapless::String<MAX_FORM_SHORT_VALUE_LEN>,
+    grant: Option<ValidatedAssertion>,
+    client: Option<ValidatedAssertion>,
+}
+
+impl TokenOutcome {
+    /// The `grant_type` parameter.
+    pub fn grant_type(&self) -> &str {
+        &self.grant_type
+    }
+
+    /// The validated jwt-bearer grant, when the request was one.
+    pub fn grant(&self) -> Option<&ValidatedAssertion> {
+        self.grant.as_ref()
+    }
+
+    /// The validated client assertion, when the client authenticated with one.
+    pub fn client(&self) -> Option<&ValidatedAssertion> {
+        self.client.as_ref()
+    }
+
+    /// [`Use::AuthorizationGrant`] when the request was a jwt-bearer grant (with or without
+    /// client authentication), else [`Use::ClientAuthentication`].
+    pub fn use_(&self) -> Use {
+        if self.grant.is_some() {
+            Use::AuthorizationGrant
+        } else {
+            Use::ClientAuthentication
+        }
+    }
+
+    /// The assertion of [`use_`](Self::use_).
+    pub fn primary(&self) -> Option<&ValidatedAssertion> {
+        self.grant.as_ref().or(self.client.as_ref())
+    }
+}
+
+/// A token endpoint's assertion handling: either profile may be absent.
+#[derive(Clone, Copy, Debug)]
+pub struct TokenEndpoint<
+    'a,
+    G: KeyLookup + ?Sized = [TrustedIssuer<'a>],
+    C: KeyLookup + ?Sized = [TrustedIssuer<'a>],
+> {
+    /// The jwt-bearer grant, when this endpoint accepts it.
+    pub grant: Option<GrantProfile<'a, G>>,
+    /// Client authentication by assertion, when this endpoint accepts it.
+    pub client_auth: Option<ClientAuthProfile<'a, C>>,
+}
+
+impl<G: KeyLookup + ?Sized, C: KeyLookup + ?Sized> TokenEndpoint<'_, G, C> {
+    /// Handles a token request body at time `now` (Unix seconds). Both assertions, when
+    /// present, share `replay`.
+    pub fn handle<R: ReplayStore + ?Sized>(
+        &self,
+        body: &[u8],
+        now: u64,
+        replay: &mut R,
+    ) -> Result<TokenOutcome, TokenError> {
+        let params = TokenParams::parse(body)
+            .map_err(|e| TokenError::InvalidRequest(RequestProblem::Form(e)))?;
+        let client = match (&params.client_assertion_type, &params.client_assertion) {
+            (None, None) => None,
+            (Some(kind), Some(assertion)) => {
+                if params.client_secret_present {
+                    return Err(TokenError::InvalidRequest(
+                        RequestProblem::MultipleClientCredentials,
+                    ));
+                }
+                let profile = match &self.client_auth {
+                    Some(profile) if kind.as_str() == JWT_BEARER_CLIENT_ASSERTION_TYPE => profile,
+                    _ => return Err(TokenError::UnsupportedAssertionType),
+                };
+                Some(
+                    profile
+                        .validate(assertion, params.client_id.as_deref(), now, replay)
+                        .map_err(TokenError::Client)?,
+                )
+            }
+            _ => {
+                return Err(TokenError::InvalidRequest(
+                    RequestProblem::IncompleteClientAssertion,
+                ))
+            }
+        };
+        let grant_type = params
+            .grant_type
+            .ok_or(TokenError::InvalidRequest(RequestProblem::MissingGrantType))?;
+        if grant_type.as_str() != JWT_BEARER_GRANT_TYPE {
+            return match client {
+                Some(client) => Ok(TokenOutcome {
+                    grant_type,
+                    grant: None,
+                    client: Some(client),
+                }),
+                None => Err(TokenError::UnsupportedGrantType),
+            };
+        }
+        let profile = self
+            .grant
+            .as_ref()
+            .ok_or(TokenError::UnsupportedGrantType)?;
+        let assertion = params
+            .assertion
+            .ok_or(TokenError::InvalidRequest(RequestProblem::MissingAssertion))?;
+        let grant = profile
+            .validate(&assertion, now, replay)
+            .map_err(TokenError::Grant)?;
+        Ok(TokenOutcome {
+            grant_type,
+            grant: Some(grant),
+            client,
+        })
+    }
+}
