@@ -109,7 +109,7 @@ pub enum TypRule {
 }
 
 /// The authorization grant profile (RFC 7523 §2.1, §3).
-#[derive(Clone, Copy, Debug)]
+#[derive(Debug)]
 pub struct GrantProfile<'a, L: KeyLookup + ?Sized = [TrustedIssuer<'a>]> {
     /// The trusted issuers and their keys.
     pub issuers: &'a L,
@@ -123,7 +123,7 @@ pub struct GrantProfile<'a, L: KeyLookup + ?Sized = [TrustedIssuer<'a>]> {
 }
 
 /// The client authentication profile (RFC 7523 §2.2, §3; draft-ietf-oauth-rfc7523bis).
-#[derive(Clone, Copy, Debug)]
+#[derive(Debug)]
 pub struct ClientAuthProfile<'a, L: KeyLookup + ?Sized = [TrustedIssuer<'a>]> {
     /// The registered clients (client id → keys).
     pub clients: &'a L,
@@ -134,6 +134,20 @@ pub struct ClientAuthProfile<'a, L: KeyLookup + ?Sized = [TrustedIssuer<'a>]> {
     /// Shared rules.
     pub checks: Checks,
 }
+
+// Manual impls: a derive would demand `L: Copy`, which an unsized lookup (a slice) is not.
+impl<L: KeyLookup + ?Sized> Clone for GrantProfile<'_, L> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<L: KeyLookup + ?Sized> Copy for GrantProfile<'_, L> {}
+impl<L: KeyLookup + ?Sized> Clone for ClientAuthProfile<'_, L> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<L: KeyLookup + ?Sized> Copy for ClientAuthProfile<'_, L> {}
 
 /// An assertion that passed every check of its profile, replay included.
 #[derive(Clone, Debug)]

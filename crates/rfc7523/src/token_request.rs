@@ -190,7 +190,7 @@ impl TokenOutcome {
 }
 
 /// A token endpoint's assertion handling: either profile may be absent.
-#[derive(Clone, Copy, Debug)]
+#[derive(Debug)]
 pub struct TokenEndpoint<
     'a,
     G: KeyLookup + ?Sized = [TrustedIssuer<'a>],
@@ -201,6 +201,13 @@ pub struct TokenEndpoint<
     /// Client authentication by assertion, when this endpoint accepts it.
     pub client_auth: Option<ClientAuthProfile<'a, C>>,
 }
+
+impl<G: KeyLookup + ?Sized, C: KeyLookup + ?Sized> Clone for TokenEndpoint<'_, G, C> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<G: KeyLookup + ?Sized, C: KeyLookup + ?Sized> Copy for TokenEndpoint<'_, G, C> {}
 
 impl<G: KeyLookup + ?Sized, C: KeyLookup + ?Sized> TokenEndpoint<'_, G, C> {
     /// Handles a token request body at time `now` (Unix seconds). Both assertions, when
