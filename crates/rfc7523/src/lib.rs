@@ -101,3 +101,8 @@ pub mod limits {
         MAX_HEADER_LEN, MAX_HEADER_STRING_LEN, MAX_PAYLOAD_LEN, MAX_SIGNATURE_LEN, MAX_TOKEN_LEN,
     };
 }
+
+/// The README's Rust examples, compiled and run as doctests so they cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;
