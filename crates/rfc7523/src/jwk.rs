@@ -245,6 +245,19 @@ impl RsaVerifyingKey {
         self.modulus_len
     }
 
+    /// Verifies an RSASSA-PKCS1-v1_5 signature with SHA-256 over `message` (RFC 8017 §8.2.2,
+    /// with the encoding of §9.2): the raw primitive under JWS verification, the same check
+    /// [`UnverifiedAssertion::verify`](crate::UnverifiedAssertion::verify) makes on the JWS
+    /// signing input. It is public for test vectors and for callers that verify non-JWS data.
+    ///
+    /// `signature` must be exactly [`modulus_len`](Self::modulus_len) bytes long. The result
+    /// is deliberately only a yes or no: a failure carries no detail.
+    pub fn verify_rs256(&self, message: &[u8], signature: &[u8]) -> bool {
+        use sha2::{Digest, Sha256};
+        let digest: [u8; 32] = Sha256::digest(message).into();
+        crate::rs256::verify(self.public_key(), self.modulus_len(), &digest, signature).is_ok()
+    }
+
     pub(crate) fn public_key(&self) -> &RsaPublicKey {
         &self.key
     }

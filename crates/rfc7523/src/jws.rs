@@ -98,7 +98,13 @@ impl<'t> UnverifiedAssertion<'t> {
 
         let header_json = decode_segment::<MAX_HEADER_LEN>(header_b64, Part::Header)?;
         let header = parse_header(&header_json)?;
-        let payload = decode_segment::<MAX_PAYLOAD_LEN>(payload_b64, Part::Payload)?;
+        // RFC 7515 §7.1 allows an empty payload (Appendix F); as a JWT it then fails at
+        // claims parsing, after the signature.
+        let payload = if payload_b64.is_empty() {
+            heapless::Vec::new()
+        } else {
+            decode_segment::<MAX_PAYLOAD_LEN>(payload_b64, Part::Payload)?
+        };
         let signature = decode_segment::<MAX_SIGNATURE_LEN>(signature_b64, Part::Signature)?;
         Ok(Self {
             signing_input,
@@ -341,7 +347,6 @@ mod tests {
             ("a.b.c.d", SegmentCount),
             ("a.b.c.d.e", SegmentCount),
             (".e30.AAAA", EmptySegment(Part::Header)),
-            ("eyJhbGciOiJSUzI1NiJ9..AAAA", EmptySegment(Part::Payload)),
             ("eyJhbGciOiJSUzI1NiJ9.e30.", EmptySegment(Part::Signature)),
             ("e30=.e30.AAAA", Base64(Part::Header)),
             ("eyJhbGciOiJSUzI1NiJ9.e30=.AAAA", Base64(Part::Payload)),
@@ -355,6 +360,16 @@ mod tests {
                 "{t}"
             );
         }
+    }
+
+    #[test]
+    fn empty_payload_is_a_valid_jws_but_not_a_jwt() {
+        let parsed = UnverifiedAssertion::parse("eyJhbGciOiJSUzI1NiJ9..AAAA").unwrap();
+        assert!(parsed.unverified_payload().is_empty());
+        assert_eq!(
+            Claims::parse(parsed.unverified_payload()),
+            Err(Error::Malformed(Malformed::Json(Part::Payload)))
+        );
     }
 
     #[test]
