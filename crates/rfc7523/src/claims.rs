@@ -273,33 +273,30 @@ fn claim_string(claim: Claim, value: Value<'_>) -> Result<ClaimString, Error> {
 fn audience(value: Value<'_>) -> Result<Audience, Error> {
     let mut aud = Audience::default();
     match value {
-        Value::String(s) => {
-            let v = s
-                .decoded()
-                .map_err(|()| Error::TooLarge(Limit::StringLength))?;
-            // Capacity is at least one.
-            aud.values
-                .push(v)
-                .map_err(|_| Error::TooLarge(Limit::AudienceValues))?;
-        }
+        Value::String(s) => aud.push(s)?,
         Value::Array(items) => {
             aud.is_array = true;
             for item in items.elements() {
-                let item = item.map_err(|e| json_error(e, Part::Payload))?;
-                let Value::String(s) = item else {
-                    return Err(Error::InvalidClaim(Claim::Aud));
-                };
-                let v = s
-                    .decoded()
-                    .map_err(|()| Error::TooLarge(Limit::StringLength))?;
-                aud.values
-                    .push(v)
-                    .map_err(|_| Error::TooLarge(Limit::AudienceValues))?;
+                match item.map_err(|e| json_error(e, Part::Payload))? {
+                    Value::String(s) => aud.push(s)?,
+                    _ => return Err(Error::InvalidClaim(Claim::Aud)),
+                }
             }
         }
         _ => return Err(Error::InvalidClaim(Claim::Aud)),
     }
     Ok(aud)
+}
+
+impl Audience {
+    fn push(&mut self, value: JsonStr<'_>) -> Result<(), Error> {
+        let value = value
+            .decoded()
+            .map_err(|()| Error::TooLarge(Limit::StringLength))?;
+        self.values
+            .push(value)
+            .map_err(|_| Error::TooLarge(Limit::AudienceValues))
+    }
 }
 
 fn numeric_date(claim: Claim, value: Value<'_>) -> Result<NumericDate, Error> {
