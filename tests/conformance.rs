@@ -1,1 +1,6 @@
-//! placeholder
+//! Conformance of `rfc7523` against independent vectors (Wycheproof, RFC examples, public
+//! fixtures) and against the RFC 7523 claim scenarios; see `vectors/README.md`.
+#[path = "conformance/scenarios.rs"]
+mod scenarios;
+#[path = "conformance/signatures.rs"]
+mod signatures;

@@ -478,7 +478,9 @@ impl fmt::Display for Error {
             Error::InvalidSignature => f.write_str("invalid signature"),
             Error::MissingClaim(c) => write!(f, "the {} claim is missing", c.as_str()),
             Error::InvalidClaim(c) => write!(f, "the {} claim is invalid", c.as_str()),
-            Error::IssuerMismatch => f.write_str("the iss claim is not a trusted issuer"),
+            Error::IssuerMismatch => {
+                f.write_str("the iss claim is not a trusted issuer or the client id")
+            }
             Error::SubjectMismatch => f.write_str("the sub claim is not the expected subject"),
             Error::AudienceMismatch => {
                 f.write_str("the aud claim does not identify this authorization server")

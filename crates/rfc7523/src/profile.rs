@@ -227,7 +227,12 @@ impl<L: KeyLookup + ?Sized> GrantProfile<'_, L> {
             return Err(Error::SubjectMismatch);
         }
         let aud = claims.aud().ok_or(Error::MissingClaim(Claim::Aud))?;
-        if !self.audiences.iter().any(|expected| aud.contains(expected)) {
+        // An empty configured value is a configuration mistake: it never matches.
+        if !self
+            .audiences
+            .iter()
+            .any(|expected| !expected.is_empty() && aud.contains(expected))
+        {
             return Err(Error::AudienceMismatch);
         }
         finish(
@@ -276,7 +281,7 @@ impl<L: KeyLookup + ?Sized> ClientAuthProfile<'_, L> {
         }
         // rfc7523bis: the issuer identifier as the sole audience value.
         let aud = claims.aud().ok_or(Error::MissingClaim(Claim::Aud))?;
-        if aud.sole_value() != Some(self.issuer) {
+        if self.issuer.is_empty() || aud.sole_value() != Some(self.issuer) {
             return Err(Error::AudienceMismatch);
         }
         finish(

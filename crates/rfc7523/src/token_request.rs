@@ -220,14 +220,44 @@ impl<G: KeyLookup + ?Sized, C: KeyLookup + ?Sized> TokenEndpoint<'_, G, C> {
     ) -> Result<TokenOutcome, TokenError> {
         let params = TokenParams::parse(body)
             .map_err(|e| TokenError::InvalidRequest(RequestProblem::Form(e)))?;
-        let client = match (&params.client_assertion_type, &params.client_assertion) {
+        // Everything that can be judged without an assertion is judged first, so that a
+        // malformed request never uses up a client assertion's `jti`.
+        let client_assertion = match (&params.client_assertion_type, &params.client_assertion) {
             (None, None) => None,
-            (Some(kind), Some(assertion)) => {
-                if params.client_secret_present {
-                    return Err(TokenError::InvalidRequest(
-                        RequestProblem::MultipleClientCredentials,
-                    ));
-                }
+            (Some(kind), Some(assertion)) => Some((kind, assertion)),
+            _ => {
+                return Err(TokenError::InvalidRequest(
+                    RequestProblem::IncompleteClientAssertion,
+                ))
+            }
+        };
+        if client_assertion.is_some() && params.client_secret_present {
+            return Err(TokenError::InvalidRequest(
+                RequestProblem::MultipleClientCredentials,
+            ));
+        }
+        let grant_type = params
+            .grant_type
+            .as_ref()
+            .ok_or(TokenError::InvalidRequest(RequestProblem::MissingGrantType))?;
+        let grant = if grant_type.as_str() == JWT_BEARER_GRANT_TYPE {
+            let profile = self
+                .grant
+                .as_ref()
+                .ok_or(TokenError::UnsupportedGrantType)?;
+            let assertion = params
+                .assertion
+                .as_ref()
+                .ok_or(TokenError::InvalidRequest(RequestProblem::MissingAssertion))?;
+            Some((profile, assertion))
+        } else if client_assertion.is_none() {
+            return Err(TokenError::UnsupportedGrantType);
+        } else {
+            None
+        };
+        let client = match client_assertion {
+            None => None,
+            Some((kind, assertion)) => {
                 let profile = match &self.client_auth {
                     Some(profile) if kind.as_str() == JWT_BEARER_CLIENT_ASSERTION_TYPE => profile,
                     _ => return Err(TokenError::UnsupportedAssertionType),
@@ -238,38 +268,18 @@ impl<G: KeyLookup + ?Sized, C: KeyLookup + ?Sized> TokenEndpoint<'_, G, C> {
                         .map_err(TokenError::Client)?,
                 )
             }
-            _ => {
-                return Err(TokenError::InvalidRequest(
-                    RequestProblem::IncompleteClientAssertion,
-                ))
-            }
         };
-        let grant_type = params
-            .grant_type
-            .ok_or(TokenError::InvalidRequest(RequestProblem::MissingGrantType))?;
-        if grant_type.as_str() != JWT_BEARER_GRANT_TYPE {
-            return match client {
-                Some(client) => Ok(TokenOutcome {
-                    grant_type,
-                    grant: None,
-                    client: Some(client),
-                }),
-                None => Err(TokenError::UnsupportedGrantType),
-            };
-        }
-        let profile = self
-            .grant
-            .as_ref()
-            .ok_or(TokenError::UnsupportedGrantType)?;
-        let assertion = params
-            .assertion
-            .ok_or(TokenError::InvalidRequest(RequestProblem::MissingAssertion))?;
-        let grant = profile
-            .validate(&assertion, now, replay)
-            .map_err(TokenError::Grant)?;
+        let grant = match grant {
+            None => None,
+            Some((profile, assertion)) => Some(
+                profile
+                    .validate(assertion, now, replay)
+                    .map_err(TokenError::Grant)?,
+            ),
+        };
         Ok(TokenOutcome {
-            grant_type,
-            grant: Some(grant),
+            grant_type: params.grant_type.unwrap_or_default(),
+            grant,
             client,
         })
     }

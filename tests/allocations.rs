@@ -1,0 +1,380 @@
+//! Heap allocations of the verification pipeline, counted.
+//!
+//! The crate's claim (`lib.rs`): everything but the RSA arithmetic of the `rsa` crate works in
+//! fixed buffers. Here that is measured with `allocation-counter`, which installs a counting
+//! global allocator (its own `unsafe`, none in this workspace) and counts the allocations of
+//! the **current thread** inside `measure`, so each `#[test]` can measure on its own.
+//!
+//! - Parsing a compact JWS, reading the claims, parsing a token request body, the replay
+//!   store, and rendering error responses: **zero** allocations.
+//! - Loading keys and verifying a signature: allocations (the `rsa` crate's `BigUint`s).
+//! - A whole `validate`: exactly as many allocations as the signature verification of the same
+//!   token alone, so every other step adds none; and a token refused before the signature
+//!   step allocates nothing at all.
+//!
+//! Only counts are asserted, never timings or byte sizes.
+
+use std::sync::OnceLock;
+
+use allocation_counter::measure;
+use base64ct::{Base64UrlUnpadded, Encoding};
+use rfc7523::form::TokenParams;
+use rfc7523::sign::{AssertionRequest, AssertionSigner};
+use rfc7523::token_request::{JWT_BEARER_CLIENT_ASSERTION_TYPE, JWT_BEARER_GRANT_TYPE};
+use rfc7523::{
+    Checks, ClientAuthProfile, Error, GrantProfile, KeySet, MemoryReplayStore, ReplayEntry,
+    ReplayError, ReplayKey, ReplayStore, TokenEndpoint, TrustedIssuer, TypRule,
+    UnverifiedAssertion, Use,
+};
+use serde_json::Value;
+
+const NOW: u64 = 1_700_000_000;
+const AS_ISSUER: &str = "https://as.example";
+const TOKEN_ENDPOINT: &str = "https://as.example/token";
+const ISSUER: &str = "https://issuer.example";
+const CLIENT: &str = "s6BhdRkqt3";
+
+/// Runs `f` and returns its result with the number of heap allocations it made.
+fn count<T>(f: impl FnOnce() -> T) -> (T, u64) {
+    let mut out = None;
+    let info = measure(|| out = Some(f()));
+    (
+        out.unwrap_or_else(|| panic!("measure did not run the closure")),
+        info.count_total,
+    )
+}
+
+struct Fixtures {
+    signer: AssertionSigner,
+    public_pem: String,
+    public_jwk: String,
+    keys: KeySet,
+}
+
+fn fixtures() -> &'static Fixtures {
+    static FIXTURES: OnceLock<Fixtures> = OnceLock::new();
+    FIXTURES.get_or_init(|| {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("vectors/wycheproof/rsa_pkcs1_2048_sig_gen_test.json");
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+        let doc: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("JSON: {e}"));
+        let group = doc["testGroups"]
+            .as_array()
+            .and_then(|groups| groups.iter().find(|g| g["sha"] == "SHA-256"))
+            .unwrap_or_else(|| panic!("no SHA-256 group"));
+        let text_of = |member: &str| {
+            group[member]
+                .as_str()
+                .unwrap_or_else(|| panic!("no {member}"))
+                .to_owned()
+        };
+        let public_pem = text_of("keyPem");
+        Fixtures {
+            signer: AssertionSigner::from_pem(&text_of("privateKeyPem"))
+                .unwrap_or_else(|e| panic!("private key: {e}")),
+            keys: KeySet::from_pem(&public_pem).unwrap_or_else(|e| panic!("public key: {e}")),
+            public_pem,
+            public_jwk: group["keyJwk"].to_string(),
+        }
+    })
+}
+
+/// A realistic 2048-bit RS256 grant assertion (typ JWT, iss/sub/aud/exp/iat/random jti).
+fn grant_token(f: &Fixtures) -> String {
+    f.signer
+        .sign(
+            &AssertionRequest {
+                issuer: ISSUER,
+                subject: "alice@example.com",
+                audience: TOKEN_ENDPOINT,
+                ..AssertionRequest::default()
+            },
+            NOW,
+        )
+        .unwrap_or_else(|e| panic!("sign: {e}"))
+        .as_str()
+        .to_owned()
+}
+
+/// A client assertion (typ client-authentication+jwt).
+fn client_token(f: &Fixtures) -> String {
+    f.signer
+        .sign(
+            &AssertionRequest {
+                issuer: CLIENT,
+                subject: CLIENT,
+                audience: AS_ISSUER,
+                client_authentication: true,
+                ..AssertionRequest::default()
+            },
+            NOW,
+        )
+        .unwrap_or_else(|e| panic!("sign: {e}"))
+        .as_str()
+        .to_owned()
+}
+
+fn issuers(f: &Fixtures) -> [TrustedIssuer<'_>; 1] {
+    [TrustedIssuer {
+        issuer: ISSUER,
+        keys: &f.keys,
+    }]
+}
+
+fn clients(f: &Fixtures) -> [TrustedIssuer<'_>; 1] {
+    [TrustedIssuer {
+        issuer: CLIENT,
+        keys: &f.keys,
+    }]
+}
+
+fn grant_profile<'a>(issuers: &'a [TrustedIssuer<'a>]) -> GrantProfile<'a> {
+    GrantProfile {
+        issuers,
+        audiences: &[AS_ISSUER, TOKEN_ENDPOINT],
+        subject: None,
+        checks: Checks::default(),
+    }
+}
+
+fn client_profile<'a>(clients: &'a [TrustedIssuer<'a>]) -> ClientAuthProfile<'a> {
+    ClientAuthProfile {
+        clients,
+        issuer: AS_ISSUER,
+        typ: TypRule::RequireExplicit,
+        checks: Checks::default(),
+    }
+}
+
+/// Allocations of the signature verification alone (parse done outside the measurement).
+fn verify_count(token: &str, keys: &KeySet) -> u64 {
+    let unverified = UnverifiedAssertion::parse(token).unwrap_or_else(|e| panic!("{e}"));
+    let (verified, n) = count(|| unverified.verify(keys));
+    verified.unwrap_or_else(|e| panic!("verify: {e}"));
+    n
+}
+
+fn form_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'*' => {
+                (b as char).to_string()
+            }
+            b' ' => "+".to_owned(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[test]
+fn parse_claims_form_replay_and_errors_allocate_nothing() {
+    let f = fixtures();
+    let token = grant_token(f);
+    assert!(
+        token.len() > 550,
+        "a realistic 2048-bit assertion: {} bytes",
+        token.len()
+    );
+
+    // (a) Structure and header.
+    let (parsed, parse_allocs) = count(|| UnverifiedAssertion::parse(&token));
+    let parsed = parsed.unwrap_or_else(|e| panic!("parse: {e}"));
+    println!(
+        "UnverifiedAssertion::parse ({} bytes): {parse_allocs} allocations",
+        token.len()
+    );
+    assert_eq!(parse_allocs, 0, "parse");
+    let (hint, hint_allocs) = count(|| parsed.issuer_hint());
+    assert_eq!(hint.unwrap_or_else(|e| panic!("{e}")).as_str(), ISSUER);
+    assert_eq!(hint_allocs, 0, "issuer_hint");
+
+    // (b) Claims of a verified assertion.
+    let verified = parsed
+        .verify(&f.keys)
+        .unwrap_or_else(|e| panic!("verify: {e}"));
+    let (claims, claims_allocs) = count(|| verified.claims());
+    let claims = claims.unwrap_or_else(|e| panic!("claims: {e}"));
+    println!("VerifiedAssertion::claims: {claims_allocs} allocations");
+    assert_eq!(claims_allocs, 0, "claims");
+    assert_eq!(claims.iss(), Some(ISSUER));
+
+    // (c) A full token request body: grant, client assertion, client_id, scope.
+    let body = format!(
+        "grant_type={}&assertion={token}&client_assertion_type={}&client_assertion={}\
+         &client_id={CLIENT}&scope=read+write%20admin",
+        form_encode(JWT_BEARER_GRANT_TYPE),
+        form_encode(JWT_BEARER_CLIENT_ASSERTION_TYPE),
+        client_token(f),
+    );
+    let (params, form_allocs) = count(|| TokenParams::parse(body.as_bytes()));
+    let params = params.unwrap_or_else(|e| panic!("form: {e:?}"));
+    println!(
+        "TokenParams::parse ({} bytes): {form_allocs} allocations",
+        body.len()
+    );
+    assert_eq!(form_allocs, 0, "form");
+    assert_eq!(params.scope.as_deref(), Some("read write admin"));
+    let (bad, bad_form_allocs) = count(|| TokenParams::parse(b"grant_type=a&grant_type=b"));
+    assert!(bad.is_err());
+    assert_eq!(bad_form_allocs, 0, "form error");
+
+    // (d) Replay store: insert, replay, full, slot reuse.
+    let mut store = MemoryReplayStore::<2>::new();
+    let entry = |jti: &str, expires_at| ReplayEntry {
+        key: ReplayKey::new(ISSUER, jti),
+        expires_at,
+    };
+    let (results, replay_allocs) = count(|| {
+        [
+            store.check_and_insert(entry("a", NOW + 10), NOW),
+            store.check_and_insert(entry("b", NOW + 100), NOW),
+            store.check_and_insert(entry("a", NOW + 10), NOW + 1),
+            store.check_and_insert(entry("c", NOW + 100), NOW + 1),
+            store.check_and_insert(entry("c", NOW + 100), NOW + 10),
+        ]
+    });
+    println!("MemoryReplayStore::check_and_insert x5: {replay_allocs} allocations");
+    assert_eq!(
+        results,
+        [
+            Ok(()),
+            Ok(()),
+            Err(ReplayError::Replayed),
+            Err(ReplayError::Full),
+            Ok(())
+        ]
+    );
+    assert_eq!(replay_allocs, 0, "replay store");
+
+    // (e) Error responses.
+    let error = Error::Expired {
+        exp: NOW - 100,
+        now: NOW,
+        leeway: 30,
+    };
+    let (json, response_allocs) = count(|| error.response(Use::ClientAuthentication).to_json());
+    println!("Error::response + ErrorResponse::to_json: {response_allocs} allocations");
+    assert_eq!(response_allocs, 0, "error response");
+    assert_eq!(
+        json.as_str(),
+        r#"{"error":"invalid_client","error_description":"the assertion expired 100 s ago (leeway 30 s)"}"#
+    );
+    let response = rfc7523::TokenError::Grant(error).response();
+    let (json, to_json_allocs) = count(|| response.to_json());
+    assert_eq!(to_json_allocs, 0, "to_json");
+    assert!(json.starts_with(r#"{"error":"invalid_grant","#), "{json}");
+}
+
+#[test]
+fn only_the_rsa_step_allocates() {
+    let f = fixtures();
+
+    // Loading keys: the rsa crate's big integers.
+    let (pem_keys, pem_allocs) = count(|| KeySet::from_pem(&f.public_pem));
+    pem_keys.unwrap_or_else(|e| panic!("{e}"));
+    let (jwk_keys, jwk_allocs) = count(|| KeySet::from_jwk(&f.public_jwk));
+    assert_eq!(jwk_keys.unwrap_or_else(|e| panic!("{e}")).len(), 1);
+    println!("KeySet::from_pem: {pem_allocs} allocations; KeySet::from_jwk: {jwk_allocs}");
+    assert!(pem_allocs > 0 && jwk_allocs > 0);
+
+    let issuers = issuers(f);
+    let clients = clients(f);
+    let grant = grant_profile(&issuers);
+    let client = client_profile(&clients);
+    let token = grant_token(f);
+    let c_token = client_token(f);
+
+    // The RSA step alone.
+    let verify_allocs = verify_count(&token, &f.keys);
+    println!("UnverifiedAssertion::verify (RS256, 2048 bits): {verify_allocs} allocations");
+    assert!(
+        verify_allocs > 0,
+        "RSA verification uses the rsa crate's BigUint"
+    );
+
+    // A whole validation: exactly the RSA step's allocations, nothing more.
+    let mut store = MemoryReplayStore::<8>::new();
+    let (validated, validate_allocs) = count(|| grant.validate(&token, NOW, &mut store));
+    validated.unwrap_or_else(|e| panic!("validate: {e}"));
+    println!("GrantProfile::validate (accepted): {validate_allocs} allocations");
+    assert_eq!(validate_allocs, verify_allocs, "validate = verify + 0");
+
+    let c_verify_allocs = verify_count(&c_token, &f.keys);
+    let (validated, c_validate_allocs) =
+        count(|| client.validate(&c_token, Some(CLIENT), NOW, &mut store));
+    validated.unwrap_or_else(|e| panic!("client validate: {e}"));
+    println!("ClientAuthProfile::validate (accepted): {c_validate_allocs} allocations");
+    assert_eq!(
+        c_validate_allocs, c_verify_allocs,
+        "client validate = verify + 0"
+    );
+
+    // Refused after the signature step (replayed, expired): still only the RSA step.
+    let (replayed, replayed_allocs) = count(|| grant.validate(&token, NOW, &mut store));
+    assert_eq!(replayed.unwrap_err(), Error::Replayed);
+    assert_eq!(replayed_allocs, verify_allocs, "replayed");
+    let mut fresh = MemoryReplayStore::<8>::new();
+    let (expired, expired_allocs) = count(|| grant.validate(&token, NOW + 10_000, &mut fresh));
+    assert!(matches!(expired.unwrap_err(), Error::Expired { .. }));
+    assert_eq!(expired_allocs, verify_allocs, "expired");
+
+    // Refused before the signature step: nothing at all.
+    let b64 = |s: &str| Base64UrlUnpadded::encode_string(s.as_bytes());
+    let payload = token.split('.').nth(1).unwrap_or_default();
+    let alg_none = format!("{}.{payload}.", b64(r#"{"alg":"none"}"#));
+    let too_large = "a".repeat(10_000);
+    let untrusted = f
+        .signer
+        .sign(
+            &AssertionRequest {
+                issuer: "https://evil.example",
+                subject: "alice",
+                audience: AS_ISSUER,
+                ..AssertionRequest::default()
+            },
+            NOW,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    let crit = format!(
+        "{}.{payload}.{}",
+        b64(r#"{"alg":"RS256","crit":["x"]}"#),
+        token.rsplit('.').next().unwrap_or_default()
+    );
+    for (what, bad) in [
+        ("alg none", alg_none.as_str()),
+        ("too large", too_large.as_str()),
+        ("untrusted issuer", untrusted.as_str()),
+        ("crit header", crit.as_str()),
+        ("not a JWS", "not-a-jwt"),
+    ] {
+        let (result, n) = count(|| grant.validate(bad, NOW, &mut fresh));
+        let err = result.unwrap_err();
+        println!("GrantProfile::validate refused before the signature ({what}: {err:?}): {n}");
+        assert_eq!(n, 0, "{what}");
+    }
+    let (result, n) = count(|| client.validate(&token, Some("unknown-client"), NOW, &mut fresh));
+    assert_eq!(result.unwrap_err(), Error::UnknownKey);
+    assert_eq!(n, 0, "unknown client");
+
+    // A token endpoint request: both assertions' RSA steps, nothing else.
+    let endpoint = TokenEndpoint {
+        grant: Some(grant),
+        client_auth: Some(client),
+    };
+    let body = format!(
+        "grant_type={}&assertion={token}&client_assertion_type={}&client_assertion={c_token}",
+        form_encode(JWT_BEARER_GRANT_TYPE),
+        form_encode(JWT_BEARER_CLIENT_ASSERTION_TYPE),
+    );
+    let mut store = MemoryReplayStore::<8>::new();
+    let (outcome, handle_allocs) = count(|| endpoint.handle(body.as_bytes(), NOW, &mut store));
+    outcome.unwrap_or_else(|e| panic!("handle: {e}"));
+    println!("TokenEndpoint::handle (grant + client assertion): {handle_allocs} allocations");
+    assert_eq!(handle_allocs, verify_allocs + c_verify_allocs);
+    let (refused, n) = count(|| endpoint.handle(b"grant_type=x&grant_type=y", NOW, &mut store));
+    let refused = refused.unwrap_err();
+    let (json, m) = count(|| refused.response().to_json());
+    assert!(json.contains("invalid_request"), "{json}");
+    assert_eq!((n, m), (0, 0), "invalid request and its response");
+}
