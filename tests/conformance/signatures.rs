@@ -406,6 +406,24 @@ fn wycheproof_sig_gen_keys_interoperate_with_openssl() {
             let dir = TempDir::new("rfc7523-sig-gen");
             let pub_pem = dir.write("pub.pem", json_str(&group["keyPem"], "keyPem"));
             let priv_pem = dir.write("priv.pem", private_pem);
+            // PKCS#1 `RSA PUBLIC KEY` PEM, converted by openssl: the same key as the SPKI PEM.
+            let pkcs1_pem = openssl_ok(
+                [
+                    "rsa".as_ref(),
+                    "-pubin".as_ref(),
+                    "-in".as_ref(),
+                    pub_pem.as_os_str(),
+                    "-RSAPublicKey_out".as_ref(),
+                ],
+                None,
+            );
+            let pkcs1_pem = String::from_utf8_lossy(&pkcs1_pem);
+            failures.check(
+                pkcs1_pem.contains("-----BEGIN RSA PUBLIC KEY-----")
+                    && RsaVerifyingKey::from_pem(&pkcs1_pem).as_ref() == Ok(&public),
+                &group_id,
+                "openssl's PKCS#1 PEM does not load as the same key",
+            );
             let kid = format!(
                 "wycheproof-{bits}-{}",
                 group["privateKey"]["publicExponent"]

@@ -576,6 +576,14 @@ mod tests {
             );
         }
         assert!(RsaVerifyingKey::from_components(&modulus(2048), &[3]).is_ok());
+        // MAX_PUBLIC_EXPONENT itself is accepted; the next odd value is not.
+        let max_e = MAX_PUBLIC_EXPONENT.to_be_bytes();
+        assert!(RsaVerifyingKey::from_components(&modulus(2048), &max_e).is_ok());
+        let over_e = (MAX_PUBLIC_EXPONENT + 2).to_be_bytes();
+        assert_eq!(
+            RsaVerifyingKey::from_components(&modulus(2048), &over_e),
+            Err(KeyError::InvalidExponent)
+        );
         let mut even = modulus(2048);
         *even.last_mut().unwrap() = 0xfe;
         assert_eq!(

@@ -27,6 +27,8 @@ pub const MAX_TOKEN_LEN: usize = 8 * 1024;
 pub const MAX_HEADER_LEN: usize = 1024;
 
 /// Longest decoded payload (claims set) accepted, in bytes: what [`MAX_TOKEN_LEN`] can carry.
+/// Implied by the token limit (a longer payload makes a longer token), so the token-length
+/// boundary test covers it; the decoder still checks it before writing.
 pub const MAX_PAYLOAD_LEN: usize = MAX_TOKEN_LEN / 4 * 3;
 
 /// Longest signature accepted, in bytes: the modulus length of a [`MAX_RSA_BITS`] key.
