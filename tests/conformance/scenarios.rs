@@ -87,12 +87,8 @@ struct Fixtures {
 fn fixtures() -> &'static Fixtures {
     static FIXTURES: OnceLock<Fixtures> = OnceLock::new();
     FIXTURES.get_or_init(|| {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("vectors/wycheproof/rsa_pkcs1_2048_sig_gen_test.json");
-        let text = std::fs::read_to_string(&path)
-            .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-        let doc: Value = serde_json::from_str(&text)
-            .unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()));
+        let doc: Value =
+            rfc7523_conformance::load_json("wycheproof/rsa_pkcs1_2048_sig_gen_test.json");
         let groups: Vec<&Value> = doc["testGroups"]
             .as_array()
             .unwrap_or_else(|| panic!("no testGroups"))
