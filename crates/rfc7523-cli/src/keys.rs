@@ -1,0 +1,47 @@
+//! Key files: the trusted public keys of `verify` and `token-request` (`--keys`, merged into
+//! one set, loaded once per run), and the private key of `sign` (`--key`).
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use rfc7523::limits::MAX_KEY_TEXT_LEN;
+use rfc7523::sign::{AssertionSigner, MAX_PRIVATE_KEY_PEM_LEN};
+use rfc7523::KeySet;
+
+use crate::input::{read_bounded, Body};
+use crate::Fatal;
+
+/// Reads every `--keys` file (a JWK Set, a JWK, an SPKI `PUBLIC KEY` PEM or a PKCS#1
+/// `RSA PUBLIC KEY` PEM, detected from the content) into one set of at most
+/// [`MAX_JWKS_KEYS`](rfc7523::limits::MAX_JWKS_KEYS) keys.
+pub fn load_public(paths: &[PathBuf]) -> Result<KeySet, Fatal> {
+    let mut merged = KeySet::new();
+    for path in paths {
+        let text = read_text(path, MAX_KEY_TEXT_LEN)?;
+        let set = KeySet::from_text(&text).map_err(|e| Fatal::file(path, e))?;
+        for key in set.iter() {
+            merged.push(key.clone()).map_err(|e| Fatal::file(path, e))?;
+        }
+    }
+    Ok(merged)
+}
+
+/// Reads the private key of `sign`: a PKCS#8 `PRIVATE KEY` or PKCS#1 `RSA PRIVATE KEY` PEM.
+pub fn load_private(path: &Path) -> Result<AssertionSigner, Fatal> {
+    let text = read_text(path, MAX_PRIVATE_KEY_PEM_LEN)?;
+    AssertionSigner::from_pem(&text).map_err(|e| Fatal::file(path, e))
+}
+
+/// A file's text, refused past `max` bytes (without reading further) or when not UTF-8.
+fn read_text(path: &Path, max: usize) -> Result<String, Fatal> {
+    let file = File::open(path).map_err(|e| Fatal::file(path, e))?;
+    match read_bounded(file, max).map_err(|e| Fatal::file(path, e))? {
+        Body::Complete(bytes) => {
+            String::from_utf8(bytes).map_err(|_| Fatal::file(path, "the file is not UTF-8 text"))
+        }
+        Body::TooLong => Err(Fatal::file(
+            path,
+            format!("the file is longer than {max} bytes"),
+        )),
+    }
+}
