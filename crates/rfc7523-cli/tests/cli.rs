@@ -1,0 +1,1475 @@
+//! The `rfc7523` binary, run as a process: its JSON lines, exit codes and error lines are a
+//! public contract (issue 3), so they are checked here exactly, from the outside.
+//!
+//! Keys: the first SHA-256 group of Wycheproof's `rsa_pkcs1_2048_sig_gen_test.json` (the same
+//! key pair as the conformance tests) signs; another group's key plays "a different key";
+//! `rsa_pkcs1_1024_sig_gen_test.json` supplies a key that is too small. Tokens come from
+//! `rfc7523 sign` itself where it can make them, and from a hand-built RS256 signer (the `rsa`
+//! crate over arbitrary header and payload bytes) for the claim sets it cannot.
+
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use rfc7523::limits::{MAX_FORM_BODY_LEN, MAX_TOKEN_LEN};
+use rfc7523::Reason;
+use rfc7523_conformance::{b64url, b64url_decode, load_json, openssl, openssl_ok, TempDir};
+use rsa::pkcs1::{DecodeRsaPrivateKey, EncodeRsaPublicKey};
+use rsa::pkcs1v15::SigningKey;
+use rsa::pkcs8::{DecodePublicKey, EncodePrivateKey, LineEnding};
+use rsa::sha2::Sha256;
+use rsa::signature::{SignatureEncoding, Signer};
+use rsa::traits::PublicKeyParts;
+use rsa::{RsaPrivateKey, RsaPublicKey};
+use serde_json::{json, Value};
+
+/// The fixed time of the checks (2023-11-14T22:13:20Z).
+const NOW: u64 = 1_700_000_000;
+const NOW_ARG: &str = "1700000000";
+/// The authorization server's issuer identifier.
+const AS: &str = "https://as.example";
+/// A trusted grant issuer and its subject.
+const ISSUER: &str = "https://issuer.example";
+const SUBJECT: &str = "alice";
+/// A registered client.
+const CLIENT: &str = "s6BhdRkqt3";
+
+const GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+const CLIENT_ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+/// Panics with a message naming what failed (clippy's test exemption covers `#[test]`
+/// functions, not these helpers; see `tests/support`).
+trait OrPanic<T> {
+    fn or_panic(self, what: &str) -> T;
+}
+
+impl<T, E: std::fmt::Debug> OrPanic<T> for Result<T, E> {
+    fn or_panic(self, what: &str) -> T {
+        self.unwrap_or_else(|e| panic!("{what}: {e:?}"))
+    }
+}
+
+impl<T> OrPanic<T> for Option<T> {
+    fn or_panic(self, what: &str) -> T {
+        self.unwrap_or_else(|| panic!("{what}: missing"))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Running the binary
+// ---------------------------------------------------------------------------------------------
+
+/// What one run of the binary did.
+#[derive(Debug)]
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    /// Each line of standard output as JSON.
+    fn lines(&self) -> Vec<Value> {
+        self.stdout
+            .lines()
+            .map(|line| {
+                serde_json::from_str(line)
+                    .unwrap_or_else(|e| panic!("not a JSON line ({e}): {line:?}\n{self:?}"))
+            })
+            .collect()
+    }
+
+    /// The single JSON line of standard output.
+    fn line(&self) -> Value {
+        let lines = self.lines();
+        assert_eq!(lines.len(), 1, "expected one line: {self:?}");
+        lines.into_iter().next().or_panic("a line")
+    }
+
+    /// Asserts a usage or configuration error: status 2, nothing on standard output, and
+    /// exactly one `rfc7523: ` line on standard error containing `needle`.
+    fn assert_usage_error(&self, needle: &str) {
+        assert_eq!(self.code, 2, "{self:?}");
+        assert_eq!(self.stdout, "", "{self:?}");
+        assert!(
+            self.stderr.starts_with("rfc7523: ")
+                && self.stderr.ends_with('\n')
+                && self.stderr.lines().count() == 1,
+            "not one error line: {self:?}"
+        );
+        assert!(self.stderr.contains(needle), "{needle:?} not in {self:?}");
+    }
+}
+
+/// Runs `rfc7523 args…`, with `stdin` as its standard input (an empty one when `None`).
+fn rfc7523<S: AsRef<std::ffi::OsStr>>(args: &[S], stdin: Option<&[u8]>) -> Run {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rfc7523"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .or_panic("cannot start rfc7523");
+    let mut pipe = child.stdin.take().or_panic("stdin pipe");
+    let input = stdin.unwrap_or_default().to_vec();
+    // Written from another thread: a large input must not block on a full output pipe.
+    let writer = std::thread::spawn(move || {
+        // The child may stop reading early (an argument was given): not an error here.
+        let _ = pipe.write_all(&input);
+    });
+    let output = child.wait_with_output().or_panic("waiting for rfc7523");
+    writer.join().or_panic("stdin writer");
+    Run {
+        code: output.status.code().or_panic("exit code (not a signal)"),
+        stdout: String::from_utf8(output.stdout).or_panic("UTF-8 stdout"),
+        stderr: String::from_utf8(output.stderr).or_panic("UTF-8 stderr"),
+    }
+}
+
+/// Builds an argument list from string-like pieces.
+fn args(pieces: &[&dyn AsRef<std::ffi::OsStr>]) -> Vec<std::ffi::OsString> {
+    pieces.iter().map(|p| p.as_ref().to_owned()).collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Keys
+// ---------------------------------------------------------------------------------------------
+
+/// Key files in a temporary directory, and the signing keys.
+struct Keys {
+    dir: TempDir,
+    main: SigningKey<Sha256>,
+    other: SigningKey<Sha256>,
+    main_public: RsaPublicKey,
+}
+
+impl Keys {
+    fn new() -> Self {
+        let doc = load_json("wycheproof/rsa_pkcs1_2048_sig_gen_test.json");
+        let groups: Vec<&Value> = doc["testGroups"]
+            .as_array()
+            .or_panic("testGroups")
+            .iter()
+            .filter(|g| g["sha"] == "SHA-256")
+            .collect();
+        let main = groups[0];
+        let other = groups
+            .iter()
+            .find(|g| g["privateKeyPem"] != main["privateKeyPem"])
+            .or_panic("a second SHA-256 key");
+        let text = |g: &Value, member: &str| g[member].as_str().or_panic(member).to_owned();
+        let private = |pem: &str| RsaPrivateKey::from_pkcs1_pem(pem).or_panic("PKCS#1 key");
+        let main_private = private(&text(main, "privateKeyPem"));
+        let other_private = private(&text(other, "privateKeyPem"));
+        let main_public = RsaPublicKey::from_public_key_pem(&text(main, "keyPem")).or_panic("SPKI");
+
+        let dir = TempDir::new("rfc7523-cli");
+        dir.write("private.pem", text(main, "privateKeyPem"));
+        dir.write(
+            "private-pkcs8.pem",
+            main_private
+                .to_pkcs8_pem(LineEnding::LF)
+                .or_panic("PKCS#8")
+                .as_bytes(),
+        );
+        dir.write("other-private.pem", text(other, "privateKeyPem"));
+        dir.write("public.pem", text(main, "keyPem"));
+        dir.write("other-public.pem", text(other, "keyPem"));
+        dir.write(
+            "public-pkcs1.pem",
+            main_public.to_pkcs1_pem(LineEnding::LF).or_panic("PKCS#1"),
+        );
+        let jwk = jwk_of(&main_public, Some("k1"));
+        dir.write("public.jwk", jwk.to_string());
+        dir.write(
+            "public.jwks",
+            json!({"keys": [
+                {"kty": "EC", "crv": "P-256", "x": "AA", "y": "AA"},
+                jwk,
+            ]})
+            .to_string(),
+        );
+        let small = load_json("wycheproof/rsa_pkcs1_1024_sig_gen_test.json");
+        dir.write(
+            "small-public.pem",
+            small["testGroups"][0]["keyPem"].as_str().or_panic("keyPem"),
+        );
+        dir.write(
+            "small-private.pem",
+            small["testGroups"][0]["privateKeyPem"]
+                .as_str()
+                .or_panic("privateKeyPem"),
+        );
+        let sixteen: Vec<Value> = (0..16)
+            .map(|i| jwk_of(&main_public, Some(&format!("k{i}"))))
+            .collect();
+        dir.write("sixteen.jwks", json!({ "keys": sixteen }).to_string());
+        dir.write("garbage.txt", "this is not a key\n");
+        dir.write("not-utf8.pem", b"\xff\xfe\xfd");
+        Self {
+            dir,
+            main: SigningKey::new(main_private),
+            other: SigningKey::new(other_private),
+            main_public,
+        }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        let path = self.dir.join(name);
+        assert!(path.is_file() || name.starts_with("missing"), "{name}");
+        path
+    }
+
+    /// `verify` of the grant profile with the main key, plus `extra` (at [`NOW`] unless it
+    /// sets `--now`).
+    fn verify_grant(&self, extra: &[&str], stdin: Option<&[u8]>) -> Run {
+        let mut a = args(&[
+            &"verify",
+            &"--keys",
+            &self.path("public.pem"),
+            &"--issuer",
+            &ISSUER,
+            &"--audience",
+            &AS,
+        ]);
+        a.extend(with_now(extra));
+        rfc7523(&a, stdin)
+    }
+
+    /// `verify` of the client profile with the main key, plus `extra` (at [`NOW`] unless it
+    /// sets `--now`).
+    fn verify_client(&self, extra: &[&str], stdin: Option<&[u8]>) -> Run {
+        let mut a = args(&[
+            &"verify",
+            &"--keys",
+            &self.path("public.pem"),
+            &"--client-id",
+            &CLIENT,
+            &"--audience",
+            &AS,
+        ]);
+        a.extend(with_now(extra));
+        rfc7523(&a, stdin)
+    }
+
+    /// `rfc7523 sign --key <private.pem>` plus `extra` (at [`NOW`] unless it sets `--now`);
+    /// the token.
+    fn sign(&self, extra: &[&str]) -> String {
+        let mut a = args(&[&"sign", &"--key", &self.path("private.pem")]);
+        a.extend(with_now(extra));
+        let run = rfc7523(&a, None);
+        assert_eq!(run.code, 0, "{run:?}");
+        assert_eq!(run.stderr, "", "{run:?}");
+        let token = run.stdout.strip_suffix('\n').or_panic("a final newline");
+        assert_eq!(token.split('.').count(), 3, "{run:?}");
+        token.to_owned()
+    }
+
+    /// A grant signed by `rfc7523 sign` (jti `jti`).
+    fn grant(&self, jti: &str) -> String {
+        self.sign(&[
+            "--issuer",
+            ISSUER,
+            "--subject",
+            SUBJECT,
+            "--audience",
+            AS,
+            "--jti",
+            jti,
+        ])
+    }
+
+    /// A client assertion signed by `rfc7523 sign --client-auth` (jti `jti`).
+    fn client_assertion(&self, jti: &str) -> String {
+        self.sign(&[
+            "--issuer",
+            CLIENT,
+            "--audience",
+            AS,
+            "--client-auth",
+            "--jti",
+            jti,
+        ])
+    }
+}
+
+/// `extra`, preceded by `--now NOW` unless it sets `--now` itself.
+fn with_now(extra: &[&str]) -> Vec<std::ffi::OsString> {
+    let mut out = Vec::new();
+    if !extra.contains(&"--now") {
+        out.extend(["--now".into(), NOW_ARG.into()]);
+    }
+    out.extend(extra.iter().map(Into::into));
+    out
+}
+
+/// The public JWK of `key`.
+fn jwk_of(key: &RsaPublicKey, kid: Option<&str>) -> Value {
+    let mut jwk = json!({
+        "kty": "RSA",
+        "n": b64url(&key.n().to_bytes_be()),
+        "e": b64url(&key.e().to_bytes_be()),
+    });
+    if let Some(kid) = kid {
+        jwk["kid"] = json!(kid);
+    }
+    jwk
+}
+
+/// An RS256 compact JWS over arbitrary header and payload bytes.
+fn sign_raw(key: &SigningKey<Sha256>, header: &[u8], payload: &[u8]) -> String {
+    let input = format!("{}.{}", b64url(header), b64url(payload));
+    let signature = key.sign(input.as_bytes());
+    format!("{input}.{}", b64url(&signature.to_bytes()))
+}
+
+/// An RS256 token with header `{"alg":"RS256","typ":"JWT"}` and `claims`.
+fn sign_claims(key: &SigningKey<Sha256>, claims: &Value) -> String {
+    sign_raw(
+        key,
+        br#"{"alg":"RS256","typ":"JWT"}"#,
+        claims.to_string().as_bytes(),
+    )
+}
+
+/// The grant claims every hand-built case starts from.
+fn grant_claims() -> Value {
+    json!({
+        "iss": ISSUER, "sub": SUBJECT, "aud": AS, "exp": NOW + 300, "iat": NOW, "jti": "raw-1"
+    })
+}
+
+/// [`grant_claims`] with `changes` (a `null` removes the claim).
+fn grant_with(changes: Value) -> Value {
+    let mut claims = grant_claims();
+    for (name, value) in changes.as_object().or_panic("an object") {
+        if value.is_null() {
+            claims.as_object_mut().or_panic("claims").remove(name);
+        } else {
+            claims[name] = value.clone();
+        }
+    }
+    claims
+}
+
+fn form_encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                char::from(b).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Help
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn every_help_has_an_example() {
+    for command in [
+        &[][..],
+        &["verify"][..],
+        &["token-request"][..],
+        &["sign"][..],
+        &["inspect"][..],
+    ] {
+        let mut a: Vec<&str> = command.to_vec();
+        a.push("--help");
+        let run = rfc7523(&a, None);
+        assert_eq!(run.code, 0, "{run:?}");
+        assert_eq!(run.stderr, "");
+        assert!(
+            run.stdout.contains("Example"),
+            "{command:?}: {}",
+            run.stdout
+        );
+        assert!(run.stdout.contains("rfc7523 "), "{command:?}");
+        assert!(run.stdout.contains("Exit status"), "{command:?}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// verify: every reason code, the output objects, exit codes
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn every_assertion_reason_code_is_reachable() {
+    let keys = Keys::new();
+    let raw = |claims: Value| sign_claims(&keys.main, &claims);
+    let header = |header: &str| {
+        sign_raw(
+            &keys.main,
+            header.as_bytes(),
+            grant_claims().to_string().as_bytes(),
+        )
+    };
+    let grant = keys.grant("g-1");
+    let grant_2 = keys.grant("g-2");
+    let two_lines = |a: &str, b: &str| format!("{a}\n{b}\n").into_bytes();
+
+    // (expected reason, expected error, the run). The reason checked is the last line's.
+    let cases: Vec<(&str, &str, Run)> = vec![
+        (
+            "malformed",
+            "invalid_grant",
+            keys.verify_grant(&["not-a-jwt"], None),
+        ),
+        (
+            "too_large",
+            "invalid_grant",
+            keys.verify_grant(&[&"a".repeat(MAX_TOKEN_LEN + 1)], None),
+        ),
+        (
+            "unsupported_algorithm",
+            "invalid_grant",
+            keys.verify_grant(&[&header(r#"{"alg":"HS256","typ":"JWT"}"#)], None),
+        ),
+        (
+            "unsupported_header",
+            "invalid_grant",
+            keys.verify_grant(&[&header(r#"{"alg":"RS256","crit":["exp"]}"#)], None),
+        ),
+        (
+            "unknown_key",
+            "invalid_client",
+            keys.verify_client(
+                &[&keys.sign(&["--issuer", "stranger", "--audience", AS, "--client-auth"])],
+                None,
+            ),
+        ),
+        (
+            "invalid_signature",
+            "invalid_grant",
+            keys.verify_grant(&[&sign_claims(&keys.other, &grant_claims())], None),
+        ),
+        (
+            "missing_claim",
+            "invalid_grant",
+            keys.verify_grant(&[&raw(grant_with(json!({"exp": null})))], None),
+        ),
+        (
+            "invalid_claim",
+            "invalid_grant",
+            keys.verify_grant(&[&raw(grant_with(json!({"exp": "1700000300"})))], None),
+        ),
+        (
+            "issuer_mismatch",
+            "invalid_grant",
+            keys.verify_grant(
+                &[&raw(grant_with(json!({"iss": "https://evil.example"})))],
+                None,
+            ),
+        ),
+        (
+            "subject_mismatch",
+            "invalid_grant",
+            keys.verify_grant(&["--subject", "bob", &grant], None),
+        ),
+        (
+            "audience_mismatch",
+            "invalid_grant",
+            keys.verify_grant(
+                &[&raw(grant_with(json!({"aud": "https://other.example"})))],
+                None,
+            ),
+        ),
+        (
+            "expired",
+            "invalid_grant",
+            keys.verify_grant(&["--now", "1700001000", &grant], None),
+        ),
+        (
+            "not_yet_valid",
+            "invalid_grant",
+            keys.verify_grant(&[&raw(grant_with(json!({"nbf": NOW + 1000})))], None),
+        ),
+        (
+            "issued_in_future",
+            "invalid_grant",
+            keys.verify_grant(&[&raw(grant_with(json!({"iat": NOW + 1000})))], None),
+        ),
+        (
+            "lifetime_too_long",
+            "invalid_grant",
+            keys.verify_grant(&["--max-lifetime", "60", &grant], None),
+        ),
+        (
+            "too_old",
+            "invalid_grant",
+            keys.verify_grant(&["--max-age", "10", "--now", "1700000100", &grant], None),
+        ),
+        (
+            "replayed",
+            "invalid_grant",
+            keys.verify_grant(&[], Some(&two_lines(&grant, &grant))),
+        ),
+        (
+            "replay_store_full",
+            "invalid_grant",
+            keys.verify_grant(
+                &["--replay-capacity", "1"],
+                Some(&two_lines(&grant, &grant_2)),
+            ),
+        ),
+        (
+            "invalid_type",
+            "invalid_grant",
+            // A client assertion's type on a grant (RFC 8725 section 3.11).
+            keys.verify_grant(
+                &[&header(
+                    r#"{"alg":"RS256","typ":"client-authentication+jwt"}"#,
+                )],
+                None,
+            ),
+        ),
+    ];
+
+    let mut seen = BTreeSet::new();
+    for (reason, error, run) in &cases {
+        assert_eq!(run.code, 1, "{reason}: {run:?}");
+        assert_eq!(run.stderr, "", "{reason}: {run:?}");
+        let lines = run.lines();
+        let last = lines.last().expect("a line");
+        assert_eq!(last["valid"], false, "{reason}: {run:?}");
+        assert_eq!(last["reason"], *reason, "{run:?}");
+        assert_eq!(last["error"], *error, "{reason}: {run:?}");
+        assert!(last["description"].as_str().is_some_and(|d| !d.is_empty()));
+        assert_eq!(
+            last.as_object().unwrap().len(),
+            4,
+            "exactly valid, reason, error, description: {last}"
+        );
+        // Batches: every line before the last was valid.
+        for earlier in &lines[..lines.len() - 1] {
+            assert_eq!(earlier["valid"], true, "{reason}: {run:?}");
+        }
+        seen.insert(*reason);
+    }
+
+    // Every reason an assertion can fail with: all of the core's codes but the three that
+    // only whole token requests have (those are checked by `token_request_*` below, where
+    // they are the `error` of the object, not a `reason`).
+    let request_level = [
+        Reason::InvalidRequest,
+        Reason::UnsupportedGrantType,
+        Reason::UnsupportedAssertionType,
+    ];
+    let expected: BTreeSet<&str> = Reason::ALL
+        .iter()
+        .filter(|r| !request_level.contains(r))
+        .map(|r| r.as_str())
+        .collect();
+    assert_eq!(seen, expected, "a reason code the CLI tests do not reach");
+}
+
+#[test]
+fn valid_output_reemits_the_verified_header_and_claims_exactly() {
+    let keys = Keys::new();
+    // Member order, an unknown nested claim, an exact large number, a fractional date and
+    // white space (including CRLF) in the signed JSON.
+    let header = "{\"typ\":\"JWT\",\r\n \"alg\":\"RS256\"}";
+    let payload = format!(
+        "{{ \"sub\": \"{SUBJECT}\", \"iss\": \"{ISSUER}\",\r\n \"aud\": [\"{AS}\", \"x y\"], \
+         \"exp\": {}.5, \"ext\": {{\"n\": [1, 2.50, true, null]}}, \"big\": \
+         123456789012345678901234567890 }}",
+        NOW + 300
+    );
+    let token = sign_raw(&keys.main, header.as_bytes(), payload.as_bytes());
+    let run = keys.verify_grant(&[&token], None);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        run.stdout,
+        format!(
+            "{{\"valid\":true,\"header\":{{\"typ\":\"JWT\",\"alg\":\"RS256\"}},\"claims\":\
+             {{\"sub\":\"{SUBJECT}\",\"iss\":\"{ISSUER}\",\"aud\":[\"{AS}\",\"x y\"],\"exp\":\
+             1700000300.5,\"ext\":{{\"n\":[1,2.50,true,null]}},\"big\":\
+             123456789012345678901234567890}}}}\n"
+        )
+    );
+    assert_eq!(run.stderr, "");
+}
+
+#[test]
+fn invalid_output_is_exact() {
+    let keys = Keys::new();
+    let grant = keys.grant("g-1");
+    let run = keys.verify_grant(&["--now", "1700001000", &grant], None);
+    assert_eq!(
+        run.stdout,
+        "{\"valid\":false,\"reason\":\"expired\",\"error\":\"invalid_grant\",\"description\":\
+         \"the assertion expired 700 s ago (leeway 30 s)\"}\n"
+    );
+    let run = keys.verify_client(
+        &["--now", "1700001000", &keys.client_assertion("c-1")],
+        None,
+    );
+    assert_eq!(
+        run.stdout,
+        "{\"valid\":false,\"reason\":\"expired\",\"error\":\"invalid_client\",\"description\":\
+         \"the assertion expired 700 s ago (leeway 30 s)\"}\n"
+    );
+    // --leeway moves the boundary: exp + leeway == now is expired, one second less is not.
+    let run = keys.verify_grant(&["--leeway", "700", "--now", "1701000000", &grant], None);
+    assert_eq!(run.line()["reason"], "expired");
+    let run = keys.verify_grant(&["--leeway", "0", "--now", "1700000299", &grant], None);
+    assert_eq!(run.code, 0, "{run:?}");
+    let run = keys.verify_grant(&["--leeway", "0", "--now", "1700000300", &grant], None);
+    assert_eq!(run.line()["reason"], "expired");
+}
+
+#[test]
+fn policy_flags_are_applied() {
+    let keys = Keys::new();
+    let grant = keys.grant("g-1");
+    // The subject, when pinned, passes when it matches.
+    let run = keys.verify_grant(&["--subject", SUBJECT, &grant], None);
+    assert_eq!(run.code, 0, "{run:?}");
+    // Several issuers and audiences: any one matches.
+    let run = rfc7523(
+        &args(&[
+            &"verify",
+            &"--keys",
+            &keys.path("public.pem"),
+            &"--issuer",
+            &"https://someone.example",
+            &"--issuer",
+            &ISSUER,
+            &"--audience",
+            &"https://as.example/token",
+            &"--audience",
+            &AS,
+            &"--now",
+            &NOW_ARG,
+            &grant,
+        ]),
+        None,
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    // --require-jti / --require-iat.
+    let no_jti = sign_claims(&keys.main, &grant_with(json!({"jti": null})));
+    assert_eq!(keys.verify_grant(&[&no_jti], None).code, 0);
+    let run = keys.verify_grant(&["--require-jti", &no_jti], None);
+    assert_eq!(run.line()["reason"], "missing_claim");
+    assert_eq!(run.line()["description"], "the jti claim is missing");
+    let no_iat = sign_claims(&keys.main, &grant_with(json!({"iat": null})));
+    assert_eq!(keys.verify_grant(&[&no_iat], None).code, 0);
+    let run = keys.verify_grant(&["--require-iat", &no_iat], None);
+    assert_eq!(run.line()["description"], "the iat claim is missing");
+    // --max-lifetime at the boundary (the lifetime is 300).
+    assert_eq!(
+        keys.verify_grant(&["--max-lifetime", "300", &grant], None)
+            .code,
+        0
+    );
+    // The system clock when --now is absent: a token signed now is valid now.
+    let fresh = rfc7523(
+        &args(&[
+            &"sign",
+            &"--key",
+            &keys.path("private.pem"),
+            &"--issuer",
+            &ISSUER,
+            &"--subject",
+            &SUBJECT,
+            &"--audience",
+            &AS,
+        ]),
+        None,
+    );
+    let run = rfc7523(
+        &args(&[
+            &"verify",
+            &"--keys",
+            &keys.path("public.pem"),
+            &"--issuer",
+            &ISSUER,
+            &"--audience",
+            &AS,
+            &fresh.stdout.trim(),
+        ]),
+        None,
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+}
+
+#[test]
+fn client_authentication_profile() {
+    let keys = Keys::new();
+    let assertion = keys.client_assertion("c-1");
+    let run = keys.verify_client(&["--require-typ", &assertion], None);
+    assert_eq!(run.code, 0, "{run:?}");
+    let line = run.line();
+    assert_eq!(line["header"]["typ"], "client-authentication+jwt");
+    assert_eq!(line["claims"]["iss"], CLIENT);
+    assert_eq!(line["claims"]["sub"], CLIENT);
+
+    // A plain JWT passes without --require-typ, not with it.
+    let plain = keys.sign(&["--issuer", CLIENT, "--subject", CLIENT, "--audience", AS]);
+    assert_eq!(keys.verify_client(&[&plain], None).code, 0);
+    let run = keys.verify_client(&["--require-typ", &plain], None);
+    assert_eq!(run.line()["reason"], "invalid_type");
+    assert_eq!(run.line()["error"], "invalid_client");
+
+    // aud must be the single --audience as its sole value (rfc7523bis).
+    let client_claims = json!({
+        "iss": CLIENT, "sub": CLIENT, "aud": [AS, "https://other.example"],
+        "exp": NOW + 60, "jti": "c-2"
+    });
+    let run = keys.verify_client(&[&sign_claims(&keys.main, &client_claims)], None);
+    assert_eq!(run.line()["reason"], "audience_mismatch");
+    // sub must be the client id.
+    let wrong_sub = keys.sign(&["--issuer", CLIENT, "--subject", "alice", "--audience", AS]);
+    assert_eq!(
+        keys.verify_client(&[&wrong_sub], None).line()["reason"],
+        "subject_mismatch"
+    );
+}
+
+#[test]
+fn exit_codes() {
+    let keys = Keys::new();
+    let valid = keys.grant("g-1");
+    let valid_2 = keys.grant("g-2");
+    assert_eq!(keys.verify_grant(&[&valid], None).code, 0);
+    assert_eq!(keys.verify_grant(&["garbage"], None).code, 1);
+    // A batch: 0 when all are valid, 1 when one is not.
+    let batch = format!("{valid}\n{valid_2}\n");
+    assert_eq!(keys.verify_grant(&[], Some(batch.as_bytes())).code, 0);
+    let batch = format!("{valid}\ngarbage\n{valid_2}\n");
+    let run = keys.verify_grant(&[], Some(batch.as_bytes()));
+    assert_eq!(run.code, 1);
+    assert_eq!(run.lines().len(), 3);
+}
+
+#[test]
+fn usage_and_configuration_errors_exit_2_with_one_line() {
+    let keys = Keys::new();
+    let token = keys.grant("g-1");
+    let public = keys.path("public.pem");
+    let verify = |extra: &[&dyn AsRef<std::ffi::OsStr>]| {
+        let mut a = args(&[&"verify", &"--now", &NOW_ARG]);
+        a.extend(args(extra));
+        a.push(token.clone().into());
+        rfc7523(&a, None)
+    };
+    let with_key = |file: &str| {
+        verify(&[
+            &"--keys",
+            &keys.path(file),
+            &"--issuer",
+            &ISSUER,
+            &"--audience",
+            &AS,
+        ])
+    };
+
+    // Flags.
+    verify(&[&"--keys", &public, &"--issuer", &ISSUER]).assert_usage_error("--audience");
+    verify(&[&"--issuer", &ISSUER, &"--audience", &AS]).assert_usage_error("--keys");
+    verify(&[&"--keys", &public, &"--audience", &AS]).assert_usage_error("--issuer");
+    verify(&[
+        &"--keys",
+        &public,
+        &"--issuer",
+        &ISSUER,
+        &"--audience",
+        &AS,
+        &"--leeway",
+        &"soon",
+    ])
+    .assert_usage_error("--leeway");
+    verify(&[
+        &"--keys",
+        &public,
+        &"--issuer",
+        &ISSUER,
+        &"--audience",
+        &AS,
+        &"--bogus",
+    ])
+    .assert_usage_error("--bogus");
+    verify(&[
+        &"--keys",
+        &public,
+        &"--issuer",
+        &ISSUER,
+        &"--audience",
+        &AS,
+        &"--replay-capacity",
+        &"0",
+    ])
+    .assert_usage_error("--replay-capacity");
+    verify(&[
+        &"--keys",
+        &public,
+        &"--issuer",
+        &ISSUER,
+        &"--audience",
+        &AS,
+        &"--require-typ",
+    ])
+    .assert_usage_error("--require-typ");
+    // The two profiles are kept apart.
+    verify(&[
+        &"--keys",
+        &public,
+        &"--client-id",
+        &CLIENT,
+        &"--issuer",
+        &ISSUER,
+        &"--audience",
+        &AS,
+    ])
+    .assert_usage_error("--client-id");
+    verify(&[
+        &"--keys",
+        &public,
+        &"--client-id",
+        &CLIENT,
+        &"--subject",
+        &SUBJECT,
+        &"--audience",
+        &AS,
+    ])
+    .assert_usage_error("--client-id");
+    // Client authentication needs exactly one --audience.
+    verify(&[
+        &"--keys",
+        &public,
+        &"--client-id",
+        &CLIENT,
+        &"--audience",
+        &AS,
+        &"--audience",
+        &"https://as.example/token",
+    ])
+    .assert_usage_error("exactly one --audience");
+    rfc7523::<&str>(&[], None).assert_usage_error("a command is required");
+    rfc7523(&["frobnicate"], None).assert_usage_error("frobnicate");
+
+    // Key files.
+    let missing = keys.dir.join("missing.pem");
+    verify(&[
+        &"--keys",
+        &missing,
+        &"--issuer",
+        &ISSUER,
+        &"--audience",
+        &AS,
+    ])
+    .assert_usage_error("missing.pem: ");
+    with_key("garbage.txt")
+        .assert_usage_error("garbage.txt: not a readable JWK, JWK Set, PEM or DER key");
+    with_key("not-utf8.pem").assert_usage_error("not-utf8.pem: the file is not UTF-8 text");
+    with_key("small-public.pem").assert_usage_error(
+        "small-public.pem: RSA key of 1024 bits refused: at least 2048 bits are required",
+    );
+    with_key("private.pem").assert_usage_error("private.pem: the key carries private key material");
+    // 16 keys fit; a 17th (from another file) does not.
+    assert_eq!(with_key("sixteen.jwks").code, 0);
+    verify(&[
+        &"--keys",
+        &keys.path("sixteen.jwks"),
+        &"--keys",
+        &public,
+        &"--issuer",
+        &ISSUER,
+        &"--audience",
+        &AS,
+    ])
+    .assert_usage_error("public.pem: more than 16 keys");
+
+    // No token at all is never success.
+    let run = keys.verify_grant(&[], Some(b"\n \n"));
+    run.assert_usage_error("no token");
+    keys.verify_grant(&[], None).assert_usage_error("no token");
+}
+
+#[test]
+fn every_key_format_is_detected_and_files_merge() {
+    let keys = Keys::new();
+    let token = keys.grant("g-1");
+    for file in [
+        "public.pem",
+        "public-pkcs1.pem",
+        "public.jwk",
+        "public.jwks",
+    ] {
+        let run = rfc7523(
+            &args(&[
+                &"verify",
+                &"--keys",
+                &keys.path(file),
+                &"--issuer",
+                &ISSUER,
+                &"--audience",
+                &AS,
+                &"--now",
+                &NOW_ARG,
+                &token,
+            ]),
+            None,
+        );
+        assert_eq!(run.code, 0, "{file}: {run:?}");
+    }
+    // Another key alone refuses; merged with the right one, the token verifies.
+    let with = |files: &[&str]| {
+        let mut a = args(&[
+            &"verify",
+            &"--issuer",
+            &ISSUER,
+            &"--audience",
+            &AS,
+            &"--now",
+            &NOW_ARG,
+        ]);
+        for file in files {
+            a.extend(args(&[&"--keys", &keys.path(file)]));
+        }
+        a.push(token.clone().into());
+        rfc7523(&a, None)
+    };
+    assert_eq!(
+        with(&["other-public.pem"]).line()["reason"],
+        "invalid_signature"
+    );
+    assert_eq!(with(&["other-public.pem", "public.jwks"]).code, 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// verify: standard input batches
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn stdin_batch_keeps_order_ignores_blank_lines_and_catches_a_replay() {
+    let keys = Keys::new();
+    let t1 = keys.grant("b-1");
+    let t2 = keys.grant("b-2");
+    let t3 = keys.grant("b-3");
+    let input = format!("{t1}\n\n{t2}\n   \t\n{t1}\nnot-a-token\n{t3}\r\n\n");
+    let run = keys.verify_grant(&[], Some(input.as_bytes()));
+    assert_eq!(run.code, 1, "{run:?}");
+    let lines = run.lines();
+    let summary: Vec<String> = lines
+        .iter()
+        .map(|l| match l["valid"].as_bool() {
+            Some(true) => format!("valid {}", l["claims"]["jti"].as_str().unwrap()),
+            _ => format!("invalid {}", l["reason"].as_str().unwrap()),
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            "valid b-1",
+            "valid b-2",
+            "invalid replayed",
+            "invalid malformed",
+            "valid b-3"
+        ]
+    );
+}
+
+#[test]
+fn an_oversized_line_is_too_large_and_the_next_line_is_still_read() {
+    let keys = Keys::new();
+    let token = keys.grant("g-1");
+    let mut input = vec![b'A'; 200 * 1024];
+    input.push(b'\n');
+    input.extend_from_slice(token.as_bytes());
+    input.push(b'\n');
+    let run = keys.verify_grant(&[], Some(&input));
+    assert_eq!(run.code, 1, "{run:?}");
+    let lines = run.lines();
+    assert_eq!(lines.len(), 2, "{run:?}");
+    assert_eq!(
+        lines[0],
+        json!({
+            "valid": false, "reason": "too_large", "error": "invalid_grant",
+            "description": "the token length limit was exceeded"
+        })
+    );
+    assert_eq!(lines[1]["valid"], true);
+
+    // The boundary: a line of MAX_TOKEN_LEN bytes is judged (here: not a JWS), also with a
+    // CR; one byte more is too large.
+    let at_limit = "a".repeat(MAX_TOKEN_LEN);
+    let input = format!("{at_limit}\n{at_limit}\r\n{at_limit}a\n");
+    let reasons: Vec<Value> = keys
+        .verify_grant(&[], Some(input.as_bytes()))
+        .lines()
+        .iter()
+        .map(|l| l["reason"].clone())
+        .collect();
+    assert_eq!(
+        reasons,
+        [json!("malformed"), json!("malformed"), json!("too_large")]
+    );
+}
+
+#[test]
+fn a_line_that_is_not_utf8_is_malformed_and_the_batch_goes_on() {
+    let keys = Keys::new();
+    let token = keys.grant("g-1");
+    let mut input = b"eyJ\xff\xfe.x.y\n".to_vec();
+    input.extend_from_slice(token.as_bytes());
+    let run = keys.verify_grant(&[], Some(&input));
+    let lines = run.lines();
+    assert_eq!(lines[0]["reason"], "malformed", "{run:?}");
+    assert_eq!(
+        lines[0]["description"],
+        "the header segment is not canonical unpadded base64url"
+    );
+    assert_eq!(lines[1]["valid"], true, "{run:?}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// token-request
+// ---------------------------------------------------------------------------------------------
+
+/// `token-request` with the main key, both profiles, at [`NOW`], with `body` as the argument
+/// (or on standard input when `stdin`).
+fn token_request(keys: &Keys, body: &str, stdin: bool) -> Run {
+    let mut a = args(&[
+        &"token-request",
+        &"--keys",
+        &keys.path("public.pem"),
+        &"--issuer",
+        &ISSUER,
+        &"--client-id",
+        &CLIENT,
+        &"--audience",
+        &AS,
+        &"--now",
+        &NOW_ARG,
+    ]);
+    if stdin {
+        rfc7523(&a, Some(body.as_bytes()))
+    } else {
+        a.push(body.into());
+        rfc7523(&a, None)
+    }
+}
+
+fn grant_body(assertion: &str) -> String {
+    format!(
+        "grant_type={}&assertion={}",
+        form_encode(GRANT_TYPE),
+        form_encode(assertion)
+    )
+}
+
+fn client_body(grant_type: &str, assertion: &str) -> String {
+    format!(
+        "grant_type={}&client_assertion_type={}&client_assertion={}",
+        form_encode(grant_type),
+        form_encode(CLIENT_ASSERTION_TYPE),
+        form_encode(assertion)
+    )
+}
+
+#[test]
+fn token_request_of_both_uses() {
+    let keys = Keys::new();
+    // A jwt-bearer grant, from the argument.
+    let run = token_request(&keys, &grant_body(&keys.grant("g-1")), false);
+    assert_eq!(run.code, 0, "{run:?}");
+    let line = run.line();
+    assert_eq!(line["ok"], true);
+    assert_eq!(line["use"], "grant");
+    assert_eq!(line["grant_type"], GRANT_TYPE);
+    assert_eq!(line["claims"]["sub"], SUBJECT);
+    assert_eq!(line["claims"]["jti"], "g-1");
+    assert_eq!(line.as_object().unwrap().len(), 4, "{line}");
+
+    // A client assertion beside another grant, from standard input with a final newline.
+    let body = client_body("client_credentials", &keys.client_assertion("c-1"));
+    let run = token_request(&keys, &format!("{body}\r\n"), true);
+    assert_eq!(run.code, 0, "{run:?}");
+    let line = run.line();
+    assert_eq!(line["use"], "client_authentication");
+    assert_eq!(line["grant_type"], "client_credentials");
+    assert_eq!(line["claims"]["iss"], CLIENT);
+
+    // Both: the grant is the primary use.
+    let body = format!(
+        "{}&client_assertion_type={}&client_assertion={}",
+        grant_body(&keys.grant("g-2")),
+        form_encode(CLIENT_ASSERTION_TYPE),
+        keys.client_assertion("c-2")
+    );
+    let line = token_request(&keys, &body, false).line();
+    assert_eq!(line["use"], "grant");
+    assert_eq!(line["claims"]["jti"], "g-2");
+}
+
+#[test]
+fn token_request_errors_are_exact() {
+    let keys = Keys::new();
+    let cases: Vec<(String, &str)> = vec![
+        (
+            "assertion=x".to_owned(),
+            r#"{"ok":false,"status":400,"error":"invalid_request","error_description":"the grant_type parameter is missing"}"#,
+        ),
+        (
+            format!("grant_type={}", form_encode(GRANT_TYPE)),
+            r#"{"ok":false,"status":400,"error":"invalid_request","error_description":"the assertion parameter is missing"}"#,
+        ),
+        (
+            "grant_type=password&grant_type=password".to_owned(),
+            r#"{"ok":false,"status":400,"error":"invalid_request","error_description":"a request parameter is repeated"}"#,
+        ),
+        (
+            "grant_type=password&username=a&password=b".to_owned(),
+            r#"{"ok":false,"status":400,"error":"unsupported_grant_type","error_description":"the grant type is not supported"}"#,
+        ),
+        (
+            format!(
+                "grant_type=client_credentials&client_assertion_type=urn%3Aexample%3Asaml&client_assertion={}",
+                keys.client_assertion("c-1")
+            ),
+            r#"{"ok":false,"status":401,"error":"invalid_client","error_description":"the client assertion type is not supported"}"#,
+        ),
+        (
+            client_body("client_credentials", "not-a-jwt"),
+            r#"{"ok":false,"status":401,"error":"invalid_client","error_description":"client assertion: not a compact JWS: expected three dot-separated segments","reason":"malformed"}"#,
+        ),
+        (
+            client_body(
+                "client_credentials",
+                &keys.sign(&["--issuer", CLIENT, "--audience", AS, "--client-auth", "--lifetime", "1", "--now", "1699990000"]),
+            ),
+            r#"{"ok":false,"status":401,"error":"invalid_client","error_description":"client assertion: the assertion expired 9999 s ago (leeway 30 s)","reason":"expired"}"#,
+        ),
+        (
+            grant_body(&sign_claims(&keys.main, &grant_with(json!({"aud": "https://other.example"})))),
+            r#"{"ok":false,"status":400,"error":"invalid_grant","error_description":"grant assertion: the aud claim does not identify this authorization server","reason":"audience_mismatch"}"#,
+        ),
+    ];
+    for (body, expected) in cases {
+        let run = token_request(&keys, &body, false);
+        assert_eq!(run.stdout, format!("{expected}\n"), "{body}");
+        assert_eq!(run.code, 1, "{run:?}");
+        assert_eq!(run.stderr, "");
+    }
+
+    // A body over the limit on standard input is not stored, and is invalid_request.
+    let huge = format!(
+        "grant_type=password&x={}",
+        "a".repeat(MAX_FORM_BODY_LEN * 8)
+    );
+    let run = token_request(&keys, &huge, true);
+    assert_eq!(
+        run.stdout,
+        "{\"ok\":false,\"status\":400,\"error\":\"invalid_request\",\"error_description\":\"the request body is too long\"}\n"
+    );
+    assert_eq!(run.code, 1);
+}
+
+#[test]
+fn token_request_configuration_errors() {
+    let keys = Keys::new();
+    let public = keys.path("public.pem");
+    let body = "grant_type=password";
+    rfc7523(
+        &args(&[
+            &"token-request",
+            &"--keys",
+            &public,
+            &"--audience",
+            &AS,
+            &body,
+        ]),
+        None,
+    )
+    .assert_usage_error("--issuer");
+    rfc7523(
+        &args(&[
+            &"token-request",
+            &"--keys",
+            &public,
+            &"--client-id",
+            &CLIENT,
+            &"--audience",
+            &AS,
+            &"--subject",
+            &SUBJECT,
+            &body,
+        ]),
+        None,
+    )
+    .assert_usage_error("--subject");
+    rfc7523(
+        &args(&[
+            &"token-request",
+            &"--keys",
+            &keys.path("small-public.pem"),
+            &"--issuer",
+            &ISSUER,
+            &"--audience",
+            &AS,
+            &body,
+        ]),
+        None,
+    )
+    .assert_usage_error("1024 bits");
+    // Only the grant profile: a client assertion is an unsupported method.
+    let run = rfc7523(
+        &args(&[
+            &"token-request",
+            &"--keys",
+            &public,
+            &"--issuer",
+            &ISSUER,
+            &"--audience",
+            &AS,
+            &"--now",
+            &NOW_ARG,
+            &client_body("client_credentials", &keys.client_assertion("c-1")),
+        ]),
+        None,
+    );
+    assert_eq!(run.line()["error"], "invalid_client");
+    assert_eq!(run.line()["status"], 401);
+}
+
+// ---------------------------------------------------------------------------------------------
+// sign
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn sign_then_verify_round_trips_for_both_profiles() {
+    let keys = Keys::new();
+    for private in ["private.pem", "private-pkcs8.pem"] {
+        let run = rfc7523(
+            &args(&[
+                &"sign",
+                &"--key",
+                &keys.path(private),
+                &"--issuer",
+                &ISSUER,
+                &"--subject",
+                &SUBJECT,
+                &"--audience",
+                &AS,
+                &"--lifetime",
+                &"120",
+                &"--kid",
+                &"k1",
+                &"--now",
+                &NOW_ARG,
+            ]),
+            None,
+        );
+        assert_eq!(run.code, 0, "{run:?}");
+        let token = run.stdout.trim_end();
+        // The kid selects the JWK Set's key.
+        let run = rfc7523(
+            &args(&[
+                &"verify",
+                &"--keys",
+                &keys.path("public.jwks"),
+                &"--issuer",
+                &ISSUER,
+                &"--audience",
+                &AS,
+                &"--now",
+                &NOW_ARG,
+                &"--max-lifetime",
+                &"120",
+                &"--require-jti",
+                &"--require-iat",
+                &token,
+            ]),
+            None,
+        );
+        assert_eq!(run.code, 0, "{private}: {run:?}");
+        let line = run.line();
+        assert_eq!(
+            line["header"],
+            json!({"alg": "RS256", "typ": "JWT", "kid": "k1"})
+        );
+        let claims = &line["claims"];
+        assert_eq!(claims["iss"], ISSUER);
+        assert_eq!(claims["sub"], SUBJECT);
+        assert_eq!(claims["aud"], AS);
+        assert_eq!(claims["iat"], NOW);
+        assert_eq!(claims["exp"], NOW + 120);
+        // The default jti: 128 random bits, base64url.
+        let jti = claims["jti"].as_str().unwrap();
+        assert_eq!(b64url_decode(jti).map(|b| b.len()), Some(16), "{jti}");
+    }
+    // Two signatures get different random jti values.
+    let a = keys.sign(&["--issuer", ISSUER, "--subject", SUBJECT, "--audience", AS]);
+    let b = keys.sign(&["--issuer", ISSUER, "--subject", SUBJECT, "--audience", AS]);
+    assert_ne!(a, b);
+
+    // Client authentication: the subject defaults to the issuer, the lifetime to 300 s.
+    let token = keys.sign(&[
+        "--issuer",
+        CLIENT,
+        "--audience",
+        AS,
+        "--client-auth",
+        "--jti",
+        "c-1",
+    ]);
+    let run = keys.verify_client(&["--require-typ", "--require-jti", &token], None);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        run.line()["claims"],
+        json!({"iss": CLIENT, "sub": CLIENT, "aud": AS, "exp": NOW + 300, "iat": NOW, "jti": "c-1"})
+    );
+}
+
+#[test]
+fn sign_errors_exit_2() {
+    let keys = Keys::new();
+    let sign = |key: &str, extra: &[&str]| {
+        let mut a = args(&[&"sign", &"--key", &keys.path(key), &"--audience", &AS]);
+        a.extend(extra.iter().map(Into::into));
+        rfc7523(&a, None)
+    };
+    sign("private.pem", &["--issuer", ISSUER]).assert_usage_error("--subject is required");
+    sign(
+        "private.pem",
+        &["--issuer", CLIENT, "--subject", "alice", "--client-auth"],
+    )
+    .assert_usage_error("client authentication requires issuer == subject");
+    sign("private.pem", &["--issuer", "", "--subject", "x"]).assert_usage_error("issuer must be");
+    sign(
+        "small-private.pem",
+        &["--issuer", ISSUER, "--subject", SUBJECT],
+    )
+    .assert_usage_error("small-private.pem: RSA key of 1024 bits refused");
+    sign("public.pem", &["--issuer", ISSUER, "--subject", SUBJECT])
+        .assert_usage_error("public.pem: ");
+    sign("missing.pem", &["--issuer", ISSUER, "--subject", SUBJECT])
+        .assert_usage_error("missing.pem: ");
+}
+
+/// The signature of `rfc7523 sign` verified by an independent implementation: the `openssl`
+/// command-line tool (installed by `cargo xtask setup`; missing, this test fails).
+#[test]
+fn sign_is_verified_by_openssl() {
+    let keys = Keys::new();
+    for extra in [
+        &["--issuer", ISSUER, "--subject", SUBJECT, "--audience", AS][..],
+        &[
+            "--issuer",
+            CLIENT,
+            "--audience",
+            AS,
+            "--client-auth",
+            "--kid",
+            "k1",
+        ][..],
+    ] {
+        let token = keys.sign(extra);
+        let (input, signature) = token.rsplit_once('.').unwrap();
+        let signature = b64url_decode(signature).expect("base64url signature");
+        assert_eq!(signature.len(), 256);
+        let dir = &keys.dir;
+        let input_file = dir.write("input", input);
+        let signature_file = dir.write("signature.bin", &signature);
+        let public = keys.path("public.pem");
+        let verified = openssl_ok(
+            [
+                "dgst".as_ref(),
+                "-sha256".as_ref(),
+                "-verify".as_ref(),
+                public.as_os_str(),
+                "-signature".as_ref(),
+                signature_file.as_os_str(),
+                input_file.as_os_str(),
+            ],
+            None,
+        );
+        assert_eq!(String::from_utf8_lossy(&verified).trim(), "Verified OK");
+
+        // And openssl refuses it for other bytes: the check is real.
+        let tampered = dir.write("tampered", format!("{input}x"));
+        let refused = openssl(
+            [
+                "dgst".as_ref(),
+                "-sha256".as_ref(),
+                "-verify".as_ref(),
+                public.as_os_str(),
+                "-signature".as_ref(),
+                signature_file.as_os_str(),
+                tampered.as_os_str(),
+            ],
+            None,
+        );
+        assert!(!refused.status.success());
+    }
+    // The public key openssl used is the one our JWKs were built from.
+    let der = openssl_ok(
+        [
+            "pkey".as_ref(),
+            "-pubin".as_ref(),
+            "-in".as_ref(),
+            keys.path("public.pem").as_os_str(),
+            "-outform".as_ref(),
+            "DER".as_ref(),
+        ],
+        None,
+    );
+    assert_eq!(
+        RsaPublicKey::from_public_key_der(&der).expect("SPKI DER"),
+        keys.main_public
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// inspect
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn inspect_decodes_and_never_says_valid() {
+    let keys = Keys::new();
+    let valid = keys.grant("g-1");
+    let forged = sign_claims(&keys.other, &grant_claims());
+    for token in [&valid, &forged] {
+        let run = rfc7523(&["inspect", token.as_str()], None);
+        assert_eq!(run.code, 0, "{run:?}");
+        let line = run.line();
+        assert_eq!(line["verified"], false);
+        assert!(line.get("valid").is_none(), "{line}");
+        assert_eq!(line["header"]["alg"], "RS256");
+        assert_eq!(line["claims"]["iss"], ISSUER);
+    }
+    // Standard input, with surrounding white space.
+    let run = rfc7523(&["inspect"], Some(format!("\n {valid} \n").as_bytes()));
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.line()["claims"]["jti"], "g-1");
+
+    // Lenient: padding, no signature.
+    let (header, rest) = valid.split_once('.').unwrap();
+    let payload = rest.split('.').next().unwrap();
+    let run = rfc7523(&["inspect", &format!("{header}==.{payload}")], None);
+    assert_eq!(run.code, 0, "{run:?}");
+
+    // What cannot be decoded is null or a string, with status 1 and one line saying why.
+    let run = rfc7523(&["inspect", "bm90IGpzb24.!!!"], None);
+    assert_eq!(run.code, 1);
+    assert_eq!(
+        run.stdout,
+        "{\"verified\":false,\"header\":\"not json\",\"claims\":null}\n"
+    );
+    assert_eq!(
+        run.stderr,
+        "rfc7523: cannot decode the token: the header segment is not JSON; the claims segment \
+         is not base64url\n"
+    );
+    let run = rfc7523(&["inspect", "e30"], None);
+    assert_eq!(run.code, 1);
+    assert_eq!(
+        run.line(),
+        json!({"verified": false, "header": {}, "claims": null})
+    );
+}
