@@ -1,0 +1,231 @@
+//! Shared set-up of the fuzz targets: the fixed keys, the profiles the targets validate
+//! against, an RS256 signer for inputs that must get past the signature, and the checks every
+//! error must pass.
+//!
+//! Fixed configuration (the seed generator in `crates/xtask` writes seeds that match it):
+//! - grant issuers `joe` (the RFC's own token) and [`ISSUER`]; audiences [`AS_ISSUER`] and
+//!   [`TOKEN_ENDPOINT`];
+//! - client [`CLIENT`], server issuer identifier [`AS_ISSUER`];
+//! - one key set of two keys: the RFC 7515 Appendix A.2 key (no `kid`; read from
+//!   `tests/vectors/rfc/rfc7515_A2_rs256.json` at compile time), which verifies the RFC's own
+//!   token, and a **fuzzing-only** 2048-bit key with `kid` [`KID`] that signs fuzzed headers
+//!   and payloads.
+//!
+//! The fuzzing key is a product of 32 primes of 64 bits (multi-prime RSA, RFC 8017 §3.2):
+//! worthless as a key, but valid RSA that passes every load-time check, and its private
+//! operation costs 32 exponentiations modulo 64-bit primes instead of two modulo 1024-bit
+//! ones. Signing with a real 2048-bit key under the sanitizers held the signed-input targets
+//! to about 60 executions per second.
+
+use std::sync::OnceLock;
+
+use base64ct::{Base64UrlUnpadded, Encoding};
+use rfc7523::{
+    Checks, ClientAuthProfile, Error, ErrorResponse, GrantProfile, KeySet, RsaVerifyingKey,
+    TrustedIssuer, TypRule,
+};
+use rsa::pkcs1v15::SigningKey;
+use rsa::signature::{SignatureEncoding, Signer};
+use rsa::traits::PublicKeyParts;
+use rsa::{BigUint, RsaPrivateKey};
+use sha2::Sha256;
+
+/// The fixed `now` of the seeds (2023-11-14T22:13:20Z).
+pub const NOW: u64 = 1_700_000_000;
+/// The authorization server's issuer identifier.
+pub const AS_ISSUER: &str = "https://as.example";
+/// Its token endpoint.
+pub const TOKEN_ENDPOINT: &str = "https://as.example/token";
+/// A trusted grant issuer besides `joe`.
+pub const ISSUER: &str = "https://issuer.example";
+/// The registered client.
+pub const CLIENT: &str = "s6BhdRkqt3";
+/// The `kid` of the second copy of the key.
+pub const KID: &str = "k1";
+
+const A2: &str = include_str!("../../tests/vectors/rfc/rfc7515_A2_rs256.json");
+
+/// The fixed keys and signer.
+pub struct Fixture {
+    /// The A.2 public key (no `kid`) and the fuzzing key ([`KID`]).
+    pub keys: KeySet,
+    signer: SigningKey<Sha256>,
+    /// The A.2 token itself (valid signature, `iss` = `joe`).
+    pub a2_token: String,
+}
+
+/// The fixture, built once per process.
+pub fn fixture() -> &'static Fixture {
+    static FIXTURE: OnceLock<Fixture> = OnceLock::new();
+    FIXTURE.get_or_init(|| {
+        let doc: serde_json::Value = serde_json::from_str(A2).expect("A.2 vector is JSON");
+        let a2 = RsaVerifyingKey::from_jwk(&doc["public_jwk"].to_string()).expect("A.2 key");
+        let private = fast_key();
+        let fast = RsaVerifyingKey::from_components(
+            &private.n().to_bytes_be(),
+            &private.e().to_bytes_be(),
+        )
+        .expect("the fuzzing key passes the load-time checks")
+        .with_kid(KID)
+        .expect("kid");
+        let mut keys = KeySet::from_key(a2).expect("key set");
+        keys.push(fast).expect("key set");
+        Fixture {
+            keys,
+            signer: SigningKey::<Sha256>::new(private),
+            a2_token: doc["jws_compact"].as_str().expect("token").to_owned(),
+        }
+    })
+}
+
+/// The fuzzing key: the 32 largest 64-bit primes p with gcd(65537, p − 1) = 1. Their product
+/// has exactly 2048 bits.
+fn fast_key() -> RsaPrivateKey {
+    let mut primes = Vec::new();
+    let mut candidate = u64::MAX;
+    while primes.len() < 32 {
+        if is_prime(candidate) && candidate % 65_537 != 1 {
+            primes.push(BigUint::from(candidate));
+        }
+        candidate -= 2;
+    }
+    let key = RsaPrivateKey::from_primes(primes, BigUint::from(65_537u32)).expect("key");
+    assert_eq!(key.n().bits(), 2048);
+    key
+}
+
+/// Deterministic Miller–Rabin for 64-bit numbers (these bases are exact below 2^64).
+fn is_prime(n: u64) -> bool {
+    if n < 2 || n % 2 == 0 {
+        return n == 2;
+    }
+    let mul = |a: u64, b: u64| ((u128::from(a) * u128::from(b)) % u128::from(n)) as u64;
+    let pow = |mut base: u64, mut exp: u64| {
+        let mut acc = 1u64;
+        while exp > 0 {
+            if exp & 1 == 1 {
+                acc = mul(acc, base);
+            }
+            base = mul(base, base);
+            exp >>= 1;
+        }
+        acc
+    };
+    let s = (n - 1).trailing_zeros();
+    let d = (n - 1) >> s;
+    [2u64, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37]
+        .iter()
+        .all(|&a| {
+            let mut x = pow(a, d);
+            if x == 1 || x == n - 1 {
+                return true;
+            }
+            for _ in 1..s {
+                x = mul(x, x);
+                if x == n - 1 {
+                    return true;
+                }
+            }
+            false
+        })
+}
+
+impl Fixture {
+    /// An RS256 compact JWS over arbitrary header and payload bytes, signed with the fuzzing
+    /// key (a header without `kid`, or with `kid` [`KID`], selects a key that verifies it).
+    pub fn sign(&self, header: &[u8], payload: &[u8]) -> String {
+        let mut token = Base64UrlUnpadded::encode_string(header);
+        token.push('.');
+        token.push_str(&Base64UrlUnpadded::encode_string(payload));
+        let signature = self.signer.sign(token.as_bytes());
+        token.push('.');
+        token.push_str(&Base64UrlUnpadded::encode_string(&signature.to_bytes()));
+        token
+    }
+
+    /// The trusted grant issuers.
+    pub fn issuers(&self) -> [TrustedIssuer<'_>; 2] {
+        [
+            TrustedIssuer {
+                issuer: "joe",
+                keys: &self.keys,
+            },
+            TrustedIssuer {
+                issuer: ISSUER,
+                keys: &self.keys,
+            },
+        ]
+    }
+
+    /// The registered clients.
+    pub fn clients(&self) -> [TrustedIssuer<'_>; 1] {
+        [TrustedIssuer {
+            issuer: CLIENT,
+            keys: &self.keys,
+        }]
+    }
+}
+
+/// Policy knobs chosen by the fuzzer from one byte.
+pub fn checks(flags: u8) -> Checks {
+    Checks {
+        leeway: if flags & 1 != 0 { 0 } else { 30 },
+        max_lifetime: (flags & 2 != 0).then_some(300),
+        max_age: (flags & 4 != 0).then_some(600),
+        require_jti: flags & 8 != 0,
+        require_iat: flags & 16 != 0,
+        max_token_len: if flags & 32 != 0 {
+            1024
+        } else {
+            rfc7523::limits::MAX_TOKEN_LEN
+        },
+    }
+}
+
+/// The grant profile over `issuers`.
+pub fn grant_profile<'a>(issuers: &'a [TrustedIssuer<'a>], flags: u8) -> GrantProfile<'a> {
+    GrantProfile {
+        issuers,
+        audiences: &[AS_ISSUER, TOKEN_ENDPOINT],
+        subject: (flags & 64 != 0).then_some("alice"),
+        checks: checks(flags),
+    }
+}
+
+/// The client authentication profile over `clients`.
+pub fn client_profile<'a>(clients: &'a [TrustedIssuer<'a>], flags: u8) -> ClientAuthProfile<'a> {
+    ClientAuthProfile {
+        clients,
+        issuer: AS_ISSUER,
+        typ: if flags & 128 != 0 {
+            TypRule::RequireExplicit
+        } else {
+            TypRule::NotAnotherType
+        },
+        checks: checks(flags),
+    }
+}
+
+/// Every error must render a bounded RFC 6749 §5.2 body in the allowed character set.
+pub fn check_response(response: &ErrorResponse) {
+    let description = response.description();
+    assert!(description.len() <= rfc7523::limits::MAX_DESCRIPTION_LEN);
+    assert!(
+        description
+            .chars()
+            .all(|c| matches!(c, '\x20'..='\x21' | '\x23'..='\x5b' | '\x5d'..='\x7e')),
+        "description outside RFC 6749 §5.2's set: {description:?}"
+    );
+    let json = response.to_json();
+    assert!(json.starts_with("{\"error\":\""), "{json}");
+    assert!(json.ends_with("\"}"), "{json}");
+    let parsed: serde_json::Value = serde_json::from_str(&json).expect("error body is JSON");
+    assert_eq!(parsed["error_description"].as_str(), Some(description));
+}
+
+/// [`check_response`] for an assertion error, under both uses.
+pub fn check_error(error: &Error) {
+    check_response(&error.response(rfc7523::Use::AuthorizationGrant));
+    check_response(&error.response(rfc7523::Use::ClientAuthentication));
+    assert!(rfc7523::Reason::ALL.contains(&error.reason()));
+}
