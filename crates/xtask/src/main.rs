@@ -6,11 +6,15 @@
 //!   the rustfmt/clippy components and the `openssl` CLI.
 //! * `cargo xtask test` runs `setup`, then every [`Step`] of [`test_steps`] in order and stops
 //!   at the first failure.
+//! * `cargo xtask fuzz [SECONDS]` runs every cargo-fuzz target of `fuzz/` for SECONDS each
+//!   (default [`DEFAULT_FUZZ_SECONDS`]), seeded from `tests/vectors/` (see [`fuzz`]).
 //!
 //! To add a check (wasm, JS, browser, ...), append a [`Step`] to [`test_steps`] and, if it
 //! needs a tool, a probe/install to [`setup`].
 
 #![forbid(unsafe_code)]
+
+mod fuzz;
 
 use std::env;
 use std::ffi::OsString;
@@ -21,17 +25,41 @@ use std::time::{Duration, Instant};
 /// Cross target on which the core crate must build without `std`.
 const EMBEDDED_TARGET: &str = "thumbv7em-none-eabihf";
 
+/// cargo-fuzz, pinned (installed with `cargo install --locked` when missing or different).
+const CARGO_FUZZ_VERSION: &str = "0.13.2";
+
+/// cargo-deny, pinned: the newest release at the time, which builds with our stable Rust.
+const CARGO_DENY_VERSION: &str = "0.20.2";
+
+/// Seconds per target of `cargo xtask fuzz` without an argument.
+const DEFAULT_FUZZ_SECONDS: u64 = 60;
+
+/// Seconds per target of the fuzz smoke step of `cargo xtask test`.
+const SMOKE_FUZZ_SECONDS: u64 = 30;
+
+/// Overrides [`SMOKE_FUZZ_SECONDS`] outside CI (`0` skips the step locally). Ignored when
+/// `CI=true`: CI always runs the full smoke.
+const FUZZ_SECONDS_VAR: &str = "RFC7523_FUZZ_SECONDS";
+
 const USAGE: &str = "\
 usage: cargo xtask <subcommand>
 
 subcommands:
-  test     run `setup`, then fmt, clippy, the workspace tests and the no_std
-           (thumbv7em-none-eabihf) build; stops at the first failure
+  test     run `setup`, then fmt, clippy, the workspace tests, the no_std
+           (thumbv7em-none-eabihf) build, `cargo deny check licenses bans sources`
+           and a fuzz smoke (every target for 30 s; RFC7523_FUZZ_SECONDS=N
+           changes that locally, 0 skips it; CI=true always runs 30 s);
+           stops at the first failure
+  fuzz [SECONDS]
+           run every fuzz target of fuzz/ for SECONDS each (default 60) with
+           `cargo +nightly fuzz run`, after writing the seed corpora from
+           tests/vectors/ into fuzz/corpus/; prints executions per target
   setup    install what the tests need, if missing: the thumbv7em-none-eabihf
-           target, rustfmt and clippy, the openssl CLI (apt-get)
+           target, rustfmt and clippy, the openssl CLI (apt-get), the nightly
+           toolchain, cargo-fuzz 0.13.2 and cargo-deny 0.20.2 (cargo install --locked)
   help     print this message
 
-planned (not available yet): wasm, demo, bench, fuzz";
+planned (not available yet): wasm, demo, bench";
 
 /// One command of `cargo xtask test`, run from the workspace root with inherited stdio.
 #[derive(Debug, Clone)]
@@ -44,6 +72,8 @@ struct Step {
     args: Vec<&'static str>,
     /// Extra environment variables (e.g. a target runner for wasm tests later).
     env: Vec<(&'static str, OsString)>,
+    /// Instead of a command: the fuzz smoke, every target for this many seconds.
+    fuzz_seconds: Option<u64>,
 }
 
 impl Step {
@@ -53,11 +83,30 @@ impl Step {
             program: cargo(),
             args: args.to_vec(),
             env: Vec::new(),
+            fuzz_seconds: None,
+        }
+    }
+
+    fn fuzz(name: &'static str, seconds: u64) -> Self {
+        Self {
+            fuzz_seconds: Some(seconds),
+            ..Self::cargo(name, &[])
+        }
+    }
+
+    /// Runs the step from `root`.
+    fn run(&self, root: &Path) -> Result<(), String> {
+        match self.fuzz_seconds {
+            Some(seconds) => fuzz::run_all(root, seconds).map(|_| ()),
+            None => run(root, &self.program, &self.args, &self.env),
         }
     }
 
     /// The command as typed in a shell (environment included), for banners and messages.
     fn command_line(&self) -> String {
+        if let Some(seconds) = self.fuzz_seconds {
+            return format!("cargo xtask fuzz {seconds}");
+        }
         let mut parts: Vec<String> = self
             .env
             .iter()
@@ -76,7 +125,7 @@ impl Step {
 
 /// The steps of `cargo xtask test`, in order.
 fn test_steps() -> Vec<Step> {
-    vec![
+    let mut steps = vec![
         Step::cargo("fmt", &["fmt", "--all", "--check"]),
         Step::cargo(
             "clippy",
@@ -110,7 +159,33 @@ fn test_steps() -> Vec<Step> {
             "no_std build",
             &["build", "-p", "rfc7523", "--target", EMBEDDED_TARGET],
         ),
-    ]
+        // Licenses, banned/duplicate crates and sources (deny.toml). `advisories` needs the
+        // RustSec database, which cannot be fetched on the project's machines.
+        Step::cargo(
+            "cargo deny",
+            &["deny", "check", "licenses", "bans", "sources"],
+        ),
+    ];
+    match smoke_fuzz_seconds() {
+        0 => println!("xtask test: fuzz smoke skipped ({FUZZ_SECONDS_VAR}=0)"),
+        seconds => steps.push(Step::fuzz("fuzz smoke", seconds)),
+    }
+    steps
+}
+
+/// Seconds per target for the fuzz smoke: 30, or `RFC7523_FUZZ_SECONDS` outside CI.
+fn smoke_fuzz_seconds() -> u64 {
+    let ci = env::var("CI").is_ok_and(|v| v == "true" || v == "1");
+    if ci {
+        return SMOKE_FUZZ_SECONDS;
+    }
+    match env::var(FUZZ_SECONDS_VAR) {
+        Ok(value) => value.trim().parse().unwrap_or_else(|_| {
+            eprintln!("xtask: ignoring {FUZZ_SECONDS_VAR}={value:?} (not a number of seconds)");
+            SMOKE_FUZZ_SECONDS
+        }),
+        Err(_) => SMOKE_FUZZ_SECONDS,
+    }
 }
 
 fn main() -> ExitCode {
@@ -118,6 +193,14 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("test") if args.len() == 1 => test(),
         Some("setup") if args.len() == 1 => setup_from_root(),
+        Some("fuzz") if args.len() <= 2 => match args.get(1).map(|s| s.parse::<u64>()) {
+            None => fuzz_from_root(DEFAULT_FUZZ_SECONDS),
+            Some(Ok(seconds)) if seconds > 0 => fuzz_from_root(seconds),
+            Some(_) => {
+                eprintln!("xtask: `fuzz` takes a positive number of seconds\n\n{USAGE}");
+                return ExitCode::from(2);
+            }
+        },
         Some("help" | "-h" | "--help") => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -223,12 +306,89 @@ fn setup_from_root() -> Result<(), String> {
     setup(&root)
 }
 
+fn fuzz_from_root(seconds: u64) -> Result<(), String> {
+    let root = workspace_root()?;
+    ensure_nightly(&root)?;
+    ensure_cargo_tool(&root, "fuzz", "cargo-fuzz", CARGO_FUZZ_VERSION)?;
+    let start = Instant::now();
+    let stats = fuzz::run_all(&root, seconds)?;
+    let cpu_seconds: f64 = stats.iter().map(|s| s.seconds).sum();
+    println!(
+        "xtask fuzz: {} targets, {:.1} min of fuzzing (one core each, in turn), {:.1} min wall",
+        stats.len(),
+        cpu_seconds / 60.0,
+        start.elapsed().as_secs_f64() / 60.0
+    );
+    Ok(())
+}
+
 /// Idempotent set-up: each item is probed first and installed only if missing.
 fn setup(root: &Path) -> Result<(), String> {
     ensure_target(root, EMBEDDED_TARGET)?;
     ensure_cargo_component(root, "fmt", "rustfmt")?;
     ensure_cargo_component(root, "clippy", "clippy")?;
     ensure_openssl(root)?;
+    ensure_nightly(root)?;
+    ensure_cargo_tool(root, "fuzz", "cargo-fuzz", CARGO_FUZZ_VERSION)?;
+    ensure_cargo_tool(root, "deny", "cargo-deny", CARGO_DENY_VERSION)?;
+    Ok(())
+}
+
+/// The nightly toolchain, for cargo-fuzz (`-Zsanitizer`, SanitizerCoverage).
+fn ensure_nightly(root: &Path) -> Result<(), String> {
+    if let Some(version) = probe(root, "rustc", &["+nightly", "--version"]) {
+        println!("setup: nightly toolchain: already present ({version})");
+        return Ok(());
+    }
+    run(
+        root,
+        "rustup",
+        &["toolchain", "install", "nightly", "--profile", "minimal"],
+        &[],
+    )
+    .map_err(|err| format!("xtask setup: `rustup toolchain install nightly` failed ({err})"))?;
+    let version = probe(root, "rustc", &["+nightly", "--version"])
+        .ok_or_else(|| "xtask setup: `rustc +nightly --version` fails after install".to_owned())?;
+    println!("setup: nightly toolchain: installed ({version})");
+    Ok(())
+}
+
+/// A cargo subcommand installed from crates.io at exactly `version` (`cargo install --locked`
+/// when it is missing or reports another version).
+fn ensure_cargo_tool(
+    root: &Path,
+    subcommand: &str,
+    krate: &str,
+    version: &str,
+) -> Result<(), String> {
+    let wanted = format!("{krate} {version}");
+    let found = probe(root, cargo(), &[subcommand, "--version"]);
+    if found.as_deref() == Some(wanted.as_str()) {
+        println!("setup: {krate}: already present ({wanted})");
+        return Ok(());
+    }
+    let args = [
+        "install",
+        krate,
+        "--version",
+        version,
+        "--locked",
+        "--force",
+    ];
+    println!(
+        "setup: {krate}: installing {version} (found {}): cargo {}",
+        found.as_deref().unwrap_or("none"),
+        args.join(" ")
+    );
+    run(root, cargo(), &args, &[])
+        .map_err(|err| format!("xtask setup: `cargo {}` failed ({err})", args.join(" ")))?;
+    let found = probe(root, cargo(), &[subcommand, "--version"]);
+    if found.as_deref() != Some(wanted.as_str()) {
+        return Err(format!(
+            "xtask setup: after installing, `cargo {subcommand} --version` says {found:?}, not {wanted}"
+        ));
+    }
+    println!("setup: {krate}: installed ({wanted})");
     Ok(())
 }
 
@@ -308,7 +468,7 @@ fn test() -> Result<(), String> {
         let command = step.command_line();
         println!("==> {}: {command}", step.name);
         let start = Instant::now();
-        let result = run(&root, &step.program, &step.args, &step.env);
+        let result = step.run(&root);
         timings.push((step.name, start.elapsed()));
         if let Err(err) = result {
             print_timings(setup_time, &timings);
