@@ -1,5 +1,7 @@
 //! Conformance of `rfc7523` against independent vectors (Wycheproof, RFC examples, public
 //! fixtures) and against the RFC 7523 claim scenarios; see `vectors/README.md`.
+#[path = "conformance/adversarial.rs"]
+mod adversarial;
 #[path = "conformance/scenarios.rs"]
 mod scenarios;
 #[path = "conformance/signatures.rs"]
