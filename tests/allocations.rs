@@ -12,7 +12,10 @@
 //!   token alone, so every other step adds none; and a token refused before the signature
 //!   step allocates nothing at all.
 //!
-//! Only counts are asserted, never timings or byte sizes.
+//! - Peak heap: a whole validation with the largest accepted key (8192 bits) and the longest
+//!   accepted token holds at most [`MAX_VALIDATION_HEAP_BYTES`] at once.
+//!
+//! Counts and that one peak are asserted, never timings.
 
 use std::sync::OnceLock;
 
@@ -374,4 +377,111 @@ fn only_the_rsa_step_allocates() {
     let (json, m) = count(|| refused.response().to_json());
     assert!(json.contains("invalid_request"), "{json}");
     assert_eq!((n, m), (0, 0), "invalid request and its response");
+}
+
+/// The most heap one validation may hold at any moment, with the largest accepted key
+/// ([`MAX_RSA_BITS`](rfc7523::limits::MAX_RSA_BITS) = 8192) and the longest accepted token
+/// ([`MAX_TOKEN_LEN`](rfc7523::limits::MAX_TOKEN_LEN)): only the `rsa` crate's big integers
+/// use the heap: the modular exponentiation's 1 KiB numbers, their double-length products and
+/// its window table. Measured: 42,752 bytes (rsa 0.9.10, num-bigint-dig 0.8.6, x86_64), the
+/// same for a whole `GrantProfile::validate` as for the signature check alone; the bound
+/// leaves half as much again for changes in those crates.
+const MAX_VALIDATION_HEAP_BYTES: u64 = 64 * 1024;
+
+/// Peak heap (bytes held at once) while running `f`, and the bytes still held after it
+/// (what its result owns).
+fn peak_heap<T>(f: impl FnOnce() -> T) -> (T, u64, i64) {
+    let mut out = None;
+    let info = measure(|| out = Some(f()));
+    (
+        out.unwrap_or_else(|| panic!("measure did not run the closure")),
+        info.bytes_max,
+        info.bytes_current,
+    )
+}
+
+#[test]
+fn peak_heap_of_a_validation_is_bounded() {
+    use rfc7523::limits::{MAX_RSA_BITS, MAX_SIGNATURE_LEN, MAX_TOKEN_LEN};
+
+    // The largest accepted key: Wycheproof's 8192-bit key (no private half is published, so
+    // the full-size token carries a wrong signature: the RSA work is the same, and a valid
+    // 8192-bit signature over a Wycheproof message is measured below as well).
+    let doc = rfc7523_conformance::load_json("wycheproof/rsa_signature_8192_sha256_test.json");
+    let group = &doc["testGroups"][0];
+    let pem = group["publicKeyPem"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no publicKeyPem"));
+    let (keys, load_peak, _) = peak_heap(|| KeySet::from_pem(pem));
+    let keys = keys.unwrap_or_else(|e| panic!("{e}"));
+    let key = keys.iter().next().unwrap_or_else(|| panic!("no key"));
+    assert_eq!(key.bits(), MAX_RSA_BITS);
+
+    // The longest accepted token: exactly MAX_TOKEN_LEN bytes, a 1024-byte signature, a
+    // claims set padded with an unknown claim.
+    let header = Base64UrlUnpadded::encode_string(br#"{"alg":"RS256","typ":"JWT"}"#);
+    let signature = Base64UrlUnpadded::encode_string(&[0x5a; MAX_SIGNATURE_LEN]);
+    let token = (0..4)
+        .map(|extra| {
+            let fixed = format!(
+                r#"{{"iss":"{ISSUER}","sub":"alice","aud":"{AS_ISSUER}","exp":{},"jti":"big","pad":""}}"#,
+                NOW + 60
+            );
+            let target = MAX_TOKEN_LEN - header.len() - signature.len() - 2;
+            let pad_len = (target * 3 / 4).saturating_sub(fixed.len()) + extra;
+            let payload = fixed.replace(r#""pad":"""#, &format!(r#""pad":"{}""#, "p".repeat(pad_len)));
+            format!(
+                "{header}.{}.{signature}",
+                Base64UrlUnpadded::encode_string(payload.as_bytes())
+            )
+        })
+        .find(|t| t.len() == MAX_TOKEN_LEN)
+        .unwrap_or_else(|| panic!("no padding gives a token of exactly MAX_TOKEN_LEN"));
+    assert!(UnverifiedAssertion::parse(&token).is_ok());
+
+    let issuers = [TrustedIssuer {
+        issuer: ISSUER,
+        keys: &keys,
+    }];
+    let grant = grant_profile(&issuers);
+    let mut store = MemoryReplayStore::<8>::new();
+    let (result, validate_peak, left) = peak_heap(|| grant.validate(&token, NOW, &mut store));
+    assert_eq!(result.unwrap_err(), Error::InvalidSignature);
+    assert_eq!(left, 0, "validate left heap allocated");
+
+    // A valid 8192-bit signature (Wycheproof tcId 2), through the same RS256 check.
+    let case = &group["tests"][1];
+    assert_eq!(case["result"], "valid");
+    let hex_of = |member: &str| {
+        rfc7523_conformance::hex(
+            case[member]
+                .as_str()
+                .unwrap_or_else(|| panic!("no {member}")),
+        )
+    };
+    let (msg, sig) = (hex_of("msg"), hex_of("sig"));
+    let (valid, valid_peak, left) = peak_heap(|| key.verify_rs256(&msg, &sig));
+    assert!(valid);
+    assert_eq!(left, 0, "verify left heap allocated");
+
+    println!(
+        "peak heap, 8192-bit key: KeySet::from_pem {load_peak} B; GrantProfile::validate of a \
+         {}-byte token {validate_peak} B; verify_rs256 (valid) {valid_peak} B; bound \
+         {MAX_VALIDATION_HEAP_BYTES} B",
+        token.len()
+    );
+    assert!(
+        validate_peak <= MAX_VALIDATION_HEAP_BYTES,
+        "validate held {validate_peak} B at once, over the bound of {MAX_VALIDATION_HEAP_BYTES} B"
+    );
+    assert!(
+        valid_peak <= MAX_VALIDATION_HEAP_BYTES,
+        "verify held {valid_peak} B at once, over the bound of {MAX_VALIDATION_HEAP_BYTES} B"
+    );
+    // Everything but the RSA step is heap-free: the whole validation holds no more than the
+    // signature check alone (give or take one 1 KiB number: the signatures differ).
+    assert!(
+        validate_peak <= valid_peak + MAX_SIGNATURE_LEN as u64,
+        "validate {validate_peak} B, verify alone {valid_peak} B"
+    );
 }
