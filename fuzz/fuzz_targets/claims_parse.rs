@@ -52,8 +52,14 @@ fuzz_target!(|data: &[u8]| {
         return;
     }
     // Differential: our reader accepted an object; serde_json must too, with the same iss.
-    let theirs: serde_json::Value =
-        serde_json::from_slice(data).expect("accepted by rfc7523 but not by serde_json");
+    // Except for numbers beyond f64 (`1e999`): RFC 8259 §6 lets implementations limit the
+    // range, serde_json refuses them, our reader only checks the grammar (and NumericDate
+    // refuses out-of-range values later).
+    let theirs: serde_json::Value = match serde_json::from_slice(data) {
+        Ok(value) => value,
+        Err(e) if e.to_string().starts_with("number out of range") => return,
+        Err(e) => panic!("accepted by rfc7523 but not by serde_json: {e}"),
+    };
     assert!(theirs.is_object());
     if let Ok(iss) = &hint {
         assert_eq!(theirs["iss"].as_str(), Some(iss.as_str()));

@@ -368,6 +368,8 @@ fn seeds_for(target: &str, found: &Found) -> Vec<Vec<u8>> {
                 r#"{"iss":"\ud83d\ude00","sub":"\u0000","jti":"\/"}"#,
                 r#"{"x":[[[[[[[[[[[[[[{}]]]]]]]]]]]]]]}"#,
                 r#"{"exp":9007199254740991,"nbf":1e-400,"iat":0e999999999}"#,
+                // Found by claims_parse: valid JSON that serde_json refuses (out of range).
+                r#"{"+exp":2007199254547e999999999}"#,
             ] {
                 seeds.push(extra.as_bytes().to_vec());
             }
