@@ -333,11 +333,7 @@ impl AssertionVerifier {
             }
         });
         let valid = result.map_err(|e| {
-            with_cause(
-                assertion_error(&e, use_),
-                e.reason(),
-                hook_failure.as_ref(),
-            )
+            with_cause(assertion_error(&e, use_), e.reason(), hook_failure.as_ref())
         })?;
         let out = Object::new();
         set(
@@ -371,8 +367,8 @@ impl AssertionVerifier {
             };
             endpoint.handle(body.as_bytes(), now, store)
         });
-        let outcome = result
-            .map_err(|e| with_cause(token_error(&e), e.reason(), hook_failure.as_ref()))?;
+        let outcome =
+            result.map_err(|e| with_cause(token_error(&e), e.reason(), hook_failure.as_ref()))?;
         let primary = outcome
             .primary()
             .ok_or_else(|| type_error("no assertion was validated"))?;

@@ -15,6 +15,7 @@
 #![forbid(unsafe_code)]
 
 mod fuzz;
+mod wasm;
 
 use std::env;
 use std::ffi::OsString;
@@ -46,8 +47,9 @@ usage: cargo xtask <subcommand>
 
 subcommands:
   test     run `setup`, then fmt, clippy, the workspace tests, the no_std
-           (thumbv7em-none-eabihf) build, `cargo deny check licenses bans sources`
-           and a fuzz smoke (every target for 30 s; RFC7523_FUZZ_SECONDS=N
+           (thumbv7em-none-eabihf) build, `cargo deny check licenses bans sources`,
+           the npm package (`cargo xtask wasm`, wasm-bindgen-test under Node,
+           the node --test suite with jose, tsc and workerd) and a fuzz smoke (every target for 30 s; RFC7523_FUZZ_SECONDS=N
            changes that locally, 0 skips it; CI=true always runs 30 s);
            stops at the first failure
   fuzz [SECONDS]
@@ -56,10 +58,15 @@ subcommands:
            tests/vectors/ into fuzz/corpus/; prints executions per target
   setup    install what the tests need, if missing: the thumbv7em-none-eabihf
            target, rustfmt and clippy, the openssl CLI (apt-get), the nightly
-           toolchain, cargo-fuzz 0.13.2 and cargo-deny 0.20.2 (cargo install --locked)
+           toolchain, cargo-fuzz 0.13.2 and cargo-deny 0.20.2 (cargo install --locked),
+           the wasm32-unknown-unknown target, wasm-bindgen-cli 0.2.130, wasm-pack
+           0.15.1, and `npm ci` in bindings/wasm/js
+  wasm     run the wasm part of `setup`, then build the npm package `rfc7523`
+           (web, nodejs, bundler and workers) into bindings/wasm/pkg/ with
+           wasm-pack and wasm-opt, load-test it and print its sizes
   help     print this message
 
-planned (not available yet): wasm, demo, bench";
+planned (not available yet): demo, bench";
 
 /// One command of `cargo xtask test`, run from the workspace root with inherited stdio.
 #[derive(Debug, Clone)]
@@ -166,6 +173,8 @@ fn test_steps() -> Vec<Step> {
             &["deny", "check", "licenses", "bans", "sources"],
         ),
     ];
+    // The npm package: build + load test, wasm-bindgen-test, node --test (jose, tsc, workerd).
+    steps.extend(wasm::test_steps());
     match smoke_fuzz_seconds() {
         0 => println!("xtask test: fuzz smoke skipped ({FUZZ_SECONDS_VAR}=0)"),
         seconds => steps.push(Step::fuzz("fuzz smoke", seconds)),
@@ -193,6 +202,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("test") if args.len() == 1 => test(),
         Some("setup") if args.len() == 1 => setup_from_root(),
+        Some("wasm") if args.len() == 1 => wasm_from_root(),
         Some("fuzz") if args.len() <= 2 => match args.get(1).map(|s| s.parse::<u64>()) {
             None => fuzz_from_root(DEFAULT_FUZZ_SECONDS),
             Some(Ok(seconds)) if seconds > 0 => fuzz_from_root(seconds),
@@ -205,7 +215,7 @@ fn main() -> ExitCode {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
         }
-        Some(other @ ("test" | "setup")) => {
+        Some(other @ ("test" | "setup" | "wasm")) => {
             eprintln!("xtask: `{other}` takes no arguments\n\n{USAGE}");
             return ExitCode::from(2);
         }
@@ -306,6 +316,12 @@ fn setup_from_root() -> Result<(), String> {
     setup(&root)
 }
 
+fn wasm_from_root() -> Result<(), String> {
+    let root = workspace_root()?;
+    wasm::setup(&root)?;
+    wasm::build(&root)
+}
+
 fn fuzz_from_root(seconds: u64) -> Result<(), String> {
     let root = workspace_root()?;
     ensure_nightly(&root)?;
@@ -331,6 +347,7 @@ fn setup(root: &Path) -> Result<(), String> {
     ensure_nightly(root)?;
     ensure_cargo_tool(root, "fuzz", "cargo-fuzz", CARGO_FUZZ_VERSION)?;
     ensure_cargo_tool(root, "deny", "cargo-deny", CARGO_DENY_VERSION)?;
+    wasm::setup(root)?;
     Ok(())
 }
 

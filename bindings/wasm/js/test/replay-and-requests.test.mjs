@@ -1,0 +1,223 @@
+// Replay protection (the in-memory default, a synchronous hook, "external") and token
+// requests of both uses, with the status and body of their errors.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+
+import {
+  AS,
+  CLIENT,
+  CLIENT_ASSERTION_TYPE,
+  GRANT_TYPE,
+  ISSUER,
+  NOW,
+  at,
+  clientClaims,
+  clientVerifier,
+  form,
+  grantClaims,
+  grantVerifier,
+  jwks,
+  keyB,
+  m,
+  signRaw,
+  thrown,
+} from '../support/fixtures.mjs';
+
+const RS256 = { alg: 'RS256' };
+
+describe('replay: the default in-memory store', () => {
+  test('is per verifier and lasts until exp + clockTolerance', () => {
+    const token = signRaw(RS256, grantClaims({ exp: NOW + 100 }));
+    const first = grantVerifier();
+    assert.ok(first.verify(token, at(NOW)));
+    assert.equal(thrown(() => first.verify(token, at(NOW + 129))).reason, 'replayed');
+    // Another verifier has its own store.
+    assert.ok(grantVerifier().verify(token, at(NOW)));
+  });
+
+  test('the same jti from two issuers is two entries', () => {
+    const verifier = grantVerifier({ issuer: [ISSUER, 'https://idp2.example'] });
+    assert.ok(verifier.verify(signRaw(RS256, grantClaims({ jti: 'same' })), at(NOW)));
+    assert.ok(verifier.verify(signRaw(RS256, grantClaims({ jti: 'same', iss: 'https://idp2.example' })), at(NOW)));
+    assert.equal(thrown(() => verifier.verify(signRaw(RS256, grantClaims({ jti: 'same' })), at(NOW))).reason, 'replayed');
+  });
+
+  test('a refused assertion takes no entry', () => {
+    const verifier = grantVerifier({ subject: 'alice' });
+    const claims = grantClaims({ jti: 'once' });
+    assert.equal(thrown(() => verifier.verify(signRaw(RS256, { ...claims, sub: 'bob' }), at(NOW))).reason, 'subject_mismatch');
+    assert.ok(verifier.verify(signRaw(RS256, claims), at(NOW)));
+  });
+});
+
+describe('replay: a caller-supplied hook', () => {
+  test('gets (key, expiresAt) with `this` bound to the store; false means replayed', () => {
+    const seen = new Map();
+    const store = {
+      calls: [],
+      checkAndInsert(key, expiresAt) {
+        this.calls.push([key, expiresAt]);
+        if (seen.has(key)) return false;
+        seen.set(key, expiresAt);
+        return true;
+      },
+    };
+    const verifier = grantVerifier({ replay: store, clockTolerance: 10 });
+    const token = signRaw(RS256, grantClaims({ exp: NOW + 60 }));
+    verifier.verify(token, at(NOW));
+    const err = thrown(() => verifier.verify(token, at(NOW)));
+    assert.deepEqual([err.reason, err.code, err.claim], ['replayed', 'ERR_JWT_REPLAYED', 'jti']);
+    assert.equal(store.calls.length, 2);
+    const [key, expiresAt] = store.calls[0];
+    assert.match(key, /^[A-Za-z0-9_-]{43}$/);
+    assert.equal(expiresAt, NOW + 70);
+  });
+
+  test('is not called for an assertion without jti, nor for a refused one', () => {
+    let calls = 0;
+    const verifier = grantVerifier({ replay: { checkAndInsert: () => ++calls > 0 } });
+    verifier.verify(signRaw(RS256, grantClaims({ jti: undefined })), at(NOW));
+    thrown(() => verifier.verify(signRaw(RS256, grantClaims({ aud: 'x' })), at(NOW)));
+    assert.equal(calls, 0);
+  });
+
+  test('fails closed: a throw, a non-boolean or a promise refuses, with the cause attached', () => {
+    const boom = new Error('database down');
+    for (const [answer, check] of [
+      [() => { throw boom; }, (cause) => assert.equal(cause, boom)],
+      [() => 1, (cause) => assert.ok(cause instanceof TypeError)],
+      [() => undefined, (cause) => assert.ok(cause instanceof TypeError)],
+      [async () => true, (cause) => assert.match(cause.message, /synchronously/)],
+    ]) {
+      const verifier = grantVerifier({ replay: { checkAndInsert: answer } });
+      const err = thrown(() => verifier.verify(signRaw(RS256, grantClaims()), at(NOW)));
+      assert.ok(err instanceof m.AssertionError);
+      assert.equal(err.reason, 'replay_store_full');
+      assert.equal(err.status, 400);
+      check(err.cause);
+    }
+  });
+});
+
+describe('replay: "external"', () => {
+  test('stores nothing and returns (key, iss, jti, expiresAt) for an async store', () => {
+    const verifier = grantVerifier({ replay: 'external' });
+    const claims = grantClaims({ jti: 'j-1', exp: NOW + 60 });
+    const token = signRaw(RS256, claims);
+    const first = verifier.verify(token, at(NOW));
+    assert.deepEqual(Object.keys(first.replay).sort(), ['expiresAt', 'iss', 'jti', 'key']);
+    assert.equal(first.replay.iss, ISSUER);
+    assert.equal(first.replay.jti, 'j-1');
+    assert.equal(first.replay.expiresAt, NOW + 90);
+    // Nothing was stored: the caller's store decides.
+    assert.deepEqual(verifier.verify(token, at(NOW)).replay, first.replay);
+    // The key is the one a hook would get.
+    let hookKey;
+    grantVerifier({ replay: { checkAndInsert: (key) => ((hookKey = key), true) } }).verify(token, at(NOW));
+    assert.equal(first.replay.key, hookKey);
+    assert.equal(verifier.verify(signRaw(RS256, grantClaims({ jti: undefined })), at(NOW)).replay, undefined);
+  });
+
+  test('a token request returns a record for each assertion, the client assertion first', () => {
+    const verifier = new m.AssertionVerifier({ keys: jwks, issuer: ISSUER, clientId: CLIENT, audience: AS, replay: 'external' });
+    const body = form({
+      grant_type: GRANT_TYPE,
+      assertion: signRaw(RS256, grantClaims({ jti: 'grant-1' })),
+      client_assertion_type: CLIENT_ASSERTION_TYPE,
+      client_assertion: signRaw(RS256, clientClaims({ jti: 'client-1' })),
+    });
+    const result = verifier.verifyTokenRequest(body, at(NOW));
+    assert.deepEqual(result.replay.map((r) => [r.iss, r.jti]), [[CLIENT, 'client-1'], [ISSUER, 'grant-1']]);
+  });
+});
+
+describe('verifyTokenRequest', () => {
+  test('an authorization grant (RFC 7523 §2.1)', () => {
+    const claims = grantClaims({ scope: 'read' });
+    const body = form({ grant_type: GRANT_TYPE, assertion: signRaw(RS256, claims), scope: 'read' });
+    const result = grantVerifier().verifyTokenRequest(body, at(NOW));
+    assert.deepEqual(result, { use: 'grant', grantType: GRANT_TYPE, claims });
+  });
+
+  test('client authentication (§2.2) beside another grant type', () => {
+    const claims = clientClaims();
+    const body = form({
+      grant_type: 'client_credentials',
+      client_id: CLIENT,
+      client_assertion_type: CLIENT_ASSERTION_TYPE,
+      client_assertion: signRaw({ alg: 'RS256', typ: 'client-authentication+jwt' }, claims),
+    });
+    const result = clientVerifier().verifyTokenRequest(body, at(NOW));
+    assert.deepEqual(result, { use: 'client_authentication', grantType: 'client_credentials', claims, clientClaims: claims });
+  });
+
+  test('both: a grant from an authenticated client', () => {
+    const verifier = new m.AssertionVerifier({ keys: jwks, issuer: ISSUER, clientId: CLIENT, audience: AS });
+    const grant = grantClaims();
+    const client = clientClaims();
+    const body = form({
+      grant_type: GRANT_TYPE,
+      assertion: signRaw(RS256, grant),
+      client_assertion_type: CLIENT_ASSERTION_TYPE,
+      client_assertion: signRaw(RS256, client),
+    });
+    assert.deepEqual(verifier.verifyTokenRequest(body, at(NOW)), {
+      use: 'grant',
+      grantType: GRANT_TYPE,
+      claims: grant,
+      clientClaims: client,
+    });
+  });
+
+  test('errors carry status and body, ready for a Response', async () => {
+    const cases = [
+      // [body, verifier, status, error, reason]
+      [form({ grant_type: GRANT_TYPE, assertion: signRaw(RS256, grantClaims({ aud: 'x' })) }), grantVerifier(), 400, 'invalid_grant', 'audience_mismatch'],
+      [
+        form({ grant_type: 'client_credentials', client_assertion_type: CLIENT_ASSERTION_TYPE, client_assertion: signRaw(RS256, clientClaims(), keyB) }),
+        clientVerifier(),
+        401,
+        'invalid_client',
+        'invalid_signature',
+      ],
+      [form({ grant_type: GRANT_TYPE }), grantVerifier(), 400, 'invalid_request', 'invalid_request'],
+      [`grant_type=${GRANT_TYPE}&grant_type=${GRANT_TYPE}`, grantVerifier(), 400, 'invalid_request', 'invalid_request'],
+      [form({ grant_type: 'authorization_code', code: 'x' }), grantVerifier(), 400, 'unsupported_grant_type', 'unsupported_grant_type'],
+      [
+        form({ grant_type: 'client_credentials', client_assertion_type: 'urn:other', client_assertion: 'x' }),
+        clientVerifier(),
+        401,
+        'invalid_client',
+        'unsupported_assertion_type',
+      ],
+      [
+        form({ grant_type: 'client_credentials', client_assertion_type: CLIENT_ASSERTION_TYPE, client_assertion: 'x', client_secret: 's' }),
+        clientVerifier(),
+        400,
+        'invalid_request',
+        'invalid_request',
+      ],
+    ];
+    for (const [body, verifier, status, error, reason] of cases) {
+      const err = thrown(() => verifier.verifyTokenRequest(body, at(NOW)));
+      assert.ok(err instanceof m.AssertionError, String(err));
+      assert.deepEqual([err.status, err.oauthError, err.reason], [status, error, reason], body);
+      const response = new Response(err.body, { status: err.status, headers: { 'content-type': 'application/json' } });
+      assert.equal(response.status, status);
+      const json = await response.json();
+      assert.equal(json.error, error);
+      assert.equal(typeof json.error_description, 'string');
+    }
+  });
+
+  test('a client assertion of another client (client_id mismatch) is refused', () => {
+    const body = form({
+      grant_type: 'client_credentials',
+      client_id: 'someone-else',
+      client_assertion_type: CLIENT_ASSERTION_TYPE,
+      client_assertion: signRaw(RS256, clientClaims()),
+    });
+    const err = thrown(() => clientVerifier().verifyTokenRequest(body, at(NOW)));
+    assert.deepEqual([err.status, err.reason], [401, 'unknown_key']);
+  });
+});

@@ -1,0 +1,130 @@
+// The package in workerd (the Cloudflare Workers runtime, through Miniflare, pinned in
+// package.json): a module Worker imports the package's `workerd` entry with no bundler step
+// and answers token requests. workerd listens on 127.0.0.1 only.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+
+import { Miniflare } from 'miniflare';
+
+import {
+  AS,
+  CLIENT,
+  CLIENT_ASSERTION_TYPE,
+  form,
+  jwks,
+  keyA,
+  keyB,
+  m,
+  pkgDir,
+} from '../support/fixtures.mjs';
+
+// The Worker a user would write. It imports what the `workerd` condition of the package's
+// `exports` map names (wrangler resolves `import ... from 'rfc7523'` to the same file).
+const entry = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')).exports['.'].workerd.default;
+const worker = `
+import { AssertionVerifier, AssertionError } from ${JSON.stringify(entry)};
+
+let verifier;
+
+export default {
+  async fetch(request, env) {
+    verifier ??= new AssertionVerifier({
+      keys: env.JWKS,
+      clientId: env.CLIENT_ID,
+      audience: env.ISSUER,
+      requireJti: true,
+      maxLifetime: 300,
+    });
+    try {
+      const { use, claims } = verifier.verifyTokenRequest(await request.text());
+      return Response.json({ use, client: claims.sub });
+    } catch (err) {
+      if (!(err instanceof AssertionError)) throw err;
+      return new Response(err.body, {
+        status: err.status,
+        headers: { 'content-type': 'application/json', 'x-reason': err.reason },
+      });
+    }
+  },
+};
+`;
+
+describe('workerd (Miniflare)', () => {
+  let mf;
+
+  before(async () => {
+    mf = new Miniflare({
+      host: '127.0.0.1',
+      port: 0,
+      modules: true,
+      script: worker,
+      // A notional path inside the package, so that imports resolve against it.
+      scriptPath: join(pkgDir, 'test-worker.mjs'),
+      modulesRoot: pkgDir,
+      // What wrangler does by default: .js are ES modules, .wasm are compiled modules.
+      modulesRules: [
+        { type: 'ESModule', include: ['**/*.js', '**/*.mjs'] },
+        { type: 'CompiledWasm', include: ['**/*.wasm'] },
+      ],
+      compatibilityDate: '2026-04-01',
+      bindings: { JWKS: JSON.stringify(jwks), CLIENT_ID: CLIENT, ISSUER: AS },
+    });
+    await mf.ready;
+  });
+
+  after(async () => {
+    await mf?.dispose();
+  });
+
+  const request = (key) =>
+    form({
+      grant_type: 'client_credentials',
+      client_assertion_type: CLIENT_ASSERTION_TYPE,
+      // Signed here (Node, same package) with the real clock: the Worker uses its own.
+      client_assertion: m.signAssertion({
+        privateKey: key.pkcs8Pem,
+        issuer: CLIENT,
+        subject: CLIENT,
+        audience: AS,
+        clientAuth: true,
+        lifetime: 120,
+      }),
+    });
+
+  const post = (body) =>
+    mf.dispatchFetch('http://127.0.0.1/token', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body,
+    });
+
+  test('a valid client assertion: 200', async () => {
+    const response = await post(request(keyA));
+    assert.equal(response.status, 200, await response.clone().text());
+    assert.deepEqual(await response.json(), { use: 'client_authentication', client: CLIENT });
+  });
+
+  test('a bad signature: 401 invalid_client, the RFC 6749 §5.2 body', async () => {
+    const response = await post(request(keyB));
+    assert.equal(response.status, 401);
+    assert.equal(response.headers.get('x-reason'), 'invalid_signature');
+    assert.deepEqual(await response.json(), { error: 'invalid_client', error_description: 'client assertion: invalid signature' });
+  });
+
+  test('a replay within one isolate: 401 replayed', async () => {
+    const body = request(keyA);
+    assert.equal((await post(body)).status, 200);
+    const again = await post(body);
+    assert.equal(again.status, 401);
+    assert.equal(again.headers.get('x-reason'), 'replayed');
+    await again.arrayBuffer();
+  });
+
+  test('a malformed request: 400 invalid_request', async () => {
+    const response = await post('grant_type=client_credentials&client_assertion=x');
+    assert.equal(response.status, 400);
+    assert.equal((await response.json()).error, 'invalid_request');
+  });
+});

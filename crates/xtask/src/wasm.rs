@@ -1,0 +1,577 @@
+//! The JavaScript side: `cargo xtask wasm` builds the npm package `rfc7523` from
+//! `bindings/wasm`, [`setup`] installs its tools, and [`test_steps`] are its checks in
+//! `cargo xtask test`.
+//!
+//! The package (`bindings/wasm/pkg/`, git-ignored) is one npm package with a folder per
+//! wasm-bindgen target and an `exports` map that picks one:
+//!
+//! | folder | wasm-bindgen target | chosen by |
+//! |---|---|---|
+//! | `nodejs/` | `nodejs` (CommonJS, loads the `.wasm` with `fs`) | the `node` condition |
+//! | `workers/` | `web` glue + `initSync` on an imported `WebAssembly.Module` | `workerd` (wrangler, workerd) |
+//! | `web/` | `web` (ES module, `init()` / `initSync()`) | the `./web` subpath |
+//! | `bundler/` | `bundler` (ES module importing the `.wasm`) | everything else |
+//!
+//! Steps: `wasm-pack build` per target with the size-tuned `wasm-release` profile (wasm-pack
+//! uses the pinned `wasm-bindgen` CLI on `PATH` and downloads nothing: `--mode no-install`,
+//! `--no-opt`), then `wasm-opt -Oz` from the pinned npm `binaryen` (not Debian's, which breaks
+//! the externref table), then the packaging (see [`assemble`]), then a load test of every
+//! optimised target and the size table (`bindings/wasm/js/tools/check-package.mjs`).
+
+use std::ffi::OsString;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use super::{cargo, ensure_target, probe, run, Step};
+
+/// Rust target of the bindings.
+const WASM_TARGET: &str = "wasm32-unknown-unknown";
+
+/// The wasm-bindgen CLI: exactly the `wasm-bindgen = "=…"` pin of the root `Cargo.toml`
+/// (checked against `Cargo.lock` by [`setup`]).
+const WASM_BINDGEN_VERSION: &str = "0.2.130";
+
+/// wasm-pack, pinned.
+const WASM_PACK_VERSION: &str = "0.15.1";
+
+/// The cargo profile of the package (root `Cargo.toml`: `opt-level = "z"`, LTO, one codegen
+/// unit, `panic = "abort"`).
+const PROFILE: &str = "wasm-release";
+
+/// The binding crate, relative to the workspace root.
+const CRATE_DIR: &str = "bindings/wasm";
+
+/// The npm side (tests, tools, pinned `package-lock.json`), relative to the workspace root.
+const JS_DIR: &str = "bindings/wasm/js";
+
+/// The built package, relative to the workspace root (git-ignored).
+const PKG_DIR: &str = "bindings/wasm/pkg";
+
+/// File names of the generated files (`rfc7523.js`, `rfc7523_bg.wasm`, …).
+const OUT_NAME: &str = "rfc7523";
+
+/// The npm package name.
+const PACKAGE_NAME: &str = "rfc7523";
+
+/// wasm-bindgen targets built, and whether their glue is an ES module.
+const TARGETS: [(&str, Module); 3] = [
+    ("web", Module::Esm),
+    ("nodejs", Module::CommonJs),
+    ("bundler", Module::Esm),
+];
+
+/// Features of the wasm that `wasm-opt` must keep (Rust's defaults for `wasm32-unknown-unknown`;
+/// wasm-bindgen's glue relies on reference types for its externref table).
+const WASM_OPT_FEATURES: [&str; 6] = [
+    "--enable-bulk-memory",
+    "--enable-mutable-globals",
+    "--enable-nontrapping-float-to-int",
+    "--enable-sign-ext",
+    "--enable-reference-types",
+    "--enable-multivalue",
+];
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Module {
+    Esm,
+    CommonJs,
+}
+
+/// Installs, if missing: the wasm32 target, `wasm-bindgen-cli` (with
+/// `wasm-bindgen-test-runner`) at [`WASM_BINDGEN_VERSION`], wasm-pack at
+/// [`WASM_PACK_VERSION`], and the npm dependencies of `bindings/wasm/js` (`npm ci`: jose,
+/// miniflare/workerd, typescript, binaryen).
+pub(crate) fn setup(root: &Path) -> Result<(), String> {
+    ensure_target(root, WASM_TARGET)?;
+    check_lock_pin(root)?;
+    // TOOLCHAIN.md: `--locked` fails for wasm-bindgen-cli (a locked dependency version is
+    // not served), so it is installed without it.
+    ensure_binary(
+        root,
+        "wasm-bindgen",
+        "wasm-bindgen-cli",
+        WASM_BINDGEN_VERSION,
+        false,
+    )?;
+    ensure_binary(root, "wasm-pack", "wasm-pack", WASM_PACK_VERSION, true)?;
+    ensure_node(root)?;
+    ensure_npm_ci(root)
+}
+
+/// The checks of `cargo xtask test`, in order: build the package (which load-tests it), the
+/// `wasm-bindgen-test` tests under Node, and the `node --test` suite (API, jose interop,
+/// `tsc`, workerd).
+pub(crate) fn test_steps() -> Vec<Step> {
+    let runner = cargo_bin("wasm-bindgen-test-runner");
+    vec![
+        Step::cargo("wasm package", &["xtask", "wasm"]),
+        Step {
+            env: vec![
+                ("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER", runner),
+                ("WASM_BINDGEN_TEST_ONLY_NODE", "1".into()),
+            ],
+            ..Step::cargo(
+                "wasm-bindgen-test",
+                &[
+                    "test",
+                    "-p",
+                    "rfc7523-wasm",
+                    "--target",
+                    WASM_TARGET,
+                    "--test",
+                    "node",
+                ],
+            )
+        },
+        Step {
+            program: "npm".into(),
+            args: vec!["--prefix", JS_DIR, "test"],
+            env: node_env(),
+            ..Step::cargo("node tests", &[])
+        },
+    ]
+}
+
+/// `cargo xtask wasm`: builds, optimises, packages and load-tests `bindings/wasm/pkg/`.
+pub(crate) fn build(root: &Path) -> Result<(), String> {
+    let pkg = root.join(PKG_DIR);
+    if pkg.exists() {
+        fs::remove_dir_all(&pkg)
+            .map_err(|err| format!("xtask wasm: cannot remove {}: {err}", pkg.display()))?;
+    }
+    let wasm_opt = root.join(JS_DIR).join("node_modules/.bin/wasm-opt");
+    if !wasm_opt.is_file() {
+        return Err(format!(
+            "xtask wasm: {} is missing: run `cargo xtask setup` (npm ci in {JS_DIR})",
+            wasm_opt.display()
+        ));
+    }
+    let path = path_with_cargo_bin();
+    let wasm_pack = cargo_bin("wasm-pack");
+    let mut optimised: Option<(Vec<u8>, Vec<u8>)> = None;
+    for (target, module) in TARGETS {
+        let out_dir = pkg.join(target);
+        let out = out_dir.to_string_lossy().into_owned();
+        let args = [
+            "build",
+            CRATE_DIR,
+            "--target",
+            target,
+            "--out-dir",
+            &out,
+            "--out-name",
+            OUT_NAME,
+            "--profile",
+            PROFILE,
+            "--no-opt",
+            "--no-pack",
+            "--no-gitignore",
+            "--mode",
+            "no-install",
+        ];
+        println!("xtask wasm: wasm-pack {}", args.join(" "));
+        run(root, &wasm_pack, &args, &[("PATH", path.clone())])
+            .map_err(|err| format!("xtask wasm: `wasm-pack {}` failed ({err})", args.join(" ")))?;
+        let wasm_file = out_dir.join(format!("{OUT_NAME}_bg.wasm"));
+        let raw = read(&wasm_file)?;
+        // The targets differ only in their JS glue; optimise one identical module once.
+        match &optimised {
+            Some((input, output)) if *input == raw => write(&wasm_file, output)?,
+            _ => {
+                optimise(root, &wasm_opt, &wasm_file)?;
+                optimised = Some((raw, read(&wasm_file)?));
+            }
+        }
+        finish_target(&out_dir, module)?;
+    }
+    assemble(root, &pkg)?;
+    run(
+        root,
+        "node",
+        &[&format!("{JS_DIR}/tools/check-package.mjs"), PKG_DIR],
+        &node_env(),
+    )
+    .map_err(|err| format!("xtask wasm: the optimised package fails its load test ({err})"))?;
+    println!("xtask wasm: package ready in {PKG_DIR}/ (npm pack / npm publish from there)");
+    Ok(())
+}
+
+/// `wasm-opt -Oz` in place.
+fn optimise(root: &Path, wasm_opt: &Path, wasm_file: &Path) -> Result<(), String> {
+    let file = wasm_file.to_string_lossy().into_owned();
+    let mut args = vec![file.as_str(), "-Oz", "--strip-debug", "--strip-producers"];
+    args.extend(WASM_OPT_FEATURES);
+    args.extend(["-o", file.as_str()]);
+    println!("xtask wasm: wasm-opt {}", args.join(" "));
+    run(root, wasm_opt, &args, &[])
+        .map_err(|err| format!("xtask wasm: wasm-opt failed on {file} ({err})"))
+}
+
+/// Per target: exports `AssertionError` from the entry point (wasm-bindgen keeps
+/// `inline_js` classes private), makes the nodejs snippet CommonJS (so Node before 20.19 /
+/// 22.12, without `require(esm)`, loads it), and marks the folder's module type.
+fn finish_target(out_dir: &Path, module: Module) -> Result<(), String> {
+    let snippet = find_error_snippet(out_dir)?;
+    let relative = snippet
+        .strip_prefix(out_dir)
+        .map_err(|_| "xtask wasm: snippet outside its package".to_owned())?
+        .to_string_lossy()
+        .replace('\\', "/");
+    let entry = out_dir.join(format!("{OUT_NAME}.js"));
+    let mut glue = fs::read_to_string(&entry)
+        .map_err(|err| format!("xtask wasm: cannot read {}: {err}", entry.display()))?;
+    let module_type = match module {
+        Module::Esm => {
+            glue.push_str(&format!(
+                "\n// Added by `cargo xtask wasm`: the error class, for `instanceof`.\nexport {{ AssertionError }} from './{relative}';\n"
+            ));
+            "module"
+        }
+        Module::CommonJs => {
+            let source = fs::read_to_string(&snippet)
+                .map_err(|err| format!("xtask wasm: cannot read {}: {err}", snippet.display()))?;
+            write(&snippet, to_commonjs(&source)?.as_bytes())?;
+            glue.push_str(&format!(
+                "\n// Added by `cargo xtask wasm`: the error class, for `instanceof`.\nexports.AssertionError = require('./{relative}').AssertionError;\n"
+            ));
+            "commonjs"
+        }
+    };
+    write(&entry, glue.as_bytes())?;
+    write(
+        &out_dir.join("package.json"),
+        format!("{{\n  \"type\": \"{module_type}\"\n}}\n").as_bytes(),
+    )
+}
+
+/// The `inline_js` snippet that defines `AssertionError` (exactly one).
+fn find_error_snippet(out_dir: &Path) -> Result<PathBuf, String> {
+    let snippets = out_dir.join("snippets");
+    let mut found = Vec::new();
+    for dir in read_dir(&snippets)? {
+        for file in read_dir(&dir)? {
+            let text = fs::read_to_string(&file).unwrap_or_default();
+            if text.contains("export class AssertionError ") {
+                found.push(file);
+            }
+        }
+    }
+    match found.len() {
+        1 => Ok(found.remove(0)),
+        n => Err(format!(
+            "xtask wasm: expected one snippet defining AssertionError in {}, found {n}",
+            snippets.display()
+        )),
+    }
+}
+
+/// Rewrites the snippet's `export class X` / `export function f` into CommonJS.
+fn to_commonjs(source: &str) -> Result<String, String> {
+    let mut names = Vec::new();
+    let mut out = String::from("'use strict';\n");
+    for line in source.lines() {
+        let rest = line.strip_prefix("export ");
+        match rest {
+            Some(rest) if rest.starts_with("class ") || rest.starts_with("function ") => {
+                let name = rest
+                    .split_whitespace()
+                    .nth(1)
+                    .and_then(|word| word.split('(').next())
+                    .filter(|name| !name.is_empty())
+                    .ok_or_else(|| format!("xtask wasm: cannot read the export in {line:?}"))?;
+                names.push(name.to_owned());
+                out.push_str(rest);
+            }
+            Some(_) => {
+                return Err(format!(
+                    "xtask wasm: unexpected export in the AssertionError snippet: {line:?}"
+                ))
+            }
+            None => out.push_str(line),
+        }
+        out.push('\n');
+    }
+    out.push_str(&format!("module.exports = {{ {} }};\n", names.join(", ")));
+    Ok(out)
+}
+
+/// The package root: `package.json` (name, version, `exports` map), the Workers entry and
+/// the README.
+fn assemble(root: &Path, pkg: &Path) -> Result<(), String> {
+    let version = workspace_version(root)?;
+    let workers = pkg.join("workers");
+    fs::create_dir_all(&workers)
+        .map_err(|err| format!("xtask wasm: cannot create {}: {err}", workers.display()))?;
+    write(
+        &workers.join("index.js"),
+        format!(
+            "// Cloudflare Workers / workerd entry (added by `cargo xtask wasm`). wrangler and workerd\n\
+             // import a `.wasm` file as a compiled WebAssembly.Module, so the module is instantiated\n\
+             // synchronously here, once per isolate, with no bundler step.\n\
+             import wasmModule from '../web/{OUT_NAME}_bg.wasm';\n\
+             import {{ initSync }} from '../web/{OUT_NAME}.js';\n\
+             \n\
+             initSync({{ module: wasmModule }});\n\
+             \n\
+             export {{ AssertionVerifier, AssertionError, signAssertion, errorClass }} from '../web/{OUT_NAME}.js';\n"
+        )
+        .as_bytes(),
+    )?;
+    write(
+        &workers.join("index.d.ts"),
+        format!(
+            "export {{ AssertionVerifier, AssertionError, signAssertion, errorClass }} from '../web/{OUT_NAME}.js';\n\
+             export type * from '../web/{OUT_NAME}.js';\n"
+        )
+        .as_bytes(),
+    )?;
+    write(
+        &workers.join("package.json"),
+        b"{\n  \"type\": \"module\"\n}\n",
+    )?;
+    let package_json = format!(
+        r#"{{
+  "name": "{PACKAGE_NAME}",
+  "version": "{version}",
+  "description": "RFC 7523 JWT bearer assertion validation (authorization grants and private_key_jwt client authentication), RS256 only, in WebAssembly: Node, Cloudflare Workers, browsers",
+  "license": "MIT OR Apache-2.0",
+  "keywords": ["oauth", "jwt", "rfc7523", "private_key_jwt", "client-assertion", "jose", "cloudflare-workers", "wasm"],
+  "sideEffects": ["./workers/index.js"],
+  "types": "./bundler/{OUT_NAME}.d.ts",
+  "main": "./nodejs/{OUT_NAME}.js",
+  "module": "./bundler/{OUT_NAME}.js",
+  "exports": {{
+    ".": {{
+      "workerd": {{
+        "types": "./workers/index.d.ts",
+        "default": "./workers/index.js"
+      }},
+      "node": {{
+        "types": "./nodejs/{OUT_NAME}.d.ts",
+        "default": "./nodejs/{OUT_NAME}.js"
+      }},
+      "default": {{
+        "types": "./bundler/{OUT_NAME}.d.ts",
+        "default": "./bundler/{OUT_NAME}.js"
+      }}
+    }},
+    "./web": {{
+      "types": "./web/{OUT_NAME}.d.ts",
+      "default": "./web/{OUT_NAME}.js"
+    }},
+    "./workers": {{
+      "types": "./workers/index.d.ts",
+      "default": "./workers/index.js"
+    }},
+    "./nodejs": {{
+      "types": "./nodejs/{OUT_NAME}.d.ts",
+      "default": "./nodejs/{OUT_NAME}.js"
+    }},
+    "./bundler": {{
+      "types": "./bundler/{OUT_NAME}.d.ts",
+      "default": "./bundler/{OUT_NAME}.js"
+    }},
+    "./{OUT_NAME}_bg.wasm": "./web/{OUT_NAME}_bg.wasm",
+    "./package.json": "./package.json"
+  }},
+  "files": ["web/", "nodejs/", "bundler/", "workers/", "README.md"]
+}}
+"#
+    );
+    write(&pkg.join("package.json"), package_json.as_bytes())?;
+    let readme = read(&root.join(CRATE_DIR).join("README.md"))?;
+    write(&pkg.join("README.md"), &readme)
+}
+
+/// `version` of `[workspace.package]` in the root `Cargo.toml`.
+fn workspace_version(root: &Path) -> Result<String, String> {
+    let manifest = fs::read_to_string(root.join("Cargo.toml"))
+        .map_err(|err| format!("xtask wasm: cannot read Cargo.toml: {err}"))?;
+    let mut in_section = false;
+    for line in manifest.lines().map(str::trim) {
+        if line.starts_with('[') {
+            in_section = line == "[workspace.package]";
+        } else if let (true, Some(value)) = (in_section, line.strip_prefix("version")) {
+            let value = value.trim_start().trim_start_matches('=').trim();
+            return Ok(value.trim_matches('"').to_owned());
+        }
+    }
+    Err("xtask wasm: no version in [workspace.package] of Cargo.toml".to_owned())
+}
+
+/// `Cargo.lock` must resolve `wasm-bindgen` to [`WASM_BINDGEN_VERSION`]: the CLI and the
+/// library have to match exactly, or wasm-bindgen refuses the module.
+fn check_lock_pin(root: &Path) -> Result<(), String> {
+    let lock = fs::read_to_string(root.join("Cargo.lock"))
+        .map_err(|err| format!("xtask setup: cannot read Cargo.lock: {err}"))?;
+    let wanted = format!("name = \"wasm-bindgen\"\nversion = \"{WASM_BINDGEN_VERSION}\"");
+    if lock.replace("\r\n", "\n").contains(&wanted) {
+        Ok(())
+    } else {
+        Err(format!(
+            "xtask setup: Cargo.lock does not pin wasm-bindgen {WASM_BINDGEN_VERSION}; update \
+             WASM_BINDGEN_VERSION in crates/xtask/src/wasm.rs together with the `=` pin in Cargo.toml"
+        ))
+    }
+}
+
+/// `binary --version` must print `<binary> <version>`; otherwise `cargo install krate
+/// --version version --force` (with `--locked` when `locked`).
+fn ensure_binary(
+    root: &Path,
+    binary: &str,
+    krate: &str,
+    version: &str,
+    locked: bool,
+) -> Result<(), String> {
+    let wanted = format!("{binary} {version}");
+    let program = cargo_bin(binary);
+    let found = probe(root, &program, &["--version"]);
+    if found.as_deref() == Some(wanted.as_str()) {
+        println!("setup: {krate}: already present ({wanted})");
+        return Ok(());
+    }
+    let mut args = vec!["install", krate, "--version", version, "--force"];
+    if locked {
+        args.push("--locked");
+    }
+    println!(
+        "setup: {krate}: installing {version} (found {}): cargo {}",
+        found.as_deref().unwrap_or("none"),
+        args.join(" ")
+    );
+    run(root, cargo(), &args, &[])
+        .map_err(|err| format!("xtask setup: `cargo {}` failed ({err})", args.join(" ")))?;
+    let found = probe(root, cargo_bin(binary), &["--version"]);
+    if found.as_deref() != Some(wanted.as_str()) {
+        return Err(format!(
+            "xtask setup: after installing, `{binary} --version` says {found:?}, not {wanted}"
+        ));
+    }
+    println!("setup: {krate}: installed ({wanted})");
+    Ok(())
+}
+
+/// Node.js and npm (the machines ship Node 20; Debian's `nodejs`/`npm` otherwise).
+fn ensure_node(root: &Path) -> Result<(), String> {
+    if let (Some(node), Some(npm)) = (
+        probe(root, "node", &["--version"]),
+        probe(root, "npm", &["--version"]),
+    ) {
+        println!("setup: node {node}, npm {npm}: already present");
+        return Ok(());
+    }
+    let noninteractive = [("DEBIAN_FRONTEND", OsString::from("noninteractive"))];
+    run(root, "apt-get", &["update"], &noninteractive)
+        .map_err(|err| format!("xtask setup: `apt-get update` failed ({err})"))?;
+    run(
+        root,
+        "apt-get",
+        &["install", "-y", "nodejs", "npm"],
+        &noninteractive,
+    )
+    .map_err(|err| format!("xtask setup: `apt-get install -y nodejs npm` failed ({err})"))?;
+    let node = probe(root, "node", &["--version"])
+        .ok_or_else(|| "xtask setup: `node --version` fails after apt-get install".to_owned())?;
+    println!("setup: node {node}: installed (apt-get install -y nodejs npm)");
+    Ok(())
+}
+
+/// `npm ci` in `bindings/wasm/js` unless `node_modules` was installed from this very
+/// `package-lock.json` (a copy is kept in `node_modules/` as the stamp). Install scripts are
+/// not run: nothing pinned needs them (workerd and binaryen ship their binaries as packages).
+fn ensure_npm_ci(root: &Path) -> Result<(), String> {
+    let js = root.join(JS_DIR);
+    let lock = read(&js.join("package-lock.json"))?;
+    let stamp = js.join("node_modules/.rfc7523-package-lock.json");
+    if fs::read(&stamp).is_ok_and(|installed| installed == lock) {
+        println!(
+            "setup: npm packages of {JS_DIR}: already installed (package-lock.json unchanged)"
+        );
+        return Ok(());
+    }
+    let args = [
+        "ci",
+        "--ignore-scripts",
+        "--no-audit",
+        "--no-fund",
+        "--prefix",
+        JS_DIR,
+    ];
+    println!("setup: npm packages of {JS_DIR}: npm {}", args.join(" "));
+    run(root, "npm", &args, &node_env())
+        .map_err(|err| format!("xtask setup: `npm {}` failed ({err})", args.join(" ")))?;
+    write(&stamp, &lock)?;
+    println!("setup: npm packages of {JS_DIR}: installed");
+    Ok(())
+}
+
+/// Environment of every node/npm command: no telemetry, no update checks.
+fn node_env() -> Vec<(&'static str, OsString)> {
+    vec![
+        ("WRANGLER_SEND_METRICS", "false".into()),
+        ("npm_config_update_notifier", "false".into()),
+        ("npm_config_fund", "false".into()),
+        ("npm_config_audit", "false".into()),
+    ]
+}
+
+/// `$CARGO_HOME/bin` (default `~/.cargo/bin`), where `cargo install` puts binaries.
+fn cargo_home_bin() -> Option<PathBuf> {
+    std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cargo")))
+        .map(|home| home.join("bin"))
+}
+
+/// The installed binary's full path when it is in `$CARGO_HOME/bin`, else its bare name.
+fn cargo_bin(binary: &str) -> OsString {
+    cargo_home_bin()
+        .map(|bin| bin.join(binary))
+        .filter(|path| path.is_file())
+        .map_or_else(|| binary.into(), PathBuf::into_os_string)
+}
+
+/// `PATH` with `$CARGO_HOME/bin` first, so that wasm-pack finds the pinned `wasm-bindgen`.
+fn path_with_cargo_bin() -> OsString {
+    let mut paths: Vec<PathBuf> = cargo_home_bin().into_iter().collect();
+    if let Some(path) = std::env::var_os("PATH") {
+        paths.extend(std::env::split_paths(&path));
+    }
+    std::env::join_paths(paths).unwrap_or_default()
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, String> {
+    fs::read(path).map_err(|err| format!("xtask wasm: cannot read {}: {err}", path.display()))
+}
+
+fn write(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    fs::write(path, bytes)
+        .map_err(|err| format!("xtask wasm: cannot write {}: {err}", path.display()))
+}
+
+/// The entries of `dir`, sorted.
+fn read_dir(dir: &Path) -> Result<Vec<PathBuf>, String> {
+    let mut entries: Vec<PathBuf> = fs::read_dir(dir)
+        .map_err(|err| format!("xtask wasm: cannot list {}: {err}", dir.display()))?
+        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+        .collect();
+    entries.sort();
+    Ok(entries)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::to_commonjs;
+
+    #[test]
+    fn snippet_becomes_commonjs() {
+        let esm = "export class AssertionError extends Error {\n  x() {}\n}\nexport function assertionErrorClass() { return AssertionError; }\n";
+        let cjs = to_commonjs(esm).unwrap_or_default();
+        assert!(cjs.contains("\nclass AssertionError extends Error {"));
+        assert!(cjs.contains("\nfunction assertionErrorClass() {"));
+        assert!(cjs.ends_with("module.exports = { AssertionError, assertionErrorClass };\n"));
+        assert!(!cjs.contains("export "));
+        assert!(to_commonjs("export default 1;\n").is_err());
+    }
+}
