@@ -238,10 +238,24 @@ fn finish_target(out_dir: &Path, module: Module) -> Result<(), String> {
         }
     };
     write(&entry, glue.as_bytes())?;
+    add_disposable_reference(&out_dir.join(format!("{OUT_NAME}.d.ts")))?;
     write(
         &out_dir.join("package.json"),
         format!("{{\n  \"type\": \"{module_type}\"\n}}\n").as_bytes(),
     )
+}
+
+/// The generated classes declare `[Symbol.dispose]()`, which TypeScript knows only with the
+/// `esnext.disposable` lib (TS ≥ 5.2): reference it from the declarations, so that users'
+/// projects type-check with any `lib` setting and without `skipLibCheck`.
+fn add_disposable_reference(types: &Path) -> Result<(), String> {
+    let text = fs::read_to_string(types)
+        .map_err(|err| format!("xtask wasm: cannot read {}: {err}", types.display()))?;
+    if !text.contains("Symbol.dispose") || text.contains("esnext.disposable") {
+        return Ok(());
+    }
+    let text = format!("/// <reference lib=\"esnext.disposable\" />\n{text}");
+    write(types, text.as_bytes())
 }
 
 /// The `inline_js` snippet that defines `AssertionError` (exactly one).
