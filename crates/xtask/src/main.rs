@@ -6,6 +6,8 @@
 //!   the rustfmt/clippy components and the `openssl` CLI.
 //! * `cargo xtask test` runs `setup`, then every [`Step`] of [`test_steps`] in order and stops
 //!   at the first failure.
+//! * `cargo xtask demo [--port PORT] [--no-build]` builds the npm package and serves the demo
+//!   page `www/` on 127.0.0.1 (see [`demo`]).
 //! * `cargo xtask fuzz [SECONDS]` runs every cargo-fuzz target of `fuzz/` for SECONDS each
 //!   (default [`DEFAULT_FUZZ_SECONDS`]), seeded from `tests/vectors/` (see [`fuzz`]).
 //!
@@ -14,6 +16,7 @@
 
 #![forbid(unsafe_code)]
 
+mod demo;
 mod fuzz;
 mod wasm;
 
@@ -49,9 +52,13 @@ subcommands:
   test     run `setup`, then fmt, clippy, the workspace tests, the no_std
            (thumbv7em-none-eabihf) build, `cargo deny check licenses bans sources`,
            the npm package (`cargo xtask wasm`, wasm-bindgen-test under Node,
-           the node --test suite with jose, tsc and workerd) and a fuzz smoke (every target for 30 s; RFC7523_FUZZ_SECONDS=N
-           changes that locally, 0 skips it; CI=true always runs 30 s);
-           stops at the first failure
+           the node --test suite with jose, tsc and workerd), the demo page in
+           headless Chromium and the Worker example in workerd, and a fuzz smoke
+           (every target for 30 s; RFC7523_FUZZ_SECONDS=N changes that locally,
+           0 skips it; CI=true always runs 30 s); stops at the first failure
+  demo [--port PORT] [--no-build]
+           build the npm package (as `wasm` does) and serve the demo page www/
+           on http://127.0.0.1:8080/ (PORT 0: any free port), until Ctrl-C
   fuzz [SECONDS]
            run every fuzz target of fuzz/ for SECONDS each (default 60) with
            `cargo +nightly fuzz run`, after writing the seed corpora from
@@ -60,13 +67,13 @@ subcommands:
            target, rustfmt and clippy, the openssl CLI (apt-get), the nightly
            toolchain, cargo-fuzz 0.13.2 and cargo-deny 0.20.2 (cargo install --locked),
            the wasm32-unknown-unknown target, wasm-bindgen-cli 0.2.130, wasm-pack
-           0.15.1, and `npm ci` in bindings/wasm/js
+           0.15.1, `npm ci` in bindings/wasm/js, and Debian's chromium (apt-get)
   wasm     run the wasm part of `setup`, then build the npm package `rfc7523`
            (web, nodejs, bundler and workers) into bindings/wasm/pkg/ with
            wasm-pack and wasm-opt, load-test it and print its sizes
   help     print this message
 
-planned (not available yet): demo, bench";
+planned (not available yet): bench";
 
 /// One command of `cargo xtask test`, run from the workspace root with inherited stdio.
 #[derive(Debug, Clone)]
@@ -175,6 +182,8 @@ fn test_steps() -> Vec<Step> {
     ];
     // The npm package: build + load test, wasm-bindgen-test, node --test (jose, tsc, workerd).
     steps.extend(wasm::test_steps());
+    // The demo page in headless Chromium, the Worker example in workerd.
+    steps.extend(demo::test_steps());
     match smoke_fuzz_seconds() {
         0 => println!("xtask test: fuzz smoke skipped ({FUZZ_SECONDS_VAR}=0)"),
         seconds => steps.push(Step::fuzz("fuzz smoke", seconds)),
@@ -203,6 +212,7 @@ fn main() -> ExitCode {
         Some("test") if args.len() == 1 => test(),
         Some("setup") if args.len() == 1 => setup_from_root(),
         Some("wasm") if args.len() == 1 => wasm_from_root(),
+        Some("demo") => workspace_root().and_then(|root| demo::main(&root, &args[1..])),
         Some("fuzz") if args.len() <= 2 => match args.get(1).map(|s| s.parse::<u64>()) {
             None => fuzz_from_root(DEFAULT_FUZZ_SECONDS),
             Some(Ok(seconds)) if seconds > 0 => fuzz_from_root(seconds),
@@ -348,6 +358,7 @@ fn setup(root: &Path) -> Result<(), String> {
     ensure_cargo_tool(root, "fuzz", "cargo-fuzz", CARGO_FUZZ_VERSION)?;
     ensure_cargo_tool(root, "deny", "cargo-deny", CARGO_DENY_VERSION)?;
     wasm::setup(root)?;
+    demo::setup(root)?;
     Ok(())
 }
 

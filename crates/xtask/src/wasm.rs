@@ -521,7 +521,7 @@ fn ensure_npm_ci(root: &Path) -> Result<(), String> {
 }
 
 /// Environment of every node/npm command: no telemetry, no update checks.
-fn node_env() -> Vec<(&'static str, OsString)> {
+pub(crate) fn node_env() -> Vec<(&'static str, OsString)> {
     vec![
         ("WRANGLER_SEND_METRICS", "false".into()),
         ("npm_config_update_notifier", "false".into()),
