@@ -1,0 +1,179 @@
+// The checklist of the demo page, built from the core's verdict. No rule is judged here: the
+// core (through the npm package) either accepts the assertion or throws one AssertionError for
+// the first rule that failed. This module only places that error in the core's order of
+// checks (crates/rfc7523/src/profile.rs), so that the rules the core ran before it show ✓,
+// the failing one ✗ with the core's reason and description, and the rest "not checked".
+
+/** The rows: what each rule demands (per profile where the two differ). */
+export const RULES = {
+  structure: {
+    label: 'Structure',
+    what: 'compact JWS: three canonical base64url segments, JSON objects, within the size limits',
+  },
+  algorithm: { label: 'Algorithm', what: 'alg is exactly RS256 (none, HS256, RS384, PS256, … are refused)' },
+  header: {
+    label: 'Header',
+    what: 'no crit, b64, zip or nested JWT; keys are never taken from jku, x5u, jwk or x5c',
+  },
+  key: { label: 'Key', what: 'a configured key of this issuer or client (chosen by kid when present)' },
+  signature: { label: 'Signature', what: 'RS256 (RSASSA-PKCS1-v1_5 with SHA-256) verifies' },
+  typ: {
+    label: 'typ',
+    what: {
+      grant: 'absent or JWT: not another kind of JWT (RFC 8725 §3.11)',
+      client: 'absent, JWT or client-authentication+jwt (or required explicitly)',
+    },
+  },
+  iss: {
+    label: 'iss',
+    what: {
+      grant: 'a trusted issuer (read first, to choose its keys; compared again once verified)',
+      client: 'the client id',
+    },
+  },
+  sub: {
+    label: 'sub',
+    what: { grant: 'present (and the expected subject, when one is set)', client: 'the client id' },
+  },
+  aud: {
+    label: 'aud',
+    what: {
+      grant: 'contains one of the accepted audiences',
+      client: "the server's issuer identifier, as its sole value (rfc7523bis)",
+    },
+  },
+  exp: { label: 'exp', what: 'present and not passed (leeway included)' },
+  nbf: { label: 'nbf', what: 'when present, not in the future (leeway included)' },
+  iat: { label: 'iat', what: 'when present, not in the future (leeway included)' },
+  lifetime: { label: 'Lifetime', what: 'exp − iat within the configured maximum' },
+  replay: { label: 'jti replay', what: '(iss, jti) not seen before; recorded until exp + leeway' },
+};
+
+// Position of each rule in the core's order of checks, per profile. Grants read the
+// (unverified) iss first, only to choose the issuer's keys, so an untrusted issuer fails
+// before the key and the signature; client assertions are looked up by the client id.
+const STAGES = {
+  grant: {
+    structure: 0, algorithm: 1, header: 2, iss: 3, key: 4, signature: 5, typ: 6,
+    sub: 8, aud: 9, exp: 10, nbf: 11, iat: 12, lifetime: 13, replay: 15,
+  },
+  client: {
+    structure: 0, algorithm: 1, header: 2, key: 3, signature: 4, typ: 5,
+    iss: 7, sub: 8, aud: 9, exp: 10, nbf: 11, iat: 12, lifetime: 13, replay: 15,
+  },
+};
+
+/** The rows in the order the core checks them, for `profile` ("grant" or "client"). */
+export function rowOrder(profile) {
+  const stages = STAGES[profile];
+  return Object.keys(stages).sort((a, b) => stages[a] - stages[b]);
+}
+
+/**
+ * Where an AssertionError happened: the row it concerns and the stage at which the core
+ * stopped. Where the reason alone cannot tell two stages apart (a JSON limit in the header
+ * or in the claims), the earlier stage is taken, so that no later rule is shown as passed.
+ */
+export function locate(error, profile) {
+  const s = STAGES[profile];
+  const grant = profile === 'grant';
+  const afterSignature = s.signature + 0.5; // the claims set is parsed
+  const requiredClaims = s.typ + 0.5; // iss, sub, aud, exp (and jti, iat when required)
+  const decodedSegments = s.header + 0.5; // payload and signature are decoded after the header
+  const claimRow = (claim) => (claim === 'jti' ? 'replay' : claim);
+  const message = String(error.message);
+  switch (error.reason) {
+    case 'malformed':
+      if (/signature length differs/.test(message)) return { row: 'signature', stage: s.signature };
+      if (/^the payload (is not valid|is not a JSON|has a duplicate)/.test(message)) {
+        // Grants parse the payload for iss before the signature; client assertions after it.
+        return { row: 'structure', stage: grant ? s.iss : afterSignature };
+      }
+      if (/^the header has no alg|^the alg header parameter/.test(message)) {
+        return { row: 'algorithm', stage: s.algorithm };
+      }
+      if (/header parameter has the wrong type/.test(message)) return { row: 'header', stage: s.header };
+      if (/^the (payload|signature) segment/.test(message)) return { row: 'structure', stage: decodedSegments };
+      return { row: 'structure', stage: s.structure };
+    case 'too_large':
+      if (/decoded payload length|the signature length limit/.test(message)) {
+        return { row: 'structure', stage: decodedSegments };
+      }
+      if (/number of aud values/.test(message)) return { row: 'aud', stage: afterSignature };
+      return { row: 'structure', stage: s.structure };
+    case 'unsupported_algorithm':
+      return { row: 'algorithm', stage: s.algorithm };
+    case 'unsupported_header':
+      return { row: 'header', stage: s.header };
+    case 'unknown_key':
+      return { row: 'key', stage: s.key };
+    case 'invalid_signature':
+      return { row: 'signature', stage: s.signature };
+    case 'invalid_claim':
+      return {
+        row: claimRow(error.claim),
+        stage: grant && error.claim === 'iss' ? s.iss : afterSignature,
+      };
+    case 'missing_claim':
+      return {
+        row: claimRow(error.claim),
+        stage: grant && error.claim === 'iss' ? s.iss : requiredClaims,
+      };
+    case 'invalid_type':
+      return { row: 'typ', stage: s.typ };
+    case 'issuer_mismatch':
+      return { row: 'iss', stage: s.iss };
+    case 'subject_mismatch':
+      return { row: 'sub', stage: s.sub };
+    case 'audience_mismatch':
+      return { row: 'aud', stage: s.aud };
+    case 'expired':
+      return { row: 'exp', stage: s.exp };
+    case 'not_yet_valid':
+      return { row: 'nbf', stage: s.nbf };
+    case 'issued_in_future':
+      return { row: 'iat', stage: s.iat };
+    case 'lifetime_too_long':
+      return { row: 'lifetime', stage: s.lifetime };
+    case 'too_old':
+      return { row: 'iat', stage: s.lifetime + 1 };
+    case 'replayed':
+    case 'replay_store_full':
+      return { row: 'replay', stage: s.replay };
+    default:
+      return null;
+  }
+}
+
+/**
+ * The checklist rows for one verdict.
+ * - `error`: the AssertionError, or null when the assertion passed.
+ * - `passed`: for a valid assertion, per-row details (rule → text) and the rows the policy
+ *   left unchecked (rule → text), from `describeValid`.
+ * Returns [{ rule, label, what, status: "pass" | "fail" | "skip", detail, reason? }].
+ */
+export function checklist(profile, error, passed = {}) {
+  const where = error ? locate(error, profile) : null;
+  const stages = STAGES[profile];
+  return rowOrder(profile).map((rule) => {
+    const { label } = RULES[rule];
+    const what = ruleText(rule, profile);
+    const row = { rule, label, what };
+    if (where && rule === where.row) {
+      return { ...row, status: 'fail', detail: error.message, reason: error.reason };
+    }
+    if (!error && passed.skipped?.[rule]) {
+      return { ...row, status: 'skip', detail: passed.skipped[rule] };
+    }
+    if (!error || (where && stages[rule] < where.stage)) {
+      return { ...row, status: 'pass', detail: error ? '' : (passed.details?.[rule] ?? '') };
+    }
+    return { ...row, status: 'skip', detail: 'not checked' };
+  });
+}
+
+/** What `rule` demands under `profile`. */
+export function ruleText(rule, profile) {
+  const { what } = RULES[rule];
+  return typeof what === 'string' ? what : what[profile];
+}
