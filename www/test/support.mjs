@@ -18,11 +18,14 @@ export const screenshotDir = join(repoRoot, 'target/screenshots');
 /** `require` for the pinned tools of bindings/wasm/js/package.json (playwright-core, wrangler, miniflare). */
 export const requireTool = createRequire(join(jsDir, 'package.json'));
 
-/** No telemetry, no update checks, for every tool started here. */
+/** No telemetry, no update checks, no fetches, for every tool started here. */
 export const quietEnv = {
   ...process.env,
   WRANGLER_SEND_METRICS: 'false',
-  WRANGLER_LOG: 'warn',
+  // No banner, so no update check against the npm registry.
+  WRANGLER_HIDE_BANNER: 'true',
+  // Miniflare would fetch a sample `request.cf` object from Cloudflare.
+  CLOUDFLARE_CF_FETCH_ENABLED: 'false',
   npm_config_update_notifier: 'false',
 };
 

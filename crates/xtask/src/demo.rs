@@ -117,18 +117,31 @@ pub(crate) fn setup(root: &Path) -> Result<(), String> {
 
 /// The demo's checks in `cargo xtask test` (after `wasm package`, which builds the package):
 /// the page in headless Chromium, served by this very server (the test starts this xtask
-/// binary with `demo --no-build --port 0`), and the Worker in workerd.
+/// binary with `demo --no-build --port 0`), and the Worker example in workerd (wrangler's
+/// bundle in Miniflare, two instances sharing the Durable Object, then `wrangler dev`).
 pub(crate) fn test_steps() -> Vec<Step> {
     let mut env = wasm::node_env();
     if let Ok(exe) = std::env::current_exe() {
         env.push(("RFC7523_XTASK", exe.into_os_string()));
     }
-    vec![Step {
-        program: "node".into(),
-        args: vec!["--test", "www/test/browser.test.mjs"],
-        env,
-        ..Step::cargo("demo page (chromium)", &[])
-    }]
+    // The Worker test's tools: no banner (so no update check), no `request.cf` fetch.
+    let mut worker_env = env.clone();
+    worker_env.push(("WRANGLER_HIDE_BANNER", "true".into()));
+    worker_env.push(("CLOUDFLARE_CF_FETCH_ENABLED", "false".into()));
+    vec![
+        Step {
+            program: "node".into(),
+            args: vec!["--test", "www/test/browser.test.mjs"],
+            env,
+            ..Step::cargo("demo page (chromium)", &[])
+        },
+        Step {
+            program: "node".into(),
+            args: vec!["--test", "www/test/worker.test.mjs"],
+            env: worker_env,
+            ..Step::cargo("worker (workerd)", &[])
+        },
+    ]
 }
 
 /// Where files come from.
