@@ -110,6 +110,8 @@ describe('Worker example (workerd through Miniflare, two instances, one Durable 
     mf = new Miniflare({
       host: '127.0.0.1',
       port: 0,
+      // No sample `request.cf` object from Cloudflare: nothing leaves the machine.
+      cf: false,
       // Worker B uses worker A's Durable Object class: one store, two isolates.
       workers: [worker('token-a'), worker('token-b', 'token-a')],
     });
