@@ -104,7 +104,7 @@ pub(crate) fn setup(root: &Path) -> Result<(), String> {
     run(
         root,
         "apt-get",
-        &["install", "-y", "--no-install-recommends", "chromium"],
+        &["install", "-y", "chromium"],
         &noninteractive,
     )
     .map_err(|err| format!("xtask setup: `apt-get install -y chromium` failed ({err})"))?;
