@@ -14,6 +14,8 @@ const state = {
   sample: null,
   /** One verifier per configuration, kept across clicks: each has its own replay store. */
   verifiers: new Map(),
+  /** The last token the page put in the text area (a sample or a mutation). */
+  shown: null,
 };
 
 // ---------------------------------------------------------------------------------------
@@ -364,6 +366,7 @@ async function generateSample({ quiet = false } = {}) {
   state.sample = { params, token };
   $('keys').value = JSON.stringify({ keys: [state.key.jwk] }, null, 2);
   $('assertion').value = token;
+  state.shown = token;
   $('key-note').textContent = `Sample signed with the ${state.key.label}; its public key is in “Trusted keys”.`;
   $('key-note').dataset.source = state.key.source;
   if (quiet) return 'generated';
@@ -419,6 +422,7 @@ async function mutate(name) {
   }
   const mutation = await MUTATIONS[name](state.sample);
   $('assertion').value = mutation.token;
+  state.shown = mutation.token;
   if (mutation.replay) {
     // The sample is accepted once by these settings' verifier (if it has not been yet);
     // the next submission is the replay.
@@ -503,7 +507,10 @@ async function start() {
   for (const radio of document.querySelectorAll('input[name="profile"]')) {
     radio.addEventListener('change', action(async () => {
       showProfileFields();
-      await generateSample();
+      // A token the page made is replaced by a sample for the new profile; one the user
+      // pasted or edited is kept and judged under it.
+      if ($('assertion').value.trim() === state.shown) await generateSample();
+      else validate();
     }));
   }
   $('form').addEventListener('submit', action(() => validate()));

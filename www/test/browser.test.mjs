@@ -165,13 +165,18 @@ describe('demo page (Chromium)', () => {
     await page.fill('#now', '');
   });
 
-  test('garbage: structure ✗, nothing else checked', async () => {
+  test('garbage: structure ✗, nothing else checked, in either profile', async () => {
     await page.fill('#assertion', 'not-a-jwt');
     await click('#validate');
     const view = await shown();
     assert.equal(view.reason, 'malformed');
     assert.deepEqual(view.rows.filter((row) => row.status !== 'skip').map((row) => [row.rule, row.status]), [['structure', 'fail']]);
     assert.match(view.rows[0].text, /three dot-separated segments/);
+    // Switching the profile keeps a pasted assertion and judges it under the other profile.
+    await chooseProfile('client');
+    assert.equal(await page.inputValue('#assertion'), 'not-a-jwt');
+    assert.equal((await shown()).reason, 'malformed');
+    await chooseProfile('grant');
   });
 
   test('an unusable key set is a configuration error, not a verdict', async () => {
