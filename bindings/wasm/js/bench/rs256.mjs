@@ -1,0 +1,200 @@
+// RS256 in Node: the npm package `rfc7523` (its `nodejs` build from bindings/wasm/pkg, built
+// by `cargo xtask wasm`) against jose's jwtVerify and raw WebCrypto, on the same token and key.
+//
+//   node bench/rs256.mjs [SECONDS_PER_MEASUREMENT]   the benchmark (run by `cargo xtask bench`)
+//   node bench/rs256.mjs --instantiate               one cold load of the package (ms), internal
+//
+// Keys: the Wycheproof rsa_pkcs1_{2048,4096}_sig_gen SHA-256 groups with e = 65537 (the same
+// keys as benches/ on the Rust side). The token is one client assertion signed by the package's
+// signAssertion at start-up (one hour of lifetime); everyone checks that token:
+//   rfc7523_verify      AssertionVerifier.verify (sync): parse, RS256, claims, iss/sub/aud,
+//                       time, and a replay hook that accepts every key (the token's jti comes
+//                       back on every call)
+//   jose_await          await jose.jwtVerify(token, cryptoKey, {issuer, subject, audience,
+//                       algorithms, requiredClaims}) one at a time
+//   jose_64             the same, 64 promises in flight (Promise.all batches)
+//   webcrypto_await     await crypto.subtle.verify('RSASSA-PKCS1-v1_5', ...) one at a time
+//                       (the signature only: no JWT work)
+// Each measurement runs SECONDS (default 2) after a short warm-up, three times; the median
+// ops/s is printed. Output: one `name<TAB>value` line per result, for the xtask to read.
+// Timings are printed, never asserted.
+
+import { execFileSync } from 'node:child_process';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { performance } from 'node:perf_hooks';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = resolve(here, '../../../..');
+const pkg = join(root, 'bindings/wasm/pkg');
+const require = createRequire(import.meta.url);
+
+if (process.argv[2] === '--instantiate') {
+  const start = performance.now();
+  require(join(pkg, 'nodejs/rfc7523.js'));
+  console.log((performance.now() - start).toFixed(3));
+  process.exit(0);
+}
+
+const seconds = Number(process.argv[2] ?? 2);
+const REPS = 3;
+const CLIENT_ID = 's6BhdRkqt3';
+const AUDIENCE = 'https://as.example';
+
+const out = (name, value) => console.log(`${name}\t${value}`);
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+const memBefore = process.memoryUsage();
+const { AssertionVerifier, signAssertion } = require(join(pkg, 'nodejs/rfc7523.js'));
+const jose = await import('jose');
+const { subtle } = globalThis.crypto;
+
+/** Ops per second of `op` (sync or async), run for `seconds`; `batch` promises in flight. */
+async function rate(op, { batch = 0, warmup = 0.3 } = {}) {
+  const run = async (limit) => {
+    let count = 0;
+    const start = performance.now();
+    const end = start + limit * 1000;
+    let now = start;
+    while (now < end) {
+      if (batch > 0) {
+        const pending = new Array(batch);
+        for (let i = 0; i < batch; i++) pending[i] = op();
+        await Promise.all(pending);
+        count += batch;
+      } else {
+        const result = op();
+        if (result instanceof Promise) await result;
+        count += 1;
+      }
+      now = performance.now();
+    }
+    return count / ((now - start) / 1000);
+  };
+  await run(warmup);
+  const rates = [];
+  for (let i = 0; i < REPS; i++) rates.push(await run(seconds));
+  return median(rates);
+}
+
+function keyGroup(bits) {
+  const file = join(root, `tests/vectors/wycheproof/rsa_pkcs1_${bits}_sig_gen_test.json`);
+  const json = JSON.parse(readFileSync(file, 'utf8'));
+  return json.testGroups.find(
+    (g) => g.sha === 'SHA-256' && g.privateKey.publicExponent === '010001',
+  );
+}
+
+for (const bits of [2048, 4096]) {
+  const group = keyGroup(bits);
+  const spkiPem = group.keyPem;
+  const token = signAssertion({
+    privateKey: group.privateKeyPem,
+    issuer: CLIENT_ID,
+    subject: CLIENT_ID,
+    audience: AUDIENCE,
+    lifetime: 3600,
+    jti: '4m_FvXseA5rCNdbF52es8A',
+    clientAuth: true,
+  });
+  const verifier = new AssertionVerifier({
+    keys: spkiPem,
+    clientId: CLIENT_ID,
+    audience: AUDIENCE,
+    maxLifetime: 3600,
+    requireJti: true,
+    replay: { checkAndInsert: () => true },
+  });
+  const currentDate = new Date();
+  const ours = () => verifier.verify(token, { currentDate });
+
+  const cryptoKey = await jose.importSPKI(spkiPem, 'RS256');
+  const joseOptions = {
+    issuer: CLIENT_ID,
+    subject: CLIENT_ID,
+    audience: AUDIENCE,
+    algorithms: ['RS256'],
+    requiredClaims: ['exp', 'jti'],
+    currentDate,
+  };
+  const viaJose = () => jose.jwtVerify(token, cryptoKey, joseOptions);
+
+  const [headerB64, payloadB64, signatureB64] = token.split('.');
+  const data = new TextEncoder().encode(`${headerB64}.${payloadB64}`);
+  const signature = Buffer.from(signatureB64, 'base64url');
+  const der = Buffer.from(spkiPem.replace(/-----[^-]+-----|\s/g, ''), 'base64');
+  const webKey = await subtle.importKey(
+    'spki',
+    der,
+    { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' },
+    false,
+    ['verify'],
+  );
+  const viaWebCrypto = () => subtle.verify('RSASSA-PKCS1-v1_5', webKey, signature, data);
+
+  // Every implementation must accept the token, or the numbers mean nothing.
+  if (ours().claims.sub !== CLIENT_ID) throw new Error('rfc7523 refused the token');
+  if ((await viaJose()).payload.sub !== CLIENT_ID) throw new Error('jose refused the token');
+  if (!(await viaWebCrypto())) throw new Error('WebCrypto refused the token');
+
+  out(`node/${bits}/token_bytes`, token.length);
+  out(`node/${bits}/rfc7523_verify`, (await rate(ours)).toFixed(1));
+  out(`node/${bits}/jose_await`, (await rate(viaJose)).toFixed(1));
+  out(`node/${bits}/jose_64`, (await rate(viaJose, { batch: 64 })).toFixed(1));
+  out(`node/${bits}/webcrypto_await`, (await rate(viaWebCrypto)).toFixed(1));
+}
+
+const memAfter = process.memoryUsage();
+out('memory/rss_before_bytes', memBefore.rss);
+out('memory/rss_after_bytes', memAfter.rss);
+out('memory/heap_used_before_bytes', memBefore.heapUsed);
+out('memory/heap_used_after_bytes', memAfter.heapUsed);
+out('memory/max_rss_bytes', process.resourceUsage().maxRSS * 1024);
+
+// Cold load of the package in fresh processes: read, compile and instantiate the .wasm, run
+// the glue (require of the `nodejs` entry point).
+const loads = [];
+for (let i = 0; i < 7; i++) {
+  const ms = execFileSync(process.execPath, [fileURLToPath(import.meta.url), '--instantiate'], {
+    encoding: 'utf8',
+  });
+  loads.push(Number(ms.trim()));
+}
+out('instantiate/median_ms', median(loads).toFixed(2));
+out('instantiate/min_ms', Math.min(...loads).toFixed(2));
+out('instantiate/max_ms', Math.max(...loads).toFixed(2));
+
+// Sizes of the built package, per target: the .wasm and the JS glue, raw and gzip -9.
+// workers/ is the web build (.wasm and glue) plus its own index.js, so it counts both.
+for (const target of ['web', 'workers', 'nodejs', 'bundler']) {
+  const dirs = (target === 'workers' ? ['web', 'workers'] : [target]).map((d) => join(pkg, d));
+  let wasmRaw = 0;
+  let wasmGzip = 0;
+  let jsRaw = 0;
+  let jsGzip = 0;
+  const files = (d) =>
+    readdirSync(d).flatMap((name) => {
+      const path = join(d, name);
+      return statSync(path).isDirectory() ? files(path) : [path];
+    });
+  for (const path of dirs.flatMap(files)) {
+    const bytes = readFileSync(path);
+    const gzip = gzipSync(bytes, { level: 9 }).length;
+    if (path.endsWith('.wasm')) {
+      wasmRaw += bytes.length;
+      wasmGzip += gzip;
+    } else if (path.endsWith('.js')) {
+      jsRaw += bytes.length;
+      jsGzip += gzip;
+    }
+  }
+  out(`size/${target}/wasm_raw`, wasmRaw);
+  out(`size/${target}/wasm_gzip`, wasmGzip);
+  out(`size/${target}/js_raw`, jsRaw);
+  out(`size/${target}/js_gzip`, jsGzip);
+}
+out('versions/node', process.versions.node);
+out('versions/jose', JSON.parse(readFileSync(join(here, '../node_modules/jose/package.json'), 'utf8')).version);
