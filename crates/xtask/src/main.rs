@@ -10,12 +10,15 @@
 //!   page `www/` on 127.0.0.1 (see [`demo`]).
 //! * `cargo xtask fuzz [SECONDS]` runs every cargo-fuzz target of `fuzz/` for SECONDS each
 //!   (default [`DEFAULT_FUZZ_SECONDS`]), seeded from `tests/vectors/` (see [`fuzz`]).
+//! * `cargo xtask bench` runs the benchmarks (`benches/`, the Node script, `openssl speed`) and
+//!   writes `BENCHMARKS.md` (see [`bench`]). Not part of `test`: timings are never assertions.
 //!
 //! To add a check (wasm, JS, browser, ...), append a [`Step`] to [`test_steps`] and, if it
 //! needs a tool, a probe/install to [`setup`].
 
 #![forbid(unsafe_code)]
 
+mod bench;
 mod demo;
 mod fuzz;
 mod wasm;
@@ -71,9 +74,12 @@ subcommands:
   wasm     run the wasm part of `setup`, then build the npm package `rfc7523`
            (web, nodejs, bundler and workers) into bindings/wasm/pkg/ with
            wasm-pack and wasm-opt, load-test it and print its sizes
-  help     print this message
-
-planned (not available yet): bench";
+  bench    run the benchmarks in one run and write BENCHMARKS.md: criterion
+           in benches/ (rfc7523, rsa 0.9, ring, aws-lc-rs, jsonwebtoken; RSA-2048
+           and 4096), the npm package vs jose and WebCrypto in Node, and
+           `openssl speed` three times; builds the npm package only if missing;
+           takes a few minutes; not part of `test`
+  help     print this message";
 
 /// One command of `cargo xtask test`, run from the workspace root with inherited stdio.
 #[derive(Debug, Clone)]
@@ -213,6 +219,7 @@ fn main() -> ExitCode {
         Some("setup") if args.len() == 1 => setup_from_root(),
         Some("wasm") if args.len() == 1 => wasm_from_root(),
         Some("demo") => workspace_root().and_then(|root| demo::main(&root, &args[1..])),
+        Some("bench") => workspace_root().and_then(|root| bench::main(&root, &args[1..])),
         Some("fuzz") if args.len() <= 2 => match args.get(1).map(|s| s.parse::<u64>()) {
             None => fuzz_from_root(DEFAULT_FUZZ_SECONDS),
             Some(Ok(seconds)) if seconds > 0 => fuzz_from_root(seconds),
