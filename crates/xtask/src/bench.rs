@@ -336,6 +336,21 @@ impl Report {
             "| wall time of `cargo xtask bench` | {:.0} s (build of benches/ included when needed) |\n",
             self.wall_seconds
         );
+        let busy = [&self.load_start, &self.load_end].iter().any(|load| {
+            load.split_whitespace()
+                .next()
+                .and_then(|one| one.parse::<f64>().ok())
+                .is_some_and(|one| one >= cores as f64)
+        });
+        if busy {
+            let _ = writeln!(
+                s,
+                "**The machine was busy** (a 1-minute load average at or above its {cores} cores): \
+                 every measurement shared its core with other work, and the same ratio can move by \
+                 tens of percent from one run to the next. Rerun on a quiet machine before drawing \
+                 fine conclusions; the orders of magnitude hold.\n"
+            );
+        }
 
         let _ = writeln!(s, "## OpenSSL baseline\n");
         let _ = writeln!(
@@ -527,10 +542,11 @@ impl Report {
              num-bigint-dig does about 93 modular multiplications for e = 65537 where 17 suffice, \
              and recomputes a remainder on every call (PERFORMANCE.md). In Node the package does \
              {} /s against jose's {} /s (WebCrypto: OpenSSL underneath): it runs the same `rsa` \
-             arithmetic compiled to wasm (32-bit limbs), about {:.1}× short of the goal. The `.wasm` holds signing as well as \
-             verification (PKCS#8/PKCS#1 parsing, private-key arithmetic), which is much of its \
-             {web_gzip_kib:.0} KiB gzip; the size goal needs the fixed-width arithmetic and \
-             probably a verify-only build. These are the later slices of issue 6.\n",
+             arithmetic compiled to wasm (32-bit limbs), about {:.1}× short of the goal. The `.wasm` ({web_gzip_kib:.0} KiB gzip) \
+             also holds signing (PKCS#8/PKCS#1 parsing, private-key arithmetic, randomness); \
+             PERFORMANCE.md measured an RSA-verify-only module at about 28 KB gzip, so the size \
+             goal probably needs a verify-only build as well as the new arithmetic. These are the \
+             later slices of issue 6.\n",
             group(rs256),
             group(rsa),
             group(openssl),
