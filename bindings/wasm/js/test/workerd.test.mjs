@@ -58,6 +58,8 @@ describe('workerd (Miniflare)', () => {
     mf = new Miniflare({
       host: '127.0.0.1',
       port: 0,
+      // Loopback only: without this Miniflare fetches Cloudflare's sample `request.cf` object.
+      cf: false,
       modules: true,
       script: worker,
       // A notional path inside the package, so that imports resolve against it.
