@@ -14,7 +14,6 @@
 //! [`setup`] installs Debian's `chromium` for the browser test, and [`test_steps`] are the
 //! browser and Worker tests of `cargo xtask test` (`www/test/`).
 
-use std::ffi::OsString;
 use std::fs;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
@@ -22,7 +21,7 @@ use std::path::{Component, Path, PathBuf};
 use std::thread;
 use std::time::Duration;
 
-use super::{probe, run, wasm, Step};
+use super::{apt_install, probe, wasm, Step};
 
 /// The port of `cargo xtask demo` without `--port`.
 const DEFAULT_PORT: u16 = 8080;
@@ -98,16 +97,7 @@ pub(crate) fn setup(root: &Path) -> Result<(), String> {
         println!("setup: chromium: already present ({version})");
         return Ok(());
     }
-    let noninteractive = [("DEBIAN_FRONTEND", OsString::from("noninteractive"))];
-    run(root, "apt-get", &["update"], &noninteractive)
-        .map_err(|err| format!("xtask setup: `apt-get update` failed ({err})"))?;
-    run(
-        root,
-        "apt-get",
-        &["install", "-y", "chromium"],
-        &noninteractive,
-    )
-    .map_err(|err| format!("xtask setup: `apt-get install -y chromium` failed ({err})"))?;
+    apt_install(root, &["chromium"])?;
     let version = probe(root, CHROMIUM, &["--version"]).ok_or_else(|| {
         format!("xtask setup: `{CHROMIUM} --version` fails after apt-get install")
     })?;

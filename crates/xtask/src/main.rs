@@ -313,6 +313,17 @@ fn run(
 }
 
 /// Runs `program args` quietly; the first line of its stdout if it exited with status 0.
+/// `apt-get update`, then `apt-get install -y PACKAGES`, non-interactive (set-up runs as root).
+pub(crate) fn apt_install(root: &Path, packages: &[&str]) -> Result<(), String> {
+    let noninteractive = [("DEBIAN_FRONTEND", OsString::from("noninteractive"))];
+    run(root, "apt-get", &["update"], &noninteractive)
+        .map_err(|err| format!("xtask setup: `apt-get update` failed ({err})"))?;
+    let mut args = vec!["install", "-y"];
+    args.extend_from_slice(packages);
+    run(root, "apt-get", &args, &noninteractive)
+        .map_err(|err| format!("xtask setup: `apt-get {}` failed ({err})", args.join(" ")))
+}
+
 fn probe(dir: &Path, program: impl AsRef<std::ffi::OsStr>, args: &[&str]) -> Option<String> {
     let output = Command::new(program)
         .args(args)
@@ -473,16 +484,7 @@ fn ensure_openssl(root: &Path) -> Result<(), String> {
         println!("setup: openssl CLI: already present ({version})");
         return Ok(());
     }
-    let noninteractive = [("DEBIAN_FRONTEND", OsString::from("noninteractive"))];
-    run(root, "apt-get", &["update"], &noninteractive)
-        .map_err(|err| format!("xtask setup: `apt-get update` failed ({err})"))?;
-    run(
-        root,
-        "apt-get",
-        &["install", "-y", "openssl"],
-        &noninteractive,
-    )
-    .map_err(|err| format!("xtask setup: `apt-get install -y openssl` failed ({err})"))?;
+    apt_install(root, &["openssl"])?;
     let version = probe(root, "openssl", &["version"]).ok_or_else(|| {
         "xtask setup: `openssl version` still fails after apt-get install".to_owned()
     })?;

@@ -22,7 +22,7 @@ use std::ffi::OsString;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use super::{cargo, ensure_target, probe, run, Step};
+use super::{apt_install, cargo, ensure_target, probe, run, Step};
 
 /// Rust target of the bindings.
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
@@ -475,16 +475,7 @@ fn ensure_node(root: &Path) -> Result<(), String> {
         println!("setup: node {node}, npm {npm}: already present");
         return Ok(());
     }
-    let noninteractive = [("DEBIAN_FRONTEND", OsString::from("noninteractive"))];
-    run(root, "apt-get", &["update"], &noninteractive)
-        .map_err(|err| format!("xtask setup: `apt-get update` failed ({err})"))?;
-    run(
-        root,
-        "apt-get",
-        &["install", "-y", "nodejs", "npm"],
-        &noninteractive,
-    )
-    .map_err(|err| format!("xtask setup: `apt-get install -y nodejs npm` failed ({err})"))?;
+    apt_install(root, &["nodejs", "npm"])?;
     let node = probe(root, "node", &["--version"])
         .ok_or_else(|| "xtask setup: `node --version` fails after apt-get install".to_owned())?;
     println!("setup: node {node}: installed (apt-get install -y nodejs npm)");
