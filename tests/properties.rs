@@ -56,17 +56,9 @@ struct Fixtures {
 fn fixtures() -> &'static Fixtures {
     static FIXTURES: OnceLock<Fixtures> = OnceLock::new();
     FIXTURES.get_or_init(|| {
-        let doc = rfc7523_conformance::load_json("wycheproof/rsa_pkcs1_2048_sig_gen_test.json");
-        let group = doc["testGroups"]
-            .as_array()
-            .and_then(|groups| groups.iter().find(|g| g["sha"] == "SHA-256"))
-            .unwrap_or_else(|| panic!("no SHA-256 group"));
-        let text = |member: &str| {
-            group[member]
-                .as_str()
-                .unwrap_or_else(|| panic!("no {member}"))
-                .to_owned()
-        };
+        let groups = rfc7523_conformance::sig_gen_2048_sha256_groups();
+        let group = &groups[0];
+        let text = |member: &str| rfc7523_conformance::json_str(&group[member], member).to_owned();
         let private = text("privateKeyPem");
         Fixtures {
             signer: AssertionSigner::from_pem(&private).unwrap_or_else(|e| panic!("{e}")),

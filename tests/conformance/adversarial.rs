@@ -23,7 +23,7 @@ use rfc7523::{
     Malformed, MemoryReplayStore, Part, RsaVerifyingKey, TokenEndpoint, TokenError, TrustedIssuer,
     TypRule,
 };
-use rfc7523_conformance::{b64url, b64url_decode, load_json, Failures};
+use rfc7523_conformance::{b64url, b64url_decode, sig_gen_2048_sha256_groups, Failures};
 use rsa::pkcs1::DecodeRsaPrivateKey;
 use rsa::pkcs1v15::SigningKey;
 use rsa::signature::{SignatureEncoding, Signer};
@@ -50,14 +50,8 @@ struct Keys {
 fn keys() -> &'static Keys {
     static KEYS: OnceLock<Keys> = OnceLock::new();
     KEYS.get_or_init(|| {
-        let doc = load_json("wycheproof/rsa_pkcs1_2048_sig_gen_test.json");
-        let groups: Vec<&Value> = doc["testGroups"]
-            .as_array()
-            .unwrap_or_else(|| panic!("no testGroups"))
-            .iter()
-            .filter(|g| g["sha"] == "SHA-256")
-            .collect();
-        let main = groups[0];
+        let groups = sig_gen_2048_sha256_groups();
+        let main = &groups[0];
         let other = groups
             .iter()
             .find(|g| g["privateKeyPem"] != main["privateKeyPem"])

@@ -87,21 +87,11 @@ struct Fixtures {
 fn fixtures() -> &'static Fixtures {
     static FIXTURES: OnceLock<Fixtures> = OnceLock::new();
     FIXTURES.get_or_init(|| {
-        let doc: Value =
-            rfc7523_conformance::load_json("wycheproof/rsa_pkcs1_2048_sig_gen_test.json");
-        let groups: Vec<&Value> = doc["testGroups"]
-            .as_array()
-            .unwrap_or_else(|| panic!("no testGroups"))
-            .iter()
-            .filter(|g| g["sha"] == "SHA-256")
-            .collect();
+        let groups = rfc7523_conformance::sig_gen_2048_sha256_groups();
         let text_of = |g: &Value, member: &str| -> String {
-            g[member]
-                .as_str()
-                .unwrap_or_else(|| panic!("group without {member}"))
-                .to_owned()
+            rfc7523_conformance::json_str(&g[member], member).to_owned()
         };
-        let main = groups.first().unwrap_or_else(|| panic!("no SHA-256 group"));
+        let main = &groups[0];
         let main_private_pem = text_of(main, "privateKeyPem");
         let other = groups
             .iter()

@@ -40,6 +40,25 @@ pub fn load_json(rel: &str) -> serde_json::Value {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("vectors/{rel} is not JSON: {e}"))
 }
 
+/// The SHA-256 groups of Wycheproof's RSA-2048 PKCS#1 v1.5 generation vectors, in file order.
+/// Each carries a private key (`privateKeyPem`, PKCS#1) with its public forms (`keyPem`,
+/// `keyJwk`, …): the tests sign with the first group's key and use a second one as "another
+/// key".
+pub fn sig_gen_2048_sha256_groups() -> Vec<serde_json::Value> {
+    let doc = load_json("wycheproof/rsa_pkcs1_2048_sig_gen_test.json");
+    let groups: Vec<serde_json::Value> = json_array(&doc["testGroups"], "testGroups")
+        .iter()
+        .filter(|group| group["sha"] == "SHA-256")
+        .cloned()
+        .collect();
+    assert!(
+        groups.len() >= 2,
+        "expected two SHA-256 key groups, found {}",
+        groups.len()
+    );
+    groups
+}
+
 /// Decodes a hex string (either case; Wycheproof writes lower case). An empty string is an
 /// empty message.
 ///
