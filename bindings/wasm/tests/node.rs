@@ -1,7 +1,9 @@
 //! The binding's exports called from Rust inside wasm, under Node (wasm-bindgen-test):
 //! `CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner cargo test -p
-//! rfc7523-wasm --target wasm32-unknown-unknown` (a step of `cargo xtask test`). The npm
-//! package's own suite (`bindings/wasm/js/test`) covers the JavaScript side in depth.
+//! rfc7523-wasm --target wasm32-unknown-unknown --features sign` (a step of `cargo xtask
+//! test`; `required-features` skips it without `sign`). The tests sign and verify, so they
+//! build one module with both features; the package ships them as two (`cargo xtask wasm`).
+//! The npm package's own suite (`bindings/wasm/js/test`) covers the JavaScript side in depth.
 #![cfg(target_arch = "wasm32")]
 // Test helpers outside `#[test]` functions: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used)]

@@ -172,6 +172,23 @@ fn test_steps() -> Vec<Step> {
                 "warnings",
             ],
         ),
+        // The binding's `rfc7523/sign` module (signing only); the workspace clippy above
+        // checks its default, verify-only build.
+        Step::cargo(
+            "clippy (wasm sign)",
+            &[
+                "clippy",
+                "-p",
+                "rfc7523-wasm",
+                "--all-targets",
+                "--no-default-features",
+                "--features",
+                "sign",
+                "--",
+                "-D",
+                "warnings",
+            ],
+        ),
         // Plain `cargo test` (unit, integration and doc tests), so the "test result:" lines show.
         Step::cargo("test", &["test", "--workspace", "--all-features"]),
         // No features: `sign` needs getrandom, which has no backend on this target.
