@@ -2,21 +2,29 @@
 //! `bindings/wasm`, [`setup`] installs its tools, and [`test_steps`] are its checks in
 //! `cargo xtask test`.
 //!
-//! The package (`bindings/wasm/pkg/`, git-ignored) is one npm package with a folder per
-//! wasm-bindgen target and an `exports` map that picks one:
+//! The binding crate gives two WebAssembly modules ([`MODULES`]): the main one, verification
+//! only (default features), and the `rfc7523/sign` one, `signAssertion` only
+//! (`--no-default-features --features sign`), so that verifiers never download the signing
+//! code. The package (`bindings/wasm/pkg/`, git-ignored) is one npm package with a folder per
+//! wasm-bindgen target and module, and an `exports` map that picks one:
 //!
-//! | folder | wasm-bindgen target | chosen by |
+//! | folder (main / sign) | wasm-bindgen target | chosen by |
 //! |---|---|---|
-//! | `nodejs/` | `nodejs` (CommonJS, loads the `.wasm` with `fs`) | the `node` condition |
-//! | `workers/` | `web` glue + `initSync` on an imported `WebAssembly.Module` | `workerd` (wrangler, workerd) |
-//! | `web/` | `web` (ES module, `init()` / `initSync()`) | the `./web` subpath |
-//! | `bundler/` | `bundler` (ES module importing the `.wasm`) | everything else |
+//! | `nodejs/`, `sign/nodejs/` | `nodejs` (CommonJS, loads the `.wasm` with `fs`) | the `node` condition |
+//! | `workers/`, `sign/workers/` | `web` glue + `initSync` on an imported `WebAssembly.Module` | `workerd` (wrangler, workerd) |
+//! | `web/`, `sign/web/` | `web` (ES module, `init()` / `initSync()`) | the `./web`, `./sign/web` subpaths |
+//! | `bundler/`, `sign/bundler/` | `bundler` (ES module importing the `.wasm`) | everything else |
 //!
-//! Steps: `wasm-pack build` per target with the size-tuned `wasm-release` profile (wasm-pack
-//! uses the pinned `wasm-bindgen` CLI on `PATH` and downloads nothing: `--mode no-install`,
-//! `--no-opt`), then `wasm-opt -Oz` from the pinned npm `binaryen` (not Debian's, which breaks
-//! the externref table), then the packaging (see [`assemble`]), then a load test of every
-//! optimised target and the size table (`bindings/wasm/js/tools/check-package.mjs`).
+//! `AssertionError` is one class per target: it is defined once, in the main module's
+//! `inline_js` snippet, and the sign entry points re-export that very file (which loads no
+//! WebAssembly), so `instanceof` holds whichever entry it was imported from.
+//!
+//! Steps: `wasm-pack build` per module and target with the size-tuned `wasm-release` profile
+//! (wasm-pack uses the pinned `wasm-bindgen` CLI on `PATH` and downloads nothing: `--mode
+//! no-install`, `--no-opt`), then `wasm-opt -Oz` from the pinned npm `binaryen` (not Debian's,
+//! which breaks the externref table), then the packaging (see [`assemble`]), then a load test
+//! of every optimised module and target and the size table
+//! (`bindings/wasm/js/tools/check-package.mjs`).
 
 use std::ffi::OsString;
 use std::fs;
@@ -47,17 +55,47 @@ const JS_DIR: &str = "bindings/wasm/js";
 /// The built package, relative to the workspace root (git-ignored).
 const PKG_DIR: &str = "bindings/wasm/pkg";
 
-/// File names of the generated files (`rfc7523.js`, `rfc7523_bg.wasm`, …).
+/// File names of the main module's generated files (`rfc7523.js`, `rfc7523_bg.wasm`, …).
 const OUT_NAME: &str = "rfc7523";
+
+/// One WebAssembly module built from the binding crate.
+#[derive(Clone, Copy, Debug)]
+struct WasmModule {
+    /// File names of its generated files (`<out_name>.js`, `<out_name>_bg.wasm`, …).
+    out_name: &'static str,
+    /// Its folder in the package (`""`: the package root), holding one folder per target.
+    dir: &'static str,
+    /// Cargo arguments selecting its features.
+    cargo_args: &'static [&'static str],
+    /// What the Workers entry and the TypeScript re-export (besides `AssertionError`).
+    exports: &'static str,
+}
+
+/// The main module (verification only) first: the sign module re-exports its
+/// `AssertionError`.
+const MODULES: [WasmModule; 2] = [
+    WasmModule {
+        out_name: OUT_NAME,
+        dir: "",
+        cargo_args: &[],
+        exports: "AssertionVerifier, AssertionError, errorClass",
+    },
+    WasmModule {
+        out_name: "rfc7523_sign",
+        dir: "sign",
+        cargo_args: &["--no-default-features", "--features", "sign"],
+        exports: "signAssertion, AssertionError",
+    },
+];
 
 /// The npm package name.
 const PACKAGE_NAME: &str = "rfc7523";
 
 /// wasm-bindgen targets built, and whether their glue is an ES module.
-const TARGETS: [(&str, Module); 3] = [
-    ("web", Module::Esm),
-    ("nodejs", Module::CommonJs),
-    ("bundler", Module::Esm),
+const TARGETS: [(&str, Glue); 3] = [
+    ("web", Glue::Esm),
+    ("nodejs", Glue::CommonJs),
+    ("bundler", Glue::Esm),
 ];
 
 /// Features of the wasm that `wasm-opt` must keep (Rust's defaults for `wasm32-unknown-unknown`;
@@ -72,7 +110,7 @@ const WASM_OPT_FEATURES: [&str; 6] = [
 ];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Module {
+enum Glue {
     Esm,
     CommonJs,
 }
@@ -99,8 +137,8 @@ pub(crate) fn setup(root: &Path) -> Result<(), String> {
 }
 
 /// The checks of `cargo xtask test`, in order: build the package (which load-tests it), the
-/// `wasm-bindgen-test` tests under Node, and the `node --test` suite (API, jose interop,
-/// `tsc`, workerd).
+/// `wasm-bindgen-test` tests under Node (with `--features sign`: verification and signing in
+/// one test module), and the `node --test` suite (API, jose interop, `tsc`, workerd).
 pub(crate) fn test_steps() -> Vec<Step> {
     let runner = cargo_bin("wasm-bindgen-test-runner");
     vec![
@@ -118,6 +156,9 @@ pub(crate) fn test_steps() -> Vec<Step> {
                     "rfc7523-wasm",
                     "--target",
                     WASM_TARGET,
+                    // Both modules' exports: the tests sign, then verify.
+                    "--features",
+                    "sign",
                     "--test",
                     "node",
                 ],
@@ -148,41 +189,49 @@ pub(crate) fn build(root: &Path) -> Result<(), String> {
     }
     let path = path_with_cargo_bin();
     let wasm_pack = cargo_bin("wasm-pack");
-    let mut optimised: Option<(Vec<u8>, Vec<u8>)> = None;
-    for (target, module) in TARGETS {
-        let out_dir = pkg.join(target);
-        let out = out_dir.to_string_lossy().into_owned();
-        let args = [
-            "build",
-            CRATE_DIR,
-            "--target",
-            target,
-            "--out-dir",
-            &out,
-            "--out-name",
-            OUT_NAME,
-            "--profile",
-            PROFILE,
-            "--no-opt",
-            "--no-pack",
-            "--no-gitignore",
-            "--mode",
-            "no-install",
-        ];
-        println!("xtask wasm: wasm-pack {}", args.join(" "));
-        run(root, &wasm_pack, &args, &[("PATH", path.clone())])
-            .map_err(|err| format!("xtask wasm: `wasm-pack {}` failed ({err})", args.join(" ")))?;
-        let wasm_file = out_dir.join(format!("{OUT_NAME}_bg.wasm"));
-        let raw = read(&wasm_file)?;
-        // The targets differ only in their JS glue; optimise one identical module once.
-        match &optimised {
-            Some((input, output)) if *input == raw => write(&wasm_file, output)?,
-            _ => {
-                optimise(root, &wasm_opt, &wasm_file)?;
-                optimised = Some((raw, read(&wasm_file)?));
+    for module in MODULES {
+        let mut optimised: Option<(Vec<u8>, Vec<u8>)> = None;
+        for (target, kind) in TARGETS {
+            let out_dir = pkg.join(module.dir).join(target);
+            let out = out_dir.to_string_lossy().into_owned();
+            let mut args = vec![
+                "build",
+                CRATE_DIR,
+                "--target",
+                target,
+                "--out-dir",
+                &out,
+                "--out-name",
+                module.out_name,
+                "--profile",
+                PROFILE,
+                "--no-opt",
+                "--no-pack",
+                "--no-gitignore",
+                "--mode",
+                "no-install",
+            ];
+            if !module.cargo_args.is_empty() {
+                // wasm-pack hands what follows `--` to `cargo build`.
+                args.push("--");
+                args.extend(module.cargo_args);
             }
+            println!("xtask wasm: wasm-pack {}", args.join(" "));
+            run(root, &wasm_pack, &args, &[("PATH", path.clone())]).map_err(|err| {
+                format!("xtask wasm: `wasm-pack {}` failed ({err})", args.join(" "))
+            })?;
+            let wasm_file = out_dir.join(format!("{}_bg.wasm", module.out_name));
+            let raw = read(&wasm_file)?;
+            // The targets differ only in their JS glue; optimise one identical module once.
+            match &optimised {
+                Some((input, output)) if *input == raw => write(&wasm_file, output)?,
+                _ => {
+                    optimise(root, &wasm_opt, &wasm_file)?;
+                    optimised = Some((raw, read(&wasm_file)?));
+                }
+            }
+            finish_target(&pkg, module, target, kind)?;
         }
-        finish_target(&out_dir, module)?;
     }
     assemble(root, &pkg)?;
     run(
@@ -207,38 +256,70 @@ fn optimise(root: &Path, wasm_opt: &Path, wasm_file: &Path) -> Result<(), String
         .map_err(|err| format!("xtask wasm: wasm-opt failed on {file} ({err})"))
 }
 
-/// Per target: exports `AssertionError` from the entry point (wasm-bindgen keeps
+/// Per module and target: exports `AssertionError` from the entry point (wasm-bindgen keeps
 /// `inline_js` classes private), makes the nodejs snippet CommonJS (so Node before 20.19 /
-/// 22.12, without `require(esm)`, loads it), and marks the folder's module type.
-fn finish_target(out_dir: &Path, module: Module) -> Result<(), String> {
-    let snippet = find_error_snippet(out_dir)?;
-    let relative = snippet
-        .strip_prefix(out_dir)
+/// 22.12, without `require(esm)`, loads it), and marks the folder's module type. The class
+/// is the main module's snippet of the same target; the sign module (which has no snippet
+/// of its own) re-exports that file, so both entry points hand out one class.
+fn finish_target(pkg: &Path, module: WasmModule, target: &str, glue: Glue) -> Result<(), String> {
+    let out_dir = pkg.join(module.dir).join(target);
+    let main_dir = pkg.join(target);
+    let snippet = find_error_snippet(&main_dir)?;
+    let own = module.dir.is_empty();
+    if !own && out_dir.join("snippets").exists() {
+        return Err(format!(
+            "xtask wasm: {} has snippets of its own; AssertionError must come from {}",
+            out_dir.display(),
+            main_dir.display()
+        ));
+    }
+    // From `<dir>/<target>/` back to the package root.
+    let up = "../".repeat(Path::new(module.dir).components().count() + 1);
+    let in_target = snippet
+        .strip_prefix(&main_dir)
         .map_err(|_| "xtask wasm: snippet outside its package".to_owned())?
         .to_string_lossy()
         .replace('\\', "/");
-    let entry = out_dir.join(format!("{OUT_NAME}.js"));
-    let mut glue = fs::read_to_string(&entry)
+    let relative = if own {
+        format!("./{in_target}")
+    } else {
+        format!("{up}{target}/{in_target}")
+    };
+    let entry = out_dir.join(format!("{}.js", module.out_name));
+    let mut text = fs::read_to_string(&entry)
         .map_err(|err| format!("xtask wasm: cannot read {}: {err}", entry.display()))?;
-    let module_type = match module {
-        Module::Esm => {
-            glue.push_str(&format!(
-                "\n// Added by `cargo xtask wasm`: the error class, for `instanceof`.\nexport {{ AssertionError }} from './{relative}';\n"
+    let module_type = match glue {
+        Glue::Esm => {
+            text.push_str(&format!(
+                "\n// Added by `cargo xtask wasm`: the error class, for `instanceof`.\nexport {{ AssertionError }} from '{relative}';\n"
             ));
             "module"
         }
-        Module::CommonJs => {
-            let source = fs::read_to_string(&snippet)
-                .map_err(|err| format!("xtask wasm: cannot read {}: {err}", snippet.display()))?;
-            write(&snippet, to_commonjs(&source)?.as_bytes())?;
-            glue.push_str(&format!(
-                "\n// Added by `cargo xtask wasm`: the error class, for `instanceof`.\nexports.AssertionError = require('./{relative}').AssertionError;\n"
+        Glue::CommonJs => {
+            if own {
+                let source = fs::read_to_string(&snippet).map_err(|err| {
+                    format!("xtask wasm: cannot read {}: {err}", snippet.display())
+                })?;
+                write(&snippet, to_commonjs(&source)?.as_bytes())?;
+            }
+            text.push_str(&format!(
+                "\n// Added by `cargo xtask wasm`: the error class, for `instanceof`.\nexports.AssertionError = require('{relative}').AssertionError;\n"
             ));
             "commonjs"
         }
     };
-    write(&entry, glue.as_bytes())?;
-    add_disposable_reference(&out_dir.join(format!("{OUT_NAME}.d.ts")))?;
+    write(&entry, text.as_bytes())?;
+    let types = out_dir.join(format!("{}.d.ts", module.out_name));
+    add_disposable_reference(&types)?;
+    if !own {
+        // The declaration of the class is the main module's.
+        let mut text = fs::read_to_string(&types)
+            .map_err(|err| format!("xtask wasm: cannot read {}: {err}", types.display()))?;
+        text.push_str(&format!(
+            "export {{ AssertionError }} from '{up}{target}/{OUT_NAME}.js';\n"
+        ));
+        write(&types, text.as_bytes())?;
+    }
     write(
         &out_dir.join("package.json"),
         format!("{{\n  \"type\": \"{module_type}\"\n}}\n").as_bytes(),
@@ -265,7 +346,8 @@ fn find_error_snippet(out_dir: &Path) -> Result<PathBuf, String> {
     for dir in read_dir(&snippets)? {
         for file in read_dir(&dir)? {
             let text = fs::read_to_string(&file).unwrap_or_default();
-            if text.contains("export class AssertionError ") {
+            // ESM as generated, or CommonJS once `to_commonjs` has rewritten it (nodejs).
+            if text.contains("class AssertionError extends Error ") {
                 found.push(file);
             }
         }
@@ -309,40 +391,29 @@ fn to_commonjs(source: &str) -> Result<String, String> {
     Ok(out)
 }
 
-/// The package root: `package.json` (name, version, `exports` map), the Workers entry and
-/// the README.
+/// The package root: `package.json` (name, version, `exports` map), the Workers entry of
+/// each module and the README.
 fn assemble(root: &Path, pkg: &Path) -> Result<(), String> {
     let version = workspace_version(root)?;
-    let workers = pkg.join("workers");
-    fs::create_dir_all(&workers)
-        .map_err(|err| format!("xtask wasm: cannot create {}: {err}", workers.display()))?;
-    write(
-        &workers.join("index.js"),
-        format!(
-            "// Cloudflare Workers / workerd entry (added by `cargo xtask wasm`). wrangler and workerd\n\
-             // import a `.wasm` file as a compiled WebAssembly.Module, so the module is instantiated\n\
-             // synchronously here, once per isolate, with no bundler step.\n\
-             import wasmModule from '../web/{OUT_NAME}_bg.wasm';\n\
-             import {{ initSync }} from '../web/{OUT_NAME}.js';\n\
-             \n\
-             initSync({{ module: wasmModule }});\n\
-             \n\
-             export {{ AssertionVerifier, AssertionError, signAssertion, errorClass }} from '../web/{OUT_NAME}.js';\n"
-        )
-        .as_bytes(),
-    )?;
-    write(
-        &workers.join("index.d.ts"),
-        format!(
-            "export {{ AssertionVerifier, AssertionError, signAssertion, errorClass }} from '../web/{OUT_NAME}.js';\n\
-             export type * from '../web/{OUT_NAME}.js';\n"
-        )
-        .as_bytes(),
-    )?;
-    write(
-        &workers.join("package.json"),
-        b"{\n  \"type\": \"module\"\n}\n",
-    )?;
+    for module in MODULES {
+        write_workers_entry(pkg, module)?;
+    }
+    let exports: Vec<String> = MODULES.iter().map(|module| exports_of(*module)).collect();
+    let mut files: Vec<String> = ["web/", "nodejs/", "bundler/", "workers/"]
+        .iter()
+        .map(|dir| format!("\"{dir}\""))
+        .collect();
+    let mut side_effects = Vec::new();
+    for module in MODULES {
+        if !module.dir.is_empty() {
+            files.push(format!("\"{}/\"", module.dir));
+        }
+        side_effects.push(format!(
+            "\"./{}\"",
+            module_path(module, "workers", "index.js")
+        ));
+    }
+    files.push("\"README.md\"".to_owned());
     let package_json = format!(
         r#"{{
   "name": "{PACKAGE_NAME}",
@@ -350,51 +421,123 @@ fn assemble(root: &Path, pkg: &Path) -> Result<(), String> {
   "description": "RFC 7523 JWT bearer assertion validation (authorization grants and private_key_jwt client authentication), RS256 only, in WebAssembly: Node, Cloudflare Workers, browsers",
   "license": "MIT OR Apache-2.0",
   "keywords": ["oauth", "jwt", "rfc7523", "private_key_jwt", "client-assertion", "jose", "cloudflare-workers", "wasm"],
-  "sideEffects": ["./workers/index.js"],
+  "sideEffects": [{side_effects}],
   "types": "./bundler/{OUT_NAME}.d.ts",
   "main": "./nodejs/{OUT_NAME}.js",
   "module": "./bundler/{OUT_NAME}.js",
   "exports": {{
-    ".": {{
-      "workerd": {{
-        "types": "./workers/index.d.ts",
-        "default": "./workers/index.js"
-      }},
-      "node": {{
-        "types": "./nodejs/{OUT_NAME}.d.ts",
-        "default": "./nodejs/{OUT_NAME}.js"
-      }},
-      "default": {{
-        "types": "./bundler/{OUT_NAME}.d.ts",
-        "default": "./bundler/{OUT_NAME}.js"
-      }}
-    }},
-    "./web": {{
-      "types": "./web/{OUT_NAME}.d.ts",
-      "default": "./web/{OUT_NAME}.js"
-    }},
-    "./workers": {{
-      "types": "./workers/index.d.ts",
-      "default": "./workers/index.js"
-    }},
-    "./nodejs": {{
-      "types": "./nodejs/{OUT_NAME}.d.ts",
-      "default": "./nodejs/{OUT_NAME}.js"
-    }},
-    "./bundler": {{
-      "types": "./bundler/{OUT_NAME}.d.ts",
-      "default": "./bundler/{OUT_NAME}.js"
-    }},
-    "./{OUT_NAME}_bg.wasm": "./web/{OUT_NAME}_bg.wasm",
+{exports},
     "./package.json": "./package.json"
   }},
-  "files": ["web/", "nodejs/", "bundler/", "workers/", "README.md"]
+  "files": [{files}]
 }}
-"#
+"#,
+        side_effects = side_effects.join(", "),
+        exports = exports.join(",\n"),
+        files = files.join(", "),
     );
     write(&pkg.join("package.json"), package_json.as_bytes())?;
     let readme = read(&root.join(CRATE_DIR).join("README.md"))?;
     write(&pkg.join("README.md"), &readme)
+}
+
+/// `<dir>/<target>/<file>` of a module, relative to the package root.
+fn module_path(module: WasmModule, target: &str, file: &str) -> String {
+    if module.dir.is_empty() {
+        format!("{target}/{file}")
+    } else {
+        format!("{}/{target}/{file}", module.dir)
+    }
+}
+
+/// `workers/index.js` (and `.d.ts`) of a module: wrangler and workerd import a `.wasm` file as
+/// a compiled `WebAssembly.Module`, instantiated synchronously here with the `web` glue.
+fn write_workers_entry(pkg: &Path, module: WasmModule) -> Result<(), String> {
+    let workers = pkg.join(module.dir).join("workers");
+    fs::create_dir_all(&workers)
+        .map_err(|err| format!("xtask wasm: cannot create {}: {err}", workers.display()))?;
+    let out = module.out_name;
+    let exports = module.exports;
+    write(
+        &workers.join("index.js"),
+        format!(
+            "// Cloudflare Workers / workerd entry (added by `cargo xtask wasm`). wrangler and workerd\n\
+             // import a `.wasm` file as a compiled WebAssembly.Module, so the module is instantiated\n\
+             // synchronously here, once per isolate, with no bundler step.\n\
+             import wasmModule from '../web/{out}_bg.wasm';\n\
+             import {{ initSync }} from '../web/{out}.js';\n\
+             \n\
+             initSync({{ module: wasmModule }});\n\
+             \n\
+             export {{ {exports} }} from '../web/{out}.js';\n"
+        )
+        .as_bytes(),
+    )?;
+    write(
+        &workers.join("index.d.ts"),
+        format!(
+            "export {{ {exports} }} from '../web/{out}.js';\n\
+             export type * from '../web/{out}.js';\n"
+        )
+        .as_bytes(),
+    )?;
+    write(
+        &workers.join("package.json"),
+        b"{\n  \"type\": \"module\"\n}\n",
+    )
+}
+
+/// The `exports` entries of a module: its subpath (`.`, `./sign`) with the `workerd`, `node`
+/// and default conditions, one subpath per build (`./web`, `./sign/web`, …), and its `.wasm`.
+fn exports_of(module: WasmModule) -> String {
+    let out = module.out_name;
+    let base = if module.dir.is_empty() {
+        ".".to_owned()
+    } else {
+        format!("./{}", module.dir)
+    };
+    let sub = |name: &str| {
+        if module.dir.is_empty() {
+            format!("./{name}")
+        } else {
+            format!("./{}/{name}", module.dir)
+        }
+    };
+    let build = |target: &str| {
+        let file = if target == "workers" {
+            "index".to_owned()
+        } else {
+            out.to_owned()
+        };
+        (
+            format!("./{}", module_path(module, target, &format!("{file}.d.ts"))),
+            format!("./{}", module_path(module, target, &format!("{file}.js"))),
+        )
+    };
+    let condition = |name: &str, target: &str| {
+        let (types, default) = build(target);
+        format!(
+            "      \"{name}\": {{\n        \"types\": \"{types}\",\n        \"default\": \"{default}\"\n      }}"
+        )
+    };
+    let mut entries = vec![format!(
+        "    \"{base}\": {{\n{},\n{},\n{}\n    }}",
+        condition("workerd", "workers"),
+        condition("node", "nodejs"),
+        condition("default", "bundler"),
+    )];
+    for target in ["web", "workers", "nodejs", "bundler"] {
+        let (types, default) = build(target);
+        entries.push(format!(
+            "    \"{}\": {{\n      \"types\": \"{types}\",\n      \"default\": \"{default}\"\n    }}",
+            sub(target)
+        ));
+    }
+    entries.push(format!(
+        "    \"./{out}_bg.wasm\": \"./{}\"",
+        module_path(module, "web", &format!("{out}_bg.wasm"))
+    ));
+    entries.join(",\n")
 }
 
 /// `version` of `[workspace.package]` in the root `Cargo.toml`.
