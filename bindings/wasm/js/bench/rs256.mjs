@@ -6,7 +6,7 @@
 //
 // Keys: the Wycheproof rsa_pkcs1_{2048,4096}_sig_gen SHA-256 groups with e = 65537 (the same
 // keys as benches/ on the Rust side). The token is one client assertion signed by the package's
-// signAssertion at start-up (one hour of lifetime); everyone checks that token:
+// signAssertion (`rfc7523/sign`) at start-up (one hour of lifetime); everyone checks that token:
 //   rfc7523_verify      AssertionVerifier.verify (sync): parse, RS256, claims, iss/sub/aud,
 //                       time, and a replay hook that accepts every key (the token's jti comes
 //                       back on every call)
@@ -32,6 +32,7 @@ const root = resolve(here, '../../../..');
 const pkg = join(root, 'bindings/wasm/pkg');
 const require = createRequire(import.meta.url);
 
+// The verifier's module (the main entry); signing is a separate module, not loaded here.
 if (process.argv[2] === '--instantiate') {
   const start = performance.now();
   require(join(pkg, 'nodejs/rfc7523.js'));
@@ -48,7 +49,8 @@ const out = (name, value) => console.log(`${name}\t${value}`);
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 const memBefore = process.memoryUsage();
-const { AssertionVerifier, signAssertion } = require(join(pkg, 'nodejs/rfc7523.js'));
+const { AssertionVerifier } = require(join(pkg, 'nodejs/rfc7523.js'));
+const { signAssertion } = require(join(pkg, 'sign/nodejs/rfc7523_sign.js'));
 const jose = await import('jose');
 const { subtle } = globalThis.crypto;
 

@@ -29,8 +29,11 @@ export function linkedProject() {
 }
 
 const project = linkedProject();
-/** `require('rfc7523')` from a user's project: the `node` condition, CommonJS. */
-export const m = createRequire(join(project, 'index.cjs'))('rfc7523');
+const requireFromProject = createRequire(join(project, 'index.cjs'));
+/** `require('rfc7523')` from a user's project: the `node` condition, CommonJS (verification). */
+export const m = requireFromProject('rfc7523');
+/** `require('rfc7523/sign')`: the signing module (`signAssertion`). */
+export const s = requireFromProject('rfc7523/sign');
 /** `import ... from 'rfc7523'` from a user's ES module. */
 export async function importFromProject(specifier = 'rfc7523') {
   const file = join(project, `entry-${specifier.replace(/\W/g, '_')}.mjs`);

@@ -15,7 +15,7 @@ import {
   grantVerifier,
   jwks,
   keyA,
-  m,
+  s,
   thrown,
 } from '../support/fixtures.mjs';
 
@@ -86,7 +86,7 @@ describe('jose signs, we verify', () => {
 
 describe('we sign (signAssertion), jose verifies', () => {
   test('a client assertion: jwtVerify with issuer, subject, audience and typ', async () => {
-    const token = m.signAssertion({
+    const token = s.signAssertion({
       privateKey: keyA.pkcs8Pem,
       issuer: CLIENT,
       subject: CLIENT,
@@ -115,7 +115,7 @@ describe('we sign (signAssertion), jose verifies', () => {
   });
 
   test('a grant, from a PKCS#1 key, with the clock as the default time', async () => {
-    const token = m.signAssertion({ privateKey: keyA.pkcs1Pem, issuer: ISSUER, subject: 'alice', audience: AS });
+    const token = s.signAssertion({ privateKey: keyA.pkcs1Pem, issuer: ISSUER, subject: 'alice', audience: AS });
     assert.equal(decodeProtectedHeader(token).typ, 'JWT');
     const { payload } = await jwtVerify(token, joseVerifyingKey, { issuer: ISSUER, subject: 'alice', audience: AS });
     assert.equal(payload.exp - payload.iat, 300);
@@ -126,7 +126,7 @@ describe('we sign (signAssertion), jose verifies', () => {
     const options = { privateKey: keyA.pkcs8Pem, issuer: CLIENT, subject: CLIENT, audience: AS, clientAuth: true };
     const jtis = new Set();
     for (let i = 0; i < 20; i += 1) {
-      jtis.add(JSON.parse(Buffer.from(m.signAssertion(options).split('.')[1], 'base64url')).jti);
+      jtis.add(JSON.parse(Buffer.from(s.signAssertion(options).split('.')[1], 'base64url')).jti);
     }
     assert.equal(jtis.size, 20);
   });
@@ -145,7 +145,7 @@ describe('we sign (signAssertion), jose verifies', () => {
       { ...base, audience: undefined },
       undefined,
     ]) {
-      assert.ok(thrown(() => m.signAssertion(options)) instanceof TypeError, JSON.stringify(options));
+      assert.ok(thrown(() => s.signAssertion(options)) instanceof TypeError, JSON.stringify(options));
     }
   });
 });

@@ -7,65 +7,124 @@ import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 
-import { AS, CLIENT, NOW, at, importFromProject, jsDir, keyA, linkedProject, m, pkgDir, thrown } from '../support/fixtures.mjs';
+import { AS, CLIENT, NOW, at, importFromProject, jsDir, keyA, linkedProject, m, pkgDir, s, thrown } from '../support/fixtures.mjs';
 
-const EXPORTS = ['AssertionError', 'AssertionVerifier', 'errorClass', 'signAssertion'];
+/** What the main entry (verification) and the `rfc7523/sign` entry export. */
+const EXPORTS = ['AssertionError', 'AssertionVerifier', 'errorClass'];
+const SIGN_EXPORTS = ['AssertionError', 'signAssertion'];
+/** Every subpath of the exports map, per module: the conditional entry, then one per build. */
+const SUBPATHS = ['.', './web', './workers', './nodejs', './bundler', './rfc7523_bg.wasm'];
+const SIGN_SUBPATHS = ['./sign', './sign/web', './sign/workers', './sign/nodejs', './sign/bundler', './rfc7523_sign_bg.wasm'];
 
-/** Signs a client assertion and verifies it twice (the second time: replayed) with module `mod`. */
-function roundTrip(mod) {
-  const token = mod.signAssertion({ privateKey: keyA.pkcs8Pem, issuer: CLIENT, subject: CLIENT, audience: AS, clientAuth: true, currentDate: new Date(NOW * 1000) });
-  const verifier = new mod.AssertionVerifier({ keys: keyA.spkiPem, clientId: CLIENT, audience: AS });
+/** Signs a client assertion with `sign` and verifies it twice (the second time: replayed) with `main`. */
+function roundTrip(main, sign) {
+  const token = sign.signAssertion({ privateKey: keyA.pkcs8Pem, issuer: CLIENT, subject: CLIENT, audience: AS, clientAuth: true, currentDate: new Date(NOW * 1000) });
+  const verifier = new main.AssertionVerifier({ keys: keyA.spkiPem, clientId: CLIENT, audience: AS });
   assert.equal(verifier.verify(token, at(NOW)).claims.sub, CLIENT);
   const err = thrown(() => verifier.verify(token, at(NOW)));
-  assert.ok(err instanceof mod.AssertionError);
+  assert.ok(err instanceof main.AssertionError);
+  // One class, whichever entry it is imported from.
+  assert.ok(err instanceof sign.AssertionError);
+  assert.equal(sign.AssertionError, main.AssertionError);
   assert.equal(err.reason, 'replayed');
 }
 
+/** Exactly these exports (wasm-bindgen adds `initSync` and `default` = init to web builds). */
+function assertExports(mod, names) {
+  assert.deepEqual(Object.keys(mod).filter((name) => name !== 'default' && name !== '__esModule').sort(), [...names].sort());
+}
+
 describe('entry points', () => {
-  test("require('rfc7523') (the node condition, CommonJS)", () => {
+  test("require('rfc7523') and require('rfc7523/sign') (the node condition, CommonJS)", () => {
+    assertExports(m, EXPORTS);
+    assertExports(s, SIGN_EXPORTS);
     for (const name of EXPORTS) assert.equal(typeof m[name], 'function', name);
-    roundTrip(m);
+    assert.equal(typeof s.signAssertion, 'function');
+    roundTrip(m, s);
   });
 
-  test("import from 'rfc7523' (ES module importing the CommonJS build)", async () => {
+  test("import from 'rfc7523' and 'rfc7523/sign' (ES modules importing the CommonJS builds)", async () => {
     const esm = await importFromProject('rfc7523');
-    for (const name of EXPORTS) assert.equal(typeof esm[name], 'function', name);
+    const esmSign = await importFromProject('rfc7523/sign');
+    assertExports(esm, EXPORTS);
+    assertExports(esmSign, SIGN_EXPORTS);
     // One module instance: the same class as require() sees.
     assert.equal(esm.AssertionError, m.AssertionError);
-    roundTrip(esm);
+    assert.equal(esmSign.AssertionError, m.AssertionError);
+    roundTrip(esm, esmSign);
   });
 
-  test("'rfc7523/web' after initSync", async () => {
+  test("'rfc7523/web' and 'rfc7523/sign/web' after initSync", async () => {
     const web = await importFromProject('rfc7523/web');
-    for (const name of [...EXPORTS, 'initSync']) assert.equal(typeof web[name], 'function', name);
+    const webSign = await importFromProject('rfc7523/sign/web');
+    assertExports(web, [...EXPORTS, 'initSync']);
+    assertExports(webSign, [...SIGN_EXPORTS, 'initSync']);
     web.initSync({ module: readFileSync(join(pkgDir, 'web/rfc7523_bg.wasm')) });
-    roundTrip(web);
+    webSign.initSync({ module: readFileSync(join(pkgDir, 'sign/web/rfc7523_sign_bg.wasm')) });
+    roundTrip(web, webSign);
     assert.equal(web.errorClass(), web.AssertionError);
+    assert.equal(web.errorClass(), webSign.AssertionError);
   });
 
-  test('the exports map names files that exist, and one .wasm serves every target', () => {
+  test('the main .wasm has no signing code among its exports; the sign .wasm no verifier', () => {
+    const exportsOf = (file) => WebAssembly.Module.exports(new WebAssembly.Module(readFileSync(join(pkgDir, file)))).map((e) => e.name);
+    const main = exportsOf('web/rfc7523_bg.wasm');
+    const sign = exportsOf('sign/web/rfc7523_sign_bg.wasm');
+    // wasm-bindgen names exports after the Rust items: signassertion, assertionverifier_new, …
+    assert.ok(main.includes('assertionverifier_new'), String(main));
+    assert.ok(main.includes('errorClass'), String(main));
+    assert.ok(sign.includes('signAssertion'), String(sign));
+    assert.deepEqual(main.filter((name) => /sign/i.test(name)), []);
+    assert.deepEqual(sign.filter((name) => /verif|errorclass/i.test(name)), []);
+    // The main glue does not mention signing at all, nor does its type declaration.
+    for (const file of ['web/rfc7523.js', 'nodejs/rfc7523.js', 'bundler/rfc7523_bg.js', 'web/rfc7523.d.ts', 'workers/index.js']) {
+      assert.doesNotMatch(readFileSync(join(pkgDir, file), 'utf8'), /signAssertion|SignOptions/, file);
+    }
+  });
+
+  test('the exports map: both modules with every condition, files that exist, one .wasm per module', () => {
     const manifest = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8'));
     assert.equal(manifest.name, 'rfc7523');
+    assert.deepEqual(Object.keys(manifest.exports).sort(), [...SUBPATHS, ...SIGN_SUBPATHS, './package.json'].sort());
     const targets = [];
     const walk = (value) => (typeof value === 'string' ? targets.push(value) : Object.values(value).forEach(walk));
     walk(manifest.exports);
     for (const target of targets) readFileSync(join(pkgDir, target));
-    assert.equal(manifest.exports['.'].workerd.default, './workers/index.js');
-    const wasm = ['web', 'nodejs', 'bundler'].map((dir) => readFileSync(join(pkgDir, dir, 'rfc7523_bg.wasm')));
-    assert.ok(wasm.every((bytes) => bytes.equals(wasm[0])));
+    for (const [subpath, dir, out] of [
+      ['.', '.', 'rfc7523'],
+      ['./sign', './sign', 'rfc7523_sign'],
+    ]) {
+      assert.deepEqual(manifest.exports[subpath], {
+        workerd: { types: `${dir}/workers/index.d.ts`, default: `${dir}/workers/index.js` },
+        node: { types: `${dir}/nodejs/${out}.d.ts`, default: `${dir}/nodejs/${out}.js` },
+        default: { types: `${dir}/bundler/${out}.d.ts`, default: `${dir}/bundler/${out}.js` },
+      });
+      const wasm = ['web', 'nodejs', 'bundler'].map((target) => readFileSync(join(pkgDir, dir, target, `${out}_bg.wasm`)));
+      assert.ok(wasm.every((bytes) => bytes.equals(wasm[0])), `one ${out}_bg.wasm for every target`);
+    }
+    assert.deepEqual(manifest.sideEffects, ['./workers/index.js', './sign/workers/index.js']);
   });
 
-  test('npm pack ships the four builds and nothing else', () => {
+  test('npm pack ships exactly the two modules in four builds each', () => {
     const [packed] = JSON.parse(
       execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: pkgDir, encoding: 'utf8', env: { ...process.env, npm_config_update_notifier: 'false' } }),
     );
     assert.equal(packed.name, 'rfc7523');
     const files = packed.files.map((f) => f.path).sort();
-    for (const required of ['package.json', 'README.md', 'workers/index.js', 'workers/index.d.ts', 'web/rfc7523_bg.wasm', 'nodejs/rfc7523.js', 'nodejs/rfc7523.d.ts', 'bundler/rfc7523_bg.js']) {
-      assert.ok(files.includes(required), `${required} in ${files}`);
+    // The one snippet: AssertionError, in the main module's folders (the sign module re-exports it).
+    const snippets = files.filter((f) => f.includes('/snippets/'));
+    assert.deepEqual(snippets.map((f) => f.replace(/\/snippets\/.*/, '')), ['bundler', 'nodejs', 'web']);
+    const expected = ['package.json', 'README.md', ...snippets];
+    for (const [dir, out] of [
+      ['', 'rfc7523'],
+      ['sign/', 'rfc7523_sign'],
+    ]) {
+      for (const target of ['web', 'nodejs', 'bundler']) {
+        expected.push(`${dir}${target}/package.json`, `${dir}${target}/${out}.js`, `${dir}${target}/${out}.d.ts`, `${dir}${target}/${out}_bg.wasm`, `${dir}${target}/${out}_bg.wasm.d.ts`);
+      }
+      expected.push(`${dir}bundler/${out}_bg.js`, `${dir}workers/index.js`, `${dir}workers/index.d.ts`, `${dir}workers/package.json`);
     }
-    assert.ok(files.every((f) => /^(package\.json|README\.md|(web|nodejs|bundler|workers)\/.+)$/.test(f)), String(files));
-    assert.ok(!files.some((f) => f.endsWith('.gitignore')));
+    assert.deepEqual(files, expected.sort());
   });
 });
 
@@ -90,11 +149,15 @@ describe('TypeScript', () => {
     }
   }
 
-  test('tsc --noEmit: every export, Node resolution (the node condition)', () => {
-    typecheck({ module: 'nodenext', moduleResolution: 'nodenext' }, ['sample.ts']);
+  test('tsc --noEmit: every export of both entries, Node resolution (the node condition)', () => {
+    typecheck({ module: 'nodenext', moduleResolution: 'nodenext' }, ['sample.ts', 'sample-sign.ts']);
   });
 
-  test('tsc --noEmit: every export, Workers resolution (the workerd condition) and rfc7523/web', () => {
-    typecheck({ module: 'esnext', moduleResolution: 'bundler', customConditions: ['workerd'] }, ['sample.ts', 'sample-web.ts']);
+  test('tsc --noEmit: both entries, Workers resolution (the workerd condition), rfc7523/web and rfc7523/sign/web', () => {
+    typecheck({ module: 'esnext', moduleResolution: 'bundler', customConditions: ['workerd'] }, ['sample.ts', 'sample-sign.ts', 'sample-web.ts']);
+  });
+
+  test('tsc --noEmit: the bundler build (the default condition)', () => {
+    typecheck({ module: 'esnext', moduleResolution: 'bundler' }, ['sample.ts', 'sample-sign.ts']);
   });
 });

@@ -18,11 +18,14 @@ import {
   keyB,
   m,
   pkgDir,
+  s,
 } from '../support/fixtures.mjs';
 
 // The Worker a user would write. It imports what the `workerd` condition of the package's
 // `exports` map names (wrangler resolves `import ... from 'rfc7523'` to the same file).
-const entry = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')).exports['.'].workerd.default;
+const manifest = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8'));
+const entry = manifest.exports['.'].workerd.default;
+const signEntry = manifest.exports['./sign'].workerd.default;
 const worker = `
 import { AssertionVerifier, AssertionError } from ${JSON.stringify(entry)};
 
@@ -51,28 +54,33 @@ export default {
 };
 `;
 
+/** Miniflare running `script` as if it lived in the package, with wrangler's module rules. */
+function miniflare(script, bindings) {
+  return new Miniflare({
+    host: '127.0.0.1',
+    port: 0,
+    // Loopback only: without this Miniflare fetches Cloudflare's sample `request.cf` object.
+    cf: false,
+    modules: true,
+    script,
+    // A notional path inside the package, so that imports resolve against it.
+    scriptPath: join(pkgDir, 'test-worker.mjs'),
+    modulesRoot: pkgDir,
+    // What wrangler does by default: .js are ES modules, .wasm are compiled modules.
+    modulesRules: [
+      { type: 'ESModule', include: ['**/*.js', '**/*.mjs'] },
+      { type: 'CompiledWasm', include: ['**/*.wasm'] },
+    ],
+    compatibilityDate: '2026-04-01',
+    bindings,
+  });
+}
+
 describe('workerd (Miniflare)', () => {
   let mf;
 
   before(async () => {
-    mf = new Miniflare({
-      host: '127.0.0.1',
-      port: 0,
-      // Loopback only: without this Miniflare fetches Cloudflare's sample `request.cf` object.
-      cf: false,
-      modules: true,
-      script: worker,
-      // A notional path inside the package, so that imports resolve against it.
-      scriptPath: join(pkgDir, 'test-worker.mjs'),
-      modulesRoot: pkgDir,
-      // What wrangler does by default: .js are ES modules, .wasm are compiled modules.
-      modulesRules: [
-        { type: 'ESModule', include: ['**/*.js', '**/*.mjs'] },
-        { type: 'CompiledWasm', include: ['**/*.wasm'] },
-      ],
-      compatibilityDate: '2026-04-01',
-      bindings: { JWKS: JSON.stringify(jwks), CLIENT_ID: CLIENT, ISSUER: AS },
-    });
+    mf = miniflare(worker, { JWKS: JSON.stringify(jwks), CLIENT_ID: CLIENT, ISSUER: AS });
     await mf.ready;
   });
 
@@ -85,7 +93,7 @@ describe('workerd (Miniflare)', () => {
       grant_type: 'client_credentials',
       client_assertion_type: CLIENT_ASSERTION_TYPE,
       // Signed here (Node, same package) with the real clock: the Worker uses its own.
-      client_assertion: m.signAssertion({
+      client_assertion: s.signAssertion({
         privateKey: key.pkcs8Pem,
         issuer: CLIENT,
         subject: CLIENT,
@@ -128,5 +136,52 @@ describe('workerd (Miniflare)', () => {
     const response = await post('grant_type=client_credentials&client_assertion=x');
     assert.equal(response.status, 400);
     assert.equal((await response.json()).error, 'invalid_request');
+  });
+});
+
+// A Worker that signs (a client, or a test harness): the `workerd` condition of `rfc7523/sign`,
+// next to the main entry. Node verifies what it signed.
+const signingWorker = `
+import { signAssertion, AssertionError as SignError } from ${JSON.stringify(signEntry)};
+import { AssertionError } from ${JSON.stringify(entry)};
+
+export default {
+  async fetch(request, env) {
+    const assertion = signAssertion({
+      privateKey: env.PRIVATE_KEY,
+      issuer: env.CLIENT_ID,
+      subject: env.CLIENT_ID,
+      audience: env.ISSUER,
+      clientAuth: true,
+    });
+    return Response.json({ assertion, oneErrorClass: SignError === AssertionError });
+  },
+};
+`;
+
+describe('workerd (Miniflare): the rfc7523/sign entry', () => {
+  let mf;
+
+  before(async () => {
+    mf = miniflare(signingWorker, { PRIVATE_KEY: keyA.pkcs8Pem, CLIENT_ID: CLIENT, ISSUER: AS });
+    await mf.ready;
+  });
+
+  after(async () => {
+    await mf?.dispose();
+  });
+
+  test('signs in workerd (crypto.getRandomValues, the clock); the main module verifies it', async () => {
+    const response = await mf.dispatchFetch('http://127.0.0.1/');
+    assert.equal(response.status, 200, await response.clone().text());
+    const { assertion, oneErrorClass } = await response.json();
+    assert.equal(oneErrorClass, true);
+    const verifier = new m.AssertionVerifier({ keys: jwks, clientId: CLIENT, audience: AS, requireTyp: true, requireJti: true });
+    const { header, claims } = verifier.verify(assertion);
+    assert.equal(header.typ, 'client-authentication+jwt');
+    assert.equal(claims.sub, CLIENT);
+    // A second call draws a fresh jti.
+    const again = await (await mf.dispatchFetch('http://127.0.0.1/')).json();
+    assert.notEqual(verifier.verify(again.assertion).claims.jti, claims.jti);
   });
 });
