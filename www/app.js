@@ -1,7 +1,9 @@
-// The demo page: the `web` build of the npm package (served under /pkg/ by
-// `cargo xtask demo`), a checklist of the core's verdict, samples signed in the page, and
-// one-click mutations. Every verdict comes from the package; this file only renders it.
-import init, { AssertionError, AssertionVerifier, signAssertion } from './pkg/web/rfc7523.js';
+// The demo page: the `web` builds of the npm package (served under /pkg/ by
+// `cargo xtask demo`): `rfc7523/web` verifies, `rfc7523/sign/web` signs the samples. A
+// checklist of the core's verdict, samples signed in the page, and one-click mutations.
+// Every verdict comes from the package; this file only renders it.
+import init, { AssertionError, AssertionVerifier } from './pkg/web/rfc7523.js';
+import initSign, { signAssertion } from './pkg/sign/web/rfc7523_sign.js';
 import { checklist } from './checklist.js';
 import { EXAMPLE_KEY } from './demo-key.js';
 
@@ -503,7 +505,8 @@ function action(fn) {
 // Start
 
 async function start() {
-  await init();
+  // Two modules, fetched and compiled in parallel: the verifier and the signer of the samples.
+  await Promise.all([init(), initSign()]);
   for (const radio of document.querySelectorAll('input[name="profile"]')) {
     radio.addEventListener('change', action(async () => {
       showProfileFields();

@@ -224,5 +224,10 @@ describe('demo page (Chromium)', () => {
     const offsite = requests.filter((url) => !url.startsWith(server.url));
     assert.deepEqual(offsite, []);
     assert.ok(requests.some((url) => url.endsWith('/pkg/web/rfc7523_bg.wasm')), 'the web build was loaded');
+    assert.ok(requests.some((url) => url.endsWith('/pkg/sign/web/rfc7523_sign_bg.wasm')), 'the sign module was loaded');
+    // AssertionError comes from the main module's snippet, once: the sign glue re-exports it.
+    const snippets = requests.filter((url) => url.includes('/snippets/'));
+    assert.equal(snippets.length, 1, String(snippets));
+    assert.match(snippets[0], /\/pkg\/web\/snippets\//);
   });
 });

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { keyB, m } from '../../bindings/wasm/js/support/fixtures.mjs';
+import { keyB, s } from '../../bindings/wasm/js/support/fixtures.mjs';
 import { EXAMPLE_KEY } from '../demo-key.js';
 import { jsDir, quietEnv, repoRoot, requireTool } from './support.mjs';
 
@@ -28,7 +28,7 @@ const IDP = 'https://idp.example';
 
 /** An assertion signed with the key wrangler.toml trusts (the demo page's example key). */
 function assertion({ client = false, key = EXAMPLE_KEY.privatePem, ...overrides } = {}) {
-  return m.signAssertion({
+  return s.signAssertion({
     privateKey: key,
     kid: EXAMPLE_KEY.jwk.kid,
     issuer: client ? CLIENT : IDP,

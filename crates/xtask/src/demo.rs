@@ -151,11 +151,14 @@ impl Site {
                 www.display()
             ));
         }
-        if !pkg.join("web/rfc7523.js").is_file() {
-            return Err(format!(
-                "xtask demo: {}/web/rfc7523.js is missing: run `cargo xtask demo` without --no-build (or `cargo xtask wasm`)",
-                pkg.display()
-            ));
+        // The page imports both web builds: verification and the signer of its samples.
+        for file in ["web/rfc7523.js", "sign/web/rfc7523_sign.js"] {
+            if !pkg.join(file).is_file() {
+                return Err(format!(
+                    "xtask demo: {}/{file} is missing: run `cargo xtask demo` without --no-build (or `cargo xtask wasm`)",
+                    pkg.display()
+                ));
+            }
         }
         Ok(Self { www, pkg })
     }
@@ -337,6 +340,10 @@ mod tests {
         assert_eq!(
             site.resolve("/pkg/web/rfc7523_bg.wasm"),
             Some(PathBuf::from("/srv/pkg/web/rfc7523_bg.wasm"))
+        );
+        assert_eq!(
+            site.resolve("/pkg/sign/web/rfc7523_sign_bg.wasm"),
+            Some(PathBuf::from("/srv/pkg/sign/web/rfc7523_sign_bg.wasm"))
         );
         assert_eq!(
             site.resolve("/a%20b.css"),
