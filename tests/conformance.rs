@@ -2,6 +2,8 @@
 //! fixtures) and against the RFC 7523 claim scenarios; see `vectors/README.md`.
 #[path = "conformance/adversarial.rs"]
 mod adversarial;
+#[path = "conformance/rsavp1.rs"]
+mod rsavp1;
 #[path = "conformance/scenarios.rs"]
 mod scenarios;
 #[path = "conformance/signatures.rs"]

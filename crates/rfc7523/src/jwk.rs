@@ -2,8 +2,9 @@
 //! (RFC 5280 §4.1.2.7) and PKCS#1 `RSAPublicKey` (RFC 8017 Appendix A.1.1), as DER or PEM
 //! (RFC 7468).
 //!
-//! Keys are configuration, loaded once; loading may use the heap (the `rsa` crate's big
-//! integers), the verify path does not add to it. Unsafe keys are refused at load time with a
+//! Keys are configuration, loaded once, and held without the heap: a key stores its modulus
+//! and `R² mod n` in the fixed-width Montgomery form of [`rsavp1`](crate::rsavp1) (about 2 KiB
+//! a key, whatever its size, so a full [`KeySet`] is about 34 KiB). Unsafe keys are refused at load time with a
 //! precise [`KeyError`]: moduli under [`MIN_RSA_BITS`] or over [`MAX_RSA_BITS`], even
 //! exponents, exponents below 3 or above [`MAX_PUBLIC_EXPONENT`], even moduli, and private key
 //! material in what should be a public key set.
@@ -14,13 +15,12 @@
 
 use core::fmt;
 
-use rsa::pkcs1::der::Decode;
-use rsa::traits::PublicKeyParts;
-use rsa::{BigUint, RsaPublicKey};
+use pkcs1::der::Decode;
 
 use crate::base64url;
 use crate::json::{self, JsonError, Object, Value};
 use crate::jws::{MAX_HEADER_STRING_LEN, MAX_SIGNATURE_LEN};
+use crate::rsavp1::PublicKey;
 
 /// Smallest RSA modulus accepted, in bits (RFC 7518 §3.3: "2048 bits or larger MUST be used").
 pub const MIN_RSA_BITS: usize = 2048;
@@ -28,7 +28,8 @@ pub const MIN_RSA_BITS: usize = 2048;
 /// Largest RSA modulus accepted, in bits. Bounds the verify cost an issuer can impose.
 pub const MAX_RSA_BITS: usize = 8192;
 
-/// Largest public exponent accepted (2^33 − 1, the `rsa` crate's bound; in practice e = 65537).
+/// Largest public exponent accepted (2^33 − 1, the bound of the `rsa` crate and of other
+/// libraries; in practice e = 65537). It also bounds the verify cost: at most 33 squarings.
 pub const MAX_PUBLIC_EXPONENT: u64 = (1 << 33) - 1;
 
 /// Most keys one [`KeySet`] holds.
@@ -126,9 +127,8 @@ pub type Kid = heapless::String<MAX_HEADER_STRING_LEN>;
 /// An RSA public key trusted for RS256, with its optional `kid`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RsaVerifyingKey {
-    key: RsaPublicKey,
+    key: PublicKey,
     kid: Option<Kid>,
-    modulus_len: usize,
     bits: usize,
 }
 
@@ -155,14 +155,8 @@ impl RsaVerifyingKey {
         if n.last().is_none_or(|last| last % 2 == 0) {
             return Err(KeyError::InvalidModulus);
         }
-        let key = RsaPublicKey::new_with_max_size(
-            BigUint::from_bytes_be(n),
-            BigUint::from(e_value),
-            MAX_RSA_BITS,
-        )
-        .map_err(|_| KeyError::InvalidModulus)?;
+        let key = PublicKey::new(n, e_value).ok_or(KeyError::InvalidModulus)?;
         Ok(Self {
-            modulus_len: key.size(),
             key,
             kid: None,
             bits,
@@ -171,9 +165,8 @@ impl RsaVerifyingKey {
 
     /// Reads a DER `SubjectPublicKeyInfo` with the `rsaEncryption` algorithm.
     pub fn from_spki_der(der: &[u8]) -> Result<Self, KeyError> {
-        let spki = rsa::pkcs8::spki::SubjectPublicKeyInfoRef::from_der(der)
-            .map_err(|_| KeyError::Malformed)?;
-        if spki.algorithm.oid != rsa::pkcs1::ALGORITHM_OID {
+        let spki = spki::SubjectPublicKeyInfoRef::from_der(der).map_err(|_| KeyError::Malformed)?;
+        if spki.algorithm.oid != RSA_ENCRYPTION {
             return Err(KeyError::NotRsa);
         }
         let inner = spki
@@ -185,7 +178,7 @@ impl RsaVerifyingKey {
 
     /// Reads a DER PKCS#1 `RSAPublicKey`.
     pub fn from_pkcs1_der(der: &[u8]) -> Result<Self, KeyError> {
-        let key = rsa::pkcs1::RsaPublicKey::from_der(der).map_err(|_| KeyError::Malformed)?;
+        let key = pkcs1::RsaPublicKey::from_der(der).map_err(|_| KeyError::Malformed)?;
         Self::from_components(key.modulus.as_bytes(), key.public_exponent.as_bytes())
     }
 
@@ -242,7 +235,7 @@ impl RsaVerifyingKey {
 
     /// The modulus length in bytes (= the RS256 signature length).
     pub const fn modulus_len(&self) -> usize {
-        self.modulus_len
+        self.key.modulus_len()
     }
 
     /// Verifies an RSASSA-PKCS1-v1_5 signature with SHA-256 over `message` (RFC 8017 §8.2.2,
@@ -255,13 +248,30 @@ impl RsaVerifyingKey {
     pub fn verify_rs256(&self, message: &[u8], signature: &[u8]) -> bool {
         use sha2::{Digest, Sha256};
         let digest: [u8; 32] = Sha256::digest(message).into();
-        crate::rs256::verify(self.public_key(), self.modulus_len(), &digest, signature).is_ok()
+        crate::rs256::verify(self.public_key(), &digest, signature).is_ok()
     }
 
-    pub(crate) fn public_key(&self) -> &RsaPublicKey {
+    /// RSAVP1 (RFC 8017 §5.2.2), the raw public-key operation under RS256: writes
+    /// I2OSP(OS2IP(`signature`)^e mod n, k) into `out`, where k is
+    /// [`modulus_len`](Self::modulus_len), and returns it. `None` when `signature` is not
+    /// exactly k bytes, when `out` is shorter, or when the signature representative is not below
+    /// n ("signature representative out of range"). Public for test vectors and for comparing
+    /// implementations; use [`verify_rs256`](Self::verify_rs256) to check a signature.
+    pub fn rsavp1<'o>(&self, signature: &[u8], out: &'o mut [u8]) -> Option<&'o [u8]> {
+        let out = out.get_mut(..self.modulus_len())?;
+        self.key.rsavp1(signature, out)?;
+        Some(out)
+    }
+
+    pub(crate) fn public_key(&self) -> &PublicKey {
         &self.key
     }
 }
+
+/// `rsaEncryption` (RFC 8017 Appendix A.1, RFC 3279 §2.3.1): the algorithm of an RSA
+/// SubjectPublicKeyInfo.
+const RSA_ENCRYPTION: spki::ObjectIdentifier =
+    spki::ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
 
 /// Largest DER a PEM public key may carry (an 8192-bit SPKI is about 1,060 bytes).
 const PEM_DER_MAX: usize = 2 * MAX_SIGNATURE_LEN;

@@ -177,7 +177,7 @@ fn verify_with(
     digest: &[u8; 32],
     signature: &[u8],
 ) -> Result<(), Rs256Failure> {
-    rs256::verify(key.public_key(), key.modulus_len(), digest, signature)
+    rs256::verify(key.public_key(), digest, signature)
 }
 
 /// A JWS whose RS256 signature verified under a trusted key. Its claims can now be read.

@@ -16,8 +16,10 @@
 //! pipeline, then the claim rules, then replay protection ([`ReplayStore`]).
 //!
 //! The crate never reads a clock and does no I/O: `now` (Unix seconds) and the replay store come
-//! from the caller. Everything but the RSA arithmetic of the `rsa` crate works in fixed buffers;
-//! every bound is a named constant in [`limits`].
+//! from the caller. Verification uses no heap at all: keys, tokens and the RSA arithmetic
+//! (fixed-width Montgomery multiplication for 2048-, 3072-, 4096- and 8192-bit moduli) live in
+//! fixed buffers, and without the `sign` feature the crate does not link `alloc`. Every bound
+//! is a named constant in [`limits`].
 //!
 //! ```
 //! use rfc7523::{Checks, GrantProfile, KeySet, MemoryReplayStore, TrustedIssuer, UnverifiedAssertion};
@@ -58,6 +60,8 @@
     )
 )]
 
+// Only signing (the `rsa` crate's private-key operation) uses the heap.
+#[cfg(feature = "sign")]
 extern crate alloc;
 
 mod base64url;
@@ -70,6 +74,7 @@ pub mod jws;
 pub mod profile;
 pub mod replay;
 mod rs256;
+mod rsavp1;
 #[cfg(feature = "sign")]
 pub mod sign;
 pub mod token_request;

@@ -4,13 +4,12 @@
 //! correct, `EM' = 0x00 01 FF…FF 00 || DigestInfo(SHA-256) || H` (RFC 8017 §9.2), and compares
 //! it with `EM` in constant time. Every BER variant, garbage in the padding, a missing NULL in
 //! the DigestInfo (Wycheproof's `MissingNull`, "acceptable" there) and every other malleation is
-//! therefore rejected by construction. The modular exponentiation is the `rsa` crate's (the
-//! only heap use on the verify path); everything else is in fixed buffers.
-
-use rsa::traits::PublicKeyParts;
-use rsa::{BigUint, RsaPublicKey};
+//! therefore rejected by construction. The modular exponentiation (RSAVP1) is
+//! [`rsavp1`](crate::rsavp1)'s fixed-width Montgomery arithmetic; nothing on this path uses the
+//! heap.
 
 use crate::jws::MAX_SIGNATURE_LEN;
+use crate::rsavp1::PublicKey;
 
 /// `DigestInfo` DER prefix for SHA-256 (RFC 8017 §9.2 note 1).
 const SHA256_DIGEST_INFO: [u8; 19] = [
@@ -28,34 +27,22 @@ pub(crate) enum Rs256Failure {
     Invalid,
 }
 
-/// Verifies `signature` over a message whose SHA-256 is `digest`, under `key` whose modulus
-/// is `modulus_len` bytes long.
+/// Verifies `signature` over a message whose SHA-256 is `digest`, under `key`.
 pub(crate) fn verify(
-    key: &RsaPublicKey,
-    modulus_len: usize,
+    key: &PublicKey,
     digest: &[u8; 32],
     signature: &[u8],
 ) -> Result<(), Rs256Failure> {
+    let modulus_len = key.modulus_len();
     // Step 1: length check.
     if signature.len() != modulus_len || modulus_len > MAX_SIGNATURE_LEN {
         return Err(Rs256Failure::Length);
     }
-    // Step 2a: OS2IP, then RSAVP1 (RFC 8017 §5.2.2): the representative must be below n.
-    let s = BigUint::from_bytes_be(signature);
-    if &s >= key.n() {
-        return Err(Rs256Failure::Invalid);
-    }
-    let m = rsa::hazmat::rsa_encrypt(key, &s).map_err(|_| Rs256Failure::Invalid)?;
-    // Step 2c: I2OSP(m, k) into a fixed buffer.
-    let m_bytes = m.to_bytes_be();
+    // Step 2: OS2IP, RSAVP1 (RFC 8017 §5.2.2: the representative must be below n), and
+    // I2OSP(m, k), into a fixed buffer.
     let mut em = [0u8; MAX_SIGNATURE_LEN];
     let em = em.get_mut(..modulus_len).ok_or(Rs256Failure::Invalid)?;
-    let offset = modulus_len
-        .checked_sub(m_bytes.len())
-        .ok_or(Rs256Failure::Invalid)?;
-    em.get_mut(offset..)
-        .ok_or(Rs256Failure::Invalid)?
-        .copy_from_slice(&m_bytes);
+    key.rsavp1(signature, em).ok_or(Rs256Failure::Invalid)?;
     // Steps 3-4: compare with the expected encoding, in constant time.
     if expected_encoding_matches(em, digest) {
         Ok(())
