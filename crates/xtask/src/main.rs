@@ -72,8 +72,9 @@ subcommands:
            the wasm32-unknown-unknown target, wasm-bindgen-cli 0.2.130, wasm-pack
            0.15.1, `npm ci` in bindings/wasm/js, and Debian's chromium (apt-get)
   wasm     run the wasm part of `setup`, then build the npm package `rfc7523`
-           (web, nodejs, bundler and workers) into bindings/wasm/pkg/ with
-           wasm-pack and wasm-opt, load-test it and print its sizes
+           (two modules, verify and `rfc7523/sign`, each for web, nodejs, bundler
+           and workers) into bindings/wasm/pkg/ with wasm-pack and wasm-opt,
+           load-test them and print their sizes
   bench    run the benchmarks in one run and write BENCHMARKS.md: criterion
            in benches/ (rfc7523, rsa 0.9, ring, aws-lc-rs, jsonwebtoken; RSA-2048
            and 4096), the npm package vs jose and WebCrypto in Node, and
