@@ -101,19 +101,32 @@ impl Radix for Radix64 {
                 carry = (wide >> 64) as u64;
             }
         }
-        // Montgomery reduction (SOS): round i clears limb i by adding m·n at positions
-        // i..i + L. Its carry enters limb i + L together with the previous round's overflow
-        // (`overflow`, of weight i + L); what is left after the last round is limb 2L, 0 or 1
-        // (the result is below 2n).
+        // Montgomery reduction (SOS), two rounds at a time: rounds i and i + 1 clear limbs i and
+        // i + 1 by adding m0·n at position i and m1·n at position i + 1, in one pass that loads
+        // and stores each limb once and runs the two carry chains side by side. `overflow` is
+        // the carry of weight i + L left by the previous pair; what is left after the last pair
+        // is limb 2L, 0 or 1 (the result is below 2n). L is even at every width.
         let mut overflow = 0u64;
-        for i in 0..L {
-            let m = t[i].wrapping_mul(n0);
-            let mut carry = 0u64;
-            for (t_k, &n_j) in t[i..i + L].iter_mut().zip(n) {
-                (*t_k, carry) = mac(*t_k, m, n_j, carry);
+        for i in (0..L).step_by(2) {
+            let m0 = t[i].wrapping_mul(n0);
+            let (_, c0) = mac(t[i], m0, n[0], 0);
+            let (v, mut c0) = mac(t[i + 1], m0, n[1], c0);
+            let m1 = v.wrapping_mul(n0);
+            let (_, mut c1) = mac(v, m1, n[0], 0);
+            for j in 2..L {
+                let (x, c) = mac(t[i + j], m0, n[j], c0);
+                c0 = c;
+                let (y, c) = mac(x, m1, n[j - 1], c1);
+                c1 = c;
+                t[i + j] = y;
             }
-            let wide = u128::from(t[i + L]) + u128::from(carry) + u128::from(overflow);
+            // Position i + L: row 0's carry, row 1's last product, the previous overflow.
+            let (x, c) = mac(t[i + L], m1, n[L - 1], c1);
+            let wide = u128::from(x) + u128::from(c0) + u128::from(overflow);
             t[i + L] = wide as u64;
+            // Position i + L + 1 (at most 2L − 1).
+            let wide = u128::from(t[i + L + 1]) + u128::from(c) + (wide >> 64);
+            t[i + L + 1] = wide as u64;
             overflow = (wide >> 64) as u64;
         }
         let mut result = [0u64; L];
