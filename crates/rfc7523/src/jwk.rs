@@ -3,7 +3,7 @@
 //! (RFC 7468).
 //!
 //! Keys are configuration, loaded once, and held without the heap: a key stores its modulus
-//! and `R² mod n` in the fixed-width Montgomery form of [`rsavp1`](crate::rsavp1) (about 2 KiB
+//! and `R² mod n` in the fixed-width Montgomery form of [`rfc7523_rsavp1`] (about 2 KiB
 //! a key, whatever its size, so a full [`KeySet`] is about 34 KiB). Unsafe keys are refused at load time with a
 //! precise [`KeyError`]: moduli under [`MIN_RSA_BITS`] or over [`MAX_RSA_BITS`], even
 //! exponents, exponents below 3 or above [`MAX_PUBLIC_EXPONENT`], even moduli, and private key
@@ -20,13 +20,16 @@ use pkcs1::der::Decode;
 use crate::base64url;
 use crate::json::{self, JsonError, Object, Value};
 use crate::jws::{MAX_HEADER_STRING_LEN, MAX_SIGNATURE_LEN};
-use crate::rsavp1::PublicKey;
+use rfc7523_rsavp1::PublicKey;
 
 /// Smallest RSA modulus accepted, in bits (RFC 7518 §3.3: "2048 bits or larger MUST be used").
 pub const MIN_RSA_BITS: usize = 2048;
 
 /// Largest RSA modulus accepted, in bits. Bounds the verify cost an issuer can impose.
 pub const MAX_RSA_BITS: usize = 8192;
+
+// The arithmetic's widest width holds the largest key.
+const _: () = assert!(MAX_RSA_BITS <= rfc7523_rsavp1::MAX_MODULUS_BITS);
 
 /// Largest public exponent accepted (2^33 − 1, the bound of the `rsa` crate and of other
 /// libraries; in practice e = 65537). It also bounds the verify cost: at most 33 squarings.

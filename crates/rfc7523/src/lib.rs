@@ -74,7 +74,6 @@ pub mod jws;
 pub mod profile;
 pub mod replay;
 mod rs256;
-mod rsavp1;
 #[cfg(feature = "sign")]
 pub mod sign;
 pub mod token_request;

@@ -5,11 +5,11 @@
 //! it with `EM` in constant time. Every BER variant, garbage in the padding, a missing NULL in
 //! the DigestInfo (Wycheproof's `MissingNull`, "acceptable" there) and every other malleation is
 //! therefore rejected by construction. The modular exponentiation (RSAVP1) is
-//! [`rsavp1`](crate::rsavp1)'s fixed-width Montgomery arithmetic; nothing on this path uses the
+//! [`rfc7523_rsavp1`]'s fixed-width Montgomery arithmetic; nothing on this path uses the
 //! heap.
 
 use crate::jws::MAX_SIGNATURE_LEN;
-use crate::rsavp1::PublicKey;
+use rfc7523_rsavp1::PublicKey;
 
 /// `DigestInfo` DER prefix for SHA-256 (RFC 8017 §9.2 note 1).
 const SHA256_DIGEST_INFO: [u8; 19] = [

@@ -1,5 +1,9 @@
+//! # rfc7523-rsavp1
+//!
 //! RSAVP1 (RFC 8017 §5.2.2): `m = s^e mod n` under an RSA public key, in fixed-width
-//! Montgomery arithmetic (Montgomery 1985; HAC §14.3.2), with no heap and no `rsa` crate.
+//! Montgomery arithmetic (Montgomery 1985; HAC §14.3.2), with no heap and no dependency. It is
+//! the RSA step of `rfc7523`'s RS256 verification (`rs256`, RFC 8017 §8.2.2), in a crate of its
+//! own so that a build can optimise it for speed and the rest for size.
 //!
 //! **Widths.** A modulus is placed in the smallest of four widths, [`Width`]: 2048, 3072,
 //! 4096 or 8192 bits. The arithmetic is monomorphised per width (const generics), so every
@@ -26,16 +30,30 @@
 //! **Variable time, on purpose.** Every input of a verification is public: the key, the
 //! signature and the message. Nothing here handles a secret. Signing (`sign`, the `rsa`
 //! crate) is separate.
+#![no_std]
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+#![cfg_attr(
+    not(test),
+    deny(clippy::panic, clippy::unwrap_used, clippy::expect_used)
+)]
+
+#[cfg(test)]
+extern crate std;
 
 use core::fmt;
 
 // Each target uses one representation; the other is still built and tested natively.
 #[cfg_attr(target_pointer_width = "64", allow(dead_code))]
-pub(crate) mod radix27;
+mod radix27;
 #[cfg_attr(not(target_pointer_width = "64"), allow(dead_code))]
-pub(crate) mod radix64;
+mod radix64;
 
-use crate::jws::MAX_SIGNATURE_LEN;
+/// Largest modulus, in bits (the widest [`Width`]).
+pub const MAX_MODULUS_BITS: usize = 8192;
+
+/// Largest modulus, in bytes.
+pub const MAX_MODULUS_LEN: usize = MAX_MODULUS_BITS / 8;
 
 /// The limb representation of this target.
 #[cfg(target_pointer_width = "64")]
@@ -296,7 +314,7 @@ fn precompute_fixed<R: Radix, const L: usize, const L2: usize>(
 /// An RSA public key ready for RSAVP1: the modulus and `R² mod n` in this target's limbs at the
 /// key's width, `n0`, and `e`. About 2 KiB (two numbers of the largest width), no heap.
 #[derive(Clone, PartialEq, Eq)]
-pub(crate) struct PublicKey {
+pub struct PublicKey {
     width: Width,
     n: [Limb; MAX_LIMBS],
     rr: [Limb; MAX_LIMBS],
@@ -316,13 +334,15 @@ impl fmt::Debug for PublicKey {
 }
 
 impl PublicKey {
-    /// A key from its big-endian modulus (no leading zero byte, odd, at most 8192 bits) and an
-    /// odd exponent; `None` when the modulus is out of shape.
-    pub(crate) fn new(n: &[u8], e: u64) -> Option<Self> {
+    /// A key from its big-endian modulus (no leading zero byte, odd, at most
+    /// [`MAX_MODULUS_BITS`]) and an odd exponent; `None` when either is out of shape. Size
+    /// policy (a minimum modulus, an exponent range) is the caller's. Computes `R² mod n`: the
+    /// costly part, 2 · width doublings, so load keys once.
+    pub fn new(n: &[u8], e: u64) -> Option<Self> {
         let top = *n.first()?;
         let bits = n.len() * 8 - top.leading_zeros() as usize;
         let width = Width::for_bits(bits)?;
-        if top == 0 || n.last()? % 2 == 0 || e % 2 == 0 || n.len() > MAX_SIGNATURE_LEN {
+        if top == 0 || n.last()? % 2 == 0 || e % 2 == 0 || n.len() > MAX_MODULUS_LEN {
             return None;
         }
         let limbs = Active::from_be_bytes::<MAX_LIMBS>(n)?;
@@ -344,14 +364,14 @@ impl PublicKey {
     }
 
     /// The modulus length in bytes.
-    pub(crate) const fn modulus_len(&self) -> usize {
+    pub const fn modulus_len(&self) -> usize {
         self.modulus_len
     }
 
     /// RSAVP1: writes `signature^e mod n` into `out` (exactly [`Self::modulus_len`] bytes).
     /// `None` when `signature` or `out` is not that long, or the signature representative is
     /// not below `n`.
-    pub(crate) fn rsavp1(&self, signature: &[u8], out: &mut [u8]) -> Option<()> {
+    pub fn rsavp1(&self, signature: &[u8], out: &mut [u8]) -> Option<()> {
         if signature.len() != self.modulus_len || out.len() != self.modulus_len {
             return None;
         }
@@ -381,6 +401,8 @@ mod tests {
     use super::radix64::Radix64;
     use super::*;
     use rsa::BigUint;
+    use std::vec;
+    use std::vec::Vec;
 
     /// A small deterministic generator (xorshift64*), so failures reproduce.
     struct Rng(u64);

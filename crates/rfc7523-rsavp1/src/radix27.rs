@@ -26,7 +26,7 @@ const MAX_COLUMN_TERMS: u64 = (u64::MAX - (1 << 37)) / ((1 << 54) - 1);
 
 // The widest key's columns (2L + 1 products, L = 304 at 8192 bits) fit, checked at compile time.
 const _: () =
-    assert!(2 * (super::limbs_for(crate::jwk::MAX_RSA_BITS, DIGIT_BITS) as u64) < MAX_COLUMN_TERMS);
+    assert!(2 * (super::limbs_for(super::MAX_MODULUS_BITS, DIGIT_BITS) as u64) < MAX_COLUMN_TERMS);
 
 /// `a −= b` in radix 2^27, ignoring the final borrow (see `radix64::sub_assign`).
 #[inline(always)]
