@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { gzipSync } from 'node:zlib';
 
 import { AS, CLIENT, NOW, at, importFromProject, jsDir, keyA, linkedProject, m, pkgDir, s, thrown } from '../support/fixtures.mjs';
 
@@ -125,6 +126,19 @@ describe('entry points', () => {
       expected.push(`${dir}bundler/${out}_bg.js`, `${dir}workers/index.js`, `${dir}workers/index.d.ts`, `${dir}workers/package.json`);
     }
     assert.deepEqual(files, expected.sort());
+  });
+});
+
+describe('size budget', () => {
+  // Issue 6: the verify-only module for the web is at most 64 KiB gzip -9. A size, not a
+  // timing: the same toolchain (pinned in Cargo.lock and package-lock.json) gives the same bytes.
+  test('the main .wasm is at most 64 KiB gzip -9; the sign module is separate', () => {
+    const budget = 64 * 1024;
+    const main = readFileSync(join(pkgDir, 'web/rfc7523_bg.wasm'));
+    const gzipped = gzipSync(main, { level: 9 }).length;
+    assert.ok(gzipped <= budget, `main web module: ${gzipped} B gzip -9, over ${budget} B`);
+    const sign = readFileSync(join(pkgDir, 'sign/web/rfc7523_sign_bg.wasm'));
+    assert.notDeepEqual(sign, main);
   });
 });
 
