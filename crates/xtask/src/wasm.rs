@@ -138,7 +138,8 @@ pub(crate) fn setup(root: &Path) -> Result<(), String> {
 
 /// The checks of `cargo xtask test`, in order: build the package (which load-tests it), the
 /// `wasm-bindgen-test` tests under Node (with `--features sign`: verification and signing in
-/// one test module), and the `node --test` suite (API, jose interop, `tsc`, workerd).
+/// one test module; and the Wycheproof RSA vectors through the core on wasm32), and the
+/// `node --test` suite (API, jose interop, `tsc`, workerd).
 pub(crate) fn test_steps() -> Vec<Step> {
     let runner = cargo_bin("wasm-bindgen-test-runner");
     vec![
@@ -161,6 +162,9 @@ pub(crate) fn test_steps() -> Vec<Step> {
                     "sign",
                     "--test",
                     "node",
+                    // Every Wycheproof RSA verify case on wasm32 (the radix-2^27 arithmetic).
+                    "--test",
+                    "wycheproof",
                 ],
             )
         },
