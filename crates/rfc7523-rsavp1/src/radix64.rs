@@ -101,32 +101,60 @@ impl Radix for Radix64 {
                 carry = (wide >> 64) as u64;
             }
         }
-        // Montgomery reduction (SOS), two rounds at a time: rounds i and i + 1 clear limbs i and
-        // i + 1 by adding m0·n at position i and m1·n at position i + 1, in one pass that loads
-        // and stores each limb once and runs the two carry chains side by side. `overflow` is
-        // the carry of weight i + L left by the previous pair; what is left after the last pair
-        // is limb 2L, 0 or 1 (the result is below 2n). L is even at every width.
+        // Montgomery reduction (SOS), four rounds at a time: rounds i..i + 4 clear limbs
+        // i..i + 4 by adding m_r·n at position i + r, in one pass that loads and stores each limb
+        // once and runs the four carry chains side by side. m_r depends on the limb as the
+        // earlier rows left it, so the first four positions are a triangle, then every position
+        // takes one product of each row, then the rows end one by one. `overflow` is the carry
+        // of weight i + L left by the previous group; after the last group it is limb 2L, 0 or 1
+        // (the result is below 2n). L is a multiple of 4 at every width.
         let mut overflow = 0u64;
-        for i in (0..L).step_by(2) {
+        for i in (0..L).step_by(4) {
             let m0 = t[i].wrapping_mul(n0);
             let (_, c0) = mac(t[i], m0, n[0], 0);
-            let (v, mut c0) = mac(t[i + 1], m0, n[1], c0);
+            let (v, c0) = mac(t[i + 1], m0, n[1], c0);
             let m1 = v.wrapping_mul(n0);
-            let (_, mut c1) = mac(v, m1, n[0], 0);
-            for j in 2..L {
-                let (x, c) = mac(t[i + j], m0, n[j], c0);
+            let (_, c1) = mac(v, m1, n[0], 0);
+            let (v, c0) = mac(t[i + 2], m0, n[2], c0);
+            let (v, c1) = mac(v, m1, n[1], c1);
+            let m2 = v.wrapping_mul(n0);
+            let (_, c2) = mac(v, m2, n[0], 0);
+            let (v, mut c0) = mac(t[i + 3], m0, n[3], c0);
+            let (v, mut c1) = mac(v, m1, n[2], c1);
+            let (v, mut c2) = mac(v, m2, n[1], c2);
+            let m3 = v.wrapping_mul(n0);
+            let (_, mut c3) = mac(v, m3, n[0], 0);
+            for k in 4..L {
+                let v = t[i + k];
+                let (v, c) = mac(v, m0, n[k], c0);
                 c0 = c;
-                let (y, c) = mac(x, m1, n[j - 1], c1);
+                let (v, c) = mac(v, m1, n[k - 1], c1);
                 c1 = c;
-                t[i + j] = y;
+                let (v, c) = mac(v, m2, n[k - 2], c2);
+                c2 = c;
+                let (v, c) = mac(v, m3, n[k - 3], c3);
+                c3 = c;
+                t[i + k] = v;
             }
-            // Position i + L: row 0's carry, row 1's last product, the previous overflow.
-            let (x, c) = mac(t[i + L], m1, n[L - 1], c1);
-            let wide = u128::from(x) + u128::from(c0) + u128::from(overflow);
-            t[i + L] = wide as u64;
-            // Position i + L + 1 (at most 2L − 1).
-            let wide = u128::from(t[i + L + 1]) + u128::from(c) + (wide >> 64);
-            t[i + L + 1] = wide as u64;
+            // Positions i + L..i + L + 4 (at most 2L − 1): each row's carry where it ends, the
+            // remaining rows' last products, and `extra`, the carry between these positions.
+            let wide = u128::from(t[i + L]) + u128::from(c0) + u128::from(overflow);
+            let (v, extra) = (wide as u64, (wide >> 64) as u64);
+            let (v, c1) = mac(v, m1, n[L - 1], c1);
+            let (v, c2) = mac(v, m2, n[L - 2], c2);
+            let (v, c3) = mac(v, m3, n[L - 3], c3);
+            t[i + L] = v;
+            let wide = u128::from(t[i + L + 1]) + u128::from(c1) + u128::from(extra);
+            let (v, extra) = (wide as u64, (wide >> 64) as u64);
+            let (v, c2) = mac(v, m2, n[L - 1], c2);
+            let (v, c3) = mac(v, m3, n[L - 2], c3);
+            t[i + L + 1] = v;
+            let wide = u128::from(t[i + L + 2]) + u128::from(c2) + u128::from(extra);
+            let (v, extra) = (wide as u64, (wide >> 64) as u64);
+            let (v, c3) = mac(v, m3, n[L - 1], c3);
+            t[i + L + 2] = v;
+            let wide = u128::from(t[i + L + 3]) + u128::from(c3) + u128::from(extra);
+            t[i + L + 3] = wide as u64;
             overflow = (wide >> 64) as u64;
         }
         let mut result = [0u64; L];
