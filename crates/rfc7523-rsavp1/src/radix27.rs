@@ -44,6 +44,52 @@ fn product(a: u32, b: u32) -> u64 {
     u64::from(a) * u64::from(b)
 }
 
+/// The products of columns `col` and `col + 1` with `x[j]` for `j` in `start..end`:
+/// `(Σ x[j]·y[col − j], Σ x[j]·y[col + 1 − j])`. Walking j upwards, the y digit of column
+/// `col` at j is the one of column `col + 1` at j + 1, so each x and y digit is loaded once for
+/// both sums. Needs `col + 1 − start < L` and `col + 1 ≥ end`.
+#[inline(always)]
+fn two_columns<const L: usize>(
+    x: &[u32; L],
+    y: &[u32; L],
+    col: usize,
+    start: usize,
+    end: usize,
+) -> (u64, u64) {
+    let (mut same, mut next) = (0u64, 0u64);
+    if start >= end {
+        return (same, next);
+    }
+    let mut previous = y[col + 1 - start];
+    for j in start..end {
+        let current = y[col - j];
+        same += product(x[j], current);
+        next += product(x[j], previous);
+        previous = current;
+    }
+    (same, next)
+}
+
+/// Columns `col` and `col + 1` (`col` even, below 2L) of the square of `a`: each cross
+/// product `a[j]·a[c − j]`, `j < c − j`, once and doubled, plus `a[col / 2]²` in the even
+/// column. The cross products the two columns share a j range for go through
+/// [`two_columns`]; column `col` has one more at the low end once `col ≥ L`, column `col + 1`
+/// one more at the high end.
+#[inline(always)]
+fn square_columns<const L: usize>(a: &[u32; L], col: usize) -> (u64, u64) {
+    let half = col / 2;
+    let first_same = (col + 1).saturating_sub(L);
+    let first_next = (col + 2).saturating_sub(L);
+    let (mut same, mut next) = two_columns(a, a, col, first_next, half);
+    if first_same < first_next && first_same < half {
+        same += product(a[first_same], a[col - first_same]);
+    }
+    if first_next <= half && half + 1 < L {
+        next += product(a[half], a[half + 1]);
+    }
+    (2 * same + product(a[half], a[half]), 2 * next)
+}
+
 impl Radix for Radix27 {
     type Limb = u32;
     const BITS: u32 = DIGIT_BITS;
@@ -58,29 +104,39 @@ impl Radix for Radix27 {
 
     fn mont_mul<const L: usize>(a: &[u32; L], b: &[u32; L], n: &[u32; L], n0: u32) -> [u32; L] {
         // Column i of a·b + m·n, low columns first: column i < L fixes digit m[i] so that the
-        // column is divisible by 2^27; columns L..2L are the result's digits.
+        // column is divisible by 2^27; columns L..2L are the result's digits. Columns go in
+        // pairs (L is even at every width) so each digit loaded serves both (`two_columns`).
         let mut m = [0u32; L];
         let mut t = [0u32; L];
-        let mut acc = 0u64;
-        for i in 0..L {
-            for j in 0..i {
-                acc += product(a[j], b[i - j]) + product(m[j], n[i - j]);
-            }
-            acc += product(a[i], b[0]);
-            let m_i = (acc as u32).wrapping_mul(n0) & DIGIT_MASK;
-            m[i] = m_i;
-            acc += product(m_i, n[0]);
-            acc >>= DIGIT_BITS;
+        let mut carry = 0u64;
+        for i in (0..L).step_by(2) {
+            let (ab0, ab1) = two_columns(a, b, i, 0, i + 1);
+            let (mn0, mn1) = two_columns(&m, n, i, 0, i);
+            let mut column = carry + ab0 + mn0;
+            m[i] = (column as u32).wrapping_mul(n0) & DIGIT_MASK;
+            column += product(m[i], n[0]);
+            let mut next =
+                (column >> DIGIT_BITS) + ab1 + product(a[i + 1], b[0]) + mn1 + product(m[i], n[1]);
+            m[i + 1] = (next as u32).wrapping_mul(n0) & DIGIT_MASK;
+            next += product(m[i + 1], n[0]);
+            carry = next >> DIGIT_BITS;
         }
-        for i in L..2 * L {
-            for j in i - L + 1..L {
-                acc += product(a[j], b[i - j]) + product(m[j], n[i - j]);
-            }
-            t[i - L] = (acc as u32) & DIGIT_MASK;
-            acc >>= DIGIT_BITS;
+        for i in (L..2 * L).step_by(2) {
+            let first = i + 2 - L;
+            let (ab0, ab1) = two_columns(a, b, i, first, L);
+            let (mn0, mn1) = two_columns(&m, n, i, first, L);
+            let column = carry
+                + ab0
+                + product(a[first - 1], b[L - 1])
+                + mn0
+                + product(m[first - 1], n[L - 1]);
+            t[i - L] = (column as u32) & DIGIT_MASK;
+            let next = (column >> DIGIT_BITS) + ab1 + mn1;
+            t[i + 1 - L] = (next as u32) & DIGIT_MASK;
+            carry = next >> DIGIT_BITS;
         }
-        // acc is digit L of a result below 2n: 0 or 1.
-        if acc != 0 || !less_than(&t, n) {
+        // carry is digit L of a result below 2n: 0 or 1.
+        if carry != 0 || !less_than(&t, n) {
             sub_assign(&mut t, n);
         }
         t
@@ -88,43 +144,32 @@ impl Radix for Radix27 {
 
     fn mont_sqr<const L: usize, const L2: usize>(a: &[u32; L], n: &[u32; L], n0: u32) -> [u32; L] {
         // As mont_mul with b = a, but each cross product a[j]·a[i−j], j < i − j, is taken once
-        // and doubled: half the multiplications of the square.
+        // and doubled (`square_columns`): half the multiplications of the square.
         let mut m = [0u32; L];
         let mut t = [0u32; L];
-        let mut acc = 0u64;
-        for i in 0..L {
-            let mut cross = 0u64;
-            for j in 0..i.div_ceil(2) {
-                cross += product(a[j], a[i - j]);
-            }
-            acc += 2 * cross;
-            if i % 2 == 0 {
-                acc += product(a[i / 2], a[i / 2]);
-            }
-            for j in 0..i {
-                acc += product(m[j], n[i - j]);
-            }
-            let m_i = (acc as u32).wrapping_mul(n0) & DIGIT_MASK;
-            m[i] = m_i;
-            acc += product(m_i, n[0]);
-            acc >>= DIGIT_BITS;
+        let mut carry = 0u64;
+        for i in (0..L).step_by(2) {
+            let (sq0, sq1) = square_columns(a, i);
+            let (mn0, mn1) = two_columns(&m, n, i, 0, i);
+            let mut column = carry + sq0 + mn0;
+            m[i] = (column as u32).wrapping_mul(n0) & DIGIT_MASK;
+            column += product(m[i], n[0]);
+            let mut next = (column >> DIGIT_BITS) + sq1 + mn1 + product(m[i], n[1]);
+            m[i + 1] = (next as u32).wrapping_mul(n0) & DIGIT_MASK;
+            next += product(m[i + 1], n[0]);
+            carry = next >> DIGIT_BITS;
         }
-        for i in L..2 * L {
-            let mut cross = 0u64;
-            for j in i - L + 1..i.div_ceil(2) {
-                cross += product(a[j], a[i - j]);
-            }
-            acc += 2 * cross;
-            if i % 2 == 0 && i / 2 < L {
-                acc += product(a[i / 2], a[i / 2]);
-            }
-            for j in i - L + 1..L {
-                acc += product(m[j], n[i - j]);
-            }
-            t[i - L] = (acc as u32) & DIGIT_MASK;
-            acc >>= DIGIT_BITS;
+        for i in (L..2 * L).step_by(2) {
+            let first = i + 2 - L;
+            let (sq0, sq1) = square_columns(a, i);
+            let (mn0, mn1) = two_columns(&m, n, i, first, L);
+            let column = carry + sq0 + mn0 + product(m[first - 1], n[L - 1]);
+            t[i - L] = (column as u32) & DIGIT_MASK;
+            let next = (column >> DIGIT_BITS) + sq1 + mn1;
+            t[i + 1 - L] = (next as u32) & DIGIT_MASK;
+            carry = next >> DIGIT_BITS;
         }
-        if acc != 0 || !less_than(&t, n) {
+        if carry != 0 || !less_than(&t, n) {
             sub_assign(&mut t, n);
         }
         t
