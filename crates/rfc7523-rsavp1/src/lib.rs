@@ -261,7 +261,7 @@ impl<'k, R: Radix, const L: usize, const L2: usize> Montgomery<'k, R, L, L2> {
         (rr, n0)
     }
 
-    /// `s^e mod n` for `s < n` and odd `e`: the exponentiation of the module docs.
+    /// `s^e mod n` for `s < n` and odd `e ≥ 3`: the exponentiation of the module docs.
     pub(crate) fn pow_odd(&self, s: &[R::Limb; L], e: u64) -> [R::Limb; L] {
         let s_mont = R::mont_mul(s, self.rr, self.n, self.n0);
         let top = 63 - e.leading_zeros();
@@ -335,14 +335,15 @@ impl fmt::Debug for PublicKey {
 
 impl PublicKey {
     /// A key from its big-endian modulus (no leading zero byte, odd, at most
-    /// [`MAX_MODULUS_BITS`]) and an odd exponent; `None` when either is out of shape. Size
+    /// [`MAX_MODULUS_BITS`]) and an odd exponent of at least 3; `None` when either is out of
+    /// shape. Size
     /// policy (a minimum modulus, an exponent range) is the caller's. Computes `R² mod n`: the
     /// costly part, 2 · width doublings, so load keys once.
     pub fn new(n: &[u8], e: u64) -> Option<Self> {
         let top = *n.first()?;
         let bits = n.len() * 8 - top.leading_zeros() as usize;
         let width = Width::for_bits(bits)?;
-        if top == 0 || n.last()? % 2 == 0 || e % 2 == 0 || n.len() > MAX_MODULUS_LEN {
+        if top == 0 || n.last()? % 2 == 0 || e % 2 == 0 || e < 3 || n.len() > MAX_MODULUS_LEN {
             return None;
         }
         let limbs = Active::from_be_bytes::<MAX_LIMBS>(n)?;
@@ -574,6 +575,9 @@ mod tests {
         *even.last_mut().unwrap() &= 0xfe;
         assert!(PublicKey::new(&even, 65537).is_none());
         assert!(PublicKey::new(&n, 65536).is_none());
+        // e = 1 would make RSAVP1 the identity; the exponentiation assumes e >= 3.
+        assert!(PublicKey::new(&n, 1).is_none());
+        assert!(PublicKey::new(&n, 3).is_some());
         let mut leading_zero = vec![0u8];
         leading_zero.extend_from_slice(&n);
         assert!(PublicKey::new(&leading_zero, 65537).is_none());
