@@ -106,6 +106,8 @@ impl Radix for Radix27 {
         // Column i of a·b + m·n, low columns first: column i < L fixes digit m[i] so that the
         // column is divisible by 2^27; columns L..2L are the result's digits. Columns go in
         // pairs (L is even at every width) so each digit loaded serves both (`two_columns`).
+        // Columns go in pairs: checked when compiled.
+        const { assert!(L % 2 == 0 && L >= 2) };
         let mut m = [0u32; L];
         let mut t = [0u32; L];
         let mut carry = 0u64;
@@ -145,6 +147,7 @@ impl Radix for Radix27 {
     fn mont_sqr<const L: usize, const L2: usize>(a: &[u32; L], n: &[u32; L], n0: u32) -> [u32; L] {
         // As mont_mul with b = a, but each cross product a[j]·a[i−j], j < i − j, is taken once
         // and doubled (`square_columns`): half the multiplications of the square.
+        const { assert!(L % 2 == 0 && L >= 2) };
         let mut m = [0u32; L];
         let mut t = [0u32; L];
         let mut carry = 0u64;

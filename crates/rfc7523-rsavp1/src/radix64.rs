@@ -76,6 +76,8 @@ impl Radix for Radix64 {
     }
 
     fn mont_sqr<const L: usize, const L2: usize>(a: &[u64; L], n: &[u64; L], n0: u64) -> [u64; L] {
+        // The reduction takes four rows per pass and t has 2L limbs: checked when compiled.
+        const { assert!(L % 4 == 0 && L >= 4 && L2 == 2 * L) };
         // t is the 2L-limb square.
         let mut t = [0u64; L2];
         // Cross products a[i]·a[j], i < j, once each, at positions i + j. Row i ends at
