@@ -90,6 +90,51 @@ fn square_columns<const L: usize>(a: &[u32; L], col: usize) -> (u64, u64) {
     (2 * same + product(a[half], a[half]), 2 * next)
 }
 
+/// The Montgomery product of mont_mul and mont_sqr, by product scanning: column by column, low
+/// columns first, the columns of the product (`low(i)` below L and `high(i)` from L on give
+/// columns i and i + 1, i even; two closures, so neither loop tests which half it is in) plus
+/// those of m·n. Column i < L fixes digit m[i] so that the column is divisible by
+/// 2^27; columns L..2L are the result's digits. Columns go in pairs so each digit loaded
+/// serves both (`two_columns`); L is even at every width, checked when compiled.
+#[inline(always)]
+fn reduce_columns<const L: usize>(
+    n: &[u32; L],
+    n0: u32,
+    low: impl Fn(usize) -> (u64, u64),
+    high: impl Fn(usize) -> (u64, u64),
+) -> [u32; L] {
+    const { assert!(L % 2 == 0 && L >= 2) };
+    let mut m = [0u32; L];
+    let mut t = [0u32; L];
+    let mut carry = 0u64;
+    for i in (0..L).step_by(2) {
+        let (p0, p1) = low(i);
+        let (mn0, mn1) = two_columns(&m, n, i, 0, i);
+        let mut column = carry + p0 + mn0;
+        m[i] = (column as u32).wrapping_mul(n0) & DIGIT_MASK;
+        column += product(m[i], n[0]);
+        let mut next = (column >> DIGIT_BITS) + p1 + mn1 + product(m[i], n[1]);
+        m[i + 1] = (next as u32).wrapping_mul(n0) & DIGIT_MASK;
+        next += product(m[i + 1], n[0]);
+        carry = next >> DIGIT_BITS;
+    }
+    for i in (L..2 * L).step_by(2) {
+        let first = i + 2 - L;
+        let (p0, p1) = high(i);
+        let (mn0, mn1) = two_columns(&m, n, i, first, L);
+        let column = carry + p0 + mn0 + product(m[first - 1], n[L - 1]);
+        t[i - L] = (column as u32) & DIGIT_MASK;
+        let next = (column >> DIGIT_BITS) + p1 + mn1;
+        t[i + 1 - L] = (next as u32) & DIGIT_MASK;
+        carry = next >> DIGIT_BITS;
+    }
+    // carry is digit L of a result below 2n: 0 or 1.
+    if carry != 0 || !less_than(&t, n) {
+        sub_assign(&mut t, n);
+    }
+    t
+}
+
 impl Radix for Radix27 {
     type Limb = u32;
     const BITS: u32 = DIGIT_BITS;
@@ -103,79 +148,28 @@ impl Radix for Radix27 {
     }
 
     fn mont_mul<const L: usize>(a: &[u32; L], b: &[u32; L], n: &[u32; L], n0: u32) -> [u32; L] {
-        // Column i of a·b + m·n, low columns first: column i < L fixes digit m[i] so that the
-        // column is divisible by 2^27; columns L..2L are the result's digits. Columns go in
-        // pairs (L is even at every width) so each digit loaded serves both (`two_columns`).
-        // Columns go in pairs: checked when compiled.
-        const { assert!(L % 2 == 0 && L >= 2) };
-        let mut m = [0u32; L];
-        let mut t = [0u32; L];
-        let mut carry = 0u64;
-        for i in (0..L).step_by(2) {
-            let (ab0, ab1) = two_columns(a, b, i, 0, i + 1);
-            let (mn0, mn1) = two_columns(&m, n, i, 0, i);
-            let mut column = carry + ab0 + mn0;
-            m[i] = (column as u32).wrapping_mul(n0) & DIGIT_MASK;
-            column += product(m[i], n[0]);
-            let mut next =
-                (column >> DIGIT_BITS) + ab1 + product(a[i + 1], b[0]) + mn1 + product(m[i], n[1]);
-            m[i + 1] = (next as u32).wrapping_mul(n0) & DIGIT_MASK;
-            next += product(m[i + 1], n[0]);
-            carry = next >> DIGIT_BITS;
-        }
-        for i in (L..2 * L).step_by(2) {
-            let first = i + 2 - L;
-            let (ab0, ab1) = two_columns(a, b, i, first, L);
-            let (mn0, mn1) = two_columns(&m, n, i, first, L);
-            let column = carry
-                + ab0
-                + product(a[first - 1], b[L - 1])
-                + mn0
-                + product(m[first - 1], n[L - 1]);
-            t[i - L] = (column as u32) & DIGIT_MASK;
-            let next = (column >> DIGIT_BITS) + ab1 + mn1;
-            t[i + 1 - L] = (next as u32) & DIGIT_MASK;
-            carry = next >> DIGIT_BITS;
-        }
-        // carry is digit L of a result below 2n: 0 or 1.
-        if carry != 0 || !less_than(&t, n) {
-            sub_assign(&mut t, n);
-        }
-        t
+        // Columns i and i + 1 of a·b: Σ a[j]·b[c − j] over 0 ≤ j, c − j < L. Below L the pair
+        // shares j ≤ i and column i + 1 adds a[i + 1]·b[0]; from L on they share
+        // j ≥ i + 2 − L and column i adds the term below that.
+        reduce_columns(
+            n,
+            n0,
+            |i| {
+                let (ab0, ab1) = two_columns(a, b, i, 0, i + 1);
+                (ab0, ab1 + product(a[i + 1], b[0]))
+            },
+            |i| {
+                let first = i + 2 - L;
+                let (ab0, ab1) = two_columns(a, b, i, first, L);
+                (ab0 + product(a[first - 1], b[L - 1]), ab1)
+            },
+        )
     }
 
     fn mont_sqr<const L: usize, const L2: usize>(a: &[u32; L], n: &[u32; L], n0: u32) -> [u32; L] {
         // As mont_mul with b = a, but each cross product a[j]·a[i−j], j < i − j, is taken once
         // and doubled (`square_columns`): half the multiplications of the square.
-        const { assert!(L % 2 == 0 && L >= 2) };
-        let mut m = [0u32; L];
-        let mut t = [0u32; L];
-        let mut carry = 0u64;
-        for i in (0..L).step_by(2) {
-            let (sq0, sq1) = square_columns(a, i);
-            let (mn0, mn1) = two_columns(&m, n, i, 0, i);
-            let mut column = carry + sq0 + mn0;
-            m[i] = (column as u32).wrapping_mul(n0) & DIGIT_MASK;
-            column += product(m[i], n[0]);
-            let mut next = (column >> DIGIT_BITS) + sq1 + mn1 + product(m[i], n[1]);
-            m[i + 1] = (next as u32).wrapping_mul(n0) & DIGIT_MASK;
-            next += product(m[i + 1], n[0]);
-            carry = next >> DIGIT_BITS;
-        }
-        for i in (L..2 * L).step_by(2) {
-            let first = i + 2 - L;
-            let (sq0, sq1) = square_columns(a, i);
-            let (mn0, mn1) = two_columns(&m, n, i, first, L);
-            let column = carry + sq0 + mn0 + product(m[first - 1], n[L - 1]);
-            t[i - L] = (column as u32) & DIGIT_MASK;
-            let next = (column >> DIGIT_BITS) + sq1 + mn1;
-            t[i + 1 - L] = (next as u32) & DIGIT_MASK;
-            carry = next >> DIGIT_BITS;
-        }
-        if carry != 0 || !less_than(&t, n) {
-            sub_assign(&mut t, n);
-        }
-        t
+        reduce_columns(n, n0, |i| square_columns(a, i), |i| square_columns(a, i))
     }
 
     fn double_mod<const L: usize>(a: &mut [u32; L], n: &[u32; L]) {
