@@ -3,9 +3,9 @@
 //! (RFC 7468).
 //!
 //! Keys are configuration, loaded once, and held without the heap: a key stores its modulus
-//! and `R² mod n` in the fixed-width Montgomery form of [`rfc7523_rsavp1`] (about 2 KiB
-//! a key, whatever its size, so a full [`KeySet`] is about 34 KiB). Unsafe keys are refused at load time with a
-//! precise [`KeyError`]: moduli under [`MIN_RSA_BITS`] or over [`MAX_RSA_BITS`], even
+//! and `R² mod n` in the fixed-width Montgomery form of [`rfc7523_rsavp1`] (about 2 KiB a key,
+//! whatever its size, so a full [`KeySet`] is about 35 KiB). Unsafe keys are refused at load
+//! time with a precise [`KeyError`]: moduli under [`MIN_RSA_BITS`] or over [`MAX_RSA_BITS`], even
 //! exponents, exponents below 3 or above [`MAX_PUBLIC_EXPONENT`], even moduli, and private key
 //! material in what should be a public key set.
 //!
