@@ -2690,3 +2690,156 @@ fn malformed_request_does_not_spend_the_client_assertion() {
     assert_eq!(again, TokenError::Client(Error::Replayed));
     assert_eq!(again.status(), 401);
 }
+
+// ---------------------------------------------------------------------------------------------
+// A KeyLookup with its own RSA public-key operation
+// ---------------------------------------------------------------------------------------------
+
+/// What [`OwnRsa::rsavp1`] does: this crate's result, a corrupted one, or a refusal.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum OwnResult {
+    Correct,
+    FlipLastByte,
+    Refuse,
+}
+
+/// Trusted issuers whose RSAVP1 is "another implementation": it records each call (the
+/// signature it got) and answers as [`OwnResult`] says.
+struct OwnRsa<'a> {
+    issuers: &'a [TrustedIssuer<'a>],
+    result: OwnResult,
+    calls: std::cell::RefCell<Vec<Vec<u8>>>,
+}
+
+impl rfc7523::KeyLookup for OwnRsa<'_> {
+    fn keys_for(&self, id: &str) -> Option<&KeySet> {
+        self.issuers.keys_for(id)
+    }
+
+    fn rsavp1(&self, key: &RsaVerifyingKey, signature: &[u8], out: &mut [u8]) -> Option<()> {
+        self.calls.borrow_mut().push(signature.to_vec());
+        match self.result {
+            OwnResult::Refuse => None,
+            OwnResult::Correct | OwnResult::FlipLastByte => {
+                key.rsavp1(signature, out)?;
+                if self.result == OwnResult::FlipLastByte {
+                    *out.last_mut()? ^= 1;
+                }
+                Some(())
+            }
+        }
+    }
+}
+
+/// `token` with its signature replaced by `signature`.
+fn with_signature(token: &str, signature: &[u8]) -> String {
+    let input = token.rsplit_once('.').map_or(token, |(input, _)| input);
+    format!("{input}.{}", b64(signature))
+}
+
+#[test]
+fn key_lookup_can_supply_the_rsa_operation_and_the_core_still_decides() {
+    let f = fixtures();
+    let issuers = trusted_issuers(f);
+    let clients = registered_clients(f);
+    let lookup = |list, result| OwnRsa {
+        issuers: list,
+        result,
+        calls: Default::default(),
+    };
+    let grant_token = signed(&grant_base());
+    let client_token = signed(&client_base());
+    for result in [
+        OwnResult::Correct,
+        OwnResult::FlipLastByte,
+        OwnResult::Refuse,
+    ] {
+        let grants = lookup(&issuers, result);
+        let grant = GrantProfile {
+            issuers: &grants,
+            audiences: &[AS_ISSUER],
+            subject: None,
+            checks: Checks::default(),
+        };
+        let clients = lookup(&clients, result);
+        let client = ClientAuthProfile {
+            clients: &clients,
+            issuer: AS_ISSUER,
+            typ: TypRule::NotAnotherType,
+            checks: Checks::default(),
+        };
+        let mut store = MemoryReplayStore::<8>::new();
+        let outcomes = [
+            grant.validate(&grant_token, NOW, &mut store).map(|_| ()),
+            client
+                .validate(&client_token, None, NOW, &mut store)
+                .map(|_| ()),
+        ];
+        for outcome in outcomes {
+            match result {
+                OwnResult::Correct => assert_eq!(outcome, Ok(())),
+                // A wrong or refused result never passes: the core compares the encoding.
+                _ => assert_eq!(outcome, Err(Error::InvalidSignature)),
+            }
+        }
+        assert_eq!(grants.calls.borrow().len(), 1);
+        assert_eq!(clients.calls.borrow().len(), 1);
+        // Through TokenEndpoint too.
+        let endpoint = TokenEndpoint {
+            grant: Some(grant),
+            client_auth: Some(client),
+        };
+        let body = format!(
+            "grant_type={}&assertion={grant_token}",
+            form_encode(JWT_BEARER_GRANT_TYPE)
+        );
+        let mut fresh = MemoryReplayStore::<8>::new();
+        assert_eq!(
+            endpoint.handle(body.as_bytes(), NOW, &mut fresh).is_ok(),
+            result == OwnResult::Correct
+        );
+        assert_eq!(grants.calls.borrow().len(), 2);
+    }
+
+    // The operation is called only with a signature of the modulus length whose integer is
+    // below n: the core checks RFC 8017 §8.2.2 steps 1 and 2 first.
+    let grants = lookup(&issuers, OwnResult::Correct);
+    let grant = GrantProfile {
+        issuers: &grants,
+        audiences: &[AS_ISSUER],
+        subject: None,
+        checks: Checks::default(),
+    };
+    let key = f.keys.iter().next().unwrap();
+    let mut n = [0u8; 256];
+    let n = key.modulus(&mut n).unwrap().to_vec();
+    let mut n_minus_1 = n.clone();
+    *n_minus_1.last_mut().unwrap() -= 1;
+    let mut store = MemoryReplayStore::<8>::new();
+    for (signature, expected) in [
+        (n.clone(), Error::InvalidSignature),
+        ([0xff; 256].to_vec(), Error::InvalidSignature),
+        (
+            n[1..].to_vec(),
+            Error::Malformed(Malformed::SignatureLength),
+        ),
+    ] {
+        let token = with_signature(&grant_token, &signature);
+        assert_eq!(
+            grant.validate(&token, NOW, &mut store).err(),
+            Some(expected)
+        );
+    }
+    assert!(
+        grants.calls.borrow().is_empty(),
+        "out-of-range input reached the operation"
+    );
+    let token = with_signature(&grant_token, &n_minus_1);
+    assert_eq!(
+        grant.validate(&token, NOW, &mut store).err(),
+        Some(Error::InvalidSignature)
+    );
+    assert_eq!(*grants.calls.borrow(), vec![n_minus_1]);
+    assert_eq!(key.exponent(), 65537);
+    assert!(key.modulus(&mut [0u8; 255]).is_none());
+}

@@ -369,6 +369,28 @@ impl PublicKey {
         self.modulus_len
     }
 
+    /// The public exponent.
+    pub const fn exponent(&self) -> u64 {
+        self.e
+    }
+
+    /// Writes the modulus as big-endian bytes into `out`, which must be exactly
+    /// [`Self::modulus_len`] bytes; `None` otherwise.
+    pub fn write_modulus(&self, out: &mut [u8]) -> Option<()> {
+        if out.len() != self.modulus_len {
+            return None;
+        }
+        Active::write_be_bytes(&self.n, out).then_some(())
+    }
+
+    /// True when `signature` is exactly [`Self::modulus_len`] bytes and its integer (OS2IP) is
+    /// below `n`: the input check of RSAVP1 (RFC 8017 §5.2.2 step 1), for callers that hand
+    /// the exponentiation to another implementation.
+    pub fn is_signature_representative(&self, signature: &[u8]) -> bool {
+        signature.len() == self.modulus_len
+            && Active::from_be_bytes::<MAX_LIMBS>(signature).is_some_and(|s| less_than(&s, &self.n))
+    }
+
     /// RSAVP1: writes `signature^e mod n` into `out` (exactly [`Self::modulus_len`] bytes).
     /// `None` when `signature` or `out` is not that long, or the signature representative is
     /// not below `n`.
@@ -569,6 +591,26 @@ mod tests {
         assert!(key.rsavp1(&n_minus_1, &mut out).is_some());
         // (n − 1)^odd = n − 1 (mod n).
         assert_eq!(out.to_vec(), n_minus_1);
+        assert!(key.is_signature_representative(&n_minus_1));
+        assert!(!key.is_signature_representative(&n));
+        let mut n_plus_1 = n.clone();
+        *n_plus_1.last_mut().unwrap() += 1;
+        assert!(!key.is_signature_representative(&n_plus_1));
+        assert!(!key.is_signature_representative(&[0xff; 256]));
+        assert!(key.is_signature_representative(&[0; 256]));
+        assert!(!key.is_signature_representative(&n_minus_1[1..]), "short");
+        let mut long = vec![0u8];
+        long.extend_from_slice(&n_minus_1);
+        assert!(
+            !key.is_signature_representative(&long),
+            "a leading zero byte too many"
+        );
+        let mut written = [0u8; 256];
+        assert!(key.write_modulus(&mut written).is_some());
+        assert_eq!(written.to_vec(), n);
+        assert!(key.write_modulus(&mut written[1..]).is_none());
+        assert!(key.write_modulus(&mut [0u8; 257]).is_none());
+        assert_eq!(key.exponent(), 65537);
         assert!(key.rsavp1(&n[1..], &mut out).is_none(), "short signature");
         assert!(key.rsavp1(&n, &mut out[1..]).is_none(), "short output");
         let mut even = n.clone();

@@ -251,7 +251,10 @@ impl RsaVerifyingKey {
     pub fn verify_rs256(&self, message: &[u8], signature: &[u8]) -> bool {
         use sha2::{Digest, Sha256};
         let digest: [u8; 32] = Sha256::digest(message).into();
-        crate::rs256::verify(self.public_key(), &digest, signature).is_ok()
+        crate::rs256::verify(self.public_key(), &digest, signature, |em| {
+            self.key.rsavp1(signature, em)
+        })
+        .is_ok()
     }
 
     /// RSAVP1 (RFC 8017 §5.2.2), the raw public-key operation under RS256: writes
@@ -264,6 +267,20 @@ impl RsaVerifyingKey {
         let out = out.get_mut(..self.modulus_len())?;
         self.key.rsavp1(signature, out)?;
         Some(out)
+    }
+
+    /// Writes the modulus n as big-endian bytes into `out` (at least
+    /// [`modulus_len`](Self::modulus_len) bytes; that many are written) and returns them: for
+    /// exporting the key (a JWK's `n`, RFC 7518 §6.3.1.1) to another RSA implementation.
+    pub fn modulus<'o>(&self, out: &'o mut [u8]) -> Option<&'o [u8]> {
+        let out = out.get_mut(..self.modulus_len())?;
+        self.key.write_modulus(out)?;
+        Some(out)
+    }
+
+    /// The public exponent e (a JWK's `e`, RFC 7518 §6.3.1.2).
+    pub const fn exponent(&self) -> u64 {
+        self.key.exponent()
     }
 
     pub(crate) fn public_key(&self) -> &PublicKey {

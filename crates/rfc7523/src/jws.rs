@@ -142,6 +142,18 @@ impl<'t> UnverifiedAssertion<'t> {
     /// Verifies the RS256 signature (RFC 7515 §5.2 step 8) with the keys of `keys` that the
     /// header's `kid` selects ([`KeySet::candidates`]).
     pub fn verify(self, keys: &KeySet) -> Result<VerifiedAssertion, Error> {
+        self.verify_using(keys, |key, signature, out| {
+            key.rsavp1(signature, out).map(|_| ())
+        })
+    }
+
+    /// [`verify`](Self::verify) with `rsavp1` as the RSA public-key operation (a
+    /// [`KeyLookup::rsavp1`](crate::KeyLookup::rsavp1)).
+    pub(crate) fn verify_using(
+        self,
+        keys: &KeySet,
+        rsavp1: impl Fn(&RsaVerifyingKey, &[u8], &mut [u8]) -> Option<()>,
+    ) -> Result<VerifiedAssertion, Error> {
         let digest: [u8; 32] = Sha256::digest(self.signing_input.as_bytes()).into();
         let mut tried = 0usize;
         let mut only_length_failures = true;
@@ -149,7 +161,11 @@ impl<'t> UnverifiedAssertion<'t> {
         let kid = self.header.kid.clone();
         for key in keys.candidates(kid.as_deref()) {
             tried += 1;
-            match verify_with(key, &digest, &self.signature) {
+            let signature = self.signature.as_slice();
+            let outcome = rs256::verify(key.public_key(), &digest, signature, |em| {
+                rsavp1(key, signature, em)
+            });
+            match outcome {
                 Ok(()) => {
                     verified_by = Some(key);
                     break;
@@ -170,14 +186,6 @@ impl<'t> UnverifiedAssertion<'t> {
             None => Err(Error::InvalidSignature),
         }
     }
-}
-
-fn verify_with(
-    key: &RsaVerifyingKey,
-    digest: &[u8; 32],
-    signature: &[u8],
-) -> Result<(), Rs256Failure> {
-    rs256::verify(key.public_key(), digest, signature)
 }
 
 /// A JWS whose RS256 signature verified under a trusted key. Its claims can now be read.

@@ -24,7 +24,7 @@
 
 use crate::claims::Claims;
 use crate::error::{Claim, Error, Use};
-use crate::jwk::KeySet;
+use crate::jwk::{KeySet, RsaVerifyingKey};
 use crate::jws::{
     strip_application_prefix, Header, UnverifiedAssertion, VerifiedAssertion, MAX_TOKEN_LEN,
 };
@@ -37,10 +37,25 @@ pub const DEFAULT_LEEWAY: u64 = 30;
 /// The `typ` of a client-authentication assertion (draft-ietf-oauth-rfc7523bis).
 pub const CLIENT_AUTHENTICATION_TYP: &str = "client-authentication+jwt";
 
-/// Finds the trusted keys of an issuer (grants) or a client (client authentication).
+/// Finds the trusted keys of an issuer (grants) or a client (client authentication), and
+/// runs the RSA public-key operation with them.
 pub trait KeyLookup {
     /// The keys trusted for `id`, or `None` when `id` is not trusted.
     fn keys_for(&self, id: &str) -> Option<&KeySet>;
+
+    /// RSAVP1 (RFC 8017 §5.2.2) under `key`, a key of [`keys_for`](Self::keys_for): writes
+    /// `signature^e mod n` into `out` (exactly [`RsaVerifyingKey::modulus_len`] bytes), or
+    /// returns `None` to refuse. The default is this crate's fixed-width arithmetic
+    /// ([`RsaVerifyingKey::rsavp1`]); override it to hand the exponentiation to another
+    /// implementation (the npm package uses Node's `node:crypto` where it has it).
+    ///
+    /// It is called only with a signature of exactly the modulus length whose integer is below
+    /// n (RFC 8017 §8.2.2 steps 1–2, checked first), and it never sees the message or its
+    /// digest: the core compares what it writes with the one valid encoding (§9.2), so a
+    /// wrong result refuses the assertion.
+    fn rsavp1(&self, key: &RsaVerifyingKey, signature: &[u8], out: &mut [u8]) -> Option<()> {
+        key.rsavp1(signature, out).map(|_| ())
+    }
 }
 
 /// One trusted issuer or client and its keys.
@@ -210,7 +225,9 @@ impl<L: KeyLookup + ?Sized> GrantProfile<'_, L> {
             .issuers
             .keys_for(&issuer)
             .ok_or(Error::IssuerMismatch)?;
-        let assertion = unverified.verify(keys)?;
+        let assertion = unverified.verify_using(keys, |key, signature, out| {
+            self.issuers.rsavp1(key, signature, out)
+        })?;
         let claims = assertion.claims()?;
         // RFC 8725 §3.11: an assertion typed for client authentication (or any other
         // explicit JWT type) is not a grant.
@@ -268,7 +285,9 @@ impl<L: KeyLookup + ?Sized> ClientAuthProfile<'_, L> {
             }
         };
         let keys = self.clients.keys_for(client).ok_or(Error::UnknownKey)?;
-        let assertion = unverified.verify(keys)?;
+        let assertion = unverified.verify_using(keys, |key, signature, out| {
+            self.clients.rsavp1(key, signature, out)
+        })?;
         let claims = assertion.claims()?;
         check_client_typ(assertion.header().typ(), self.typ)?;
         let (iss, sub) = require_claims(&claims, &self.checks)?;

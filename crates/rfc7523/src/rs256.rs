@@ -5,8 +5,9 @@
 //! it with `EM` in constant time. Every BER variant, garbage in the padding, a missing NULL in
 //! the DigestInfo (Wycheproof's `MissingNull`, "acceptable" there) and every other malleation is
 //! therefore rejected by construction. The modular exponentiation (RSAVP1) is
-//! [`rfc7523_rsavp1`]'s fixed-width Montgomery arithmetic; nothing on this path uses the
-//! heap.
+//! [`rfc7523_rsavp1`]'s fixed-width Montgomery arithmetic unless the caller's
+//! [`KeyLookup`](crate::KeyLookup) hands it to another implementation; the length and range
+//! checks and the comparison stay here either way. Nothing on this path uses the heap.
 
 use crate::jws::MAX_SIGNATURE_LEN;
 use rfc7523_rsavp1::PublicKey;
@@ -27,22 +28,29 @@ pub(crate) enum Rs256Failure {
     Invalid,
 }
 
-/// Verifies `signature` over a message whose SHA-256 is `digest`, under `key`.
+/// Verifies `signature` over a message whose SHA-256 is `digest`, under `key`, with `rsavp1`
+/// computing `signature^e mod n` into its buffer (exactly k bytes). `rsavp1` is called only
+/// after steps 1 and 2's input checks passed here, and never sees the digest: whatever it
+/// returns is compared with the one valid encoding, so a wrong result refuses.
 pub(crate) fn verify(
     key: &PublicKey,
     digest: &[u8; 32],
     signature: &[u8],
+    rsavp1: impl FnOnce(&mut [u8]) -> Option<()>,
 ) -> Result<(), Rs256Failure> {
     let modulus_len = key.modulus_len();
     // Step 1: length check.
     if signature.len() != modulus_len || modulus_len > MAX_SIGNATURE_LEN {
         return Err(Rs256Failure::Length);
     }
-    // Step 2: OS2IP, RSAVP1 (RFC 8017 §5.2.2: the representative must be below n), and
-    // I2OSP(m, k), into a fixed buffer.
+    // Step 2: OS2IP, RSAVP1 (RFC 8017 §5.2.2 step 1: the representative must be below n),
+    // and I2OSP(m, k), into a fixed buffer.
+    if !key.is_signature_representative(signature) {
+        return Err(Rs256Failure::Invalid);
+    }
     let mut em = [0u8; MAX_SIGNATURE_LEN];
     let em = em.get_mut(..modulus_len).ok_or(Rs256Failure::Invalid)?;
-    key.rsavp1(signature, em).ok_or(Rs256Failure::Invalid)?;
+    rsavp1(em).ok_or(Rs256Failure::Invalid)?;
     // Steps 3-4: compare with the expected encoding, in constant time.
     if expected_encoding_matches(em, digest) {
         Ok(())
