@@ -14,6 +14,8 @@
 #[cfg(not(any(feature = "verify", feature = "sign")))]
 compile_error!("rfc7523-wasm: enable `verify` (the default), `sign`, or both");
 
+#[cfg(feature = "verify")]
+mod platform_rsa;
 #[cfg(feature = "sign")]
 mod sign;
 #[cfg(feature = "verify")]

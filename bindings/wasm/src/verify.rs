@@ -6,12 +6,14 @@ use base64ct::{Base64UrlUnpadded, Encoding};
 use js_sys::{Array, Function, Object, Reflect, JSON};
 use rfc7523::token_request::TokenError;
 use rfc7523::{
-    Checks, ClientAuthProfile, Error, GrantProfile, KeySet, MemoryReplayStore, Reason, ReplayEntry,
-    ReplayError, ReplayStore, TokenEndpoint, TrustedIssuer, TypRule, Use, ValidatedAssertion,
+    Checks, ClientAuthProfile, Error, GrantProfile, KeyLookup, KeySet, MemoryReplayStore, Reason,
+    ReplayEntry, ReplayError, ReplayStore, RsaVerifyingKey, TokenEndpoint, TrustedIssuer, TypRule,
+    Use, ValidatedAssertion,
 };
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
+use crate::platform_rsa::PlatformKeys;
 use crate::{boolean, check_options, current_time, optional, seconds, string, type_error};
 
 /// Entries of the default per-instance replay store (40 bytes each).
@@ -56,6 +58,14 @@ export interface VerifierOptions {
   /** Require `typ: client-authentication+jwt` (rfc7523bis); otherwise an absent `typ` or
    *  `JWT` also passes, and any other type is refused. Client authentication only. */
   requireTyp?: boolean;
+  /** The RSA public-key operation (the modular exponentiation under RS256). `"platform"`
+   *  (the default): Node's `node:crypto` where the runtime has it (found through
+   *  `process.getBuiltinModule`: Node >= 20.16, and runtimes that provide it), checked on
+   *  every key at construction against the package's own arithmetic, else that arithmetic;
+   *  `"wasm"`: always the package's own arithmetic. Either way the package checks the
+   *  signature's length and range and compares the result with the one valid encoding
+   *  itself. `rsaImplementation` tells which one a verifier uses. */
+  rsa?: "platform" | "wasm";
   /** Replay protection: omitted = a bounded in-memory store per verifier (4096 live entries;
    *  full = refused); a ReplayHook; or `"external"`: nothing is stored, and results carry
    *  `replay` for your own atomic insert (e.g. a Durable Object). */
@@ -166,6 +176,7 @@ const VERIFIER_OPTIONS: &[&str] = &[
     "typ",
     "requireTyp",
     "replay",
+    "rsa",
 ];
 
 /// The option names of `verify()` and `verifyTokenRequest()`.
@@ -190,6 +201,31 @@ pub struct AssertionVerifier {
     checks: Checks,
     typ: TypRule,
     replay: Replay,
+    /// The platform's RSA, when it is used (option `rsa`).
+    platform: Option<PlatformKeys>,
+}
+
+/// The trusted issuers (or the one client) with the RSA operation the verifier uses.
+struct Trusted<'a> {
+    issuers: &'a [TrustedIssuer<'a>],
+    keys: &'a KeySet,
+    platform: Option<&'a PlatformKeys>,
+}
+
+impl KeyLookup for Trusted<'_> {
+    fn keys_for(&self, id: &str) -> Option<&KeySet> {
+        self.issuers.keys_for(id)
+    }
+
+    /// The platform's RSAVP1 for a key it holds; the package's arithmetic otherwise, and when
+    /// the platform fails (the result is the same number either way).
+    fn rsavp1(&self, key: &RsaVerifyingKey, signature: &[u8], out: &mut [u8]) -> Option<()> {
+        let platform = self.platform.and_then(|platform| {
+            let index = self.keys.iter().position(|k| core::ptr::eq(k, key))?;
+            platform.rsavp1(index, signature, out)
+        });
+        platform.or_else(|| key.rsavp1(signature, out).map(|_| ()))
+    }
 }
 
 #[wasm_bindgen]
@@ -266,6 +302,11 @@ impl AssertionVerifier {
                 Replay::Hook { object, function }
             }
         };
+        let platform = match string(&options, "rsa")?.as_deref() {
+            None | Some("platform") => PlatformKeys::load(&keys),
+            Some("wasm") => None,
+            Some(_) => return Err(type_error("rsa must be \"platform\" or \"wasm\"")),
+        };
         Ok(AssertionVerifier {
             keys,
             issuers,
@@ -275,6 +316,22 @@ impl AssertionVerifier {
             checks,
             typ,
             replay,
+            platform,
+        })
+    }
+
+    /// Which RSA implementation this verifier uses: `"node:crypto"` or `"wasm"` (option
+    /// `rsa`).
+    #[wasm_bindgen(
+        getter,
+        js_name = rsaImplementation,
+        unchecked_return_type = "\"node:crypto\" | \"wasm\""
+    )]
+    pub fn rsa_implementation(&self) -> JsValue {
+        JsValue::from_str(if self.platform.is_some() {
+            "node:crypto"
+        } else {
+            "wasm"
         })
     }
 
@@ -360,8 +417,8 @@ impl AssertionVerifier {
 }
 
 struct Profiles<'a> {
-    grant: Option<GrantProfile<'a>>,
-    client: Option<ClientAuthProfile<'a>>,
+    grant: Option<GrantProfile<'a, Trusted<'a>>>,
+    client: Option<ClientAuthProfile<'a, Trusted<'a>>>,
     client_id: Option<&'a str>,
 }
 
@@ -381,8 +438,10 @@ impl AssertionVerifier {
             checks,
             typ,
             replay,
+            platform,
         } = self;
         let keys: &KeySet = keys;
+        let platform = platform.as_ref();
         let audience_refs: Vec<&str> = audiences.iter().map(String::as_str).collect();
         let grant_issuers: Vec<TrustedIssuer<'_>> = issuers
             .iter()
@@ -391,15 +450,25 @@ impl AssertionVerifier {
         let client: Option<[TrustedIssuer<'_>; 1]> = client_id
             .as_deref()
             .map(|issuer| [TrustedIssuer { issuer, keys }]);
-        let grant = (!grant_issuers.is_empty()).then_some(GrantProfile {
+        let grant_lookup = Trusted {
             issuers: grant_issuers.as_slice(),
+            keys,
+            platform,
+        };
+        let client_lookup = client.as_ref().map(|clients| Trusted {
+            issuers: clients.as_slice(),
+            keys,
+            platform,
+        });
+        let grant = (!grant_issuers.is_empty()).then_some(GrantProfile {
+            issuers: &grant_lookup,
             audiences: audience_refs.as_slice(),
             subject: subject.as_deref(),
             checks: *checks,
         });
-        let client_profile = match (&client, audiences.first()) {
+        let client_profile = match (&client_lookup, audiences.first()) {
             (Some(clients), Some(issuer)) => Some(ClientAuthProfile {
-                clients: clients.as_slice(),
+                clients,
                 issuer,
                 typ: *typ,
                 checks: *checks,
@@ -589,6 +658,6 @@ fn load_keys(value: &JsValue) -> Result<KeySet, JsValue> {
     KeySet::from_text(&text).map_err(|e| type_error(&format!("keys: {e}")))
 }
 
-fn base64url(bytes: &[u8]) -> String {
+pub(crate) fn base64url(bytes: &[u8]) -> String {
     Base64UrlUnpadded::encode_string(bytes)
 }

@@ -387,8 +387,14 @@ impl PublicKey {
     /// below `n`: the input check of RSAVP1 (RFC 8017 §5.2.2 step 1), for callers that hand
     /// the exponentiation to another implementation.
     pub fn is_signature_representative(&self, signature: &[u8]) -> bool {
-        signature.len() == self.modulus_len
-            && Active::from_be_bytes::<MAX_LIMBS>(signature).is_some_and(|s| less_than(&s, &self.n))
+        // Equal lengths, big-endian: the byte order is the numeric order.
+        let mut n = [0u8; MAX_MODULUS_LEN];
+        match n.get_mut(..self.modulus_len) {
+            Some(n) if signature.len() == n.len() => {
+                self.write_modulus(n).is_some() && signature < &n[..]
+            }
+            _ => false,
+        }
     }
 
     /// RSAVP1: writes `signature^e mod n` into `out` (exactly [`Self::modulus_len`] bytes).

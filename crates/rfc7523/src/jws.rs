@@ -142,7 +142,7 @@ impl<'t> UnverifiedAssertion<'t> {
     /// Verifies the RS256 signature (RFC 7515 §5.2 step 8) with the keys of `keys` that the
     /// header's `kid` selects ([`KeySet::candidates`]).
     pub fn verify(self, keys: &KeySet) -> Result<VerifiedAssertion, Error> {
-        self.verify_using(keys, |key, signature, out| {
+        self.verify_using(keys, &|key, signature, out| {
             key.rsavp1(signature, out).map(|_| ())
         })
     }
@@ -152,7 +152,7 @@ impl<'t> UnverifiedAssertion<'t> {
     pub(crate) fn verify_using(
         self,
         keys: &KeySet,
-        rsavp1: impl Fn(&RsaVerifyingKey, &[u8], &mut [u8]) -> Option<()>,
+        rsavp1: &Rsavp1<'_>,
     ) -> Result<VerifiedAssertion, Error> {
         let digest: [u8; 32] = Sha256::digest(self.signing_input.as_bytes()).into();
         let mut tried = 0usize;
@@ -162,7 +162,7 @@ impl<'t> UnverifiedAssertion<'t> {
         for key in keys.candidates(kid.as_deref()) {
             tried += 1;
             let signature = self.signature.as_slice();
-            let outcome = rs256::verify(key.public_key(), &digest, signature, |em| {
+            let outcome = rs256::verify(key.public_key(), &digest, signature, &|em| {
                 rsavp1(key, signature, em)
             });
             match outcome {
@@ -187,6 +187,10 @@ impl<'t> UnverifiedAssertion<'t> {
         }
     }
 }
+
+/// An RSAVP1 implementation (RFC 8017 §5.2.2): `(key, signature, out)`, as
+/// [`KeyLookup::rsavp1`](crate::KeyLookup::rsavp1).
+pub(crate) type Rsavp1<'f> = dyn Fn(&RsaVerifyingKey, &[u8], &mut [u8]) -> Option<()> + 'f;
 
 /// A JWS whose RS256 signature verified under a trusted key. Its claims can now be read.
 #[derive(Clone, Debug)]

@@ -225,7 +225,7 @@ impl<L: KeyLookup + ?Sized> GrantProfile<'_, L> {
             .issuers
             .keys_for(&issuer)
             .ok_or(Error::IssuerMismatch)?;
-        let assertion = unverified.verify_using(keys, |key, signature, out| {
+        let assertion = unverified.verify_using(keys, &|key, signature, out| {
             self.issuers.rsavp1(key, signature, out)
         })?;
         let claims = assertion.claims()?;
@@ -285,7 +285,7 @@ impl<L: KeyLookup + ?Sized> ClientAuthProfile<'_, L> {
             }
         };
         let keys = self.clients.keys_for(client).ok_or(Error::UnknownKey)?;
-        let assertion = unverified.verify_using(keys, |key, signature, out| {
+        let assertion = unverified.verify_using(keys, &|key, signature, out| {
             self.clients.rsavp1(key, signature, out)
         })?;
         let claims = assertion.claims()?;

@@ -36,7 +36,7 @@ pub(crate) fn verify(
     key: &PublicKey,
     digest: &[u8; 32],
     signature: &[u8],
-    rsavp1: impl FnOnce(&mut [u8]) -> Option<()>,
+    rsavp1: &dyn Fn(&mut [u8]) -> Option<()>,
 ) -> Result<(), Rs256Failure> {
     let modulus_len = key.modulus_len();
     // Step 1: length check.

@@ -190,6 +190,21 @@ fn test_steps() -> Vec<Step> {
                 "warnings",
             ],
         ),
+        // And its nodejs/bundler main module (node:crypto's RSA), with the tests' features.
+        Step::cargo(
+            "clippy (wasm platform-rsa)",
+            &[
+                "clippy",
+                "-p",
+                "rfc7523-wasm",
+                "--all-targets",
+                "--features",
+                "sign,platform-rsa",
+                "--",
+                "-D",
+                "warnings",
+            ],
+        ),
         // Plain `cargo test` (unit, integration and doc tests), so the "test result:" lines show.
         Step::cargo("test", &["test", "--workspace", "--all-features"]),
         // No features: `sign` needs getrandom, which has no backend on this target.

@@ -67,6 +67,8 @@ struct WasmModule {
     dir: &'static str,
     /// Cargo arguments selecting its features.
     cargo_args: &'static [&'static str],
+    /// Targets built with the `platform-rsa` feature too (node:crypto's RSA where it exists).
+    platform_rsa_targets: &'static [&'static str],
     /// What the Workers entry and the TypeScript re-export (besides `AssertionError`).
     exports: &'static str,
 }
@@ -78,12 +80,16 @@ const MODULES: [WasmModule; 2] = [
         out_name: OUT_NAME,
         dir: "",
         cargo_args: &[],
+        // Not `web`: browsers and Workers have no node:crypto to use (and the web module has
+        // a size budget).
+        platform_rsa_targets: &["nodejs", "bundler"],
         exports: "AssertionVerifier, AssertionError, errorClass",
     },
     WasmModule {
         out_name: "rfc7523_sign",
         dir: "sign",
         cargo_args: &["--no-default-features", "--features", "sign"],
+        platform_rsa_targets: &[],
         exports: "signAssertion, AssertionError",
     },
 ];
@@ -157,9 +163,10 @@ pub(crate) fn test_steps() -> Vec<Step> {
                     "rfc7523-wasm",
                     "--target",
                     WASM_TARGET,
-                    // Both modules' exports: the tests sign, then verify.
+                    // Both modules' exports: the tests sign, then verify; and the
+                    // node:crypto RSA of the nodejs build.
                     "--features",
-                    "sign",
+                    "sign,platform-rsa",
                     "--test",
                     "node",
                     // Every Wycheproof RSA verify case on wasm32 (the radix-2^27 arithmetic).
@@ -215,10 +222,14 @@ pub(crate) fn build(root: &Path) -> Result<(), String> {
                 "--mode",
                 "no-install",
             ];
-            if !module.cargo_args.is_empty() {
+            let mut cargo_args = module.cargo_args.to_vec();
+            if module.platform_rsa_targets.contains(&target) {
+                cargo_args.extend(["--features", "platform-rsa"]);
+            }
+            if !cargo_args.is_empty() {
                 // wasm-pack hands what follows `--` to `cargo build`.
                 args.push("--");
-                args.extend(module.cargo_args);
+                args.extend(cargo_args);
             }
             println!("xtask wasm: wasm-pack {}", args.join(" "));
             run(root, &wasm_pack, &args, &[("PATH", path.clone())]).map_err(|err| {
@@ -226,7 +237,8 @@ pub(crate) fn build(root: &Path) -> Result<(), String> {
             })?;
             let wasm_file = out_dir.join(format!("{}_bg.wasm", module.out_name));
             let raw = read(&wasm_file)?;
-            // The targets differ only in their JS glue; optimise one identical module once.
+            // Targets with the same features differ only in their JS glue; optimise one
+            // identical module once.
             match &optimised {
                 Some((input, output)) if *input == raw => write(&wasm_file, output)?,
                 _ => {
@@ -261,7 +273,7 @@ fn optimise(root: &Path, wasm_opt: &Path, wasm_file: &Path) -> Result<(), String
 }
 
 /// Per module and target: exports `AssertionError` from the entry point (wasm-bindgen keeps
-/// `inline_js` classes private), makes the nodejs snippet CommonJS (so Node before 20.19 /
+/// `inline_js` classes private), makes the nodejs snippets CommonJS (so Node before 20.19 /
 /// 22.12, without `require(esm)`, loads it), and marks the folder's module type. The class
 /// is the main module's snippet of the same target; the sign module (which has no snippet
 /// of its own) re-exports that file, so both entry points hand out one class.
@@ -301,10 +313,15 @@ fn finish_target(pkg: &Path, module: WasmModule, target: &str, glue: Glue) -> Re
         }
         Glue::CommonJs => {
             if own {
-                let source = fs::read_to_string(&snippet).map_err(|err| {
-                    format!("xtask wasm: cannot read {}: {err}", snippet.display())
-                })?;
-                write(&snippet, to_commonjs(&source)?.as_bytes())?;
+                // Every snippet: the error class's, and the node:crypto RSA's (platform-rsa).
+                for dir in read_dir(&out_dir.join("snippets"))? {
+                    for file in read_dir(&dir)? {
+                        let source = fs::read_to_string(&file).map_err(|err| {
+                            format!("xtask wasm: cannot read {}: {err}", file.display())
+                        })?;
+                        write(&file, to_commonjs(&source)?.as_bytes())?;
+                    }
+                }
             }
             text.push_str(&format!(
                 "\n// Added by `cargo xtask wasm`: the error class, for `instanceof`.\nexports.AssertionError = require('{relative}').AssertionError;\n"
@@ -365,7 +382,7 @@ fn find_error_snippet(out_dir: &Path) -> Result<PathBuf, String> {
     }
 }
 
-/// Rewrites the snippet's `export class X` / `export function f` into CommonJS.
+/// Rewrites an `inline_js` snippet's `export class X` / `export function f` into CommonJS.
 fn to_commonjs(source: &str) -> Result<String, String> {
     let mut names = Vec::new();
     let mut out = String::from("'use strict';\n");
@@ -384,7 +401,7 @@ fn to_commonjs(source: &str) -> Result<String, String> {
             }
             Some(_) => {
                 return Err(format!(
-                    "xtask wasm: unexpected export in the AssertionError snippet: {line:?}"
+                    "xtask wasm: unexpected export in an inline_js snippet: {line:?}"
                 ))
             }
             None => out.push_str(line),

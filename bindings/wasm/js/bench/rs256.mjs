@@ -9,7 +9,10 @@
 // signAssertion (`rfc7523/sign`) at start-up (one hour of lifetime); everyone checks that token:
 //   rfc7523_verify      AssertionVerifier.verify (sync): parse, RS256, claims, iss/sub/aud,
 //                       time, and a replay hook that accepts every key (the token's jti comes
-//                       back on every call)
+//                       back on every call); the default `rsa: "platform"`, so in Node the
+//                       modular exponentiation is node:crypto's (the script checks that)
+//   rfc7523_verify_wasm the same with `rsa: "wasm"`: everything in the package's wasm, as in
+//                       browsers and Workers
 //   jose_await          await jose.jwtVerify(token, cryptoKey, {issuer, subject, audience,
 //                       algorithms, requiredClaims}) one at a time
 //   jose_64             the same, 64 promises in flight (Promise.all batches)
@@ -102,16 +105,24 @@ for (const bits of [2048, 4096]) {
     jti: '4m_FvXseA5rCNdbF52es8A',
     clientAuth: true,
   });
-  const verifier = new AssertionVerifier({
-    keys: spkiPem,
-    clientId: CLIENT_ID,
-    audience: AUDIENCE,
-    maxLifetime: 3600,
-    requireJti: true,
-    replay: { checkAndInsert: () => true },
-  });
+  const verifierWith = (rsa) =>
+    new AssertionVerifier({
+      keys: spkiPem,
+      clientId: CLIENT_ID,
+      audience: AUDIENCE,
+      maxLifetime: 3600,
+      requireJti: true,
+      replay: { checkAndInsert: () => true },
+      rsa,
+    });
+  const verifier = verifierWith('platform');
+  const wasmVerifier = verifierWith('wasm');
+  if (verifier.rsaImplementation !== 'node:crypto' || wasmVerifier.rsaImplementation !== 'wasm') {
+    throw new Error(`unexpected RSA implementations: ${verifier.rsaImplementation}, ${wasmVerifier.rsaImplementation}`);
+  }
   const currentDate = new Date();
   const ours = () => verifier.verify(token, { currentDate });
+  const oursWasm = () => wasmVerifier.verify(token, { currentDate });
 
   const cryptoKey = await jose.importSPKI(spkiPem, 'RS256');
   const joseOptions = {
@@ -139,11 +150,13 @@ for (const bits of [2048, 4096]) {
 
   // Every implementation must accept the token, or the numbers mean nothing.
   if (ours().claims.sub !== CLIENT_ID) throw new Error('rfc7523 refused the token');
+  if (oursWasm().claims.sub !== CLIENT_ID) throw new Error('rfc7523 (wasm RSA) refused the token');
   if ((await viaJose()).payload.sub !== CLIENT_ID) throw new Error('jose refused the token');
   if (!(await viaWebCrypto())) throw new Error('WebCrypto refused the token');
 
   out(`node/${bits}/token_bytes`, token.length);
   out(`node/${bits}/rfc7523_verify`, (await rate(ours)).toFixed(1));
+  out(`node/${bits}/rfc7523_verify_wasm`, (await rate(oursWasm)).toFixed(1));
   out(`node/${bits}/jose_await`, (await rate(viaJose)).toFixed(1));
   out(`node/${bits}/jose_64`, (await rate(viaJose, { batch: 64 })).toFixed(1));
   out(`node/${bits}/webcrypto_await`, (await rate(viaWebCrypto)).toFixed(1));

@@ -100,8 +100,14 @@ describe('entry points', () => {
         node: { types: `${dir}/nodejs/${out}.d.ts`, default: `${dir}/nodejs/${out}.js` },
         default: { types: `${dir}/bundler/${out}.d.ts`, default: `${dir}/bundler/${out}.js` },
       });
-      const wasm = ['web', 'nodejs', 'bundler'].map((target) => readFileSync(join(pkgDir, dir, target, `${out}_bg.wasm`)));
-      assert.ok(wasm.every((bytes) => bytes.equals(wasm[0])), `one ${out}_bg.wasm for every target`);
+      const [web, nodejs, bundler] = ['web', 'nodejs', 'bundler'].map((target) => readFileSync(join(pkgDir, dir, target, `${out}_bg.wasm`)));
+      assert.ok(nodejs.equals(bundler), `one ${out}_bg.wasm for nodejs and bundler`);
+      // The main module's nodejs and bundler builds add node:crypto's RSA (feature
+      // platform-rsa); web (browsers, Workers) does not. The sign module is one build.
+      assert.equal(web.equals(nodejs), out === 'rfc7523_sign', `${out}_bg.wasm of web vs nodejs`);
+      const imports = (bytes) => WebAssembly.Module.imports(new WebAssembly.Module(bytes)).map((i) => i.name);
+      assert.equal(imports(nodejs).some((name) => name.includes('platformRsa')), out === 'rfc7523', `${out}: platformRsa import`);
+      assert.ok(!imports(web).some((name) => name.includes('platformRsa')), `${out}: no platformRsa import on the web`);
     }
     assert.deepEqual(manifest.sideEffects, ['./workers/index.js', './sign/workers/index.js']);
   });
@@ -112,9 +118,10 @@ describe('entry points', () => {
     );
     assert.equal(packed.name, 'rfc7523');
     const files = packed.files.map((f) => f.path).sort();
-    // The one snippet: AssertionError, in the main module's folders (the sign module re-exports it).
+    // The snippets, in the main module's folders only (the sign module re-exports the error
+    // class): AssertionError everywhere, node:crypto's RSA in the nodejs and bundler builds.
     const snippets = files.filter((f) => f.includes('/snippets/'));
-    assert.deepEqual(snippets.map((f) => f.replace(/\/snippets\/.*/, '')), ['bundler', 'nodejs', 'web']);
+    assert.deepEqual(snippets.map((f) => f.replace(/\/snippets\/.*/, '')), ['bundler', 'bundler', 'nodejs', 'nodejs', 'web']);
     const expected = ['package.json', 'README.md', ...snippets];
     for (const [dir, out] of [
       ['', 'rfc7523'],

@@ -47,6 +47,7 @@ const clientOptions: VerifierOptions = {
   typ: 'client-authentication+jwt',
   requireTyp: true,
   replay: 'external',
+  rsa: 'wasm',
 };
 // @ts-expect-error: clockTolerance is a number of seconds
 const badTolerance: VerifierOptions = { keys, audience: 'a', clockTolerance: '30s' };
@@ -54,11 +55,15 @@ const badTolerance: VerifierOptions = { keys, audience: 'a', clockTolerance: '30
 const badTyp: VerifierOptions = { keys, audience: 'a', typ: 'JWT' };
 // @ts-expect-error: audience is required
 const noAudience: VerifierOptions = { keys };
-void [badTolerance, badTyp, noAudience];
+// @ts-expect-error: rsa is 'platform' or 'wasm'
+const badRsa: VerifierOptions = { keys, audience: 'a', rsa: 'node' };
+void [badTolerance, badTyp, noAudience, badRsa];
 
 const when: VerifyOptions = { currentDate: new Date() };
 const grants = new AssertionVerifier(grantOptions);
 const clients = new AssertionVerifier(clientOptions);
+const rsaImplementation: 'node:crypto' | 'wasm' = clients.rsaImplementation;
+void rsaImplementation;
 
 const result: VerifyResult = grants.verify('eyJ...', when);
 const sub: string = result.claims.sub;
