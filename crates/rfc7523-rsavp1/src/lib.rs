@@ -5,22 +5,22 @@
 //! the RSA step of `rfc7523`'s RS256 verification (`rs256`, RFC 8017 §8.2.2), in a crate of its
 //! own so that a build can optimise it for speed and the rest for size.
 //!
-//! **Widths.** A modulus is placed in the smallest of four widths, [`Width`]: 2048, 3072,
+//! **Widths.** A modulus is placed in the smallest of four widths, `Width`: 2048, 3072,
 //! 4096 or 8192 bits. The arithmetic is monomorphised per width (const generics), so every
 //! number is a stack array of a size known at compile time and nothing is allocated. A key
 //! between two widths (say 2304 bits) uses the larger one: Montgomery's method only needs
 //! `n < R`.
 //!
-//! **Limbs, per target** ([`Active`]):
+//! **Limbs, per target** (`Active`):
 //! - 64-bit targets: radix 2^64 with 64 × 64 → 128-bit products, the CIOS method (Koç, Acar,
 //!   Kaliski, "Analyzing and Comparing Montgomery Multiplication Algorithms", 1996), with a
-//!   separate squaring ([`radix64`]).
+//!   separate squaring (`radix64`).
 //! - 32-bit targets (wasm32, Cortex-M): radix 2^27 digits in `u32`, product scanning into one
-//!   64-bit accumulator ([`radix27`]). wasm has no 64 × 64 → 128 multiply; with 27-bit
+//!   64-bit accumulator (`radix27`). wasm has no 64 × 64 → 128 multiply; with 27-bit
 //!   digits a product is below 2^54 and a whole column (at most 609 products at 8192 bits)
 //!   sums below 2^64, so the inner loop is one multiply and one add, with no carry handling.
 //!
-//! Both representations are compiled and tested on every target; [`Active`] picks one.
+//! Both representations are compiled and tested on every target; `Active` picks one.
 //!
 //! **Exponentiation.** Left-to-right binary over `e` (which is odd, checked when the key is
 //! loaded): `s` enters the Montgomery domain once (`s·R² ·R⁻¹`), then one squaring per bit of
@@ -49,7 +49,7 @@ mod radix27;
 #[cfg_attr(not(target_pointer_width = "64"), allow(dead_code))]
 mod radix64;
 
-/// Largest modulus, in bits (the widest [`Width`]).
+/// Largest modulus, in bits (the widest of the four widths).
 pub const MAX_MODULUS_BITS: usize = 8192;
 
 /// Largest modulus, in bytes.

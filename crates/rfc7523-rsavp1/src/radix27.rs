@@ -93,7 +93,7 @@ fn square_columns<const L: usize>(a: &[u32; L], col: usize) -> (u64, u64) {
 /// The Montgomery product of mont_mul and mont_sqr, by product scanning: column by column, low
 /// columns first, the columns of the product (`low(i)` below L and `high(i)` from L on give
 /// columns i and i + 1, i even; two closures, so neither loop tests which half it is in) plus
-/// those of m·n. Column i < L fixes digit m[i] so that the column is divisible by
+/// those of m·n. Column i < L fixes digit `m[i]` so that the column is divisible by
 /// 2^27; columns L..2L are the result's digits. Columns go in pairs so each digit loaded
 /// serves both (`two_columns`); L is even at every width, checked when compiled.
 #[inline(always)]

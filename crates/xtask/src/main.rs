@@ -11,7 +11,7 @@
 //! * `cargo xtask fuzz [SECONDS]` runs every cargo-fuzz target of `fuzz/` for SECONDS each
 //!   (default [`DEFAULT_FUZZ_SECONDS`]), seeded from `tests/vectors/` (see [`fuzz`]).
 //! * `cargo xtask bench` runs the benchmarks (`benches/`, the Node script, `openssl speed`) and
-//!   writes `BENCHMARKS.md` (see [`bench`]). Not part of `test`: timings are never assertions.
+//!   writes `BENCHMARKS.md` (see [`mod@bench`]). Not part of `test`: timings are never assertions.
 //!
 //! To add a check (wasm, JS, browser, ...), append a [`Step`] to [`test_steps`] and, if it
 //! needs a tool, a probe/install to [`setup`].
@@ -52,8 +52,9 @@ const USAGE: &str = "\
 usage: cargo xtask <subcommand>
 
 subcommands:
-  test     run `setup`, then fmt, clippy, the workspace tests, the no_std
-           (thumbv7em-none-eabihf) build, `cargo deny check licenses bans sources`,
+  test     run `setup`, then fmt, clippy, the API docs (no warnings), the
+           workspace tests, the no_std (thumbv7em-none-eabihf) build,
+           `cargo deny check licenses bans sources`,
            the npm package (`cargo xtask wasm`, wasm-bindgen-test under Node,
            the node --test suite with jose, tsc and workerd), the demo page in
            headless Chromium and the Worker example in workerd, and a fuzz smoke
@@ -205,6 +206,11 @@ fn test_steps() -> Vec<Step> {
                 "warnings",
             ],
         ),
+        // API docs build without warnings: no broken or private intra-doc links.
+        Step {
+            env: vec![("RUSTDOCFLAGS", "-D warnings".into())],
+            ..Step::cargo("doc", &["doc", "--workspace", "--no-deps"])
+        },
         // Plain `cargo test` (unit, integration and doc tests), so the "test result:" lines show.
         Step::cargo("test", &["test", "--workspace", "--all-features"]),
         // No features: `sign` needs getrandom, which has no backend on this target.
