@@ -64,6 +64,14 @@ pub(crate) type Active = radix27::Radix27;
 
 type Limb = <Active as Radix>::Limb;
 
+/// The byte conversions ([`Radix::from_be_bytes`], [`Radix::write_be_bytes`]) keep their
+/// pending bits in a `u64`: at most `bits + 7` of them, or exactly `bits` when limbs are whole
+/// bytes.
+const fn pending_fits(bits: u32) -> bool {
+    bits + 7 <= 64 || (bits % 8 == 0 && bits <= 64)
+}
+const _: () = assert!(pending_fits(radix27::Radix27::BITS) && pending_fits(radix64::Radix64::BITS));
+
 /// Limbs of `bits` bits at `limb_bits` bits a limb.
 pub(crate) const fn limbs_for(bits: usize, limb_bits: u32) -> usize {
     bits.div_ceil(limb_bits as usize)
@@ -163,17 +171,19 @@ pub(crate) trait Radix {
     fn from_be_bytes<const L: usize>(bytes: &[u8]) -> Option<[Self::Limb; L]> {
         let mut limbs = [Self::Limb::default(); L];
         let mut slots = limbs.iter_mut();
-        let mut pending: u128 = 0;
+        // At most BITS + 7 bits are pending (a limb's worth is taken out as soon as it is
+        // there), or BITS of whole bytes: a u64 holds them (`pending_fits`).
+        let mut pending: u64 = 0;
         let mut pending_bits = 0u32;
         for &byte in bytes.iter().rev() {
-            pending |= u128::from(byte) << pending_bits;
+            pending |= u64::from(byte) << pending_bits;
             pending_bits += 8;
             if pending_bits >= Self::BITS {
                 store(
                     &mut slots,
                     Self::limb_from_u64(low_bits(pending, Self::BITS)),
                 )?;
-                pending >>= Self::BITS;
+                pending = pending.checked_shr(Self::BITS).unwrap_or(0);
                 pending_bits -= Self::BITS;
             }
         }
@@ -190,12 +200,13 @@ pub(crate) trait Radix {
     /// number does not fit.
     fn write_be_bytes<const L: usize>(limbs: &[Self::Limb; L], out: &mut [u8]) -> bool {
         let mut source = limbs.iter();
-        let mut pending: u128 = 0;
+        // A limb joins fewer than 8 pending bits (none when BITS is 64): a u64 holds them.
+        let mut pending: u64 = 0;
         let mut pending_bits = 0u32;
         for byte in out.iter_mut().rev() {
             if pending_bits < 8 {
                 if let Some(&limb) = source.next() {
-                    pending |= u128::from(Self::limb_to_u64(limb)) << pending_bits;
+                    pending |= Self::limb_to_u64(limb) << pending_bits;
                     pending_bits += Self::BITS;
                 }
             }
@@ -208,8 +219,8 @@ pub(crate) trait Radix {
 }
 
 /// The low `bits` (≤ 64) bits of `value`.
-fn low_bits(value: u128, bits: u32) -> u64 {
-    (value & ((1u128 << bits) - 1)) as u64
+fn low_bits(value: u64, bits: u32) -> u64 {
+    value & 1u64.checked_shl(bits).map_or(u64::MAX, |bit| bit - 1)
 }
 
 /// Puts `limb` in the next slot; a nonzero limb with no slot left means the number is too

@@ -204,14 +204,26 @@ impl<'a> JsonStr<'a> {
         Unescape { raw: self.raw }
     }
 
+    /// The raw bytes when the string has no escapes: then they are the decoded string (the
+    /// input was validated as UTF-8), and comparing bytes is comparing strings.
+    fn plain(&self) -> Option<&'a [u8]> {
+        (!self.raw.contains(&b'\\')).then_some(self.raw)
+    }
+
     /// True when the decoded string equals `s`.
     pub(crate) fn eq_str(&self, s: &str) -> bool {
-        self.chars().eq(s.chars())
+        match self.plain() {
+            Some(raw) => raw == s.as_bytes(),
+            None => self.chars().eq(s.chars()),
+        }
     }
 
     /// True when both decode to the same string.
     pub(crate) fn eq(&self, other: &JsonStr<'_>) -> bool {
-        self.chars().eq(other.chars())
+        match (self.plain(), other.plain()) {
+            (Some(a), Some(b)) => a == b,
+            _ => self.chars().eq(other.chars()),
+        }
     }
 
     /// True when the decoded string is empty.
@@ -225,6 +237,9 @@ impl<'a> JsonStr<'a> {
         out: &mut heapless::String<N>,
     ) -> Result<(), ()> {
         out.clear();
+        if let Some(text) = self.unescaped_str() {
+            return out.push_str(text).map_err(|_| ());
+        }
         for c in self.chars() {
             out.push(c).map_err(|_| ())?;
         }
@@ -240,11 +255,7 @@ impl<'a> JsonStr<'a> {
 
     /// The raw text when it has no escapes (the common case for base64url members).
     pub(crate) fn unescaped_str(&self) -> Option<&'a str> {
-        if self.raw.contains(&b'\\') {
-            None
-        } else {
-            str::from_utf8(self.raw).ok()
-        }
+        self.plain().and_then(|raw| str::from_utf8(raw).ok())
     }
 }
 
@@ -669,6 +680,36 @@ mod tests {
         assert_eq!(obj("{\"a\":1,\"a\":2,}").err(), Some(JsonError::Syntax));
         // Nested objects are separate scopes and are only validated.
         assert!(obj("{\"a\":{\"x\":1},\"b\":{\"x\":1}}").is_ok());
+    }
+
+    #[test]
+    fn comparisons_agree_with_and_without_escapes() {
+        let s = |raw: &'static str| JsonStr {
+            raw: raw.as_bytes(),
+        };
+        // Plain, escaped and mixed spellings of the same and of different strings.
+        let same = [
+            "s6Bh/é",
+            "s6Bh\\/é",
+            "\\u0073\\u0036Bh/\\u00e9",
+            "s6Bh\\/\\u00E9",
+        ];
+        for a in same {
+            assert!(s(a).eq_str("s6Bh/é"), "{a}");
+            assert!(!s(a).eq_str("s6Bh/e"), "{a}");
+            assert!(!s(a).eq_str("s6Bh/é "), "{a}");
+            for b in same {
+                assert!(s(a).eq(&s(b)), "{a} = {b}");
+            }
+            assert!(!s(a).eq(&s("s6Bh\\u002f")), "{a}");
+            let mut out = heapless::String::<16>::new();
+            assert_eq!(s(a).decode_into(&mut out), Ok(()));
+            assert_eq!(out.as_str(), "s6Bh/é");
+            let mut short = heapless::String::<4>::new();
+            assert_eq!(s(a).decode_into(&mut short), Err(()), "{a} does not fit");
+        }
+        assert!(s("").eq_str(""));
+        assert!(!s("a").eq(&s("")));
     }
 
     #[test]
