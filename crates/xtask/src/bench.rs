@@ -623,7 +623,8 @@ impl Report {
             "Natively, RSA is our own fixed-width Montgomery arithmetic (`crates/rfc7523-rsavp1`, \
              18 modular multiplications for e = 65537): the RS256 step runs at {} /s against the \
              `rsa` crate's {} /s ({:.1}×) and OpenSSL's {} /s, and full validation at {} /s: \
-             the JWT work around RSA is a few percent, within this machine's noise. What is left \
+             the JWT work around RSA (parsing, SHA-256, claims, the replay key) is about {:.0} % \
+             of a validation. What is left \
              to OpenSSL is code generation: \
              portable Rust multiplies 64 × 64 → 128 bits with one carry chain (about 8 instructions \
              a limb product), where OpenSSL's assembly uses `mulx`/`adcx`/`adox` with two.\n",
@@ -632,6 +633,7 @@ impl Report {
             rs256 / rsa,
             group(openssl),
             group(validate),
+            100.0 * (1.0 - validate / rs256).max(0.0),
         );
         let _ = writeln!(
             s,
