@@ -4,9 +4,10 @@
 //! the signature's length and range and compares the result with the one valid encoding;
 //! this module only computes `s^e mod n`.
 //!
-//! Compiled into the `nodejs` and `bundler` builds (feature `platform-rsa`). The `web` build
-//! (browsers, and Workers through `workers/`) has no `node:crypto` to use and carries none of
-//! this: there [`PlatformKeys::load`] is always `None`.
+//! Compiled into the `nodejs`, `bundler` and `workers` builds (feature `platform-rsa`): Node,
+//! and Workers with the `nodejs_compat` flag (workerd's `publicDecrypt` takes the key as a JWK,
+//! not a `KeyObject`). The `web` build (browsers) has no `node:crypto` to use and carries none
+//! of this: there [`PlatformKeys::load`] is always `None`.
 
 #[cfg(feature = "platform-rsa")]
 pub(crate) use enabled::PlatformKeys;
@@ -32,9 +33,20 @@ export function platformRsa() {
   if (typeof crypto?.publicDecrypt !== 'function' || typeof crypto.createPublicKey !== 'function'
       || padding === undefined) return undefined;
   return {
-    importKey: (n, e) => crypto.createPublicKey({ key: { kty: 'RSA', n, e }, format: 'jwk' }),
-    rsavp1(key, signature, out) {
-      const m = crypto.publicDecrypt({ key, padding }, signature);
+    // The publicDecrypt options for a key: a KeyObject (Node), or, where publicDecrypt takes
+    // no KeyObject (workerd), the JWK itself.
+    importKey(n, e, probe) {
+      const jwk = { kty: 'RSA', n, e };
+      const key = crypto.createPublicKey({ key: jwk, format: 'jwk' });
+      try {
+        crypto.publicDecrypt({ key, padding }, probe);
+        return { key, padding };
+      } catch {
+        return { key: jwk, format: 'jwk', padding };
+      }
+    },
+    rsavp1(options, signature, out) {
+      const m = crypto.publicDecrypt(options, signature);
       if (m.length !== out.length) return false;
       out.set(m);
       return true;
@@ -43,21 +55,28 @@ export function platformRsa() {
 }
 ")]
     extern "C" {
-        /// `node:crypto`'s RSA as `{ importKey(n, e), rsavp1(key, signature, out) }`, or
+        /// `node:crypto`'s RSA as `{ importKey(n, e, probe), rsavp1(options, signature, out) }`, or
         /// `undefined` where the runtime has no `process.getBuiltinModule('node:crypto')`
         /// with `publicDecrypt` (browsers; Node before 20.16).
         type PlatformRsa;
         #[wasm_bindgen(js_name = platformRsa)]
         fn platform_rsa() -> Option<PlatformRsa>;
-        /// A `KeyObject` from base64url `n` and `e` (a JWK, RFC 7518 §6.3.1).
+        /// The `publicDecrypt` options for the key with base64url `n` and `e` (a JWK,
+        /// RFC 7518 §6.3.1): a `KeyObject` where `publicDecrypt` of `probe` takes one, else
+        /// the JWK.
         #[wasm_bindgen(method, catch, js_name = importKey)]
-        fn import_key(this: &PlatformRsa, n: &str, e: &str) -> Result<JsValue, JsValue>;
+        fn import_key(
+            this: &PlatformRsa,
+            n: &str,
+            e: &str,
+            probe: &[u8],
+        ) -> Result<JsValue, JsValue>;
         /// `publicDecrypt` without padding: `signature^e mod n` into `out` (k bytes); false
         /// when the result is not k bytes long.
         #[wasm_bindgen(method, catch)]
         fn rsavp1(
             this: &PlatformRsa,
-            key: &JsValue,
+            options: &JsValue,
             signature: &[u8],
             out: &mut [u8],
         ) -> Result<bool, JsValue>;
@@ -69,8 +88,8 @@ export function platformRsa() {
         }
     }
 
-    /// The platform's RSA and its handle (a `KeyObject`) for each key of a verifier's
-    /// `KeySet`, in the set's order.
+    /// The platform's RSA and its handle (the `publicDecrypt` options) for each key of a
+    /// verifier's `KeySet`, in the set's order.
     #[derive(Debug)]
     pub(crate) struct PlatformKeys {
         rsa: PlatformRsa,
@@ -89,11 +108,11 @@ export function platformRsa() {
                 let n = key.modulus(&mut n)?;
                 let e = key.exponent().to_be_bytes();
                 let e = e.get(e.iter().position(|&b| b != 0)?..)?;
-                let handle = rsa.import_key(&base64url(n), &base64url(e)).ok()?;
                 // The known answer: RSAVP1 of 2 (exactly k bytes), by both implementations.
                 let mut two = [0u8; MAX_SIGNATURE_LEN];
                 let two = two.get_mut(..n.len())?;
                 *two.last_mut()? = 2;
+                let handle = rsa.import_key(&base64url(n), &base64url(e), two).ok()?;
                 let mut ours = [0u8; MAX_SIGNATURE_LEN];
                 let ours = key.rsavp1(two, &mut ours)?;
                 let mut theirs = [0u8; MAX_SIGNATURE_LEN];

@@ -500,7 +500,8 @@ impl Report {
         let _ = writeln!(
             s,
             "Sizes of the built package (`bindings/wasm/pkg/`, as `cargo xtask wasm` left it), gzip -9. \
-             `workers` is the `web` build plus its own entry file.\n"
+             `workers` is the main module's own Workers build (the `web` glue, with node:crypto's \
+             RSA) plus its entry file.\n"
         );
         let _ = writeln!(
             s,

@@ -11,7 +11,7 @@
 //! | folder (main / sign) | wasm-bindgen target | chosen by |
 //! |---|---|---|
 //! | `nodejs/`, `sign/nodejs/` | `nodejs` (CommonJS, loads the `.wasm` with `fs`) | the `node` condition |
-//! | `workers/`, `sign/workers/` | `web` glue + `initSync` on an imported `WebAssembly.Module` | `workerd` (wrangler, workerd) |
+//! | `workers/`, `sign/workers/` | `web` glue + `initSync` on an imported `WebAssembly.Module` (main: a build of its own, with `platform-rsa`; sign: its `web/`) | `workerd` (wrangler, workerd) |
 //! | `web/`, `sign/web/` | `web` (ES module, `init()` / `initSync()`) | the `./web`, `./sign/web` subpaths |
 //! | `bundler/`, `sign/bundler/` | `bundler` (ES module importing the `.wasm`) | everything else |
 //!
@@ -67,8 +67,12 @@ struct WasmModule {
     dir: &'static str,
     /// Cargo arguments selecting its features.
     cargo_args: &'static [&'static str],
-    /// Targets built with the `platform-rsa` feature too (node:crypto's RSA where it exists).
+    /// Builds (folders) with the `platform-rsa` feature too (node:crypto's RSA where it
+    /// exists).
     platform_rsa_targets: &'static [&'static str],
+    /// Whether `workers/` holds a build of its own (`web` glue, [`WORKERS_BUILD`]); otherwise
+    /// the Workers entry uses the `web` build.
+    own_workers_build: bool,
     /// What the Workers entry and the TypeScript re-export (besides `AssertionError`).
     exports: &'static str,
 }
@@ -80,9 +84,10 @@ const MODULES: [WasmModule; 2] = [
         out_name: OUT_NAME,
         dir: "",
         cargo_args: &[],
-        // Not `web`: browsers and Workers have no node:crypto to use (and the web module has
-        // a size budget).
-        platform_rsa_targets: &["nodejs", "bundler"],
+        // Not `web`: browsers have no node:crypto to use (and the web module has a size
+        // budget). Workers have it with the `nodejs_compat` flag: their own build.
+        platform_rsa_targets: &["nodejs", "bundler", "workers"],
+        own_workers_build: true,
         exports: "AssertionVerifier, AssertionError, errorClass",
     },
     WasmModule {
@@ -90,6 +95,7 @@ const MODULES: [WasmModule; 2] = [
         dir: "sign",
         cargo_args: &["--no-default-features", "--features", "sign"],
         platform_rsa_targets: &[],
+        own_workers_build: false,
         exports: "signAssertion, AssertionError",
     },
 ];
@@ -97,12 +103,17 @@ const MODULES: [WasmModule; 2] = [
 /// The npm package name.
 const PACKAGE_NAME: &str = "rfc7523";
 
-/// wasm-bindgen targets built, and whether their glue is an ES module.
+/// wasm-bindgen targets built (each into the folder of its name), and whether their glue is
+/// an ES module.
 const TARGETS: [(&str, Glue); 3] = [
     ("web", Glue::Esm),
     ("nodejs", Glue::CommonJs),
     ("bundler", Glue::Esm),
 ];
+
+/// The folder of a module's own Workers build ([`WasmModule::own_workers_build`]): the `web`
+/// target's glue, instantiated by `workers/index.js`.
+const WORKERS_BUILD: &str = "workers";
 
 /// Features of the wasm that `wasm-opt` must keep (Rust's defaults for `wasm32-unknown-unknown`;
 /// wasm-bindgen's glue relies on reference types for its externref table).
@@ -202,8 +213,15 @@ pub(crate) fn build(root: &Path) -> Result<(), String> {
     let wasm_pack = cargo_bin("wasm-pack");
     for module in MODULES {
         let mut optimised: Option<(Vec<u8>, Vec<u8>)> = None;
-        for (target, kind) in TARGETS {
-            let out_dir = pkg.join(module.dir).join(target);
+        let workers = module
+            .own_workers_build
+            .then_some((WORKERS_BUILD, "web", Glue::Esm));
+        let builds = TARGETS
+            .iter()
+            .map(|&(target, glue)| (target, target, glue))
+            .chain(workers);
+        for (folder, target, kind) in builds {
+            let out_dir = pkg.join(module.dir).join(folder);
             let out = out_dir.to_string_lossy().into_owned();
             let mut args = vec![
                 "build",
@@ -223,7 +241,7 @@ pub(crate) fn build(root: &Path) -> Result<(), String> {
                 "no-install",
             ];
             let mut cargo_args = module.cargo_args.to_vec();
-            if module.platform_rsa_targets.contains(&target) {
+            if module.platform_rsa_targets.contains(&folder) {
                 cargo_args.extend(["--features", "platform-rsa"]);
             }
             if !cargo_args.is_empty() {
@@ -246,7 +264,7 @@ pub(crate) fn build(root: &Path) -> Result<(), String> {
                     optimised = Some((raw, read(&wasm_file)?));
                 }
             }
-            finish_target(&pkg, module, target, kind)?;
+            finish_target(&pkg, module, folder, kind)?;
         }
     }
     assemble(root, &pkg)?;
@@ -472,33 +490,54 @@ fn module_path(module: WasmModule, target: &str, file: &str) -> String {
 }
 
 /// `workers/index.js` (and `.d.ts`) of a module: wrangler and workerd import a `.wasm` file as
-/// a compiled `WebAssembly.Module`, instantiated synchronously here with the `web` glue.
+/// a compiled `WebAssembly.Module`, instantiated synchronously here with the `web` glue: the
+/// module's own Workers build, or its `web` build. `AssertionError` is the main module's
+/// Workers class either way, so that it is one class in a Worker whichever entry it came from.
 fn write_workers_entry(pkg: &Path, module: WasmModule) -> Result<(), String> {
     let workers = pkg.join(module.dir).join("workers");
     fs::create_dir_all(&workers)
         .map_err(|err| format!("xtask wasm: cannot create {}: {err}", workers.display()))?;
     let out = module.out_name;
     let exports = module.exports;
+    let glue = if module.own_workers_build {
+        format!("./{out}")
+    } else {
+        format!("../web/{out}")
+    };
+    // The main module's Workers glue exports the class (finish_target); the sign module's
+    // entry re-exports it from there.
+    let (own_exports, error_class) = match exports.strip_suffix(", AssertionError") {
+        Some(rest) if !module.own_workers_build => {
+            let up = "../".repeat(Path::new(module.dir).components().count() + 1);
+            (
+                rest.to_owned(),
+                format!("export {{ AssertionError }} from '{up}{WORKERS_BUILD}/{OUT_NAME}.js';\n"),
+            )
+        }
+        _ => (exports.to_owned(), String::new()),
+    };
     write(
         &workers.join("index.js"),
         format!(
             "// Cloudflare Workers / workerd entry (added by `cargo xtask wasm`). wrangler and workerd\n\
              // import a `.wasm` file as a compiled WebAssembly.Module, so the module is instantiated\n\
              // synchronously here, once per isolate, with no bundler step.\n\
-             import wasmModule from '../web/{out}_bg.wasm';\n\
-             import {{ initSync }} from '../web/{out}.js';\n\
+             import wasmModule from '{glue}_bg.wasm';\n\
+             import {{ initSync }} from '{glue}.js';\n\
              \n\
              initSync({{ module: wasmModule }});\n\
              \n\
-             export {{ {exports} }} from '../web/{out}.js';\n"
+             export {{ {own_exports} }} from '{glue}.js';\n\
+             {error_class}"
         )
         .as_bytes(),
     )?;
     write(
         &workers.join("index.d.ts"),
         format!(
-            "export {{ {exports} }} from '../web/{out}.js';\n\
-             export type * from '../web/{out}.js';\n"
+            "export {{ {own_exports} }} from '{glue}.js';\n\
+             {error_class}\
+             export type * from '{glue}.js';\n"
         )
         .as_bytes(),
     )?;

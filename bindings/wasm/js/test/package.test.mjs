@@ -3,7 +3,7 @@
 // sample that uses every export).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
@@ -78,7 +78,7 @@ describe('entry points', () => {
     assert.deepEqual(main.filter((name) => /sign/i.test(name)), []);
     assert.deepEqual(sign.filter((name) => /verif|errorclass/i.test(name)), []);
     // The main glue does not mention signing at all, nor does its type declaration.
-    for (const file of ['web/rfc7523.js', 'nodejs/rfc7523.js', 'bundler/rfc7523_bg.js', 'web/rfc7523.d.ts', 'workers/index.js']) {
+    for (const file of ['web/rfc7523.js', 'nodejs/rfc7523.js', 'bundler/rfc7523_bg.js', 'web/rfc7523.d.ts', 'workers/index.js', 'workers/rfc7523.js']) {
       assert.doesNotMatch(readFileSync(join(pkgDir, file), 'utf8'), /signAssertion|SignOptions/, file);
     }
   });
@@ -102,9 +102,13 @@ describe('entry points', () => {
       });
       const [web, nodejs, bundler] = ['web', 'nodejs', 'bundler'].map((target) => readFileSync(join(pkgDir, dir, target, `${out}_bg.wasm`)));
       assert.ok(nodejs.equals(bundler), `one ${out}_bg.wasm for nodejs and bundler`);
-      // The main module's nodejs and bundler builds add node:crypto's RSA (feature
-      // platform-rsa); web (browsers, Workers) does not. The sign module is one build.
+      // The main module's nodejs, bundler and workers builds add node:crypto's RSA (feature
+      // platform-rsa); web (browsers) does not. The sign module is one build, its Workers
+      // entry uses the web one.
       assert.equal(web.equals(nodejs), out === 'rfc7523_sign', `${out}_bg.wasm of web vs nodejs`);
+      const workers = join(pkgDir, dir, 'workers', `${out}_bg.wasm`);
+      assert.equal(existsSync(workers), out === 'rfc7523', `${out}: a workers build of its own`);
+      if (out === 'rfc7523') assert.ok(readFileSync(workers).equals(nodejs), 'workers .wasm = nodejs .wasm');
       const imports = (bytes) => WebAssembly.Module.imports(new WebAssembly.Module(bytes)).map((i) => i.name);
       assert.equal(imports(nodejs).some((name) => name.includes('platformRsa')), out === 'rfc7523', `${out}: platformRsa import`);
       assert.ok(!imports(web).some((name) => name.includes('platformRsa')), `${out}: no platformRsa import on the web`);
@@ -112,16 +116,17 @@ describe('entry points', () => {
     assert.deepEqual(manifest.sideEffects, ['./workers/index.js', './sign/workers/index.js']);
   });
 
-  test('npm pack ships exactly the two modules in four builds each', () => {
+  test('npm pack ships exactly the two modules, the main one in five builds', () => {
     const [packed] = JSON.parse(
       execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: pkgDir, encoding: 'utf8', env: { ...process.env, npm_config_update_notifier: 'false' } }),
     );
     assert.equal(packed.name, 'rfc7523');
     const files = packed.files.map((f) => f.path).sort();
     // The snippets, in the main module's folders only (the sign module re-exports the error
-    // class): AssertionError everywhere, node:crypto's RSA in the nodejs and bundler builds.
+    // class): AssertionError everywhere, node:crypto's RSA in the nodejs, bundler and workers
+    // builds.
     const snippets = files.filter((f) => f.includes('/snippets/'));
-    assert.deepEqual(snippets.map((f) => f.replace(/\/snippets\/.*/, '')), ['bundler', 'bundler', 'nodejs', 'nodejs', 'web']);
+    assert.deepEqual(snippets.map((f) => f.replace(/\/snippets\/.*/, '')), ['bundler', 'bundler', 'nodejs', 'nodejs', 'web', 'workers', 'workers']);
     const expected = ['package.json', 'README.md', ...snippets];
     for (const [dir, out] of [
       ['', 'rfc7523'],
@@ -131,6 +136,7 @@ describe('entry points', () => {
         expected.push(`${dir}${target}/package.json`, `${dir}${target}/${out}.js`, `${dir}${target}/${out}.d.ts`, `${dir}${target}/${out}_bg.wasm`, `${dir}${target}/${out}_bg.wasm.d.ts`);
       }
       expected.push(`${dir}bundler/${out}_bg.js`, `${dir}workers/index.js`, `${dir}workers/index.d.ts`, `${dir}workers/package.json`);
+      if (dir === '') expected.push(`workers/${out}.js`, `workers/${out}.d.ts`, `workers/${out}_bg.wasm`, `workers/${out}_bg.wasm.d.ts`);
     }
     assert.deepEqual(files, expected.sort());
   });

@@ -1,6 +1,7 @@
 // The package in workerd (the Cloudflare Workers runtime, through Miniflare, pinned in
 // package.json): a module Worker imports the package's `workerd` entry with no bundler step
-// and answers token requests. workerd listens on 127.0.0.1 only.
+// and answers token requests, without and with `nodejs_compat` (RSA by the wasm arithmetic,
+// then by node:crypto). workerd listens on 127.0.0.1 only.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -40,14 +41,15 @@ export default {
       requireJti: true,
       maxLifetime: 300,
     });
+    const rsa = { 'x-rsa': verifier.rsaImplementation };
     try {
       const { use, claims } = verifier.verifyTokenRequest(await request.text());
-      return Response.json({ use, client: claims.sub });
+      return Response.json({ use, client: claims.sub }, { headers: rsa });
     } catch (err) {
       if (!(err instanceof AssertionError)) throw err;
       return new Response(err.body, {
         status: err.status,
-        headers: { 'content-type': 'application/json', 'x-reason': err.reason },
+        headers: { 'content-type': 'application/json', 'x-reason': err.reason, ...rsa },
       });
     }
   },
@@ -55,7 +57,7 @@ export default {
 `;
 
 /** Miniflare running `script` as if it lived in the package, with wrangler's module rules. */
-function miniflare(script, bindings) {
+function miniflare(script, bindings, compatibilityFlags = []) {
   return new Miniflare({
     host: '127.0.0.1',
     port: 0,
@@ -72,15 +74,22 @@ function miniflare(script, bindings) {
       { type: 'CompiledWasm', include: ['**/*.wasm'] },
     ],
     compatibilityDate: '2026-04-01',
+    compatibilityFlags,
     bindings,
   });
 }
 
-describe('workerd (Miniflare)', () => {
+// Without flags the Worker has no node:crypto and the package's wasm arithmetic computes RSA;
+// with `nodejs_compat`, node:crypto's publicDecrypt (given the key as a JWK: workerd's takes no
+// KeyObject) does. The answers must not differ.
+for (const [flags, rsa] of [
+  [[], 'wasm'],
+  [['nodejs_compat'], 'node:crypto'],
+]) describe(`workerd (Miniflare)${flags.length ? `, ${flags.join(', ')}` : ''}: RSA by ${rsa}`, () => {
   let mf;
 
   before(async () => {
-    mf = miniflare(worker, { JWKS: JSON.stringify(jwks), CLIENT_ID: CLIENT, ISSUER: AS });
+    mf = miniflare(worker, { JWKS: JSON.stringify(jwks), CLIENT_ID: CLIENT, ISSUER: AS }, flags);
     await mf.ready;
   });
 
@@ -113,6 +122,7 @@ describe('workerd (Miniflare)', () => {
   test('a valid client assertion: 200', async () => {
     const response = await post(request(keyA));
     assert.equal(response.status, 200, await response.clone().text());
+    assert.equal(response.headers.get('x-rsa'), rsa);
     assert.deepEqual(await response.json(), { use: 'client_authentication', client: CLIENT });
   });
 
@@ -120,6 +130,7 @@ describe('workerd (Miniflare)', () => {
     const response = await post(request(keyB));
     assert.equal(response.status, 401);
     assert.equal(response.headers.get('x-reason'), 'invalid_signature');
+    assert.equal(response.headers.get('x-rsa'), rsa);
     assert.deepEqual(await response.json(), { error: 'invalid_client', error_description: 'client assertion: invalid signature' });
   });
 
@@ -136,6 +147,51 @@ describe('workerd (Miniflare)', () => {
     const response = await post('grant_type=client_credentials&client_assertion=x');
     assert.equal(response.status, 400);
     assert.equal((await response.json()).error, 'invalid_request');
+  });
+});
+
+// With nodejs_compat, node:crypto really computes: count its publicDecrypt calls.
+const countingWorker = `
+import { AssertionVerifier } from ${JSON.stringify(entry)};
+
+export default {
+  async fetch(request, env) {
+    const crypto = process.getBuiltinModule('node:crypto');
+    const publicDecrypt = crypto.publicDecrypt;
+    let calls = 0;
+    crypto.publicDecrypt = (...args) => {
+      calls++;
+      return publicDecrypt(...args);
+    };
+    try {
+      const verifier = new AssertionVerifier({ keys: env.JWKS, clientId: env.CLIENT_ID, audience: env.ISSUER });
+      const atLoad = calls;
+      const { claims } = verifier.verify(await request.text());
+      return Response.json({ rsa: verifier.rsaImplementation, atLoad, calls, sub: claims.sub });
+    } finally {
+      crypto.publicDecrypt = publicDecrypt;
+    }
+  },
+};
+`;
+
+describe('workerd (Miniflare), nodejs_compat: node:crypto computes RSAVP1', () => {
+  let mf;
+
+  before(async () => {
+    mf = miniflare(countingWorker, { JWKS: JSON.stringify(jwks), CLIENT_ID: CLIENT, ISSUER: AS }, ['nodejs_compat']);
+    await mf.ready;
+  });
+
+  after(async () => {
+    await mf?.dispose();
+  });
+
+  test('one call per verification, after a probe (KeyObject refused) and the known answer', async () => {
+    const token = s.signAssertion({ privateKey: keyA.pkcs8Pem, issuer: CLIENT, subject: CLIENT, audience: AS, clientAuth: true, lifetime: 120 });
+    const response = await mf.dispatchFetch('http://127.0.0.1/', { method: 'POST', body: token });
+    assert.equal(response.status, 200, await response.clone().text());
+    assert.deepEqual(await response.json(), { rsa: 'node:crypto', atLoad: 2, calls: 3, sub: CLIENT });
   });
 });
 

@@ -91,9 +91,12 @@ for (const [module, dir, out] of [
   ['main', '', 'rfc7523'],
   ['sign', 'sign/', 'rfc7523_sign'],
 ]) {
+  // The main module's Workers entry has a build of its own (with node:crypto's RSA); the
+  // sign module's uses its web build.
+  const workersDir = module === 'main' ? 'workers' : 'web';
   for (const [target, wasmDir, glueFiles] of [
     ['web', 'web', [`web/${out}.js`]],
-    ['workers', 'web', ['workers/index.js', `web/${out}.js`]],
+    ['workers', workersDir, ['workers/index.js', `${workersDir}/${out}.js`]],
     ['nodejs', 'nodejs', [`nodejs/${out}.js`]],
     ['bundler', 'bundler', [`bundler/${out}.js`, `bundler/${out}_bg.js`]],
   ]) {
