@@ -59,9 +59,10 @@ export interface VerifierOptions {
    *  `JWT` also passes, and any other type is refused. Client authentication only. */
   requireTyp?: boolean;
   /** The RSA public-key operation (the modular exponentiation under RS256). `"platform"`
-   *  (the default): Node's `node:crypto` where the runtime has it (found through
-   *  `process.getBuiltinModule`: Node >= 20.16, and runtimes that provide it), checked on
-   *  every key at construction against the package's own arithmetic, else that arithmetic;
+   *  (the default): `node:crypto` where the runtime has it (found through
+   *  `process.getBuiltinModule`: Node >= 20.16, Workers with `nodejs_compat`; not in the
+   *  `web` build), checked on every key at construction against the package's own
+   *  arithmetic, else that arithmetic;
    *  `"wasm"`: always the package's own arithmetic. Either way the package checks the
    *  signature's length and range and compares the result with the one valid encoding
    *  itself. `rsaImplementation` tells which one a verifier uses. */
