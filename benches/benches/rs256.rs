@@ -221,9 +221,11 @@ fn benches(c: &mut Criterion) {
 
 fn config() -> Criterion {
     // Modest defaults (the whole `cargo xtask bench` takes a few minutes on 2 cores); the
-    // command line (`-- --measurement-time N` …) overrides them.
+    // command line (`-- --measurement-time N` …) overrides them. A 3 s warm-up: with 1 s the
+    // first benchmark after `openssl speed` came out up to 1.8× slow in some runs (57.6 µs
+    // against 32.8 µs measured alone right after).
     Criterion::default()
-        .warm_up_time(Duration::from_secs(1))
+        .warm_up_time(Duration::from_secs(3))
         .measurement_time(Duration::from_secs(3))
         .sample_size(20)
         .without_plots()

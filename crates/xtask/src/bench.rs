@@ -429,7 +429,7 @@ impl Report {
         let _ = writeln!(s, "## Native (criterion)\n");
         let _ = writeln!(
             s,
-            "Median time per operation from criterion (20 samples, 3 s each after 1 s of warm-up). \
+            "Median time per operation from criterion (20 samples, 3 s each after 3 s of warm-up). \
              `rfc7523_validate` hands the replay key to a store that accepts everything (the same \
              `jti` comes back on every iteration): the SHA-256 replay digest is included, a \
              `MemoryReplayStore` scan is not.\n"
