@@ -88,7 +88,7 @@ const MODULES: [WasmModule; 2] = [
         // budget). Workers have it with the `nodejs_compat` flag: their own build.
         platform_rsa_targets: &["nodejs", "bundler", "workers"],
         own_workers_build: true,
-        exports: "AssertionVerifier, AssertionError, errorClass",
+        exports: "AssertionVerifier, errorClass",
     },
     WasmModule {
         out_name: "rfc7523_sign",
@@ -96,7 +96,7 @@ const MODULES: [WasmModule; 2] = [
         cargo_args: &["--no-default-features", "--features", "sign"],
         platform_rsa_targets: &[],
         own_workers_build: false,
-        exports: "signAssertion, AssertionError",
+        exports: "signAssertion",
     },
 ];
 
@@ -504,18 +504,15 @@ fn write_workers_entry(pkg: &Path, module: WasmModule) -> Result<(), String> {
     } else {
         format!("../web/{out}")
     };
-    // The main module's Workers glue exports the class (finish_target); the sign module's
-    // entry re-exports it from there.
-    let (own_exports, error_class) = match exports.strip_suffix(", AssertionError") {
-        Some(rest) if !module.own_workers_build => {
-            let up = "../".repeat(Path::new(module.dir).components().count() + 1);
-            (
-                rest.to_owned(),
-                format!("export {{ AssertionError }} from '{up}{WORKERS_BUILD}/{OUT_NAME}.js';\n"),
-            )
-        }
-        _ => (exports.to_owned(), String::new()),
+    // The main module's Workers glue exports the class (finish_target); every entry hands
+    // out that one.
+    let error_glue = if module.dir.is_empty() {
+        format!("./{OUT_NAME}")
+    } else {
+        let up = "../".repeat(Path::new(module.dir).components().count() + 1);
+        format!("{up}{WORKERS_BUILD}/{OUT_NAME}")
     };
+    let error_class = format!("export {{ AssertionError }} from '{error_glue}.js';\n");
     write(
         &workers.join("index.js"),
         format!(
@@ -527,7 +524,7 @@ fn write_workers_entry(pkg: &Path, module: WasmModule) -> Result<(), String> {
              \n\
              initSync({{ module: wasmModule }});\n\
              \n\
-             export {{ {own_exports} }} from '{glue}.js';\n\
+             export {{ {exports} }} from '{glue}.js';\n\
              {error_class}"
         )
         .as_bytes(),
@@ -535,7 +532,7 @@ fn write_workers_entry(pkg: &Path, module: WasmModule) -> Result<(), String> {
     write(
         &workers.join("index.d.ts"),
         format!(
-            "export {{ {own_exports} }} from '{glue}.js';\n\
+            "export {{ {exports} }} from '{glue}.js';\n\
              {error_class}\
              export type * from '{glue}.js';\n"
         )
