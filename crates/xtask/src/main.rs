@@ -109,6 +109,17 @@ impl Step {
         }
     }
 
+    /// `cargo clippy` on `selection` (packages, features), all targets, warnings denied.
+    fn clippy(name: &'static str, selection: &[&'static str]) -> Self {
+        let mut args = vec!["clippy"];
+        args.extend(selection);
+        args.extend(["--all-targets", "--", "-D", "warnings"]);
+        Self {
+            args,
+            ..Self::cargo(name, &[])
+        }
+    }
+
     fn fuzz(name: &'static str, seconds: u64) -> Self {
         Self {
             fuzz_seconds: Some(seconds),
@@ -149,62 +160,25 @@ impl Step {
 fn test_steps() -> Vec<Step> {
     let mut steps = vec![
         Step::cargo("fmt", &["fmt", "--all", "--check"]),
-        Step::cargo(
-            "clippy",
-            &[
-                "clippy",
-                "--workspace",
-                "--all-targets",
-                "--",
-                "-D",
-                "warnings",
-            ],
-        ),
-        Step::cargo(
-            "clippy (sign)",
-            &[
-                "clippy",
-                "-p",
-                "rfc7523",
-                "--all-targets",
-                "--features",
-                "sign",
-                "--",
-                "-D",
-                "warnings",
-            ],
-        ),
+        Step::clippy("clippy", &["--workspace"]),
+        Step::clippy("clippy (sign)", &["-p", "rfc7523", "--features", "sign"]),
         // The binding's `rfc7523/sign` module (signing only); the workspace clippy above
         // checks its default, verify-only build.
-        Step::cargo(
+        Step::clippy(
             "clippy (wasm sign)",
             &[
-                "clippy",
                 "-p",
                 "rfc7523-wasm",
-                "--all-targets",
                 "--no-default-features",
                 "--features",
                 "sign",
-                "--",
-                "-D",
-                "warnings",
             ],
         ),
-        // And its nodejs/bundler main module (node:crypto's RSA), with the tests' features.
-        Step::cargo(
+        // And its main module's nodejs/bundler/workers builds (node:crypto's RSA), with the
+        // tests' features.
+        Step::clippy(
             "clippy (wasm platform-rsa)",
-            &[
-                "clippy",
-                "-p",
-                "rfc7523-wasm",
-                "--all-targets",
-                "--features",
-                "sign,platform-rsa",
-                "--",
-                "-D",
-                "warnings",
-            ],
+            &["-p", "rfc7523-wasm", "--features", "sign,platform-rsa"],
         ),
         // API docs build without warnings: no broken or private intra-doc links.
         Step {
