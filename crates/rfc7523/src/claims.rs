@@ -11,8 +11,9 @@
 //! have a fraction and an exponent (`1.7e9`), and is read exactly, without floating point.
 //! Refused as [`Error::InvalidClaim`]: negative values (including `-0`), and values above
 //! [`MAX_NUMERIC_DATE`] = 2^53 − 1 (I-JSON, RFC 7493 §2.2: larger integers are not exact in
-//! most JSON implementations). Fractions are kept as "has a fractional part": comparisons with
-//! the integral `now` round in the strict direction (see [`NumericDate::ceil`]).
+//! most JSON implementations). Fractions are kept exactly: comparisons with the integral `now`
+//! round in the strict direction (see [`NumericDate::ceil`]), and a lifetime `exp − iat` is
+//! computed exactly ([`NumericDate::ceil_seconds_since`]).
 
 use crate::error::{Claim, Error, Limit, Malformed, Part};
 use crate::json::{self, JsonStr, Value};
@@ -30,20 +31,43 @@ pub const MAX_NUMERIC_DATE: u64 = (1 << 53) - 1;
 /// A claim string value.
 pub type ClaimString = heapless::String<MAX_CLAIM_STRING_LEN>;
 
-/// A NumericDate (RFC 7519 §2): whole seconds since the epoch and whether a fraction follows.
+/// A NumericDate (RFC 7519 §2): whole seconds since the epoch and the fraction that follows,
+/// kept exactly to 38 decimal places (every fraction a 32-byte number can carry after a
+/// non-zero whole part; only pure fractions below 10^-7 written with an exponent can have
+/// more, and for them a marker records that more digits followed).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct NumericDate {
     seconds: u64,
-    fractional: bool,
+    /// The fraction × 10^38, truncated.
+    fraction: u128,
+    /// Digits beyond the 38th decimal place were dropped (the value is a little more).
+    inexact: bool,
 }
+
+/// The scale of [`NumericDate`]'s fraction: 10^38 (below 2^127).
+const FRACTION_SCALE_DIGITS: u32 = 38;
 
 impl NumericDate {
     /// A whole-second date.
     pub const fn from_seconds(seconds: u64) -> Self {
         Self {
             seconds,
-            fractional: false,
+            fraction: 0,
+            inexact: false,
         }
+    }
+
+    /// `self − earlier` in seconds, exactly, rounded up; 0 when `earlier` is not before it.
+    /// For an integral maximum m, `self − earlier > m` ⇔ `ceil_seconds_since(earlier) > m`, so
+    /// a lifetime `exp − iat` compared with it is exact: `exp` rounded up and `iat` rounded
+    /// down separately could make it up to 2 s too long.
+    pub fn ceil_seconds_since(self, earlier: NumericDate) -> u64 {
+        let whole = i128::from(self.seconds) - i128::from(earlier.seconds);
+        // Equal truncated fractions with digits dropped from both cannot be ordered: count the
+        // difference as a little more (the strict direction for a lifetime).
+        let more = (self.fraction, self.inexact) > (earlier.fraction, earlier.inexact)
+            || (self.fraction == earlier.fraction && self.inexact && earlier.inexact);
+        u64::try_from((whole + i128::from(more)).max(0)).unwrap_or(u64::MAX)
     }
 
     /// The value rounded down.
@@ -54,12 +78,12 @@ impl NumericDate {
     /// The value rounded up. For an integral `now`, `now < exp` ⇔ `now < ceil(exp)` and
     /// `nbf <= now` ⇔ `ceil(nbf) <= now`, so the checks on `exp`, `nbf` and `iat` stay exact.
     pub const fn ceil(self) -> u64 {
-        self.seconds + self.fractional as u64
+        self.seconds + self.is_fractional() as u64
     }
 
     /// True when the value had a non-zero fractional part.
     pub const fn is_fractional(self) -> bool {
-        self.fractional
+        self.fraction != 0 || self.inexact
     }
 
     /// Reads a JSON number's text (already grammar-checked) under the policy above.
@@ -84,29 +108,44 @@ impl NumericDate {
                 .checked_add(u128::from(d.checked_sub(b'0')?))?;
         }
         let scale = exponent - i64::try_from(frac_part.len()).ok()?;
-        let (seconds, fractional) = if digits == 0 {
-            (0, false)
+        let (seconds, fraction, inexact) = if digits == 0 {
+            (0, 0, false)
         } else if scale >= 0 {
             let factor = 10u128.checked_pow(u32::try_from(scale).ok()?)?;
-            (digits.checked_mul(factor)?, false)
+            (digits.checked_mul(factor)?, 0, false)
         } else {
-            match u32::try_from(-scale)
-                .ok()
-                .and_then(|s| 10u128.checked_pow(s))
-            {
-                Some(divisor) => (digits / divisor, digits % divisor != 0),
-                // 10^39 and beyond exceed every u128: the value is a pure fraction.
-                None => (0, true),
+            let places = u32::try_from(-scale).ok()?;
+            match 10u128.checked_pow(places) {
+                // places <= 38 here (10^39 exceeds every u128): the remainder scales exactly.
+                Some(divisor) => {
+                    let widen = 10u128.checked_pow(FRACTION_SCALE_DIGITS.checked_sub(places)?)?;
+                    (
+                        digits / divisor,
+                        (digits % divisor).checked_mul(widen)?,
+                        false,
+                    )
+                }
+                // A pure fraction below 10^-7 (digits < 10^32): its first 38 places, and
+                // whether anything followed.
+                None => {
+                    let drop = places - FRACTION_SCALE_DIGITS;
+                    match 10u128.checked_pow(drop) {
+                        Some(divisor) => (0, digits / divisor, digits % divisor != 0),
+                        None => (0, 0, true),
+                    }
+                }
             }
         };
         let seconds = u64::try_from(seconds).ok()?;
-        if seconds > MAX_NUMERIC_DATE || (seconds == MAX_NUMERIC_DATE && fractional) {
+        let date = Self {
+            seconds,
+            fraction,
+            inexact,
+        };
+        if seconds > MAX_NUMERIC_DATE || (seconds == MAX_NUMERIC_DATE && date.is_fractional()) {
             return None;
         }
-        Some(Self {
-            seconds,
-            fractional,
-        })
+        Some(date)
     }
 }
 

@@ -58,7 +58,8 @@ pub enum Reason {
     Replayed,
     /// The replay store is full of live entries and refuses new ones (fail closed).
     ReplayStoreFull,
-    /// The `typ` header names another kind of JWT (draft-ietf-oauth-rfc7523bis).
+    /// The `typ` header names another kind of JWT, or is absent or generic where the party
+    /// requires `client-authentication+jwt` (RFC 10070).
     InvalidType,
     /// The token request itself is malformed (RFC 6749 §5.2 `invalid_request`).
     InvalidRequest,
@@ -66,11 +67,16 @@ pub enum Reason {
     UnsupportedGrantType,
     /// The `client_assertion_type` is not the JWT bearer type (RFC 7521 §4.2).
     UnsupportedAssertionType,
+    /// The client authenticated with a method this endpoint does not verify (a
+    /// `client_secret`, an HTTP `Authorization` header), and the caller did not say it
+    /// verifies that method itself: `invalid_client` rather than serving it as a public
+    /// client.
+    UnsupportedClientAuthentication,
 }
 
 impl Reason {
     /// Every reason, in declaration order (for exhaustive tests and documentation).
-    pub const ALL: [Reason; 22] = [
+    pub const ALL: [Reason; 23] = [
         Reason::Malformed,
         Reason::TooLarge,
         Reason::UnsupportedAlgorithm,
@@ -93,6 +99,7 @@ impl Reason {
         Reason::InvalidRequest,
         Reason::UnsupportedGrantType,
         Reason::UnsupportedAssertionType,
+        Reason::UnsupportedClientAuthentication,
     ];
 
     /// The stable snake_case code.
@@ -120,6 +127,7 @@ impl Reason {
             Reason::InvalidRequest => "invalid_request",
             Reason::UnsupportedGrantType => "unsupported_grant_type",
             Reason::UnsupportedAssertionType => "unsupported_assertion_type",
+            Reason::UnsupportedClientAuthentication => "unsupported_client_authentication",
         }
     }
 }
@@ -358,7 +366,7 @@ pub enum Error {
     /// `sub` is not the expected subject or client id (RFC 7523 §3 item 2).
     SubjectMismatch,
     /// `aud` does not identify this authorization server as required (RFC 7523 §3 item 3,
-    /// draft-ietf-oauth-rfc7523bis).
+    /// RFC 10070).
     AudienceMismatch,
     /// `exp` has passed: `now >= exp + leeway` (RFC 7523 §3 item 4).
     Expired {
@@ -407,9 +415,22 @@ pub enum Error {
     Replayed,
     /// The replay store is full of live entries: refused rather than forgetting one early.
     ReplayStoreFull,
-    /// `typ` names another kind of JWT, or is absent where the policy requires it
-    /// (draft-ietf-oauth-rfc7523bis, RFC 8725 §3.11).
-    InvalidType,
+    /// `typ` names another kind of JWT, or is absent or generic where the policy requires
+    /// `client-authentication+jwt` (RFC 10070, RFC 8725 §3.11).
+    InvalidType(TypProblem),
+}
+
+/// What is wrong with a `typ` header.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TypProblem {
+    /// Absent, where the party requires `client-authentication+jwt`.
+    Missing,
+    /// The generic `JWT`, where the party requires `client-authentication+jwt`.
+    NotExplicit,
+    /// Another explicit type (`at+jwt`, `secevent+jwt`, … or, for a grant,
+    /// `client-authentication+jwt`): the token is meant for something else.
+    AnotherType,
 }
 
 impl Error {
@@ -434,7 +455,7 @@ impl Error {
             Error::TooOld { .. } => Reason::TooOld,
             Error::Replayed => Reason::Replayed,
             Error::ReplayStoreFull => Reason::ReplayStoreFull,
-            Error::InvalidType => Reason::InvalidType,
+            Error::InvalidType(_) => Reason::InvalidType,
         }
     }
 
@@ -515,7 +536,15 @@ impl fmt::Display for Error {
             Error::ReplayStoreFull => {
                 f.write_str("the replay cache is full; the assertion cannot be accepted now")
             }
-            Error::InvalidType => f.write_str("the typ header names another kind of token"),
+            Error::InvalidType(TypProblem::Missing) => f.write_str(
+                "the typ header is missing; this client must send client-authentication+jwt",
+            ),
+            Error::InvalidType(TypProblem::NotExplicit) => f.write_str(
+                "the typ header is JWT; this client must send client-authentication+jwt",
+            ),
+            Error::InvalidType(TypProblem::AnotherType) => {
+                f.write_str("the typ header names another kind of token")
+            }
         }
     }
 }

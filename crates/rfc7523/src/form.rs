@@ -10,7 +10,8 @@
 //! - RFC 6749 §3.2: "Request and response parameters MUST NOT be included more than once."
 //!   Every parameter name, known or unknown, is compared after percent-decoding, so
 //!   `grant_type` and `grant%5Ftype` are the same name; a repeat is
-//!   [`FormError::RepeatedParameter`].
+//!   [`FormError::RepeatedParameter`]. The one exception is `resource` (RFC 8707 §2: "may be
+//!   used multiple times"), counted in [`TokenParams::resources`].
 //! - RFC 6749 §3.1: "Parameters sent without a value MUST be treated as if they were omitted
 //!   from the request": a recognised parameter with an empty value leaves its field `None`
 //!   (it still counts as present for the repetition check).
@@ -87,6 +88,9 @@ pub struct TokenParams {
     pub client_secret_present: bool,
     /// `scope` (RFC 6749 §3.3, RFC 7521 §4.1).
     pub scope: Option<String<MAX_FORM_SHORT_VALUE_LEN>>,
+    /// How many `resource` parameters (RFC 8707 §2) the body has: the only parameter that
+    /// may repeat. Their values are the caller's to read.
+    pub resources: usize,
 }
 
 impl TokenParams {
@@ -127,12 +131,13 @@ impl TokenParams {
             // Validates the name's percent-encoding and UTF-8, so the comparisons below
             // cannot meet a decoding error.
             validate_utf8(Decode::new(name))?;
-            if names.iter().any(|seen| decoded_eq(seen, name)) {
+            let field = Field::of(name);
+            if field != Field::Resource && names.iter().any(|seen| decoded_eq(seen, name)) {
                 return Err(FormError::RepeatedParameter);
             }
             names.push(name).map_err(|_| FormError::TooManyParameters)?;
 
-            match Field::of(name) {
+            match field {
                 Field::GrantType => params.grant_type = decode_value(value)?,
                 Field::Assertion => params.assertion = decode_value(value)?,
                 Field::ClientAssertionType => params.client_assertion_type = decode_value(value)?,
@@ -146,6 +151,12 @@ impl TokenParams {
                         return Err(FormError::ValueTooLong);
                     }
                     params.client_secret_present = len > 0;
+                }
+                Field::Resource => {
+                    for byte in Decode::new(value) {
+                        byte?;
+                    }
+                    params.resources += 1;
                 }
                 Field::Unknown => {
                     for byte in Decode::new(value) {
@@ -168,13 +179,14 @@ enum Field {
     ClientId,
     ClientSecret,
     Scope,
+    Resource,
     Unknown,
 }
 
 impl Field {
     /// Names as they appear decoded. None contains `%` or `+`, so each is also its own
     /// encoding and can be compared with [`decoded_eq`].
-    const KNOWN: [(&'static [u8], Field); 7] = [
+    const KNOWN: [(&'static [u8], Field); 8] = [
         (b"grant_type", Field::GrantType),
         (b"assertion", Field::Assertion),
         (b"client_assertion_type", Field::ClientAssertionType),
@@ -182,6 +194,7 @@ impl Field {
         (b"client_id", Field::ClientId),
         (b"client_secret", Field::ClientSecret),
         (b"scope", Field::Scope),
+        (b"resource", Field::Resource),
     ];
 
     /// Classifies a raw (still-encoded, already validated) name.
@@ -521,6 +534,33 @@ mod tests {
     }
 
     #[test]
+    fn resource_may_repeat() {
+        // RFC 8707 §2: several target resources; every other name stays unique.
+        for (body, count) in [
+            ("grant_type=g", 0),
+            ("resource=https%3A%2F%2Fa.example", 1),
+            ("resource=a&grant_type=g&resource=b", 2),
+            ("resource=a&resourc%65=b&resource=a", 3),
+        ] {
+            assert_eq!(parse(body).unwrap().resources, count, "{body}");
+        }
+        assert_eq!(
+            parse("resource=a&resource=%zz").unwrap_err(),
+            FormError::BadEncoding
+        );
+        let sixteen = vec!["resource=r"; MAX_FORM_PARAMETERS].join("&");
+        assert_eq!(parse(&sixteen).unwrap().resources, MAX_FORM_PARAMETERS);
+        assert_eq!(
+            parse(&format!("{sixteen}&resource=r")).unwrap_err(),
+            FormError::TooManyParameters
+        );
+        assert_eq!(
+            parse("resource=a&scope=x&scope=y").unwrap_err(),
+            FormError::RepeatedParameter
+        );
+    }
+
+    #[test]
     fn similar_names_are_distinct() {
         let p = parse(
             "client_assertion=a&client_assertion_type=b&assertion=c&Assertion=d\
@@ -799,6 +839,9 @@ mod tests {
             (b"client_id", Field::ClientId),
             (b"client_secret", Field::ClientSecret),
             (b"scope", Field::Scope),
+            (b"resource", Field::Resource),
+            (b"resourc%65", Field::Resource),
+            (b"resources", Field::Unknown),
             (b"SCOPE", Field::Unknown),
             (b"scope ", Field::Unknown),
             (b"scope+", Field::Unknown),

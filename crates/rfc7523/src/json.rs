@@ -55,7 +55,7 @@ pub(crate) enum Value<'a> {
     String(JsonStr<'a>),
     /// The number's text, grammar-checked.
     Number(&'a str),
-    Bool,
+    Bool(#[cfg_attr(not(feature = "alloc"), allow(dead_code))] bool),
     Null,
     /// The whole object text, braces included (validated; parse it again with
     /// [`parse_object`] to read its members).
@@ -399,8 +399,8 @@ impl<'a> Reader<'a> {
         match self.peek().ok_or(JsonError::Syntax)? {
             b'"' => self.scan_string().map(Value::String),
             b'-' | b'0'..=b'9' => self.scan_number().map(Value::Number),
-            b't' => self.literal(b"true").map(|()| Value::Bool),
-            b'f' => self.literal(b"false").map(|()| Value::Bool),
+            b't' => self.literal(b"true").map(|()| Value::Bool(true)),
+            b'f' => self.literal(b"false").map(|()| Value::Bool(false)),
             b'n' => self.literal(b"null").map(|()| Value::Null),
             b'{' => {
                 let start = self.pos;

@@ -128,11 +128,19 @@ impl core::error::Error for KeyError {}
 pub type Kid = heapless::String<MAX_HEADER_STRING_LEN>;
 
 /// An RSA public key trusted for RS256, with its optional `kid`.
+///
+/// Which tokens a key may verify by their header `kid` ([`candidates`]): a key with a `kid`
+/// only those naming that `kid` or none; a key from a JWK Set without a `kid` only those
+/// naming none (RFC 7515 §4.1.4: a `kid` that matches no key is not a reason to try others);
+/// a key given on its own, with no `kid` to match (a PEM, DER or lone JWK without `kid`), every
+/// token, whatever its `kid`, as jose does for a key passed directly.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RsaVerifyingKey {
     key: PublicKey,
     kid: Option<Kid>,
     bits: usize,
+    /// Serves tokens with any header `kid` (a key given on its own, without a `kid`).
+    any_kid: bool,
 }
 
 impl RsaVerifyingKey {
@@ -163,6 +171,7 @@ impl RsaVerifyingKey {
             key,
             kid: None,
             bits,
+            any_kid: true,
         })
     }
 
@@ -213,22 +222,41 @@ impl RsaVerifyingKey {
         }
         let object = json::parse_object(json.as_bytes()).map_err(json_key_error)?;
         match read_jwk(&object)? {
-            JwkUse::Usable(key) => Ok(key),
+            JwkUse::Usable(mut key) => {
+                key.any_kid = key.kid.is_none();
+                Ok(key)
+            }
             JwkUse::Skipped(why) => Err(why),
         }
     }
 
-    /// Sets the key's `kid`.
+    /// Sets the key's `kid`: it then verifies only tokens naming that `kid` or none.
     pub fn with_kid(mut self, kid: &str) -> Result<Self, KeyError> {
         let mut value = Kid::new();
         value.push_str(kid).map_err(|_| KeyError::KidTooLong)?;
         self.kid = Some(value);
+        self.any_kid = false;
         Ok(self)
     }
 
     /// The key's `kid`, if any.
     pub fn kid(&self) -> Option<&str> {
         self.kid.as_deref()
+    }
+
+    /// True when the key may verify a token whose header `kid` is `kid` (see the type's
+    /// docs): the same `kid`, no `kid` at all, or a key given on its own without one.
+    pub fn serves_kid(&self, kid: Option<&str>) -> bool {
+        match kid {
+            None => true,
+            Some(kid) => self.any_kid || self.kid() == Some(kid),
+        }
+    }
+
+    /// True when `other` is the same public key (modulus and exponent), whatever the `kid`s:
+    /// a registry refuses one key listed for two parties.
+    pub fn same_public_key(&self, other: &RsaVerifyingKey) -> bool {
+        self.key == other.key
     }
 
     /// The modulus length in bits.
@@ -332,7 +360,9 @@ impl KeySet {
                 return Err(KeyError::InvalidMember("keys"));
             };
             let jwk = json::parse_object(text).map_err(json_key_error)?;
-            if let JwkUse::Usable(key) = read_jwk(&jwk)? {
+            if let JwkUse::Usable(mut key) = read_jwk(&jwk)? {
+                // In a set, a `kid` in the header must name the key.
+                key.any_kid = false;
                 set.push(key)?;
             }
         }
@@ -395,19 +425,29 @@ impl KeySet {
         self.keys.iter()
     }
 
-    /// The keys to try for a JWS whose header has `kid` (RFC 7515 §4.1.4): the keys with that
-    /// `kid` if there are any, else the keys without a `kid`. Without a header `kid`, every key.
+    /// The keys, as a slice (what a [`Party`](crate::Party) holds).
+    pub fn as_slice(&self) -> &[RsaVerifyingKey] {
+        &self.keys
+    }
+
+    /// The keys to try for a JWS whose header names `kid`: see [`candidates`].
     pub fn candidates<'s>(
         &'s self,
         kid: Option<&'s str>,
     ) -> impl Iterator<Item = &'s RsaVerifyingKey> + 's {
-        let has_match = kid.is_some_and(|kid| self.keys.iter().any(|k| k.kid() == Some(kid)));
-        self.keys.iter().filter(move |k| match kid {
-            None => true,
-            Some(_) if has_match => k.kid() == kid,
-            Some(_) => k.kid().is_none(),
-        })
+        candidates(&self.keys, kid)
     }
+}
+
+/// The keys of `keys` to try for a JWS whose header names `kid` (RFC 7515 §4.1.4): without a
+/// `kid`, every key; with one, the keys with that `kid` (and keys given on their own, without
+/// a `kid`: [`RsaVerifyingKey::serves_kid`]). A `kid` that names no key gives no candidate
+/// (`unknown_key`): it never falls back to the keys of a JWK Set that have no `kid`.
+pub fn candidates<'s>(
+    keys: &'s [RsaVerifyingKey],
+    kid: Option<&'s str>,
+) -> impl Iterator<Item = &'s RsaVerifyingKey> + 's {
+    keys.iter().filter(move |k| k.serves_kid(kid))
 }
 
 // A key is a few hundred bytes and lives only while a set is loaded: not worth a Box.
@@ -623,6 +663,32 @@ mod tests {
     }
 
     #[test]
+    fn kid_rules_by_how_the_key_was_given() {
+        let in_set = KeySet::from_jwks(&format!(r#"{{"keys":[{}]}}"#, jwk(""))).unwrap();
+        let lone_jwk = KeySet::from_jwk(&jwk("")).unwrap();
+        let lone_named = KeySet::from_jwk(&jwk(r#","kid":"k""#)).unwrap();
+        let named_later = RsaVerifyingKey::from_jwk(&jwk(""))
+            .unwrap()
+            .with_kid("k")
+            .unwrap();
+        // (key, header kid, serves)
+        for (key, kid, serves) in [
+            (&in_set.as_slice()[0], None, true),
+            (&in_set.as_slice()[0], Some("k"), false),
+            (&lone_jwk.as_slice()[0], None, true),
+            (&lone_jwk.as_slice()[0], Some("anything"), true),
+            (&lone_named.as_slice()[0], Some("k"), true),
+            (&lone_named.as_slice()[0], Some("other"), false),
+            (&lone_named.as_slice()[0], None, true),
+            (&named_later, Some("k"), true),
+            (&named_later, Some("K"), false),
+        ] {
+            assert_eq!(key.serves_kid(kid), serves, "{:?} {kid:?}", key.kid());
+        }
+        assert!(in_set.as_slice()[0].same_public_key(&named_later));
+    }
+
+    #[test]
     fn jwks_skips_foreign_keys_and_selects_by_kid() {
         let set = KeySet::from_jwks(&format!(
             r#"{{"keys":[{{"kty":"EC","crv":"P-256","x":"a","y":"b"}},{},{},{}]}}"#,
@@ -633,8 +699,8 @@ mod tests {
         .unwrap();
         assert_eq!(set.len(), 2);
         assert_eq!(set.candidates(Some("a")).count(), 1);
-        // Unknown kid: only keys without a kid remain candidates.
-        assert_eq!(set.candidates(Some("zzz")).count(), 1);
+        // An unknown kid names no key: no fallback to the set's keys without a kid.
+        assert_eq!(set.candidates(Some("zzz")).count(), 0);
         assert_eq!(set.candidates(None).count(), 2);
         assert_eq!(
             KeySet::from_jwks(r#"{"keys":[]}"#),

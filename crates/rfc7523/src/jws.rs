@@ -142,7 +142,7 @@ impl<'t> UnverifiedAssertion<'t> {
     /// Verifies the RS256 signature (RFC 7515 §5.2 step 8) with the keys of `keys` that the
     /// header's `kid` selects ([`KeySet::candidates`]).
     pub fn verify(self, keys: &KeySet) -> Result<VerifiedAssertion, Error> {
-        self.verify_using(keys, &|key, signature, out| {
+        self.verify_using(keys.as_slice(), &|key, signature, out| {
             key.rsavp1(signature, out).map(|_| ())
         })
     }
@@ -151,7 +151,7 @@ impl<'t> UnverifiedAssertion<'t> {
     /// [`KeyLookup::rsavp1`](crate::KeyLookup::rsavp1)).
     pub(crate) fn verify_using(
         self,
-        keys: &KeySet,
+        keys: &[RsaVerifyingKey],
         rsavp1: &Rsavp1<'_>,
     ) -> Result<VerifiedAssertion, Error> {
         let digest: [u8; 32] = Sha256::digest(self.signing_input.as_bytes()).into();
@@ -159,7 +159,7 @@ impl<'t> UnverifiedAssertion<'t> {
         let mut only_length_failures = true;
         let mut verified_by = None;
         let kid = self.header.kid.clone();
-        for key in keys.candidates(kid.as_deref()) {
+        for key in crate::jwk::candidates(keys, kid.as_deref()) {
             tried += 1;
             let signature = self.signature.as_slice();
             let outcome = rs256::verify(key.public_key(), &digest, signature, &|em| {

@@ -1,14 +1,20 @@
 //! # rfc7523
 //!
-//! A `no_std` validator for JWT bearer assertions (RFC 7523), RS256 only.
+//! A `no_std` validator for JWT bearer assertions (RFC 7523, as updated by RFC 10070), RS256
+//! only.
 //!
 //! RFC 7523 has two uses, kept apart by type here:
 //! - **Authorization grant** (§2.1, [`GrantProfile`]): `grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer`
 //!   with `assertion=<JWT>`. Failures are `invalid_grant`.
 //! - **Client authentication** (§2.2, [`ClientAuthProfile`]): `client_assertion_type=urn:ietf:params:oauth:client-assertion-type:jwt-bearer`
 //!   with `client_assertion=<JWT>` beside any grant (`private_key_jwt`), with the stricter rules of
-//!   draft-ietf-oauth-rfc7523bis (`aud` is the server's issuer identifier as its sole value; `typ`
-//!   must not name another kind of JWT). Failures are `invalid_client` (HTTP 401).
+//!   RFC 10070 (`aud` is the server's issuer identifier as its sole value; `typ` must not name
+//!   another kind of JWT). Failures are `invalid_client` (HTTP 401).
+//!
+//! A server has many parties: every client and every trusted issuer has its own keys and
+//! policy ([`Party`], [`KeyLookup`]; RFC 8725 §3.8), and a key of one never verifies an
+//! assertion that claims to be another. The [`Registry`] (feature `alloc`) loads them all from
+//! one JSON document.
 //!
 //! Verification is a typestate: [`UnverifiedAssertion::parse`] checks the compact form and the
 //! header, [`UnverifiedAssertion::verify`] checks the RS256 signature and yields a
@@ -18,11 +24,11 @@
 //! The crate never reads a clock and does no I/O: `now` (Unix seconds) and the replay store come
 //! from the caller. Verification uses no heap at all: keys, tokens and the RSA arithmetic
 //! (fixed-width Montgomery multiplication for 2048-, 3072-, 4096- and 8192-bit moduli) live in
-//! fixed buffers, and without the `sign` feature the crate does not link `alloc`. Every bound
+//! fixed buffers, and without the `alloc` or `sign` feature the crate does not link `alloc`. Every bound
 //! is a named constant in [`limits`].
 //!
 //! ```
-//! use rfc7523::{Checks, GrantProfile, KeySet, MemoryReplayStore, TrustedIssuer, UnverifiedAssertion};
+//! use rfc7523::{GrantProfile, KeySet, MemoryReplayStore, Party, UnverifiedAssertion};
 //!
 //! // The RFC 7515 Appendix A.2 example: a valid RS256 signature, but not an RFC 7523 assertion.
 //! let jwk = r#"{"kty":"RSA","e":"AQAB","n":"ofgWCuLjybRlzo0tZWJjNiuSfb4p4fAkd_wWJcyQoTbji9k0l8W26mPddxHmfHQp-Vaw-4qPCJrcS2mJPMEzP1Pt0Bm4d4QlL-yRT-SFd2lZS-pCgNMsD1W_YpRPEwOWvG6b32690r2jZ47soMZo9wGzjb_7OMg0LOL-bSf63kpaSHSXndS5z5rexMdbBYUsLA9e-KXBdQOS-UTo7WTBEMa2R2CapHg665xsmtdVMTBQY4uDZlxvb3qCo5ZwKh9kG4LT6_I5IhlJH7aGhyxXFvUK-DWNmoudF8NAco9_h9iaGNj8q2ethFkMLs91kzk2PAcDTW9gb54h4FRWyuXpoQ"}"#;
@@ -34,13 +40,8 @@
 //! assert_eq!(verified.claims().unwrap().iss(), Some("joe"));
 //!
 //! // As an RFC 7523 grant: refused (no `sub`, no `aud`, expired in 2011).
-//! let issuers = [TrustedIssuer { issuer: "joe", keys: &keys }];
-//! let profile = GrantProfile {
-//!     issuers: &issuers[..],
-//!     audiences: &["https://as.example"],
-//!     subject: None,
-//!     checks: Checks::default(),
-//! };
+//! let issuers = [Party::new("joe", &keys)];
+//! let profile = GrantProfile { issuers: &issuers[..], audiences: &["https://as.example"] };
 //! let mut replay = MemoryReplayStore::<64>::new();
 //! let err = profile.validate(token, 1_700_000_000, &mut replay).unwrap_err();
 //! assert_eq!(err.reason().as_str(), "missing_claim");
@@ -60,8 +61,9 @@
     )
 )]
 
-// Only signing (the `rsa` crate's private-key operation) uses the heap.
-#[cfg(feature = "sign")]
+// Only the registry loader (feature `alloc`) and signing (the `rsa` crate's private-key
+// operation) use the heap; verification never does.
+#[cfg(any(feature = "alloc", feature = "sign"))]
 extern crate alloc;
 
 mod base64url;
@@ -71,7 +73,10 @@ pub mod form;
 mod json;
 pub mod jwk;
 pub mod jws;
+pub mod party;
 pub mod profile;
+#[cfg(feature = "alloc")]
+pub mod registry;
 pub mod replay;
 mod rs256;
 #[cfg(feature = "sign")]
@@ -80,15 +85,19 @@ pub mod token_request;
 
 pub use claims::{Audience, Claims, NumericDate};
 pub use error::{
-    Claim, Error, ErrorResponse, HeaderParameter, Limit, Malformed, OAuthError, Part, Reason, Use,
+    Claim, Error, ErrorResponse, HeaderParameter, Limit, Malformed, OAuthError, Part, Reason,
+    TypProblem, Use,
 };
 pub use jwk::{KeyError, KeySet, RsaVerifyingKey};
 pub use jws::{Header, UnverifiedAssertion, VerifiedAssertion};
-pub use profile::{
-    Checks, ClientAuthProfile, GrantProfile, KeyLookup, TrustedIssuer, TypRule, ValidatedAssertion,
-};
+pub use party::{KeyLookup, Party, Policy, Subjects};
+pub use profile::{Checks, ClientAuthProfile, GrantProfile, TypRule, ValidatedAssertion};
+#[cfg(feature = "alloc")]
+pub use registry::{Registry, RegistryError};
 pub use replay::{MemoryReplayStore, ReplayEntry, ReplayError, ReplayKey, ReplayStore};
-pub use token_request::{TokenEndpoint, TokenError, TokenOutcome};
+pub use token_request::{
+    ClientAuthentication, OtherClientAuthentication, TokenEndpoint, TokenError, TokenOutcome,
+};
 
 /// Every limit, in one place. Each constant is defined next to the code it bounds.
 pub mod limits {
@@ -103,6 +112,10 @@ pub mod limits {
     };
     pub use crate::jws::{
         MAX_HEADER_LEN, MAX_HEADER_STRING_LEN, MAX_PAYLOAD_LEN, MAX_SIGNATURE_LEN, MAX_TOKEN_LEN,
+    };
+    #[cfg(feature = "alloc")]
+    pub use crate::registry::{
+        MAX_LEEWAY_SETTING, MAX_LIFETIME_SETTING, MAX_REGISTRY_LEN, MAX_REGISTRY_PARTIES,
     };
 }
 

@@ -1,96 +1,70 @@
 //! The two uses of RFC 7523, as two profiles that run the whole pipeline:
-//! structure and header ([`jws`](crate::jws)), signature ([`rs256`](crate::jws)), claims
-//! ([`claims`](crate::claims)), the profile's rules (this module), then replay
+//! structure and header ([`jws`](crate::jws)), the party and its keys
+//! ([`party`](crate::party)), signature ([`rs256`](crate::jws)), claims
+//! ([`claims`](crate::claims)), the profile's and the party's rules (this module), then replay
 //! ([`replay`](crate::replay)).
 //!
 //! - [`GrantProfile`]: the JWT is an authorization grant (RFC 7523 §2.1, §3). `iss` must be a
-//!   trusted issuer, each with its own keys; `sub` must be present (and may be pinned); `aud`
-//!   must contain one of the configured values (the server's issuer identifier or its token
-//!   endpoint URL).
-//! - [`ClientAuthProfile`]: the JWT authenticates a client (RFC 7523 §2.2, §3 item 2.B, and
-//!   draft-ietf-oauth-rfc7523bis). `iss` = `sub` = the client id; `aud` must be the server's
-//!   issuer identifier as its **sole** value; `typ`, when present, must not name another kind
-//!   of JWT.
+//!   trusted issuer, verified with that issuer's keys only; `sub` must be present (and one of
+//!   the issuer's allowed subjects, when it has a list); `aud` must contain one of the
+//!   configured values (the server's issuer identifier or its token endpoint URL: RFC 10070
+//!   §2.1 lets a grant name either).
+//! - [`ClientAuthProfile`]: the JWT authenticates a client (RFC 7523 §2.2, §3 item 2.B, as
+//!   updated by RFC 10070). `iss` = `sub` = the client id, verified with that client's keys
+//!   only; `aud` must be the server's issuer identifier as its **sole** value; `typ`, when
+//!   present, must not name another kind of JWT (RFC 10070: `client-authentication+jwt` SHOULD
+//!   be sent, and servers are NOT RECOMMENDED to refuse an untyped one; a party can require it).
 //!
 //! Both: `exp` is required and `now < exp + leeway`; `nbf` and `iat` are checked when present;
-//! an optional maximum lifetime and maximum age; `jti` and `iat` can be required. One `now`
-//! (Unix seconds) comes from the caller: this crate never reads a clock.
+//! a maximum lifetime (by default [`DEFAULT_MAX_LIFETIME`]) and an optional maximum age; `jti`
+//! is required by default and `iat` can be required. Every one of these rules is the party's
+//! ([`Policy`]). One `now` (Unix seconds) comes from the caller: this crate never reads a
+//! clock.
 //!
 //! Order of checks (an assertion breaking several rules gets the first): structure and
-//! header, key lookup, signature (RFC 7515 §5.2), claim syntax, `typ`, missing claims
-//! (RFC 7523 §3 lists `iss`, `sub`, `aud`, `exp` as MUST), `iss`, `sub`, `aud`, `exp`, `nbf`,
-//! `iat`, lifetime, age, and last the replay check, so that a refused assertion never takes
-//! a replay-store entry.
+//! header, the party named by `iss` (and, for client authentication, the request's
+//! `client_id`), the party's token size, key lookup by `kid`, signature (RFC 7515 §5.2), claim
+//! syntax, `typ`, missing claims (RFC 7523 §3 lists `iss`, `sub`, `aud`, `exp` as MUST), `iss`,
+//! `sub`, `aud`, `exp`, `nbf`, `iat`, lifetime, age, and last the replay check, so that a
+//! refused assertion never takes a replay-store entry.
 
 use crate::claims::Claims;
-use crate::error::{Claim, Error, Use};
-use crate::jwk::{KeySet, RsaVerifyingKey};
+use crate::error::{Claim, Error, Limit, TypProblem, Use};
 use crate::jws::{
     strip_application_prefix, Header, UnverifiedAssertion, VerifiedAssertion, MAX_TOKEN_LEN,
 };
+use crate::party::{KeyLookup, Party, Policy};
 use crate::replay::{ReplayEntry, ReplayError, ReplayKey, ReplayStore};
 
 /// Default allowed clock skew, in seconds (RFC 7523 §3 items 4–6: "a reasonably small
 /// leeway, usually no more than a few minutes").
 pub const DEFAULT_LEEWAY: u64 = 30;
 
-/// The `typ` of a client-authentication assertion (draft-ietf-oauth-rfc7523bis).
+/// Default longest accepted lifetime (`exp − iat`, or `exp − now` without `iat`), in seconds:
+/// one hour. RFC 7523 §3 item 4 lets a server refuse an `exp` "unreasonably far in the
+/// future"; an hour is what the longest-lived common clients send (google-auth and authlib
+/// sign for exactly 3600 s; Okta and Google refuse more), and it bounds how long a `jti` is
+/// remembered, so that no signer can fill a replay store with entries that live for decades.
+pub const DEFAULT_MAX_LIFETIME: u64 = 3600;
+
+/// The `typ` of a client-authentication assertion (RFC 10070).
 pub const CLIENT_AUTHENTICATION_TYP: &str = "client-authentication+jwt";
 
-/// Finds the trusted keys of an issuer (grants) or a client (client authentication), and
-/// runs the RSA public-key operation with them.
-pub trait KeyLookup {
-    /// The keys trusted for `id`, or `None` when `id` is not trusted.
-    fn keys_for(&self, id: &str) -> Option<&KeySet>;
-
-    /// RSAVP1 (RFC 8017 §5.2.2) under `key`, a key of [`keys_for`](Self::keys_for): writes
-    /// `signature^e mod n` into `out` (exactly [`RsaVerifyingKey::modulus_len`] bytes), or
-    /// returns `None` to refuse. The default is this crate's fixed-width arithmetic
-    /// ([`RsaVerifyingKey::rsavp1`]); override it to hand the exponentiation to another
-    /// implementation (the npm package uses Node's `node:crypto` where it has it).
-    ///
-    /// It is called only with a signature of exactly the modulus length whose integer is below
-    /// n (RFC 8017 §8.2.2 steps 1–2, checked first), and it never sees the message or its
-    /// digest: the core compares what it writes with the one valid encoding (§9.2), so a
-    /// wrong result refuses the assertion.
-    fn rsavp1(&self, key: &RsaVerifyingKey, signature: &[u8], out: &mut [u8]) -> Option<()> {
-        key.rsavp1(signature, out).map(|_| ())
-    }
-}
-
-/// One trusted issuer or client and its keys.
-#[derive(Clone, Copy, Debug)]
-pub struct TrustedIssuer<'a> {
-    /// The exact `iss` value (grants) or client id (client authentication).
-    pub issuer: &'a str,
-    /// The keys that may sign its assertions.
-    pub keys: &'a KeySet,
-}
-
-impl KeyLookup for [TrustedIssuer<'_>] {
-    fn keys_for(&self, id: &str) -> Option<&KeySet> {
-        self.iter().find(|t| t.issuer == id).map(|t| t.keys)
-    }
-}
-
-impl<const N: usize> KeyLookup for [TrustedIssuer<'_>; N] {
-    fn keys_for(&self, id: &str) -> Option<&KeySet> {
-        self.as_slice().keys_for(id)
-    }
-}
-
-/// Rules both profiles share.
+/// Time, lifetime, `jti` and size rules: part of every party's [`Policy`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Checks {
     /// Allowed clock skew in seconds, applied to `exp`, `nbf`, `iat` and the maximum age.
     pub leeway: u64,
-    /// Longest accepted lifetime in seconds: `exp − iat`, or `exp − now` without `iat`
-    /// (RFC 7523 §3 item 4 allows refusing an `exp` "unreasonably far in the future").
+    /// Longest accepted lifetime in seconds: `exp − iat` (computed exactly), or `exp − now`
+    /// without `iat` (RFC 7523 §3 item 4 allows refusing an `exp` "unreasonably far in the
+    /// future"). Default [`DEFAULT_MAX_LIFETIME`]; `None` accepts any lifetime, and then a
+    /// `jti` may be remembered until an `exp` decades away.
     pub max_lifetime: Option<u64>,
     /// Oldest accepted `iat`, in seconds before `now` (RFC 7523 §3 item 6). Makes `iat`
     /// required.
     pub max_age: Option<u64>,
-    /// Refuse assertions without `jti` (without it there is no replay protection).
+    /// Refuse assertions without `jti` (default: refused; without it there is no replay
+    /// protection, only the short lifetime).
     pub require_jti: bool,
     /// Refuse assertions without `iat`.
     pub require_iat: bool,
@@ -99,24 +73,26 @@ pub struct Checks {
 }
 
 impl Default for Checks {
+    /// The safe defaults: 30 s of leeway, at most [`DEFAULT_MAX_LIFETIME`], `jti` required.
     fn default() -> Self {
         Self {
             leeway: DEFAULT_LEEWAY,
-            max_lifetime: None,
+            max_lifetime: Some(DEFAULT_MAX_LIFETIME),
             max_age: None,
-            require_jti: false,
+            require_jti: true,
             require_iat: false,
             max_token_len: MAX_TOKEN_LEN,
         }
     }
 }
 
-/// How a client-authentication assertion's `typ` header is judged
-/// (draft-ietf-oauth-rfc7523bis, RFC 8725 §3.11).
+/// How a client-authentication assertion's `typ` header is judged (RFC 10070, RFC 8725
+/// §3.11).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum TypRule {
     /// `typ` absent, `JWT` or `client-authentication+jwt` passes; any other explicit type
-    /// (`at+jwt`, `secevent+jwt`, …) is [`Error::InvalidType`].
+    /// (`at+jwt`, `secevent+jwt`, …) is [`Error::InvalidType`]. The default: RFC 10070 makes
+    /// refusing untyped client assertions NOT RECOMMENDED.
     #[default]
     NotAnotherType,
     /// `typ` must be `client-authentication+jwt`.
@@ -125,29 +101,21 @@ pub enum TypRule {
 
 /// The authorization grant profile (RFC 7523 §2.1, §3).
 #[derive(Debug)]
-pub struct GrantProfile<'a, L: KeyLookup + ?Sized = [TrustedIssuer<'a>]> {
-    /// The trusted issuers and their keys.
+pub struct GrantProfile<'a, L: KeyLookup + ?Sized = [Party<'a>]> {
+    /// The trusted issuers, each with its keys and policy.
     pub issuers: &'a L,
     /// Accepted audience values: the server's issuer identifier and/or its token endpoint
-    /// URL. The assertion's `aud` must contain one of them (exact match).
+    /// URL (RFC 10070 §2.1). The assertion's `aud` must contain one of them (exact match).
     pub audiences: &'a [&'a str],
-    /// When set, `sub` must equal it.
-    pub subject: Option<&'a str>,
-    /// Shared rules.
-    pub checks: Checks,
 }
 
-/// The client authentication profile (RFC 7523 §2.2, §3; draft-ietf-oauth-rfc7523bis).
+/// The client authentication profile (RFC 7523 §2.2, §3; RFC 10070).
 #[derive(Debug)]
-pub struct ClientAuthProfile<'a, L: KeyLookup + ?Sized = [TrustedIssuer<'a>]> {
-    /// The registered clients (client id → keys).
+pub struct ClientAuthProfile<'a, L: KeyLookup + ?Sized = [Party<'a>]> {
+    /// The registered clients (client id → keys and policy).
     pub clients: &'a L,
     /// The authorization server's issuer identifier: the only accepted `aud` value.
     pub issuer: &'a str,
-    /// How `typ` is judged.
-    pub typ: TypRule,
-    /// Shared rules.
-    pub checks: Checks,
 }
 
 // Manual impls: a derive would demand `L: Copy`, which an unsized lookup (a slice) is not.
@@ -199,7 +167,8 @@ impl ValidatedAssertion {
         self.replay
     }
 
-    /// The issuer (grants) or client id (client authentication): `iss`, always present.
+    /// The party: `iss`, the trusted issuer (grants) or the client id (client
+    /// authentication); always present.
     pub fn issuer(&self) -> &str {
         self.claims.iss().unwrap_or_default()
     }
@@ -219,13 +188,13 @@ impl<L: KeyLookup + ?Sized> GrantProfile<'_, L> {
         now: u64,
         replay: &mut R,
     ) -> Result<ValidatedAssertion, Error> {
-        let unverified = UnverifiedAssertion::parse_with_limit(token, self.checks.max_token_len)?;
+        let unverified = UnverifiedAssertion::parse(token)?;
         let issuer = unverified.issuer_hint()?;
-        let keys = self
-            .issuers
-            .keys_for(&issuer)
-            .ok_or(Error::IssuerMismatch)?;
-        let assertion = unverified.verify_using(keys, &|key, signature, out| {
+        // RFC 7523 §3 item 1: the issuer must be trusted; its keys, and only its, verify.
+        let party = self.issuers.party(&issuer).ok_or(Error::IssuerMismatch)?;
+        let policy = party.policy;
+        check_token_len(token, &policy)?;
+        let assertion = unverified.verify_using(party.keys, &|key, signature, out| {
             self.issuers.rsavp1(key, signature, out)
         })?;
         let claims = assertion.claims()?;
@@ -233,14 +202,14 @@ impl<L: KeyLookup + ?Sized> GrantProfile<'_, L> {
         // explicit JWT type) is not a grant.
         if let Some(typ) = assertion.header().typ() {
             if !strip_application_prefix(typ).eq_ignore_ascii_case("JWT") {
-                return Err(Error::InvalidType);
+                return Err(Error::InvalidType(TypProblem::AnotherType));
             }
         }
-        let (iss, sub) = require_claims(&claims, &self.checks)?;
-        if iss != issuer.as_str() || self.issuers.keys_for(iss).is_none() {
+        let (iss, sub) = require_claims(&claims, &policy.checks)?;
+        if iss != party.id {
             return Err(Error::IssuerMismatch);
         }
-        if self.subject.is_some_and(|expected| expected != sub) {
+        if !policy.subjects.allows(sub) {
             return Err(Error::SubjectMismatch);
         }
         let aud = claims.aud().ok_or(Error::MissingClaim(Claim::Aud))?;
@@ -256,7 +225,7 @@ impl<L: KeyLookup + ?Sized> GrantProfile<'_, L> {
             Use::AuthorizationGrant,
             assertion,
             claims,
-            &self.checks,
+            &policy.checks,
             now,
             replay,
         )
@@ -266,8 +235,7 @@ impl<L: KeyLookup + ?Sized> GrantProfile<'_, L> {
 impl<L: KeyLookup + ?Sized> ClientAuthProfile<'_, L> {
     /// Validates `token` as a client assertion at time `now` (Unix seconds), recording its
     /// `jti` in `replay`. `client_id` is the request's `client_id` parameter, when it had one
-    /// (RFC 7521 §4.2: it must then identify the same client); without it the client is
-    /// looked up by the assertion's `iss`.
+    /// (RFC 7521 §4.2: it must then identify the same client as the assertion's `iss`).
     pub fn validate<R: ReplayStore + ?Sized>(
         &self,
         token: &str,
@@ -275,30 +243,31 @@ impl<L: KeyLookup + ?Sized> ClientAuthProfile<'_, L> {
         now: u64,
         replay: &mut R,
     ) -> Result<ValidatedAssertion, Error> {
-        let unverified = UnverifiedAssertion::parse_with_limit(token, self.checks.max_token_len)?;
-        let hint;
-        let client = match client_id {
-            Some(id) => id,
-            None => {
-                hint = unverified.issuer_hint()?;
-                hint.as_str()
-            }
-        };
-        let keys = self.clients.keys_for(client).ok_or(Error::UnknownKey)?;
-        let assertion = unverified.verify_using(keys, &|key, signature, out| {
+        let unverified = UnverifiedAssertion::parse(token)?;
+        let issuer = unverified.issuer_hint()?;
+        // RFC 7523 §3 item 1 and RFC 10070: `iss` is the client id. An `iss` that is not a
+        // registered client, or that differs from the request's client_id, is an issuer
+        // problem (the keys of no client are tried).
+        if client_id.is_some_and(|id| id != issuer.as_str()) {
+            return Err(Error::IssuerMismatch);
+        }
+        let party = self.clients.party(&issuer).ok_or(Error::IssuerMismatch)?;
+        let policy = party.policy;
+        check_token_len(token, &policy)?;
+        let assertion = unverified.verify_using(party.keys, &|key, signature, out| {
             self.clients.rsavp1(key, signature, out)
         })?;
         let claims = assertion.claims()?;
-        check_client_typ(assertion.header().typ(), self.typ)?;
-        let (iss, sub) = require_claims(&claims, &self.checks)?;
-        // RFC 7523 §3 item 2.B: `sub` MUST be the client id; item 1 and rfc7523bis: `iss` too.
-        if iss != client {
+        check_client_typ(assertion.header().typ(), policy.typ)?;
+        let (iss, sub) = require_claims(&claims, &policy.checks)?;
+        if iss != party.id {
             return Err(Error::IssuerMismatch);
         }
-        if sub != client {
+        // RFC 7523 §3 item 2.B: `sub` MUST be the client id.
+        if sub != party.id {
             return Err(Error::SubjectMismatch);
         }
-        // rfc7523bis: the issuer identifier as the sole audience value.
+        // RFC 10070: the issuer identifier as the sole audience value.
         let aud = claims.aud().ok_or(Error::MissingClaim(Claim::Aud))?;
         if self.issuer.is_empty() || aud.sole_value() != Some(self.issuer) {
             return Err(Error::AudienceMismatch);
@@ -307,27 +276,38 @@ impl<L: KeyLookup + ?Sized> ClientAuthProfile<'_, L> {
             Use::ClientAuthentication,
             assertion,
             claims,
-            &self.checks,
+            &policy.checks,
             now,
             replay,
         )
     }
 }
 
+/// The party's own bound on the token's length (at most [`MAX_TOKEN_LEN`], which parsing
+/// applied), checked before any signature work.
+fn check_token_len(token: &str, policy: &Policy<'_>) -> Result<(), Error> {
+    if token.len() > policy.checks.max_token_len.min(MAX_TOKEN_LEN) {
+        return Err(Error::TooLarge(Limit::TokenLength));
+    }
+    Ok(())
+}
+
 fn check_client_typ(typ: Option<&str>, rule: TypRule) -> Result<(), Error> {
-    let bare = typ.map(strip_application_prefix);
-    let explicit = bare.is_some_and(|t| t.eq_ignore_ascii_case(CLIENT_AUTHENTICATION_TYP));
-    let passes = match rule {
-        TypRule::RequireExplicit => explicit,
-        TypRule::NotAnotherType => match bare {
-            None => true,
-            Some(t) => explicit || t.eq_ignore_ascii_case("JWT"),
-        },
+    let Some(typ) = typ.map(strip_application_prefix) else {
+        return match rule {
+            TypRule::NotAnotherType => Ok(()),
+            TypRule::RequireExplicit => Err(Error::InvalidType(TypProblem::Missing)),
+        };
     };
+    let explicit = typ.eq_ignore_ascii_case(CLIENT_AUTHENTICATION_TYP);
+    let passes = explicit || (rule == TypRule::NotAnotherType && typ.eq_ignore_ascii_case("JWT"));
     if passes {
         Ok(())
+    } else if rule == TypRule::RequireExplicit && typ.eq_ignore_ascii_case("JWT") {
+        // The generic type, where the explicit one is required.
+        Err(Error::InvalidType(TypProblem::NotExplicit))
     } else {
-        Err(Error::InvalidType)
+        Err(Error::InvalidType(TypProblem::AnotherType))
     }
 }
 
@@ -383,12 +363,14 @@ fn finish<R: ReplayStore + ?Sized>(
     })
 }
 
-/// RFC 7523 §3 items 4–6 and the policy's lifetime and age. Returns `exp + leeway`, the time
-/// until which the assertion could be accepted (how long its `jti` must be remembered).
+/// RFC 7523 §3 items 4–6 and the policy's lifetime and age. Returns the first second at which
+/// the assertion can no longer be accepted (how long its `jti` must be remembered, and no
+/// longer): `exp + leeway`, or earlier when the maximum age ends its acceptance first.
 fn check_times(claims: &Claims, checks: &Checks, now: u64) -> Result<u64, Error> {
     let leeway = checks.leeway;
-    let exp = claims.exp().ok_or(Error::MissingClaim(Claim::Exp))?.ceil();
-    let valid_until = exp.saturating_add(leeway);
+    let exp_date = claims.exp().ok_or(Error::MissingClaim(Claim::Exp))?;
+    let exp = exp_date.ceil();
+    let mut valid_until = exp.saturating_add(leeway);
     if now >= valid_until {
         return Err(Error::Expired { exp, now, leeway });
     }
@@ -412,9 +394,10 @@ fn check_times(claims: &Claims, checks: &Checks, now: u64) -> Result<u64, Error>
         }
     }
     if let Some(max) = checks.max_lifetime {
-        // Rounded up: fractional dates can only make the lifetime look longer.
+        // Exact: `exp − iat` rounded up once (for an integral max, the same comparison as
+        // with the exact difference).
         let lifetime = match claims.iat() {
-            Some(iat) => exp.saturating_sub(iat.floor()),
+            Some(iat) => exp_date.ceil_seconds_since(iat),
             None => exp.saturating_sub(now),
         };
         if lifetime > max {
@@ -422,10 +405,18 @@ fn check_times(claims: &Claims, checks: &Checks, now: u64) -> Result<u64, Error>
         }
     }
     if let (Some(max), Some(iat)) = (checks.max_age, claims.iat()) {
+        // Exact as well: `now − iat` rounded up is `now − floor(iat)`.
         let age = now.saturating_sub(iat.floor());
-        if age > max.saturating_add(leeway) {
+        let max_with_leeway = max.saturating_add(leeway);
+        if age > max_with_leeway {
             return Err(Error::TooOld { age, max });
         }
+        // Acceptable while `now − floor(iat) <= max + leeway`.
+        let too_old_from = iat
+            .floor()
+            .saturating_add(max_with_leeway)
+            .saturating_add(1);
+        valid_until = valid_until.min(too_old_from);
     }
     Ok(valid_until)
 }

@@ -1,5 +1,5 @@
 //! Client side (feature `sign`): build and sign an RS256 assertion (RFC 7523 §3,
-//! draft-ietf-oauth-rfc7523bis) from a PKCS#8 or PKCS#1 private key.
+//! RFC 10070) from a PKCS#8 or PKCS#1 private key.
 //!
 //! The assertion carries `iss`, `sub`, `aud`, `exp` (`now` + lifetime, [`DEFAULT_LIFETIME`]
 //! by default), `iat`, and a `jti` of 128 random bits (getrandom) unless one is given. For
@@ -222,7 +222,7 @@ pub struct AssertionRequest<'a> {
     /// `sub`: the client id (client authentication) or the subject of the grant.
     pub subject: &'a str,
     /// `aud`: the authorization server's issuer identifier (client authentication, per
-    /// rfc7523bis) or an audience it accepts.
+    /// RFC 10070) or an audience it accepts.
     pub audience: &'a str,
     /// Seconds until `exp`; [`DEFAULT_LIFETIME`] when `None`.
     pub lifetime: Option<u64>,

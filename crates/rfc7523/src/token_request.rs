@@ -11,22 +11,24 @@
 //! - `grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer` with `assertion`: the grant.
 //!   Failures are `invalid_grant` (400).
 //!
-//! Another grant type is returned to the caller when the client authenticated with an
-//! assertion (the caller handles that grant); without client authentication it is
-//! `unsupported_grant_type`. Repeated parameters, bad encodings, missing parameters and two
-//! client credentials in one body are `invalid_request`.
+//! Another grant type is returned to the caller when the client authenticated (the caller
+//! handles that grant); without client authentication it is `unsupported_grant_type`.
+//! Repeated parameters (except RFC 8707's `resource`), bad encodings, missing parameters and
+//! two client authentication methods in one request are `invalid_request` (RFC 6749 §2.3).
 //!
-//! The caller must also refuse a request that carries an HTTP `Authorization` header as well
-//! as a `client_assertion` (RFC 6749 §2.3: one authentication method per request); the body
-//! alone cannot show that.
+//! Other client authentication methods: a `client_secret` in the body, or an HTTP
+//! `Authorization` header (which the caller reports through [`TokenEndpoint::handle_request`]),
+//! are refused with `invalid_client` ([`TokenError::UnsupportedClientAuthentication`]), never
+//! silently served as a public client, unless the endpoint says the caller verifies them
+//! itself ([`OtherClientAuthentication::VerifiedByCaller`]): then the outcome says which method
+//! the caller must verify ([`TokenOutcome::client_authentication`]).
 
 use core::fmt;
 
 use crate::error::{Error, ErrorResponse, OAuthError, Reason, Use};
 use crate::form::{FormError, TokenParams, MAX_FORM_SHORT_VALUE_LEN};
-use crate::profile::{
-    ClientAuthProfile, GrantProfile, KeyLookup, TrustedIssuer, ValidatedAssertion,
-};
+use crate::party::{KeyLookup, Party};
+use crate::profile::{ClientAuthProfile, GrantProfile, ValidatedAssertion};
 use crate::replay::ReplayStore;
 
 /// `grant_type` of the JWT bearer authorization grant (RFC 7523 §2.1).
@@ -48,7 +50,8 @@ pub enum RequestProblem {
     MissingAssertion,
     /// `client_assertion_type` without `client_assertion`, or the reverse (RFC 7521 §4.2).
     IncompleteClientAssertion,
-    /// `client_assertion` and `client_secret` together (RFC 6749 §2.3).
+    /// Two client authentication methods in one request: a `client_assertion`, a
+    /// `client_secret`, an HTTP `Authorization` header (RFC 6749 §2.3).
     MultipleClientCredentials,
 }
 
@@ -86,6 +89,9 @@ pub enum TokenError {
     /// A client assertion of another type, or one this endpoint does not accept:
     /// `invalid_client` (401, RFC 6749 §5.2: "unsupported authentication method").
     UnsupportedAssertionType,
+    /// A `client_secret` or an HTTP `Authorization` header, which this endpoint does not
+    /// verify ([`OtherClientAuthentication::Refuse`]): `invalid_client` (401).
+    UnsupportedClientAuthentication,
     /// The client assertion was refused: `invalid_client` (401).
     Client(Error),
     /// The grant assertion was refused: `invalid_grant` (400).
@@ -98,7 +104,9 @@ impl TokenError {
         match self {
             TokenError::InvalidRequest(_) => OAuthError::InvalidRequest,
             TokenError::UnsupportedGrantType => OAuthError::UnsupportedGrantType,
-            TokenError::UnsupportedAssertionType => OAuthError::InvalidClient,
+            TokenError::UnsupportedAssertionType | TokenError::UnsupportedClientAuthentication => {
+                OAuthError::InvalidClient
+            }
             TokenError::Client(e) => e.oauth_error(Use::ClientAuthentication),
             TokenError::Grant(e) => e.oauth_error(Use::AuthorizationGrant),
         }
@@ -115,6 +123,7 @@ impl TokenError {
             TokenError::InvalidRequest(_) => Reason::InvalidRequest,
             TokenError::UnsupportedGrantType => Reason::UnsupportedGrantType,
             TokenError::UnsupportedAssertionType => Reason::UnsupportedAssertionType,
+            TokenError::UnsupportedClientAuthentication => Reason::UnsupportedClientAuthentication,
             TokenError::Client(e) | TokenError::Grant(e) => e.reason(),
         }
     }
@@ -141,6 +150,10 @@ impl fmt::Display for TokenError {
             TokenError::UnsupportedAssertionType => {
                 f.write_str("the client assertion type is not supported")
             }
+            TokenError::UnsupportedClientAuthentication => f.write_str(
+                "the client authentication method is not supported; authenticate with a client \
+                 assertion",
+            ),
             TokenError::Client(e) => write!(f, "client assertion: {e}"),
             TokenError::Grant(e) => write!(f, "grant assertion: {e}"),
         }
@@ -149,15 +162,75 @@ impl fmt::Display for TokenError {
 
 impl core::error::Error for TokenError {}
 
+/// How the client authenticated in a request that passed.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ClientAuthentication {
+    /// It did not: a jwt-bearer grant from a public client (RFC 7523 §3.1 makes client
+    /// authentication optional for the grant).
+    None,
+    /// With a client assertion, validated ([`TokenOutcome::client`]).
+    Assertion,
+    /// With a `client_secret` in the body: **the caller must verify it**
+    /// ([`OtherClientAuthentication::VerifiedByCaller`]).
+    ClientSecretByCaller,
+    /// With an HTTP `Authorization` header: **the caller must verify it**
+    /// ([`OtherClientAuthentication::VerifiedByCaller`]).
+    AuthorizationHeaderByCaller,
+}
+
+impl ClientAuthentication {
+    /// `none`, `client_assertion`, `client_secret` or `authorization_header`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ClientAuthentication::None => "none",
+            ClientAuthentication::Assertion => "client_assertion",
+            ClientAuthentication::ClientSecretByCaller => "client_secret",
+            ClientAuthentication::AuthorizationHeaderByCaller => "authorization_header",
+        }
+    }
+}
+
+/// What an endpoint does with client authentication methods other than a client assertion.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum OtherClientAuthentication {
+    /// Refuse them: [`TokenError::UnsupportedClientAuthentication`] (`invalid_client`). The
+    /// default: a secret this endpoint does not check must not pass for no authentication.
+    #[default]
+    Refuse,
+    /// The caller verifies them itself: the request goes on, and
+    /// [`TokenOutcome::client_authentication`] says which one to verify.
+    VerifiedByCaller,
+}
+
 /// A token request whose assertions passed.
 #[derive(Clone, Debug)]
 pub struct TokenOutcome {
     grant_type: heapless::String<MAX_FORM_SHORT_VALUE_LEN>,
     grant: Option<ValidatedAssertion>,
     client: Option<ValidatedAssertion>,
+    client_authentication: ClientAuthentication,
+    client_id: Option<heapless::String<MAX_FORM_SHORT_VALUE_LEN>>,
+    resources: usize,
 }
 
 impl TokenOutcome {
+    /// How the client authenticated; for the two `…ByCaller` methods the caller must verify
+    /// the credential before it answers.
+    pub fn client_authentication(&self) -> ClientAuthentication {
+        self.client_authentication
+    }
+
+    /// The request's `client_id` parameter, when it had one.
+    pub fn client_id(&self) -> Option<&str> {
+        self.client_id.as_deref()
+    }
+
+    /// How many RFC 8707 `resource` parameters the request had.
+    pub fn resources(&self) -> usize {
+        self.resources
+    }
+
     /// The `grant_type` parameter.
     pub fn grant_type(&self) -> &str {
         &self.grant_type
@@ -174,7 +247,8 @@ impl TokenOutcome {
     }
 
     /// [`Use::AuthorizationGrant`] when the request was a jwt-bearer grant (with or without
-    /// client authentication), else [`Use::ClientAuthentication`].
+    /// client authentication), else [`Use::ClientAuthentication`] (another grant type, the
+    /// client authenticated).
     pub fn use_(&self) -> Use {
         if self.grant.is_some() {
             Use::AuthorizationGrant
@@ -183,7 +257,8 @@ impl TokenOutcome {
         }
     }
 
-    /// The assertion of [`use_`](Self::use_).
+    /// The assertion of [`use_`](Self::use_): `None` only for another grant type whose client
+    /// authenticated by a method the caller verifies.
     pub fn primary(&self) -> Option<&ValidatedAssertion> {
         self.grant.as_ref().or(self.client.as_ref())
     }
@@ -193,13 +268,15 @@ impl TokenOutcome {
 #[derive(Debug)]
 pub struct TokenEndpoint<
     'a,
-    G: KeyLookup + ?Sized = [TrustedIssuer<'a>],
-    C: KeyLookup + ?Sized = [TrustedIssuer<'a>],
+    G: KeyLookup + ?Sized = [Party<'a>],
+    C: KeyLookup + ?Sized = [Party<'a>],
 > {
     /// The jwt-bearer grant, when this endpoint accepts it.
     pub grant: Option<GrantProfile<'a, G>>,
     /// Client authentication by assertion, when this endpoint accepts it.
     pub client_auth: Option<ClientAuthProfile<'a, C>>,
+    /// What to do with a `client_secret` or an `Authorization` header.
+    pub other_client_auth: OtherClientAuthentication,
 }
 
 impl<G: KeyLookup + ?Sized, C: KeyLookup + ?Sized> Clone for TokenEndpoint<'_, G, C> {
@@ -210,11 +287,24 @@ impl<G: KeyLookup + ?Sized, C: KeyLookup + ?Sized> Clone for TokenEndpoint<'_, G
 impl<G: KeyLookup + ?Sized, C: KeyLookup + ?Sized> Copy for TokenEndpoint<'_, G, C> {}
 
 impl<G: KeyLookup + ?Sized, C: KeyLookup + ?Sized> TokenEndpoint<'_, G, C> {
-    /// Handles a token request body at time `now` (Unix seconds). Both assertions, when
-    /// present, share `replay`.
+    /// Handles a token request body at time `now` (Unix seconds), sent without an HTTP
+    /// `Authorization` header. Both assertions, when present, share `replay`.
     pub fn handle<R: ReplayStore + ?Sized>(
         &self,
         body: &[u8],
+        now: u64,
+        replay: &mut R,
+    ) -> Result<TokenOutcome, TokenError> {
+        self.handle_request(body, false, now, replay)
+    }
+
+    /// Handles a token request: its body, and whether it carried an HTTP `Authorization`
+    /// header (whose value this crate never needs: it is one more client authentication
+    /// method, RFC 6749 §2.3.1).
+    pub fn handle_request<R: ReplayStore + ?Sized>(
+        &self,
+        body: &[u8],
+        authorization_header: bool,
         now: u64,
         replay: &mut R,
     ) -> Result<TokenOutcome, TokenError> {
@@ -231,10 +321,30 @@ impl<G: KeyLookup + ?Sized, C: KeyLookup + ?Sized> TokenEndpoint<'_, G, C> {
                 ))
             }
         };
-        if client_assertion.is_some() && params.client_secret_present {
+        let methods = usize::from(client_assertion.is_some())
+            + usize::from(params.client_secret_present)
+            + usize::from(authorization_header);
+        if methods > 1 {
             return Err(TokenError::InvalidRequest(
                 RequestProblem::MultipleClientCredentials,
             ));
+        }
+        let client_authentication = if client_assertion.is_some() {
+            ClientAuthentication::Assertion
+        } else if params.client_secret_present {
+            ClientAuthentication::ClientSecretByCaller
+        } else if authorization_header {
+            ClientAuthentication::AuthorizationHeaderByCaller
+        } else {
+            ClientAuthentication::None
+        };
+        let by_caller = matches!(
+            client_authentication,
+            ClientAuthentication::ClientSecretByCaller
+                | ClientAuthentication::AuthorizationHeaderByCaller
+        );
+        if by_caller && self.other_client_auth == OtherClientAuthentication::Refuse {
+            return Err(TokenError::UnsupportedClientAuthentication);
         }
         let grant_type = params
             .grant_type
@@ -250,7 +360,7 @@ impl<G: KeyLookup + ?Sized, C: KeyLookup + ?Sized> TokenEndpoint<'_, G, C> {
                 .as_ref()
                 .ok_or(TokenError::InvalidRequest(RequestProblem::MissingAssertion))?;
             Some((profile, assertion))
-        } else if client_assertion.is_none() {
+        } else if client_authentication == ClientAuthentication::None {
             return Err(TokenError::UnsupportedGrantType);
         } else {
             None
@@ -281,6 +391,9 @@ impl<G: KeyLookup + ?Sized, C: KeyLookup + ?Sized> TokenEndpoint<'_, G, C> {
             grant_type: params.grant_type.unwrap_or_default(),
             grant,
             client,
+            client_authentication,
+            client_id: params.client_id,
+            resources: params.resources,
         })
     }
 }

@@ -1,0 +1,141 @@
+//! The parties of an authorization server: every client (RFC 7591 client metadata) and every
+//! trusted issuer of authorization grants has its own keys and its own policy.
+//!
+//! RFC 8725 §3.8 (and draft-ietf-oauth-rfc8725bis): "the cryptographic keys used … belong to
+//! the issuer". A key trusted for one party never verifies an assertion that claims to be
+//! another: the profiles find the party named by the assertion (`iss`, RFC 7523 §3 item 1)
+//! through a [`KeyLookup`], verify with **that party's** keys only, and apply **that party's**
+//! [`Policy`]. There is no key set shared between parties anywhere in this crate.
+//!
+//! A lookup can be a slice of [`Party`] values (fixed, no heap: embedded gateways), the
+//! [`Registry`](crate::registry::Registry) loaded from a JSON document (feature `alloc`: the
+//! CLI, the npm package, the Worker), or any type of the caller's.
+
+use crate::jwk::RsaVerifyingKey;
+use crate::profile::{Checks, TypRule};
+
+/// One party: a client (its `client_id`) or a trusted issuer of grants (its `iss`), with the
+/// keys that may sign its assertions and its policy.
+#[derive(Clone, Copy, Debug)]
+pub struct Party<'a> {
+    /// The exact client id (client authentication) or `iss` value (grants).
+    pub id: &'a str,
+    /// Its keys, and no other party's.
+    pub keys: &'a [RsaVerifyingKey],
+    /// Its rules.
+    pub policy: Policy<'a>,
+}
+
+impl<'a> Party<'a> {
+    /// A party with the default [`Policy`].
+    pub fn new(id: &'a str, keys: &'a crate::KeySet) -> Self {
+        Self {
+            id,
+            keys: keys.as_slice(),
+            policy: Policy::default(),
+        }
+    }
+
+    /// The same party with `policy`.
+    pub const fn with_policy(mut self, policy: Policy<'a>) -> Self {
+        self.policy = policy;
+        self
+    }
+}
+
+/// The rules one party's assertions must meet, beside those of RFC 7523 §3 that always apply.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Policy<'a> {
+    /// Time, lifetime, `jti` and size rules.
+    pub checks: Checks,
+    /// How `typ` is judged (client authentication; a grant's `typ` is always checked to be
+    /// absent or `JWT`).
+    pub typ: TypRule,
+    /// The subjects a trusted issuer may assert (grants; a client's `sub` is its id).
+    pub subjects: Subjects<'a>,
+}
+
+/// Which `sub` values a trusted issuer's grants may carry.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, Default)]
+pub enum Subjects<'a> {
+    /// Any subject.
+    #[default]
+    Any,
+    /// Exactly one of these (an empty list allows none).
+    OneOf(&'a [&'a str]),
+    /// Exactly one of these (an empty list allows none): owned strings, as a
+    /// [`Registry`](crate::registry::Registry) keeps them.
+    #[cfg(feature = "alloc")]
+    OneOfOwned(&'a [alloc::string::String]),
+}
+
+impl Subjects<'_> {
+    /// True when `sub` is allowed (exact, case-sensitive comparison: RFC 7519 §4.1.2).
+    pub fn allows(&self, sub: &str) -> bool {
+        match self {
+            Subjects::Any => true,
+            Subjects::OneOf(list) => list.contains(&sub),
+            #[cfg(feature = "alloc")]
+            Subjects::OneOfOwned(list) => list.iter().any(|s| s == sub),
+        }
+    }
+}
+
+/// Finds a party by the id an assertion claims (its `iss`; for client authentication also the
+/// request's `client_id`), and runs the RSA public-key operation with its keys.
+pub trait KeyLookup {
+    /// The party whose id is exactly `id`, or `None` when there is none.
+    fn party(&self, id: &str) -> Option<Party<'_>>;
+
+    /// RSAVP1 (RFC 8017 §5.2.2) under `key`, a key of a party of [`party`](Self::party):
+    /// writes `signature^e mod n` into `out` (exactly [`RsaVerifyingKey::modulus_len`] bytes),
+    /// or returns `None` to refuse. The default is this crate's fixed-width arithmetic
+    /// ([`RsaVerifyingKey::rsavp1`]); override it to hand the exponentiation to another
+    /// implementation (the npm package uses Node's `node:crypto` where it has it).
+    ///
+    /// It is called only with a signature of exactly the modulus length whose integer is below
+    /// n (RFC 8017 §8.2.2 steps 1–2, checked first), and it never sees the message or its
+    /// digest: the core compares what it writes with the one valid encoding (§9.2), so a
+    /// wrong result refuses the assertion.
+    fn rsavp1(&self, key: &RsaVerifyingKey, signature: &[u8], out: &mut [u8]) -> Option<()> {
+        key.rsavp1(signature, out).map(|_| ())
+    }
+}
+
+impl KeyLookup for [Party<'_>] {
+    fn party(&self, id: &str) -> Option<Party<'_>> {
+        self.iter().find(|p| p.id == id).copied()
+    }
+}
+
+impl<const N: usize> KeyLookup for [Party<'_>; N] {
+    fn party(&self, id: &str) -> Option<Party<'_>> {
+        self.as_slice().party(id)
+    }
+}
+
+impl<L: KeyLookup + ?Sized> KeyLookup for &L {
+    fn party(&self, id: &str) -> Option<Party<'_>> {
+        (**self).party(id)
+    }
+
+    fn rsavp1(&self, key: &RsaVerifyingKey, signature: &[u8], out: &mut [u8]) -> Option<()> {
+        (**self).rsavp1(key, signature, out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subjects() {
+        assert!(Subjects::Any.allows("anyone"));
+        let list = ["alice", "bob"];
+        let one_of = Subjects::OneOf(&list);
+        assert!(one_of.allows("alice") && one_of.allows("bob"));
+        assert!(!one_of.allows("Alice") && !one_of.allows("") && !one_of.allows("alice "));
+        assert!(!Subjects::OneOf(&[]).allows("alice"));
+    }
+}
