@@ -24,9 +24,8 @@ use rfc7523::form::TokenParams;
 use rfc7523::sign::{AssertionRequest, AssertionSigner};
 use rfc7523::token_request::{JWT_BEARER_CLIENT_ASSERTION_TYPE, JWT_BEARER_GRANT_TYPE};
 use rfc7523::{
-    Checks, ClientAuthProfile, Error, GrantProfile, KeySet, MemoryReplayStore, ReplayEntry,
-    ReplayError, ReplayKey, ReplayStore, TokenEndpoint, TrustedIssuer, TypRule,
-    UnverifiedAssertion, Use,
+    ClientAuthProfile, Error, GrantProfile, KeySet, MemoryReplayStore, Party, Policy, ReplayEntry,
+    ReplayError, ReplayKey, ReplayStore, TokenEndpoint, TypRule, UnverifiedAssertion, Use,
 };
 
 const NOW: u64 = 1_700_000_000;
@@ -105,35 +104,28 @@ fn client_token(f: &Fixtures) -> String {
         .to_owned()
 }
 
-fn issuers(f: &Fixtures) -> [TrustedIssuer<'_>; 1] {
-    [TrustedIssuer {
-        issuer: ISSUER,
-        keys: &f.keys,
-    }]
+fn issuers(f: &Fixtures) -> [Party<'_>; 1] {
+    [Party::new(ISSUER, &f.keys)]
 }
 
-fn clients(f: &Fixtures) -> [TrustedIssuer<'_>; 1] {
-    [TrustedIssuer {
-        issuer: CLIENT,
-        keys: &f.keys,
-    }]
+fn clients(f: &Fixtures) -> [Party<'_>; 1] {
+    [Party::new(CLIENT, &f.keys).with_policy(Policy {
+        typ: TypRule::RequireExplicit,
+        ..Policy::default()
+    })]
 }
 
-fn grant_profile<'a>(issuers: &'a [TrustedIssuer<'a>]) -> GrantProfile<'a> {
+fn grant_profile<'a>(issuers: &'a [Party<'a>]) -> GrantProfile<'a> {
     GrantProfile {
         issuers,
         audiences: &[AS_ISSUER, TOKEN_ENDPOINT],
-        subject: None,
-        checks: Checks::default(),
     }
 }
 
-fn client_profile<'a>(clients: &'a [TrustedIssuer<'a>]) -> ClientAuthProfile<'a> {
+fn client_profile<'a>(clients: &'a [Party<'a>]) -> ClientAuthProfile<'a> {
     ClientAuthProfile {
         clients,
         issuer: AS_ISSUER,
-        typ: TypRule::RequireExplicit,
-        checks: Checks::default(),
     }
 }
 
@@ -354,13 +346,14 @@ fn keys_verification_and_validation_allocate_nothing() {
         assert_eq!(n, 0, "{what}");
     }
     let (result, n) = count(|| client.validate(&token, Some("unknown-client"), NOW, &mut fresh));
-    assert_eq!(result.unwrap_err(), Error::UnknownKey);
+    assert_eq!(result.unwrap_err(), Error::IssuerMismatch);
     assert_eq!(n, 0, "unknown client");
 
     // A token endpoint request with both assertions.
     let endpoint = TokenEndpoint {
         grant: Some(grant),
         client_auth: Some(client),
+        other_client_auth: Default::default(),
     };
     let body = format!(
         "grant_type={}&assertion={token}&client_assertion_type={}&client_assertion={c_token}",
@@ -430,10 +423,7 @@ fn the_largest_key_and_token_allocate_nothing() {
         .unwrap_or_else(|| panic!("no padding gives a token of exactly MAX_TOKEN_LEN"));
     assert!(UnverifiedAssertion::parse(&token).is_ok());
 
-    let issuers = [TrustedIssuer {
-        issuer: ISSUER,
-        keys: &keys,
-    }];
+    let issuers = [Party::new(ISSUER, &keys)];
     let grant = grant_profile(&issuers);
     let mut store = MemoryReplayStore::<8>::new();
     let (result, validate_peak, left) = peak_heap(|| grant.validate(&token, NOW, &mut store));

@@ -23,8 +23,8 @@ use rfc7523::form::TokenParams;
 use rfc7523::limits::{MAX_CLAIM_STRING_LEN, MAX_NUMERIC_DATE};
 use rfc7523::sign::{AssertionRequest, AssertionSigner};
 use rfc7523::{
-    Checks, Claim, ClientAuthProfile, Error, GrantProfile, KeySet, Limit, Malformed,
-    MemoryReplayStore, TrustedIssuer, TypRule, UnverifiedAssertion,
+    Claim, ClientAuthProfile, Error, GrantProfile, KeySet, Limit, Malformed, MemoryReplayStore,
+    Party, Policy, TypRule, UnverifiedAssertion,
 };
 use rsa::pkcs1::DecodeRsaPrivateKey;
 use rsa::pkcs1v15::SigningKey;
@@ -81,12 +81,10 @@ fn sign_raw(header: &[u8], payload: &[u8]) -> String {
     format!("{input}.{}", b64(&signature.to_bytes()))
 }
 
-fn grant_profile<'a>(issuers: &'a [TrustedIssuer<'a>]) -> GrantProfile<'a> {
+fn grant_profile<'a>(issuers: &'a [Party<'a>]) -> GrantProfile<'a> {
     GrantProfile {
         issuers,
         audiences: &[AS_ISSUER, TOKEN_ENDPOINT],
-        subject: None,
-        checks: Checks::default(),
     }
 }
 
@@ -137,7 +135,7 @@ proptest! {
         issuer in claim_string(),
         subject in claim_string(),
         jti in proptest::option::of(claim_string()),
-        lifetime in 1u64..100_000,
+        lifetime in 1u64..=rfc7523::profile::DEFAULT_MAX_LIFETIME,
         client in any::<bool>(),
     ) {
         let f = fixtures();
@@ -152,14 +150,13 @@ proptest! {
             client_authentication: client,
         };
         let token = f.signer.sign(&request, NOW).unwrap_or_else(|e| panic!("{e}"));
-        let issuers = [TrustedIssuer { issuer: &issuer, keys: &f.keys }];
+        let policy = Policy { typ: TypRule::RequireExplicit, ..Policy::default() };
+        let issuers = [Party::new(&issuer, &f.keys).with_policy(policy)];
         let mut replay = MemoryReplayStore::<4>::new();
         let valid = if client {
             ClientAuthProfile {
                 clients: &issuers[..],
                 issuer: AS_ISSUER,
-                typ: TypRule::RequireExplicit,
-                checks: Checks::default(),
             }
             .validate(&token, None, NOW, &mut replay)
         } else {
@@ -262,10 +259,7 @@ fn refused(bytes: &[u8]) -> Result<(), String> {
         return Ok(());
     };
     let f = fixtures();
-    let issuers = [TrustedIssuer {
-        issuer: "https://issuer.example",
-        keys: &f.keys,
-    }];
+    let issuers = [Party::new("https://issuer.example", &f.keys)];
     let mut replay = MemoryReplayStore::<4>::new();
     match grant_profile(&issuers).validate(token, NOW, &mut replay) {
         Ok(_) => Err(format!("tampered token accepted: {token}")),
@@ -276,10 +270,7 @@ fn refused(bytes: &[u8]) -> Result<(), String> {
 #[test]
 fn the_untampered_token_is_valid() {
     let f = fixtures();
-    let issuers = [TrustedIssuer {
-        issuer: "https://issuer.example",
-        keys: &f.keys,
-    }];
+    let issuers = [Party::new("https://issuer.example", &f.keys)];
     let mut replay = MemoryReplayStore::<4>::new();
     assert!(grant_profile(&issuers)
         .validate(valid_token(), NOW, &mut replay)

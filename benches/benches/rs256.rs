@@ -28,8 +28,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use criterion::{criterion_group, criterion_main, Criterion};
 use rfc7523::sign::{AssertionRequest, AssertionSigner};
 use rfc7523::{
-    Checks, ClientAuthProfile, KeySet, ReplayEntry, ReplayError, ReplayStore, RsaVerifyingKey,
-    TrustedIssuer, TypRule,
+    Checks, ClientAuthProfile, KeySet, Party, Policy, ReplayEntry, ReplayError, ReplayStore,
+    RsaVerifyingKey,
 };
 use rsa::signature::Verifier;
 
@@ -115,19 +115,17 @@ fn bench_size(c: &mut Criterion, f: &Fixture) {
 
     // rfc7523
     let keys = KeySet::from_pem(&f.spki_pem).expect("SPKI");
-    let clients = [TrustedIssuer {
-        issuer: CLIENT_ID,
-        keys: &keys,
-    }];
-    let profile = ClientAuthProfile {
-        clients: &clients[..],
-        issuer: AUDIENCE,
-        typ: TypRule::NotAnotherType,
+    let clients = [Party::new(CLIENT_ID, &keys).with_policy(Policy {
         checks: Checks {
             max_lifetime: Some(LIFETIME),
             require_jti: true,
             ..Checks::default()
         },
+        ..Policy::default()
+    })];
+    let profile = ClientAuthProfile {
+        clients: &clients[..],
+        issuer: AUDIENCE,
     };
     let now = f.now + 1;
     profile

@@ -10,11 +10,12 @@ use rfc7523::{MemoryReplayStore, TokenEndpoint, TokenError};
 fuzz_target!(|data: &[u8]| {
     let fixture = rfc7523_fuzz::fixture();
     let parsed = TokenParams::parse(data);
-    let issuers = fixture.issuers();
-    let clients = fixture.clients();
+    let issuers = fixture.issuers(0);
+    let clients = fixture.clients(0);
     let endpoint = TokenEndpoint {
-        grant: Some(rfc7523_fuzz::grant_profile(&issuers, 0)),
-        client_auth: Some(rfc7523_fuzz::client_profile(&clients, 0)),
+        grant: Some(rfc7523_fuzz::grant_profile(&issuers)),
+        client_auth: Some(rfc7523_fuzz::client_profile(&clients)),
+        other_client_auth: Default::default(),
     };
     let mut replay = MemoryReplayStore::<4>::new();
     let outcome = endpoint.handle(data, rfc7523_fuzz::NOW, &mut replay);

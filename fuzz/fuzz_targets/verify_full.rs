@@ -38,6 +38,17 @@ fn check_accepted(valid: &ValidatedAssertion, now: u64, flags: u8) {
         assert!(claims.iat().is_some());
     }
     assert_eq!(valid.replay_entry().is_some(), claims.jti().is_some());
+    // A replay entry is never kept past the last second its assertion could be accepted,
+    // and, under a maximum lifetime, never much past now.
+    if let Some(entry) = valid.replay_entry() {
+        assert!(entry.expires_at <= exp.ceil().saturating_add(checks.leeway));
+        if let Some(max) = checks.max_lifetime {
+            let bound = now
+                .saturating_add(checks.leeway.saturating_mul(2))
+                .saturating_add(max);
+            assert!(entry.expires_at <= bound);
+        }
+    }
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -58,10 +69,10 @@ fuzz_target!(|data: &[u8]| {
         }
         (fixture.sign(header, payload), now)
     };
-    let issuers = fixture.issuers();
-    let clients = fixture.clients();
-    let grant = rfc7523_fuzz::grant_profile(&issuers, flags);
-    let client = rfc7523_fuzz::client_profile(&clients, flags);
+    let issuers = fixture.issuers(flags);
+    let clients = fixture.clients(flags);
+    let grant = rfc7523_fuzz::grant_profile(&issuers);
+    let client = rfc7523_fuzz::client_profile(&clients);
     let mut replay = MemoryReplayStore::<4>::new();
 
     match grant.validate(&token, now, &mut replay) {

@@ -21,8 +21,8 @@ use std::sync::OnceLock;
 
 use base64ct::{Base64UrlUnpadded, Encoding};
 use rfc7523::{
-    Checks, ClientAuthProfile, Error, ErrorResponse, GrantProfile, KeySet, RsaVerifyingKey,
-    TrustedIssuer, TypRule,
+    Checks, ClientAuthProfile, Error, ErrorResponse, GrantProfile, KeySet, Party, Policy,
+    RsaVerifyingKey, Subjects, TypRule,
 };
 use rsa::pkcs1v15::SigningKey;
 use rsa::signature::{SignatureEncoding, Signer};
@@ -143,26 +143,17 @@ impl Fixture {
         token
     }
 
-    /// The trusted grant issuers.
-    pub fn issuers(&self) -> [TrustedIssuer<'_>; 2] {
+    /// The trusted grant issuers, with the policy of `flags`.
+    pub fn issuers(&self, flags: u8) -> [Party<'_>; 2] {
         [
-            TrustedIssuer {
-                issuer: "joe",
-                keys: &self.keys,
-            },
-            TrustedIssuer {
-                issuer: ISSUER,
-                keys: &self.keys,
-            },
+            Party::new("joe", &self.keys).with_policy(policy(flags)),
+            Party::new(ISSUER, &self.keys).with_policy(policy(flags)),
         ]
     }
 
-    /// The registered clients.
-    pub fn clients(&self) -> [TrustedIssuer<'_>; 1] {
-        [TrustedIssuer {
-            issuer: CLIENT,
-            keys: &self.keys,
-        }]
+    /// The registered clients, with the policy of `flags`.
+    pub fn clients(&self, flags: u8) -> [Party<'_>; 1] {
+        [Party::new(CLIENT, &self.keys).with_policy(policy(flags))]
     }
 }
 
@@ -182,27 +173,36 @@ pub fn checks(flags: u8) -> Checks {
     }
 }
 
-/// The grant profile over `issuers`.
-pub fn grant_profile<'a>(issuers: &'a [TrustedIssuer<'a>], flags: u8) -> GrantProfile<'a> {
-    GrantProfile {
-        issuers,
-        audiences: &[AS_ISSUER, TOKEN_ENDPOINT],
-        subject: (flags & 64 != 0).then_some("alice"),
+/// A party's policy chosen by the fuzzer from one byte.
+pub fn policy(flags: u8) -> Policy<'static> {
+    Policy {
         checks: checks(flags),
-    }
-}
-
-/// The client authentication profile over `clients`.
-pub fn client_profile<'a>(clients: &'a [TrustedIssuer<'a>], flags: u8) -> ClientAuthProfile<'a> {
-    ClientAuthProfile {
-        clients,
-        issuer: AS_ISSUER,
         typ: if flags & 128 != 0 {
             TypRule::RequireExplicit
         } else {
             TypRule::NotAnotherType
         },
-        checks: checks(flags),
+        subjects: if flags & 64 != 0 {
+            Subjects::OneOf(&["alice"])
+        } else {
+            Subjects::Any
+        },
+    }
+}
+
+/// The grant profile over `issuers`.
+pub fn grant_profile<'a>(issuers: &'a [Party<'a>]) -> GrantProfile<'a> {
+    GrantProfile {
+        issuers,
+        audiences: &[AS_ISSUER, TOKEN_ENDPOINT],
+    }
+}
+
+/// The client authentication profile over `clients`.
+pub fn client_profile<'a>(clients: &'a [Party<'a>]) -> ClientAuthProfile<'a> {
+    ClientAuthProfile {
+        clients,
+        issuer: AS_ISSUER,
     }
 }
 

@@ -19,9 +19,8 @@ use rfc7523::limits::{
 };
 use rfc7523::token_request::{RequestProblem, JWT_BEARER_GRANT_TYPE};
 use rfc7523::{
-    Checks, Claim, ClientAuthProfile, Error, GrantProfile, HeaderParameter, KeySet, Limit,
-    Malformed, MemoryReplayStore, Part, RsaVerifyingKey, TokenEndpoint, TokenError, TrustedIssuer,
-    TypRule,
+    Claim, ClientAuthProfile, Error, GrantProfile, HeaderParameter, KeySet, Limit, Malformed,
+    MemoryReplayStore, Part, Party, RsaVerifyingKey, TokenEndpoint, TokenError,
 };
 use rfc7523_conformance::{b64url, b64url_decode, sig_gen_2048_sha256_groups, Failures};
 use rsa::pkcs1::DecodeRsaPrivateKey;
@@ -540,9 +539,15 @@ fn table() -> Vec<Row> {
         signed(RS256, &with_exp("Infinity")),
         Error::Malformed(Malformed::Json(Part::Payload)),
     ));
-    rows.push(accepted(
+    // Read, then refused by the default maximum lifetime (it would keep a replay entry for
+    // 285 million years).
+    rows.push(row(
         "exp 2^53 - 1 (the NumericDate limit itself)",
         signed(RS256, &with_exp("9007199254740991")),
+        Error::LifetimeTooLong {
+            lifetime: 9_007_199_254_740_991 - (NOW - 10), // exp − iat
+            max: rfc7523::profile::DEFAULT_MAX_LIFETIME,
+        },
     ));
 
     // --- Size: 1 MiB tokens, deep nesting.
@@ -760,7 +765,7 @@ fn table() -> Vec<Row> {
             r#"{"alg":"RS256"}"#,
             &json!({
                 "iss": CLIENT, "sub": CLIENT, "aud": [AS_ISSUER, "https://rp.example"],
-                "exp": NOW + 60,
+                "exp": NOW + 60, "jti": "two-audiences",
             })
             .to_string(),
         ),
@@ -825,34 +830,22 @@ fn table() -> Vec<Row> {
 fn adversarial_table() {
     let k = keys();
     let issuers = [
-        TrustedIssuer {
-            issuer: ISSUER,
-            keys: &k.keys,
-        },
-        TrustedIssuer {
-            issuer: KID_ISSUER,
-            keys: &k.kid_keys,
-        },
+        Party::new(ISSUER, &k.keys),
+        Party::new(KID_ISSUER, &k.kid_keys),
     ];
-    let clients = [TrustedIssuer {
-        issuer: CLIENT,
-        keys: &k.keys,
-    }];
+    let clients = [Party::new(CLIENT, &k.keys)];
     let grant = GrantProfile {
         issuers: &issuers[..],
         audiences: &[AS_ISSUER],
-        subject: None,
-        checks: Checks::default(),
     };
     let client = ClientAuthProfile {
         clients: &clients[..],
         issuer: AS_ISSUER,
-        typ: TypRule::NotAnotherType,
-        checks: Checks::default(),
     };
     let endpoint = TokenEndpoint {
         grant: Some(grant),
         client_auth: Some(client),
+        other_client_auth: Default::default(),
     };
     let rows = table();
     let mut failures = Failures::new("adversarial table");

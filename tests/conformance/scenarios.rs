@@ -37,8 +37,9 @@ use rfc7523::token_request::{
 };
 use rfc7523::{
     Checks, Claim, ClientAuthProfile, Error, GrantProfile, HeaderParameter, KeySet, Limit,
-    Malformed, MemoryReplayStore, Part, Reason, ReplayEntry, ReplayError, ReplayKey, ReplayStore,
-    RsaVerifyingKey, TokenEndpoint, TokenError, TrustedIssuer, TypRule, Use, ValidatedAssertion,
+    Malformed, MemoryReplayStore, Part, Party, Policy, Reason, ReplayEntry, ReplayError, ReplayKey,
+    ReplayStore, RsaVerifyingKey, Subjects, TokenEndpoint, TokenError, TypProblem, TypRule, Use,
+    ValidatedAssertion,
 };
 use rsa::pkcs1::DecodeRsaPrivateKey;
 use rsa::pkcs1v15::SigningKey;
@@ -130,34 +131,27 @@ fn sign_raw(key: &SigningKey<Sha256>, header: &[u8], payload: &[u8]) -> String {
     format!("{input}.{}", b64(&signature.to_bytes()))
 }
 
-fn trusted_issuers(f: &Fixtures) -> [TrustedIssuer<'_>; 3] {
+fn trusted_issuers<'a>(f: &'a Fixtures, policy: Policy<'a>) -> [Party<'a>; 3] {
     [
-        TrustedIssuer {
-            issuer: ISSUER,
-            keys: &f.keys,
-        },
-        TrustedIssuer {
-            issuer: ISSUER_2,
-            keys: &f.keys,
-        },
-        TrustedIssuer {
-            issuer: KID_ISSUER,
-            keys: &f.kid_keys,
-        },
+        Party::new(ISSUER, &f.keys).with_policy(policy),
+        Party::new(ISSUER_2, &f.keys).with_policy(policy),
+        Party::new(KID_ISSUER, &f.kid_keys).with_policy(policy),
     ]
 }
 
-fn registered_clients(f: &Fixtures) -> [TrustedIssuer<'_>; 2] {
+fn registered_clients<'a>(f: &'a Fixtures, policy: Policy<'a>) -> [Party<'a>; 2] {
     [
-        TrustedIssuer {
-            issuer: CLIENT,
-            keys: &f.keys,
-        },
-        TrustedIssuer {
-            issuer: CLIENT_2,
-            keys: &f.keys,
-        },
+        Party::new(CLIENT, &f.keys).with_policy(policy),
+        Party::new(CLIENT_2, &f.keys).with_policy(policy),
     ]
+}
+
+/// The default policy with `checks`.
+fn with_checks(checks: Checks) -> Policy<'static> {
+    Policy {
+        checks,
+        ..Policy::default()
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -759,10 +753,16 @@ fn rows() -> Vec<Row> {
             "E7 client: unknown client",
             client_with(json!({"iss": "client-9", "sub": "client-9"})),
         )
-        .err(Error::UnknownKey),
+        .err(Error::IssuerMismatch),
         client("E7 client: unknown client_id parameter", client_base())
             .client_id("client-9")
-            .err(Error::UnknownKey),
+            .err(Error::IssuerMismatch),
+        client(
+            "E7 client: client_id parameter of another registered client",
+            client_base(),
+        )
+        .client_id(CLIENT_2)
+        .err(Error::IssuerMismatch),
         grant(
             "E7 grant: unknown issuer",
             grant_with(json!({"iss": "https://unknown.example"})),
@@ -807,7 +807,15 @@ fn rows() -> Vec<Row> {
         grant("G1 require_jti, jti present", grant_base())
             .with(|c| c.checks.require_jti = true)
             .ok(),
-        grant("G1 jti absent and not required", grant_with(json!({"jti": ABSENT}))).ok(),
+        grant("G1 jti absent and not required", grant_with(json!({"jti": ABSENT})))
+            .with(|c| c.checks.require_jti = false)
+            .ok(),
+        grant("G1 jti absent, the default policy", grant_with(json!({"jti": ABSENT})))
+            .with(|c| c.checks = Checks::default())
+            .err(Error::MissingClaim(Claim::Jti)),
+        client("G1 client: jti absent, the default policy", client_with(json!({"jti": ABSENT})))
+            .with(|c| c.checks = Checks::default())
+            .err(Error::MissingClaim(Claim::Jti)),
         grant("G2 jti integer", grant_with(json!({"jti": 7})))
             .err(Error::InvalidClaim(Claim::Jti)),
         grant("G2 jti empty string", grant_with(json!({"jti": ""})))
@@ -839,7 +847,10 @@ fn rows() -> Vec<Row> {
             .with(|c| c.prefill = vec![unrelated(1, NOW), unrelated(2, NOW + 1_000)])
             .ok(),
         grant("replay store full, but no jti: nothing to store", grant_with(json!({"jti": ABSENT})))
-            .with(|c| c.prefill = vec![unrelated(1, NOW + 1), unrelated(2, NOW + 1_000)])
+            .with(|c| {
+                c.checks.require_jti = false;
+                c.prefill = vec![unrelated(1, NOW + 1), unrelated(2, NOW + 1_000)];
+            })
             .ok(),
         // ---- H. required claims, order of checks ------------------------------------------
         grant("H1 iss absent", grant_with(json!({"iss": ABSENT})))
@@ -1062,13 +1073,13 @@ fn rows() -> Vec<Row> {
             .ok(),
         grant("J3 grant: typ at+jwt", grant_base())
             .header(json!({"alg": "RS256", "typ": "at+jwt"}))
-            .err(Error::InvalidType),
+            .err(Error::InvalidType(TypProblem::AnotherType)),
         grant(
             "J3 grant: typ client-authentication+jwt (cross-JWT confusion, RFC 8725 §3.11)",
             grant_base(),
         )
         .header(json!({"alg": "RS256", "typ": "client-authentication+jwt"}))
-        .err(Error::InvalidType),
+        .err(Error::InvalidType(TypProblem::AnotherType)),
         client("J3 client: typ absent", client_base()).ok(),
         client("J3 client: typ JWT", client_base())
             .header(json!({"alg": "RS256", "typ": "JWT"}))
@@ -1081,17 +1092,21 @@ fn rows() -> Vec<Row> {
             .ok(),
         client("J3 client: typ at+jwt", client_base())
             .header(json!({"alg": "RS256", "typ": "at+jwt"}))
-            .err(Error::InvalidType),
+            .err(Error::InvalidType(TypProblem::AnotherType)),
         client("J3 client: typ secevent+jwt", client_base())
             .header(json!({"alg": "RS256", "typ": "secevent+jwt"}))
-            .err(Error::InvalidType),
+            .err(Error::InvalidType(TypProblem::AnotherType)),
         client("J3 client: RequireExplicit, typ absent", client_base())
             .with(|c| c.typ = TypRule::RequireExplicit)
-            .err(Error::InvalidType),
+            .err(Error::InvalidType(TypProblem::Missing)),
         client("J3 client: RequireExplicit, typ JWT", client_base())
             .header(json!({"alg": "RS256", "typ": "JWT"}))
             .with(|c| c.typ = TypRule::RequireExplicit)
-            .err(Error::InvalidType),
+            .err(Error::InvalidType(TypProblem::NotExplicit)),
+        client("J3 client: RequireExplicit, typ at+jwt", client_base())
+            .header(json!({"alg": "RS256", "typ": "at+jwt"}))
+            .with(|c| c.typ = TypRule::RequireExplicit)
+            .err(Error::InvalidType(TypProblem::AnotherType)),
         client("J3 client: RequireExplicit, typ client-authentication+jwt", client_base())
             .header(json!({"alg": "RS256", "typ": "client-authentication+jwt"}))
             .with(|c| c.typ = TypRule::RequireExplicit)
@@ -1261,7 +1276,7 @@ fn rows() -> Vec<Row> {
             "client: a grant issuer is not a client",
             client_with(json!({"iss": ISSUER, "sub": ISSUER})),
         )
-        .err(Error::UnknownKey),
+        .err(Error::IssuerMismatch),
         client(
             "client: aud checked against the configured issuer identifier",
             client_with(json!({"aud": "https://as-2.example"})),
@@ -1402,21 +1417,27 @@ fn run_row(
             .unwrap_or_else(|e| panic!("prefill: {e:?}"));
     }
     let live_before = store.live(c.now);
-    let issuers = trusted_issuers(f);
-    let clients = registered_clients(f);
+    let subject: Vec<&str> = c.subject.into_iter().collect();
+    let policy = Policy {
+        checks,
+        typ: c.typ,
+        subjects: if subject.is_empty() {
+            Subjects::Any
+        } else {
+            Subjects::OneOf(&subject)
+        },
+    };
+    let issuers = trusted_issuers(f, policy);
+    let clients = registered_clients(f, policy);
     let result = match row.profile {
         Profile::Grant => GrantProfile {
             issuers: &issuers[..],
             audiences: &c.audiences,
-            subject: c.subject,
-            checks,
         }
         .validate(&token, c.now, &mut store),
         Profile::Client => ClientAuthProfile {
             clients: &clients[..],
             issuer: c.as_issuer,
-            typ: c.typ,
-            checks,
         }
         .validate(&token, c.client_id, c.now, &mut store),
     };
@@ -1556,6 +1577,7 @@ fn claim_scenarios() {
         Reason::InvalidRequest,
         Reason::UnsupportedGrantType,
         Reason::UnsupportedAssertionType,
+        Reason::UnsupportedClientAuthentication,
     ];
     let missing: Vec<_> = Reason::ALL
         .iter()
@@ -1593,21 +1615,17 @@ fn claim_scenarios() {
 // Replay across requests
 // ---------------------------------------------------------------------------------------------
 
-fn grant_profile<'a>(issuers: &'a [TrustedIssuer<'a>], checks: Checks) -> GrantProfile<'a> {
+fn grant_profile<'a>(issuers: &'a [Party<'a>]) -> GrantProfile<'a> {
     GrantProfile {
         issuers,
         audiences: &[AS_ISSUER, TOKEN_ENDPOINT],
-        subject: None,
-        checks,
     }
 }
 
-fn client_profile<'a>(clients: &'a [TrustedIssuer<'a>], checks: Checks) -> ClientAuthProfile<'a> {
+fn client_profile<'a>(clients: &'a [Party<'a>]) -> ClientAuthProfile<'a> {
     ClientAuthProfile {
         clients,
         issuer: AS_ISSUER,
-        typ: TypRule::NotAnotherType,
-        checks,
     }
 }
 
@@ -1622,8 +1640,8 @@ fn signed(claims: &Value) -> String {
 #[test]
 fn g3_same_jti_twice_is_replayed() {
     let f = fixtures();
-    let issuers = trusted_issuers(f);
-    let profile = grant_profile(&issuers, Checks::default());
+    let issuers = trusted_issuers(f, Policy::default());
+    let profile = grant_profile(&issuers);
     let mut store = MemoryReplayStore::<8>::new();
     let token = signed(&grant_base());
     let first = profile.validate(&token, NOW, &mut store).unwrap();
@@ -1650,9 +1668,9 @@ fn g3_same_jti_twice_is_replayed() {
         .validate(&from_issuer_2, NOW + 2, &mut store)
         .unwrap();
     // The grant and client uses share a store but not keys: same jti from a client passes.
-    let clients = registered_clients(f);
+    let clients = registered_clients(f, Policy::default());
     let client_token = signed(&client_with(json!({"jti": "jti-1"})));
-    client_profile(&clients, Checks::default())
+    client_profile(&clients)
         .validate(&client_token, None, NOW + 2, &mut store)
         .unwrap();
     assert_eq!(store.live(NOW + 2), 3);
@@ -1669,8 +1687,8 @@ fn g3_replay_checking_off_with_a_custom_store() {
         }
     }
     let f = fixtures();
-    let issuers = trusted_issuers(f);
-    let profile = grant_profile(&issuers, Checks::default());
+    let issuers = trusted_issuers(f, Policy::default());
+    let profile = grant_profile(&issuers);
     let token = signed(&grant_base());
     profile.validate(&token, NOW, &mut Forgetful).unwrap();
     profile.validate(&token, NOW, &mut Forgetful).unwrap();
@@ -1686,12 +1704,12 @@ fn g3_replay_checking_off_with_a_custom_store() {
 #[test]
 fn replay_store_full_then_slot_reused_after_expiry() {
     let f = fixtures();
-    let issuers = trusted_issuers(f);
     let checks = Checks {
         leeway: 0,
         ..Checks::default()
     };
-    let profile = grant_profile(&issuers, checks);
+    let issuers = trusted_issuers(f, with_checks(checks));
+    let profile = grant_profile(&issuers);
     let mut store = MemoryReplayStore::<1>::new();
     // A: short-lived (exp = now + 10), takes the only slot until now + 10.
     let a = signed(&grant_with(json!({"jti": "a", "exp": NOW + 10})));
@@ -1727,8 +1745,8 @@ fn replay_store_full_then_slot_reused_after_expiry() {
 #[test]
 fn refused_assertions_do_not_consume_replay_slots() {
     let f = fixtures();
-    let issuers = trusted_issuers(f);
-    let profile = grant_profile(&issuers, Checks::default());
+    let issuers = trusted_issuers(f, Policy::default());
+    let profile = grant_profile(&issuers);
     let mut store = MemoryReplayStore::<1>::new();
     for (what, claims) in [
         (
@@ -1748,13 +1766,14 @@ fn refused_assertions_do_not_consume_replay_slots() {
         );
         assert!(store.is_empty(), "{what} took a replay slot");
     }
-    let with_lifetime = grant_profile(
-        &issuers,
-        Checks {
+    let short_lived = trusted_issuers(
+        f,
+        with_checks(Checks {
             max_lifetime: Some(60),
             ..Checks::default()
-        },
+        }),
     );
+    let with_lifetime = grant_profile(&short_lived);
     assert!(with_lifetime
         .validate(&signed(&grant_base()), NOW, &mut store)
         .is_err());
@@ -1773,10 +1792,10 @@ fn refused_assertions_do_not_consume_replay_slots() {
 #[test]
 fn oauth_error_mapping() {
     let f = fixtures();
-    let clients = registered_clients(f);
-    let issuers = trusted_issuers(f);
-    let client = client_profile(&clients, Checks::default());
-    let grant = grant_profile(&issuers, Checks::default());
+    let clients = registered_clients(f, Policy::default());
+    let issuers = trusted_issuers(f, Policy::default());
+    let client = client_profile(&clients);
+    let grant = grant_profile(&issuers);
     let client_cases = [
         (
             signed(&client_with(json!({"exp": NOW - 100}))),
@@ -1804,7 +1823,7 @@ fn oauth_error_mapping() {
         ),
         (
             signed(&client_with(json!({"iss": "client-9", "sub": "client-9"}))),
-            "no trusted key matches the assertion",
+            "the iss claim is not a trusted issuer or the client id",
         ),
     ];
     for (token, description) in &client_cases {
@@ -1899,7 +1918,6 @@ fn signer() -> AssertionSigner {
 #[test]
 fn sign_then_validate_grant() {
     let f = fixtures();
-    let issuers = trusted_issuers(f);
     let signer = signer();
     assert_eq!(signer.bits(), 2048);
     let token = signer
@@ -1913,19 +1931,22 @@ fn sign_then_validate_grant() {
             NOW,
         )
         .unwrap();
-    let profile = GrantProfile {
-        subject: Some(SUBJECT),
-        ..grant_profile(
-            &issuers,
-            Checks {
+    let pinned = [SUBJECT];
+    let issuers = trusted_issuers(
+        f,
+        Policy {
+            checks: Checks {
                 require_jti: true,
                 require_iat: true,
                 max_lifetime: Some(300),
                 max_age: Some(60),
                 ..Checks::default()
             },
-        )
-    };
+            subjects: Subjects::OneOf(&pinned),
+            ..Policy::default()
+        },
+    );
+    let profile = grant_profile(&issuers);
     let mut store = MemoryReplayStore::<4>::new();
     let v = profile.validate(&token, NOW, &mut store).unwrap();
     assert_eq!(v.use_(), Use::AuthorizationGrant);
@@ -1975,8 +1996,8 @@ fn sign_then_validate_grant() {
 #[test]
 fn sign_then_validate_client_authentication() {
     let f = fixtures();
-    let clients = registered_clients(f);
-    let issuers = trusted_issuers(f);
+    let clients = registered_clients(f, Policy::default());
+    let issuers = trusted_issuers(f, Policy::default());
     let signer = signer();
     let request = AssertionRequest {
         issuer: CLIENT,
@@ -1988,10 +2009,14 @@ fn sign_then_validate_client_authentication() {
         ..AssertionRequest::default()
     };
     let token = signer.sign(&request, NOW).unwrap();
-    let explicit = ClientAuthProfile {
-        typ: TypRule::RequireExplicit,
-        ..client_profile(&clients, Checks::default())
-    };
+    let explicit_clients = registered_clients(
+        f,
+        Policy {
+            typ: TypRule::RequireExplicit,
+            ..Policy::default()
+        },
+    );
+    let explicit = client_profile(&explicit_clients);
     let mut store = MemoryReplayStore::<4>::new();
     let v = explicit
         .validate(&token, Some(CLIENT), NOW, &mut store)
@@ -2020,10 +2045,10 @@ fn sign_then_validate_client_authentication() {
         )
         .unwrap();
     assert_eq!(
-        grant_profile(&issuers, Checks::default())
+        grant_profile(&issuers)
             .validate(&as_grant, NOW, &mut store)
             .unwrap_err(),
-        Error::InvalidType
+        Error::InvalidType(TypProblem::AnotherType)
     );
     // A grant-style assertion (typ JWT) passes the default rule, not RequireExplicit.
     let plain = signer
@@ -2040,9 +2065,9 @@ fn sign_then_validate_client_authentication() {
         explicit
             .validate(&plain, None, NOW, &mut store)
             .unwrap_err(),
-        Error::InvalidType
+        Error::InvalidType(TypProblem::NotExplicit)
     );
-    client_profile(&clients, Checks::default())
+    client_profile(&clients)
         .validate(&plain, None, NOW, &mut store)
         .unwrap();
     // The signer refuses iss != sub for client authentication.
@@ -2063,7 +2088,7 @@ fn sign_then_validate_client_authentication() {
 #[test]
 fn sign_with_kid_lifetime_and_fixed_jti() {
     let f = fixtures();
-    let issuers = trusted_issuers(f);
+    let issuers = trusted_issuers(f, Policy::default());
     let signer = signer();
     let request = AssertionRequest {
         issuer: KID_ISSUER,
@@ -2076,18 +2101,19 @@ fn sign_with_kid_lifetime_and_fixed_jti() {
     };
     let token = signer.sign(&request, NOW).unwrap();
     let mut store = MemoryReplayStore::<4>::new();
-    let v = grant_profile(&issuers, Checks::default())
+    let v = grant_profile(&issuers)
         .validate(&token, NOW, &mut store)
         .unwrap();
     assert_eq!(v.header().kid(), Some("k1"));
     assert_eq!(v.assertion().key_id(), Some("k1"));
-    let strict = grant_profile(
-        &issuers,
-        Checks {
+    let strict_issuers = trusted_issuers(
+        f,
+        with_checks(Checks {
             max_lifetime: Some(300),
             ..Checks::default()
-        },
+        }),
     );
+    let strict = grant_profile(&strict_issuers);
     assert_eq!(
         strict.validate(&token, NOW, &mut store).unwrap_err(),
         Error::LifetimeTooLong {
@@ -2106,7 +2132,7 @@ fn sign_with_kid_lifetime_and_fixed_jti() {
         )
         .unwrap();
     assert_eq!(
-        grant_profile(&issuers, Checks::default())
+        grant_profile(&issuers)
             .validate(&wrong_kid, NOW, &mut store)
             .unwrap_err(),
         Error::UnknownKey
@@ -2178,10 +2204,10 @@ fn invalid_request(p: RequestProblem, description: &str) -> Outcome {
 #[test]
 fn token_requests() {
     let f = fixtures();
-    let issuers = trusted_issuers(f);
-    let clients = registered_clients(f);
-    let grant = grant_profile(&issuers, Checks::default());
-    let client = client_profile(&clients, Checks::default());
+    let issuers = trusted_issuers(f, Policy::default());
+    let clients = registered_clients(f, Policy::default());
+    let grant = grant_profile(&issuers);
+    let client = client_profile(&clients);
 
     let g = signed(&grant_with(json!({"jti": "g-req"})));
     let c = signed(&client_with(json!({"jti": "c-req"})));
@@ -2379,6 +2405,51 @@ fn token_requests() {
             ),
         ),
         (
+            "client_secret alone: not verified here, not served as a public client",
+            Endpoint::Both,
+            "grant_type=client_credentials&client_id=c&client_secret=s3cret".to_owned(),
+            Outcome::Err(
+                TokenError::UnsupportedClientAuthentication,
+                401,
+                err_body(
+                    "invalid_client",
+                    "the client authentication method is not supported; authenticate with a \
+                     client assertion",
+                ),
+            ),
+        ),
+        (
+            "client_secret beside a jwt-bearer grant",
+            Endpoint::Both,
+            format!("{grant_type}&assertion={g}&client_id=c&client_secret=s3cret"),
+            Outcome::Err(
+                TokenError::UnsupportedClientAuthentication,
+                401,
+                err_body(
+                    "invalid_client",
+                    "the client authentication method is not supported; authenticate with a \
+                     client assertion",
+                ),
+            ),
+        ),
+        (
+            "resource repeated (RFC 8707)",
+            Endpoint::Both,
+            format!(
+                "{grant_type}&assertion={g}&resource=https%3A%2F%2Fa.example&resource=https%3A%2F%2Fb.example"
+            ),
+            Outcome::Ok(Use::AuthorizationGrant, bearer, true, false),
+        ),
+        (
+            "scope repeated",
+            Endpoint::Both,
+            format!("{grant_type}&assertion={g}&scope=a&scope=b"),
+            invalid_request(
+                RequestProblem::Form(FormError::RepeatedParameter),
+                "a request parameter is repeated",
+            ),
+        ),
+        (
             "client_secret and client_assertion",
             Endpoint::Both,
             format!(
@@ -2536,11 +2607,11 @@ fn token_requests() {
             Endpoint::Both,
             format!("grant_type=client_credentials&client_id=client-9&{cat}&client_assertion={c}"),
             Outcome::Err(
-                TokenError::Client(Error::UnknownKey),
+                TokenError::Client(Error::IssuerMismatch),
                 401,
                 err_body(
                     "invalid_client",
-                    "client assertion: no trusted key matches the assertion",
+                    "client assertion: the iss claim is not a trusted issuer or the client id",
                 ),
             ),
         ),
@@ -2552,6 +2623,7 @@ fn token_requests() {
         let endpoint = TokenEndpoint {
             grant: (!matches!(endpoint, Endpoint::ClientOnly)).then_some(grant),
             client_auth: (!matches!(endpoint, Endpoint::GrantOnly)).then_some(client),
+            other_client_auth: Default::default(),
         };
         let mut store = MemoryReplayStore::<4>::new();
         let result = endpoint.handle(body.as_bytes(), NOW, &mut store);
@@ -2615,6 +2687,7 @@ fn token_requests() {
         Reason::InvalidRequest,
         Reason::UnsupportedGrantType,
         Reason::UnsupportedAssertionType,
+        Reason::UnsupportedClientAuthentication,
     ] {
         assert!(reasons.contains(&r), "no request reached {r}");
     }
@@ -2647,11 +2720,12 @@ fn malformed_request_does_not_spend_the_client_assertion() {
     // judged first, so a malformed request does not use up the client assertion's jti; the
     // corrected request then passes, and only a second use of it is a replay.
     let f = fixtures();
-    let issuers = trusted_issuers(f);
-    let clients = registered_clients(f);
+    let issuers = trusted_issuers(f, Policy::default());
+    let clients = registered_clients(f, Policy::default());
     let endpoint = TokenEndpoint {
-        grant: Some(grant_profile(&issuers, Checks::default())),
-        client_auth: Some(client_profile(&clients, Checks::default())),
+        grant: Some(grant_profile(&issuers)),
+        client_auth: Some(client_profile(&clients)),
+        other_client_auth: Default::default(),
     };
     let c = signed(&client_base());
     let cat = format!(
@@ -2706,14 +2780,14 @@ enum OwnResult {
 /// Trusted issuers whose RSAVP1 is "another implementation": it records each call (the
 /// signature it got) and answers as [`OwnResult`] says.
 struct OwnRsa<'a> {
-    issuers: &'a [TrustedIssuer<'a>],
+    issuers: &'a [Party<'a>],
     result: OwnResult,
     calls: std::cell::RefCell<Vec<Vec<u8>>>,
 }
 
 impl rfc7523::KeyLookup for OwnRsa<'_> {
-    fn keys_for(&self, id: &str) -> Option<&KeySet> {
-        self.issuers.keys_for(id)
+    fn party(&self, id: &str) -> Option<Party<'_>> {
+        self.issuers.party(id)
     }
 
     fn rsavp1(&self, key: &RsaVerifyingKey, signature: &[u8], out: &mut [u8]) -> Option<()> {
@@ -2740,8 +2814,8 @@ fn with_signature(token: &str, signature: &[u8]) -> String {
 #[test]
 fn key_lookup_can_supply_the_rsa_operation_and_the_core_still_decides() {
     let f = fixtures();
-    let issuers = trusted_issuers(f);
-    let clients = registered_clients(f);
+    let issuers = trusted_issuers(f, Policy::default());
+    let clients = registered_clients(f, Policy::default());
     let lookup = |list, result| OwnRsa {
         issuers: list,
         result,
@@ -2758,15 +2832,11 @@ fn key_lookup_can_supply_the_rsa_operation_and_the_core_still_decides() {
         let grant = GrantProfile {
             issuers: &grants,
             audiences: &[AS_ISSUER],
-            subject: None,
-            checks: Checks::default(),
         };
         let clients = lookup(&clients, result);
         let client = ClientAuthProfile {
             clients: &clients,
             issuer: AS_ISSUER,
-            typ: TypRule::NotAnotherType,
-            checks: Checks::default(),
         };
         let mut store = MemoryReplayStore::<8>::new();
         let outcomes = [
@@ -2788,6 +2858,7 @@ fn key_lookup_can_supply_the_rsa_operation_and_the_core_still_decides() {
         let endpoint = TokenEndpoint {
             grant: Some(grant),
             client_auth: Some(client),
+            other_client_auth: Default::default(),
         };
         let body = format!(
             "grant_type={}&assertion={grant_token}",
@@ -2807,8 +2878,6 @@ fn key_lookup_can_supply_the_rsa_operation_and_the_core_still_decides() {
     let grant = GrantProfile {
         issuers: &grants,
         audiences: &[AS_ISSUER],
-        subject: None,
-        checks: Checks::default(),
     };
     let key = f.keys.iter().next().unwrap();
     let mut n = [0u8; 256];

@@ -20,9 +20,8 @@
 
 use rfc7523::sign::{AssertionRequest, AssertionSigner};
 use rfc7523::{
-    Checks, Claim, Error, GrantProfile, HeaderParameter, KeyError, KeySet, Malformed,
-    MemoryReplayStore, Part, RsaVerifyingKey, TrustedIssuer, UnverifiedAssertion,
-    VerifiedAssertion,
+    Claim, Error, GrantProfile, HeaderParameter, KeyError, KeySet, Malformed, MemoryReplayStore,
+    Part, Party, RsaVerifyingKey, UnverifiedAssertion, VerifiedAssertion,
 };
 use rfc7523_conformance::{
     b64url, b64url_decode, hex, json_array, json_str, json_u64, load_json, openssl, openssl_ok,
@@ -44,12 +43,10 @@ fn verify_jws(token: &str, keys: &KeySet) -> Result<VerifiedAssertion, Error> {
 /// Runs `token` through the authorization-grant profile, trusting `issuer` with `keys`, with
 /// a fresh replay store.
 fn validate_grant(token: &str, issuer: &str, keys: &KeySet, now: u64) -> Result<(), Error> {
-    let issuers = [TrustedIssuer { issuer, keys }];
+    let issuers = [Party::new(issuer, keys)];
     let profile = GrantProfile {
         issuers: &issuers[..],
         audiences: &[AUDIENCE],
-        subject: None,
-        checks: Checks::default(),
     };
     let mut replay = MemoryReplayStore::<8>::new();
     profile.validate(token, now, &mut replay).map(|_| ())

@@ -3,20 +3,21 @@
 //!
 //! Run with `cargo run -p rfc7523 --example walkthrough --features sign`.
 //!
-//! The key is the public example key of RFC 7520 §3.4 ("bilbo.baggins@hobbiton.example"),
-//! read from the test vectors. Everybody has its private half: never trust it for real.
+//! Two parties, each with its own key, in one registry document: the client signs with the
+//! public example key of RFC 7520 §3.4 ("bilbo.baggins@hobbiton.example"), the batch issuer
+//! with the first SHA-256 key of Wycheproof's RSA-2048 signature-generation vectors, both read
+//! from the test vectors. Everybody has their private halves: never trust them for real.
 
 use base64ct::{Base64UrlUnpadded, Encoding};
 use rfc7523::sign::{AssertionRequest, AssertionSigner};
-use rfc7523::{
-    Checks, ClientAuthProfile, Error, GrantProfile, KeySet, MemoryReplayStore, TokenEndpoint,
-    TrustedIssuer, TypRule, Use,
-};
+use rfc7523::{Error, MemoryReplayStore, OtherClientAuthentication, Registry, Use};
 
 const PRIVATE_JWK: &str =
     include_str!("../../../tests/vectors/rfc/ietf-jose-cookbook/jwk/3_4.rsa_private_key.json");
 const PUBLIC_JWK: &str =
     include_str!("../../../tests/vectors/rfc/ietf-jose-cookbook/jwk/3_3.rsa_public_key.json");
+const WYCHEPROOF_SIG_GEN: &str =
+    include_str!("../../../tests/vectors/wycheproof/rsa_pkcs1_2048_sig_gen_test.json");
 
 const AS_ISSUER: &str = "https://as.example";
 const TOKEN_ENDPOINT: &str = "https://as.example/token";
@@ -26,42 +27,33 @@ const NOW: u64 = 1_700_000_000;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let signer = AssertionSigner::from_key(private_key_from_jwk(PRIVATE_JWK)?)?;
-    let keys = KeySet::from_text(PUBLIC_JWK)?;
+    let (issuer_signer, issuer_jwk) = wycheproof_issuer_key()?;
     println!(
-        "demo key: RFC 7520 §3.4 example, {} bits (public: never trust it for real)\n",
+        "client key: RFC 7520 §3.4 example, {} bits; issuer key: Wycheproof RSA-2048 \
+         (both public: never trust them for real)\n",
         signer.bits()
     );
 
-    let clients = [TrustedIssuer {
-        issuer: CLIENT_ID,
-        keys: &keys,
-    }];
-    let issuers = [TrustedIssuer {
-        issuer: BATCH_ISSUER,
-        keys: &keys,
-    }];
-    let checks = Checks {
-        max_lifetime: Some(600),
-        require_jti: true,
-        ..Checks::default()
-    };
-    let client_auth = ClientAuthProfile {
-        clients: &clients[..],
-        issuer: AS_ISSUER,
-        typ: TypRule::NotAnotherType,
-        checks,
-    };
-    let grant = GrantProfile {
-        issuers: &issuers[..],
-        audiences: &[AS_ISSUER, TOKEN_ENDPOINT],
-        subject: None,
-        checks,
-    };
-    let endpoint = TokenEndpoint {
-        grant: Some(grant),
-        client_auth: Some(client_auth),
-    };
+    // One document names every party with its own keys and policy (RFC 8725 §3.8: a key
+    // belongs to one party); the CLI, the npm package and the Worker read the same format.
+    let registry = Registry::from_json(&format!(
+        r#"{{
+          "issuer": "{AS_ISSUER}",
+          "token_endpoint": "{TOKEN_ENDPOINT}",
+          "clients": [{{ "client_id": "{CLIENT_ID}", "token_endpoint_auth_method": "private_key_jwt",
+                         "jwks": {{ "keys": [{PUBLIC_JWK}] }}, "max_lifetime": 600 }}],
+          "issuers": [{{ "issuer": "{BATCH_ISSUER}", "jwks": {{ "keys": [{issuer_jwk}] }},
+                         "subjects": ["batch-worker-7"], "max_lifetime": 600 }}]
+        }}"#
+    ))?;
     let mut replay = MemoryReplayStore::<1024>::new();
+    let handle = |body: &str, replay: &mut MemoryReplayStore<1024>| {
+        registry.with_token_endpoint(OtherClientAuthentication::Refuse, |endpoint| {
+            endpoint
+                .handle(body.as_bytes(), NOW, replay)
+                .map(|o| o.use_())
+        })
+    };
 
     let client_request = AssertionRequest {
         issuer: CLIENT_ID,
@@ -83,29 +75,40 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let body = format!(
         "grant_type=client_credentials&client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer&client_assertion={token}"
     );
-    report(
-        "valid client assertion",
-        endpoint
-            .handle(body.as_bytes(), NOW, &mut replay)
-            .map(|o| o.use_()),
-    );
-    report(
-        "the same request again",
-        endpoint
-            .handle(body.as_bytes(), NOW, &mut replay)
-            .map(|o| o.use_()),
-    );
+    report("valid client assertion", handle(&body, &mut replay));
+    report("the same request again", handle(&body, &mut replay));
 
     println!("\n== Authorization grant (RFC 7523 §2.1)");
-    let token = signer.sign(&grant_request, NOW)?;
-    let body = format!(
-        "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion={token}"
-    );
+    let grant_body = |token: &str| {
+        format!(
+            "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion={token}"
+        )
+    };
+    let token = issuer_signer.sign(&grant_request, NOW)?;
+    report("valid grant", handle(&grant_body(&token), &mut replay));
+
+    println!("\n== A key of one party never verifies another (RFC 8725 §3.8)");
+    let forged = signer.sign(
+        &AssertionRequest {
+            jti: Some("forged"),
+            ..grant_request
+        },
+        NOW,
+    )?;
     report(
-        "valid grant",
-        endpoint
-            .handle(body.as_bytes(), NOW, &mut replay)
-            .map(|o| o.use_()),
+        "the client's key signs a grant as the batch issuer",
+        handle(&grant_body(&forged), &mut replay),
+    );
+    let unlisted = issuer_signer.sign(
+        &AssertionRequest {
+            subject: "admin",
+            ..grant_request
+        },
+        NOW,
+    )?;
+    report(
+        "the batch issuer asserts a subject it is not allowed",
+        handle(&grant_body(&unlisted), &mut replay),
     );
 
     println!("\n== One broken rule at a time (client authentication)");
@@ -115,7 +118,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             signer.sign(&client_request, NOW - 600)?.to_string(),
         ),
         (
-            "token endpoint URL as aud (rfc7523bis wants the issuer)",
+            "token endpoint URL as aud (RFC 10070 wants the issuer)",
             signer
                 .sign(
                     &AssertionRequest {
@@ -158,7 +161,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ),
     ];
     for (what, token) in cases {
-        let result = client_auth.validate(&token, None, NOW, &mut replay);
+        let result = registry.with_profiles(|_, client_auth| {
+            client_auth
+                .ok_or(Error::IssuerMismatch)?
+                .validate(&token, None, NOW, &mut replay)
+        });
         report(what, result.map(|v| v.use_()));
     }
     Ok(())
@@ -223,6 +230,29 @@ fn alg_none(token: &str) -> String {
         "{}.{payload}.",
         Base64UrlUnpadded::encode_string(br#"{"alg":"none"}"#)
     )
+}
+
+/// The first SHA-256 key of Wycheproof's RSA-2048 signature-generation vectors: its signer
+/// (PKCS#1 private key PEM) and its public JWK.
+fn wycheproof_issuer_key() -> Result<(AssertionSigner, String), Box<dyn std::error::Error>> {
+    let doc: serde_json::Value = serde_json::from_str(WYCHEPROOF_SIG_GEN)?;
+    let group = doc["testGroups"]
+        .as_array()
+        .and_then(|groups| groups.iter().find(|g| g["sha"] == "SHA-256"))
+        .ok_or("no SHA-256 group")?;
+    let private_pem = group["privateKeyPem"].as_str().ok_or("privateKeyPem")?;
+    let public_pem = group["keyPem"].as_str().ok_or("keyPem")?;
+    let key = rfc7523::RsaVerifyingKey::from_pem(public_pem)?;
+    let mut n = vec![0u8; key.modulus_len()];
+    let n = key.modulus(&mut n).ok_or("modulus")?;
+    let e = key.exponent().to_be_bytes();
+    let e = &e[e.iter().position(|&b| b != 0).unwrap_or(7)..];
+    let jwk = format!(
+        r#"{{"kty":"RSA","kid":"batch-1","n":"{}","e":"{}"}}"#,
+        Base64UrlUnpadded::encode_string(n),
+        Base64UrlUnpadded::encode_string(e)
+    );
+    Ok((AssertionSigner::from_pem(private_pem)?, jwk))
 }
 
 fn private_key_from_jwk(jwk: &str) -> Result<rsa::RsaPrivateKey, Box<dyn std::error::Error>> {
