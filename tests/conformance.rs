@@ -2,6 +2,10 @@
 //! fixtures) and against the RFC 7523 claim scenarios; see `vectors/README.md`.
 #[path = "conformance/adversarial.rs"]
 mod adversarial;
+#[path = "conformance/parties.rs"]
+mod parties;
+#[path = "conformance/registry.rs"]
+mod registry;
 #[path = "conformance/rsavp1.rs"]
 mod rsavp1;
 #[path = "conformance/scenarios.rs"]

@@ -303,3 +303,52 @@ impl Failures {
         );
     }
 }
+
+/// `count` distinct RSA-2048 key pairs from Wycheproof's signature-generation vectors
+/// (`rsa_pkcs1_2048_sig_gen_test.json`, every group, whatever its hash: only the keys are
+/// used), as (PKCS#1 private key PEM, SPKI public key PEM), in file order.
+///
+/// # Panics
+/// When the file has fewer distinct keys.
+pub fn distinct_2048_key_pairs(count: usize) -> Vec<(String, String)> {
+    let doc = load_json("wycheproof/rsa_pkcs1_2048_sig_gen_test.json");
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    for group in json_array(&doc["testGroups"], "testGroups") {
+        let private = json_str(&group["privateKeyPem"], "privateKeyPem").to_owned();
+        let public = json_str(&group["keyPem"], "keyPem").to_owned();
+        if !pairs.iter().any(|(p, _)| *p == private) {
+            pairs.push((private, public));
+        }
+    }
+    assert!(
+        pairs.len() >= count,
+        "wanted {count} distinct keys, the file has {}",
+        pairs.len()
+    );
+    pairs.truncate(count);
+    pairs
+}
+
+/// The public JWK (RFC 7517, RFC 7518 §6.3.1) of an SPKI or PKCS#1 public key PEM, with
+/// `kid`, as JSON text.
+///
+/// # Panics
+/// When the PEM is not a usable RSA public key.
+pub fn public_jwk(public_pem: &str, kid: &str) -> String {
+    let key = rfc7523::RsaVerifyingKey::from_pem(public_pem)
+        .unwrap_or_else(|e| panic!("public key PEM: {e}"));
+    let mut n = vec![0u8; key.modulus_len()];
+    let n = key
+        .modulus(&mut n)
+        .unwrap_or_else(|| panic!("modulus"))
+        .to_vec();
+    let e = key.exponent().to_be_bytes();
+    let first = e.iter().position(|&b| b != 0).unwrap_or(e.len() - 1);
+    serde_json::json!({
+        "kty": "RSA",
+        "kid": kid,
+        "n": b64url(&n),
+        "e": b64url(&e[first..]),
+    })
+    .to_string()
+}

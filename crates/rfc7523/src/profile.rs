@@ -424,6 +424,7 @@ fn check_times(claims: &Claims, checks: &Checks, now: u64) -> Result<u64, Error>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::claims::NumericDate;
 
     #[test]
     fn client_typ_rules() {
@@ -510,6 +511,51 @@ mod tests {
             ..Checks::default()
         };
         assert!(check_times(&far, &huge, u64::MAX - 1).is_ok());
+    }
+
+    #[test]
+    fn lifetime_is_exact() {
+        let checks = Checks {
+            leeway: 0,
+            max_lifetime: Some(300),
+            ..Checks::default()
+        };
+        let now = 1_700_000_001;
+        // (iat, exp, accepted under 300 s): exp − iat computed once, not from exp rounded up
+        // and iat rounded down.
+        for (iat, exp, ok) in [
+            ("1700000000.9", "1700000300.1", true),     // 299.2 s
+            ("1700000000.5", "1700000300.5", true),     // 300 s exactly
+            ("1700000000", "1700000300", true),         // 300 s
+            ("1700000000", "1700000300.000001", false), // a microsecond over
+            ("1700000000.25", "1700000300.26", false),  // 300.01 s
+            ("1700000000.26", "1700000300.25", true),   // 299.99 s
+            ("17000000005e-1", "17000000030e-1", true), // exponents: 300 s
+            ("1.7000000009e9", "1.70000003e9", true),   // 29.1 s
+        ] {
+            let c = claims(&format!(r#"{{"exp":{exp},"iat":{iat}}}"#));
+            let result = check_times(&c, &checks, now);
+            assert_eq!(result.is_ok(), ok, "iat {iat} exp {exp}: {result:?}");
+        }
+        let c = claims(r#"{"exp":1700000300.25,"iat":1700000000.125}"#);
+        assert_eq!(
+            check_times(&c, &checks, now),
+            Err(Error::LifetimeTooLong {
+                lifetime: 301,
+                max: 300
+            })
+        );
+        // Tiny pure fractions beyond 38 places compare in the strict direction.
+        let tiny = claims(r#"{"exp":300,"iat":1e-50}"#);
+        assert!(check_times(&tiny, &checks, 1).is_ok());
+        let a = NumericDate::parse("3e-45").unwrap();
+        let b = NumericDate::parse("2e-45").unwrap();
+        assert_eq!(a.ceil_seconds_since(b), 1);
+        assert_eq!(b.ceil_seconds_since(a), 1);
+        assert_eq!(
+            NumericDate::from_seconds(5).ceil_seconds_since(NumericDate::from_seconds(9)),
+            0
+        );
     }
 
     #[test]

@@ -615,6 +615,8 @@ impl KeyOwners {
         let mut modulus = [0u8; crate::jws::MAX_SIGNATURE_LEN];
         let n = key.modulus(&mut modulus).unwrap_or_default().to_vec();
         match self.owners.get(&(n.clone(), key.exponent())) {
+            // Listed twice by the same party (under two kids, say): its own key still.
+            Some(other) if other == owner => Ok(()),
             Some(other) => Err(RegistryError::new(
                 format!("{owner}.jwks"),
                 RegistryProblem::SharedKey {

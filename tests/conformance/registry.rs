@@ -1,0 +1,555 @@
+//! Loading the registry document: each refusal at its boundary, with the field and party it
+//! names, and the limits (`MAX_REGISTRY_LEN`, `MAX_REGISTRY_PARTIES`, `MAX_LIFETIME_SETTING`,
+//! `MAX_LEEWAY_SETTING`, the id length) at the limit and one past it.
+
+use rfc7523::jwk::KeyError;
+use rfc7523::limits::{
+    MAX_CLAIM_STRING_LEN, MAX_LEEWAY_SETTING, MAX_LIFETIME_SETTING, MAX_REGISTRY_LEN,
+    MAX_REGISTRY_PARTIES,
+};
+use rfc7523::registry::RegistryProblem as P;
+use rfc7523::{KeyLookup, Registry, Subjects, TypRule};
+use rfc7523_conformance::{b64url, distinct_2048_key_pairs, public_jwk};
+use serde_json::{json, Value};
+
+/// Three public JWKs of distinct keys, plus the cookbook key's.
+fn jwks() -> Vec<Value> {
+    distinct_2048_key_pairs(3)
+        .iter()
+        .enumerate()
+        .map(|(i, (_, public))| {
+            serde_json::from_str(&public_jwk(public, &format!("k{i}")))
+                .unwrap_or_else(|e| panic!("{e}"))
+        })
+        .collect()
+}
+
+fn base() -> Value {
+    let k = jwks();
+    json!({
+        "issuer": "https://as.example",
+        "token_endpoint": "https://as.example/token",
+        "clients": [
+            { "client_id": "client-a", "token_endpoint_auth_method": "private_key_jwt",
+              "jwks": { "keys": [k[0]] } },
+            { "client_id": "client-b", "token_endpoint_auth_method": "private_key_jwt",
+              "jwks": { "keys": [k[1]] }, "require_typ": true, "max_lifetime": 300,
+              "leeway": 5, "max_age": 600, "require_iat": true, "require_jti": false,
+              "token_endpoint_auth_signing_alg": "RS256" }
+        ],
+        "issuers": [
+            { "issuer": "https://idp.example", "jwks": { "keys": [k[2]] },
+              "subjects": ["alice", "batch-7"] }
+        ]
+    })
+}
+
+/// `base()` with `edit` applied.
+fn with(edit: impl FnOnce(&mut Value)) -> String {
+    let mut doc = base();
+    edit(&mut doc);
+    doc.to_string()
+}
+
+fn load(text: &str) -> Result<Registry, (String, P, String)> {
+    Registry::from_json(text).map_err(|e| (e.at().to_owned(), e.problem().clone(), e.to_string()))
+}
+
+#[test]
+fn the_base_document_loads_with_each_party_policy() {
+    let registry = load(&base().to_string()).unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(registry.issuer(), "https://as.example");
+    assert_eq!(registry.token_endpoint(), Some("https://as.example/token"));
+    assert_eq!((registry.clients().len(), registry.issuers().len()), (2, 1));
+    let a = registry
+        .clients()
+        .party("client-a")
+        .unwrap_or_else(|| panic!("a"));
+    let b = registry
+        .clients()
+        .party("client-b")
+        .unwrap_or_else(|| panic!("b"));
+    // Defaults for a: the safe ones.
+    assert_eq!(a.policy.checks, rfc7523::Checks::default());
+    assert_eq!(a.policy.typ, TypRule::NotAnotherType);
+    // b's own settings.
+    assert_eq!(b.policy.typ, TypRule::RequireExplicit);
+    assert_eq!(b.policy.checks.max_lifetime, Some(300));
+    assert_eq!(b.policy.checks.leeway, 5);
+    assert_eq!(b.policy.checks.max_age, Some(600));
+    assert!(b.policy.checks.require_iat && !b.policy.checks.require_jti);
+    let idp = registry
+        .issuers()
+        .party("https://idp.example")
+        .unwrap_or_else(|| panic!("idp"));
+    assert!(matches!(idp.policy.subjects, Subjects::OneOfOwned(_)));
+    assert!(idp.policy.subjects.allows("batch-7") && !idp.policy.subjects.allows("admin"));
+    // Ids are exact: no party for a near miss, and clients and issuers are apart.
+    for id in ["Client-a", "client-a ", "https://idp.example/"] {
+        assert!(registry.clients().party(id).is_none(), "{id}");
+    }
+    assert!(registry.issuers().party("client-a").is_none());
+    assert!(registry.clients().party("https://idp.example").is_none());
+}
+
+#[test]
+fn refusals_name_the_field_and_the_party() {
+    let k = jwks();
+    let shared = k[0].clone();
+    let mut small = k[0].clone();
+    // A 1024-bit modulus.
+    small["n"] = Value::String(b64url(&{
+        let mut n = vec![0xc5u8; 128];
+        n[127] |= 1;
+        n
+    }));
+    let mut private = k[0].clone();
+    private["d"] = Value::String("AQAB".into());
+    let long_id = "c".repeat(MAX_CLAIM_STRING_LEN + 1);
+    let a = r#"clients[0] "client-a""#;
+    let idp = r#"issuers[0] "https://idp.example""#;
+    // (what, document, at, problem)
+    let cases: Vec<(&str, String, String, P)> = vec![
+        ("not JSON", "{".into(), "registry".into(), P::NotJson),
+        (
+            "duplicate member names",
+            r#"{"issuer":"a","issuer":"b"}"#.into(),
+            "registry".into(),
+            P::NotJson,
+        ),
+        ("not an object", "[]".into(), "registry".into(), P::NotJson),
+        (
+            "unknown top-level field",
+            with(|d| d["issuers_"] = json!([])),
+            "registry".into(),
+            P::UnknownField("issuers_".into()),
+        ),
+        (
+            "unknown client field (a typo)",
+            with(|d| d["clients"][0]["require_jit"] = json!(true)),
+            a.into(),
+            P::UnknownField("require_jit".into()),
+        ),
+        (
+            "a client's subjects (issuers only)",
+            with(|d| d["clients"][0]["subjects"] = json!(["x"])),
+            a.into(),
+            P::UnknownField("subjects".into()),
+        ),
+        (
+            "unknown issuer field",
+            with(|d| d["issuers"][0]["subject"] = json!("alice")),
+            idp.into(),
+            P::UnknownField("subject".into()),
+        ),
+        (
+            "an issuer's require_typ (clients only)",
+            with(|d| d["issuers"][0]["require_typ"] = json!(true)),
+            idp.into(),
+            P::UnknownField("require_typ".into()),
+        ),
+        (
+            "issuer missing",
+            with(|d| {
+                if let Some(o) = d.as_object_mut() {
+                    o.remove("issuer");
+                }
+            }),
+            "issuer".into(),
+            P::Missing,
+        ),
+        (
+            "issuer empty",
+            with(|d| d["issuer"] = json!("")),
+            "issuer".into(),
+            P::Empty,
+        ),
+        (
+            "issuer not a string",
+            with(|d| d["issuer"] = json!(7)),
+            "issuer".into(),
+            P::WrongType("a string"),
+        ),
+        (
+            "clients not an array",
+            with(|d| d["clients"] = json!({})),
+            "clients".into(),
+            P::WrongType("an array of objects"),
+        ),
+        (
+            "a client not an object",
+            with(|d| d["clients"][1] = json!("client-c")),
+            "clients[1]".into(),
+            P::WrongType("an object"),
+        ),
+        (
+            "no parties",
+            r#"{"issuer":"https://as.example"}"#.into(),
+            "registry".into(),
+            P::NoParties,
+        ),
+        (
+            "client_id missing",
+            with(|d| {
+                d["clients"][0]
+                    .as_object_mut()
+                    .map(|o| o.remove("client_id"));
+            }),
+            "clients[0].client_id".into(),
+            P::Missing,
+        ),
+        (
+            "client_id too long",
+            with(|d| d["clients"][0]["client_id"] = json!(long_id)),
+            "clients[0].client_id".into(),
+            P::TooLong {
+                max: MAX_CLAIM_STRING_LEN,
+            },
+        ),
+        (
+            "duplicate client_id",
+            with(|d| d["clients"][1]["client_id"] = json!("client-a")),
+            r#"clients[1] "client-a".client_id"#.into(),
+            P::Duplicate {
+                first: "clients[0]".into(),
+            },
+        ),
+        (
+            "duplicate issuer",
+            with(|d| {
+                let mut second = d["issuers"][0].clone();
+                second["jwks"] = json!({"keys": [k[1]]});
+                if let Some(l) = d["issuers"].as_array_mut() {
+                    l.push(second);
+                }
+            }),
+            r#"issuers[1] "https://idp.example".issuer"#.into(),
+            P::Duplicate {
+                first: "issuers[0]".into(),
+            },
+        ),
+        (
+            "no keys",
+            with(|d| {
+                if let Some(o) = d["clients"][0].as_object_mut() {
+                    o.remove("jwks");
+                }
+            }),
+            format!("{a}.jwks"),
+            P::NoKeys,
+        ),
+        (
+            "an empty key set",
+            with(|d| d["clients"][0]["jwks"] = json!({"keys": []})),
+            format!("{a}.jwks"),
+            P::Key(KeyError::NoUsableKeys),
+        ),
+        (
+            "jwks not a JWK Set",
+            with(|d| d["clients"][0]["jwks"] = json!([k[0]])),
+            format!("{a}.jwks"),
+            P::WrongType("a JWK Set object ({\"keys\": [...]})"),
+        ),
+        (
+            "jwks_uri",
+            with(|d| {
+                if let Some(o) = d["clients"][0].as_object_mut() {
+                    o.remove("jwks");
+                }
+                d["clients"][0]["jwks_uri"] = json!("https://c.example/jwks");
+            }),
+            format!("{a}.jwks_uri"),
+            P::JwksUriNotSupported,
+        ),
+        (
+            "jwks and jwks_uri",
+            with(|d| d["clients"][0]["jwks_uri"] = json!("https://c.example/jwks")),
+            format!("{a}.jwks"),
+            P::JwksAndJwksUri,
+        ),
+        (
+            "a key under 2048 bits",
+            with(|d| d["clients"][0]["jwks"] = json!({"keys": [small]})),
+            format!("{a}.jwks"),
+            P::Key(KeyError::ModulusTooSmall { bits: 1024 }),
+        ),
+        (
+            "private key material",
+            with(|d| d["clients"][0]["jwks"] = json!({"keys": [private]})),
+            format!("{a}.jwks"),
+            P::Key(KeyError::PrivateKeyMaterial),
+        ),
+        (
+            "one key for two clients",
+            with(|d| d["clients"][1]["jwks"] = json!({"keys": [shared]})),
+            r#"clients[1] "client-b".jwks"#.into(),
+            P::SharedKey { other: a.into() },
+        ),
+        (
+            "one key for a client and an issuer",
+            with(|d| d["issuers"][0]["jwks"] = json!({"keys": [k[0]]})),
+            format!("{idp}.jwks"),
+            P::SharedKey { other: a.into() },
+        ),
+        (
+            "one key twice under two kids",
+            with(|d| {
+                let mut again = k[1].clone();
+                again["kid"] = json!("other");
+                d["clients"][0]["jwks"] = json!({"keys": [k[0], again]});
+            }),
+            r#"clients[1] "client-b".jwks"#.into(),
+            P::SharedKey { other: a.into() },
+        ),
+        (
+            "token_endpoint_auth_method missing (RFC 7591 default client_secret_basic)",
+            with(|d| {
+                d["clients"][0]
+                    .as_object_mut()
+                    .map(|o| o.remove("token_endpoint_auth_method"));
+            }),
+            format!("{a}.token_endpoint_auth_method"),
+            P::UnsupportedAuthMethod,
+        ),
+        (
+            "token_endpoint_auth_method client_secret_basic",
+            with(|d| d["clients"][0]["token_endpoint_auth_method"] = json!("client_secret_basic")),
+            format!("{a}.token_endpoint_auth_method"),
+            P::UnsupportedAuthMethod,
+        ),
+        (
+            "signing alg PS256",
+            with(|d| d["clients"][0]["token_endpoint_auth_signing_alg"] = json!("PS256")),
+            format!("{a}.token_endpoint_auth_signing_alg"),
+            P::UnsupportedAlgorithm,
+        ),
+        (
+            "signing alg rs256 (case-sensitive)",
+            with(|d| d["issuers"][0]["token_endpoint_auth_signing_alg"] = json!("rs256")),
+            format!("{idp}.token_endpoint_auth_signing_alg"),
+            P::UnsupportedAlgorithm,
+        ),
+        (
+            "max_lifetime 0",
+            with(|d| d["clients"][0]["max_lifetime"] = json!(0)),
+            format!("{a}.max_lifetime"),
+            P::OutOfRange {
+                min: 1,
+                max: MAX_LIFETIME_SETTING,
+            },
+        ),
+        (
+            "max_lifetime one past the limit",
+            with(|d| d["clients"][0]["max_lifetime"] = json!(MAX_LIFETIME_SETTING + 1)),
+            format!("{a}.max_lifetime"),
+            P::OutOfRange {
+                min: 1,
+                max: MAX_LIFETIME_SETTING,
+            },
+        ),
+        (
+            "max_lifetime as a string",
+            with(|d| d["clients"][0]["max_lifetime"] = json!("300")),
+            format!("{a}.max_lifetime"),
+            P::OutOfRange {
+                min: 1,
+                max: MAX_LIFETIME_SETTING,
+            },
+        ),
+        (
+            "max_lifetime with a fraction",
+            with(|d| d["clients"][0]["max_lifetime"] = json!(300.5)),
+            format!("{a}.max_lifetime"),
+            P::OutOfRange {
+                min: 1,
+                max: MAX_LIFETIME_SETTING,
+            },
+        ),
+        (
+            "max_lifetime negative",
+            with(|d| d["clients"][0]["max_lifetime"] = json!(-1)),
+            format!("{a}.max_lifetime"),
+            P::OutOfRange {
+                min: 1,
+                max: MAX_LIFETIME_SETTING,
+            },
+        ),
+        (
+            "max_age one past the limit",
+            with(|d| d["issuers"][0]["max_age"] = json!(MAX_LIFETIME_SETTING + 1)),
+            format!("{idp}.max_age"),
+            P::OutOfRange {
+                min: 1,
+                max: MAX_LIFETIME_SETTING,
+            },
+        ),
+        (
+            "leeway one past the limit",
+            with(|d| d["issuers"][0]["leeway"] = json!(MAX_LEEWAY_SETTING + 1)),
+            format!("{idp}.leeway"),
+            P::OutOfRange {
+                min: 0,
+                max: MAX_LEEWAY_SETTING,
+            },
+        ),
+        (
+            "require_jti as a string",
+            with(|d| d["clients"][0]["require_jti"] = json!("false")),
+            format!("{a}.require_jti"),
+            P::WrongType("true or false"),
+        ),
+        (
+            "subjects empty",
+            with(|d| d["issuers"][0]["subjects"] = json!([])),
+            format!("{idp}.subjects"),
+            P::Empty,
+        ),
+        (
+            "subjects repeated",
+            with(|d| d["issuers"][0]["subjects"] = json!(["alice", "alice"])),
+            format!("{idp}.subjects"),
+            P::DuplicateValue,
+        ),
+        (
+            "subjects a string",
+            with(|d| d["issuers"][0]["subjects"] = json!("alice")),
+            format!("{idp}.subjects"),
+            P::WrongType("an array of strings"),
+        ),
+        (
+            "subjects with a number",
+            with(|d| d["issuers"][0]["subjects"] = json!(["alice", 7])),
+            format!("{idp}.subjects"),
+            P::WrongType("an array of strings"),
+        ),
+        (
+            "subjects with an empty string",
+            with(|d| d["issuers"][0]["subjects"] = json!([""])),
+            format!("{idp}.subjects"),
+            P::Empty,
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (what, text, at, problem) in &cases {
+        match load(text) {
+            Ok(_) => failures.push(format!("{what}: loaded")),
+            Err((got_at, got_problem, message)) => {
+                if (&got_at, &got_problem) != (at, problem) {
+                    failures.push(format!(
+                        "{what}: expected {at} / {problem:?}, got {got_at} / {got_problem:?}"
+                    ));
+                }
+                // The message names the place (the party) and says what is wrong.
+                if !message.starts_with(&format!("{at}: ")) || message.len() <= at.len() + 2 {
+                    failures.push(format!("{what}: message {message:?}"));
+                }
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} refusals wrong:\n  {}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n  ")
+    );
+}
+
+#[test]
+fn limits_at_the_boundary() {
+    let ok = |what: &str, text: String| {
+        if let Err(e) = load(&text) {
+            panic!("{what}: {e:?}");
+        }
+    };
+    ok(
+        "max_lifetime 1",
+        with(|d| d["clients"][0]["max_lifetime"] = json!(1)),
+    );
+    ok(
+        "max_lifetime at the limit",
+        with(|d| d["clients"][0]["max_lifetime"] = json!(MAX_LIFETIME_SETTING)),
+    );
+    ok(
+        "max_age at the limit",
+        with(|d| d["issuers"][0]["max_age"] = json!(MAX_LIFETIME_SETTING)),
+    );
+    ok("leeway 0", with(|d| d["issuers"][0]["leeway"] = json!(0)));
+    ok(
+        "leeway at the limit",
+        with(|d| d["issuers"][0]["leeway"] = json!(MAX_LEEWAY_SETTING)),
+    );
+    ok(
+        "client_id at the length limit",
+        with(|d| d["clients"][0]["client_id"] = json!("c".repeat(MAX_CLAIM_STRING_LEN))),
+    );
+    ok(
+        "a client and an issuer with the same id (two namespaces)",
+        with(|d| d["issuers"][0]["issuer"] = json!("client-a")),
+    );
+    ok(
+        "only clients",
+        with(|d| {
+            if let Some(o) = d.as_object_mut() {
+                o.remove("issuers");
+            }
+        }),
+    );
+    ok(
+        "only issuers",
+        with(|d| {
+            if let Some(o) = d.as_object_mut() {
+                o.remove("clients");
+            }
+        }),
+    );
+    ok(
+        "escapes decoded",
+        with(|d| d["clients"][0]["client_id"] = json!("caf\u{e9}")),
+    );
+
+    // The document length: padded with white space to exactly the limit, then one more byte.
+    let text = base().to_string();
+    let at_limit = format!("{text}{}", " ".repeat(MAX_REGISTRY_LEN - text.len()));
+    assert_eq!(at_limit.len(), MAX_REGISTRY_LEN);
+    ok("document at MAX_REGISTRY_LEN", at_limit.clone());
+    assert_eq!(
+        load(&format!("{at_limit} ")).map(|_| ()),
+        Err((
+            "registry".into(),
+            P::TooLarge,
+            format!("registry: the registry is longer than {MAX_REGISTRY_LEN} bytes")
+        ))
+    );
+}
+
+/// A registry of `n` clients, each with its own synthetic 2048-bit key (any odd modulus with
+/// the top bit set passes the key checks: no primality test is made on public keys).
+fn many_clients(n: usize) -> String {
+    let clients: Vec<Value> = (0..n)
+        .map(|i| {
+            let mut modulus = vec![0u8; 256];
+            modulus[0] = 0xc0;
+            modulus[248..].copy_from_slice(&((i as u64) * 2 + 1).to_be_bytes());
+            json!({
+                "client_id": format!("client-{i}"),
+                "token_endpoint_auth_method": "private_key_jwt",
+                "jwks": { "keys": [ { "kty": "RSA", "n": b64url(&modulus), "e": "AQAB" } ] },
+            })
+        })
+        .collect();
+    json!({ "issuer": "https://as.example", "clients": clients }).to_string()
+}
+
+#[test]
+fn party_count_at_the_boundary() {
+    let registry = load(&many_clients(MAX_REGISTRY_PARTIES)).unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(registry.clients().len(), MAX_REGISTRY_PARTIES);
+    let last = format!("client-{}", MAX_REGISTRY_PARTIES - 1);
+    assert!(registry.clients().party(&last).is_some());
+    let over = load(&many_clients(MAX_REGISTRY_PARTIES + 1)).map(|_| ());
+    assert_eq!(
+        over.map_err(|(at, p, _)| (at, p)),
+        Err(("registry".into(), P::TooManyParties))
+    );
+}
