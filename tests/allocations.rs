@@ -24,8 +24,9 @@ use rfc7523::form::TokenParams;
 use rfc7523::sign::{AssertionRequest, AssertionSigner};
 use rfc7523::token_request::{JWT_BEARER_CLIENT_ASSERTION_TYPE, JWT_BEARER_GRANT_TYPE};
 use rfc7523::{
-    ClientAuthProfile, Error, GrantProfile, KeySet, MemoryReplayStore, Party, Policy, ReplayEntry,
-    ReplayError, ReplayKey, ReplayStore, TokenEndpoint, TypRule, UnverifiedAssertion, Use,
+    ClientAuthProfile, Error, GrantProfile, KeySet, MemoryReplayStore, OtherClientAuthentication,
+    Party, Policy, Registry, ReplayEntry, ReplayError, ReplayKey, ReplayStore, TokenEndpoint,
+    TypRule, UnverifiedAssertion, Use,
 };
 
 const NOW: u64 = 1_700_000_000;
@@ -370,6 +371,62 @@ fn keys_verification_and_validation_allocate_nothing() {
     let (json, m) = count(|| refused.response().to_json());
     assert!(json.contains("invalid_request"), "{json}");
     assert_eq!((n, m), (0, 0), "invalid request and its response");
+}
+
+/// A registry allocates when it loads; validating against it allocates nothing.
+#[test]
+fn validation_against_a_loaded_registry_allocates_nothing() {
+    let f = fixtures();
+    let jwks = format!(r#"{{"keys":[{}]}}"#, f.public_jwk);
+    let (clients, load_allocs) = count(|| {
+        Registry::from_json(&format!(
+            r#"{{"issuer":"{AS_ISSUER}","clients":[{{"client_id":"{CLIENT}",
+              "token_endpoint_auth_method":"private_key_jwt","jwks":{jwks}}}]}}"#
+        ))
+    });
+    let clients = clients.unwrap_or_else(|e| panic!("registry: {e}"));
+    println!("Registry::from_json (one client): {load_allocs} allocations");
+    let issuers = Registry::from_json(&format!(
+        r#"{{"issuer":"{AS_ISSUER}","token_endpoint":"{TOKEN_ENDPOINT}",
+          "issuers":[{{"issuer":"{ISSUER}","jwks":{jwks}}}]}}"#
+    ))
+    .unwrap_or_else(|e| panic!("registry: {e}"));
+    let c_token = client_token(f);
+    let token = grant_token(f);
+    let client_body = format!(
+        "grant_type=client_credentials&client_assertion_type={}&client_assertion={c_token}",
+        form_encode(JWT_BEARER_CLIENT_ASSERTION_TYPE),
+    );
+    let grant_body = format!(
+        "grant_type={}&assertion={token}",
+        form_encode(JWT_BEARER_GRANT_TYPE)
+    );
+    for (what, registry, body) in [
+        ("client assertion", &clients, &client_body),
+        ("grant", &issuers, &grant_body),
+    ] {
+        let mut store = MemoryReplayStore::<8>::new();
+        let (outcome, n) = count(|| {
+            registry.with_token_endpoint(OtherClientAuthentication::Refuse, |endpoint| {
+                endpoint
+                    .handle(body.as_bytes(), NOW, &mut store)
+                    .map(|_| ())
+            })
+        });
+        outcome.unwrap_or_else(|e| panic!("{what}: {e}"));
+        println!("Registry token endpoint ({what}): {n} allocations");
+        assert_eq!(n, 0, "{what}");
+        // Refused (a replay): no allocation either.
+        let (again, n) = count(|| {
+            registry.with_token_endpoint(OtherClientAuthentication::Refuse, |endpoint| {
+                endpoint
+                    .handle(body.as_bytes(), NOW, &mut store)
+                    .map(|_| ())
+            })
+        });
+        assert!(again.is_err(), "{what}: replay accepted");
+        assert_eq!(n, 0, "{what} refused");
+    }
 }
 
 /// Peak heap (bytes held at once) while running `f`, and the bytes still held after it
