@@ -553,3 +553,56 @@ fn party_count_at_the_boundary() {
         Err(("registry".into(), P::TooManyParties))
     );
 }
+
+/// `registry.schema.json` and the loader agree: the same fields at every level, no other
+/// field allowed, the same limits and required fields.
+#[test]
+fn the_json_schema_matches_the_loader() {
+    use rfc7523::registry::{CLIENT_FIELDS, ISSUER_FIELDS, TOP_LEVEL_FIELDS};
+    let path = rfc7523_conformance::vectors_dir().join("../../registry.schema.json");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let schema: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("schema: {e}"));
+    let names = |object: &Value| -> Vec<String> {
+        let mut names: Vec<String> = object["properties"]
+            .as_object()
+            .unwrap_or_else(|| panic!("properties"))
+            .keys()
+            .cloned()
+            .collect();
+        names.sort();
+        names
+    };
+    let sorted = |list: &[&str]| -> Vec<String> {
+        let mut list: Vec<String> = list.iter().map(|s| (*s).to_owned()).collect();
+        list.sort();
+        list
+    };
+    let defs = &schema["$defs"];
+    for (what, object, fields) in [
+        ("document", &schema, TOP_LEVEL_FIELDS),
+        ("client", &defs["client"], CLIENT_FIELDS),
+        ("issuer", &defs["issuer"], ISSUER_FIELDS),
+    ] {
+        assert_eq!(names(object), sorted(fields), "{what} fields");
+        assert_eq!(object["additionalProperties"], json!(false), "{what}");
+    }
+    assert_eq!(schema["required"], json!(["issuer"]));
+    assert_eq!(
+        defs["client"]["required"],
+        json!(["client_id", "token_endpoint_auth_method"])
+    );
+    assert_eq!(defs["issuer"]["required"], json!(["issuer"]));
+    let limit = |def: &str, bound: &str| defs[def][bound].as_u64();
+    assert_eq!(limit("max_lifetime", "maximum"), Some(MAX_LIFETIME_SETTING));
+    assert_eq!(limit("max_age", "maximum"), Some(MAX_LIFETIME_SETTING));
+    assert_eq!(limit("leeway", "maximum"), Some(MAX_LEEWAY_SETTING));
+    assert_eq!(limit("id", "maxLength"), Some(MAX_CLAIM_STRING_LEN as u64));
+    assert_eq!(
+        defs["signing_alg"]["enum"],
+        json!(rfc7523::registry::SUPPORTED_SIGNING_ALGS)
+    );
+    assert_eq!(
+        defs["client"]["properties"]["token_endpoint_auth_method"]["const"],
+        json!(rfc7523::registry::PRIVATE_KEY_JWT)
+    );
+}

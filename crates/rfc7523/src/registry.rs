@@ -24,8 +24,8 @@
 //! duplicate `client_id` or `issuer`, a party without a usable key, one public key listed for
 //! two parties (RFC 8725 §3.8: keys belong to one issuer), a value out of range, and every key
 //! the key loaders refuse ([`KeyError`]) fail the whole document, with a
-//! [`RegistryError`] that names the field and the party. Field by field:
-//! `docs/registry.md` and `registry.schema.json` at the repository root.
+//! [`RegistryError`] that names the field and the party. Field by field: the README's
+//! *Registry* section, and `registry.schema.json` at the repository root.
 //!
 //! Loading allocates (the parties and their keys live on the heap, each key sized to one
 //! key); validating an assertion against a loaded registry does not.
@@ -66,8 +66,11 @@ pub const PRIVATE_KEY_JWT: &str = "private_key_jwt";
 /// The signing algorithms a party may be restricted to.
 pub const SUPPORTED_SIGNING_ALGS: &[&str] = &["RS256"];
 
-const TOP_FIELDS: &[&str] = &["issuer", "token_endpoint", "clients", "issuers"];
-const CLIENT_FIELDS: &[&str] = &[
+/// The fields of the document itself; any other is refused.
+pub const TOP_LEVEL_FIELDS: &[&str] = &["issuer", "token_endpoint", "clients", "issuers"];
+
+/// The fields of a client (RFC 7591 names where RFC 7591 has one); any other is refused.
+pub const CLIENT_FIELDS: &[&str] = &[
     "client_id",
     "jwks",
     "jwks_uri",
@@ -80,7 +83,8 @@ const CLIENT_FIELDS: &[&str] = &[
     "require_iat",
     "require_typ",
 ];
-const ISSUER_FIELDS: &[&str] = &[
+/// The fields of a trusted issuer; any other is refused.
+pub const ISSUER_FIELDS: &[&str] = &[
     "issuer",
     "jwks",
     "jwks_uri",
@@ -329,7 +333,7 @@ impl Registry {
         }
         let top = json::parse_object(text.as_bytes())
             .map_err(|_| RegistryError::new("registry", RegistryProblem::NotJson))?;
-        refuse_unknown(&top, TOP_FIELDS, "")?;
+        refuse_unknown(&top, TOP_LEVEL_FIELDS, "")?;
         let issuer = required_string(&top, "issuer", "", usize::MAX)?;
         let token_endpoint = optional_string(&top, "token_endpoint", "", usize::MAX)?;
         let client_list = party_array(&top, "clients")?;
