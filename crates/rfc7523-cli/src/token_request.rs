@@ -8,102 +8,93 @@ use rfc7523::form::FormError;
 use rfc7523::limits::MAX_FORM_BODY_LEN;
 use rfc7523::token_request::RequestProblem;
 use rfc7523::{
-    ClientAuthProfile, GrantProfile, TokenEndpoint, TokenError, TokenOutcome, TrustedIssuer,
-    TypRule,
+    ClientAuthProfile, GrantProfile, KeyLookup, OtherClientAuthentication, Party, TokenEndpoint,
+    TokenError, TokenOutcome,
 };
 
 use crate::input::{read_bounded, Body};
 use crate::output::{empty_object, json_or_string, write_line, Accepted, Refused};
-use crate::{keys, now, Fatal, PolicyArgs, EXIT_INVALID, EXIT_VALID};
+use crate::{keys, now, Fatal, OneParty, PolicyArgs, Source, EXIT_INVALID, EXIT_VALID};
 
 #[derive(Debug, Args)]
 #[command(after_help = "\
 Examples:
-  # A jwt-bearer grant (RFC 7523 section 2.1):
+  # A token endpoint with its registry: jwt-bearer grants from its trusted issuers, client
+  # assertions (private_key_jwt) from its clients, each party with its own keys:
+  rfc7523 token-request --registry registry.json < body.txt
+
+  # One party, without a registry: jwt-bearer grants from one trusted issuer:
   rfc7523 token-request --keys issuer.pem --issuer https://issuer.example \\
       --audience https://as.example \\
       'grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion=eyJ...'
-
-  # Client assertions (private_key_jwt) beside any grant, the body on standard input:
-  rfc7523 token-request --keys client-jwks.json --client-id s6BhdRkqt3 \\
-      --audience https://as.example < body.txt
 
 Output, one line:
   {\"ok\":true,\"use\":\"grant\",\"grant_type\":\"...\",\"claims\":{...}}
   {\"ok\":false,\"status\":401,\"error\":\"invalid_client\",\"error_description\":\"...\",\"reason\":\"expired\"}
 (\"reason\" only when an assertion was judged.)
 
-Profiles: --issuer (and --subject) accepts jwt-bearer grants, --client-id (and --require-typ)
-accepts client assertions; give either or both.
+Parties: --registry FILE (any number of clients and issuers), or --keys for exactly one:
+one --issuer (and --subject) accepts its jwt-bearer grants, or one --client-id (and
+--require-typ) its client assertions. Defaults: jti required, lifetime at most 3600 s.
 Exit status: 0 accepted, 1 refused, 2 usage or configuration error.")]
 pub struct TokenRequestArgs {
-    #[command(flatten)]
-    policy: PolicyArgs,
     /// The request body. Without it, standard input is read (a final line ending is
     /// ignored).
     #[arg(value_name = "BODY")]
     body: Option<String>,
+    // Last: the single-party flags' help heading applies to every argument after them.
+    #[command(flatten)]
+    pub(crate) policy: PolicyArgs,
 }
 
 pub fn run(args: &TokenRequestArgs) -> Result<ExitCode, Fatal> {
-    let policy = &args.policy;
-    if policy.issuers.is_empty() && policy.client_id.is_none() {
-        return Err(Fatal::usage(
-            "--issuer (jwt-bearer grants) and/or --client-id (client assertions) is required",
-        ));
-    }
-    if policy.subject.is_some() && policy.issuers.is_empty() {
-        return Err(Fatal::usage(
-            "--subject applies to grants: give --issuer too",
-        ));
-    }
-    if policy.require_typ && policy.client_id.is_none() {
-        return Err(Fatal::usage(
-            "--require-typ applies to client authentication (--client-id)",
-        ));
-    }
-    let client_audience = match policy.client_id {
-        Some(_) => Some(policy.client_audience()?),
-        None => None,
+    let other_client_auth = OtherClientAuthentication::Refuse;
+    let flags = match args.policy.source()? {
+        Source::Registry(registry) => {
+            return registry
+                .with_token_endpoint(other_client_auth, |endpoint| respond(endpoint, args))
+        }
+        Source::Flags(flags) => flags,
     };
-    let keys = keys::load_public(&policy.keys)?;
-    let issuers: Vec<TrustedIssuer<'_>> = policy
-        .issuers
-        .iter()
-        .map(|issuer| TrustedIssuer {
-            issuer,
-            keys: &keys,
-        })
-        .collect();
-    let clients: Vec<TrustedIssuer<'_>> = policy
-        .client_id
-        .iter()
-        .map(|id| TrustedIssuer {
-            issuer: id,
-            keys: &keys,
-        })
-        .collect();
-    let audiences: Vec<&str> = policy.audiences.iter().map(String::as_str).collect();
-    let checks = policy.checks();
-    let endpoint: TokenEndpoint<'_> = TokenEndpoint {
-        grant: (!issuers.is_empty()).then_some(GrantProfile {
-            issuers: &issuers[..],
-            audiences: &audiences,
-            subject: policy.subject.as_deref(),
-            checks,
-        }),
-        client_auth: client_audience.map(|issuer| ClientAuthProfile {
-            clients: &clients[..],
-            issuer,
-            typ: if policy.require_typ {
-                TypRule::RequireExplicit
-            } else {
-                TypRule::NotAnotherType
-            },
-            checks,
-        }),
-    };
+    let party = flags.one_party()?;
+    let keys = keys::load_public(&flags.keys)?;
+    let subjects: Vec<&str> = flags.subject.iter().map(String::as_str).collect();
+    let audiences = flags.audiences();
+    let policy = flags.policy(&subjects);
+    match party {
+        OneParty::Issuer(issuer) => {
+            let issuers = [Party::new(issuer, &keys).with_policy(policy)];
+            let endpoint: TokenEndpoint<'_> = TokenEndpoint {
+                grant: Some(GrantProfile {
+                    issuers: &issuers[..],
+                    audiences: &audiences,
+                }),
+                client_auth: None,
+                other_client_auth,
+            };
+            respond(&endpoint, args)
+        }
+        OneParty::Client(id) => {
+            let clients = [Party::new(id, &keys).with_policy(policy)];
+            let endpoint: TokenEndpoint<'_> = TokenEndpoint {
+                grant: None,
+                client_auth: Some(ClientAuthProfile {
+                    clients: &clients[..],
+                    issuer: audiences.first().copied().unwrap_or_default(),
+                }),
+                other_client_auth,
+            };
+            respond(&endpoint, args)
+        }
+    }
+}
 
+/// Reads the body, judges it with `endpoint` and prints the one line.
+fn respond<G: KeyLookup + ?Sized, C: KeyLookup + ?Sized>(
+    endpoint: &TokenEndpoint<'_, G, C>,
+    args: &TokenRequestArgs,
+) -> Result<ExitCode, Fatal> {
+    let policy = &args.policy;
     let body = match &args.body {
         Some(body) => Body::Complete(body.clone().into_bytes()),
         // Room for a final CRLF after a body at the limit.

@@ -142,6 +142,7 @@ struct Keys {
     main: SigningKey<Sha256>,
     other: SigningKey<Sha256>,
     main_public: RsaPublicKey,
+    other_public: RsaPublicKey,
 }
 
 impl Keys {
@@ -163,6 +164,7 @@ impl Keys {
         let main_private = private(&text(main, "privateKeyPem"));
         let other_private = private(&text(other, "privateKeyPem"));
         let main_public = RsaPublicKey::from_public_key_pem(&text(main, "keyPem")).or_panic("SPKI");
+        let other_public = other_private.to_public_key();
 
         let dir = TempDir::new("rfc7523-cli");
         dir.write("private.pem", text(main, "privateKeyPem"));
@@ -212,6 +214,7 @@ impl Keys {
             main: SigningKey::new(main_private),
             other: SigningKey::new(other_private),
             main_public,
+            other_public,
         }
     }
 
@@ -256,7 +259,13 @@ impl Keys {
     /// `rfc7523 sign --key <private.pem>` plus `extra` (at [`NOW`] unless it sets `--now`);
     /// the token.
     fn sign(&self, extra: &[&str]) -> String {
-        let mut a = args(&[&"sign", &"--key", &self.path("private.pem")]);
+        self.sign_with("private.pem", extra)
+    }
+
+    /// `rfc7523 sign --key <private>` plus `extra` (at [`NOW`] unless it sets `--now`); the
+    /// token.
+    fn sign_with(&self, private: &str, extra: &[&str]) -> String {
+        let mut a = args(&[&"sign", &"--key", &self.path(private)]);
         a.extend(with_now(extra));
         let run = rfc7523(&a, None);
         assert_eq!(run.code, 0, "{run:?}");
@@ -291,6 +300,41 @@ impl Keys {
             "--jti",
             jti,
         ])
+    }
+
+    /// A client assertion of [`CLIENT`] signed with its key in [`Keys::endpoint_registry`]
+    /// (the other key: the main key is the issuer's there).
+    fn registered_client_assertion(&self, jti: &str) -> String {
+        self.sign_with(
+            "other-private.pem",
+            &[
+                "--issuer",
+                CLIENT,
+                "--audience",
+                AS,
+                "--client-auth",
+                "--jti",
+                jti,
+            ],
+        )
+    }
+
+    /// The registry of the `token-request` tests: [`ISSUER`] with the main key, [`CLIENT`]
+    /// with the other key (one key set per party), written as `endpoint-registry.json`.
+    fn endpoint_registry(&self) -> PathBuf {
+        let doc = json!({
+            "issuer": AS,
+            "clients": [{
+                "client_id": CLIENT,
+                "token_endpoint_auth_method": "private_key_jwt",
+                "jwks": {"keys": [jwk_of(&self.other_public, None)]},
+            }],
+            "issuers": [{
+                "issuer": ISSUER,
+                "jwks": {"keys": [jwk_of(&self.main_public, None)]},
+            }],
+        });
+        self.dir.write("endpoint-registry.json", doc.to_string())
     }
 }
 
@@ -435,7 +479,28 @@ fn every_assertion_reason_code_is_reachable() {
             keys.verify_grant(&[&header(r#"{"alg":"RS256","crit":["exp"]}"#)], None),
         ),
         (
+            // A kid that names no key of the party's JWK Set (no fallback to other keys).
             "unknown_key",
+            "invalid_grant",
+            rfc7523(
+                &args(&[
+                    &"verify",
+                    &"--keys",
+                    &keys.path("public.jwks"),
+                    &"--issuer",
+                    &ISSUER,
+                    &"--audience",
+                    &AS,
+                    &"--now",
+                    &NOW_ARG,
+                    &header(r#"{"alg":"RS256","kid":"k9"}"#),
+                ]),
+                None,
+            ),
+        ),
+        (
+            // A client that is not registered: an issuer problem, not a key problem.
+            "issuer_mismatch",
             "invalid_client",
             keys.verify_client(
                 &[&keys.sign(&["--issuer", "stranger", "--audience", AS, "--client-auth"])],
@@ -551,13 +616,14 @@ fn every_assertion_reason_code_is_reachable() {
         seen.insert(*reason);
     }
 
-    // Every reason an assertion can fail with: all of the core's codes but the three that
-    // only whole token requests have (those are checked by `token_request_*` below, where
-    // they are the `error` of the object, not a `reason`).
+    // Every reason an assertion can fail with: all of the core's codes but those that only
+    // whole token requests have (checked by `token_request_*` below, where they are the
+    // `error` of the object, not a `reason`).
     let request_level = [
         Reason::InvalidRequest,
         Reason::UnsupportedGrantType,
         Reason::UnsupportedAssertionType,
+        Reason::UnsupportedClientAuthentication,
     ];
     let expected: BTreeSet<&str> = Reason::ALL
         .iter()
@@ -580,7 +646,7 @@ fn valid_output_reemits_the_verified_header_and_claims_exactly() {
         NOW + 300
     );
     let token = sign_raw(&keys.main, header.as_bytes(), payload.as_bytes());
-    let run = keys.verify_grant(&[&token], None);
+    let run = keys.verify_grant(&["--jti-optional", &token], None);
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(
         run.stdout,
@@ -614,8 +680,10 @@ fn invalid_output_is_exact() {
          \"the assertion expired 700 s ago (leeway 30 s)\"}\n"
     );
     // --leeway moves the boundary: exp + leeway == now is expired, one second less is not.
-    let run = keys.verify_grant(&["--leeway", "700", "--now", "1701000000", &grant], None);
+    let run = keys.verify_grant(&["--leeway", "600", "--now", "1700000900", &grant], None);
     assert_eq!(run.line()["reason"], "expired");
+    let run = keys.verify_grant(&["--leeway", "600", "--now", "1700000899", &grant], None);
+    assert_eq!(run.code, 0, "{run:?}");
     let run = keys.verify_grant(&["--leeway", "0", "--now", "1700000299", &grant], None);
     assert_eq!(run.code, 0, "{run:?}");
     let run = keys.verify_grant(&["--leeway", "0", "--now", "1700000300", &grant], None);
@@ -629,14 +697,12 @@ fn policy_flags_are_applied() {
     // The subject, when pinned, passes when it matches.
     let run = keys.verify_grant(&["--subject", SUBJECT, &grant], None);
     assert_eq!(run.code, 0, "{run:?}");
-    // Several issuers and audiences: any one matches.
+    // Several audiences: any one matches.
     let run = rfc7523(
         &args(&[
             &"verify",
             &"--keys",
             &keys.path("public.pem"),
-            &"--issuer",
-            &"https://someone.example",
             &"--issuer",
             &ISSUER,
             &"--audience",
@@ -650,12 +716,19 @@ fn policy_flags_are_applied() {
         None,
     );
     assert_eq!(run.code, 0, "{run:?}");
-    // --require-jti / --require-iat.
+    // jti is required by default (--require-jti says so again); --jti-optional opts out.
     let no_jti = sign_claims(&keys.main, &grant_with(json!({"jti": null})));
-    assert_eq!(keys.verify_grant(&[&no_jti], None).code, 0);
-    let run = keys.verify_grant(&["--require-jti", &no_jti], None);
-    assert_eq!(run.line()["reason"], "missing_claim");
-    assert_eq!(run.line()["description"], "the jti claim is missing");
+    for extra in [&[][..], &["--require-jti"][..]] {
+        let mut a = extra.to_vec();
+        a.push(&no_jti);
+        let run = keys.verify_grant(&a, None);
+        assert_eq!(run.line()["reason"], "missing_claim", "{extra:?}");
+        assert_eq!(run.line()["description"], "the jti claim is missing");
+    }
+    assert_eq!(
+        keys.verify_grant(&["--jti-optional", &no_jti], None).code,
+        0
+    );
     let no_iat = sign_claims(&keys.main, &grant_with(json!({"iat": null})));
     assert_eq!(keys.verify_grant(&[&no_iat], None).code, 0);
     let run = keys.verify_grant(&["--require-iat", &no_iat], None);
@@ -814,7 +887,7 @@ fn usage_and_configuration_errors_exit_2_with_one_line() {
         &"--require-typ",
     ])
     .assert_usage_error("--require-typ");
-    // The two profiles are kept apart.
+    // The two profiles are kept apart: --keys serves one party.
     verify(&[
         &"--keys",
         &public,
@@ -825,7 +898,7 @@ fn usage_and_configuration_errors_exit_2_with_one_line() {
         &"--audience",
         &AS,
     ])
-    .assert_usage_error("--client-id");
+    .assert_usage_error("--keys serves exactly one party, but 1 --issuer and a --client-id");
     verify(&[
         &"--keys",
         &public,
@@ -1031,22 +1104,22 @@ fn a_line_that_is_not_utf8_is_malformed_and_the_batch_goes_on() {
 // token-request
 // ---------------------------------------------------------------------------------------------
 
-/// `token-request` with the main key, both profiles, at [`NOW`], with `body` as the argument
-/// (or on standard input when `stdin`).
+/// `token-request` with [`Keys::endpoint_registry`] (both profiles, each party with its own
+/// key) at [`NOW`], with `body` as the argument (or on standard input when `stdin`).
 fn token_request(keys: &Keys, body: &str, stdin: bool) -> Run {
+    token_request_with(keys, &[], body, stdin)
+}
+
+/// [`token_request`] with `extra` flags.
+fn token_request_with(keys: &Keys, extra: &[&str], body: &str, stdin: bool) -> Run {
     let mut a = args(&[
         &"token-request",
-        &"--keys",
-        &keys.path("public.pem"),
-        &"--issuer",
-        &ISSUER,
-        &"--client-id",
-        &CLIENT,
-        &"--audience",
-        &AS,
+        &"--registry",
+        &keys.endpoint_registry(),
         &"--now",
         &NOW_ARG,
     ]);
+    a.extend(extra.iter().map(Into::into));
     if stdin {
         rfc7523(&a, Some(body.as_bytes()))
     } else {
@@ -1087,7 +1160,10 @@ fn token_request_of_both_uses() {
     assert_eq!(line.as_object().unwrap().len(), 4, "{line}");
 
     // A client assertion beside another grant, from standard input with a final newline.
-    let body = client_body("client_credentials", &keys.client_assertion("c-1"));
+    let body = client_body(
+        "client_credentials",
+        &keys.registered_client_assertion("c-1"),
+    );
     let run = token_request(&keys, &format!("{body}\r\n"), true);
     assert_eq!(run.code, 0, "{run:?}");
     let line = run.line();
@@ -1100,10 +1176,13 @@ fn token_request_of_both_uses() {
         "{}&client_assertion_type={}&client_assertion={}",
         grant_body(&keys.grant("g-2")),
         form_encode(CLIENT_ASSERTION_TYPE),
-        keys.client_assertion("c-2")
+        keys.registered_client_assertion("c-2")
     );
-    let line = token_request(&keys, &body, false).line();
+    let run = token_request(&keys, &body, false);
+    assert_eq!(run.code, 0, "{run:?}");
+    let line = run.line();
     assert_eq!(line["use"], "grant");
+    assert_eq!(line["claims"]["iss"], ISSUER);
     assert_eq!(line["claims"]["jti"], "g-2");
 }
 
@@ -1130,7 +1209,7 @@ fn token_request_errors_are_exact() {
         (
             format!(
                 "grant_type=client_credentials&client_assertion_type=urn%3Aexample%3Asaml&client_assertion={}",
-                keys.client_assertion("c-1")
+                keys.registered_client_assertion("c-1")
             ),
             r#"{"ok":false,"status":401,"error":"invalid_client","error_description":"the client assertion type is not supported"}"#,
         ),
@@ -1141,7 +1220,7 @@ fn token_request_errors_are_exact() {
         (
             client_body(
                 "client_credentials",
-                &keys.sign(&["--issuer", CLIENT, "--audience", AS, "--client-auth", "--lifetime", "1", "--now", "1699990000"]),
+                &keys.sign_with("other-private.pem", &["--issuer", CLIENT, "--audience", AS, "--client-auth", "--lifetime", "1", "--now", "1699990000"]),
             ),
             r#"{"ok":false,"status":401,"error":"invalid_client","error_description":"client assertion: the assertion expired 9999 s ago (leeway 30 s)","reason":"expired"}"#,
         ),
