@@ -3,13 +3,13 @@
 use std::io::{self, Write};
 use std::process::ExitCode;
 
-use clap::Args;
+use clap::{Args, ValueEnum};
 use rfc7523::form::FormError;
 use rfc7523::limits::MAX_FORM_BODY_LEN;
 use rfc7523::token_request::RequestProblem;
 use rfc7523::{
     ClientAuthProfile, GrantProfile, KeyLookup, OtherClientAuthentication, Party, TokenEndpoint,
-    TokenError, TokenOutcome,
+    TokenError, TokenOutcome, ValidatedAssertion,
 };
 
 use crate::input::{read_bounded, Body};
@@ -23,21 +23,43 @@ Examples:
   # assertions (private_key_jwt) from its clients, each party with its own keys:
   rfc7523 token-request --registry registry.json < body.txt
 
+  # The same, where the web server verifies client secrets and Basic authentication itself:
+  rfc7523 token-request --registry registry.json --other-client-auth verified-by-caller \\
+      --authorization-header < body.txt
+
   # One party, without a registry: jwt-bearer grants from one trusted issuer:
   rfc7523 token-request --keys issuer.pem --issuer https://issuer.example \\
       --audience https://as.example \\
       'grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion=eyJ...'
 
 Output, one line:
-  {\"ok\":true,\"use\":\"grant\",\"grant_type\":\"...\",\"claims\":{...}}
+  {\"ok\":true,\"use\":\"grant\",\"grant_type\":\"...\",\"claims\":{...},\"client_authentication\":\"client_assertion\",\"client_claims\":{...}}
   {\"ok\":false,\"status\":401,\"error\":\"invalid_client\",\"error_description\":\"...\",\"reason\":\"expired\"}
-(\"reason\" only when an assertion was judged.)
+\"claims\": the grant's, else the client assertion's (absent when no assertion was judged).
+\"client_authentication\": none, client_assertion, or (with --other-client-auth
+verified-by-caller) client_secret or authorization_header, which the caller must verify.
+\"client_claims\": the client assertion's claims, when there was one.
+\"reason\": when an assertion was judged, and unsupported_client_authentication.
 
 Parties: --registry FILE (any number of clients and issuers), or --keys for exactly one:
 one --issuer (and --subject) accepts its jwt-bearer grants, or one --client-id (and
 --require-typ) its client assertions. Defaults: jti required, lifetime at most 3600 s.
 Exit status: 0 accepted, 1 refused, 2 usage or configuration error.")]
 pub struct TokenRequestArgs {
+    /// The request carried an HTTP Authorization header (its value is not needed: it is
+    /// another client authentication method, refused unless --other-client-auth
+    /// verified-by-caller).
+    #[arg(long = "authorization-header")]
+    authorization_header: bool,
+    /// What to do with a client_secret or an Authorization header: refuse them
+    /// (invalid_client), or go on and report them for the caller to verify.
+    #[arg(
+        long = "other-client-auth",
+        value_name = "WHAT",
+        value_enum,
+        default_value_t = OtherClientAuthArg::Refuse
+    )]
+    other_client_auth: OtherClientAuthArg,
     /// The request body. Without it, standard input is read (a final line ending is
     /// ignored).
     #[arg(value_name = "BODY")]
@@ -47,8 +69,20 @@ pub struct TokenRequestArgs {
     pub(crate) policy: PolicyArgs,
 }
 
+/// `--other-client-auth`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum OtherClientAuthArg {
+    /// Refuse them: 401 invalid_client, reason unsupported_client_authentication.
+    Refuse,
+    /// The caller verifies them: the output's client_authentication says which one.
+    VerifiedByCaller,
+}
+
 pub fn run(args: &TokenRequestArgs) -> Result<ExitCode, Fatal> {
-    let other_client_auth = OtherClientAuthentication::Refuse;
+    let other_client_auth = match args.other_client_auth {
+        OtherClientAuthArg::Refuse => OtherClientAuthentication::Refuse,
+        OtherClientAuthArg::VerifiedByCaller => OtherClientAuthentication::VerifiedByCaller,
+    };
     let flags = match args.policy.source()? {
         Source::Registry(registry) => {
             return registry
@@ -109,8 +143,9 @@ fn respond<G: KeyLookup + ?Sized, C: KeyLookup + ?Sized>(
                 .iter()
                 .rposition(|b| !matches!(b, b'\n' | b'\r'))
                 .map_or(0, |last| last + 1);
-            endpoint.handle(
+            endpoint.handle_request(
                 bytes.get(..end).unwrap_or_default(),
+                args.authorization_header,
                 now(policy.now),
                 &mut replay,
             )
@@ -136,13 +171,18 @@ fn respond<G: KeyLookup + ?Sized, C: KeyLookup + ?Sized>(
 }
 
 fn accepted(outcome: &TokenOutcome) -> Accepted<'_> {
+    let claims_of = |valid: &ValidatedAssertion| {
+        valid
+            .assertion()
+            .payload_json()
+            .map_or_else(empty_object, json_or_string)
+    };
     Accepted {
         ok: true,
         use_: outcome.use_().as_str(),
         grant_type: outcome.grant_type(),
-        claims: outcome
-            .primary()
-            .and_then(|valid| valid.assertion().payload_json())
-            .map_or_else(empty_object, json_or_string),
+        claims: outcome.primary().map(claims_of),
+        client_authentication: outcome.client_authentication().as_str(),
+        client_claims: outcome.client().map(claims_of),
     }
 }

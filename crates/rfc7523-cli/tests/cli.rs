@@ -616,14 +616,29 @@ fn every_assertion_reason_code_is_reachable() {
         seen.insert(*reason);
     }
 
-    // Every reason an assertion can fail with: all of the core's codes but those that only
-    // whole token requests have (checked by `token_request_*` below, where they are the
-    // `error` of the object, not a `reason`).
+    // The one request-level refusal with a reason: a client_secret this endpoint does not
+    // verify.
+    let run = rfc7523(
+        &args(&[
+            &"token-request",
+            &"--registry",
+            &keys.endpoint_registry(),
+            &"grant_type=client_credentials&client_id=s6BhdRkqt3&client_secret=x",
+        ]),
+        None,
+    );
+    assert_eq!(run.code, 1, "{run:?}");
+    let reason = run.line()["reason"].as_str().or_panic("reason").to_owned();
+    assert_eq!(reason, "unsupported_client_authentication");
+    seen.insert(Reason::UnsupportedClientAuthentication.as_str());
+
+    // Every reason an assertion can fail with, and unsupported_client_authentication: all of
+    // the core's codes but the three that only whole token requests have (those are checked
+    // by `token_request_*` below, where they are the `error` of the object, not a `reason`).
     let request_level = [
         Reason::InvalidRequest,
         Reason::UnsupportedGrantType,
         Reason::UnsupportedAssertionType,
-        Reason::UnsupportedClientAuthentication,
     ];
     let expected: BTreeSet<&str> = Reason::ALL
         .iter()
@@ -1156,8 +1171,9 @@ fn token_request_of_both_uses() {
     assert_eq!(line["use"], "grant");
     assert_eq!(line["grant_type"], GRANT_TYPE);
     assert_eq!(line["claims"]["sub"], SUBJECT);
+    assert_eq!(line["client_authentication"], "none");
     assert_eq!(line["claims"]["jti"], "g-1");
-    assert_eq!(line.as_object().unwrap().len(), 4, "{line}");
+    assert_eq!(line.as_object().unwrap().len(), 5, "{line}");
 
     // A client assertion beside another grant, from standard input with a final newline.
     let body = client_body(
@@ -1170,8 +1186,11 @@ fn token_request_of_both_uses() {
     assert_eq!(line["use"], "client_authentication");
     assert_eq!(line["grant_type"], "client_credentials");
     assert_eq!(line["claims"]["iss"], CLIENT);
+    assert_eq!(line["client_authentication"], "client_assertion");
+    assert_eq!(line["client_claims"], line["claims"]);
+    assert_eq!(line.as_object().unwrap().len(), 6, "{line}");
 
-    // Both: the grant is the primary use.
+    // Both: the grant is the primary use; the client's claims are kept beside it.
     let body = format!(
         "{}&client_assertion_type={}&client_assertion={}",
         grant_body(&keys.grant("g-2")),
@@ -1184,6 +1203,9 @@ fn token_request_of_both_uses() {
     assert_eq!(line["use"], "grant");
     assert_eq!(line["claims"]["iss"], ISSUER);
     assert_eq!(line["claims"]["jti"], "g-2");
+    assert_eq!(line["client_authentication"], "client_assertion");
+    assert_eq!(line["client_claims"]["iss"], CLIENT);
+    assert_eq!(line["client_claims"]["jti"], "c-2");
 }
 
 #[test]
@@ -1314,6 +1336,121 @@ fn token_request_configuration_errors() {
     );
     assert_eq!(run.line()["error"], "invalid_client");
     assert_eq!(run.line()["status"], 401);
+}
+
+/// client_secret and the Authorization header: refused unless the caller verifies them, and
+/// then the output says which one.
+#[test]
+fn other_client_authentication_methods() {
+    let keys = Keys::new();
+    let refused =
+        "{\"ok\":false,\"status\":401,\"error\":\"invalid_client\",\"error_description\":\
+                   \"the client authentication method is not supported; authenticate with a \
+                   client assertion\",\"reason\":\"unsupported_client_authentication\"}\n";
+    let secret = format!("grant_type=client_credentials&client_id={CLIENT}&client_secret=s3cr3t");
+    let grant = grant_body(&keys.grant("o-1"));
+    let grant_with_secret = format!("{grant}&client_id={CLIENT}&client_secret=s3cr3t");
+    let caller = ["--other-client-auth", "verified-by-caller"];
+    let header = "--authorization-header";
+    let cases: Vec<(Vec<&str>, &str, Result<Value, &str>)> = vec![
+        // Refused by default, before any assertion is judged.
+        (vec![], &secret, Err(refused)),
+        (vec![header], "grant_type=client_credentials", Err(refused)),
+        (vec![header], &grant, Err(refused)),
+        (vec![], &grant_with_secret, Err(refused)),
+        (vec!["--other-client-auth", "refuse"], &secret, Err(refused)),
+        // The caller verifies them: the output says which.
+        (
+            caller.to_vec(),
+            &secret,
+            Ok(json!({
+                "ok": true, "use": "client_authentication", "grant_type": "client_credentials",
+                "client_authentication": "client_secret"
+            })),
+        ),
+        (
+            vec![caller[0], caller[1], header],
+            "grant_type=client_credentials",
+            Ok(json!({
+                "ok": true, "use": "client_authentication", "grant_type": "client_credentials",
+                "client_authentication": "authorization_header"
+            })),
+        ),
+        (
+            vec![caller[0], caller[1], header],
+            &grant,
+            Ok(json!({"use": "grant", "client_authentication": "authorization_header"})),
+        ),
+        (
+            caller.to_vec(),
+            &grant_with_secret,
+            Ok(json!({"use": "grant", "client_authentication": "client_secret"})),
+        ),
+        // No client authentication at all: a public client's grant.
+        (
+            vec![],
+            &grant,
+            Ok(json!({"use": "grant", "client_authentication": "none"})),
+        ),
+    ];
+    for (extra, body, expected) in cases {
+        let run = token_request_with(&keys, &extra, body, false);
+        assert_eq!(run.stderr, "", "{extra:?} {body}: {run:?}");
+        match expected {
+            Err(line) => {
+                assert_eq!(run.stdout, line, "{extra:?} {body}");
+                assert_eq!(run.code, 1);
+            }
+            Ok(fields) => {
+                assert_eq!(run.code, 0, "{extra:?} {body}: {run:?}");
+                let line = run.line();
+                if fields.get("ok").is_some() {
+                    // Exactly these fields: no claims where no assertion was judged.
+                    assert_eq!(line, fields, "{extra:?} {body}");
+                } else {
+                    for (name, value) in fields.as_object().or_panic("fields") {
+                        assert_eq!(&line[name], value, "{name}: {line}");
+                    }
+                    assert_eq!(line["claims"]["jti"], "o-1", "{line}");
+                    assert!(line.get("client_claims").is_none(), "{line}");
+                }
+            }
+        }
+    }
+    // Two methods at once stay invalid_request, whatever the caller verifies.
+    let both = client_body(
+        "client_credentials",
+        &keys.registered_client_assertion("o-2"),
+    );
+    for extra in [&[header][..], &[caller[0], caller[1], header][..]] {
+        let run = token_request_with(&keys, extra, &both, false);
+        assert_eq!(
+            run.stdout,
+            "{\"ok\":false,\"status\":400,\"error\":\"invalid_request\",\"error_description\":\
+             \"more than one client authentication method was used\"}\n"
+        );
+    }
+    token_request_with(&keys, &["--other-client-auth", "trust-me"], &secret, false)
+        .assert_usage_error("--other-client-auth");
+}
+
+/// RFC 8707 `resource` may repeat; other parameters may not (RFC 6749 §3.2).
+#[test]
+fn repeated_resource_is_accepted() {
+    let keys = Keys::new();
+    let body = format!(
+        "{}&resource=https%3A%2F%2Frs1.example&resource=https%3A%2F%2Frs2.example",
+        grant_body(&keys.grant("res-1"))
+    );
+    let run = token_request(&keys, &body, false);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.line()["claims"]["jti"], "res-1");
+    let body = format!("{}&scope=a&scope=b", grant_body(&keys.grant("res-2")));
+    let run = token_request(&keys, &body, false);
+    assert_eq!(
+        run.line()["error_description"],
+        "a request parameter is repeated"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
