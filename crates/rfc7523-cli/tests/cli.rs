@@ -471,6 +471,29 @@ fn every_help_has_an_example() {
         );
         assert!(run.stdout.contains("rfc7523 "), "{command:?}");
         assert!(run.stdout.contains("Exit status"), "{command:?}");
+        // Where parties are configured, the registry is shown, and --keys only ever serves
+        // one party (an example line, its continuation lines joined).
+        if command
+            .first()
+            .is_none_or(|c| *c != "sign" && *c != "inspect")
+        {
+            assert!(
+                run.stdout.contains("--registry registry.json"),
+                "{command:?}"
+            );
+        }
+        let examples = run.stdout.replace("\\\n", " ");
+        for example in examples
+            .lines()
+            .map(str::trim)
+            .filter(|l| l.starts_with("rfc7523 "))
+        {
+            if example.contains("--keys") {
+                let parties =
+                    example.matches("--issuer ").count() + example.matches("--client-id ").count();
+                assert_eq!(parties, 1, "{command:?}: {example}");
+            }
+        }
     }
 }
 
