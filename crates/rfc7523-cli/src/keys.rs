@@ -1,5 +1,6 @@
-//! Key files: the trusted public keys of `verify` and `token-request` (`--keys`, merged into
-//! one set, loaded once per run), and the private key of `sign` (`--key`).
+//! Key files: the public keys of the one party of `verify` and `token-request` without a
+//! registry (`--keys`, merged into one set, loaded once per run), the private key of `sign`
+//! (`--key`), and the bounded text reader the registry file shares.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -33,7 +34,7 @@ pub fn load_private(path: &Path) -> Result<AssertionSigner, Fatal> {
 }
 
 /// A file's text, refused past `max` bytes (without reading further) or when not UTF-8.
-fn read_text(path: &Path, max: usize) -> Result<String, Fatal> {
+pub fn read_text(path: &Path, max: usize) -> Result<String, Fatal> {
     let file = File::open(path).map_err(|e| Fatal::file(path, e))?;
     match read_bounded(file, max).map_err(|e| Fatal::file(path, e))? {
         Body::Complete(bytes) => {

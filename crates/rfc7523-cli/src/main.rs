@@ -13,6 +13,7 @@ mod input;
 mod inspect;
 mod keys;
 mod output;
+mod registry;
 mod replay;
 mod sign;
 mod token_request;
@@ -25,9 +26,11 @@ use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::error::ErrorKind as ClapErrorKind;
-use clap::{Args, Parser, Subcommand};
-use rfc7523::profile::DEFAULT_LEEWAY;
-use rfc7523::Checks;
+use clap::parser::ValueSource;
+use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+use rfc7523::limits::{MAX_LEEWAY_SETTING, MAX_LIFETIME_SETTING};
+use rfc7523::profile::{DEFAULT_LEEWAY, DEFAULT_MAX_LIFETIME};
+use rfc7523::{Checks, Policy, Registry, Subjects, TypRule};
 
 use crate::replay::DEFAULT_REPLAY_CAPACITY;
 
@@ -46,13 +49,15 @@ const EXIT_USAGE: u8 = 2;
              private_key_jwt client authentication",
     after_help = "\
 Examples:
-  rfc7523 verify --keys jwks.json --issuer https://issuer.example \\
-      --audience https://as.example --require-jti \"$ASSERTION\"
-  rfc7523 token-request --keys client.pem --client-id s6BhdRkqt3 \\
-      --audience https://as.example < body.txt
+  rfc7523 verify --registry registry.json --use grant \"$ASSERTION\"
+  rfc7523 token-request --registry registry.json < body.txt
+  rfc7523 verify --keys issuer-jwks.json --issuer https://issuer.example \\
+      --audience https://as.example \"$ASSERTION\"
   rfc7523 sign --key private.pem --issuer s6BhdRkqt3 --audience https://as.example --client-auth
   rfc7523 inspect \"$ASSERTION\"
 
+Parties: a registry file (--registry) names this server's issuer identifier, its clients and
+its trusted issuers, each with its own keys and policy; --keys serves exactly one party.
 Exit status: 0 valid, 1 invalid, 2 usage or configuration error (one line on standard error)."
 )]
 struct Cli {
@@ -73,45 +78,15 @@ enum Command {
     Inspect(inspect::InspectArgs),
 }
 
-/// The trusted keys and the policy, shared by `verify` and `token-request`.
+/// The parties and their policy, shared by `verify` and `token-request`: a registry, or the
+/// single-party flags.
 #[derive(Debug, Args)]
 pub struct PolicyArgs {
-    /// Trusted public keys: a JWK Set, a JWK, an SPKI PEM (PUBLIC KEY) or a PKCS#1 PEM (RSA
-    /// PUBLIC KEY), detected from the content. Repeatable; all files form one set of at most
-    /// 16 keys.
-    #[arg(long = "keys", value_name = "FILE", required = true)]
-    keys: Vec<PathBuf>,
-    /// An accepted audience value (repeatable, at least one). Client authentication: exactly
-    /// one, the server's issuer identifier, which must be the assertion's sole aud value.
-    #[arg(long = "audience", value_name = "AUD", required = true)]
-    audiences: Vec<String>,
-    /// Authorization grants: a trusted issuer (repeatable); all trust the --keys.
-    #[arg(long = "issuer", value_name = "ISS")]
-    issuers: Vec<String>,
-    /// Authorization grants: the expected subject.
-    #[arg(long, value_name = "SUB")]
-    subject: Option<String>,
-    /// Client authentication: the client id, which must be both iss and sub.
-    #[arg(long = "client-id", value_name = "ID")]
-    client_id: Option<String>,
-    /// Client authentication: require the header typ client-authentication+jwt.
-    #[arg(long = "require-typ")]
-    require_typ: bool,
-    /// Allowed clock skew, in seconds.
-    #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_LEEWAY)]
-    leeway: u64,
-    /// Longest accepted lifetime (exp - iat, or exp - now without iat), in seconds.
-    #[arg(long = "max-lifetime", value_name = "SECONDS")]
-    max_lifetime: Option<u64>,
-    /// Oldest accepted iat, in seconds before now (makes iat required).
-    #[arg(long = "max-age", value_name = "SECONDS")]
-    max_age: Option<u64>,
-    /// Refuse assertions without jti (without it there is no replay protection).
-    #[arg(long = "require-jti")]
-    require_jti: bool,
-    /// Refuse assertions without iat.
-    #[arg(long = "require-iat")]
-    require_iat: bool,
+    /// The registry: this server's issuer identifier, its clients and its trusted issuers,
+    /// each with its own keys and policy (a JSON object: issuer, token_endpoint, clients,
+    /// issuers). Replaces the single-party flags.
+    #[arg(long, value_name = "FILE")]
+    registry: Option<PathBuf>,
     /// The time of the checks, in Unix seconds [default: the system clock, read per token].
     #[arg(long, value_name = "UNIX_SECONDS")]
     now: Option<u64>,
@@ -124,36 +99,206 @@ pub struct PolicyArgs {
         value_parser = clap::value_parser!(u64).range(1..),
     )]
     replay_capacity: u64,
+    /// The single-party flags given on the command line (filled in by `main` from clap's
+    /// matches: flags with defaults cannot be told apart otherwise).
+    #[arg(skip)]
+    party_flags_given: Vec<String>,
+    // Last: its help heading applies to every flag that follows it.
+    #[command(flatten)]
+    party: PartyArgs,
+}
+
+/// One party, its keys and its policy, from flags: without `--registry`. Every flag here is
+/// set per party in a registry, and refused beside `--registry`.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "One party, without --registry")]
+pub struct PartyArgs {
+    /// The party's public keys: a JWK Set, a JWK, an SPKI PEM (PUBLIC KEY) or a PKCS#1 PEM
+    /// (RSA PUBLIC KEY), detected from the content. Repeatable; all files form one set of at
+    /// most 16 keys, trusted for exactly one party (one --issuer or one --client-id).
+    #[arg(long = "keys", value_name = "FILE")]
+    keys: Vec<PathBuf>,
+    /// An accepted audience value (repeatable, at least one). Client authentication: exactly
+    /// one, the server's issuer identifier, which must be the assertion's sole aud value.
+    #[arg(long = "audience", value_name = "AUD")]
+    audiences: Vec<String>,
+    /// Authorization grants: the trusted issuer whose grants --keys verifies.
+    #[arg(long = "issuer", value_name = "ISS")]
+    issuers: Vec<String>,
+    /// Authorization grants: the expected subject.
+    #[arg(long, value_name = "SUB")]
+    subject: Option<String>,
+    /// Client authentication: the client id, which must be both iss and sub.
+    #[arg(long = "client-id", value_name = "ID")]
+    client_id: Option<String>,
+    /// Client authentication: require the header typ client-authentication+jwt.
+    #[arg(long = "require-typ")]
+    require_typ: bool,
+    /// Allowed clock skew, in seconds (at most 600).
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = DEFAULT_LEEWAY,
+        value_parser = clap::value_parser!(u64).range(..=MAX_LEEWAY_SETTING),
+    )]
+    leeway: u64,
+    /// Longest accepted lifetime (exp - iat, or exp - now without iat), in seconds, 1 to 86400.
+    #[arg(
+        long = "max-lifetime",
+        value_name = "SECONDS",
+        default_value_t = DEFAULT_MAX_LIFETIME,
+        value_parser = clap::value_parser!(u64).range(1..=MAX_LIFETIME_SETTING),
+    )]
+    max_lifetime: u64,
+    /// Oldest accepted iat, in seconds before now, 1 to 86400 (makes iat required).
+    #[arg(
+        long = "max-age",
+        value_name = "SECONDS",
+        value_parser = clap::value_parser!(u64).range(1..=MAX_LIFETIME_SETTING),
+    )]
+    max_age: Option<u64>,
+    /// Refuse assertions without jti: the default, kept for scripts that pass it.
+    #[arg(long = "require-jti")]
+    require_jti: bool,
+    /// Accept assertions without jti (then there is no replay protection, only the lifetime).
+    #[arg(long = "jti-optional", conflicts_with = "require_jti")]
+    jti_optional: bool,
+    /// Refuse assertions without iat.
+    #[arg(long = "require-iat")]
+    require_iat: bool,
 }
 
 impl PolicyArgs {
-    /// The rules both profiles share.
-    fn checks(&self) -> Checks {
-        Checks {
-            leeway: self.leeway,
-            max_lifetime: self.max_lifetime,
-            max_age: self.max_age,
-            require_jti: self.require_jti,
-            require_iat: self.require_iat,
-            ..Checks::default()
-        }
-    }
-
     /// The replay cache of one run.
     fn replay_cache(&self) -> replay::ReplayCache {
         replay::ReplayCache::new(usize::try_from(self.replay_capacity).unwrap_or(usize::MAX))
     }
 
-    /// The client profile's issuer identifier: the single `--audience`.
-    fn client_audience(&self) -> Result<&str, Fatal> {
-        match self.audiences.as_slice() {
-            [one] => Ok(one),
-            _ => Err(Fatal::usage(
+    /// Records which single-party flags `matches` (of this command) has from the command line.
+    fn note_party_flags(&mut self, matches: &ArgMatches) {
+        self.party_flags_given = party_flags_given(matches);
+    }
+
+    /// Where the parties come from: the registry (loaded, with no single-party flag beside
+    /// it), or the flags of one party.
+    fn source(&self) -> Result<Source<'_>, Fatal> {
+        let Some(path) = &self.registry else {
+            return Ok(Source::Flags(&self.party));
+        };
+        if !self.party_flags_given.is_empty() {
+            return Err(Fatal::usage(format_args!(
+                "{} cannot be combined with --registry: keys, audiences and policy are set per \
+                 party in the registry",
+                self.party_flags_given.join(", ")
+            )));
+        }
+        Ok(Source::Registry(registry::load(path)?))
+    }
+}
+
+/// Where `verify` and `token-request` find their parties.
+enum Source<'a> {
+    /// `--registry`.
+    Registry(Registry),
+    /// The single-party flags.
+    Flags(&'a PartyArgs),
+}
+
+/// The single party of [`PartyArgs`]: a trusted issuer of grants or a client.
+enum OneParty<'a> {
+    Issuer(&'a str),
+    Client(&'a str),
+}
+
+impl PartyArgs {
+    /// The one party `--keys` serves: one `--issuer` or one `--client-id`, never more, since
+    /// one key set trusted for two parties lets each sign as the other (RFC 8725 §3.8).
+    fn one_party(&self) -> Result<OneParty<'_>, Fatal> {
+        let party = match (self.issuers.as_slice(), &self.client_id) {
+            ([], None) => {
+                return Err(Fatal::usage(
+                    "--issuer is required (authorization grants), or --client-id (client \
+                     authentication); for more than one party use --registry",
+                ))
+            }
+            ([issuer], None) => OneParty::Issuer(issuer),
+            ([], Some(id)) => OneParty::Client(id),
+            (issuers, client) => {
+                let given = match client {
+                    Some(_) => format!("{} --issuer and a --client-id", issuers.len()),
+                    None => format!("{} --issuer", issuers.len()),
+                };
+                return Err(Fatal::usage(format_args!(
+                    "--keys serves exactly one party, but {given} were given: one key set would \
+                     be trusted for every party, so each could sign as the others; give every \
+                     party its own keys in a --registry file"
+                )));
+            }
+        };
+        if self.keys.is_empty() {
+            return Err(Fatal::usage(
+                "--keys is required: the public keys of the --issuer or --client-id (or use \
+                 --registry)",
+            ));
+        }
+        if self.audiences.is_empty() {
+            return Err(Fatal::usage(
+                "--audience is required: the authorization server's issuer identifier (for \
+                 grants also its token endpoint URL)",
+            ));
+        }
+        match party {
+            OneParty::Issuer(_) if self.require_typ => Err(Fatal::usage(
+                "--require-typ applies to client authentication (--client-id)",
+            )),
+            OneParty::Client(_) if self.subject.is_some() => Err(Fatal::usage(
+                "--subject applies to grants (--issuer); a client's subject is its --client-id",
+            )),
+            OneParty::Client(_) if self.audiences.len() != 1 => Err(Fatal::usage(
                 "--client-id needs exactly one --audience: the authorization server's issuer \
                  identifier, the assertion's sole aud value",
             )),
+            party => Ok(party),
         }
     }
+
+    /// The party's policy; `subjects` holds the `--subject`, when given.
+    fn policy<'a>(&self, subjects: &'a [&'a str]) -> Policy<'a> {
+        Policy {
+            checks: Checks {
+                leeway: self.leeway,
+                max_lifetime: Some(self.max_lifetime),
+                max_age: self.max_age,
+                require_jti: !self.jti_optional,
+                require_iat: self.require_iat,
+                ..Checks::default()
+            },
+            typ: if self.require_typ {
+                TypRule::RequireExplicit
+            } else {
+                TypRule::NotAnotherType
+            },
+            subjects: if subjects.is_empty() {
+                Subjects::Any
+            } else {
+                Subjects::OneOf(subjects)
+            },
+        }
+    }
+
+    /// The `--audience` values.
+    fn audiences(&self) -> Vec<&str> {
+        self.audiences.iter().map(String::as_str).collect()
+    }
+}
+
+/// The `--long` names of the [`PartyArgs`] flags that `matches` has from the command line.
+fn party_flags_given(matches: &ArgMatches) -> Vec<String> {
+    PartyArgs::augment_args(clap::Command::new("party"))
+        .get_arguments()
+        .filter(|arg| matches.value_source(arg.get_id().as_str()) == Some(ValueSource::CommandLine))
+        .map(|arg| format!("--{}", arg.get_long().unwrap_or(arg.get_id().as_str())))
+        .collect()
 }
 
 /// The time of a check: `--now`, else the system clock.
@@ -234,7 +379,7 @@ fn clap_message(rendered: &str) -> String {
 }
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli = match parse() {
         Ok(cli) => cli,
         Err(e) => {
             return match e.kind() {
@@ -262,6 +407,20 @@ fn main() -> ExitCode {
     }
 }
 
+/// The command line, with the single-party flags given noted beside `--registry`'s commands.
+fn parse() -> Result<Cli, clap::Error> {
+    let matches = Cli::command().try_get_matches()?;
+    let mut cli = Cli::from_arg_matches(&matches)?;
+    if let Some((_, sub)) = matches.subcommand() {
+        match &mut cli.command {
+            Command::Verify(args) => args.policy.note_party_flags(sub),
+            Command::TokenRequest(args) => args.policy.note_party_flags(sub),
+            Command::Sign(_) | Command::Inspect(_) => {}
+        }
+    }
+    Ok(cli)
+}
+
 /// Prints the error line and gives exit status 2.
 fn report(fatal: &Fatal) -> ExitCode {
     if let Fatal::Message(message) = fatal {
@@ -274,11 +433,52 @@ fn report(fatal: &Fatal) -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
 
     #[test]
     fn cli_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    /// Every single-party flag is refused beside `--registry`: the list comes from
+    /// [`PartyArgs`] itself, so a flag added there is covered.
+    #[test]
+    fn party_flags_are_found_from_the_command_line_only() {
+        let matches = Cli::command()
+            .try_get_matches_from([
+                "rfc7523",
+                "verify",
+                "--registry",
+                "r.json",
+                "--leeway",
+                "30",
+                "--require-jti",
+                "--now",
+                "1",
+            ])
+            .unwrap();
+        let (_, sub) = matches.subcommand().unwrap();
+        assert_eq!(party_flags_given(sub), ["--leeway", "--require-jti"]);
+        let all: Vec<String> = PartyArgs::augment_args(clap::Command::new("party"))
+            .get_arguments()
+            .map(|arg| format!("--{}", arg.get_long().unwrap()))
+            .collect();
+        assert_eq!(
+            all,
+            [
+                "--keys",
+                "--audience",
+                "--issuer",
+                "--subject",
+                "--client-id",
+                "--require-typ",
+                "--leeway",
+                "--max-lifetime",
+                "--max-age",
+                "--require-jti",
+                "--jti-optional",
+                "--require-iat"
+            ]
+        );
     }
 
     #[test]

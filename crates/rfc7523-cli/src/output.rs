@@ -47,7 +47,8 @@ impl Invalid {
     }
 }
 
-/// `{"ok":true,"use":"grant"|"client_authentication","grant_type":"...","claims":{...}}`
+/// `{"ok":true,"use":"grant"|"client_authentication","grant_type":"...","claims":{...},
+/// "client_authentication":"...","client_claims":{...}}`
 #[derive(Debug, Serialize)]
 pub struct Accepted<'a> {
     /// Always `true`.
@@ -57,8 +58,18 @@ pub struct Accepted<'a> {
     pub use_: &'static str,
     /// The request's `grant_type`.
     pub grant_type: &'a str,
-    /// The claims of the assertion of that use.
-    pub claims: Box<RawValue>,
+    /// The claims of the assertion of that use: the grant's, else the client assertion's;
+    /// absent when no assertion was judged (another grant type, the client authenticated by
+    /// a method the caller verifies).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub claims: Option<Box<RawValue>>,
+    /// How the client authenticated: `none`, `client_assertion`, or `client_secret` /
+    /// `authorization_header`, which the caller must verify.
+    pub client_authentication: &'static str,
+    /// The client assertion's claims, when the client authenticated with one (beside the
+    /// grant's `claims` in a request that has both).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_claims: Option<Box<RawValue>>,
 }
 
 /// `{"ok":false,"status":400|401,"error":"...","error_description":"...","reason":"..."}`
@@ -72,7 +83,8 @@ pub struct Refused {
     pub error: &'static str,
     /// The RFC 6749 §5.2 `error_description`, as the core renders it.
     pub error_description: String,
-    /// The assertion's reason code, only when an assertion was judged.
+    /// The reason code, when an assertion was judged, and for a client authentication
+    /// method this endpoint does not verify (`unsupported_client_authentication`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<&'static str>,
 }
@@ -86,7 +98,10 @@ impl Refused {
             status: response.status(),
             error: response.error().code(),
             error_description: response.description().to_owned(),
-            reason: error.assertion_error().map(|e| e.reason().as_str()),
+            reason: match error {
+                TokenError::UnsupportedClientAuthentication => Some(error.reason().as_str()),
+                _ => error.assertion_error().map(|e| e.reason().as_str()),
+            },
         }
     }
 }

@@ -3,107 +3,132 @@
 use std::io::{self, Write};
 use std::process::ExitCode;
 
-use clap::Args;
+use clap::{Args, ValueEnum};
 use rfc7523::form::FormError;
 use rfc7523::limits::MAX_FORM_BODY_LEN;
 use rfc7523::token_request::RequestProblem;
 use rfc7523::{
-    ClientAuthProfile, GrantProfile, TokenEndpoint, TokenError, TokenOutcome, TrustedIssuer,
-    TypRule,
+    ClientAuthProfile, GrantProfile, KeyLookup, OtherClientAuthentication, Party, TokenEndpoint,
+    TokenError, TokenOutcome, ValidatedAssertion,
 };
 
 use crate::input::{read_bounded, Body};
 use crate::output::{empty_object, json_or_string, write_line, Accepted, Refused};
-use crate::{keys, now, Fatal, PolicyArgs, EXIT_INVALID, EXIT_VALID};
+use crate::{keys, now, Fatal, OneParty, PolicyArgs, Source, EXIT_INVALID, EXIT_VALID};
 
 #[derive(Debug, Args)]
 #[command(after_help = "\
 Examples:
-  # A jwt-bearer grant (RFC 7523 section 2.1):
+  # A token endpoint with its registry: jwt-bearer grants from its trusted issuers, client
+  # assertions (private_key_jwt) from its clients, each party with its own keys:
+  rfc7523 token-request --registry registry.json < body.txt
+
+  # The same, where the web server verifies client secrets and Basic authentication itself:
+  rfc7523 token-request --registry registry.json --other-client-auth verified-by-caller \\
+      --authorization-header < body.txt
+
+  # One party, without a registry: jwt-bearer grants from one trusted issuer:
   rfc7523 token-request --keys issuer.pem --issuer https://issuer.example \\
       --audience https://as.example \\
       'grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion=eyJ...'
 
-  # Client assertions (private_key_jwt) beside any grant, the body on standard input:
-  rfc7523 token-request --keys client-jwks.json --client-id s6BhdRkqt3 \\
-      --audience https://as.example < body.txt
-
 Output, one line:
-  {\"ok\":true,\"use\":\"grant\",\"grant_type\":\"...\",\"claims\":{...}}
+  {\"ok\":true,\"use\":\"grant\",\"grant_type\":\"...\",\"claims\":{...},\"client_authentication\":\"client_assertion\",\"client_claims\":{...}}
   {\"ok\":false,\"status\":401,\"error\":\"invalid_client\",\"error_description\":\"...\",\"reason\":\"expired\"}
-(\"reason\" only when an assertion was judged.)
+\"claims\": the grant's, else the client assertion's (absent when no assertion was judged).
+\"client_authentication\": none, client_assertion, or (with --other-client-auth
+verified-by-caller) client_secret or authorization_header, which the caller must verify.
+\"client_claims\": the client assertion's claims, when there was one.
+\"reason\": when an assertion was judged, and unsupported_client_authentication.
 
-Profiles: --issuer (and --subject) accepts jwt-bearer grants, --client-id (and --require-typ)
-accepts client assertions; give either or both.
+Parties: --registry FILE (any number of clients and issuers), or --keys for exactly one:
+one --issuer (and --subject) accepts its jwt-bearer grants, or one --client-id (and
+--require-typ) its client assertions. Defaults: jti required, lifetime at most 3600 s.
 Exit status: 0 accepted, 1 refused, 2 usage or configuration error.")]
 pub struct TokenRequestArgs {
-    #[command(flatten)]
-    policy: PolicyArgs,
+    /// The request carried an HTTP Authorization header (its value is not needed: it is
+    /// another client authentication method, refused unless --other-client-auth
+    /// verified-by-caller).
+    #[arg(long = "authorization-header")]
+    authorization_header: bool,
+    /// What to do with a client_secret or an Authorization header: refuse them
+    /// (invalid_client), or go on and report them for the caller to verify.
+    #[arg(
+        long = "other-client-auth",
+        value_name = "WHAT",
+        value_enum,
+        default_value_t = OtherClientAuthArg::Refuse
+    )]
+    other_client_auth: OtherClientAuthArg,
     /// The request body. Without it, standard input is read (a final line ending is
     /// ignored).
     #[arg(value_name = "BODY")]
     body: Option<String>,
+    // Last: the single-party flags' help heading applies to every argument after them.
+    #[command(flatten)]
+    pub(crate) policy: PolicyArgs,
+}
+
+/// `--other-client-auth`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum OtherClientAuthArg {
+    /// Refuse them: 401 invalid_client, reason unsupported_client_authentication.
+    Refuse,
+    /// The caller verifies them: the output's client_authentication says which one.
+    VerifiedByCaller,
 }
 
 pub fn run(args: &TokenRequestArgs) -> Result<ExitCode, Fatal> {
-    let policy = &args.policy;
-    if policy.issuers.is_empty() && policy.client_id.is_none() {
-        return Err(Fatal::usage(
-            "--issuer (jwt-bearer grants) and/or --client-id (client assertions) is required",
-        ));
-    }
-    if policy.subject.is_some() && policy.issuers.is_empty() {
-        return Err(Fatal::usage(
-            "--subject applies to grants: give --issuer too",
-        ));
-    }
-    if policy.require_typ && policy.client_id.is_none() {
-        return Err(Fatal::usage(
-            "--require-typ applies to client authentication (--client-id)",
-        ));
-    }
-    let client_audience = match policy.client_id {
-        Some(_) => Some(policy.client_audience()?),
-        None => None,
+    let other_client_auth = match args.other_client_auth {
+        OtherClientAuthArg::Refuse => OtherClientAuthentication::Refuse,
+        OtherClientAuthArg::VerifiedByCaller => OtherClientAuthentication::VerifiedByCaller,
     };
-    let keys = keys::load_public(&policy.keys)?;
-    let issuers: Vec<TrustedIssuer<'_>> = policy
-        .issuers
-        .iter()
-        .map(|issuer| TrustedIssuer {
-            issuer,
-            keys: &keys,
-        })
-        .collect();
-    let clients: Vec<TrustedIssuer<'_>> = policy
-        .client_id
-        .iter()
-        .map(|id| TrustedIssuer {
-            issuer: id,
-            keys: &keys,
-        })
-        .collect();
-    let audiences: Vec<&str> = policy.audiences.iter().map(String::as_str).collect();
-    let checks = policy.checks();
-    let endpoint: TokenEndpoint<'_> = TokenEndpoint {
-        grant: (!issuers.is_empty()).then_some(GrantProfile {
-            issuers: &issuers[..],
-            audiences: &audiences,
-            subject: policy.subject.as_deref(),
-            checks,
-        }),
-        client_auth: client_audience.map(|issuer| ClientAuthProfile {
-            clients: &clients[..],
-            issuer,
-            typ: if policy.require_typ {
-                TypRule::RequireExplicit
-            } else {
-                TypRule::NotAnotherType
-            },
-            checks,
-        }),
+    let flags = match args.policy.source()? {
+        Source::Registry(registry) => {
+            return registry
+                .with_token_endpoint(other_client_auth, |endpoint| respond(endpoint, args))
+        }
+        Source::Flags(flags) => flags,
     };
+    let party = flags.one_party()?;
+    let keys = keys::load_public(&flags.keys)?;
+    let subjects: Vec<&str> = flags.subject.iter().map(String::as_str).collect();
+    let audiences = flags.audiences();
+    let policy = flags.policy(&subjects);
+    match party {
+        OneParty::Issuer(issuer) => {
+            let issuers = [Party::new(issuer, &keys).with_policy(policy)];
+            let endpoint: TokenEndpoint<'_> = TokenEndpoint {
+                grant: Some(GrantProfile {
+                    issuers: &issuers[..],
+                    audiences: &audiences,
+                }),
+                client_auth: None,
+                other_client_auth,
+            };
+            respond(&endpoint, args)
+        }
+        OneParty::Client(id) => {
+            let clients = [Party::new(id, &keys).with_policy(policy)];
+            let endpoint: TokenEndpoint<'_> = TokenEndpoint {
+                grant: None,
+                client_auth: Some(ClientAuthProfile {
+                    clients: &clients[..],
+                    issuer: audiences.first().copied().unwrap_or_default(),
+                }),
+                other_client_auth,
+            };
+            respond(&endpoint, args)
+        }
+    }
+}
 
+/// Reads the body, judges it with `endpoint` and prints the one line.
+fn respond<G: KeyLookup + ?Sized, C: KeyLookup + ?Sized>(
+    endpoint: &TokenEndpoint<'_, G, C>,
+    args: &TokenRequestArgs,
+) -> Result<ExitCode, Fatal> {
+    let policy = &args.policy;
     let body = match &args.body {
         Some(body) => Body::Complete(body.clone().into_bytes()),
         // Room for a final CRLF after a body at the limit.
@@ -118,8 +143,9 @@ pub fn run(args: &TokenRequestArgs) -> Result<ExitCode, Fatal> {
                 .iter()
                 .rposition(|b| !matches!(b, b'\n' | b'\r'))
                 .map_or(0, |last| last + 1);
-            endpoint.handle(
+            endpoint.handle_request(
                 bytes.get(..end).unwrap_or_default(),
+                args.authorization_header,
                 now(policy.now),
                 &mut replay,
             )
@@ -145,13 +171,18 @@ pub fn run(args: &TokenRequestArgs) -> Result<ExitCode, Fatal> {
 }
 
 fn accepted(outcome: &TokenOutcome) -> Accepted<'_> {
+    let claims_of = |valid: &ValidatedAssertion| {
+        valid
+            .assertion()
+            .payload_json()
+            .map_or_else(empty_object, json_or_string)
+    };
     Accepted {
         ok: true,
         use_: outcome.use_().as_str(),
         grant_type: outcome.grant_type(),
-        claims: outcome
-            .primary()
-            .and_then(|valid| valid.assertion().payload_json())
-            .map_or_else(empty_object, json_or_string),
+        claims: outcome.primary().map(claims_of),
+        client_authentication: outcome.client_authentication().as_str(),
+        client_claims: outcome.client().map(claims_of),
     }
 }

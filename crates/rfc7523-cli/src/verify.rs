@@ -3,51 +3,72 @@
 use std::io::{self, BufWriter, Write};
 use std::process::ExitCode;
 
-use clap::Args;
+use clap::{Args, ValueEnum};
 use rfc7523::limits::MAX_TOKEN_LEN;
 use rfc7523::{
-    ClientAuthProfile, Error, GrantProfile, Limit, ReplayStore, TrustedIssuer, TypRule, Use,
+    ClientAuthProfile, Error, GrantProfile, KeyLookup, Limit, Party, ReplayStore, Use,
     ValidatedAssertion,
 };
 
 use crate::input::{token_text, Line, LineReader};
 use crate::output::{json_or_string, write_line, Invalid, Valid};
-use crate::{keys, now, Fatal, PolicyArgs, EXIT_INVALID, EXIT_VALID};
+use crate::{keys, now, Fatal, OneParty, PolicyArgs, Source, EXIT_INVALID, EXIT_VALID};
 
 #[derive(Debug, Args)]
 #[command(after_help = "\
 Examples:
-  # An authorization grant (RFC 7523 section 2.1) from a trusted issuer:
-  rfc7523 verify --keys issuer-jwks.json --issuer https://issuer.example \\
-      --audience https://as.example --require-jti \"$ASSERTION\"
+  # Grants from the trusted issuers of a registry (each issuer with its own keys and policy):
+  rfc7523 verify --registry registry.json --use grant \"$ASSERTION\"
 
-  # A batch of client assertions (private_key_jwt), one per line; one replay cache for all:
-  rfc7523 verify --keys client.pem --client-id s6BhdRkqt3 \\
-      --audience https://as.example --require-typ < assertions.txt
+  # A batch of client assertions (private_key_jwt) from the registered clients, one per line;
+  # one replay cache for all:
+  rfc7523 verify --registry registry.json --use client_authentication < assertions.txt
+
+  # One party, without a registry: grants from one trusted issuer and its keys:
+  rfc7523 verify --keys issuer-jwks.json --issuer https://issuer.example \\
+      --audience https://as.example \"$ASSERTION\"
 
 Output, one line per token:
   {\"valid\":true,\"header\":{...},\"claims\":{...}}
   {\"valid\":false,\"reason\":\"expired\",\"error\":\"invalid_grant\",\"description\":\"...\"}
 
-Profiles: --issuer (and --subject) for grants, --client-id (and --require-typ) for client
-authentication; not both.
+Parties: --registry FILE (any number of clients and issuers), or --keys for exactly one:
+one --issuer (and --subject) for grants, or one --client-id (and --require-typ) for client
+authentication. With --registry, --use says which use; it may be left out when the
+registry has only issuers or only clients. Defaults: jti required, lifetime at most 3600 s.
 Exit status: 0 every token valid, 1 any token invalid, 2 usage or configuration error.")]
 pub struct VerifyArgs {
-    #[command(flatten)]
-    policy: PolicyArgs,
+    /// With --registry: judge the tokens as grants (its issuers) or as client assertions (its
+    /// clients). Required when the registry has both.
+    #[arg(long = "use", value_name = "USE", value_enum)]
+    use_: Option<UseArg>,
     /// The assertion (compact JWS). Without it, standard input is read: one token per line,
     /// blank lines ignored.
     #[arg(value_name = "TOKEN")]
     token: Option<String>,
+    // Last: the single-party flags' help heading applies to every argument after them.
+    #[command(flatten)]
+    pub(crate) policy: PolicyArgs,
+}
+
+/// `--use`: the two uses, by the names of the JSON `use` field.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum UseArg {
+    /// Authorization grants (RFC 7523 section 2.1).
+    #[value(name = "grant")]
+    Grant,
+    /// Client authentication (RFC 7523 section 2.2).
+    #[value(name = "client_authentication")]
+    ClientAuthentication,
 }
 
 /// The profile a run validates with.
-enum Verifier<'a> {
-    Grant(GrantProfile<'a>),
-    Client(ClientAuthProfile<'a>),
+enum Verifier<'a, L: KeyLookup + ?Sized> {
+    Grant(GrantProfile<'a, L>),
+    Client(ClientAuthProfile<'a, L>),
 }
 
-impl Verifier<'_> {
+impl<L: KeyLookup + ?Sized> Verifier<'_, L> {
     fn use_(&self) -> Use {
         match self {
             Verifier::Grant(_) => Use::AuthorizationGrant,
@@ -69,64 +90,71 @@ impl Verifier<'_> {
 }
 
 pub fn run(args: &VerifyArgs) -> Result<ExitCode, Fatal> {
-    let policy = &args.policy;
-    let client_audience = match &policy.client_id {
-        Some(_) if !policy.issuers.is_empty() || policy.subject.is_some() => {
-            return Err(Fatal::usage(
-                "--client-id (client authentication) cannot be combined with --issuer or \
-                 --subject (authorization grants)",
-            ))
+    let source = args.policy.source()?;
+    let flags = match source {
+        Source::Registry(registry) => {
+            return registry.with_profiles(|grant, client| {
+                let verifier = match (args.use_, grant, client) {
+                    (None, Some(_), Some(_)) => {
+                        return Err(Fatal::usage(
+                            "--use is required: the registry has both clients and issuers \
+                             (--use grant or --use client_authentication)",
+                        ))
+                    }
+                    (Some(UseArg::Grant) | None, Some(grant), _) => Verifier::Grant(grant),
+                    (Some(UseArg::ClientAuthentication) | None, _, Some(client)) => {
+                        Verifier::Client(client)
+                    }
+                    (Some(UseArg::Grant), None, _) => {
+                        return Err(Fatal::usage("--use grant: the registry has no issuers"))
+                    }
+                    (Some(UseArg::ClientAuthentication) | None, _, None) => {
+                        return Err(Fatal::usage(
+                            "--use client_authentication: the registry has no clients",
+                        ))
+                    }
+                };
+                judge_all(&verifier, args)
+            });
         }
-        Some(_) => Some(policy.client_audience()?),
-        None if policy.issuers.is_empty() => {
-            return Err(Fatal::usage(
-                "--issuer is required (authorization grants), or --client-id (client \
-                 authentication)",
-            ))
+        Source::Flags(flags) => flags,
+    };
+    if args.use_.is_some() {
+        return Err(Fatal::usage(
+            "--use goes with --registry; without it, --issuer or --client-id says the use",
+        ));
+    }
+    let party = flags.one_party()?;
+    let keys = keys::load_public(&flags.keys)?;
+    let subjects: Vec<&str> = flags.subject.iter().map(String::as_str).collect();
+    let audiences = flags.audiences();
+    let policy = flags.policy(&subjects);
+    match party {
+        OneParty::Issuer(issuer) => {
+            let issuers = [Party::new(issuer, &keys).with_policy(policy)];
+            let verifier = Verifier::Grant(GrantProfile {
+                issuers: &issuers[..],
+                audiences: &audiences,
+            });
+            judge_all(&verifier, args)
         }
-        None if policy.require_typ => {
-            return Err(Fatal::usage(
-                "--require-typ applies to client authentication (--client-id)",
-            ))
+        OneParty::Client(id) => {
+            let clients = [Party::new(id, &keys).with_policy(policy)];
+            let verifier = Verifier::Client(ClientAuthProfile {
+                clients: &clients[..],
+                issuer: audiences.first().copied().unwrap_or_default(),
+            });
+            judge_all(&verifier, args)
         }
-        None => None,
-    };
-    let keys = keys::load_public(&policy.keys)?;
-    let trusted: Vec<TrustedIssuer<'_>> = match &policy.client_id {
-        Some(id) => vec![TrustedIssuer {
-            issuer: id,
-            keys: &keys,
-        }],
-        None => policy
-            .issuers
-            .iter()
-            .map(|issuer| TrustedIssuer {
-                issuer,
-                keys: &keys,
-            })
-            .collect(),
-    };
-    let audiences: Vec<&str> = policy.audiences.iter().map(String::as_str).collect();
-    let checks = policy.checks();
-    let verifier = match client_audience {
-        Some(issuer) => Verifier::Client(ClientAuthProfile {
-            clients: &trusted[..],
-            issuer,
-            typ: if policy.require_typ {
-                TypRule::RequireExplicit
-            } else {
-                TypRule::NotAnotherType
-            },
-            checks,
-        }),
-        None => Verifier::Grant(GrantProfile {
-            issuers: &trusted[..],
-            audiences: &audiences,
-            subject: policy.subject.as_deref(),
-            checks,
-        }),
-    };
+    }
+}
 
+/// Judges the TOKEN argument, or every line of standard input, with `verifier`.
+fn judge_all<L: KeyLookup + ?Sized>(
+    verifier: &Verifier<'_, L>,
+    args: &VerifyArgs,
+) -> Result<ExitCode, Fatal> {
+    let policy = &args.policy;
     let mut replay = policy.replay_cache();
     let mut out = BufWriter::new(io::stdout().lock());
     let mut judged = 0usize;

@@ -3,16 +3,21 @@
 //!
 //! Keys: the first SHA-256 group of Wycheproof's `rsa_pkcs1_2048_sig_gen_test.json` (the same
 //! key pair as the conformance tests) signs; another group's key plays "a different key";
-//! `rsa_pkcs1_1024_sig_gen_test.json` supplies a key that is too small. Tokens come from
-//! `rfc7523 sign` itself where it can make them, and from a hand-built RS256 signer (the `rsa`
-//! crate over arbitrary header and payload bytes) for the claim sets it cannot.
+//! `rsa_pkcs1_1024_sig_gen_test.json` supplies a key that is too small. The registry's four
+//! parties each have their own 2048-bit key: those two, the third SHA-256 group's, and the
+//! RFC 7520 (JOSE cookbook) example key; `rsa_pkcs1_3072_sig_gen_test.json` supplies an
+//! impostor's key of another size. Tokens come from `rfc7523 sign` itself where it can make
+//! them, and from a hand-built RS256 signer (the `rsa` crate over arbitrary header and
+//! payload bytes) for the claim sets it cannot.
 
 use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-use rfc7523::limits::{MAX_FORM_BODY_LEN, MAX_TOKEN_LEN};
+use rfc7523::limits::{
+    MAX_FORM_BODY_LEN, MAX_LEEWAY_SETTING, MAX_LIFETIME_SETTING, MAX_REGISTRY_LEN, MAX_TOKEN_LEN,
+};
 use rfc7523::Reason;
 use rfc7523_conformance::{b64url, b64url_decode, load_json, openssl, openssl_ok, TempDir};
 use rsa::pkcs1::{DecodeRsaPrivateKey, EncodeRsaPublicKey};
@@ -21,7 +26,7 @@ use rsa::pkcs8::{DecodePublicKey, EncodePrivateKey, LineEnding};
 use rsa::sha2::Sha256;
 use rsa::signature::{SignatureEncoding, Signer};
 use rsa::traits::PublicKeyParts;
-use rsa::{RsaPrivateKey, RsaPublicKey};
+use rsa::{BigUint, RsaPrivateKey, RsaPublicKey};
 use serde_json::{json, Value};
 
 /// The fixed time of the checks (2023-11-14T22:13:20Z).
@@ -29,6 +34,8 @@ const NOW: u64 = 1_700_000_000;
 const NOW_ARG: &str = "1700000000";
 /// The authorization server's issuer identifier.
 const AS: &str = "https://as.example";
+/// Its token endpoint (a registry's `token_endpoint`: also an accepted `aud` of grants).
+const TOKEN_ENDPOINT: &str = "https://as.example/token";
 /// A trusted grant issuer and its subject.
 const ISSUER: &str = "https://issuer.example";
 const SUBJECT: &str = "alice";
@@ -142,6 +149,13 @@ struct Keys {
     main: SigningKey<Sha256>,
     other: SigningKey<Sha256>,
     main_public: RsaPublicKey,
+    other_public: RsaPublicKey,
+    /// A third 2048-bit key (Wycheproof) and the RFC 7520 example key: with `main` and
+    /// `other`, one key for each of the registry's four parties.
+    third: RsaPrivateKey,
+    cookbook: RsaPrivateKey,
+    /// A 3072-bit key (Wycheproof), of no party.
+    wide: RsaPrivateKey,
 }
 
 impl Keys {
@@ -158,11 +172,22 @@ impl Keys {
             .iter()
             .find(|g| g["privateKeyPem"] != main["privateKeyPem"])
             .or_panic("a second SHA-256 key");
+        let third = groups
+            .iter()
+            .find(|g| {
+                g["privateKeyPem"] != main["privateKeyPem"]
+                    && g["privateKeyPem"] != other["privateKeyPem"]
+            })
+            .or_panic("a third SHA-256 key");
         let text = |g: &Value, member: &str| g[member].as_str().or_panic(member).to_owned();
         let private = |pem: &str| RsaPrivateKey::from_pkcs1_pem(pem).or_panic("PKCS#1 key");
         let main_private = private(&text(main, "privateKeyPem"));
         let other_private = private(&text(other, "privateKeyPem"));
+        let third_private = private(&text(third, "privateKeyPem"));
         let main_public = RsaPublicKey::from_public_key_pem(&text(main, "keyPem")).or_panic("SPKI");
+        let other_public = other_private.to_public_key();
+        let wide_doc = load_json("wycheproof/rsa_pkcs1_3072_sig_gen_test.json");
+        let wide = private(&text(&wide_doc["testGroups"][0], "privateKeyPem"));
 
         let dir = TempDir::new("rfc7523-cli");
         dir.write("private.pem", text(main, "privateKeyPem"));
@@ -212,6 +237,10 @@ impl Keys {
             main: SigningKey::new(main_private),
             other: SigningKey::new(other_private),
             main_public,
+            other_public,
+            third: third_private,
+            cookbook: cookbook_private_key(),
+            wide,
         }
     }
 
@@ -256,7 +285,13 @@ impl Keys {
     /// `rfc7523 sign --key <private.pem>` plus `extra` (at [`NOW`] unless it sets `--now`);
     /// the token.
     fn sign(&self, extra: &[&str]) -> String {
-        let mut a = args(&[&"sign", &"--key", &self.path("private.pem")]);
+        self.sign_with("private.pem", extra)
+    }
+
+    /// `rfc7523 sign --key <private>` plus `extra` (at [`NOW`] unless it sets `--now`); the
+    /// token.
+    fn sign_with(&self, private: &str, extra: &[&str]) -> String {
+        let mut a = args(&[&"sign", &"--key", &self.path(private)]);
         a.extend(with_now(extra));
         let run = rfc7523(&a, None);
         assert_eq!(run.code, 0, "{run:?}");
@@ -292,6 +327,52 @@ impl Keys {
             jti,
         ])
     }
+
+    /// A client assertion of [`CLIENT`] signed with its key in [`Keys::endpoint_registry`]
+    /// (the other key: the main key is the issuer's there).
+    fn registered_client_assertion(&self, jti: &str) -> String {
+        self.sign_with(
+            "other-private.pem",
+            &[
+                "--issuer",
+                CLIENT,
+                "--audience",
+                AS,
+                "--client-auth",
+                "--jti",
+                jti,
+            ],
+        )
+    }
+
+    /// The registry of the `token-request` tests: [`ISSUER`] with the main key, [`CLIENT`]
+    /// with the other key (one key set per party), written as `endpoint-registry.json`.
+    fn endpoint_registry(&self) -> PathBuf {
+        let doc = json!({
+            "issuer": AS,
+            "clients": [{
+                "client_id": CLIENT,
+                "token_endpoint_auth_method": "private_key_jwt",
+                "jwks": {"keys": [jwk_of(&self.other_public, None)]},
+            }],
+            "issuers": [{
+                "issuer": ISSUER,
+                "jwks": {"keys": [jwk_of(&self.main_public, None)]},
+            }],
+        });
+        self.dir.write("endpoint-registry.json", doc.to_string())
+    }
+}
+
+/// The RFC 7520 §3.4 example private key (the JOSE cookbook's bilbo.baggins key, 2048 bits).
+fn cookbook_private_key() -> RsaPrivateKey {
+    let jwk = load_json("rfc/ietf-jose-cookbook/jwk/3_4.rsa_private_key.json");
+    let int = |member: &str| {
+        let text = jwk[member].as_str().or_panic(member);
+        BigUint::from_bytes_be(&b64url_decode(text).or_panic(member))
+    };
+    RsaPrivateKey::from_components(int("n"), int("e"), int("d"), vec![int("p"), int("q")])
+        .or_panic("the RFC 7520 key")
 }
 
 /// `extra`, preceded by `--now NOW` unless it sets `--now` itself.
@@ -390,6 +471,29 @@ fn every_help_has_an_example() {
         );
         assert!(run.stdout.contains("rfc7523 "), "{command:?}");
         assert!(run.stdout.contains("Exit status"), "{command:?}");
+        // Where parties are configured, the registry is shown, and --keys only ever serves
+        // one party (an example line, its continuation lines joined).
+        if command
+            .first()
+            .is_none_or(|c| *c != "sign" && *c != "inspect")
+        {
+            assert!(
+                run.stdout.contains("--registry registry.json"),
+                "{command:?}"
+            );
+        }
+        let examples = run.stdout.replace("\\\n", " ");
+        for example in examples
+            .lines()
+            .map(str::trim)
+            .filter(|l| l.starts_with("rfc7523 "))
+        {
+            if example.contains("--keys") {
+                let parties =
+                    example.matches("--issuer ").count() + example.matches("--client-id ").count();
+                assert_eq!(parties, 1, "{command:?}: {example}");
+            }
+        }
     }
 }
 
@@ -435,7 +539,28 @@ fn every_assertion_reason_code_is_reachable() {
             keys.verify_grant(&[&header(r#"{"alg":"RS256","crit":["exp"]}"#)], None),
         ),
         (
+            // A kid that names no key of the party's JWK Set (no fallback to other keys).
             "unknown_key",
+            "invalid_grant",
+            rfc7523(
+                &args(&[
+                    &"verify",
+                    &"--keys",
+                    &keys.path("public.jwks"),
+                    &"--issuer",
+                    &ISSUER,
+                    &"--audience",
+                    &AS,
+                    &"--now",
+                    &NOW_ARG,
+                    &header(r#"{"alg":"RS256","kid":"k9"}"#),
+                ]),
+                None,
+            ),
+        ),
+        (
+            // A client that is not registered: an issuer problem, not a key problem.
+            "issuer_mismatch",
             "invalid_client",
             keys.verify_client(
                 &[&keys.sign(&["--issuer", "stranger", "--audience", AS, "--client-auth"])],
@@ -551,9 +676,25 @@ fn every_assertion_reason_code_is_reachable() {
         seen.insert(*reason);
     }
 
-    // Every reason an assertion can fail with: all of the core's codes but the three that
-    // only whole token requests have (those are checked by `token_request_*` below, where
-    // they are the `error` of the object, not a `reason`).
+    // The one request-level refusal with a reason: a client_secret this endpoint does not
+    // verify.
+    let run = rfc7523(
+        &args(&[
+            &"token-request",
+            &"--registry",
+            &keys.endpoint_registry(),
+            &"grant_type=client_credentials&client_id=s6BhdRkqt3&client_secret=x",
+        ]),
+        None,
+    );
+    assert_eq!(run.code, 1, "{run:?}");
+    let reason = run.line()["reason"].as_str().or_panic("reason").to_owned();
+    assert_eq!(reason, "unsupported_client_authentication");
+    seen.insert(Reason::UnsupportedClientAuthentication.as_str());
+
+    // Every reason an assertion can fail with, and unsupported_client_authentication: all of
+    // the core's codes but the three that only whole token requests have (those are checked
+    // by `token_request_*` below, where they are the `error` of the object, not a `reason`).
     let request_level = [
         Reason::InvalidRequest,
         Reason::UnsupportedGrantType,
@@ -580,7 +721,7 @@ fn valid_output_reemits_the_verified_header_and_claims_exactly() {
         NOW + 300
     );
     let token = sign_raw(&keys.main, header.as_bytes(), payload.as_bytes());
-    let run = keys.verify_grant(&[&token], None);
+    let run = keys.verify_grant(&["--jti-optional", &token], None);
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(
         run.stdout,
@@ -614,8 +755,10 @@ fn invalid_output_is_exact() {
          \"the assertion expired 700 s ago (leeway 30 s)\"}\n"
     );
     // --leeway moves the boundary: exp + leeway == now is expired, one second less is not.
-    let run = keys.verify_grant(&["--leeway", "700", "--now", "1701000000", &grant], None);
+    let run = keys.verify_grant(&["--leeway", "600", "--now", "1700000900", &grant], None);
     assert_eq!(run.line()["reason"], "expired");
+    let run = keys.verify_grant(&["--leeway", "600", "--now", "1700000899", &grant], None);
+    assert_eq!(run.code, 0, "{run:?}");
     let run = keys.verify_grant(&["--leeway", "0", "--now", "1700000299", &grant], None);
     assert_eq!(run.code, 0, "{run:?}");
     let run = keys.verify_grant(&["--leeway", "0", "--now", "1700000300", &grant], None);
@@ -629,14 +772,12 @@ fn policy_flags_are_applied() {
     // The subject, when pinned, passes when it matches.
     let run = keys.verify_grant(&["--subject", SUBJECT, &grant], None);
     assert_eq!(run.code, 0, "{run:?}");
-    // Several issuers and audiences: any one matches.
+    // Several audiences: any one matches.
     let run = rfc7523(
         &args(&[
             &"verify",
             &"--keys",
             &keys.path("public.pem"),
-            &"--issuer",
-            &"https://someone.example",
             &"--issuer",
             &ISSUER,
             &"--audience",
@@ -650,12 +791,19 @@ fn policy_flags_are_applied() {
         None,
     );
     assert_eq!(run.code, 0, "{run:?}");
-    // --require-jti / --require-iat.
+    // jti is required by default (--require-jti says so again); --jti-optional opts out.
     let no_jti = sign_claims(&keys.main, &grant_with(json!({"jti": null})));
-    assert_eq!(keys.verify_grant(&[&no_jti], None).code, 0);
-    let run = keys.verify_grant(&["--require-jti", &no_jti], None);
-    assert_eq!(run.line()["reason"], "missing_claim");
-    assert_eq!(run.line()["description"], "the jti claim is missing");
+    for extra in [&[][..], &["--require-jti"][..]] {
+        let mut a = extra.to_vec();
+        a.push(&no_jti);
+        let run = keys.verify_grant(&a, None);
+        assert_eq!(run.line()["reason"], "missing_claim", "{extra:?}");
+        assert_eq!(run.line()["description"], "the jti claim is missing");
+    }
+    assert_eq!(
+        keys.verify_grant(&["--jti-optional", &no_jti], None).code,
+        0
+    );
     let no_iat = sign_claims(&keys.main, &grant_with(json!({"iat": null})));
     assert_eq!(keys.verify_grant(&[&no_iat], None).code, 0);
     let run = keys.verify_grant(&["--require-iat", &no_iat], None);
@@ -814,7 +962,7 @@ fn usage_and_configuration_errors_exit_2_with_one_line() {
         &"--require-typ",
     ])
     .assert_usage_error("--require-typ");
-    // The two profiles are kept apart.
+    // The two profiles are kept apart: --keys serves one party.
     verify(&[
         &"--keys",
         &public,
@@ -825,7 +973,7 @@ fn usage_and_configuration_errors_exit_2_with_one_line() {
         &"--audience",
         &AS,
     ])
-    .assert_usage_error("--client-id");
+    .assert_usage_error("--keys serves exactly one party, but 1 --issuer and a --client-id");
     verify(&[
         &"--keys",
         &public,
@@ -1031,22 +1179,22 @@ fn a_line_that_is_not_utf8_is_malformed_and_the_batch_goes_on() {
 // token-request
 // ---------------------------------------------------------------------------------------------
 
-/// `token-request` with the main key, both profiles, at [`NOW`], with `body` as the argument
-/// (or on standard input when `stdin`).
+/// `token-request` with [`Keys::endpoint_registry`] (both profiles, each party with its own
+/// key) at [`NOW`], with `body` as the argument (or on standard input when `stdin`).
 fn token_request(keys: &Keys, body: &str, stdin: bool) -> Run {
+    token_request_with(keys, &[], body, stdin)
+}
+
+/// [`token_request`] with `extra` flags.
+fn token_request_with(keys: &Keys, extra: &[&str], body: &str, stdin: bool) -> Run {
     let mut a = args(&[
         &"token-request",
-        &"--keys",
-        &keys.path("public.pem"),
-        &"--issuer",
-        &ISSUER,
-        &"--client-id",
-        &CLIENT,
-        &"--audience",
-        &AS,
+        &"--registry",
+        &keys.endpoint_registry(),
         &"--now",
         &NOW_ARG,
     ]);
+    a.extend(extra.iter().map(Into::into));
     if stdin {
         rfc7523(&a, Some(body.as_bytes()))
     } else {
@@ -1083,28 +1231,41 @@ fn token_request_of_both_uses() {
     assert_eq!(line["use"], "grant");
     assert_eq!(line["grant_type"], GRANT_TYPE);
     assert_eq!(line["claims"]["sub"], SUBJECT);
+    assert_eq!(line["client_authentication"], "none");
     assert_eq!(line["claims"]["jti"], "g-1");
-    assert_eq!(line.as_object().unwrap().len(), 4, "{line}");
+    assert_eq!(line.as_object().unwrap().len(), 5, "{line}");
 
     // A client assertion beside another grant, from standard input with a final newline.
-    let body = client_body("client_credentials", &keys.client_assertion("c-1"));
+    let body = client_body(
+        "client_credentials",
+        &keys.registered_client_assertion("c-1"),
+    );
     let run = token_request(&keys, &format!("{body}\r\n"), true);
     assert_eq!(run.code, 0, "{run:?}");
     let line = run.line();
     assert_eq!(line["use"], "client_authentication");
     assert_eq!(line["grant_type"], "client_credentials");
     assert_eq!(line["claims"]["iss"], CLIENT);
+    assert_eq!(line["client_authentication"], "client_assertion");
+    assert_eq!(line["client_claims"], line["claims"]);
+    assert_eq!(line.as_object().unwrap().len(), 6, "{line}");
 
-    // Both: the grant is the primary use.
+    // Both: the grant is the primary use; the client's claims are kept beside it.
     let body = format!(
         "{}&client_assertion_type={}&client_assertion={}",
         grant_body(&keys.grant("g-2")),
         form_encode(CLIENT_ASSERTION_TYPE),
-        keys.client_assertion("c-2")
+        keys.registered_client_assertion("c-2")
     );
-    let line = token_request(&keys, &body, false).line();
+    let run = token_request(&keys, &body, false);
+    assert_eq!(run.code, 0, "{run:?}");
+    let line = run.line();
     assert_eq!(line["use"], "grant");
+    assert_eq!(line["claims"]["iss"], ISSUER);
     assert_eq!(line["claims"]["jti"], "g-2");
+    assert_eq!(line["client_authentication"], "client_assertion");
+    assert_eq!(line["client_claims"]["iss"], CLIENT);
+    assert_eq!(line["client_claims"]["jti"], "c-2");
 }
 
 #[test]
@@ -1130,7 +1291,7 @@ fn token_request_errors_are_exact() {
         (
             format!(
                 "grant_type=client_credentials&client_assertion_type=urn%3Aexample%3Asaml&client_assertion={}",
-                keys.client_assertion("c-1")
+                keys.registered_client_assertion("c-1")
             ),
             r#"{"ok":false,"status":401,"error":"invalid_client","error_description":"the client assertion type is not supported"}"#,
         ),
@@ -1141,7 +1302,7 @@ fn token_request_errors_are_exact() {
         (
             client_body(
                 "client_credentials",
-                &keys.sign(&["--issuer", CLIENT, "--audience", AS, "--client-auth", "--lifetime", "1", "--now", "1699990000"]),
+                &keys.sign_with("other-private.pem", &["--issuer", CLIENT, "--audience", AS, "--client-auth", "--lifetime", "1", "--now", "1699990000"]),
             ),
             r#"{"ok":false,"status":401,"error":"invalid_client","error_description":"client assertion: the assertion expired 9999 s ago (leeway 30 s)","reason":"expired"}"#,
         ),
@@ -1235,6 +1396,860 @@ fn token_request_configuration_errors() {
     );
     assert_eq!(run.line()["error"], "invalid_client");
     assert_eq!(run.line()["status"], 401);
+}
+
+// ---------------------------------------------------------------------------------------------
+// --registry: parties, each with its own keys and policy
+// ---------------------------------------------------------------------------------------------
+
+const CLIENT_1: &str = "client-1";
+const CLIENT_2: &str = "client-2";
+const ISSUER_1: &str = "https://issuer-1.example";
+const ISSUER_2: &str = "https://issuer-2.example";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Client,
+    Issuer,
+}
+
+/// One party of the registry tests: its id, its kind, its key and that key's `kid`.
+struct TestParty {
+    id: &'static str,
+    kind: Kind,
+    kid: &'static str,
+    key: RsaPrivateKey,
+}
+
+impl TestParty {
+    fn signer(&self) -> SigningKey<Sha256> {
+        SigningKey::new(self.key.clone())
+    }
+
+    /// `--use` for assertions that claim to be this party.
+    fn use_(&self) -> &'static str {
+        match self.kind {
+            Kind::Client => "client_authentication",
+            Kind::Issuer => "grant",
+        }
+    }
+
+    /// The OAuth error and HTTP status of a refused assertion that claims to be this party.
+    fn refusal(&self) -> (&'static str, u16) {
+        match self.kind {
+            Kind::Client => ("invalid_client", 401),
+            Kind::Issuer => ("invalid_grant", 400),
+        }
+    }
+
+    /// The registry entry: the party's JWK Set of its one key, and `extra` members.
+    fn entry(&self, extra: Value) -> Value {
+        let public = self.key.to_public_key();
+        let mut entry = match self.kind {
+            Kind::Client => json!({
+                "client_id": self.id,
+                "token_endpoint_auth_method": "private_key_jwt",
+            }),
+            Kind::Issuer => json!({"issuer": self.id}),
+        };
+        entry["jwks"] = json!({"keys": [jwk_of(&public, Some(self.kid))]});
+        for (name, value) in extra.as_object().or_panic("an object") {
+            entry[name] = value.clone();
+        }
+        entry
+    }
+}
+
+/// Two clients and two trusted issuers, each with its own 2048-bit key.
+fn four_parties(keys: &Keys) -> Vec<TestParty> {
+    let key = |signing: &SigningKey<Sha256>| signing.as_ref().clone();
+    vec![
+        TestParty {
+            id: CLIENT_1,
+            kind: Kind::Client,
+            kid: "client-1-key",
+            key: key(&keys.main),
+        },
+        TestParty {
+            id: CLIENT_2,
+            kind: Kind::Client,
+            kid: "client-2-key",
+            key: keys.cookbook.clone(),
+        },
+        TestParty {
+            id: ISSUER_1,
+            kind: Kind::Issuer,
+            kid: "issuer-1-key",
+            key: key(&keys.other),
+        },
+        TestParty {
+            id: ISSUER_2,
+            kind: Kind::Issuer,
+            kid: "issuer-2-key",
+            key: keys.third.clone(),
+        },
+    ]
+}
+
+/// The registry document of `parties`.
+fn registry_doc(parties: &[TestParty]) -> Value {
+    let of = |kind: Kind| -> Vec<Value> {
+        parties
+            .iter()
+            .filter(|p| p.kind == kind)
+            .map(|p| p.entry(json!({})))
+            .collect()
+    };
+    json!({
+        "issuer": AS,
+        "token_endpoint": TOKEN_ENDPOINT,
+        "clients": of(Kind::Client),
+        "issuers": of(Kind::Issuer),
+    })
+}
+
+/// An assertion that claims to be `claimed` (its `iss`; a client's `sub` too), signed with
+/// `signer`, with header `kid` when given.
+fn assertion_as(
+    claimed: &TestParty,
+    signer: &SigningKey<Sha256>,
+    kid: Option<&str>,
+    jti: &str,
+) -> String {
+    let (typ, sub) = match claimed.kind {
+        Kind::Client => ("client-authentication+jwt", claimed.id),
+        Kind::Issuer => ("JWT", SUBJECT),
+    };
+    let mut header = json!({"alg": "RS256", "typ": typ});
+    if let Some(kid) = kid {
+        header["kid"] = json!(kid);
+    }
+    let claims = json!({
+        "iss": claimed.id, "sub": sub, "aud": AS, "exp": NOW + 300, "iat": NOW, "jti": jti
+    });
+    sign_raw(
+        signer,
+        header.to_string().as_bytes(),
+        claims.to_string().as_bytes(),
+    )
+}
+
+/// The token request that presents `assertion` as `claimed`'s: a client assertion beside
+/// `client_credentials`, or a jwt-bearer grant.
+fn request_as(claimed: &TestParty, assertion: &str) -> String {
+    match claimed.kind {
+        Kind::Client => client_body("client_credentials", assertion),
+        Kind::Issuer => grant_body(assertion),
+    }
+}
+
+/// `verify --registry <registry> --now NOW` plus `extra`.
+fn verify_registry(registry: &std::path::Path, extra: &[&str], stdin: Option<&[u8]>) -> Run {
+    let mut a = args(&[&"verify", &"--registry", &registry]);
+    a.extend(with_now(extra));
+    rfc7523(&a, stdin)
+}
+
+/// `token-request --registry <registry> --now NOW` plus `extra` (the body last).
+fn token_request_registry(registry: &std::path::Path, extra: &[&str]) -> Run {
+    let mut a = args(&[&"token-request", &"--registry", &registry]);
+    a.extend(with_now(extra));
+    rfc7523(&a, None)
+}
+
+/// For every ordered pair of parties A ≠ B: an assertion signed with A's key that claims to
+/// be B is refused by `verify` and `token-request`, with B's error and status; `unknown_key`
+/// when it names A's kid, `invalid_signature` without a kid. Each party's own assertions,
+/// with and without its kid, are accepted.
+#[test]
+fn an_assertion_signed_by_one_party_never_passes_as_another() {
+    let keys = Keys::new();
+    let parties = four_parties(&keys);
+    let registry = keys
+        .dir
+        .write("registry.json", registry_doc(&parties).to_string());
+    let mut checked = 0;
+    for claimed in &parties {
+        for signer in &parties {
+            for kid in [None, Some(signer.kid)] {
+                let jti = format!("{}-as-{}-{kid:?}", signer.id, claimed.id);
+                let token = assertion_as(claimed, &signer.signer(), kid, &jti);
+                let case = format!(
+                    "signed by {}, claims {}, kid {kid:?}",
+                    signer.id, claimed.id
+                );
+                let verified = verify_registry(&registry, &["--use", claimed.use_(), &token], None);
+                let requested = token_request_registry(&registry, &[&request_as(claimed, &token)]);
+                assert_eq!(verified.stderr, "", "{case}: {verified:?}");
+                assert_eq!(requested.stderr, "", "{case}: {requested:?}");
+                if signer.id == claimed.id {
+                    assert_eq!(verified.code, 0, "{case}: {verified:?}");
+                    assert_eq!(verified.line()["claims"]["jti"], jti, "{case}");
+                    assert_eq!(requested.code, 0, "{case}: {requested:?}");
+                    let line = requested.line();
+                    assert_eq!(line["ok"], true, "{case}");
+                    assert_eq!(line["claims"]["iss"], claimed.id, "{case}");
+                    continue;
+                }
+                let reason = if kid.is_some() {
+                    "unknown_key"
+                } else {
+                    "invalid_signature"
+                };
+                let (error, status) = claimed.refusal();
+                assert_eq!(verified.code, 1, "{case}: {verified:?}");
+                let line = verified.line();
+                assert_eq!(line["valid"], false, "{case}");
+                assert_eq!(line["reason"], reason, "{case}: {line}");
+                assert_eq!(line["error"], error, "{case}: {line}");
+                assert_eq!(requested.code, 1, "{case}: {requested:?}");
+                let line = requested.line();
+                assert_eq!(line["ok"], false, "{case}");
+                assert_eq!(line["reason"], reason, "{case}: {line}");
+                assert_eq!(line["error"], error, "{case}: {line}");
+                assert_eq!(line["status"], status, "{case}: {line}");
+                checked += 1;
+            }
+        }
+    }
+    assert_eq!(checked, 4 * 3 * 2);
+}
+
+/// An impostor whose key is of another size (3072 bits) than the claimed party's (2048): the
+/// signature cannot even have the party's length. Refused with the claimed party's error and
+/// status; the core reports the length as `malformed` (RFC 8017 §8.2.2 step 1).
+#[test]
+fn an_impostor_key_of_another_size_is_refused() {
+    let keys = Keys::new();
+    let parties = four_parties(&keys);
+    let registry = keys
+        .dir
+        .write("registry.json", registry_doc(&parties).to_string());
+    let impostor = SigningKey::<Sha256>::new(keys.wide.clone());
+    for claimed in &parties {
+        for (kid, reason) in [(None, "malformed"), (Some("impostor"), "unknown_key")] {
+            let token = assertion_as(claimed, &impostor, kid, "impostor-1");
+            let (error, status) = claimed.refusal();
+            let verified = verify_registry(&registry, &["--use", claimed.use_(), &token], None);
+            assert_eq!(verified.code, 1, "{verified:?}");
+            assert_eq!(
+                verified.line()["reason"],
+                reason,
+                "{}: {verified:?}",
+                claimed.id
+            );
+            assert_eq!(verified.line()["error"], error);
+            let requested = token_request_registry(&registry, &[&request_as(claimed, &token)]);
+            assert_eq!(requested.code, 1, "{requested:?}");
+            let line = requested.line();
+            assert_eq!(line["reason"], reason, "{}: {line}", claimed.id);
+            assert_eq!(
+                (&line["error"], &line["status"]),
+                (&json!(error), &json!(status))
+            );
+        }
+    }
+}
+
+/// Each party's policy is its own: a registry setting for one party changes nothing for
+/// another, and parties without settings get the safe defaults.
+#[test]
+fn registry_policy_is_per_party() {
+    let keys = Keys::new();
+    let parties = four_parties(&keys);
+    let mut doc = registry_doc(&parties);
+    doc["issuers"][0] = parties[2].entry(json!({"max_lifetime": 60, "subjects": [SUBJECT]}));
+    doc["clients"][1] = parties[1].entry(json!({"require_typ": true, "require_jti": false}));
+    let registry = keys.dir.write("registry.json", doc.to_string());
+    let claims = |party: &TestParty, changes: Value| {
+        let mut claims = json!({
+            "iss": party.id, "aud": AS, "exp": NOW + 300, "iat": NOW, "jti": "p-1",
+            "sub": if party.kind == Kind::Client { party.id } else { SUBJECT },
+        });
+        for (name, value) in changes.as_object().or_panic("an object") {
+            if value.is_null() {
+                claims.as_object_mut().or_panic("claims").remove(name);
+            } else {
+                claims[name] = value.clone();
+            }
+        }
+        sign_claims(&party.signer(), &claims)
+    };
+    let judge = |party: &TestParty, token: &str| {
+        let run = verify_registry(&registry, &["--use", party.use_(), token], None);
+        match run.code {
+            0 => "valid".to_owned(),
+            _ => run.line()["reason"].as_str().or_panic("reason").to_owned(),
+        }
+    };
+    let (client_1, client_2, issuer_1, issuer_2) =
+        (&parties[0], &parties[1], &parties[2], &parties[3]);
+    let cases: Vec<(&TestParty, Value, &str)> = vec![
+        // issuer-1: at most 60 s, only SUBJECT.
+        (issuer_1, json!({}), "lifetime_too_long"),
+        (issuer_1, json!({"exp": NOW + 60}), "valid"),
+        (
+            issuer_1,
+            json!({"exp": NOW + 60, "sub": "bob"}),
+            "subject_mismatch",
+        ),
+        // issuer-2: the defaults (3600 s, any subject, jti required).
+        (issuer_2, json!({"sub": "bob"}), "valid"),
+        (issuer_2, json!({"exp": NOW + 3600}), "valid"),
+        (issuer_2, json!({"exp": NOW + 3601}), "lifetime_too_long"),
+        (issuer_2, json!({"jti": null}), "missing_claim"),
+        // client-2: typ required (sign_claims says JWT), jti optional.
+        (client_2, json!({}), "invalid_type"),
+        // client-1: the defaults.
+        (client_1, json!({}), "valid"),
+        (client_1, json!({"jti": null}), "missing_claim"),
+    ];
+    for (party, changes, expected) in cases {
+        let token = claims(party, changes.clone());
+        assert_eq!(judge(party, &token), expected, "{} {changes}", party.id);
+    }
+    // client-2 with its explicit typ and without jti.
+    let token = sign_raw(
+        &client_2.signer(),
+        br#"{"alg":"RS256","typ":"client-authentication+jwt"}"#,
+        json!({"iss": CLIENT_2, "sub": CLIENT_2, "aud": AS, "exp": NOW + 300})
+            .to_string()
+            .as_bytes(),
+    );
+    assert_eq!(judge(client_2, &token), "valid");
+    // A grant may name the token endpoint as its audience; a client assertion may not.
+    let token = claims(issuer_2, json!({"aud": TOKEN_ENDPOINT}));
+    assert_eq!(judge(issuer_2, &token), "valid");
+    let token = claims(client_1, json!({"aud": TOKEN_ENDPOINT}));
+    assert_eq!(judge(client_1, &token), "audience_mismatch");
+}
+
+/// Every refusal of a registry document at load: exit 2, one line naming the file, the party
+/// and the field.
+#[test]
+fn registry_refusals_at_load_name_the_field_and_party() {
+    let keys = Keys::new();
+    let parties = four_parties(&keys);
+    let base = registry_doc(&parties);
+    let client_1_keys = base["clients"][0]["jwks"].clone();
+    let mut client_2_key_other_kid = base["clients"][1]["jwks"].clone();
+    client_2_key_other_kid["keys"][0]["kid"] = json!("renamed");
+    // (what, the change to the valid document, the message).
+    type Change = Box<dyn Fn(&mut Value)>;
+    let cases: Vec<(&str, Change, &str)> = vec![
+        (
+            "unknown top-level field",
+            Box::new(|d| d["token_endpiont"] = json!("https://as.example/t")),
+            r#"registry: unknown field "token_endpiont""#,
+        ),
+        (
+            "unknown field in a party",
+            Box::new(|d| d["clients"][1]["max_lifetme"] = json!(300)),
+            r#"clients[1] "client-2": unknown field "max_lifetme""#,
+        ),
+        (
+            "duplicate client_id",
+            Box::new(|d| d["clients"][1]["client_id"] = json!(CLIENT_1)),
+            r#"clients[1] "client-1".client_id: is a duplicate of clients[0]"#,
+        ),
+        (
+            "duplicate issuer",
+            Box::new(|d| d["issuers"][1]["issuer"] = json!(ISSUER_1)),
+            r#"issuers[1] "https://issuer-1.example".issuer: is a duplicate of issuers[0]"#,
+        ),
+        (
+            "a party without keys",
+            Box::new(|d| {
+                d["issuers"][0]
+                    .as_object_mut()
+                    .or_panic("issuer")
+                    .remove("jwks");
+            }),
+            r#"issuers[0] "https://issuer-1.example".jwks: the party has no keys"#,
+        ),
+        (
+            "an empty key set",
+            Box::new(|d| d["clients"][0]["jwks"] = json!({"keys": []})),
+            r#"clients[0] "client-1".jwks: the JWK Set has no key usable for RS256"#,
+        ),
+        (
+            "one key for a client and an issuer",
+            Box::new(move |d| d["issuers"][1]["jwks"] = client_1_keys.clone()),
+            r#"issuers[1] "https://issuer-2.example".jwks: the same public key is listed for clients[0] "client-1""#,
+        ),
+        (
+            "one key for two parties, under another kid",
+            Box::new(move |d| d["clients"][0]["jwks"] = client_2_key_other_kid.clone()),
+            r#"clients[1] "client-2".jwks: the same public key is listed for clients[0] "client-1""#,
+        ),
+        (
+            "jwks_uri",
+            Box::new(|d| {
+                let client = d["clients"][0].as_object_mut().or_panic("client");
+                client.remove("jwks");
+                client.insert("jwks_uri".into(), json!("https://client.example/jwks"));
+            }),
+            r#"clients[0] "client-1".jwks_uri: remote key sets (jwks_uri) are not supported yet"#,
+        ),
+        (
+            "no token_endpoint_auth_method",
+            Box::new(|d| {
+                d["clients"][0]
+                    .as_object_mut()
+                    .or_panic("client")
+                    .remove("token_endpoint_auth_method");
+            }),
+            r#"clients[0] "client-1".token_endpoint_auth_method: must be "private_key_jwt""#,
+        ),
+        (
+            "client_secret_basic",
+            Box::new(|d| {
+                d["clients"][0]["token_endpoint_auth_method"] = json!("client_secret_basic");
+            }),
+            r#"clients[0] "client-1".token_endpoint_auth_method: must be "private_key_jwt""#,
+        ),
+        (
+            "max_lifetime 0",
+            Box::new(|d| d["issuers"][0]["max_lifetime"] = json!(0)),
+            r#"issuers[0] "https://issuer-1.example".max_lifetime: must be a whole number from 1 to 86400"#,
+        ),
+        (
+            "max_lifetime 86401",
+            Box::new(|d| d["clients"][1]["max_lifetime"] = json!(MAX_LIFETIME_SETTING + 1)),
+            r#"clients[1] "client-2".max_lifetime: must be a whole number from 1 to 86400"#,
+        ),
+        (
+            "leeway 601",
+            Box::new(|d| d["clients"][1]["leeway"] = json!(MAX_LEEWAY_SETTING + 1)),
+            r#"clients[1] "client-2".leeway: must be a whole number from 0 to 600"#,
+        ),
+        (
+            "no issuer",
+            Box::new(|d| {
+                d.as_object_mut().or_panic("registry").remove("issuer");
+            }),
+            "issuer: is required",
+        ),
+    ];
+    for (name, change, message) in &cases {
+        let mut doc = base.clone();
+        change(&mut doc);
+        let file = keys.dir.write("refused.json", doc.to_string());
+        let expected = format!("rfc7523: {}: {message}", file.display());
+        for run in [
+            verify_registry(&file, &["--use", "grant", "x.y.z"], None),
+            token_request_registry(&file, &["grant_type=password"]),
+        ] {
+            run.assert_usage_error(&expected);
+            assert!(run.stderr.starts_with(&expected), "{name}: {run:?}");
+        }
+    }
+
+    // The largest accepted setting loads and applies.
+    let mut doc = base.clone();
+    doc["issuers"][0]["max_lifetime"] = json!(MAX_LIFETIME_SETTING);
+    let file = keys.dir.write("day.json", doc.to_string());
+    let mut claims = grant_with(json!({"iss": ISSUER_1, "exp": NOW + MAX_LIFETIME_SETTING}));
+    let run = verify_registry(
+        &file,
+        &["--use", "grant", &sign_claims(&keys.other, &claims)],
+        None,
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    claims["exp"] = json!(NOW + MAX_LIFETIME_SETTING + 1);
+    let run = verify_registry(
+        &file,
+        &["--use", "grant", &sign_claims(&keys.other, &claims)],
+        None,
+    );
+    assert_eq!(run.line()["reason"], "lifetime_too_long");
+
+    // Files: too long (not read past the bound), not JSON, missing.
+    let mut huge = base.to_string().into_bytes();
+    huge.pop();
+    huge.extend(std::iter::repeat_n(b' ', MAX_REGISTRY_LEN));
+    huge.push(b'}');
+    let file = keys.dir.write("huge.json", &huge);
+    verify_registry(&file, &["--use", "grant", "x.y.z"], None).assert_usage_error(&format!(
+        "huge.json: the file is longer than {MAX_REGISTRY_LEN} bytes"
+    ));
+    let file = keys
+        .dir
+        .write("not-json.json", "issuer = https://as.example");
+    verify_registry(&file, &["--use", "grant", "x.y.z"], None)
+        .assert_usage_error("not-json.json: registry: not a JSON object");
+    verify_registry(&keys.dir.join("missing.json"), &["x.y.z"], None)
+        .assert_usage_error("missing.json: ");
+}
+
+/// --registry replaces every single-party flag; --keys serves exactly one party; --use.
+#[test]
+fn registry_and_single_party_flags_do_not_mix() {
+    let keys = Keys::new();
+    let parties = four_parties(&keys);
+    let registry = keys
+        .dir
+        .write("registry.json", registry_doc(&parties).to_string());
+    let public = keys.path("public.pem");
+    let public = public.to_str().or_panic("UTF-8 path");
+    // Every single-party flag, beside --registry, in both commands.
+    for flag in [
+        &["--keys", public][..],
+        &["--audience", AS][..],
+        &["--issuer", ISSUER_1][..],
+        &["--subject", SUBJECT][..],
+        &["--client-id", CLIENT_1][..],
+        &["--require-typ"][..],
+        &["--leeway", "30"][..],
+        &["--max-lifetime", "3600"][..],
+        &["--max-age", "60"][..],
+        &["--require-jti"][..],
+        &["--jti-optional"][..],
+        &["--require-iat"][..],
+    ] {
+        let message = format!(
+            "{} cannot be combined with --registry: keys, audiences and policy are set per \
+             party in the registry",
+            flag[0]
+        );
+        let mut extra = vec!["--use", "grant"];
+        extra.extend_from_slice(flag);
+        extra.push("x.y.z");
+        verify_registry(&registry, &extra, None).assert_usage_error(&message);
+        let mut extra = flag.to_vec();
+        extra.push("grant_type=password");
+        token_request_registry(&registry, &extra).assert_usage_error(&message);
+    }
+    // Several are named together.
+    verify_registry(
+        &registry,
+        &[
+            "--use", "grant", "--leeway", "10", "--keys", public, "x.y.z",
+        ],
+        None,
+    )
+    .assert_usage_error("--keys, --leeway cannot be combined with --registry");
+
+    // --use: required when the registry has both kinds, inferred when it has one.
+    let grant = assertion_as(&parties[2], &parties[2].signer(), None, "u-1");
+    verify_registry(&registry, &[&grant], None)
+        .assert_usage_error("--use is required: the registry has both clients and issuers");
+    assert_eq!(
+        verify_registry(&registry, &["--use", "grant", &grant], None).code,
+        0
+    );
+    verify_registry(&registry, &["--use", "both", &grant], None).assert_usage_error("--use");
+    let issuers_only = keys
+        .dir
+        .write("issuers.json", registry_doc(&parties[2..]).to_string());
+    let clients_only = keys
+        .dir
+        .write("clients.json", registry_doc(&parties[..2]).to_string());
+    assert_eq!(verify_registry(&issuers_only, &[&grant], None).code, 0);
+    let client = assertion_as(&parties[0], &parties[0].signer(), None, "u-2");
+    assert_eq!(verify_registry(&clients_only, &[&client], None).code, 0);
+    verify_registry(
+        &issuers_only,
+        &["--use", "client_authentication", &client],
+        None,
+    )
+    .assert_usage_error("--use client_authentication: the registry has no clients");
+    verify_registry(&clients_only, &["--use", "grant", &grant], None)
+        .assert_usage_error("--use grant: the registry has no issuers");
+    let single = |extra: &[&str]| {
+        let mut a = vec![
+            "verify",
+            "--keys",
+            public,
+            "--audience",
+            AS,
+            "--now",
+            NOW_ARG,
+        ];
+        a.extend_from_slice(extra);
+        rfc7523(&a, None)
+    };
+    single(&["--issuer", ISSUER, "--use", "grant", &grant])
+        .assert_usage_error("--use goes with --registry");
+    // Neither --registry nor --keys.
+    rfc7523(
+        &["verify", "--issuer", ISSUER, "--audience", AS, &grant],
+        None,
+    )
+    .assert_usage_error("--keys is required");
+
+    // --keys with more than one party, in both commands.
+    let why = "one key set would be trusted for every party, so each could sign as the others; \
+               give every party its own keys in a --registry file";
+    single(&["--issuer", ISSUER, "--issuer", ISSUER_1, &grant]).assert_usage_error(&format!(
+        "--keys serves exactly one party, but 2 --issuer were given: {why}"
+    ));
+    for extra in [
+        &["--issuer", ISSUER, "--client-id", CLIENT][..],
+        &["--issuer", ISSUER, "--issuer", ISSUER_1][..],
+    ] {
+        let mut a = vec!["token-request", "--keys", public, "--audience", AS];
+        a.extend_from_slice(extra);
+        a.push("grant_type=password");
+        rfc7523(&a, None).assert_usage_error(why);
+    }
+}
+
+/// The single-party flags have the registry's safe defaults and bounds.
+#[test]
+fn single_party_defaults_and_bounds() {
+    let keys = Keys::new();
+    let lifetime =
+        |seconds: u64| sign_claims(&keys.main, &grant_with(json!({"exp": NOW + seconds})));
+    // At most 3600 s by default (exp - iat, and exp - now without iat).
+    assert_eq!(keys.verify_grant(&[&lifetime(3600)], None).code, 0);
+    let run = keys.verify_grant(&[&lifetime(3601)], None);
+    assert_eq!(
+        run.line(),
+        json!({
+            "valid": false, "reason": "lifetime_too_long", "error": "invalid_grant",
+            "description": "the assertion lifetime of 3601 s exceeds the maximum of 3600 s"
+        }),
+        "{run:?}"
+    );
+    let no_iat = sign_claims(
+        &keys.main,
+        &grant_with(json!({"iat": null, "exp": NOW + 3601})),
+    );
+    assert_eq!(
+        keys.verify_grant(&[&no_iat], None).line()["reason"],
+        "lifetime_too_long"
+    );
+    // --max-lifetime up to a day.
+    let day = MAX_LIFETIME_SETTING.to_string();
+    assert_eq!(
+        keys.verify_grant(
+            &["--max-lifetime", &day, &lifetime(MAX_LIFETIME_SETTING)],
+            None
+        )
+        .code,
+        0
+    );
+    let over = (MAX_LIFETIME_SETTING + 1).to_string();
+    let over_leeway = (MAX_LEEWAY_SETTING + 1).to_string();
+    let grant = keys.grant("d-1");
+    for (flag, value) in [
+        ("--max-lifetime", "0"),
+        ("--max-lifetime", over.as_str()),
+        ("--max-age", "0"),
+        ("--max-age", over.as_str()),
+        ("--leeway", over_leeway.as_str()),
+    ] {
+        keys.verify_grant(&[flag, value, &grant], None)
+            .assert_usage_error(&format!("invalid value '{value}' for '{flag} <SECONDS>'"));
+    }
+    assert_eq!(
+        keys.verify_grant(&["--leeway", &MAX_LEEWAY_SETTING.to_string(), &grant], None)
+            .code,
+        0
+    );
+    keys.verify_grant(&["--jti-optional", "--require-jti", &grant], None)
+        .assert_usage_error("--jti-optional");
+}
+
+/// A signer cannot fill the replay cache with far-future assertions: they are refused before
+/// the replay check, so they take no entry.
+#[test]
+fn far_future_assertions_take_no_replay_entry() {
+    let keys = Keys::new();
+    let far = sign_claims(
+        &keys.main,
+        &grant_with(json!({"exp": 9_007_199_254_740_991u64})),
+    );
+    let far_no_iat = sign_claims(
+        &keys.main,
+        &grant_with(json!({"exp": 9_007_199_254_740_991u64, "iat": null, "jti": "far-2"})),
+    );
+    let valid = keys.grant("r-1");
+    let valid_2 = keys.grant("r-2");
+    let input = format!("{far}\n{far_no_iat}\n{valid}\n{valid_2}\n");
+    let run = keys.verify_grant(&["--replay-capacity", "1"], Some(input.as_bytes()));
+    let reasons: Vec<Value> = run
+        .lines()
+        .iter()
+        .map(|l| l.get("reason").cloned().unwrap_or(json!("valid")))
+        .collect();
+    // The one entry goes to the first valid assertion; the cache is then full until it
+    // expires (exp + leeway: the core's replay tests cover the recovery).
+    assert_eq!(
+        reasons,
+        [
+            json!("lifetime_too_long"),
+            json!("lifetime_too_long"),
+            json!("valid"),
+            json!("replay_store_full")
+        ],
+        "{run:?}"
+    );
+}
+
+/// client_secret and the Authorization header: refused unless the caller verifies them, and
+/// then the output says which one.
+#[test]
+fn other_client_authentication_methods() {
+    let keys = Keys::new();
+    let refused =
+        "{\"ok\":false,\"status\":401,\"error\":\"invalid_client\",\"error_description\":\
+                   \"the client authentication method is not supported; authenticate with a \
+                   client assertion\",\"reason\":\"unsupported_client_authentication\"}\n";
+    let secret = format!("grant_type=client_credentials&client_id={CLIENT}&client_secret=s3cr3t");
+    let grant = grant_body(&keys.grant("o-1"));
+    let grant_with_secret = format!("{grant}&client_id={CLIENT}&client_secret=s3cr3t");
+    let caller = ["--other-client-auth", "verified-by-caller"];
+    let header = "--authorization-header";
+    let cases: Vec<(Vec<&str>, &str, Result<Value, &str>)> = vec![
+        // Refused by default, before any assertion is judged.
+        (vec![], &secret, Err(refused)),
+        (vec![header], "grant_type=client_credentials", Err(refused)),
+        (vec![header], &grant, Err(refused)),
+        (vec![], &grant_with_secret, Err(refused)),
+        (vec!["--other-client-auth", "refuse"], &secret, Err(refused)),
+        // The caller verifies them: the output says which.
+        (
+            caller.to_vec(),
+            &secret,
+            Ok(json!({
+                "ok": true, "use": "client_authentication", "grant_type": "client_credentials",
+                "client_authentication": "client_secret"
+            })),
+        ),
+        (
+            vec![caller[0], caller[1], header],
+            "grant_type=client_credentials",
+            Ok(json!({
+                "ok": true, "use": "client_authentication", "grant_type": "client_credentials",
+                "client_authentication": "authorization_header"
+            })),
+        ),
+        (
+            vec![caller[0], caller[1], header],
+            &grant,
+            Ok(json!({"use": "grant", "client_authentication": "authorization_header"})),
+        ),
+        (
+            caller.to_vec(),
+            &grant_with_secret,
+            Ok(json!({"use": "grant", "client_authentication": "client_secret"})),
+        ),
+        // No client authentication at all: a public client's grant.
+        (
+            vec![],
+            &grant,
+            Ok(json!({"use": "grant", "client_authentication": "none"})),
+        ),
+    ];
+    for (extra, body, expected) in cases {
+        let run = token_request_with(&keys, &extra, body, false);
+        assert_eq!(run.stderr, "", "{extra:?} {body}: {run:?}");
+        match expected {
+            Err(line) => {
+                assert_eq!(run.stdout, line, "{extra:?} {body}");
+                assert_eq!(run.code, 1);
+            }
+            Ok(fields) => {
+                assert_eq!(run.code, 0, "{extra:?} {body}: {run:?}");
+                let line = run.line();
+                if fields.get("ok").is_some() {
+                    // Exactly these fields: no claims where no assertion was judged.
+                    assert_eq!(line, fields, "{extra:?} {body}");
+                } else {
+                    for (name, value) in fields.as_object().or_panic("fields") {
+                        assert_eq!(&line[name], value, "{name}: {line}");
+                    }
+                    assert_eq!(line["claims"]["jti"], "o-1", "{line}");
+                    assert!(line.get("client_claims").is_none(), "{line}");
+                }
+            }
+        }
+    }
+    // Two methods at once stay invalid_request, whatever the caller verifies.
+    let both = client_body(
+        "client_credentials",
+        &keys.registered_client_assertion("o-2"),
+    );
+    for extra in [&[header][..], &[caller[0], caller[1], header][..]] {
+        let run = token_request_with(&keys, extra, &both, false);
+        assert_eq!(
+            run.stdout,
+            "{\"ok\":false,\"status\":400,\"error\":\"invalid_request\",\"error_description\":\
+             \"more than one client authentication method was used\"}\n"
+        );
+    }
+    token_request_with(&keys, &["--other-client-auth", "trust-me"], &secret, false)
+        .assert_usage_error("--other-client-auth");
+}
+
+/// RFC 8707 `resource` may repeat; other parameters may not (RFC 6749 §3.2).
+#[test]
+fn repeated_resource_is_accepted() {
+    let keys = Keys::new();
+    let body = format!(
+        "{}&resource=https%3A%2F%2Frs1.example&resource=https%3A%2F%2Frs2.example",
+        grant_body(&keys.grant("res-1"))
+    );
+    let run = token_request(&keys, &body, false);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.line()["claims"]["jti"], "res-1");
+    let body = format!("{}&scope=a&scope=b", grant_body(&keys.grant("res-2")));
+    let run = token_request(&keys, &body, false);
+    assert_eq!(
+        run.line()["error_description"],
+        "a request parameter is repeated"
+    );
+}
+
+/// A request with a client assertion and a grant: both parties' claims; either refused alone
+/// refuses the request with its own error.
+#[test]
+fn client_assertion_and_grant_from_a_registry() {
+    let keys = Keys::new();
+    let parties = four_parties(&keys);
+    let registry = keys
+        .dir
+        .write("registry.json", registry_doc(&parties).to_string());
+    let (client_1, issuer_2) = (&parties[0], &parties[3]);
+    let body = |grant: &str, client: &str| {
+        format!(
+            "{}&client_id={CLIENT_1}&client_assertion_type={}&client_assertion={}",
+            grant_body(grant),
+            form_encode(CLIENT_ASSERTION_TYPE),
+            form_encode(client)
+        )
+    };
+    let grant = assertion_as(issuer_2, &issuer_2.signer(), Some(issuer_2.kid), "b-g");
+    let client = assertion_as(client_1, &client_1.signer(), None, "b-c");
+    let run = token_request_registry(&registry, &[&body(&grant, &client)]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let line = run.line();
+    assert_eq!(line["use"], "grant");
+    assert_eq!(line["client_authentication"], "client_assertion");
+    assert_eq!(
+        (&line["claims"]["iss"], &line["claims"]["jti"]),
+        (&json!(ISSUER_2), &json!("b-g"))
+    );
+    assert_eq!(
+        (&line["client_claims"]["iss"], &line["client_claims"]["jti"]),
+        (&json!(CLIENT_1), &json!("b-c"))
+    );
+    // The client signs the grant itself: refused as a grant.
+    let forged = assertion_as(issuer_2, &client_1.signer(), None, "b-g2");
+    let line = token_request_registry(&registry, &[&body(&forged, &client)]).line();
+    assert_eq!(
+        (&line["status"], &line["reason"]),
+        (&json!(400), &json!("invalid_signature"))
+    );
+    // The issuer signs a client assertion: refused as client authentication, first.
+    let forged = assertion_as(client_1, &issuer_2.signer(), Some(issuer_2.kid), "b-c2");
+    let line = token_request_registry(&registry, &[&body(&grant, &forged)]).line();
+    assert_eq!(
+        (&line["status"], &line["reason"]),
+        (&json!(401), &json!("unknown_key"))
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
