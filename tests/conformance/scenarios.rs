@@ -1,5 +1,5 @@
 //! The claim scenarios of `vectors/claim_scenarios.md` (A–K), run through the public API of
-//! both profiles, plus the client-authentication rules of draft-ietf-oauth-rfc7523bis, replay
+//! both profiles, plus the client-authentication rules of RFC 10070 (formerly draft-ietf-oauth-rfc7523bis), replay
 //! protection, the OAuth error mapping, the `sign` feature, and token requests
 //! ([`TokenEndpoint::handle`]).
 //!
@@ -695,7 +695,7 @@ fn rows() -> Vec<Row> {
         )
         .err(Error::AudienceMismatch),
         client(
-            "D11 client: aud = token endpoint URL (rfc7523bis: issuer identifier only)",
+            "D11 client: aud = token endpoint URL (RFC 10070: issuer identifier only)",
             client_with(json!({"aud": TOKEN_ENDPOINT})),
         )
         .err(Error::AudienceMismatch),

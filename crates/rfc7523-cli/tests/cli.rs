@@ -863,7 +863,7 @@ fn client_authentication_profile() {
     assert_eq!(run.line()["reason"], "invalid_type");
     assert_eq!(run.line()["error"], "invalid_client");
 
-    // aud must be the single --audience as its sole value (rfc7523bis).
+    // aud must be the single --audience as its sole value (RFC 10070).
     let client_claims = json!({
         "iss": CLIENT, "sub": CLIENT, "aud": [AS, "https://other.example"],
         "exp": NOW + 60, "jti": "c-2"
