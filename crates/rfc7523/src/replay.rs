@@ -28,6 +28,13 @@ impl ReplayKey {
         Self(hash.finalize().into())
     }
 
+    /// A digest read back from a store that persisted it (the inverse of [`as_bytes`]).
+    ///
+    /// [`as_bytes`]: Self::as_bytes
+    pub const fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+
     /// The digest bytes (for stores that persist them, e.g. as a hex or base64url key).
     pub const fn as_bytes(&self) -> &[u8; 32] {
         &self.0
@@ -148,6 +155,12 @@ mod tests {
     fn keys_are_length_prefixed() {
         assert_ne!(ReplayKey::new("ab", "c"), ReplayKey::new("a", "bc"));
         assert_eq!(ReplayKey::new("a", "b"), ReplayKey::new("a", "b"));
+    }
+
+    #[test]
+    fn keys_round_trip_through_bytes() {
+        let key = ReplayKey::new("iss", "jti");
+        assert_eq!(ReplayKey::from_bytes(*key.as_bytes()), key);
     }
 
     #[test]
