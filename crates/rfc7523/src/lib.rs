@@ -104,6 +104,7 @@ pub mod limits {
     pub use crate::jws::{
         MAX_HEADER_LEN, MAX_HEADER_STRING_LEN, MAX_PAYLOAD_LEN, MAX_SIGNATURE_LEN, MAX_TOKEN_LEN,
     };
+    pub use crate::replay::{MAX_REPLAY_BUCKET_LEN, MAX_REPLAY_CAPACITY};
 }
 
 /// The README's Rust examples, compiled and run as doctests so they cannot rot.
