@@ -18,8 +18,8 @@
 //! The crate never reads a clock and does no I/O: `now` (Unix seconds) and the replay store come
 //! from the caller. Verification uses no heap at all: keys, tokens and the RSA arithmetic
 //! (fixed-width Montgomery multiplication for 2048-, 3072-, 4096- and 8192-bit moduli) live in
-//! fixed buffers, and without the `sign` feature the crate does not link `alloc`. Every bound
-//! is a named constant in [`limits`].
+//! fixed buffers, and without the `alloc` feature (which `sign` turns on) the crate does not
+//! link `alloc`. Every bound is a named constant in [`limits`].
 //!
 //! ```
 //! use rfc7523::{Checks, GrantProfile, KeySet, MemoryReplayStore, TrustedIssuer, UnverifiedAssertion};
@@ -60,8 +60,8 @@
     )
 )]
 
-// Only signing (the `rsa` crate's private-key operation) uses the heap.
-#[cfg(feature = "sign")]
+// Only signing (the `rsa` crate's private-key operation) and `BoxedReplayStore` use the heap.
+#[cfg(any(feature = "alloc", feature = "sign"))]
 extern crate alloc;
 
 mod base64url;
@@ -87,6 +87,8 @@ pub use jws::{Header, UnverifiedAssertion, VerifiedAssertion};
 pub use profile::{
     Checks, ClientAuthProfile, GrantProfile, KeyLookup, TrustedIssuer, TypRule, ValidatedAssertion,
 };
+#[cfg(feature = "alloc")]
+pub use replay::BoxedReplayStore;
 pub use replay::{MemoryReplayStore, ReplayEntry, ReplayError, ReplayKey, ReplayStore};
 pub use token_request::{TokenEndpoint, TokenError, TokenOutcome};
 

@@ -12,6 +12,10 @@
 //!
 //! # The table
 //!
+//! [`MemoryReplayStore<N>`](MemoryReplayStore) keeps its slots in an array (no heap; a `const
+//! fn new` for `static`s); `BoxedReplayStore` (feature `alloc`) keeps them in one heap
+//! allocation whose size is chosen at run time. Both run the same table over a slice of slots.
+//!
 //! A store of capacity `N` is `N` slots of 56 bytes and 24 bytes beside them (the count and
 //! the seed): `24 + 56 × N` bytes, about 3.5 MiB for 65,536 entries. A slot holds one entry
 //! (the 32-byte digest, `expires_at`, and two `u32` links) and one element of two `u32`
@@ -203,6 +207,73 @@ impl<const N: usize> ReplayStore for MemoryReplayStore<N> {
 impl<const N: usize> fmt::Debug for MemoryReplayStore<N> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MemoryReplayStore")
+            .field("capacity", &self.capacity())
+            .field("len", &self.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// [`MemoryReplayStore`] with its capacity chosen at run time (feature `alloc`): the same
+/// table and answers, its slots in one heap allocation of `56 × capacity` bytes made at
+/// creation (nothing is allocated afterwards; the value itself is 40 bytes).
+#[cfg(feature = "alloc")]
+#[derive(Clone)]
+pub struct BoxedReplayStore {
+    table: Table,
+    slots: alloc::boxed::Box<[Slot]>,
+}
+
+#[cfg(feature = "alloc")]
+impl BoxedReplayStore {
+    /// An empty store of at most `capacity` live entries (at most [`MAX_REPLAY_CAPACITY`]),
+    /// with the all-zero seed, public (see [`MemoryReplayStore::new`]).
+    pub fn with_capacity(capacity: usize) -> Self {
+        Self::with_capacity_and_seed(capacity, [0; 16])
+    }
+
+    /// An empty store of at most `capacity` live entries (at most [`MAX_REPLAY_CAPACITY`])
+    /// whose buckets are chosen by SipHash-2-4 keyed with `seed`: pass 16 secret random bytes
+    /// (see [`MemoryReplayStore::with_seed`]).
+    pub fn with_capacity_and_seed(capacity: usize, seed: [u8; 16]) -> Self {
+        Self {
+            table: Table::new(seed),
+            slots: alloc::vec![Slot::EMPTY; self::capacity(capacity)].into_boxed_slice(),
+        }
+    }
+
+    /// The most live entries the store holds.
+    pub fn capacity(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Entries held, live or expired but not yet reused.
+    pub const fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    /// True when the store holds nothing.
+    pub const fn is_empty(&self) -> bool {
+        self.table.len() == 0
+    }
+
+    /// Entries still live at `now` (a scan of the store).
+    pub fn live(&self, now: u64) -> usize {
+        self.table.live(&self.slots, now)
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl ReplayStore for BoxedReplayStore {
+    fn check_and_insert(&mut self, entry: ReplayEntry, now: u64) -> Result<(), ReplayError> {
+        self.table.check_and_insert(&mut self.slots, entry, now)
+    }
+}
+
+/// The capacity and the number held, not the entries nor the seed.
+#[cfg(feature = "alloc")]
+impl fmt::Debug for BoxedReplayStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BoxedReplayStore")
             .field("capacity", &self.capacity())
             .field("len", &self.len())
             .finish_non_exhaustive()
@@ -857,6 +928,32 @@ mod tests {
             }
         }
         assert_eq!(heads, N);
+    }
+
+    #[cfg(feature = "alloc")]
+    #[test]
+    fn the_boxed_store_is_the_same_table() {
+        let mut boxed = BoxedReplayStore::with_capacity_and_seed(3, [5; 16]);
+        let mut array = MemoryReplayStore::<3>::with_seed([5; 16]);
+        assert_eq!(boxed.capacity(), 3);
+        assert_eq!(
+            format!("{boxed:?}"),
+            "BoxedReplayStore { capacity: 3, len: 0, .. }"
+        );
+        for (i, now) in [0u64, 0, 0, 0, 5, 5, 9, 12].into_iter().enumerate() {
+            let e = entry(&(i % 5).to_string(), now + 6);
+            assert_eq!(
+                boxed.check_and_insert(e, now),
+                array.check_and_insert(e, now)
+            );
+            assert_eq!(boxed.len(), array.len());
+            assert_eq!(boxed.live(now), array.live(now));
+            check_invariants(&boxed.table, &boxed.slots);
+        }
+        assert_eq!(
+            BoxedReplayStore::with_capacity(0).check_and_insert(entry("a", 1), 0),
+            Err(ReplayError::Full)
+        );
     }
 
     #[test]
