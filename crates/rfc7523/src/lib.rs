@@ -24,8 +24,8 @@
 //! The crate never reads a clock and does no I/O: `now` (Unix seconds) and the replay store come
 //! from the caller. Verification uses no heap at all: keys, tokens and the RSA arithmetic
 //! (fixed-width Montgomery multiplication for 2048-, 3072-, 4096- and 8192-bit moduli) live in
-//! fixed buffers, and without the `alloc` or `sign` feature the crate does not link `alloc`. Every bound
-//! is a named constant in [`limits`].
+//! fixed buffers, and without the `alloc` feature (which `sign` turns on) the crate does not
+//! link `alloc`. Every bound is a named constant in [`limits`].
 //!
 //! ```
 //! use rfc7523::{GrantProfile, KeySet, MemoryReplayStore, Party, UnverifiedAssertion};
@@ -61,8 +61,8 @@
     )
 )]
 
-// Only the registry loader (feature `alloc`) and signing (the `rsa` crate's private-key
-// operation) use the heap; verification never does.
+// Only the registry loader and `BoxedReplayStore` (feature `alloc`) and signing (the `rsa`
+// crate's private-key operation) use the heap; verification never does.
 #[cfg(any(feature = "alloc", feature = "sign"))]
 extern crate alloc;
 
@@ -94,6 +94,8 @@ pub use party::{KeyLookup, Party, Policy, Subjects};
 pub use profile::{Checks, ClientAuthProfile, GrantProfile, TypRule, ValidatedAssertion};
 #[cfg(feature = "alloc")]
 pub use registry::{Registry, RegistryError};
+#[cfg(feature = "alloc")]
+pub use replay::BoxedReplayStore;
 pub use replay::{MemoryReplayStore, ReplayEntry, ReplayError, ReplayKey, ReplayStore};
 pub use token_request::{
     ClientAuthentication, OtherClientAuthentication, TokenEndpoint, TokenError, TokenOutcome,
@@ -117,6 +119,7 @@ pub mod limits {
     pub use crate::registry::{
         MAX_LEEWAY_SETTING, MAX_LIFETIME_SETTING, MAX_REGISTRY_LEN, MAX_REGISTRY_PARTIES,
     };
+    pub use crate::replay::{MAX_REPLAY_BUCKET_LEN, MAX_REPLAY_CAPACITY};
 }
 
 /// The README's Rust examples, compiled and run as doctests so they cannot rot.
