@@ -23,8 +23,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use criterion::{criterion_group, criterion_main, Criterion};
 use rfc7523::sign::{AssertionRequest, AssertionSigner};
 use rfc7523::{
-    BoxedReplayStore, Checks, ClientAuthProfile, KeySet, ReplayEntry, ReplayError, ReplayKey,
-    ReplayStore, TrustedIssuer, TypRule,
+    BoxedReplayStore, Checks, ClientAuthProfile, KeySet, Party, Policy, ReplayEntry, ReplayError,
+    ReplayKey, ReplayStore,
 };
 
 const CAPACITY: usize = 65_536;
@@ -181,19 +181,17 @@ fn validate_benches(c: &mut Criterion) {
     };
     let token = signer.sign(&request, now).expect("sign").to_string();
     let keys = KeySet::from_pem(group["keyPem"].as_str().expect("keyPem")).expect("SPKI");
-    let clients = [TrustedIssuer {
-        issuer: CLIENT_ID,
-        keys: &keys,
-    }];
-    let profile = ClientAuthProfile {
-        clients: &clients[..],
-        issuer: AUDIENCE,
-        typ: TypRule::NotAnotherType,
+    let clients = [Party::new(CLIENT_ID, &keys).with_policy(Policy {
         checks: Checks {
             max_lifetime: Some(LIFETIME),
             require_jti: true,
             ..Checks::default()
         },
+        ..Policy::default()
+    })];
+    let profile = ClientAuthProfile {
+        clients: &clients[..],
+        issuer: AUDIENCE,
     };
     let now = now + 1;
     let token = token.as_str();
