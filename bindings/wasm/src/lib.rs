@@ -2,8 +2,9 @@
 //!
 //! Thin on purpose: each export converts its arguments, calls the core, and converts the
 //! result. The rules live in the core (`crates/rfc7523`); this crate only maps JS options onto
-//! `Checks`/profiles, JS dates onto Unix seconds, and core errors onto `AssertionError`
-//! objects with jose-style codes.
+//! the core's parties (a registry document, loaded by the core, or the one `Party` of the
+//! `keys` form) and profiles, JS dates onto Unix seconds, and core errors onto
+//! `AssertionError` objects with jose-style codes.
 //!
 //! Two modules come from this crate (`cargo xtask wasm`): the default features (`verify`) give
 //! the package's main module, verification only; `--no-default-features --features sign`
@@ -83,9 +84,10 @@ fn seconds(object: &JsValue, key: &str) -> Result<Option<u64>, JsValue> {
     }
 }
 
-fn boolean(object: &JsValue, key: &str) -> Result<bool, JsValue> {
+/// A boolean, or `default` when absent.
+fn boolean(object: &JsValue, key: &str, default: bool) -> Result<bool, JsValue> {
     match optional(object, key)? {
-        None => Ok(false),
+        None => Ok(default),
         Some(v) => v
             .as_bool()
             .ok_or_else(|| type_error(&format!("{key} must be a boolean"))),
