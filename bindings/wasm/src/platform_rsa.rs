@@ -21,7 +21,7 @@ mod enabled {
     use rfc7523::RsaVerifyingKey;
     use wasm_bindgen::prelude::*;
 
-    use crate::verify::base64url;
+    use crate::base64url;
 
     #[wasm_bindgen(inline_js = "
 export function platformRsa() {

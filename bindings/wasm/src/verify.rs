@@ -2,7 +2,6 @@
 //! document, or the one party of the `keys` form), the replay choices, and errors as
 //! `AssertionError` objects (feature `verify`, on by default: the package's main module).
 
-use base64ct::{Base64UrlUnpadded, Encoding};
 use js_sys::{Array, Function, Object, Reflect, JSON};
 use rfc7523::limits::MAX_LIFETIME_SETTING;
 use rfc7523::profile::DEFAULT_MAX_LIFETIME;
@@ -17,7 +16,9 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use crate::platform_rsa::PlatformKeys;
-use crate::{boolean, check_options, current_time, optional, seconds, string, type_error};
+use crate::{
+    base64url, boolean, check_options, current_time, optional, seconds, string, type_error,
+};
 
 /// Entries of the default per-instance replay store (40 bytes each).
 pub const DEFAULT_REPLAY_CAPACITY: usize = 4096;
@@ -952,8 +953,4 @@ fn json_text(value: &JsValue, what: &str) -> Result<String, JsValue> {
 fn load_keys(value: &JsValue) -> Result<KeySet, JsValue> {
     let text = json_text(value, "keys must be a JWKS, a JWK or a PEM string")?;
     KeySet::from_text(&text).map_err(|e| type_error(&format!("keys: {e}")))
-}
-
-pub(crate) fn base64url(bytes: &[u8]) -> String {
-    Base64UrlUnpadded::encode_string(bytes)
 }
