@@ -15,7 +15,7 @@ export const RULES = {
     label: 'Header',
     what: 'no crit, b64, zip or nested JWT; keys are never taken from jku, x5u, jwk or x5c',
   },
-  key: { label: 'Key', what: 'a configured key of this issuer or client (chosen by kid when present)' },
+  key: { label: 'Key', what: "a key of this issuer or client, never another party's (chosen by kid when present)" },
   signature: { label: 'Signature', what: 'RS256 (RSASSA-PKCS1-v1_5 with SHA-256) verifies' },
   typ: {
     label: 'typ',
@@ -28,7 +28,7 @@ export const RULES = {
     label: 'iss',
     what: {
       grant: 'a trusted issuer (read first, to choose its keys; compared again once verified)',
-      client: 'the client id',
+      client: 'a registered client (read first, to choose its keys; compared again once verified)',
     },
   },
   sub: {
@@ -45,23 +45,18 @@ export const RULES = {
   exp: { label: 'exp', what: 'present and not passed (leeway included)' },
   nbf: { label: 'nbf', what: 'when present, not in the future (leeway included)' },
   iat: { label: 'iat', what: 'when present, not in the future (leeway included)' },
-  lifetime: { label: 'Lifetime', what: 'exp − iat within the configured maximum' },
+  lifetime: { label: 'Lifetime', what: 'exp − iat (or exp − now) within the maximum (default 3600 s)' },
   replay: { label: 'jti replay', what: '(iss, jti) not seen before; recorded until exp + leeway' },
 };
 
-// Position of each rule in the core's order of checks, per profile. Grants read the
-// (unverified) iss first, only to choose the issuer's keys, so an untrusted issuer fails
-// before the key and the signature; client assertions are looked up by the client id.
-const STAGES = {
-  grant: {
-    structure: 0, algorithm: 1, header: 2, iss: 3, key: 4, signature: 5, typ: 6,
-    sub: 8, aud: 9, exp: 10, nbf: 11, iat: 12, lifetime: 13, replay: 15,
-  },
-  client: {
-    structure: 0, algorithm: 1, header: 2, key: 3, signature: 4, typ: 5,
-    iss: 7, sub: 8, aud: 9, exp: 10, nbf: 11, iat: 12, lifetime: 13, replay: 15,
-  },
+// Position of each rule in the core's order of checks, per profile. Both profiles read the
+// (unverified) iss first, only to find the party and choose its keys, so an untrusted issuer
+// or an unknown client fails before the key and the signature.
+const ORDER = {
+  structure: 0, algorithm: 1, header: 2, iss: 3, key: 4, signature: 5, typ: 6,
+  sub: 8, aud: 9, exp: 10, nbf: 11, iat: 12, lifetime: 13, replay: 15,
 };
+const STAGES = { grant: ORDER, client: ORDER };
 
 /** The rows in the order the core checks them, for `profile` ("grant" or "client"). */
 export function rowOrder(profile) {
@@ -76,7 +71,6 @@ export function rowOrder(profile) {
  */
 export function locate(error, profile) {
   const s = STAGES[profile];
-  const grant = profile === 'grant';
   const afterSignature = s.signature + 0.5; // the claims set is parsed
   const requiredClaims = s.typ + 0.5; // iss, sub, aud, exp (and jti, iat when required)
   const decodedSegments = s.header + 0.5; // payload and signature are decoded after the header
@@ -86,8 +80,8 @@ export function locate(error, profile) {
     case 'malformed':
       if (/signature length differs/.test(message)) return { row: 'signature', stage: s.signature };
       if (/^the payload (is not valid|is not a JSON|has a duplicate)/.test(message)) {
-        // Grants parse the payload for iss before the signature; client assertions after it.
-        return { row: 'structure', stage: grant ? s.iss : afterSignature };
+        // The payload is parsed for iss before the signature.
+        return { row: 'structure', stage: s.iss };
       }
       if (/^the header has no alg|^the alg header parameter/.test(message)) {
         return { row: 'algorithm', stage: s.algorithm };
@@ -112,12 +106,12 @@ export function locate(error, profile) {
     case 'invalid_claim':
       return {
         row: claimRow(error.claim),
-        stage: grant && error.claim === 'iss' ? s.iss : afterSignature,
+        stage: error.claim === 'iss' ? s.iss : afterSignature,
       };
     case 'missing_claim':
       return {
         row: claimRow(error.claim),
-        stage: grant && error.claim === 'iss' ? s.iss : requiredClaims,
+        stage: error.claim === 'iss' ? s.iss : requiredClaims,
       };
     case 'invalid_type':
       return { row: 'typ', stage: s.typ };

@@ -2,16 +2,19 @@
 // (pinned) reads wrangler.toml and bundles the Worker as for a deployment (--dry-run: nothing
 // leaves the machine), then Miniflare (pinned, the same version wrangler uses) runs that bundle
 // as two Workers on 127.0.0.1 that share one Durable Object namespace, the way two isolates of
-// a deployed Worker do. Last, `wrangler dev` itself serves the example.
+// a deployed Worker do: the parties of its registry, each with its own key (the client vs the
+// issuer, both ways), client secrets and the Authorization header refused by the core. Last,
+// `wrangler dev` itself serves the example.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
+import { createPrivateKey } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { keyB, s } from '../../bindings/wasm/js/support/fixtures.mjs';
+import { keyB, m, s } from '../../bindings/wasm/js/support/fixtures.mjs';
 import { EXAMPLE_KEY } from '../demo-key.js';
 import { jsDir, quietEnv, repoRoot, requireTool } from './support.mjs';
 
@@ -26,11 +29,24 @@ const AS = 'https://as.example';
 const CLIENT = 's6BhdRkqt3';
 const IDP = 'https://idp.example';
 
-/** An assertion signed with the key wrangler.toml trusts (the demo page's example key). */
-function assertion({ client = false, key = EXAMPLE_KEY.privatePem, ...overrides } = {}) {
+/** The trusted issuer's key: the public example key of RFC 7515 Appendix A.2. */
+const a2 = JSON.parse(readFileSync(join(repoRoot, 'tests/vectors/rfc/rfc7515_A2_rs256.json'), 'utf8'));
+const IDP_KEY = {
+  privatePem: createPrivateKey({ key: a2.private_jwk, format: 'jwk' }).export({ type: 'pkcs8', format: 'pem' }),
+  jwk: { ...a2.public_jwk, kid: 'rfc7515-a2' },
+};
+
+/** The two parties of wrangler.toml's registry, each with its own key. */
+const PARTIES = {
+  client: { id: CLIENT, key: EXAMPLE_KEY },
+  issuer: { id: IDP, key: IDP_KEY },
+};
+
+/** An assertion of the client (its key: the demo page's example key) or of the issuer. */
+function assertion({ client = false, key = PARTIES[client ? 'client' : 'issuer'].key.privatePem, ...overrides } = {}) {
   return s.signAssertion({
     privateKey: key,
-    kid: EXAMPLE_KEY.jwk.kid,
+    kid: PARTIES[client ? 'client' : 'issuer'].key.jwk.kid,
     issuer: client ? CLIENT : IDP,
     subject: client ? CLIENT : 'alice',
     audience: AS,
@@ -71,12 +87,22 @@ describe('Worker example (workerd through Miniflare, two instances, one Durable 
   let a;
   let b;
   let bundleDir;
+  /** The same registry in Node: the core's answer for a request, to compare the Worker's with. */
+  let reference;
 
   before(async () => {
     // wrangler's reading of wrangler.toml, and its deployment bundle.
     const { unstable_readConfig } = requireTool('wrangler');
     const config = unstable_readConfig({ config: configPath }, { hideWarnings: true });
-    assert.deepEqual([config.vars.ISSUER, config.vars.CLIENT_ID, config.vars.GRANT_ISSUERS], [AS, CLIENT, [IDP]]);
+    const registry = config.vars.REGISTRY;
+    assert.deepEqual(
+      [registry.issuer, registry.clients.map((c) => c.client_id), registry.issuers.map((i) => i.issuer)],
+      [AS, [CLIENT], [IDP]],
+    );
+    // Each party with its own key: the client's is the demo page's, the issuer's another.
+    assert.deepEqual(registry.clients[0].jwks.keys.map((k) => k.n), [EXAMPLE_KEY.jwk.n]);
+    assert.deepEqual(registry.issuers[0].jwks.keys.map((k) => k.n), [IDP_KEY.jwk.n]);
+    reference = () => new m.AssertionVerifier({ registry, replay: 'external' });
     bundleDir = mkdtempSync(join(tmpdir(), 'rfc7523-worker-'));
     execFileSync(wrangler, ['deploy', '--dry-run', '--outdir', bundleDir, '--config', configPath], {
       cwd: repoRoot,
@@ -207,19 +233,80 @@ describe('Worker example (workerd through Miniflare, two instances, one Durable 
     assertToken(await answer(await b(clientCredentials(clientToken))));
   });
 
-  test('wrong method, content type, Authorization header and path get proper errors', async () => {
+  test('wrong method, content type and path get proper errors', async () => {
     const get = await answer(await a(undefined, {}, { method: 'GET' }));
     assertError(get, 405, 'invalid_request', 'the token endpoint accepts POST only');
     assert.equal(get.headers.get('allow'), 'POST');
     assertError(await answer(await a(JSON.stringify({ grant_type: GRANT_TYPE }), { 'Content-Type': 'application/json' })), 400, 'invalid_request', /x-www-form-urlencoded/);
     assertError(await answer(await a(grant(), {})), 400, 'invalid_request', /x-www-form-urlencoded/);
     assertToken(await answer(await a(grant(), { 'Content-Type': 'application/x-www-form-urlencoded; charset=UTF-8' })));
-    const basic = await answer(await a(grant(), { ...FORM, Authorization: 'Basic czZCaGRSa3F0MzpnWDFmQmF0M2JW' }));
-    assertError(basic, 401, 'invalid_client');
-    assert.equal(basic.headers.get('www-authenticate'), 'Basic realm="token"');
     const elsewhere = await (await mf.getWorker('token-a')).fetch('http://127.0.0.1/', { method: 'POST' });
     assert.equal(elsewhere.status, 404);
     await elsewhere.arrayBuffer();
+  });
+
+  test('one party\'s key never signs for the other: the client vs the issuer, both ways, with and without kid', async () => {
+    // [signer, claimed role, request, status, error]
+    const rows = [
+      ['client', 'issuer', (token) => grant(token), 400, 'invalid_grant'],
+      ['issuer', 'client', (token) => clientCredentials(token), 401, 'invalid_client'],
+    ];
+    let checked = 0;
+    for (const [signer, claimed, request, status, error] of rows) {
+      for (const [kid, reason] of [
+        [undefined, 'invalid_signature'],
+        [PARTIES[signer].key.jwk.kid, 'unknown_key'],
+      ]) {
+        const token = s.signAssertion({
+          privateKey: PARTIES[signer].key.privatePem,
+          ...(kid && { kid }),
+          issuer: PARTIES[claimed].id,
+          subject: claimed === 'client' ? CLIENT : 'alice',
+          audience: AS,
+          lifetime: 120,
+          clientAuth: claimed === 'client',
+        });
+        const body = request(token);
+        // The core's own answer for this request, in Node, with the same registry.
+        let expected;
+        try {
+          reference().verifyTokenRequest(body);
+        } catch (err) {
+          expected = err;
+        }
+        assert.deepEqual([expected?.status, expected?.reason], [status, reason], `${signer} as ${claimed}, kid ${kid}`);
+        for (const worker of [a, b]) {
+          const response = await answer(await worker(body));
+          assertError(response, status, error, JSON.parse(expected.body).error_description);
+          checked++;
+        }
+      }
+    }
+    assert.equal(checked, 8);
+  });
+
+  test('client_secret and the Authorization header: 401 invalid_client from the core, a fixed WWW-Authenticate', async () => {
+    const refused = 'the client authentication method is not supported; authenticate with a client assertion';
+    const secret = await answer(await a(new URLSearchParams({ grant_type: 'client_credentials', client_id: CLIENT, client_secret: 's3cret' }).toString()));
+    assertError(secret, 401, 'invalid_client', refused);
+    assert.equal(secret.headers.get('www-authenticate'), null);
+    for (const authorization of ['Basic czZCaGRSa3F0MzpnWDFmQmF0M2JW', 'Bearer x', 'Evil realm="x", Basic', 'x'.repeat(300)]) {
+      for (const body of [grant(), 'grant_type=client_credentials']) {
+        const response = await answer(await b(body, { ...FORM, Authorization: authorization }));
+        assertError(response, 401, 'invalid_client', refused);
+        assert.equal(response.headers.get('www-authenticate'), 'Basic realm="token"');
+        assert.ok(!JSON.stringify(response.body).includes(authorization.slice(0, 8)));
+      }
+    }
+    // With a client assertion too: two methods, 400 invalid_request (RFC 6749 §2.3).
+    const both = await answer(await a(clientCredentials(), { ...FORM, Authorization: 'Basic czZCaGRSa3F0MzpnWDFmQmF0M2JW' }));
+    assertError(both, 400, 'invalid_request', 'more than one client authentication method was used');
+    assert.equal(both.headers.get('www-authenticate'), null);
+  });
+
+  test('resource (RFC 8707) may repeat; other parameters may not', async () => {
+    assertToken(await answer(await a(`${grant()}&resource=https%3A%2F%2Fapi.example&resource=https%3A%2F%2Fapi2.example`)));
+    assertError(await answer(await a(`${grant()}&scope=a&scope=b`)), 400, 'invalid_request', 'a request parameter is repeated');
   });
 });
 

@@ -2,8 +2,9 @@
 //!
 //! Thin on purpose: each export converts its arguments, calls the core, and converts the
 //! result. The rules live in the core (`crates/rfc7523`); this crate only maps JS options onto
-//! `Checks`/profiles, JS dates onto Unix seconds, and core errors onto `AssertionError`
-//! objects with jose-style codes.
+//! the core's parties (a registry document, loaded by the core, or the one `Party` of the
+//! `keys` form) and profiles, JS dates onto Unix seconds, and core errors onto
+//! `AssertionError` objects with jose-style codes.
 //!
 //! Two modules come from this crate (`cargo xtask wasm`): the default features (`verify`) give
 //! the package's main module, verification only; `--no-default-features --features sign`
@@ -32,6 +33,26 @@ pub use verify::{
 use js_sys::{Date, Object, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
+
+/// Unpadded base64url (RFC 4648 §5) of `bytes`: replay keys and RSA key components. Ours,
+/// not a crate's: encoding is a few lines, and the module has a size budget.
+#[cfg(feature = "verify")]
+fn base64url(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        // The chunk's bytes as the top 24 bits' worth of a u32, then one symbol per 6 bits:
+        // 2, 3 or 4 of them for 1, 2 or 3 bytes.
+        let bits = chunk
+            .iter()
+            .zip([16, 8, 0])
+            .fold(0u32, |bits, (&byte, shift)| bits | u32::from(byte) << shift);
+        for shift in [18, 12, 6, 0].into_iter().take(chunk.len() + 1) {
+            out.push(char::from(ALPHABET[(bits >> shift & 63) as usize]));
+        }
+    }
+    out
+}
 
 fn type_error(message: &str) -> JsValue {
     js_sys::TypeError::new(message).into()
@@ -83,9 +104,10 @@ fn seconds(object: &JsValue, key: &str) -> Result<Option<u64>, JsValue> {
     }
 }
 
-fn boolean(object: &JsValue, key: &str) -> Result<bool, JsValue> {
+/// A boolean, or `default` when absent.
+fn boolean(object: &JsValue, key: &str, default: bool) -> Result<bool, JsValue> {
     match optional(object, key)? {
-        None => Ok(false),
+        None => Ok(default),
         Some(v) => v
             .as_bool()
             .ok_or_else(|| type_error(&format!("{key} must be a boolean"))),
@@ -115,4 +137,33 @@ fn current_time(options: Option<JsValue>, allowed: &[&str]) -> Result<u64, JsVal
         return Err(type_error("currentDate must not be before 1970"));
     }
     Ok((millis / 1000.0).floor() as u64)
+}
+
+#[cfg(all(test, feature = "verify"))]
+mod tests {
+    #[test]
+    fn base64url_rfc4648_vectors_and_the_url_alphabet() {
+        for (input, expected) in [
+            (&b""[..], ""),
+            (b"f", "Zg"),
+            (b"fo", "Zm8"),
+            (b"foo", "Zm9v"),
+            (b"foob", "Zm9vYg"),
+            (b"fooba", "Zm9vYmE"),
+            (b"foobar", "Zm9vYmFy"),
+            (&[0xfb, 0xff, 0xbf], "-_-_"),
+            (&[0, 0, 0, 0xff], "AAAA_w"),
+        ] {
+            assert_eq!(super::base64url(input), expected, "{input:?}");
+        }
+        // Every byte value, against the reference encoder.
+        let all: Vec<u8> = (0..=255).collect();
+        for len in 0..all.len() {
+            let slice = &all[len..];
+            assert_eq!(
+                super::base64url(slice),
+                <base64ct::Base64UrlUnpadded as base64ct::Encoding>::encode_string(slice)
+            );
+        }
+    }
 }

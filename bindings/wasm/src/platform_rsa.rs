@@ -18,10 +18,10 @@ pub(crate) use disabled::PlatformKeys;
 #[cfg(feature = "platform-rsa")]
 mod enabled {
     use rfc7523::limits::MAX_SIGNATURE_LEN;
-    use rfc7523::KeySet;
+    use rfc7523::RsaVerifyingKey;
     use wasm_bindgen::prelude::*;
 
-    use crate::verify::base64url;
+    use crate::base64url;
 
     #[wasm_bindgen(inline_js = "
 export function platformRsa() {
@@ -89,7 +89,8 @@ export function platformRsa() {
     }
 
     /// The platform's RSA and its handle (the `publicDecrypt` options) for each key of a
-    /// verifier's `KeySet`, in the set's order.
+    /// verifier, in the verifier's flat order of keys (every key of every party, in registry
+    /// order: see `Config::keys` in `verify.rs`).
     #[derive(Debug)]
     pub(crate) struct PlatformKeys {
         rsa: PlatformRsa,
@@ -100,10 +101,10 @@ export function platformRsa() {
         /// The platform's RSA with a handle for every key of `keys`; `None` when there is no
         /// platform RSA, when it refuses a key, or when its RSAVP1 of a known value differs
         /// from ours for any key: then the package's arithmetic serves all of them.
-        pub(crate) fn load(keys: &KeySet) -> Option<Self> {
+        pub(crate) fn load<'k>(keys: impl Iterator<Item = &'k RsaVerifyingKey>) -> Option<Self> {
             let rsa = platform_rsa()?;
-            let mut handles = Vec::with_capacity(keys.len());
-            for key in keys.iter() {
+            let mut handles = Vec::new();
+            for key in keys {
                 let mut n = [0u8; MAX_SIGNATURE_LEN];
                 let n = key.modulus(&mut n)?;
                 let e = key.exponent().to_be_bytes();
@@ -125,8 +126,9 @@ export function platformRsa() {
             Some(Self { rsa, handles })
         }
 
-        /// RSAVP1 under key number `index` into `out` (exactly k bytes); `None` when the
-        /// platform throws or answers anything but k bytes.
+        /// RSAVP1 under key number `index` (of the order given to [`load`](Self::load)) into
+        /// `out` (exactly k bytes); `None` when the platform throws or answers anything but k
+        /// bytes.
         pub(crate) fn rsavp1(&self, index: usize, signature: &[u8], out: &mut [u8]) -> Option<()> {
             let handle = self.handles.get(index)?;
             self.rsa.rsavp1(handle, signature, out).ok()?.then_some(())
@@ -136,14 +138,14 @@ export function platformRsa() {
 
 #[cfg(not(feature = "platform-rsa"))]
 mod disabled {
-    use rfc7523::KeySet;
+    use rfc7523::RsaVerifyingKey;
 
     /// No platform RSA in this build: a type with no values.
     #[derive(Debug)]
     pub(crate) enum PlatformKeys {}
 
     impl PlatformKeys {
-        pub(crate) fn load(_keys: &KeySet) -> Option<Self> {
+        pub(crate) fn load<'k>(_keys: impl Iterator<Item = &'k RsaVerifyingKey>) -> Option<Self> {
             None
         }
 

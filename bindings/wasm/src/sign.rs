@@ -62,7 +62,7 @@ pub fn sign_assertion(options: SignOptions) -> Result<String, JsValue> {
         lifetime: seconds(&options, "lifetime")?,
         jti: jti.as_deref(),
         kid: kid.as_deref(),
-        client_authentication: boolean(&options, "clientAuth")?,
+        client_authentication: boolean(&options, "clientAuth", false)?,
     };
     let now = current_time(Some(options), SIGN_OPTIONS)?;
     let signer = AssertionSigner::from_pem(&private_key).map_err(|e| type_error(&e.to_string()))?;

@@ -1,20 +1,24 @@
-//! Verification: `AssertionVerifier` (`verify`, `verifyTokenRequest`), the replay choices,
-//! and errors as `AssertionError` objects (feature `verify`, on by default: the package's main
-//! module).
+//! Verification: `AssertionVerifier` (`verify`, `verifyTokenRequest`), its parties (a registry
+//! document, or the one party of the `keys` form), the replay choices, and errors as
+//! `AssertionError` objects (feature `verify`, on by default: the package's main module).
 
-use base64ct::{Base64UrlUnpadded, Encoding};
 use js_sys::{Array, Function, Object, Reflect, JSON};
-use rfc7523::token_request::TokenError;
+use rfc7523::limits::MAX_LIFETIME_SETTING;
+use rfc7523::profile::DEFAULT_MAX_LIFETIME;
+use rfc7523::registry::{RegisteredParty, Registry};
+use rfc7523::token_request::{OtherClientAuthentication, TokenError};
 use rfc7523::{
-    Checks, ClientAuthProfile, Error, GrantProfile, KeyLookup, KeySet, MemoryReplayStore, Reason,
-    ReplayEntry, ReplayError, ReplayStore, RsaVerifyingKey, TokenEndpoint, TrustedIssuer, TypRule,
-    Use, ValidatedAssertion,
+    Checks, ClientAuthProfile, Error, GrantProfile, KeyLookup, KeySet, MemoryReplayStore, Party,
+    Policy, Reason, ReplayEntry, ReplayError, ReplayStore, RsaVerifyingKey, Subjects,
+    TokenEndpoint, TypRule, Use, ValidatedAssertion,
 };
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use crate::platform_rsa::PlatformKeys;
-use crate::{boolean, check_options, current_time, optional, seconds, string, type_error};
+use crate::{
+    base64url, boolean, check_options, current_time, optional, seconds, string, type_error,
+};
 
 /// Entries of the default per-instance replay store (40 bytes each).
 pub const DEFAULT_REPLAY_CAPACITY: usize = 4096;
@@ -24,6 +28,55 @@ const TYPES: &'static str = r#"
 /** Keys: a JWK Set or a JWK (object or JSON text), or a PEM public key (SPKI or PKCS#1). */
 export type KeyInput = string | { keys: object[] } | object;
 
+/** The policy fields a registered client or trusted issuer may set (all optional). */
+export interface RegistryPolicy {
+  /** Longest accepted lifetime (`exp - iat`, or `exp - now`), 1..86400 seconds (default 3600). */
+  max_lifetime?: number;
+  /** Oldest accepted `iat`, 1..86400 seconds (makes `iat` required). */
+  max_age?: number;
+  /** Allowed clock skew, 0..600 seconds (default 30). */
+  leeway?: number;
+  /** Refuse assertions without `jti` (default true). */
+  require_jti?: boolean;
+  /** Refuse assertions without `iat` (default false). */
+  require_iat?: boolean;
+  /** Only `"RS256"` today. */
+  token_endpoint_auth_signing_alg?: "RS256";
+}
+
+/** A client (RFC 7591 client metadata) that authenticates with `private_key_jwt`. */
+export interface RegisteredClient extends RegistryPolicy {
+  client_id: string;
+  /** Its public keys, inline (no other party may list one of them). */
+  jwks: { keys: object[] };
+  /** Required, and only this method is supported. */
+  token_endpoint_auth_method: "private_key_jwt";
+  /** Require `typ: client-authentication+jwt` (RFC 10070); otherwise an absent `typ` or
+   *  `JWT` also passes. */
+  require_typ?: boolean;
+}
+
+/** A trusted issuer of jwt-bearer authorization grants. */
+export interface RegisteredIssuer extends RegistryPolicy {
+  issuer: string;
+  jwks: { keys: object[] };
+  /** The only subjects its grants may carry (default: any). */
+  subjects?: string[];
+}
+
+/** The registry document: this server, its clients and its trusted issuers, each with its own
+ *  keys and policy. Unknown fields, duplicate ids, a key listed for two parties, `jwks_uri`
+ *  (not supported yet) and out-of-range values are refused at construction (TypeError). */
+export interface RegistryDocument {
+  /** This server's issuer identifier: the sole `aud` of client assertions, an accepted `aud`
+   *  of grants. */
+  issuer: string;
+  /** Also accepted as the `aud` of grants (RFC 10070 section 2.1). */
+  token_endpoint?: string;
+  clients?: RegisteredClient[];
+  issuers?: RegisteredIssuer[];
+}
+
 /** A caller-supplied replay store: atomically store `key` (a digest of iss and jti) until
  *  `expiresAt` (Unix seconds) and return true, or return false when it is already present (a
  *  replay). Throwing, or returning anything but a boolean, refuses the assertion (fail closed). */
@@ -31,38 +84,13 @@ export interface ReplayHook {
   checkAndInsert(key: string, expiresAt: number): boolean;
 }
 
-/** Options of `new AssertionVerifier()`. Unknown names are refused (TypeError), so a typo
- *  cannot silently weaken a check. Names follow jose's `jwtVerify` where the meaning is the same. */
-export interface VerifierOptions {
-  /** Trusted keys. */
-  keys: KeyInput;
-  /** Trusted issuer(s) (authorization grant profile). */
-  issuer?: string | string[];
-  /** Accepted audience(s). With `clientId`, exactly one: the server's issuer identifier. */
-  audience: string | string[];
-  /** Expected subject (authorization grant profile). */
-  subject?: string;
-  /** Selects the client-authentication profile: iss == sub == clientId. */
-  clientId?: string;
-  /** Allowed clock skew in seconds (default 30). */
-  clockTolerance?: number;
-  /** Maximum age of `iat`, in seconds (makes `iat` required). */
-  maxTokenAge?: number;
-  /** Maximum lifetime (`exp - iat`, or `exp - now`), in seconds. */
-  maxLifetime?: number;
-  requireJti?: boolean;
-  requireIat?: boolean;
-  /** `"client-authentication+jwt"`: require that explicit type (same as `requireTyp: true`).
-   *  Client authentication only. */
-  typ?: "client-authentication+jwt";
-  /** Require `typ: client-authentication+jwt` (rfc7523bis); otherwise an absent `typ` or
-   *  `JWT` also passes, and any other type is refused. Client authentication only. */
-  requireTyp?: boolean;
+/** Options of every verifier. */
+export interface CommonVerifierOptions {
   /** The RSA public-key operation (the modular exponentiation under RS256). `"platform"`
    *  (the default): `node:crypto` where the runtime has it (found through
    *  `process.getBuiltinModule`: Node >= 20.16, Workers with `nodejs_compat`; not in the
-   *  `web` build), checked on every key at construction against the package's own
-   *  arithmetic, else that arithmetic;
+   *  `web` build), checked on every key of every party at construction against the
+   *  package's own arithmetic, else that arithmetic;
    *  `"wasm"`: always the package's own arithmetic. Either way the package checks the
    *  signature's length and range and compares the result with the one valid encoding
    *  itself. `rsaImplementation` tells which one a verifier uses. */
@@ -71,11 +99,73 @@ export interface VerifierOptions {
    *  full = refused); a ReplayHook; or `"external"`: nothing is stored, and results carry
    *  `replay` for your own atomic insert (e.g. a Durable Object). */
   replay?: ReplayHook | "external";
+  /** `verifyTokenRequest`: a `client_secret` or an `Authorization` header is refused
+   *  (`"refuse"`, the default: 401 `unsupported_client_authentication`), or passed on for
+   *  you to verify (`"verified-by-caller"`: the result's `clientAuthentication` says which). */
+  otherClientAuthentication?: "refuse" | "verified-by-caller";
 }
+
+/** Every client and trusted issuer from a registry document, each with its own keys and
+ *  policy. The per-party options of `SinglePartyOptions` are refused beside it. */
+export interface RegistryOptions extends CommonVerifierOptions {
+  /** The registry document, as an object or JSON text; loaded once. */
+  registry: RegistryDocument | string;
+  keys?: never; issuer?: never; audience?: never; subject?: never; clientId?: never;
+  clockTolerance?: never; maxTokenAge?: never; maxLifetime?: never; requireJti?: never;
+  requireIat?: never; typ?: never; requireTyp?: never;
+}
+
+/** Exactly one party, with its keys: one trusted issuer of grants (`issuer`) or one client
+ *  (`clientId`). More than one party needs a registry (one key set would be trusted for
+ *  every party). Names follow jose's `jwtVerify` where the meaning is the same. */
+export interface SinglePartyOptions extends CommonVerifierOptions {
+  registry?: undefined;
+  /** The party's keys. */
+  keys: KeyInput;
+  /** The trusted issuer (authorization grant profile). */
+  issuer?: string | [string];
+  /** Accepted audience(s). With `clientId`, exactly one: the server's issuer identifier. */
+  audience: string | string[];
+  /** Expected subject (authorization grant profile). */
+  subject?: string;
+  /** The client (client authentication profile): iss == sub == clientId. */
+  clientId?: string;
+  /** Allowed clock skew in seconds (default 30). */
+  clockTolerance?: number;
+  /** Maximum age of `iat`, in seconds (makes `iat` required). */
+  maxTokenAge?: number;
+  /** Maximum lifetime (`exp - iat`, or `exp - now`), 1..86400 seconds (default 3600). */
+  maxLifetime?: number;
+  /** Refuse assertions without `jti` (default true; `false` opts out of replay protection). */
+  requireJti?: boolean;
+  /** Refuse assertions without `iat` (default false). */
+  requireIat?: boolean;
+  /** `"client-authentication+jwt"`: require that explicit type (same as `requireTyp: true`).
+   *  Client authentication only. */
+  typ?: "client-authentication+jwt";
+  /** Require `typ: client-authentication+jwt` (RFC 10070); otherwise an absent `typ` or
+   *  `JWT` also passes, and any other type is refused. Client authentication only. */
+  requireTyp?: boolean;
+}
+
+/** Options of `new AssertionVerifier()`. Unknown names are refused (TypeError), so a typo
+ *  cannot silently weaken a check. */
+export type VerifierOptions = RegistryOptions | SinglePartyOptions;
 
 export interface VerifyOptions {
   /** The time of the check (default: now). */
   currentDate?: Date;
+  /** Which profile: required when the verifier has both clients and trusted issuers. */
+  use?: "grant" | "client_authentication";
+}
+
+export interface TokenRequestOptions {
+  /** The time of the check (default: now). */
+  currentDate?: Date;
+  /** The request's `Authorization` header value (`request.headers.get('Authorization')`),
+   *  or null/undefined when it has none. Only its presence is used: one more client
+   *  authentication method (RFC 6749 section 2.3.1). Never echoed. */
+  authorization?: string | null;
 }
 
 /** What an external replay store must record: `key` until `expiresAt`. */
@@ -86,23 +176,30 @@ export interface ReplayRecord {
   expiresAt: number;
 }
 
+export type Claims = Record<string, unknown> & { iss: string; sub: string; exp: number };
+
 export interface VerifyResult {
   header: Record<string, unknown>;
-  claims: Record<string, unknown> & { iss: string; sub: string; exp: number };
+  claims: Claims;
   /** Present with `replay: "external"` when the assertion has a `jti`. */
   replay?: ReplayRecord;
 }
 
 export interface TokenRequestResult {
   /** `"grant"` for the jwt-bearer grant (with or without client authentication), else
-   *  `"client_authentication"` (a client assertion beside another grant type). */
+   *  `"client_authentication"` (another grant type, from an authenticated client). */
   use: "grant" | "client_authentication";
   grantType: string;
-  /** The claims of the assertion of `use`. */
-  claims: Record<string, unknown> & { iss: string; sub: string; exp: number };
-  /** The client assertion's claims, when the client authenticated with one (`sub` is the
-   *  client id). */
-  clientClaims?: Record<string, unknown> & { iss: string; sub: string; exp: number };
+  /** How the client authenticated: `"client_assertion"` (validated), `"none"` (a jwt-bearer
+   *  grant from a public client), or, with `otherClientAuthentication: "verified-by-caller"`,
+   *  `"client_secret"` / `"authorization_header"`: YOU must verify that credential. */
+  clientAuthentication: "none" | "client_assertion" | "client_secret" | "authorization_header";
+  /** The claims of the assertion of `use`; absent only for another grant type whose client
+   *  authenticated by a method you verify. */
+  claims?: Claims;
+  /** The client assertion's claims, whenever the client authenticated with one (`sub` is
+   *  the client id), beside the grant's `claims`. */
+  clientClaims?: Claims;
   /** With `replay: "external"`: every assertion with a `jti` (client assertion first). */
   replay?: ReplayRecord[];
 }
@@ -147,6 +244,8 @@ extern "C" {
     pub type VerifierOptions;
     #[wasm_bindgen(typescript_type = "VerifyOptions")]
     pub type VerifyOptions;
+    #[wasm_bindgen(typescript_type = "TokenRequestOptions")]
+    pub type TokenRequestOptions;
     #[wasm_bindgen(typescript_type = "typeof AssertionError")]
     pub type AssertionErrorClass;
     #[wasm_bindgen(typescript_type = "VerifyResult")]
@@ -162,7 +261,8 @@ pub fn error_class() -> AssertionErrorClass {
     assertion_error_class().unchecked_into()
 }
 
-/// The option names `new AssertionVerifier()` accepts.
+/// The option names `new AssertionVerifier()` accepts: first the [`PARTY_OPTIONS`] of the
+/// one-party form, which a registry sets per party instead, then those of every verifier.
 const VERIFIER_OPTIONS: &[&str] = &[
     "keys",
     "issuer",
@@ -176,12 +276,20 @@ const VERIFIER_OPTIONS: &[&str] = &[
     "requireIat",
     "typ",
     "requireTyp",
+    "registry",
     "replay",
     "rsa",
+    "otherClientAuthentication",
 ];
 
-/// The option names of `verify()` and `verifyTokenRequest()`.
-const VERIFY_OPTIONS: &[&str] = &["currentDate"];
+/// How many of [`VERIFIER_OPTIONS`] configure the one party of the `keys` form.
+const PARTY_OPTIONS: usize = 12;
+
+/// The option names of `verify()`.
+const VERIFY_OPTIONS: &[&str] = &["currentDate", "use"];
+
+/// The option names of `verifyTokenRequest()`.
+const TOKEN_REQUEST_OPTIONS: &[&str] = &["currentDate", "authorization"];
 
 #[derive(Debug)]
 enum Replay {
@@ -190,102 +298,146 @@ enum Replay {
     External,
 }
 
-/// Validates RFC 7523 assertions (and token requests carrying them) with one policy.
-#[wasm_bindgen]
+/// Whose assertions a verifier accepts.
 #[derive(Debug)]
-pub struct AssertionVerifier {
-    keys: KeySet,
-    issuers: Vec<String>,
-    audiences: Vec<String>,
-    subject: Option<String>,
-    client_id: Option<String>,
-    checks: Checks,
-    typ: TypRule,
-    replay: Replay,
-    /// The platform's RSA, when it is used (option `rsa`).
-    platform: Option<PlatformKeys>,
+enum Config {
+    /// The clients and trusted issuers of a registry document.
+    Registry(Registry),
+    /// The one party of the `keys` form.
+    One(OneParty),
 }
 
-/// The trusted issuers (or the one client) with the RSA operation the verifier uses.
-struct Trusted<'a> {
-    issuers: &'a [TrustedIssuer<'a>],
-    keys: &'a KeySet,
+/// One trusted issuer of grants, or one client, with its keys and policy.
+#[derive(Debug)]
+struct OneParty {
+    id: String,
+    /// `AuthorizationGrant`: a trusted issuer; `ClientAuthentication`: a client.
+    use_: Use,
+    keys: Vec<RsaVerifyingKey>,
+    /// Accepted `aud` values (a client: exactly one, the server's issuer identifier).
+    audiences: Vec<String>,
+    checks: Checks,
+    typ: TypRule,
+    /// The allowed subject (`subject`), when one is set.
+    subjects: Vec<String>,
+}
+
+impl OneParty {
+    fn as_party(&self) -> Party<'_> {
+        Party {
+            id: &self.id,
+            keys: &self.keys,
+            policy: Policy {
+                checks: self.checks,
+                typ: self.typ,
+                subjects: if self.subjects.is_empty() {
+                    Subjects::Any
+                } else {
+                    Subjects::OneOfOwned(&self.subjects)
+                },
+            },
+        }
+    }
+}
+
+impl Config {
+    /// Whether some party serves `use_`.
+    fn serves(&self, use_: Use) -> bool {
+        match self {
+            Config::Registry(registry) => match use_ {
+                Use::AuthorizationGrant => !registry.issuers().is_empty(),
+                Use::ClientAuthentication => !registry.clients().is_empty(),
+            },
+            Config::One(one) => one.use_ == use_,
+        }
+    }
+
+    /// Every key of every party, in one fixed order: the registry's clients, then its
+    /// issuers, each party's keys in document order. The platform's RSA handles are kept in
+    /// this order, and a key is found in it by address, so a key's handle is its own.
+    fn keys(&self) -> impl Iterator<Item = &RsaVerifyingKey> {
+        let (one, registry) = match self {
+            Config::One(one) => (Some(one.keys.iter()), None),
+            Config::Registry(registry) => (
+                None,
+                Some(
+                    registry
+                        .clients()
+                        .iter()
+                        .chain(registry.issuers().iter())
+                        .flat_map(RegisteredParty::keys),
+                ),
+            ),
+        };
+        one.into_iter()
+            .flatten()
+            .chain(registry.into_iter().flatten())
+    }
+}
+
+/// The parties of one use, with the RSA operation the verifier uses.
+struct Lookup<'a> {
+    config: &'a Config,
+    use_: Use,
     platform: Option<&'a PlatformKeys>,
 }
 
-impl KeyLookup for Trusted<'_> {
-    fn keys_for(&self, id: &str) -> Option<&KeySet> {
-        self.issuers.keys_for(id)
+impl KeyLookup for Lookup<'_> {
+    fn party(&self, id: &str) -> Option<Party<'_>> {
+        match self.config {
+            Config::Registry(registry) => match self.use_ {
+                Use::AuthorizationGrant => registry.issuers().party(id),
+                Use::ClientAuthentication => registry.clients().party(id),
+            },
+            Config::One(one) => (one.use_ == self.use_ && one.id == id).then(|| one.as_party()),
+        }
     }
 
-    /// The platform's RSAVP1 for a key it holds; the package's arithmetic otherwise, and when
-    /// the platform fails (the result is the same number either way).
+    /// The platform's RSAVP1 with this very key's handle; the package's arithmetic otherwise,
+    /// and when the platform fails (the result is the same number either way).
     fn rsavp1(&self, key: &RsaVerifyingKey, signature: &[u8], out: &mut [u8]) -> Option<()> {
         let platform = self.platform.and_then(|platform| {
-            let index = self.keys.iter().position(|k| core::ptr::eq(k, key))?;
+            let index = self.config.keys().position(|k| core::ptr::eq(k, key))?;
             platform.rsavp1(index, signature, out)
         });
         platform.or_else(|| key.rsavp1(signature, out).map(|_| ()))
     }
 }
 
+/// Validates RFC 7523 assertions (and token requests carrying them) for its parties: the
+/// clients and trusted issuers of a registry, or the one party of the `keys` form.
+#[wasm_bindgen]
+#[derive(Debug)]
+pub struct AssertionVerifier {
+    config: Config,
+    other_client_auth: OtherClientAuthentication,
+    replay: Replay,
+    /// The platform's RSA, when it is used (option `rsa`).
+    platform: Option<PlatformKeys>,
+}
+
 #[wasm_bindgen]
 impl AssertionVerifier {
-    /// Checks the options and loads the keys once; throws `TypeError` on bad options.
+    /// Checks the options and loads the registry or the keys once; throws `TypeError` on bad
+    /// options.
     #[wasm_bindgen(constructor)]
     pub fn new(options: VerifierOptions) -> Result<AssertionVerifier, JsValue> {
         let options: JsValue = options.into();
         check_options(&options, VERIFIER_OPTIONS, "AssertionVerifier options")?;
-        let keys = load_keys(&required(&options, "keys")?)?;
-        let issuers = strings(&options, "issuer")?;
-        let audiences = strings(&options, "audience")?;
-        let subject = string(&options, "subject")?;
-        let client_id = string(&options, "clientId")?;
-        if audiences.is_empty() {
-            return Err(type_error("audience is required"));
-        }
-        match &client_id {
-            Some(_) if audiences.len() != 1 => {
-                return Err(type_error(
-                    "with clientId, audience must be one value: the server's issuer identifier",
-                ))
+        let config = match optional(&options, "registry")? {
+            Some(registry) => {
+                for name in VERIFIER_OPTIONS.iter().take(PARTY_OPTIONS) {
+                    if optional(&options, name)?.is_some() {
+                        return Err(type_error(&format!(
+                            "{name}: with registry, every party's keys and policy are set \
+                             per party in the registry"
+                        )));
+                    }
+                }
+                Config::Registry(load_registry(&registry)?)
             }
-            Some(_) if subject.is_some() => {
-                return Err(type_error(
-                    "subject applies to grants; with clientId, sub must be the client id",
-                ))
-            }
-            None if issuers.is_empty() => {
-                return Err(type_error(
-                    "issuer is required (or clientId for client authentication)",
-                ))
-            }
-            _ => {}
-        }
-        let defaults = Checks::default();
-        let checks = Checks {
-            leeway: seconds(&options, "clockTolerance")?.unwrap_or(defaults.leeway),
-            max_lifetime: seconds(&options, "maxLifetime")?,
-            max_age: seconds(&options, "maxTokenAge")?,
-            require_jti: boolean(&options, "requireJti")?,
-            require_iat: boolean(&options, "requireIat")?,
-            ..defaults
+            None => Config::One(one_party(&options)?),
         };
-        let explicit_typ = match string(&options, "typ")?.as_deref() {
-            None => false,
-            Some(t) if t.eq_ignore_ascii_case(rfc7523::profile::CLIENT_AUTHENTICATION_TYP) => true,
-            Some(_) => return Err(type_error("typ may only be \"client-authentication+jwt\"")),
-        };
-        let typ = if explicit_typ || boolean(&options, "requireTyp")? {
-            TypRule::RequireExplicit
-        } else {
-            TypRule::NotAnotherType
-        };
-        if typ == TypRule::RequireExplicit && client_id.is_none() {
-            return Err(type_error(
-                "typ and requireTyp apply to client authentication: set clientId",
-            ));
-        }
         let replay = match optional(&options, "replay")? {
             None => Replay::Memory(Box::default()),
             Some(v) if v.as_string().as_deref() == Some("external") => Replay::External,
@@ -303,19 +455,23 @@ impl AssertionVerifier {
                 Replay::Hook { object, function }
             }
         };
+        let other_client_auth = match string(&options, "otherClientAuthentication")?.as_deref() {
+            None | Some("refuse") => OtherClientAuthentication::Refuse,
+            Some("verified-by-caller") => OtherClientAuthentication::VerifiedByCaller,
+            Some(_) => {
+                return Err(type_error(
+                    "otherClientAuthentication must be \"refuse\" or \"verified-by-caller\"",
+                ))
+            }
+        };
         let platform = match string(&options, "rsa")?.as_deref() {
-            None | Some("platform") => PlatformKeys::load(&keys),
+            None | Some("platform") => PlatformKeys::load(config.keys()),
             Some("wasm") => None,
             Some(_) => return Err(type_error("rsa must be \"platform\" or \"wasm\"")),
         };
         Ok(AssertionVerifier {
-            keys,
-            issuers,
-            audiences,
-            subject,
-            client_id,
-            checks,
-            typ,
+            config,
+            other_client_auth,
             replay,
             platform,
         })
@@ -337,24 +493,28 @@ impl AssertionVerifier {
     }
 
     /// Validates one assertion; returns `{ header, claims }` or throws `AssertionError`.
-    /// With `clientId` the client-authentication profile applies, else the grant profile.
+    /// Option `use` picks the profile; without it, the one this verifier's parties serve.
     pub fn verify(
         &mut self,
         token: &str,
         options: Option<VerifyOptions>,
     ) -> Result<VerifyResult, JsValue> {
-        let now = current_time(options.map(Into::into), VERIFY_OPTIONS)?;
+        let options: Option<JsValue> = options.map(Into::into);
+        let now = current_time(options.clone(), VERIFY_OPTIONS)?;
+        let wanted = match &options {
+            Some(options) if options.is_object() => string(options, "use")?,
+            _ => None,
+        };
+        let use_ = self.choose_use(wanted.as_deref())?;
         let external = matches!(self.replay, Replay::External);
-        let ((use_, result), hook_failure) = self.with_profiles(|profiles, store| {
-            match (profiles.client, profiles.client_id, profiles.grant) {
-                (Some(profile), Some(client), _) => (
-                    Use::ClientAuthentication,
-                    profile.validate(token, Some(client), now, store),
-                ),
-                (_, _, Some(profile)) => {
-                    (Use::AuthorizationGrant, profile.validate(token, now, store))
+        let (result, hook_failure) = self.with_profiles(|profiles, store| {
+            match (use_, profiles.client, profiles.grant) {
+                (Use::ClientAuthentication, Some(profile), _) => {
+                    profile.validate(token, None, now, store)
                 }
-                _ => (Use::AuthorizationGrant, Err(Error::UnknownKey)),
+                (Use::AuthorizationGrant, _, Some(profile)) => profile.validate(token, now, store),
+                // `choose_use` returned a use that some party serves.
+                _ => Err(Error::IssuerMismatch),
             }
         });
         let valid = result.map_err(|e| {
@@ -376,31 +536,53 @@ impl AssertionVerifier {
     }
 
     /// Validates an `application/x-www-form-urlencoded` token request body; returns
-    /// `{ use, grantType, claims }` or throws `AssertionError` carrying `status` and `body`.
+    /// `{ use, grantType, clientAuthentication, claims, clientClaims }` or throws
+    /// `AssertionError` carrying `status` and `body`. Option `authorization`: the request's
+    /// `Authorization` header, whose presence alone counts.
     #[wasm_bindgen(js_name = verifyTokenRequest)]
     pub fn verify_token_request(
         &mut self,
         body: &str,
-        options: Option<VerifyOptions>,
+        options: Option<TokenRequestOptions>,
     ) -> Result<TokenRequestResult, JsValue> {
-        let now = current_time(options.map(Into::into), VERIFY_OPTIONS)?;
+        let options: Option<JsValue> = options.map(Into::into);
+        let now = current_time(options.clone(), TOKEN_REQUEST_OPTIONS)?;
+        let authorization = match &options {
+            Some(options) if options.is_object() => match optional(options, "authorization")? {
+                None => false,
+                Some(value) if value.is_string() => true,
+                Some(_) => {
+                    return Err(type_error(
+                        "authorization must be the Authorization header's value (a string), \
+                         or null when the request has none",
+                    ))
+                }
+            },
+            _ => false,
+        };
         let external = matches!(self.replay, Replay::External);
+        let other_client_auth = self.other_client_auth;
         let (result, hook_failure) = self.with_profiles(|profiles, store| {
             let endpoint = TokenEndpoint {
                 grant: profiles.grant,
                 client_auth: profiles.client,
+                other_client_auth,
             };
-            endpoint.handle(body.as_bytes(), now, store)
+            endpoint.handle_request(body.as_bytes(), authorization, now, store)
         });
         let outcome =
             result.map_err(|e| with_cause(token_error(&e), e.reason(), hook_failure.as_ref()))?;
-        let primary = outcome
-            .primary()
-            .ok_or_else(|| type_error("no assertion was validated"))?;
         let out = Object::new();
         set(&out, "use", &outcome.use_().as_str().into())?;
         set(&out, "grantType", &outcome.grant_type().into())?;
-        set(&out, "claims", &claims_json(primary)?)?;
+        set(
+            &out,
+            "clientAuthentication",
+            &outcome.client_authentication().as_str().into(),
+        )?;
+        if let Some(primary) = outcome.primary() {
+            set(&out, "claims", &claims_json(primary)?)?;
+        }
         if let Some(client) = outcome.client() {
             set(&out, "clientClaims", &claims_json(client)?)?;
         }
@@ -418,78 +600,186 @@ impl AssertionVerifier {
 }
 
 struct Profiles<'a> {
-    grant: Option<GrantProfile<'a, Trusted<'a>>>,
-    client: Option<ClientAuthProfile<'a, Trusted<'a>>>,
-    client_id: Option<&'a str>,
+    grant: Option<GrantProfile<'a, Lookup<'a>>>,
+    client: Option<ClientAuthProfile<'a, Lookup<'a>>>,
 }
 
 impl AssertionVerifier {
-    /// Builds the configured profiles (borrowing the keys and strings) and the replay store
-    /// adapter, and runs `f` with them. Also returns what a replay hook threw, if it did.
+    /// The use `verify()` validates for: `wanted` (option `use`), or the only one this
+    /// verifier's parties serve.
+    fn choose_use(&self, wanted: Option<&str>) -> Result<Use, JsValue> {
+        let grants = self.config.serves(Use::AuthorizationGrant);
+        let clients = self.config.serves(Use::ClientAuthentication);
+        match wanted {
+            Some("grant") if grants => Ok(Use::AuthorizationGrant),
+            Some("client_authentication") if clients => Ok(Use::ClientAuthentication),
+            Some("grant") => Err(type_error(
+                "use \"grant\": this verifier has no trusted issuers",
+            )),
+            Some("client_authentication") => Err(type_error(
+                "use \"client_authentication\": this verifier has no clients",
+            )),
+            Some(_) => Err(type_error(
+                "use must be \"grant\" or \"client_authentication\"",
+            )),
+            None if grants && clients => Err(type_error(
+                "use is required (\"grant\" or \"client_authentication\"): this verifier has \
+                 both clients and trusted issuers",
+            )),
+            None if clients => Ok(Use::ClientAuthentication),
+            None => Ok(Use::AuthorizationGrant),
+        }
+    }
+
+    /// Builds the profiles its parties serve (borrowing them) and the replay store adapter,
+    /// and runs `f` with them. Also returns what a replay hook threw, if it did.
     fn with_profiles<T>(
         &mut self,
         f: impl FnOnce(Profiles<'_>, &mut StoreAdapter<'_>) -> T,
     ) -> (T, Option<JsValue>) {
         let AssertionVerifier {
-            keys,
-            issuers,
-            audiences,
-            subject,
-            client_id,
-            checks,
-            typ,
+            config,
             replay,
             platform,
+            ..
         } = self;
-        let keys: &KeySet = keys;
+        let config: &Config = config;
         let platform = platform.as_ref();
-        let audience_refs: Vec<&str> = audiences.iter().map(String::as_str).collect();
-        let grant_issuers: Vec<TrustedIssuer<'_>> = issuers
-            .iter()
-            .map(|issuer| TrustedIssuer { issuer, keys })
-            .collect();
-        let client: Option<[TrustedIssuer<'_>; 1]> = client_id
-            .as_deref()
-            .map(|issuer| [TrustedIssuer { issuer, keys }]);
-        let grant_lookup = Trusted {
-            issuers: grant_issuers.as_slice(),
-            keys,
+        let lookup = |use_| Lookup {
+            config,
+            use_,
             platform,
         };
-        let client_lookup = client.as_ref().map(|clients| Trusted {
-            issuers: clients.as_slice(),
-            keys,
-            platform,
-        });
-        let grant = (!grant_issuers.is_empty()).then_some(GrantProfile {
-            issuers: &grant_lookup,
-            audiences: audience_refs.as_slice(),
-            subject: subject.as_deref(),
-            checks: *checks,
-        });
-        let client_profile = match (&client_lookup, audiences.first()) {
-            (Some(clients), Some(issuer)) => Some(ClientAuthProfile {
-                clients,
-                issuer,
-                typ: *typ,
-                checks: *checks,
-            }),
-            _ => None,
+        let (grants, clients) = (
+            lookup(Use::AuthorizationGrant),
+            lookup(Use::ClientAuthentication),
+        );
+        // The server's issuer identifier (the sole `aud` of client assertions) and the
+        // accepted `aud` values of grants.
+        let (issuer, audiences): (&str, Vec<&str>) = match config {
+            Config::Registry(registry) => (
+                registry.issuer(),
+                core::iter::once(registry.issuer())
+                    .chain(registry.token_endpoint())
+                    .collect(),
+            ),
+            Config::One(one) => (
+                one.audiences.first().map_or("", String::as_str),
+                one.audiences.iter().map(String::as_str).collect(),
+            ),
+        };
+        let profiles = Profiles {
+            grant: config
+                .serves(Use::AuthorizationGrant)
+                .then_some(GrantProfile {
+                    issuers: &grants,
+                    audiences: &audiences,
+                }),
+            client: config
+                .serves(Use::ClientAuthentication)
+                .then_some(ClientAuthProfile {
+                    clients: &clients,
+                    issuer,
+                }),
         };
         let mut store = StoreAdapter {
             replay,
             hook_failure: None,
         };
-        let result = f(
-            Profiles {
-                grant,
-                client: client_profile,
-                client_id: client_id.as_deref(),
-            },
-            &mut store,
-        );
+        let result = f(profiles, &mut store);
         (result, store.hook_failure)
     }
+}
+
+/// The registry document (an object or JSON text), loaded once by the core.
+fn load_registry(value: &JsValue) -> Result<Registry, JsValue> {
+    let text = json_text(
+        value,
+        "registry must be the registry document: an object or JSON text",
+    )?;
+    Registry::from_json(&text).map_err(|e| type_error(&format!("registry: {e}")))
+}
+
+/// The one party of the `keys` form: one trusted issuer (`issuer`) or one client
+/// (`clientId`), never more (one key set would be trusted for each of them).
+fn one_party(options: &JsValue) -> Result<OneParty, JsValue> {
+    let keys = load_keys(&required(options, "keys")?)?;
+    let mut issuers = strings(options, "issuer")?;
+    let client_id = string(options, "clientId")?;
+    let audiences = strings(options, "audience")?;
+    let subject = string(options, "subject")?;
+    let (id, use_) = match (issuers.pop(), client_id) {
+        (Some(issuer), None) if issuers.is_empty() => (issuer, Use::AuthorizationGrant),
+        (None, Some(client)) => (client, Use::ClientAuthentication),
+        (None, None) => {
+            return Err(type_error(
+                "issuer (a trusted issuer of grants) or clientId (a client) is required",
+            ))
+        }
+        _ => {
+            return Err(type_error(
+                "keys serve exactly one party, one issuer or one clientId: with more, one key \
+                 set would be trusted for every party, and each could sign as the others \
+                 (RFC 8725 section 3.8). Give a registry, with each party's own keys",
+            ))
+        }
+    };
+    let client = use_ == Use::ClientAuthentication;
+    if audiences.is_empty() {
+        return Err(type_error("audience is required"));
+    }
+    if client && audiences.len() != 1 {
+        return Err(type_error(
+            "with clientId, audience must be one value: the server's issuer identifier",
+        ));
+    }
+    if client && subject.is_some() {
+        return Err(type_error(
+            "subject applies to grants; with clientId, sub must be the client id",
+        ));
+    }
+    let max_lifetime = match seconds(options, "maxLifetime")? {
+        None => DEFAULT_MAX_LIFETIME,
+        Some(n) if (1..=MAX_LIFETIME_SETTING).contains(&n) => n,
+        Some(_) => {
+            return Err(type_error(&format!(
+                "maxLifetime must be from 1 to {MAX_LIFETIME_SETTING} seconds"
+            )))
+        }
+    };
+    let defaults = Checks::default();
+    let checks = Checks {
+        leeway: seconds(options, "clockTolerance")?.unwrap_or(defaults.leeway),
+        max_lifetime: Some(max_lifetime),
+        max_age: seconds(options, "maxTokenAge")?,
+        require_jti: boolean(options, "requireJti", defaults.require_jti)?,
+        require_iat: boolean(options, "requireIat", defaults.require_iat)?,
+        ..defaults
+    };
+    let explicit_typ = match string(options, "typ")?.as_deref() {
+        None => false,
+        Some(t) if t.eq_ignore_ascii_case(rfc7523::profile::CLIENT_AUTHENTICATION_TYP) => true,
+        Some(_) => return Err(type_error("typ may only be \"client-authentication+jwt\"")),
+    };
+    let typ = if explicit_typ || boolean(options, "requireTyp", false)? {
+        TypRule::RequireExplicit
+    } else {
+        TypRule::NotAnotherType
+    };
+    if typ == TypRule::RequireExplicit && !client {
+        return Err(type_error(
+            "typ and requireTyp apply to client authentication: set clientId",
+        ));
+    }
+    Ok(OneParty {
+        id,
+        use_,
+        keys: keys.iter().cloned().collect(),
+        audiences,
+        checks,
+        typ,
+        subjects: subject.into_iter().collect(),
+    })
 }
 
 /// The verifier's replay choice as a core `ReplayStore`.
@@ -577,6 +867,7 @@ fn jose_code(reason: Reason) -> &'static str {
         Reason::InvalidRequest => "ERR_OAUTH_INVALID_REQUEST",
         Reason::UnsupportedGrantType => "ERR_OAUTH_UNSUPPORTED_GRANT_TYPE",
         Reason::UnsupportedAssertionType => "ERR_OAUTH_UNSUPPORTED_ASSERTION_TYPE",
+        Reason::UnsupportedClientAuthentication => "ERR_OAUTH_UNSUPPORTED_CLIENT_AUTHENTICATION",
         _ => "ERR_JWT_CLAIM_VALIDATION_FAILED",
     }
 }
@@ -648,17 +939,18 @@ fn strings(object: &JsValue, key: &str) -> Result<Vec<String>, JsValue> {
         .collect()
 }
 
-fn load_keys(value: &JsValue) -> Result<KeySet, JsValue> {
-    let text = match value.as_string() {
-        Some(text) => text,
+/// An object as JSON text (`JSON.stringify`), or the text itself.
+fn json_text(value: &JsValue, what: &str) -> Result<String, JsValue> {
+    match value.as_string() {
+        Some(text) => Ok(text),
         None if value.is_object() => JSON::stringify(value)?
             .as_string()
-            .ok_or_else(|| type_error("keys could not be serialized"))?,
-        None => return Err(type_error("keys must be a JWKS, a JWK or a PEM string")),
-    };
-    KeySet::from_text(&text).map_err(|e| type_error(&format!("keys: {e}")))
+            .ok_or_else(|| type_error(what)),
+        None => Err(type_error(what)),
+    }
 }
 
-pub(crate) fn base64url(bytes: &[u8]) -> String {
-    Base64UrlUnpadded::encode_string(bytes)
+fn load_keys(value: &JsValue) -> Result<KeySet, JsValue> {
+    let text = json_text(value, "keys must be a JWKS, a JWK or a PEM string")?;
+    KeySet::from_text(&text).map_err(|e| type_error(&format!("keys: {e}")))
 }

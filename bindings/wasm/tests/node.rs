@@ -278,3 +278,88 @@ fn bad_input_is_a_type_error() {
         .unwrap_err();
     assert!(err.is_instance_of::<js_sys::TypeError>());
 }
+
+/// The public key of `key()` as a JWK (through Node's crypto), for a registry document.
+fn public_jwk(public_pem: &str) -> JsValue {
+    let export = Function::new_with_args(
+        "pem",
+        "return process.getBuiltinModule('node:crypto').createPublicKey(pem).export({ format: 'jwk' });",
+    );
+    export.call1(&JsValue::NULL, &public_pem.into()).unwrap()
+}
+
+#[wasm_bindgen_test]
+fn a_registry_verifier_and_other_client_authentication() {
+    let (private_pem, public_pem) = key();
+    let client = object(&[
+        ("client_id", CLIENT.into()),
+        ("token_endpoint_auth_method", "private_key_jwt".into()),
+        (
+            "jwks",
+            object(&[("keys", Array::of1(&public_jwk(&public_pem)).into())]),
+        ),
+    ]);
+    let registry = object(&[
+        ("issuer", AS.into()),
+        ("clients", Array::of1(&client).into()),
+    ]);
+    let mut verifier =
+        AssertionVerifier::new(object(&[("registry", registry.clone())]).unchecked_into()).unwrap();
+    let token = client_assertion(&private_pem, NOW);
+    let body = format!(
+        "grant_type=client_credentials&client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer&client_assertion={token}"
+    );
+    let result: JsValue = verifier
+        .verify_token_request(&body, Some(at(NOW).unchecked_into()))
+        .unwrap()
+        .into();
+    assert_eq!(
+        get(&result, &["clientAuthentication"])
+            .as_string()
+            .as_deref(),
+        Some("client_assertion")
+    );
+    assert_eq!(
+        get(&result, &["clientClaims", "sub"])
+            .as_string()
+            .as_deref(),
+        Some(CLIENT)
+    );
+    // A client secret: refused by default, the caller's to verify when it says so.
+    let secret = "grant_type=client_credentials&client_id=s6BhdRkqt3&client_secret=x";
+    let err = verifier
+        .verify_token_request(secret, Some(at(NOW).unchecked_into()))
+        .map(|_| ())
+        .unwrap_err();
+    assert_eq!(
+        get(&err, &["reason"]).as_string().as_deref(),
+        Some("unsupported_client_authentication")
+    );
+    assert_eq!(get(&err, &["status"]).as_f64(), Some(401.0));
+    let mut by_caller = AssertionVerifier::new(
+        object(&[
+            ("registry", registry.clone()),
+            ("otherClientAuthentication", "verified-by-caller".into()),
+        ])
+        .unchecked_into(),
+    )
+    .unwrap();
+    let result: JsValue = by_caller
+        .verify_token_request(secret, Some(at(NOW).unchecked_into()))
+        .unwrap()
+        .into();
+    assert_eq!(
+        get(&result, &["clientAuthentication"])
+            .as_string()
+            .as_deref(),
+        Some("client_secret")
+    );
+    assert!(get(&result, &["claims"]).is_undefined());
+    // Per-party options belong in the registry.
+    let err = AssertionVerifier::new(
+        object(&[("registry", registry), ("requireJti", false.into())]).unchecked_into(),
+    )
+    .map(|_| ())
+    .unwrap_err();
+    assert!(err.is_instance_of::<js_sys::TypeError>());
+}

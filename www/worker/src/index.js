@@ -2,8 +2,13 @@
 //
 // - POST /token with a jwt-bearer authorization grant (RFC 7523 §2.1), and/or client
 //   authentication by a client assertion (§2.2, private_key_jwt) beside a client_credentials
-//   grant; the parties and their keys come from the Worker's configuration (wrangler.toml
-//   [vars]: ISSUER, CLIENT_ID, GRANT_ISSUERS, JWKS, MAX_LIFETIME, ACCESS_TOKEN_LIFETIME).
+//   grant; the parties come from the registry document in the Worker's configuration
+//   (wrangler.toml [vars]: REGISTRY, ACCESS_TOKEN_LIFETIME): every client and trusted issuer
+//   with its own keys and policy, so no party's key can sign for another.
+// - Client secrets and the Authorization header are not supported: the request's
+//   Authorization header goes to the core, which answers 401 invalid_client for it (and for
+//   a client_secret); the 401 then carries a fixed `WWW-Authenticate: Basic realm="token"`,
+//   never text the client sent.
 // - Replay protection across isolates: the package runs with `replay: "external"` and
 //   returns one (key, expiresAt) record per assertion; each record is inserted, check and
 //   insert in one synchronous step, in a Durable Object (JtiStore) chosen by the key, so every
@@ -36,16 +41,6 @@ export default {
     if (request.method !== 'POST') {
       return oauthError(405, 'invalid_request', 'the token endpoint accepts POST only', { Allow: 'POST' });
     }
-    // RFC 6749 §2.3: one client authentication method per request; this endpoint supports
-    // client assertions only. §5.2: an attempt through Authorization gets a 401 with the
-    // scheme the client used.
-    const authorization = request.headers.get('Authorization');
-    if (authorization !== null) {
-      const scheme = authorization.split(' ')[0] || 'Basic';
-      return oauthError(401, 'invalid_client', 'authenticate with a client assertion, not the Authorization header', {
-        'WWW-Authenticate': `${scheme} realm="token"`,
-      });
-    }
     const mediaType = (request.headers.get('Content-Type') ?? '').split(';')[0].trim().toLowerCase();
     if (mediaType !== FORM_TYPE) {
       return oauthError(400, 'invalid_request', `the request body must be ${FORM_TYPE}`);
@@ -55,12 +50,15 @@ export default {
     if (body === undefined) return oauthError(400, 'invalid_request', 'the request body is not valid form encoding');
 
     setUp(env);
-    const currentDate = new Date();
+    // RFC 6749 §2.3: the Authorization header is one more client authentication method; the
+    // core refuses it (this endpoint verifies client assertions only) and counts it against
+    // a client assertion in the same request. Only its presence is passed on.
+    const options = { currentDate: new Date(), authorization: request.headers.get('Authorization') };
     let result;
     try {
-      result = verifier.verifyTokenRequest(body, { currentDate });
+      result = verifier.verifyTokenRequest(body, options);
     } catch (err) {
-      return refusal(err);
+      return refusal(err, options.authorization !== null);
     }
     // Judged before any jti is recorded: an unsupported grant uses up nothing.
     if (result.use === 'client_authentication' && result.grantType !== 'client_credentials') {
@@ -69,7 +67,7 @@ export default {
     // Client assertion first, then the grant: the order the core checks them in.
     for (const record of result.replay) {
       if (!(await jtiStore(env, record.key).claim(record.key, record.expiresAt))) {
-        return replayRefusal(body, currentDate, record.key);
+        return replayRefusal(body, options, record.key);
       }
     }
     return json(200, {
@@ -105,17 +103,11 @@ export class JtiStore extends DurableObject {
 
 function setUp(env) {
   if (verifier) return;
-  const options = {
-    keys: env.JWKS,
-    issuer: env.GRANT_ISSUERS,
-    clientId: env.CLIENT_ID,
-    audience: env.ISSUER,
-    maxLifetime: Number(env.MAX_LIFETIME ?? 300),
-    requireJti: true,
-  };
-  verifier = new AssertionVerifier({ ...options, replay: 'external' });
+  // The registry document (an object from wrangler.toml, or JSON text from a secret), loaded
+  // and checked once per isolate: a mistake in it throws here, on the first request.
+  verifier = new AssertionVerifier({ registry: env.REGISTRY, replay: 'external' });
   replayJudge = new AssertionVerifier({
-    ...options,
+    registry: env.REGISTRY,
     replay: { checkAndInsert: (key) => !replayedKeys.has(key) },
   });
 }
@@ -127,22 +119,27 @@ function jtiStore(env, key) {
 }
 
 /** The core's answer for a request whose record `key` the store already had. */
-function replayRefusal(body, currentDate, key) {
+function replayRefusal(body, options, key) {
   replayedKeys = new Set([key]);
   try {
-    replayJudge.verifyTokenRequest(body, { currentDate });
+    replayJudge.verifyTokenRequest(body, options);
   } catch (err) {
-    return refusal(err);
+    return refusal(err, options.authorization !== null);
   } finally {
     replayedKeys = new Set();
   }
   throw new Error('the replay store refused a record that the core did not');
 }
 
-/** An AssertionError as its RFC 6749 §5.2 response; anything else is a bug. */
-function refusal(err) {
+/**
+ * An AssertionError as its RFC 6749 §5.2 response; anything else is a bug. A 401 to a
+ * request that tried the Authorization header gets WWW-Authenticate (§5.2), with a fixed
+ * scheme and realm: nothing the client sent goes into a response header.
+ */
+function refusal(err, triedAuthorization) {
   if (!(err instanceof AssertionError)) throw err;
-  return new Response(err.body, { status: err.status, headers: jsonHeaders() });
+  const extra = err.status === 401 && triedAuthorization ? { 'WWW-Authenticate': 'Basic realm="token"' } : {};
+  return new Response(err.body, { status: err.status, headers: jsonHeaders(extra) });
 }
 
 /** The body as text, `null` when longer than the core accepts, `undefined` when not UTF-8. */

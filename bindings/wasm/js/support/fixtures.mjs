@@ -69,6 +69,9 @@ function keyPair(file, index, kid) {
 export const keyA = keyPair('rsa_pkcs1_2048_sig_gen_test.json', 2, 'key-a');
 /** Another RSA-2048 key: signatures of the right length that key A does not verify. */
 export const keyB = keyPair('rsa_pkcs1_2048_sig_gen_test.json', 3, 'key-b');
+/** Two more RSA-2048 keys, so that four parties each have their own. */
+export const keyC = keyPair('rsa_pkcs1_2048_sig_gen_test.json', 0, 'key-c');
+export const keyD = keyPair('rsa_pkcs1_2048_sig_gen_test.json', 1, 'key-d');
 /** An RSA-3072 key. */
 export const key3072 = keyPair('rsa_pkcs1_3072_sig_gen_test.json', 0, 'key-3072');
 /** Too small to be accepted (RSA-1024). */
@@ -113,6 +116,27 @@ function withOverrides(base, overrides) {
   for (const [name, value] of Object.entries(out)) if (value === undefined) delete out[name];
   return out;
 }
+
+export const TOKEN_ENDPOINT = `${AS}/token`;
+
+/** A registered client of a registry document, with its own key. */
+export const registeredClient = (clientId, key, policy = {}) => ({
+  client_id: clientId,
+  token_endpoint_auth_method: 'private_key_jwt',
+  jwks: { keys: [key.jwk] },
+  ...policy,
+});
+
+/** A trusted issuer of a registry document, with its own key. */
+export const registeredIssuer = (issuer, key, policy = {}) => ({ issuer, jwks: { keys: [key.jwk] }, ...policy });
+
+/** A registry document: client CLIENT (key A) and issuer ISSUER (key B), unless replaced. */
+export function registryDoc({ clients = [registeredClient(CLIENT, keyA)], issuers = [registeredIssuer(ISSUER, keyB)], ...top } = {}) {
+  return { issuer: AS, token_endpoint: TOKEN_ENDPOINT, clients, issuers, ...top };
+}
+
+/** A verifier of a registry document (`registryDoc()` by default). */
+export const registryVerifier = (registry = registryDoc(), options = {}) => new m.AssertionVerifier({ registry, ...options });
 
 export const grantVerifier = (options = {}) =>
   new m.AssertionVerifier({ keys: jwks, issuer: ISSUER, audience: AS, ...options });

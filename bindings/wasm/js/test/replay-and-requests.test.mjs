@@ -16,9 +16,12 @@ import {
   form,
   grantClaims,
   grantVerifier,
-  jwks,
   keyB,
+  keyC,
   m,
+  registeredIssuer,
+  registryDoc,
+  registryVerifier,
   signRaw,
   thrown,
 } from '../support/fixtures.mjs';
@@ -36,10 +39,11 @@ describe('replay: the default in-memory store', () => {
   });
 
   test('the same jti from two issuers is two entries', () => {
-    const verifier = grantVerifier({ issuer: [ISSUER, 'https://idp2.example'] });
-    assert.ok(verifier.verify(signRaw(RS256, grantClaims({ jti: 'same' })), at(NOW)));
-    assert.ok(verifier.verify(signRaw(RS256, grantClaims({ jti: 'same', iss: 'https://idp2.example' })), at(NOW)));
-    assert.equal(thrown(() => verifier.verify(signRaw(RS256, grantClaims({ jti: 'same' })), at(NOW))).reason, 'replayed');
+    const IDP2 = 'https://idp2.example';
+    const verifier = registryVerifier(registryDoc({ clients: [], issuers: [registeredIssuer(ISSUER, keyB), registeredIssuer(IDP2, keyC)] }));
+    assert.ok(verifier.verify(signRaw(RS256, grantClaims({ jti: 'same' }), keyB), at(NOW)));
+    assert.ok(verifier.verify(signRaw(RS256, grantClaims({ jti: 'same', iss: IDP2 }), keyC), at(NOW)));
+    assert.equal(thrown(() => verifier.verify(signRaw(RS256, grantClaims({ jti: 'same' }), keyB), at(NOW))).reason, 'replayed');
   });
 
   test('a refused assertion takes no entry', () => {
@@ -75,7 +79,7 @@ describe('replay: a caller-supplied hook', () => {
 
   test('is not called for an assertion without jti, nor for a refused one', () => {
     let calls = 0;
-    const verifier = grantVerifier({ replay: { checkAndInsert: () => ++calls > 0 } });
+    const verifier = grantVerifier({ replay: { checkAndInsert: () => ++calls > 0 }, requireJti: false });
     verifier.verify(signRaw(RS256, grantClaims({ jti: undefined })), at(NOW));
     thrown(() => verifier.verify(signRaw(RS256, grantClaims({ aud: 'x' })), at(NOW)));
     assert.equal(calls, 0);
@@ -115,14 +119,15 @@ describe('replay: "external"', () => {
     let hookKey;
     grantVerifier({ replay: { checkAndInsert: (key) => ((hookKey = key), true) } }).verify(token, at(NOW));
     assert.equal(first.replay.key, hookKey);
-    assert.equal(verifier.verify(signRaw(RS256, grantClaims({ jti: undefined })), at(NOW)).replay, undefined);
+    const optional = grantVerifier({ replay: 'external', requireJti: false });
+    assert.equal(optional.verify(signRaw(RS256, grantClaims({ jti: undefined })), at(NOW)).replay, undefined);
   });
 
   test('a token request returns a record for each assertion, the client assertion first', () => {
-    const verifier = new m.AssertionVerifier({ keys: jwks, issuer: ISSUER, clientId: CLIENT, audience: AS, replay: 'external' });
+    const verifier = registryVerifier(registryDoc(), { replay: 'external' });
     const body = form({
       grant_type: GRANT_TYPE,
-      assertion: signRaw(RS256, grantClaims({ jti: 'grant-1' })),
+      assertion: signRaw(RS256, grantClaims({ jti: 'grant-1' }), keyB),
       client_assertion_type: CLIENT_ASSERTION_TYPE,
       client_assertion: signRaw(RS256, clientClaims({ jti: 'client-1' })),
     });
@@ -136,7 +141,7 @@ describe('verifyTokenRequest', () => {
     const claims = grantClaims({ scope: 'read' });
     const body = form({ grant_type: GRANT_TYPE, assertion: signRaw(RS256, claims), scope: 'read' });
     const result = grantVerifier().verifyTokenRequest(body, at(NOW));
-    assert.deepEqual(result, { use: 'grant', grantType: GRANT_TYPE, claims });
+    assert.deepEqual(result, { use: 'grant', grantType: GRANT_TYPE, clientAuthentication: 'none', claims });
   });
 
   test('client authentication (§2.2) beside another grant type', () => {
@@ -148,22 +153,29 @@ describe('verifyTokenRequest', () => {
       client_assertion: signRaw({ alg: 'RS256', typ: 'client-authentication+jwt' }, claims),
     });
     const result = clientVerifier().verifyTokenRequest(body, at(NOW));
-    assert.deepEqual(result, { use: 'client_authentication', grantType: 'client_credentials', claims, clientClaims: claims });
+    assert.deepEqual(result, {
+      use: 'client_authentication',
+      grantType: 'client_credentials',
+      clientAuthentication: 'client_assertion',
+      claims,
+      clientClaims: claims,
+    });
   });
 
-  test('both: a grant from an authenticated client', () => {
-    const verifier = new m.AssertionVerifier({ keys: jwks, issuer: ISSUER, clientId: CLIENT, audience: AS });
+  test('both: a grant from an authenticated client carries both parties\' claims', () => {
+    const verifier = registryVerifier();
     const grant = grantClaims();
     const client = clientClaims();
     const body = form({
       grant_type: GRANT_TYPE,
-      assertion: signRaw(RS256, grant),
+      assertion: signRaw(RS256, grant, keyB),
       client_assertion_type: CLIENT_ASSERTION_TYPE,
       client_assertion: signRaw(RS256, client),
     });
     assert.deepEqual(verifier.verifyTokenRequest(body, at(NOW)), {
       use: 'grant',
       grantType: GRANT_TYPE,
+      clientAuthentication: 'client_assertion',
       claims: grant,
       clientClaims: client,
     });
@@ -210,7 +222,7 @@ describe('verifyTokenRequest', () => {
     }
   });
 
-  test('a client assertion of another client (client_id mismatch) is refused', () => {
+  test('a client assertion of another client (client_id mismatch) is an issuer problem', () => {
     const body = form({
       grant_type: 'client_credentials',
       client_id: 'someone-else',
@@ -218,6 +230,114 @@ describe('verifyTokenRequest', () => {
       client_assertion: signRaw(RS256, clientClaims()),
     });
     const err = thrown(() => clientVerifier().verifyTokenRequest(body, at(NOW)));
-    assert.deepEqual([err.status, err.reason], [401, 'unknown_key']);
+    assert.deepEqual([err.status, err.reason], [401, 'issuer_mismatch']);
+  });
+});
+
+describe('verifyTokenRequest: other client authentication methods (RFC 6749 §2.3)', () => {
+  const SECRET_HEADER = 'Basic czZCaGRSa3F0MzpnWDFmQmF0M2JW';
+  const grant = () => signRaw(RS256, grantClaims(), keyB);
+  const clientAssertion = () => signRaw(RS256, clientClaims());
+  const CREDENTIALS = { grant_type: 'client_credentials', client_id: CLIENT };
+
+  /**
+   * [what, params(), authorization, outcome with "refuse" (the default), outcome with
+   * "verified-by-caller"]; an outcome is [status, reason] or the expected result fields.
+   */
+  const cases = [
+    ['client_secret, client_credentials', () => ({ ...CREDENTIALS, client_secret: 's' }), undefined, [401, 'unsupported_client_authentication'], { use: 'client_authentication', clientAuthentication: 'client_secret', claims: false }],
+    ['client_secret, a jwt-bearer grant', () => ({ grant_type: GRANT_TYPE, assertion: grant(), client_id: CLIENT, client_secret: 's' }), undefined, [401, 'unsupported_client_authentication'], { use: 'grant', clientAuthentication: 'client_secret', claims: ISSUER }],
+    ['Authorization, client_credentials', () => ({ grant_type: 'client_credentials' }), SECRET_HEADER, [401, 'unsupported_client_authentication'], { use: 'client_authentication', clientAuthentication: 'authorization_header', claims: false }],
+    ['Authorization, a jwt-bearer grant', () => ({ grant_type: GRANT_TYPE, assertion: grant() }), SECRET_HEADER, [401, 'unsupported_client_authentication'], { use: 'grant', clientAuthentication: 'authorization_header', claims: ISSUER }],
+    ['an empty Authorization header', () => ({ grant_type: 'client_credentials' }), '', [401, 'unsupported_client_authentication'], { use: 'client_authentication', clientAuthentication: 'authorization_header', claims: false }],
+    ['client_assertion and client_secret', () => ({ ...CREDENTIALS, client_assertion_type: CLIENT_ASSERTION_TYPE, client_assertion: clientAssertion(), client_secret: 's' }), undefined, [400, 'invalid_request'], [400, 'invalid_request']],
+    ['client_assertion and Authorization', () => ({ ...CREDENTIALS, client_assertion_type: CLIENT_ASSERTION_TYPE, client_assertion: clientAssertion() }), SECRET_HEADER, [400, 'invalid_request'], [400, 'invalid_request']],
+    ['client_secret and Authorization', () => ({ ...CREDENTIALS, client_secret: 's' }), SECRET_HEADER, [400, 'invalid_request'], [400, 'invalid_request']],
+    ['no client authentication, client_credentials', () => ({ grant_type: 'client_credentials' }), null, [400, 'unsupported_grant_type'], [400, 'unsupported_grant_type']],
+    ['a client assertion', () => ({ ...CREDENTIALS, client_assertion_type: CLIENT_ASSERTION_TYPE, client_assertion: clientAssertion() }), undefined, { use: 'client_authentication', clientAuthentication: 'client_assertion', claims: CLIENT }, { use: 'client_authentication', clientAuthentication: 'client_assertion', claims: CLIENT }],
+  ];
+
+  for (const [mode, column] of [
+    [undefined, 3],
+    ['refuse', 3],
+    ['verified-by-caller', 4],
+  ]) {
+    test(`otherClientAuthentication: ${mode ?? 'default'}`, () => {
+      for (const row of cases) {
+        const [what, params, authorization] = row;
+        const expected = row[column];
+        const verifier = registryVerifier(registryDoc(), { replay: 'external', ...(mode && { otherClientAuthentication: mode }) });
+        const run = () => verifier.verifyTokenRequest(form(params()), { ...at(NOW), authorization });
+        if (Array.isArray(expected)) {
+          const err = thrown(run);
+          assert.ok(err instanceof m.AssertionError, `${what}: ${err}`);
+          assert.deepEqual([err.status, err.reason], expected, what);
+          assert.equal(JSON.parse(err.body).error, expected[0] === 401 ? 'invalid_client' : err.oauthError, what);
+          if (expected[1] === 'unsupported_client_authentication') assert.equal(err.code, 'ERR_OAUTH_UNSUPPORTED_CLIENT_AUTHENTICATION');
+          // The header's value is never echoed.
+          assert.ok(!err.message.includes('czZC') && !err.body.includes('czZC'), what);
+          continue;
+        }
+        const result = run();
+        assert.equal(result.use, expected.use, what);
+        assert.equal(result.clientAuthentication, expected.clientAuthentication, what);
+        if (expected.claims === false) {
+          assert.ok(!('claims' in result), `${what}: no claims`);
+          assert.deepEqual(result.replay, [], what);
+        } else {
+          assert.equal(result.claims.iss, expected.claims, what);
+        }
+        assert.equal('clientClaims' in result, expected.clientAuthentication === 'client_assertion', what);
+      }
+    });
+  }
+
+  test('the keys form refuses them too', () => {
+    const err = thrown(() => clientVerifier().verifyTokenRequest(form({ ...CREDENTIALS, client_secret: 's' }), at(NOW)));
+    assert.deepEqual([err.status, err.reason], [401, 'unsupported_client_authentication']);
+    const caller = clientVerifier({ otherClientAuthentication: 'verified-by-caller' });
+    const result = caller.verifyTokenRequest(form({ grant_type: 'client_credentials' }), { ...at(NOW), authorization: SECRET_HEADER });
+    assert.deepEqual(result, { use: 'client_authentication', grantType: 'client_credentials', clientAuthentication: 'authorization_header' });
+  });
+
+  test('authorization is the header value (a string) or null/undefined', () => {
+    const verifier = registryVerifier();
+    for (const authorization of [null, undefined]) {
+      const body = form({ grant_type: GRANT_TYPE, assertion: grant() });
+      assert.equal(verifier.verifyTokenRequest(body, { ...at(NOW), authorization }).clientAuthentication, 'none');
+    }
+    for (const authorization of [42, {}, true, ['Basic x']]) {
+      assert.ok(thrown(() => verifier.verifyTokenRequest('grant_type=x', { authorization })) instanceof TypeError, String(authorization));
+    }
+  });
+});
+
+describe('verifyTokenRequest: repeated parameters (RFC 6749 §3.2, RFC 8707)', () => {
+  const grantBody = () => `${form({ grant_type: GRANT_TYPE, assertion: signRaw(RS256, grantClaims(), keyB) })}`;
+  const clientBody = () => form({ grant_type: 'client_credentials', client_assertion_type: CLIENT_ASSERTION_TYPE, client_assertion: signRaw(RS256, clientClaims()) });
+  /** [what, body(), expected: 'ok' or the reason] */
+  const cases = [
+    ['resource twice, a grant', () => `${grantBody()}&resource=https%3A%2F%2Fapi.example&resource=https%3A%2F%2Fapi2.example`, 'ok'],
+    ['resource three times, client credentials', () => `${clientBody()}&resource=a&resource=b&resource=c`, 'ok'],
+    ['grant_type twice', () => `${grantBody()}&grant_type=${encodeURIComponent(GRANT_TYPE)}`, 'invalid_request'],
+    ['assertion twice', () => `${grantBody()}&assertion=x`, 'invalid_request'],
+    ['scope twice', () => `${grantBody()}&scope=a&scope=b`, 'invalid_request'],
+    ['client_id twice', () => `${clientBody()}&client_id=${CLIENT}&client_id=${CLIENT}`, 'invalid_request'],
+    ['client_assertion twice', () => `${clientBody()}&client_assertion=x`, 'invalid_request'],
+    ['client_assertion_type twice', () => `${clientBody()}&client_assertion_type=${encodeURIComponent(CLIENT_ASSERTION_TYPE)}`, 'invalid_request'],
+  ];
+  test(`${cases.length} requests`, () => {
+    for (const [what, body, expected] of cases) {
+      const verifier = registryVerifier();
+      let actual = 'ok';
+      try {
+        verifier.verifyTokenRequest(body(), at(NOW));
+      } catch (err) {
+        assert.ok(err instanceof m.AssertionError, `${what}: ${err}`);
+        actual = err.reason;
+        assert.equal(err.status, 400, what);
+      }
+      assert.equal(actual, expected, what);
+    }
   });
 });

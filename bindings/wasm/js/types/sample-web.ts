@@ -4,7 +4,7 @@ import init, { AssertionVerifier, initSync } from 'rfc7523/web';
 
 export async function load(url: URL): Promise<AssertionVerifier> {
   await init({ module_or_path: url });
-  return new AssertionVerifier({ keys: '...', issuer: 'i', audience: 'a' });
+  return new AssertionVerifier({ registry: { issuer: 'a', clients: [] }, rsa: 'wasm' });
 }
 
 export function loadSync(module: WebAssembly.Module): void {

@@ -6,9 +6,16 @@ import {
   AssertionError,
   AssertionVerifier,
   errorClass,
+  type Claims,
   type KeyInput,
+  type RegisteredClient,
+  type RegisteredIssuer,
+  type RegistryDocument,
+  type RegistryOptions,
   type ReplayHook,
   type ReplayRecord,
+  type SinglePartyOptions,
+  type TokenRequestOptions,
   type TokenRequestResult,
   type VerifierOptions,
   type VerifyOptions,
@@ -28,7 +35,46 @@ const hook: ReplayHook = {
   },
 };
 
-const grantOptions: VerifierOptions = {
+// The registry: every party with its own keys and policy.
+const client: RegisteredClient = {
+  client_id: 's6BhdRkqt3',
+  token_endpoint_auth_method: 'private_key_jwt',
+  jwks: { keys: [{ kty: 'RSA', kid: 'c1', n: 'AQAB', e: 'AQAB' }] },
+  max_lifetime: 300,
+  require_typ: true,
+};
+const idp: RegisteredIssuer = {
+  issuer: 'https://idp.example',
+  jwks: { keys: [{ kty: 'RSA', kid: 'i1', n: 'AQAB', e: 'AQAB' }] },
+  subjects: ['alice'],
+  leeway: 30,
+  max_age: 600,
+  require_jti: true,
+  require_iat: true,
+  token_endpoint_auth_signing_alg: 'RS256',
+};
+const document: RegistryDocument = {
+  issuer: 'https://as.example',
+  token_endpoint: 'https://as.example/token',
+  clients: [client],
+  issuers: [idp],
+};
+const registryOptions: RegistryOptions = {
+  registry: document,
+  replay: 'external',
+  rsa: 'platform',
+  otherClientAuthentication: 'verified-by-caller',
+};
+const fromText: VerifierOptions = { registry: JSON.stringify(document), otherClientAuthentication: 'refuse' };
+// @ts-expect-error: the per-party options go into the registry
+const keysBesideRegistry: VerifierOptions = { registry: document, keys };
+// @ts-expect-error: a client must say private_key_jwt
+const secretClient: RegisteredClient = { ...client, token_endpoint_auth_method: 'client_secret_basic' };
+// @ts-expect-error: otherClientAuthentication is 'refuse' or 'verified-by-caller'
+const allowAll: VerifierOptions = { registry: document, otherClientAuthentication: 'allow' };
+void [fromText, keysBesideRegistry, secretClient, allowAll];
+
+const grantOptions: SinglePartyOptions = {
   keys,
   issuer: ['https://idp.example'],
   audience: 'https://as.example',
@@ -57,11 +103,19 @@ const badTyp: VerifierOptions = { keys, audience: 'a', typ: 'JWT' };
 const noAudience: VerifierOptions = { keys };
 // @ts-expect-error: rsa is 'platform' or 'wasm'
 const badRsa: VerifierOptions = { keys, audience: 'a', rsa: 'node' };
-void [badTolerance, badTyp, noAudience, badRsa];
+// @ts-expect-error: one key set serves one party: two issuers need a registry
+const twoIssuers: VerifierOptions = { keys, audience: 'a', issuer: ['https://a.example', 'https://b.example'] };
+void [badTolerance, badTyp, noAudience, badRsa, twoIssuers];
 
 const when: VerifyOptions = { currentDate: new Date() };
 const grants = new AssertionVerifier(grantOptions);
 const clients = new AssertionVerifier(clientOptions);
+const parties = new AssertionVerifier(registryOptions);
+const asGrant: VerifyOptions = { currentDate: new Date(), use: 'grant' };
+const grantClaims: Claims = parties.verify('eyJ...', asGrant).claims;
+// @ts-expect-error: use is 'grant' or 'client_authentication'
+const badUse: VerifyOptions = { use: 'client' };
+void [grantClaims, badUse];
 const rsaImplementation: 'node:crypto' | 'wasm' = clients.rsaImplementation;
 void rsaImplementation;
 
@@ -72,13 +126,20 @@ const header: Record<string, unknown> = result.header;
 const record: ReplayRecord | undefined = clients.verify('eyJ...').replay;
 const expiresAt: number | undefined = record?.expiresAt;
 
-function tokenEndpoint(body: string): Response {
+function tokenEndpoint(request: Request, body: string): Response {
   try {
-    const outcome: TokenRequestResult = clients.verifyTokenRequest(body, { currentDate: new Date() });
+    const options: TokenRequestOptions = { currentDate: new Date(), authorization: request.headers.get('Authorization') };
+    const outcome: TokenRequestResult = parties.verifyTokenRequest(body, options);
     const use: 'grant' | 'client_authentication' = outcome.use;
+    const how: 'none' | 'client_assertion' | 'client_secret' | 'authorization_header' = outcome.clientAuthentication;
     const clientId: string | undefined = outcome.clientClaims?.sub;
+    // Absent only when the client authenticated by a method the caller verifies.
+    const subject: string | undefined = outcome.claims?.sub;
     const records: ReplayRecord[] | undefined = outcome.replay;
-    return Response.json({ use, grantType: outcome.grantType, clientId, records });
+    // @ts-expect-error: claims may be absent
+    const always: string = outcome.claims.sub;
+    void always;
+    return Response.json({ use, how, grantType: outcome.grantType, clientId, subject, records });
   } catch (err) {
     if (err instanceof AssertionError) {
       const status: 400 | 401 = err.status;
