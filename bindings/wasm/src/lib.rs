@@ -67,10 +67,15 @@ fn check_options(options: &JsValue, allowed: &[&str], what: &str) -> Result<(), 
     for key in Object::keys(options.unchecked_ref::<Object>()).iter() {
         let key = key.as_string().unwrap_or_default();
         if !allowed.contains(&key.as_str()) {
-            return Err(type_error(&format!(
-                "{what}: unknown option {key:?} (known: {})",
-                allowed.join(", ")
-            )));
+            // Written out rather than with `{:?}` and `join`: both pull their own code into
+            // the size-budgeted module.
+            let mut message = format!("{what}: unknown option \"{key}\" (known:");
+            for (i, name) in allowed.iter().enumerate() {
+                message.push_str(if i == 0 { " " } else { ", " });
+                message.push_str(name);
+            }
+            message.push(')');
+            return Err(type_error(&message));
         }
     }
     Ok(())

@@ -1,4 +1,5 @@
-//! Canonical unpadded base64url (RFC 7515 §2, RFC 4648 §5).
+//! Canonical unpadded base64url (RFC 7515 §2, RFC 4648 §5), and the padded standard
+//! alphabet (RFC 4648 §4) for PEM bodies (RFC 7468).
 //!
 //! Only the URL-safe alphabet, no padding, no white space, and no non-canonical trailing bits
 //! (RFC 4648 §3.5: the unused low bits of the last character must be zero), so every byte
@@ -35,11 +36,10 @@ const fn encoded_len_for(decoded_max: usize) -> usize {
 /// Marks a byte outside the alphabet in [`SEXTETS`].
 const INVALID: u8 = 0xff;
 
-/// The 6-bit value of each byte of the base64url alphabet, [`INVALID`] for every other byte.
+/// The 6-bit value of each byte of `alphabet`, [`INVALID`] for every other byte.
 // Evaluated at compile time: an index out of range would fail the build, not panic.
 #[allow(clippy::indexing_slicing)]
-const SEXTETS: [u8; 256] = {
-    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+const fn sextets(alphabet: &[u8; 64]) -> [u8; 256] {
     let mut table = [INVALID; 256];
     let mut i = 0;
     while i < alphabet.len() {
@@ -47,10 +47,50 @@ const SEXTETS: [u8; 256] = {
         i += 1;
     }
     table
-};
+}
 
-/// Decodes `src` into `dst`, returning the decoded bytes.
+/// The base64url alphabet (RFC 4648 §5).
+const SEXTETS: [u8; 256] =
+    sextets(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_");
+
+/// The standard alphabet (RFC 4648 §4), for PEM.
+const STANDARD_SEXTETS: [u8; 256] =
+    sextets(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/");
+
+/// Decodes canonical unpadded base64url `src` into `dst`, returning the decoded bytes.
 pub(crate) fn decode<'d>(src: &[u8], dst: &'d mut [u8]) -> Result<&'d [u8], DecodeError> {
+    decode_with(&SEXTETS, src, dst)
+}
+
+/// Decodes canonical padded standard base64 (RFC 4648 §4: `=` padding to a multiple of four
+/// characters, exactly as many as needed, and zero unused bits), as in a PEM body.
+pub(crate) fn decode_standard_padded<'d>(
+    src: &[u8],
+    dst: &'d mut [u8],
+) -> Result<&'d [u8], DecodeError> {
+    if src.len() % 4 != 0 {
+        return Err(DecodeError::Invalid);
+    }
+    let pads = src.iter().rev().take_while(|&&c| c == b'=').count();
+    let unpadded = src.get(..src.len() - pads).ok_or(DecodeError::Invalid)?;
+    // Two characters need two `=`, three need one, a full quad none.
+    let expected = match unpadded.len() % 4 {
+        0 => 0,
+        2 => 2,
+        3 => 1,
+        _ => return Err(DecodeError::Invalid),
+    };
+    if pads != expected {
+        return Err(DecodeError::Invalid);
+    }
+    decode_with(&STANDARD_SEXTETS, unpadded, dst)
+}
+
+fn decode_with<'d>(
+    table: &[u8; 256],
+    src: &[u8],
+    dst: &'d mut [u8],
+) -> Result<&'d [u8], DecodeError> {
     let len = decoded_len(src.len());
     if len > dst.len() {
         return Err(DecodeError::TooLong);
@@ -61,7 +101,7 @@ pub(crate) fn decode<'d>(src: &[u8], dst: &'d mut [u8]) -> Result<&'d [u8], Deco
     }
     let out = dst.get_mut(..len).ok_or(DecodeError::TooLong)?;
     // A u8 indexes a 256-entry table: never out of range.
-    let sextet = |c: u8| SEXTETS.get(usize::from(c)).copied().unwrap_or(INVALID);
+    let sextet = |c: u8| table.get(usize::from(c)).copied().unwrap_or(INVALID);
     let mut invalid = 0u8;
     let mut quads = src.chunks_exact(4);
     let mut triples = out.chunks_exact_mut(3);
@@ -104,7 +144,42 @@ pub(crate) fn decode<'d>(src: &[u8], dst: &'d mut [u8]) -> Result<&'d [u8], Deco
 #[cfg(test)]
 mod tests {
     use super::*;
-    use base64ct::{Base64UrlUnpadded, Encoding};
+    use base64ct::{Base64, Base64UrlUnpadded, Encoding};
+
+    /// The padded standard decoder against `base64ct`'s, on every length up to 100 and every
+    /// single-character change of those encodings.
+    #[test]
+    fn standard_padded_agrees_with_base64ct() {
+        let mut checked = 0;
+        for len in 0..100u8 {
+            let bytes: Vec<u8> = (0..len)
+                .map(|i| i.wrapping_mul(97).wrapping_add(len))
+                .collect();
+            let text = Base64::encode_string(&bytes).into_bytes();
+            let mut ours = [0u8; 128];
+            assert_eq!(decode_standard_padded(&text, &mut ours), Ok(&bytes[..]));
+            for position in 0..text.len() {
+                for replacement in [b'-', b'_', b'=', b'A', b'+', b'/', b' '] {
+                    let mut mutated = text.clone();
+                    mutated[position] = replacement;
+                    let mut theirs = [0u8; 128];
+                    let a = decode_standard_padded(&mutated, &mut ours).map(<[u8]>::to_vec);
+                    let b = Base64::decode(&mutated, &mut theirs)
+                        .map(<[u8]>::to_vec)
+                        .map_err(|_| DecodeError::Invalid);
+                    assert_eq!(a, b, "{:?}", String::from_utf8_lossy(&mutated));
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 10_000);
+        for bad in [&b"QQ="[..], b"QQ", b"QR==", b"Q===", b"====", b"QUI=QUI="] {
+            assert!(
+                decode_standard_padded(bad, &mut [0u8; 8]).is_err(),
+                "{bad:?}"
+            );
+        }
+    }
 
     /// The decoder against `base64ct` (canonical unpadded base64url, constant time): every
     /// encoding of random bytes of every length up to 200, and every single-character

@@ -200,10 +200,8 @@ impl RsaVerifyingKey {
         if pem.len() > MAX_KEY_TEXT_LEN {
             return Err(KeyError::TooLarge);
         }
-        let block = pem_block(pem).ok_or(KeyError::Malformed)?;
-        let mut buf = [0u8; PEM_DER_MAX];
-        let (label, der) =
-            pem_rfc7468::decode(block.as_bytes(), &mut buf).map_err(|_| KeyError::Malformed)?;
+        let mut buf = [0u8; crate::pem::MAX_DER];
+        let (label, der) = crate::pem::decode(pem, &mut buf).map_err(|_| KeyError::Malformed)?;
         match label {
             "PUBLIC KEY" => Self::from_spki_der(der),
             "RSA PUBLIC KEY" => Self::from_pkcs1_der(der),
@@ -321,9 +319,6 @@ impl RsaVerifyingKey {
 const RSA_ENCRYPTION: spki::ObjectIdentifier =
     spki::ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
 
-/// Largest DER a PEM public key may carry (an 8192-bit SPKI is about 1,060 bytes).
-const PEM_DER_MAX: usize = 2 * MAX_SIGNATURE_LEN;
-
 /// The trusted keys of one issuer or client: at most [`MAX_JWKS_KEYS`].
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct KeySet {
@@ -403,7 +398,7 @@ impl KeySet {
             } else {
                 Self::from_jwk(text)
             }
-        } else if trimmed.contains("-----BEGIN ") {
+        } else if crate::pem::find(trimmed, "-----BEGIN ").is_some() {
             Self::from_pem(text)
         } else {
             Err(KeyError::Malformed)
@@ -544,16 +539,6 @@ fn json_key_error(e: JsonError) -> KeyError {
         JsonError::NotAnObject => KeyError::Malformed,
         _ => KeyError::Malformed,
     }
-}
-
-/// The text from `-----BEGIN` to the end of the `-----END …-----` line.
-fn pem_block(text: &str) -> Option<&str> {
-    let start = text.find("-----BEGIN ")?;
-    let rest = text.get(start..)?;
-    let end_marker = rest.find("-----END ")?;
-    let after_end = rest.get(end_marker + "-----END ".len()..)?;
-    let close = after_end.find("-----")?;
-    rest.get(..end_marker + "-----END ".len() + close + "-----".len())
 }
 
 fn strip_leading_zeros(bytes: &[u8]) -> &[u8] {
@@ -742,16 +727,6 @@ mod tests {
         assert_eq!(
             RsaVerifyingKey::from_jwk(&padded),
             Err(KeyError::InvalidMember("e"))
-        );
-    }
-
-    #[test]
-    fn pem_block_ignores_surrounding_text() {
-        let text =
-            "explanatory text\n-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\ntrailer";
-        assert_eq!(
-            pem_block(text),
-            Some("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----")
         );
     }
 }

@@ -74,6 +74,7 @@ mod json;
 pub mod jwk;
 pub mod jws;
 pub mod party;
+mod pem;
 pub mod profile;
 #[cfg(feature = "alloc")]
 pub mod registry;

@@ -30,7 +30,6 @@
 //! Loading allocates (the parties and their keys live on the heap, each key sized to one
 //! key); validating an assertion against a loaded registry does not.
 
-use alloc::collections::BTreeMap;
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
@@ -164,7 +163,7 @@ impl fmt::Display for RegistryProblem {
             RegistryProblem::NotJson => f.write_str(
                 "not a JSON object (or invalid JSON: syntax, a duplicate member name, nesting)",
             ),
-            RegistryProblem::UnknownField(name) => write!(f, "unknown field {name:?}"),
+            RegistryProblem::UnknownField(name) => write!(f, "unknown field {}", quoted(name)),
             RegistryProblem::Missing => f.write_str("is required"),
             RegistryProblem::WrongType(expected) => write!(f, "must be {expected}"),
             RegistryProblem::Empty => f.write_str("must not be empty"),
@@ -190,11 +189,13 @@ impl fmt::Display for RegistryProblem {
                 "must be \"{PRIVATE_KEY_JWT}\" (RFC 7591's default when it is absent is \
                  client_secret_basic, which this server does not verify)"
             ),
-            RegistryProblem::UnsupportedAlgorithm => write!(
-                f,
-                "must be one of the supported algorithms: {}",
-                SUPPORTED_SIGNING_ALGS.join(", ")
-            ),
+            RegistryProblem::UnsupportedAlgorithm => {
+                f.write_str("must be one of the supported algorithms:")?;
+                for alg in SUPPORTED_SIGNING_ALGS {
+                    write!(f, " {alg}")?;
+                }
+                Ok(())
+            }
             RegistryProblem::JwksUriNotSupported => f.write_str(
                 "remote key sets (jwks_uri) are not supported yet: give the keys inline as jwks",
             ),
@@ -281,10 +282,14 @@ impl RegisteredParty {
 }
 
 /// The clients, or the issuers, of a [`Registry`]: a [`KeyLookup`] by exact id.
+///
+/// A sorted index rather than a map: the same O(log n) lookup for much less code (the npm
+/// package's WebAssembly module is size-budgeted).
 #[derive(Clone, Debug, Default)]
 pub struct Parties {
     list: Vec<RegisteredParty>,
-    by_id: BTreeMap<String, usize>,
+    /// Indices into `list`, sorted by id.
+    by_id: Vec<u32>,
 }
 
 impl Parties {
@@ -305,7 +310,19 @@ impl Parties {
 
     /// The party with this exact id.
     pub fn get(&self, id: &str) -> Option<&RegisteredParty> {
-        self.by_id.get(id).and_then(|&i| self.list.get(i))
+        let slot = self.search(id).ok()?;
+        let index = *self.by_id.get(slot)?;
+        self.list.get(index as usize)
+    }
+
+    /// Where `id` is in the sorted index: `Ok(slot)`, or `Err(slot)` to insert it.
+    fn search(&self, id: &str) -> Result<usize, usize> {
+        self.by_id.binary_search_by(|&i| {
+            self.list
+                .get(i as usize)
+                .map_or("", |p| p.id.as_str())
+                .cmp(id)
+        })
     }
 }
 
@@ -453,10 +470,11 @@ impl Kind {
     }
 }
 
-/// Which party each public key belongs to (by modulus and exponent).
+/// Which party each public key belongs to: a sorted list of (SHA-256 of modulus and
+/// exponent, owner).
 #[derive(Default)]
 struct KeyOwners {
-    owners: BTreeMap<(Vec<u8>, u64), String>,
+    owners: Vec<([u8; 32], String)>,
 }
 
 fn party_array<'a>(top: &Object<'a>, name: &str) -> Result<Vec<&'a [u8]>, RegistryError> {
@@ -502,18 +520,23 @@ fn read_parties(
             .map_err(|_| RegistryError::new(position.clone(), RegistryProblem::NotJson))?;
         // The id first, so that every later message names the party.
         let id = required_string(&object, kind.id_field(), &position, MAX_CLAIM_STRING_LEN)?;
-        let at = format!("{position} {id:?}");
-        if let Some(&first) = parties.by_id.get(&id) {
-            return Err(RegistryError::new(
-                format!("{at}.{}", kind.id_field()),
-                RegistryProblem::Duplicate {
-                    first: format!("{}[{first}]", kind.array()),
-                },
-            ));
-        }
+        let at = format!("{position} {}", quoted(&id));
+        let slot = match parties.search(&id) {
+            Err(slot) => slot,
+            Ok(slot) => {
+                let first = parties.by_id.get(slot).copied().unwrap_or_default();
+                return Err(RegistryError::new(
+                    format!("{at}.{}", kind.id_field()),
+                    RegistryProblem::Duplicate {
+                        first: format!("{}[{first}]", kind.array()),
+                    },
+                ));
+            }
+        };
         refuse_unknown(&object, kind.fields(), &at)?;
         let party = read_party(&object, kind, id, &at, owners)?;
-        parties.by_id.insert(party.id.clone(), parties.list.len());
+        // At most MAX_REGISTRY_PARTIES, checked before: the index fits a u32.
+        parties.by_id.insert(slot, parties.list.len() as u32);
         parties.list.push(party);
     }
     Ok(parties)
@@ -616,19 +639,27 @@ fn read_keys(object: &Object<'_>, at: &str) -> Result<Vec<RsaVerifyingKey>, Regi
 
 impl KeyOwners {
     fn claim(&mut self, key: &RsaVerifyingKey, owner: &str) -> Result<(), RegistryError> {
+        use sha2::{Digest, Sha256};
         let mut modulus = [0u8; crate::jws::MAX_SIGNATURE_LEN];
-        let n = key.modulus(&mut modulus).unwrap_or_default().to_vec();
-        match self.owners.get(&(n.clone(), key.exponent())) {
+        let mut hash = Sha256::new();
+        hash.update(key.modulus(&mut modulus).unwrap_or_default());
+        hash.update(key.exponent().to_be_bytes());
+        let digest: [u8; 32] = hash.finalize().into();
+        match self.owners.binary_search_by(|(d, _)| d.cmp(&digest)) {
             // Listed twice by the same party (under two kids, say): its own key still.
-            Some(other) if other == owner => Ok(()),
-            Some(other) => Err(RegistryError::new(
+            Ok(i) if self.owners.get(i).is_some_and(|(_, other)| other == owner) => Ok(()),
+            Ok(i) => Err(RegistryError::new(
                 format!("{owner}.jwks"),
                 RegistryProblem::SharedKey {
-                    other: other.clone(),
+                    other: self
+                        .owners
+                        .get(i)
+                        .map(|(_, other)| other.clone())
+                        .unwrap_or_default(),
                 },
             )),
-            None => {
-                self.owners.insert((n, key.exponent()), owner.to_string());
+            Err(i) => {
+                self.owners.insert(i, (digest, owner.to_string()));
                 Ok(())
             }
         }
@@ -674,6 +705,25 @@ fn refuse_unknown(object: &Object<'_>, known: &[&str], at: &str) -> Result<(), R
         }
     }
     Ok(())
+}
+
+/// `"text"`, with `"`, `\` and control characters escaped: names and ids from the document
+/// (configuration, not attacker input), quoted so that a message shows where they end.
+fn quoted(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if c.is_control() => out.push('?'),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 fn path(at: &str, name: &str) -> String {
