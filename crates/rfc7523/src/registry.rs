@@ -707,23 +707,10 @@ fn refuse_unknown(object: &Object<'_>, known: &[&str], at: &str) -> Result<(), R
     Ok(())
 }
 
-/// `"text"`, with `"`, `\` and control characters escaped: names and ids from the document
-/// (configuration, not attacker input), quoted so that a message shows where they end.
+/// `"text"`: names and ids from the document (configuration, not attacker input), quoted so
+/// that a message shows where they end.
 fn quoted(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 2);
-    out.push('"');
-    for c in text.chars() {
-        match c {
-            '"' | '\\' => {
-                out.push('\\');
-                out.push(c);
-            }
-            c if c.is_control() => out.push('?'),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
+    format!("\"{text}\"")
 }
 
 fn path(at: &str, name: &str) -> String {
