@@ -12,7 +12,7 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::alg::{rs256, RsaFailure};
+use crate::alg::{rs256, VerifyFailure};
 use crate::base64url::{self, DecodeError};
 use crate::claims::Claims;
 use crate::error::{Error, HeaderParameter, Limit, Malformed, Part};
@@ -170,8 +170,8 @@ impl<'t> UnverifiedAssertion<'t> {
                     verified_by = Some(key);
                     break;
                 }
-                Err(RsaFailure::Length) => {}
-                Err(RsaFailure::Invalid) => only_length_failures = false,
+                Err(VerifyFailure::Length) => {}
+                Err(VerifyFailure::Invalid) => only_length_failures = false,
             }
         }
         match verified_by {

@@ -23,6 +23,7 @@
 
 use core::fmt;
 
+pub mod ps256;
 pub mod rs256;
 
 /// A JWS `alg` this crate knows how to verify (RFC 7515 §4.1.1). Whether a party accepts it is
@@ -115,13 +116,14 @@ impl fmt::Display for Algorithm {
     }
 }
 
-/// Why an RSA signature (RS256 or PS256) failed. The public error is deliberately opaque;
+/// Why a signature failed, for every algorithm. The public error is deliberately opaque;
 /// this only tells the caller whether the length was at fault, which reveals nothing about
 /// the key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RsaFailure {
-    /// The signature is not exactly as long as the modulus (RFC 8017 §8.1.2 and §8.2.2
-    /// step 1).
+pub enum VerifyFailure {
+    /// The signature is not exactly as long as the algorithm and key require: the modulus
+    /// length for RSA (RFC 8017 §8.1.2 and §8.2.2 step 1), 64 bytes for ES256 (RFC 7518 §3.4)
+    /// and Ed25519 (RFC 8032 §5.1.7).
     Length,
     /// Anything else.
     Invalid,

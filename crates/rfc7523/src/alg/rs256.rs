@@ -9,7 +9,7 @@
 //! [`KeyLookup`](crate::KeyLookup) hands it to another implementation; the length and range
 //! checks and the comparison stay here either way. Nothing on this path uses the heap.
 
-use super::RsaFailure;
+use super::VerifyFailure;
 use crate::jws::MAX_SIGNATURE_LEN;
 use rfc7523_rsavp1::PublicKey;
 
@@ -28,25 +28,25 @@ pub fn verify(
     digest: &[u8; 32],
     signature: &[u8],
     rsavp1: &dyn Fn(&mut [u8]) -> Option<()>,
-) -> Result<(), RsaFailure> {
+) -> Result<(), VerifyFailure> {
     let modulus_len = key.modulus_len();
     // Step 1: length check.
     if signature.len() != modulus_len || modulus_len > MAX_SIGNATURE_LEN {
-        return Err(RsaFailure::Length);
+        return Err(VerifyFailure::Length);
     }
     // Step 2: OS2IP, RSAVP1 (RFC 8017 §5.2.2 step 1: the representative must be below n),
     // and I2OSP(m, k), into a fixed buffer.
     if !key.is_signature_representative(signature) {
-        return Err(RsaFailure::Invalid);
+        return Err(VerifyFailure::Invalid);
     }
     let mut em = [0u8; MAX_SIGNATURE_LEN];
-    let em = em.get_mut(..modulus_len).ok_or(RsaFailure::Invalid)?;
-    rsavp1(em).ok_or(RsaFailure::Invalid)?;
+    let em = em.get_mut(..modulus_len).ok_or(VerifyFailure::Invalid)?;
+    rsavp1(em).ok_or(VerifyFailure::Invalid)?;
     // Steps 3-4: compare with the expected encoding, in constant time.
     if expected_encoding_matches(em, digest) {
         Ok(())
     } else {
-        Err(RsaFailure::Invalid)
+        Err(VerifyFailure::Invalid)
     }
 }
 
