@@ -23,6 +23,7 @@
 
 use core::fmt;
 
+pub mod es256;
 pub mod ps256;
 pub mod rs256;
 
@@ -105,7 +106,8 @@ impl Algorithm {
     pub const fn signature_len(self) -> Option<usize> {
         match self.key_type() {
             KeyType::Rsa => None,
-            KeyType::P256 | KeyType::Ed25519 => Some(64),
+            KeyType::P256 => Some(es256::SIGNATURE_LEN),
+            KeyType::Ed25519 => Some(64),
         }
     }
 }
@@ -127,6 +129,102 @@ pub enum VerifyFailure {
     Length,
     /// Anything else.
     Invalid,
+}
+
+/// Why a P-256 or Ed25519 public key could not be read. Crate-internal until the key API
+/// gains these key types; each variant then maps onto one of [`KeyError`](crate::KeyError).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum KeyMaterialError {
+    /// Not a JWK or SPKI structure that could be read (JSON, DER, or the bit string).
+    Malformed,
+    /// A JWK member that must be present is absent.
+    MissingMember(&'static str),
+    /// A JWK member has the wrong type, is not canonical base64url, or has the wrong length.
+    InvalidMember(&'static str),
+    /// Another key type: a JWK `kty`, or an SPKI algorithm identifier.
+    WrongKeyType,
+    /// Another curve: a JWK `crv`, or the SPKI's named curve (or no named curve).
+    WrongCurve,
+    /// The JWK carries private key material (`d`).
+    PrivateKeyMaterial,
+    /// The point is not on the curve, is the identity or of small order, is not canonically
+    /// encoded, or (SPKI) is not in the uncompressed form.
+    InvalidPoint,
+}
+
+impl fmt::Display for KeyMaterialError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            KeyMaterialError::Malformed => f.write_str("not a readable JWK or SPKI key"),
+            KeyMaterialError::MissingMember(m) => write!(f, "the JWK member {m} is missing"),
+            KeyMaterialError::InvalidMember(m) => write!(f, "the JWK member {m} is invalid"),
+            KeyMaterialError::WrongKeyType => f.write_str("another key type"),
+            KeyMaterialError::WrongCurve => f.write_str("another curve"),
+            KeyMaterialError::PrivateKeyMaterial => {
+                f.write_str("the key carries private key material; configure public keys only")
+            }
+            KeyMaterialError::InvalidPoint => f.write_str("the public key is not a valid point"),
+        }
+    }
+}
+
+/// Reads the one JWK member `name` as a string, refusing other JSON types.
+fn jwk_string<'a>(
+    jwk: &crate::json::Object<'a>,
+    name: &'static str,
+) -> Result<crate::json::JsonStr<'a>, KeyMaterialError> {
+    match jwk.get(name) {
+        Some(crate::json::Value::String(s)) => Ok(s),
+        Some(_) => Err(KeyMaterialError::InvalidMember(name)),
+        None => Err(KeyMaterialError::MissingMember(name)),
+    }
+}
+
+/// Reads a JWK's key members common to EC and OKP keys: the private `d` refused, `kty` and
+/// `crv` as required. Other members (`kid`, `alg`, `use`, `key_ops`) are the key layer's.
+fn jwk_kty_crv(
+    jwk: &crate::json::Object<'_>,
+    kty: &str,
+    crv: &str,
+) -> Result<(), KeyMaterialError> {
+    if jwk.get("d").is_some() {
+        return Err(KeyMaterialError::PrivateKeyMaterial);
+    }
+    if !jwk_string(jwk, "kty")?.eq_str(kty) {
+        return Err(KeyMaterialError::WrongKeyType);
+    }
+    if !jwk_string(jwk, "crv")?.eq_str(crv) {
+        return Err(KeyMaterialError::WrongCurve);
+    }
+    Ok(())
+}
+
+/// Decodes the base64url member `name` of a JWK, which must be exactly `N` bytes (RFC 7518
+/// §6.2.1.2: "the full size of a coordinate"; RFC 8037 §2: the key's length). Canonical
+/// unpadded base64url only, no JSON escapes.
+fn jwk_fixed<const N: usize>(
+    jwk: &crate::json::Object<'_>,
+    name: &'static str,
+) -> Result<[u8; N], KeyMaterialError> {
+    let text = jwk_string(jwk, name)?
+        .unescaped_str()
+        .ok_or(KeyMaterialError::InvalidMember(name))?;
+    let mut out = [0u8; N];
+    let decoded = crate::base64url::decode(text.as_bytes(), &mut out)
+        .map_err(|_| KeyMaterialError::InvalidMember(name))?
+        .len();
+    if decoded != N {
+        return Err(KeyMaterialError::InvalidMember(name));
+    }
+    Ok(out)
+}
+
+/// Parses `json` as one JWK object.
+fn parse_jwk(json: &str) -> Result<crate::json::Object<'_>, KeyMaterialError> {
+    if json.len() > crate::jwk::MAX_KEY_TEXT_LEN {
+        return Err(KeyMaterialError::Malformed);
+    }
+    crate::json::parse_object(json.as_bytes()).map_err(|_| KeyMaterialError::Malformed)
 }
 
 #[cfg(test)]
