@@ -23,6 +23,7 @@
 
 use core::fmt;
 
+pub mod eddsa;
 pub mod es256;
 pub mod ps256;
 pub mod rs256;
@@ -107,7 +108,7 @@ impl Algorithm {
         match self.key_type() {
             KeyType::Rsa => None,
             KeyType::P256 => Some(es256::SIGNATURE_LEN),
-            KeyType::Ed25519 => Some(64),
+            KeyType::Ed25519 => Some(eddsa::SIGNATURE_LEN),
         }
     }
 }
