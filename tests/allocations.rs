@@ -9,6 +9,8 @@
 //!   store, and rendering error responses: **zero** allocations.
 //! - Loading keys (PEM, JWK, JWK Set), verifying a signature, a whole `validate` of either
 //!   profile, accepted or refused at any step, and a whole token request: **zero**.
+//! - The PS256, ES256 and EdDSA primitives (`rfc7523::alg`, before their wiring): key import
+//!   from SPKI DER and JWK, verification: **zero**.
 //! - The same at the largest sizes: an 8192-bit key and a token of exactly `MAX_TOKEN_LEN`
 //!   bytes: zero allocations, zero bytes of peak heap.
 //!
@@ -516,4 +518,71 @@ fn the_largest_key_and_token_allocate_nothing() {
     let mut bad = sig.clone();
     bad[MAX_SIGNATURE_LEN / 2] ^= 1;
     assert!(!key.verify_rs256(&msg, &bad));
+}
+
+/// The PS256, ES256 and EdDSA primitives (`rfc7523::alg`, not yet wired into the JWS layer):
+/// key import from SPKI DER and from a JWK, then verification of a valid and of a changed
+/// message, with the first valid case of each Wycheproof file: zero allocations.
+#[test]
+fn alg_primitives_allocate_nothing() {
+    use rfc7523::alg::eddsa::Ed25519VerifyingKey;
+    use rfc7523::alg::es256::P256VerifyingKey;
+    use rfc7523::alg::ps256;
+    use rfc7523::RsaVerifyingKey;
+    use rfc7523_conformance::{hex, json_array, json_str, load_json};
+
+    // (group, the first valid test) of a Wycheproof file.
+    let first_valid = |file: &str| {
+        let doc = load_json(file);
+        json_array(&doc["testGroups"], "testGroups")
+            .iter()
+            .find_map(|group| {
+                let test = json_array(&group["tests"], "tests")
+                    .iter()
+                    .find(|t| t["result"] == "valid" && group.get("publicKeyJwk").is_some())?;
+                Some((group.clone(), test.clone()))
+            })
+            .unwrap_or_else(|| panic!("{file}: no valid case with a JWK"))
+    };
+    let inputs = |file: &str| {
+        let (group, test) = first_valid(file);
+        let mut jwk = group["publicKeyJwk"].clone();
+        // The RS256-only JWK reader refuses `"alg":"PS256"` until the wiring.
+        jwk.as_object_mut().map(|o| o.remove("alg"));
+        let der = hex(json_str(&group["publicKeyDer"], "publicKeyDer"));
+        let msg = hex(json_str(&test["msg"], "msg"));
+        let mut changed = msg.clone();
+        changed.push(0);
+        (
+            der,
+            jwk.to_string(),
+            msg,
+            changed,
+            hex(json_str(&test["sig"], "sig")),
+        )
+    };
+
+    let (der, jwk, msg, changed, sig) = inputs("wycheproof/rsa_pss_2048_sha256_mgf1_32_test.json");
+    let (ok, n) = count(|| {
+        let a = RsaVerifyingKey::from_spki_der(&der).ok()?;
+        let b = RsaVerifyingKey::from_jwk(&jwk).ok()?;
+        Some(ps256::verify_message(&a, &msg, &sig) && !ps256::verify_message(&b, &changed, &sig))
+    });
+    assert_eq!((ok, n), (Some(true), 0), "PS256");
+
+    let (der, jwk, msg, changed, sig) = inputs("wycheproof/ecdsa_secp256r1_sha256_p1363_test.json");
+    let (ok, n) = count(|| {
+        let a = P256VerifyingKey::from_spki_der(&der).ok()?;
+        let b = P256VerifyingKey::from_jwk(&jwk).ok()?;
+        Some(a.verify_message(&msg, &sig) && !b.verify_message(&changed, &sig))
+    });
+    assert_eq!((ok, n), (Some(true), 0), "ES256");
+
+    let (der, jwk, msg, changed, sig) = inputs("wycheproof/ed25519_test.json");
+    let (ok, n) = count(|| {
+        let a = Ed25519VerifyingKey::from_spki_der(&der).ok()?;
+        let b = Ed25519VerifyingKey::from_jwk(&jwk).ok()?;
+        Some(a.verify_message(&msg, &sig) && !b.verify_message(&changed, &sig))
+    });
+    assert_eq!((ok, n), (Some(true), 0), "EdDSA");
 }

@@ -277,7 +277,7 @@ impl RsaVerifyingKey {
     pub fn verify_rs256(&self, message: &[u8], signature: &[u8]) -> bool {
         use sha2::{Digest, Sha256};
         let digest: [u8; 32] = Sha256::digest(message).into();
-        crate::rs256::verify(self.public_key(), &digest, signature, &|em| {
+        crate::alg::rs256::verify(self.public_key(), &digest, signature, &|em| {
             self.key.rsavp1(signature, em)
         })
         .is_ok()

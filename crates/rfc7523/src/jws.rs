@@ -12,12 +12,12 @@
 
 use sha2::{Digest, Sha256};
 
+use crate::alg::{rs256, VerifyFailure};
 use crate::base64url::{self, DecodeError};
 use crate::claims::Claims;
 use crate::error::{Error, HeaderParameter, Limit, Malformed, Part};
 use crate::json::{self, JsonError, Value};
 use crate::jwk::{KeySet, RsaVerifyingKey};
-use crate::rs256::{self, Rs256Failure};
 
 /// Longest compact JWS accepted, in bytes (the default for every policy; a policy may set a
 /// smaller limit with [`Checks::max_token_len`](crate::Checks::max_token_len)).
@@ -170,8 +170,8 @@ impl<'t> UnverifiedAssertion<'t> {
                     verified_by = Some(key);
                     break;
                 }
-                Err(Rs256Failure::Length) => {}
-                Err(Rs256Failure::Invalid) => only_length_failures = false,
+                Err(VerifyFailure::Length) => {}
+                Err(VerifyFailure::Invalid) => only_length_failures = false,
             }
         }
         match verified_by {

@@ -66,6 +66,8 @@
 #[cfg(any(feature = "alloc", feature = "sign"))]
 extern crate alloc;
 
+#[doc(hidden)]
+pub mod alg;
 mod base64url;
 pub mod claims;
 pub mod error;
@@ -79,7 +81,6 @@ pub mod profile;
 #[cfg(feature = "alloc")]
 pub mod registry;
 pub mod replay;
-mod rs256;
 #[cfg(feature = "sign")]
 pub mod sign;
 pub mod token_request;

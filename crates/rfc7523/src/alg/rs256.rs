@@ -9,6 +9,7 @@
 //! [`KeyLookup`](crate::KeyLookup) hands it to another implementation; the length and range
 //! checks and the comparison stay here either way. Nothing on this path uses the heap.
 
+use super::VerifyFailure;
 use crate::jws::MAX_SIGNATURE_LEN;
 use rfc7523_rsavp1::PublicKey;
 
@@ -18,44 +19,34 @@ const SHA256_DIGEST_INFO: [u8; 19] = [
     0x00, 0x04, 0x20,
 ];
 
-/// Why a signature failed. The public error is deliberately opaque; this only tells the
-/// caller whether the length was at fault, which reveals nothing about the key.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Rs256Failure {
-    /// The signature is not exactly as long as the modulus (RFC 8017 §8.2.2 step 1).
-    Length,
-    /// Anything else.
-    Invalid,
-}
-
 /// Verifies `signature` over a message whose SHA-256 is `digest`, under `key`, with `rsavp1`
 /// computing `signature^e mod n` into its buffer (exactly k bytes). `rsavp1` is called only
 /// after steps 1 and 2's input checks passed here, and never sees the digest: whatever it
 /// returns is compared with the one valid encoding, so a wrong result refuses.
-pub(crate) fn verify(
+pub fn verify(
     key: &PublicKey,
     digest: &[u8; 32],
     signature: &[u8],
     rsavp1: &dyn Fn(&mut [u8]) -> Option<()>,
-) -> Result<(), Rs256Failure> {
+) -> Result<(), VerifyFailure> {
     let modulus_len = key.modulus_len();
     // Step 1: length check.
     if signature.len() != modulus_len || modulus_len > MAX_SIGNATURE_LEN {
-        return Err(Rs256Failure::Length);
+        return Err(VerifyFailure::Length);
     }
     // Step 2: OS2IP, RSAVP1 (RFC 8017 §5.2.2 step 1: the representative must be below n),
     // and I2OSP(m, k), into a fixed buffer.
     if !key.is_signature_representative(signature) {
-        return Err(Rs256Failure::Invalid);
+        return Err(VerifyFailure::Invalid);
     }
     let mut em = [0u8; MAX_SIGNATURE_LEN];
-    let em = em.get_mut(..modulus_len).ok_or(Rs256Failure::Invalid)?;
-    rsavp1(em).ok_or(Rs256Failure::Invalid)?;
+    let em = em.get_mut(..modulus_len).ok_or(VerifyFailure::Invalid)?;
+    rsavp1(em).ok_or(VerifyFailure::Invalid)?;
     // Steps 3-4: compare with the expected encoding, in constant time.
     if expected_encoding_matches(em, digest) {
         Ok(())
     } else {
-        Err(Rs256Failure::Invalid)
+        Err(VerifyFailure::Invalid)
     }
 }
 
