@@ -381,7 +381,7 @@ const MUTATIONS = {
   'wrong-audience'({ params }) {
     return { token: sign(params, { audience: 'https://attacker.example' }), note: 'Re-signed for aud https://attacker.example.' };
   },
-  /** rfc7523bis: a client assertion's aud is the issuer identifier, not the token endpoint. */
+  /** RFC 10070: a client assertion's aud is the issuer identifier, not the token endpoint. */
   async 'token-endpoint-audience'() {
     if (profile() !== 'client' || state.sample.params.profile !== 'client') {
       setProfile('client');

@@ -39,7 +39,7 @@ export const RULES = {
     label: 'aud',
     what: {
       grant: 'contains one of the accepted audiences',
-      client: "the server's issuer identifier, as its sole value (rfc7523bis)",
+      client: "the server's issuer identifier, as its sole value (RFC 10070)",
     },
   },
   exp: { label: 'exp', what: 'present and not passed (leeway included)' },

@@ -127,7 +127,7 @@ describe('demo page (Chromium)', () => {
     });
   }
 
-  test('"token-endpoint aud" switches to client authentication: aud ✗ (rfc7523bis), 401', async () => {
+  test('"token-endpoint aud" switches to client authentication: aud ✗ (RFC 10070), 401', async () => {
     await chooseProfile('grant');
     await click('[data-mutation="token-endpoint-audience"]');
     const view = await shown();

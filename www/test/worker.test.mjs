@@ -193,7 +193,7 @@ describe('Worker example (workerd through Miniflare, two instances, one Durable 
 
   test('a bad client assertion: 401 invalid_client with the core\'s reason', async () => {
     assertError(await answer(await a(clientCredentials(assertion({ client: true, key: keyB.pkcs8Pem })))), 401, 'invalid_client', 'client assertion: invalid signature');
-    // rfc7523bis: the token endpoint URL is not the issuer identifier.
+    // RFC 10070: the token endpoint URL is not the issuer identifier.
     assertError(
       await answer(await a(clientCredentials(assertion({ client: true, audience: `${AS}/token` })))),
       401,
