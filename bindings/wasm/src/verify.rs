@@ -8,7 +8,7 @@ use rfc7523::profile::DEFAULT_MAX_LIFETIME;
 use rfc7523::registry::{RegisteredParty, Registry};
 use rfc7523::token_request::{OtherClientAuthentication, TokenError};
 use rfc7523::{
-    Checks, ClientAuthProfile, Error, GrantProfile, KeyLookup, KeySet, MemoryReplayStore, Party,
+    BoxedReplayStore, Checks, ClientAuthProfile, Error, GrantProfile, KeyLookup, KeySet, Party,
     Policy, Reason, ReplayEntry, ReplayError, ReplayStore, RsaVerifyingKey, Subjects,
     TokenEndpoint, TypRule, Use, ValidatedAssertion,
 };
@@ -20,8 +20,12 @@ use crate::{
     base64url, boolean, check_options, current_time, optional, seconds, string, type_error,
 };
 
-/// Entries of the default per-instance replay store (40 bytes each).
-pub const DEFAULT_REPLAY_CAPACITY: usize = 4096;
+/// Entries of the default per-instance replay store (56 bytes each: 3.5 MiB), sized for real
+/// traffic (issue 16): 65,536 assertions live at once, e.g. 18 a second for an hour.
+pub const DEFAULT_REPLAY_CAPACITY: usize = 65_536;
+
+/// Largest `replayCapacity` (56 MiB of entries).
+pub const MAX_REPLAY_CAPACITY_OPTION: usize = 1 << 20;
 
 #[wasm_bindgen(typescript_custom_section)]
 const TYPES: &'static str = r#"
@@ -95,10 +99,13 @@ export interface CommonVerifierOptions {
    *  signature's length and range and compares the result with the one valid encoding
    *  itself. `rsaImplementation` tells which one a verifier uses. */
   rsa?: "platform" | "wasm";
-  /** Replay protection: omitted = a bounded in-memory store per verifier (4096 live entries;
-   *  full = refused); a ReplayHook; or `"external"`: nothing is stored, and results carry
-   *  `replay` for your own atomic insert (e.g. a Durable Object). */
+  /** Replay protection: omitted = a bounded in-memory store per verifier (`replayCapacity`
+   *  live entries; full = refused); a ReplayHook; or `"external"`: nothing is stored, and
+   *  results carry `replay` for your own atomic insert (e.g. a Durable Object). */
   replay?: ReplayHook | "external";
+  /** Live entries of the default in-memory replay store: 1 to 1,048,576 (default 65,536;
+   *  56 bytes each, allocated when the verifier is built). Only without `replay`. */
+  replayCapacity?: number;
   /** `verifyTokenRequest`: a `client_secret` or an `Authorization` header is refused
    *  (`"refuse"`, the default: 401 `unsupported_client_authentication`), or passed on for
    *  you to verify (`"verified-by-caller"`: the result's `clientAuthentication` says which). */
@@ -280,6 +287,7 @@ const VERIFIER_OPTIONS: &[&str] = &[
     "replay",
     "rsa",
     "otherClientAuthentication",
+    "replayCapacity",
 ];
 
 /// How many of [`VERIFIER_OPTIONS`] configure the one party of the `keys` form.
@@ -293,7 +301,7 @@ const TOKEN_REQUEST_OPTIONS: &[&str] = &["currentDate", "authorization"];
 
 #[derive(Debug)]
 enum Replay {
-    Memory(Box<MemoryReplayStore<DEFAULT_REPLAY_CAPACITY>>),
+    Memory(BoxedReplayStore),
     Hook { object: JsValue, function: Function },
     External,
 }
@@ -438,8 +446,17 @@ impl AssertionVerifier {
             }
             None => Config::One(one_party(&options)?),
         };
+        let capacity = optional(&options, "replayCapacity")?;
         let replay = match optional(&options, "replay")? {
-            None => Replay::Memory(Box::default()),
+            None => Replay::Memory(BoxedReplayStore::with_capacity_and_seed(
+                replay_capacity(capacity.as_ref())?,
+                random_seed(),
+            )),
+            Some(_) if capacity.is_some() => {
+                return Err(type_error(
+                    "replayCapacity sizes the built-in store: it does not go with replay",
+                ))
+            }
             Some(v) if v.as_string().as_deref() == Some("external") => Replay::External,
             Some(v) if v.is_string() => {
                 return Err(type_error(
@@ -818,6 +835,36 @@ impl ReplayStore for StoreAdapter<'_> {
             }
         }
     }
+}
+
+/// The `replayCapacity` option: a whole number of entries in 1..=[`MAX_REPLAY_CAPACITY_OPTION`].
+fn replay_capacity(value: Option<&JsValue>) -> Result<usize, JsValue> {
+    let Some(value) = value else {
+        return Ok(DEFAULT_REPLAY_CAPACITY);
+    };
+    match value.as_f64() {
+        Some(n) if n.fract() == 0.0 && (1.0..=MAX_REPLAY_CAPACITY_OPTION as f64).contains(&n) => {
+            Ok(n as usize)
+        }
+        _ => Err(type_error(
+            "replayCapacity must be a whole number from 1 to 1048576",
+        )),
+    }
+}
+
+/// 16 random bytes for the replay store's bucket hash (its SipHash key), from `Math.random`:
+/// the key only has to be unknown to a signer who picks its `jti`s to crowd one bucket (the
+/// store stays correct and fail-closed either way: a bucket holds at most 32 entries).
+/// `crypto.getRandomValues` would be stronger; reaching it costs 2 KB of the size-budgeted
+/// module (measured), which this does not need.
+fn random_seed() -> [u8; 16] {
+    let mut seed = [0u8; 16];
+    for chunk in seed.chunks_mut(4) {
+        // 32 random bits of the double in [0, 1).
+        let bits = (js_sys::Math::random() * 4_294_967_296.0) as u32;
+        chunk.copy_from_slice(&bits.to_le_bytes());
+    }
+    seed
 }
 
 /// `{ key, iss, jti, expiresAt }` for an external store, when the assertion had a `jti`.

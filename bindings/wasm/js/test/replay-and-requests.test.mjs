@@ -54,6 +54,35 @@ describe('replay: the default in-memory store', () => {
   });
 });
 
+describe('replay: the default store is sized for real traffic (replayCapacity)', () => {
+  test('holds more than the old 4,096 live entries by default, and still refuses a replay', () => {
+    const verifier = grantVerifier();
+    const tokens = Array.from({ length: 4100 }, (_, i) => signRaw(RS256, grantClaims({ jti: `many-${i}` })));
+    for (const token of tokens) assert.ok(verifier.verify(token, at(NOW)));
+    assert.equal(thrown(() => verifier.verify(tokens[0], at(NOW))).reason, 'replayed');
+    assert.equal(thrown(() => verifier.verify(tokens[4099], at(NOW))).reason, 'replayed');
+  });
+
+  test('replayCapacity bounds the live entries: full refuses (fail closed) until they expire', () => {
+    const verifier = grantVerifier({ replayCapacity: 2 });
+    const token = (jti) => signRaw(RS256, grantClaims({ jti, exp: NOW + 60 }));
+    assert.ok(verifier.verify(token('a'), at(NOW)));
+    assert.ok(verifier.verify(token('b'), at(NOW)));
+    assert.equal(thrown(() => verifier.verify(token('c'), at(NOW))).reason, 'replay_store_full');
+    // exp + clockTolerance later the entries are gone, and the store takes new ones.
+    const later = signRaw(RS256, grantClaims({ jti: 'd', iat: NOW + 90, exp: NOW + 150 }));
+    assert.ok(verifier.verify(later, at(NOW + 90)));
+  });
+
+  test('replayCapacity: whole numbers from 1 to 1,048,576, only for the built-in store', () => {
+    for (const bad of [0, 1.5, -1, '10', 1048577, Number.NaN, true]) {
+      assert.throws(() => grantVerifier({ replayCapacity: bad }), TypeError, String(bad));
+    }
+    assert.ok(grantVerifier({ replayCapacity: 1 }));
+    assert.throws(() => grantVerifier({ replayCapacity: 10, replay: 'external' }), /replayCapacity/);
+  });
+});
+
 describe('replay: a caller-supplied hook', () => {
   test('gets (key, expiresAt) with `this` bound to the store; false means replayed', () => {
     const seen = new Map();
