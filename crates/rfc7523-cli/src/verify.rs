@@ -21,8 +21,12 @@ Examples:
   rfc7523 verify --registry registry.json --use grant \"$ASSERTION\"
 
   # A batch of client assertions (private_key_jwt) from the registered clients, one per line;
-  # one replay cache for all:
+  # one replay store for all:
   rfc7523 verify --registry registry.json --use client_authentication < assertions.txt
+
+  # The same, with a replay store that later runs and other processes share:
+  rfc7523 verify --registry registry.json --use client_authentication \\
+      --replay-db /var/lib/rfc7523/replay.db < assertions.txt
 
   # One party, without a registry: grants from one trusted issuer and its keys:
   rfc7523 verify --keys issuer-jwks.json --issuer https://issuer.example \\
@@ -155,7 +159,7 @@ fn judge_all<L: KeyLookup + ?Sized>(
     args: &VerifyArgs,
 ) -> Result<ExitCode, Fatal> {
     let policy = &args.policy;
-    let mut replay = policy.replay_cache();
+    let mut replay = policy.replay_store(if args.token.is_some() { 1 } else { usize::MAX })?;
     let mut out = BufWriter::new(io::stdout().lock());
     let mut judged = 0usize;
     let mut all_valid = true;
