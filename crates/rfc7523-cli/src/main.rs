@@ -13,6 +13,7 @@ mod input;
 mod inspect;
 mod keys;
 mod output;
+mod parallel;
 mod registry;
 mod replay;
 mod sign;
