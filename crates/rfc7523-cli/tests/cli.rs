@@ -2909,3 +2909,45 @@ fn replay_db_that_is_not_an_intact_store_exits_2() {
     )
     .assert_usage_error("'--replay-db <FILE>' cannot be used with '--replay-capacity <N>'");
 }
+
+/// A caller that writes one token and waits gets its answer before writing the next, with one
+/// thread and with several.
+#[test]
+fn each_answer_comes_before_the_next_token_is_written() {
+    use std::io::{BufRead, BufReader};
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    let keys = Keys::new();
+    let tokens: Vec<String> = (0..3).map(|i| grant_jti(&keys, &format!("i{i}"))).collect();
+    for jobs in ["1", "2"] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_rfc7523"))
+            .args(verify_grant_args(&keys, &[&"--jobs", &jobs]))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .or_panic("cannot start rfc7523");
+        let mut input = child.stdin.take().or_panic("stdin");
+        let mut output = BufReader::new(child.stdout.take().or_panic("stdout"));
+        let (lines_tx, lines) = mpsc::channel();
+        let reader = std::thread::spawn(move || loop {
+            let mut line = String::new();
+            if output.read_line(&mut line).unwrap_or(0) == 0 || lines_tx.send(line).is_err() {
+                break;
+            }
+        });
+        for token in &tokens {
+            writeln!(input, "{token}").or_panic("write");
+            input.flush().or_panic("flush");
+            let Ok(line) = lines.recv_timeout(Duration::from_secs(20)) else {
+                let _ = child.kill();
+                panic!("--jobs {jobs}: no answer while the input stays open");
+            };
+            assert!(line.starts_with("{\"valid\":true"), "--jobs {jobs}: {line}");
+        }
+        drop(input);
+        assert_eq!(child.wait().or_panic("wait").code(), Some(0));
+        reader.join().or_panic("reader");
+    }
+}
