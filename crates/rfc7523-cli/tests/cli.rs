@@ -2951,3 +2951,59 @@ fn each_answer_comes_before_the_next_token_is_written() {
         reader.join().or_panic("reader");
     }
 }
+
+/// A store that fails while running (here: its write lock held by another connection past
+/// the 5 s busy timeout) refuses the assertion and says why on standard error; once the lock
+/// is released, the same run accepts the next one.
+#[test]
+fn replay_db_error_while_running_refuses_and_is_reported() {
+    use std::io::{BufRead, BufReader, Read};
+
+    let keys = Keys::new();
+    let db = keys.dir.join("locked-replay.db");
+    let db_arg = db.to_str().or_panic("UTF-8 path");
+    let tokens: Vec<String> = (0..3)
+        .map(|i| grant_jti(&keys, &format!("lock-{i}")))
+        .collect();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rfc7523"))
+        .args(verify_grant_args(&keys, &[&"--replay-db", &db_arg]))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .or_panic("cannot start rfc7523");
+    let mut input = child.stdin.take().or_panic("stdin");
+    let mut output = BufReader::new(child.stdout.take().or_panic("stdout"));
+    let mut answer = |token: &str| -> Value {
+        writeln!(input, "{token}").or_panic("write");
+        input.flush().or_panic("flush");
+        let mut line = String::new();
+        output.read_line(&mut line).or_panic("read");
+        serde_json::from_str(&line).or_panic("a JSON line")
+    };
+    // The store is open once the first answer is in.
+    assert_eq!(answer(&tokens[0])["valid"], true);
+    let other = rusqlite::Connection::open(&db).or_panic("a second connection");
+    other
+        .execute_batch("BEGIN IMMEDIATE")
+        .or_panic("the write lock");
+    let refused = answer(&tokens[1]);
+    assert_eq!(refused["reason"], "replay_store_full", "{refused}");
+    other.execute_batch("ROLLBACK").or_panic("release");
+    assert_eq!(answer(&tokens[2])["valid"], true);
+    // Not remembered: refused, so offered again later it passes.
+    assert_eq!(answer(&tokens[1])["valid"], true);
+    drop(input);
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .or_panic("stderr")
+        .read_to_string(&mut stderr)
+        .or_panic("read stderr");
+    assert_eq!(child.wait().or_panic("wait").code(), Some(1));
+    assert_eq!(
+        stderr,
+        format!("rfc7523: {db_arg}: replay store error: database is locked\n")
+    );
+}
