@@ -13,6 +13,7 @@ mod input;
 mod inspect;
 mod keys;
 mod output;
+mod parallel;
 mod registry;
 mod replay;
 mod sign;
@@ -90,8 +91,9 @@ pub struct PolicyArgs {
     /// The time of the checks, in Unix seconds [default: the system clock, read per token].
     #[arg(long, value_name = "UNIX_SECONDS")]
     now: Option<u64>,
-    /// Most (iss, jti) pairs remembered at once in this run; when that many are live, further
-    /// assertions with a jti are refused (replay_store_full).
+    /// Most (iss, jti) pairs remembered at once in this run, in memory (56 bytes each: 3.5 MiB
+    /// at the default); when that many are live, further assertions with a jti are refused
+    /// (replay_store_full).
     #[arg(
         long = "replay-capacity",
         value_name = "N",
@@ -99,6 +101,16 @@ pub struct PolicyArgs {
         value_parser = clap::value_parser!(u64).range(1..),
     )]
     replay_capacity: u64,
+    /// Remember (iss, jti) pairs in this SQLite file instead, shared by every run and process
+    /// given it (created when missing; any other file that is not a replay store is refused).
+    /// A store error refuses the assertion (replay_store_full) and is reported on standard
+    /// error.
+    #[arg(
+        long = "replay-db",
+        value_name = "FILE",
+        conflicts_with = "replay_capacity"
+    )]
+    replay_db: Option<PathBuf>,
     /// The single-party flags given on the command line (filled in by `main` from clap's
     /// matches: flags with defaults cannot be told apart otherwise).
     #[arg(skip)]
@@ -169,9 +181,18 @@ pub struct PartyArgs {
 }
 
 impl PolicyArgs {
-    /// The replay cache of one run.
-    fn replay_cache(&self) -> replay::ReplayCache {
-        replay::ReplayCache::new(usize::try_from(self.replay_capacity).unwrap_or(usize::MAX))
+    /// The replay store of one run: the `--replay-db` file, or an in-memory store of
+    /// `--replay-capacity` entries, or fewer when the run cannot insert more than `most`
+    /// (the answers are the same: a store that never fills is never full).
+    fn replay_store(&self, most: usize) -> Result<replay::Replay, Fatal> {
+        match &self.replay_db {
+            Some(path) => replay::Replay::sqlite(path),
+            None => replay::Replay::memory(
+                usize::try_from(self.replay_capacity)
+                    .unwrap_or(usize::MAX)
+                    .min(most),
+            ),
+        }
     }
 
     /// Records which single-party flags `matches` (of this command) has from the command line.

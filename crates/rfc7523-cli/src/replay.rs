@@ -1,81 +1,91 @@
 //! The replay store of one run: every token of a `verify` batch, and both assertions of a
 //! `token-request`, share it.
 //!
-//! The core's [`MemoryReplayStore`](rfc7523::MemoryReplayStore) has its capacity as a const
-//! generic and looks entries up by a linear scan, which suits a server's fixed-size cache but
-//! not a command that may read millions of tokens at thousands per second, nor an operator
-//! choosing the capacity at run time. [`ReplayCache`] keeps the core's semantics exactly
-//! (the same [`ReplayKey`] digests; an entry is live until its `expires_at`; only expired
-//! entries are evicted; a store full of live entries refuses, fail closed) with a hash map and
-//! a capacity chosen by `--replay-capacity`.
+//! - In memory (the default): the core's [`BoxedReplayStore`] of `--replay-capacity` entries,
+//!   56 bytes each, allocated once; O(1) checks whether it is empty or full; fail closed when
+//!   full of live entries. Its buckets are chosen under a seed of 16 bytes from the operating
+//!   system's random source (getrandom, as the core's signer already uses): std's
+//!   `RandomState` is also randomly keyed, but gives no bytes, only hashes of its own, and a
+//!   seed made of those would be a secret derived through a hasher built for other uses.
+//! - `--replay-db FILE`: [`SqliteReplayStore`], shared by every run and process given the
+//!   same file. A SQLite error refuses the assertion (`replay_store_full`, fail closed) and is
+//!   reported on standard error, `rfc7523: FILE: replay store error: …`.
 
-use std::collections::HashMap;
+use std::io::{self, Write};
+use std::path::Path;
 
-use rfc7523::{ReplayEntry, ReplayError, ReplayKey, ReplayStore};
+use rfc7523::{BoxedReplayStore, ReplayEntry, ReplayError, ReplayStore};
+use rfc7523_replay_sqlite::SqliteReplayStore;
 
-/// Default number of live (`iss`, `jti`) pairs one run remembers: 65,536 (about 3 MB at most).
-/// At 1,000 accepted assertions per second with 5-minute lifetimes and the default 30 s leeway,
-/// 330,000 are live at once: raise it with `--replay-capacity` for such batches. When the
-/// cache is full of live entries, further assertions with a `jti` are refused
+use crate::Fatal;
+
+/// Default number of live (`iss`, `jti`) pairs one run remembers: 65,536 (56 bytes each,
+/// 3.5 MiB). At 1,000 accepted assertions per second with 5-minute lifetimes and the default
+/// 30 s leeway, 330,000 are live at once: raise it with `--replay-capacity` for such batches.
+/// When the store is full of live entries, further assertions with a `jti` are refused
 /// (`replay_store_full`), never accepted unchecked.
 pub const DEFAULT_REPLAY_CAPACITY: u64 = 65_536;
 
-/// A fixed-capacity, fail-closed replay store with O(1) lookups.
+/// The replay store of a run.
 #[derive(Debug)]
-pub struct ReplayCache {
-    /// Digest → `expires_at` (exclusive).
-    entries: HashMap<ReplayKey, u64>,
-    capacity: usize,
-    /// No entry expires before this time (`u64::MAX` when empty): eviction is skipped until
-    /// then, so a cache full of live entries refuses in O(1).
-    next_expiry: u64,
+pub enum Replay {
+    /// In memory, for this run only.
+    Memory(BoxedReplayStore),
+    /// A SQLite file (`--replay-db`).
+    Sqlite(SqliteReplayStore),
 }
 
-impl ReplayCache {
-    /// An empty cache holding at most `capacity` live entries.
-    pub fn new(capacity: usize) -> Self {
-        Self {
-            entries: HashMap::new(),
-            capacity,
-            next_expiry: u64::MAX,
-        }
+impl Replay {
+    /// An in-memory store of `capacity` entries under a random seed.
+    pub fn memory(capacity: usize) -> Result<Self, Fatal> {
+        let mut seed = [0u8; 16];
+        getrandom::getrandom(&mut seed).map_err(|e| {
+            Fatal::usage(format_args!(
+                "cannot seed the replay store from the system's random source: {e}"
+            ))
+        })?;
+        Ok(Replay::Memory(BoxedReplayStore::with_capacity_and_seed(
+            capacity, seed,
+        )))
     }
 
-    /// Forgets the entries that expired at `now`.
-    fn evict_expired(&mut self, now: u64) {
-        if now < self.next_expiry {
-            return;
-        }
-        self.entries.retain(|_, expires_at| *expires_at > now);
-        self.next_expiry = self.entries.values().copied().min().unwrap_or(u64::MAX);
+    /// The store in the SQLite file `path`, created when it does not exist or is empty; any
+    /// other file that is not an intact replay store is refused (exit status 2).
+    pub fn sqlite(path: &Path) -> Result<Self, Fatal> {
+        SqliteReplayStore::open(path)
+            .map(Replay::Sqlite)
+            .map_err(|e| Fatal::file(path, e))
     }
 }
 
-impl ReplayStore for ReplayCache {
+impl ReplayStore for Replay {
     fn check_and_insert(&mut self, entry: ReplayEntry, now: u64) -> Result<(), ReplayError> {
-        let held = self.entries.get(&entry.key).copied();
-        if held.is_some_and(|expires_at| expires_at > now) {
-            return Err(ReplayError::Replayed);
-        }
-        if entry.expires_at <= now {
-            // Already expired: nothing to remember (as the core's store does).
-            return Ok(());
-        }
-        if held.is_none() && self.entries.len() >= self.capacity {
-            self.evict_expired(now);
-            if self.entries.len() >= self.capacity {
-                return Err(ReplayError::Full);
+        match self {
+            Replay::Memory(store) => store.check_and_insert(entry, now),
+            Replay::Sqlite(store) => {
+                let answer = store.check_and_insert(entry, now);
+                if let Some(error) = store.take_error() {
+                    // The assertion is refused (fail closed); say why. Nothing better to do
+                    // when standard error itself fails.
+                    let _ = writeln!(
+                        io::stderr(),
+                        "rfc7523: {}",
+                        crate::one_line(&format!(
+                            "{}: replay store error: {error}",
+                            store.path().display()
+                        ))
+                    );
+                }
+                answer
             }
         }
-        self.entries.insert(entry.key, entry.expires_at);
-        self.next_expiry = self.next_expiry.min(entry.expires_at);
-        Ok(())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rfc7523::ReplayKey;
 
     fn entry(jti: &str, expires_at: u64) -> ReplayEntry {
         ReplayEntry {
@@ -85,48 +95,19 @@ mod tests {
     }
 
     #[test]
-    fn replayed_until_expiry_then_accepted_again() {
-        let mut cache = ReplayCache::new(4);
-        assert_eq!(cache.check_and_insert(entry("a", 100), 10), Ok(()));
+    fn memory_store_keeps_the_core_semantics() {
+        let mut store = Replay::memory(2).unwrap();
+        assert_eq!(store.check_and_insert(entry("a", 100), 10), Ok(()));
         assert_eq!(
-            cache.check_and_insert(entry("a", 100), 99),
+            store.check_and_insert(entry("a", 100), 99),
             Err(ReplayError::Replayed)
         );
-        assert_eq!(cache.check_and_insert(entry("a", 200), 100), Ok(()));
+        assert_eq!(store.check_and_insert(entry("b", 50), 10), Ok(()));
         assert_eq!(
-            cache.check_and_insert(entry("a", 200), 150),
-            Err(ReplayError::Replayed)
-        );
-    }
-
-    #[test]
-    fn full_of_live_entries_refuses_and_expired_ones_make_room() {
-        let mut cache = ReplayCache::new(2);
-        assert_eq!(cache.check_and_insert(entry("a", 100), 10), Ok(()));
-        assert_eq!(cache.check_and_insert(entry("b", 50), 10), Ok(()));
-        assert_eq!(
-            cache.check_and_insert(entry("c", 100), 10),
+            store.check_and_insert(entry("c", 100), 10),
             Err(ReplayError::Full)
-        );
-        // A replay is still reported as such when the cache is full.
-        assert_eq!(
-            cache.check_and_insert(entry("a", 100), 10),
-            Err(ReplayError::Replayed)
         );
         // At 50 "b" has expired: its room is reused.
-        assert_eq!(cache.check_and_insert(entry("c", 100), 50), Ok(()));
-        assert_eq!(
-            cache.check_and_insert(entry("d", 100), 60),
-            Err(ReplayError::Full)
-        );
-        assert_eq!(cache.entries.len(), 2);
-    }
-
-    #[test]
-    fn expired_entries_are_not_stored() {
-        let mut cache = ReplayCache::new(1);
-        assert_eq!(cache.check_and_insert(entry("a", 10), 10), Ok(()));
-        assert!(cache.entries.is_empty());
-        assert_eq!(cache.check_and_insert(entry("b", 11), 10), Ok(()));
+        assert_eq!(store.check_and_insert(entry("c", 100), 50), Ok(()));
     }
 }

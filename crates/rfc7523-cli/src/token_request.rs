@@ -129,6 +129,9 @@ fn respond<G: KeyLookup + ?Sized, C: KeyLookup + ?Sized>(
     args: &TokenRequestArgs,
 ) -> Result<ExitCode, Fatal> {
     let policy = &args.policy;
+    // Opened first: a store that cannot be used stops the run before the input is read. A
+    // request holds at most two assertions.
+    let mut replay = policy.replay_store(2)?;
     let body = match &args.body {
         Some(body) => Body::Complete(body.clone().into_bytes()),
         // Room for a final CRLF after a body at the limit.
@@ -136,7 +139,6 @@ fn respond<G: KeyLookup + ?Sized, C: KeyLookup + ?Sized>(
             read_bounded(io::stdin().lock(), MAX_FORM_BODY_LEN + 2).map_err(|e| Fatal::input(&e))?
         }
     };
-    let mut replay = policy.replay_cache();
     let result = match body {
         Body::Complete(bytes) => {
             let end = bytes

@@ -2488,3 +2488,522 @@ fn inspect_decodes_and_never_says_valid() {
         json!({"verified": false, "header": {}, "claims": null})
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// verify --jobs, --replay-db
+// ---------------------------------------------------------------------------------------------
+
+/// A run started and not yet waited for: its standard input is written by another thread.
+struct Started {
+    child: std::process::Child,
+    writer: std::thread::JoinHandle<()>,
+}
+
+impl Started {
+    fn new<S: AsRef<std::ffi::OsStr>>(args: &[S], stdin: Vec<u8>) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_rfc7523"))
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .or_panic("cannot start rfc7523");
+        let mut pipe = child.stdin.take().or_panic("stdin pipe");
+        let writer = std::thread::spawn(move || {
+            let _ = pipe.write_all(&stdin);
+        });
+        Self { child, writer }
+    }
+
+    fn finish(self) -> Run {
+        let output = self
+            .child
+            .wait_with_output()
+            .or_panic("waiting for rfc7523");
+        self.writer.join().or_panic("stdin writer");
+        Run {
+            code: output.status.code().or_panic("exit code (not a signal)"),
+            stdout: String::from_utf8(output.stdout).or_panic("UTF-8 stdout"),
+            stderr: String::from_utf8(output.stderr).or_panic("UTF-8 stderr"),
+        }
+    }
+}
+
+/// The arguments of [`Keys::verify_grant`] with `extra`.
+fn verify_grant_args(
+    keys: &Keys,
+    extra: &[&dyn AsRef<std::ffi::OsStr>],
+) -> Vec<std::ffi::OsString> {
+    let mut a = args(&[
+        &"verify",
+        &"--keys",
+        &keys.path("public.pem"),
+        &"--issuer",
+        &ISSUER,
+        &"--audience",
+        &AS,
+        &"--now",
+        &NOW_ARG,
+    ]);
+    a.extend(args(extra));
+    a
+}
+
+/// A grant of the main key with jti `jti`, signed here (faster than `rfc7523 sign`).
+fn grant_jti(keys: &Keys, jti: &str) -> String {
+    sign_claims(&keys.main, &grant_with(json!({ "jti": jti })))
+}
+
+/// xorshift64: the same "random" batch on every run.
+fn next(state: &mut u64) -> u64 {
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    *state
+}
+
+/// `lines`, each followed by a newline, in an order shuffled by `seed`.
+fn shuffled(mut lines: Vec<String>, seed: u64) -> Vec<u8> {
+    let mut state = seed;
+    for i in (1..lines.len()).rev() {
+        let j = (next(&mut state) % (i as u64 + 1)) as usize;
+        lines.swap(i, j);
+    }
+    lines
+        .iter()
+        .flat_map(|l| format!("{l}\n").into_bytes())
+        .collect()
+}
+
+/// How many lines of `run` are valid, and each valid line's jti.
+fn valid_jtis(run: &Run) -> Vec<String> {
+    run.lines()
+        .iter()
+        .filter(|l| l["valid"] == true)
+        .map(|l| l["claims"]["jti"].as_str().or_panic("jti").to_owned())
+        .collect()
+}
+
+#[test]
+fn jobs_output_is_one_threads_byte_for_byte() {
+    let keys = Keys::new();
+    let valid: Vec<String> = (0..100)
+        .map(|i| grant_jti(&keys, &format!("v{i}")))
+        .collect();
+    let expired: Vec<String> = (0..20)
+        .map(|i| {
+            let claims = json!({"jti": format!("e{i}"), "iat": NOW - 400, "exp": NOW - 100});
+            sign_claims(&keys.main, &grant_with(claims))
+        })
+        .collect();
+    // A changed signature character (in the middle: still canonical base64url).
+    let forged: Vec<String> = valid
+        .iter()
+        .take(20)
+        .map(|t| {
+            let mut bytes = t.clone().into_bytes();
+            let at = t.rfind('.').or_panic("a signature") + 100;
+            bytes[at] = if bytes[at] == b'A' { b'B' } else { b'A' };
+            String::from_utf8(bytes).or_panic("ASCII")
+        })
+        .collect();
+    let oversize = "A".repeat(MAX_TOKEN_LEN + 10);
+    let mut state = 0x9e37_79b9_7f4a_7c15;
+    let mut input = Vec::new();
+    for _ in 0..400 {
+        let pick = next(&mut state);
+        let n = (pick >> 16) as usize;
+        let line: Vec<u8> = match pick % 100 {
+            0..=59 => valid[n % valid.len()].clone().into_bytes(),
+            60..=69 => expired[n % expired.len()].clone().into_bytes(),
+            70..=79 => forged[n % forged.len()].clone().into_bytes(),
+            80..=84 => Vec::new(),
+            85..=87 => b" \t ".to_vec(),
+            88..=91 => b"not-a-token".to_vec(),
+            92..=93 => oversize.clone().into_bytes(),
+            94..=96 => b"eyJ\xff\xfe.x.y".to_vec(),
+            _ => format!("{}\r", valid[n % valid.len()]).into_bytes(),
+        };
+        input.extend_from_slice(&line);
+        input.push(b'\n');
+    }
+
+    for capacity in [None, Some("40")] {
+        let mut extra: Vec<&str> = Vec::new();
+        if let Some(capacity) = capacity {
+            extra.extend(["--replay-capacity", capacity]);
+        }
+        let one = keys.verify_grant(&[&extra[..], &["--jobs", "1"]].concat(), Some(&input));
+        assert_eq!(one.code, 1, "{one:?}");
+        assert_eq!(one.stderr, "");
+        let reasons: BTreeSet<String> = one
+            .lines()
+            .iter()
+            .map(|l| l["reason"].as_str().unwrap_or("valid").to_owned())
+            .collect();
+        let mut expected = vec![
+            "expired",
+            "invalid_signature",
+            "malformed",
+            "replayed",
+            "too_large",
+            "valid",
+        ];
+        if capacity.is_some() {
+            expected.push("replay_store_full");
+        }
+        expected.sort_unstable();
+        assert_eq!(reasons.iter().collect::<Vec<_>>(), expected);
+        for jobs in [Some("2"), Some("4"), Some("16"), None] {
+            let mut with = extra.clone();
+            with.extend(jobs.iter().flat_map(|j| ["--jobs", j]));
+            let many = keys.verify_grant(&with, Some(&input));
+            assert_eq!(
+                (many.code, many.stderr.as_str()),
+                (1, ""),
+                "--jobs {jobs:?}"
+            );
+            assert!(
+                many.stdout == one.stdout,
+                "--jobs {jobs:?} {capacity:?}: the output differs from --jobs 1"
+            );
+        }
+    }
+
+    // --jobs 0 and an argument that is not a number are usage errors.
+    keys.verify_grant(&["--jobs", "0"], Some(&input))
+        .assert_usage_error("--jobs");
+    keys.verify_grant(&["--jobs", "many"], Some(&input))
+        .assert_usage_error("--jobs");
+}
+
+#[test]
+fn replay_db_two_processes_accept_each_jti_exactly_once() {
+    let keys = Keys::new();
+    let db = keys.dir.join("shared-replay.db");
+    let tokens: Vec<String> = (0..100)
+        .map(|i| grant_jti(&keys, &format!("x{i}")))
+        .collect();
+    // 1,000 submissions: each process gets every token 5 times, in its own order.
+    let copies = |n: usize| -> Vec<String> {
+        tokens
+            .iter()
+            .flat_map(|t| std::iter::repeat_n(t.clone(), n))
+            .collect()
+    };
+    let a = Started::new(
+        &verify_grant_args(&keys, &[&"--replay-db", &db, &"--jobs", &"1"]),
+        shuffled(copies(5), 1),
+    );
+    let b = Started::new(
+        &verify_grant_args(&keys, &[&"--replay-db", &db]),
+        shuffled(copies(5), 2),
+    );
+    let (a, b) = (a.finish(), b.finish());
+    for run in [&a, &b] {
+        assert_eq!((run.code, run.stderr.as_str()), (1, ""), "{run:?}");
+        assert_eq!(run.lines().len(), 500);
+        assert!(run
+            .lines()
+            .iter()
+            .all(|l| l["valid"] == true || l["reason"] == "replayed"));
+    }
+    let mut accepted = valid_jtis(&a);
+    accepted.extend(valid_jtis(&b));
+    assert_eq!(accepted.len(), 100, "accepted overall");
+    let distinct: BTreeSet<&String> = accepted.iter().collect();
+    assert_eq!(distinct.len(), 100, "each jti accepted once");
+
+    // A later run refuses them all, and so does token-request with the same store.
+    let later = keys.verify_grant(
+        &["--replay-db", db.to_str().or_panic("UTF-8 path")],
+        Some(tokens.join("\n").as_bytes()),
+    );
+    assert_eq!(valid_jtis(&later).len(), 0, "{later:?}");
+}
+
+#[test]
+fn replay_db_a_killed_process_loses_no_accepted_entry() {
+    use std::io::{BufRead, BufReader};
+
+    let keys = Keys::new();
+    let db = keys.dir.join("crash-replay.db");
+    let tokens: Vec<String> = (0..300)
+        .map(|i| grant_jti(&keys, &format!("k{i}")))
+        .collect();
+    let all: Vec<u8> = tokens
+        .iter()
+        .flat_map(|t| format!("{t}\n").into_bytes())
+        .collect();
+
+    // A: tokens in chunks of 50, each answered before the next is written.
+    let mut a = Command::new(env!("CARGO_BIN_EXE_rfc7523"))
+        .args(verify_grant_args(&keys, &[&"--replay-db", &db]))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .or_panic("cannot start rfc7523");
+    let mut a_in = a.stdin.take().or_panic("stdin");
+    let mut a_out = BufReader::new(a.stdout.take().or_panic("stdout"));
+    let mut a_lines = Vec::new();
+    for chunk in tokens.chunks(50).take(3) {
+        for token in chunk {
+            writeln!(a_in, "{token}").or_panic("write");
+        }
+        a_in.flush().or_panic("flush");
+        for _ in chunk {
+            let mut line = String::new();
+            a_out.read_line(&mut line).or_panic("read");
+            a_lines.push(line);
+        }
+    }
+    // B, the other process, starts on every token; A gets the rest and is killed while it
+    // works on it.
+    let b = Started::new(
+        &verify_grant_args(&keys, &[&"--replay-db", &db]),
+        all.clone(),
+    );
+    for token in &tokens[150..] {
+        writeln!(a_in, "{token}").or_panic("write");
+    }
+    a_in.flush().or_panic("flush");
+    std::thread::sleep(std::time::Duration::from_millis(30));
+    a.kill().or_panic("kill -9");
+    let status = a.wait().or_panic("wait");
+    assert_eq!(status.code(), None, "A was killed, not finished");
+    // Whatever A wrote before it died.
+    let mut rest = String::new();
+    let _ = std::io::Read::read_to_string(&mut a_out, &mut rest);
+    a_lines.extend(rest.lines().map(|l| format!("{l}\n")));
+    let a_run = Run {
+        code: 1,
+        stdout: a_lines.concat(),
+        stderr: String::new(),
+    };
+    let a_accepted: BTreeSet<String> = valid_jtis(&a_run).into_iter().collect();
+    assert!(a_accepted.len() >= 150, "{}", a_accepted.len());
+
+    let b = b.finish();
+    assert_eq!(b.code, 1, "{b:?}");
+    let b_accepted: BTreeSet<String> = valid_jtis(&b).into_iter().collect();
+    assert!(
+        a_accepted.is_disjoint(&b_accepted),
+        "accepted by both: {:?}",
+        a_accepted.intersection(&b_accepted).collect::<Vec<_>>()
+    );
+    // A restarted: the file opens (the kill left it intact), and every token was accepted
+    // by A or by B, so all are refused.
+    let restarted = keys.verify_grant(
+        &["--replay-db", db.to_str().or_panic("UTF-8 path")],
+        Some(&all),
+    );
+    assert_eq!(restarted.code, 1, "{restarted:?}");
+    assert_eq!(restarted.stderr, "");
+    assert!(restarted.lines().iter().all(|l| l["reason"] == "replayed"));
+    assert_eq!(restarted.lines().len(), 300);
+}
+
+#[test]
+fn replay_db_token_requests_share_one_store() {
+    let keys = Keys::new();
+    let db = keys.dir.join("endpoint-replay.db");
+    let db_arg = db.to_str().or_panic("UTF-8 path");
+    let body = grant_body(&keys.grant("tr-1"));
+    let first = token_request_with(&keys, &["--replay-db", db_arg], &body, false);
+    assert_eq!(first.code, 0, "{first:?}");
+    // Without the store, each run starts empty and the same request passes again.
+    let again = token_request_with(&keys, &[], &body, false);
+    assert_eq!(again.code, 0, "{again:?}");
+    let second = token_request_with(&keys, &["--replay-db", db_arg], &body, true);
+    assert_eq!(second.code, 1, "{second:?}");
+    assert_eq!(second.line()["reason"], "replayed");
+    assert_eq!(second.line()["error"], "invalid_grant");
+    // verify shares it too.
+    let verify = keys.verify_grant(&["--replay-db", db_arg, &keys.grant("tr-1")], None);
+    assert_eq!(verify.line()["reason"], "replayed");
+}
+
+#[test]
+fn replay_db_that_is_not_an_intact_store_exits_2() {
+    let keys = Keys::new();
+    let grant = keys.grant("db-1");
+    let verify = |db: &std::path::Path| {
+        keys.verify_grant(
+            &["--replay-db", db.to_str().or_panic("UTF-8 path"), &grant],
+            None,
+        )
+    };
+    // A store made by a run, then changed: (what, a change of its bytes, the message).
+    type Change = fn(&mut Vec<u8>);
+    let cases: [(&str, Change, &str); 4] = [
+        (
+            "damaged",
+            |bytes| bytes[4096..3 * 4096].fill(0xA5),
+            "the replay store is damaged: database disk image is malformed",
+        ),
+        (
+            "another-version",
+            // user_version, offset 60 of the header, big-endian.
+            |bytes| bytes[60..64].copy_from_slice(&2u32.to_be_bytes()),
+            "a replay store of schema version 2; this program reads version 1",
+        ),
+        (
+            "another-application",
+            // application_id, offset 68.
+            |bytes| bytes[68..72].copy_from_slice(b"ABCD"),
+            "not a replay store: a SQLite database of another application (application_id \
+             0x41424344, expected 0x37353233)",
+        ),
+        (
+            "header",
+            |bytes| bytes[16..24].fill(0xFF),
+            "not a replay store: not a SQLite database",
+        ),
+    ];
+    for (name, change, message) in cases {
+        let db = keys.dir.join(&format!("{name}.db"));
+        let made = verify(&db);
+        assert_eq!(made.code, 0, "{made:?}");
+        let mut bytes = std::fs::read(&db).or_panic("the store");
+        assert_eq!(bytes.len(), 3 * 4096, "{name}: checkpointed into the file");
+        change(&mut bytes);
+        std::fs::write(&db, &bytes).or_panic("write");
+        verify(&db).assert_usage_error(&format!("rfc7523: {}: {message}", db.display()));
+        let run = token_request_with(
+            &keys,
+            &["--replay-db", db.to_str().or_panic("UTF-8 path")],
+            &grant_body(&grant),
+            false,
+        );
+        run.assert_usage_error(message);
+        assert_eq!(
+            std::fs::read(&db).or_panic("the store"),
+            bytes,
+            "{name}: changed"
+        );
+    }
+
+    let text = keys
+        .dir
+        .write("text.db", "not a database at all, only some text\n");
+    verify(&text).assert_usage_error(&format!(
+        "rfc7523: {}: not a replay store: not a SQLite database",
+        text.display()
+    ));
+    assert_eq!(
+        std::fs::read(&text).or_panic("text.db"),
+        b"not a database at all, only some text\n"
+    );
+    let missing = keys.dir.join("missing/replay.db");
+    verify(&missing).assert_usage_error(&format!(
+        "rfc7523: {}: cannot open the replay store",
+        missing.display()
+    ));
+    verify(keys.dir.path()).assert_usage_error("cannot open the replay store");
+
+    // Memory or a file, not both.
+    keys.verify_grant(
+        &["--replay-db", "x.db", "--replay-capacity", "10", &grant],
+        None,
+    )
+    .assert_usage_error("'--replay-db <FILE>' cannot be used with '--replay-capacity <N>'");
+}
+
+/// A caller that writes one token and waits gets its answer before writing the next, with one
+/// thread and with several.
+#[test]
+fn each_answer_comes_before_the_next_token_is_written() {
+    use std::io::{BufRead, BufReader};
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    let keys = Keys::new();
+    let tokens: Vec<String> = (0..3).map(|i| grant_jti(&keys, &format!("i{i}"))).collect();
+    for jobs in ["1", "2"] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_rfc7523"))
+            .args(verify_grant_args(&keys, &[&"--jobs", &jobs]))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .or_panic("cannot start rfc7523");
+        let mut input = child.stdin.take().or_panic("stdin");
+        let mut output = BufReader::new(child.stdout.take().or_panic("stdout"));
+        let (lines_tx, lines) = mpsc::channel();
+        let reader = std::thread::spawn(move || loop {
+            let mut line = String::new();
+            if output.read_line(&mut line).unwrap_or(0) == 0 || lines_tx.send(line).is_err() {
+                break;
+            }
+        });
+        for token in &tokens {
+            writeln!(input, "{token}").or_panic("write");
+            input.flush().or_panic("flush");
+            let Ok(line) = lines.recv_timeout(Duration::from_secs(20)) else {
+                let _ = child.kill();
+                panic!("--jobs {jobs}: no answer while the input stays open");
+            };
+            assert!(line.starts_with("{\"valid\":true"), "--jobs {jobs}: {line}");
+        }
+        drop(input);
+        assert_eq!(child.wait().or_panic("wait").code(), Some(0));
+        reader.join().or_panic("reader");
+    }
+}
+
+/// A store that fails while running (here: its write lock held by another connection past
+/// the 5 s busy timeout) refuses the assertion and says why on standard error; once the lock
+/// is released, the same run accepts the next one.
+#[test]
+fn replay_db_error_while_running_refuses_and_is_reported() {
+    use std::io::{BufRead, BufReader, Read};
+
+    let keys = Keys::new();
+    let db = keys.dir.join("locked-replay.db");
+    let db_arg = db.to_str().or_panic("UTF-8 path");
+    let tokens: Vec<String> = (0..3)
+        .map(|i| grant_jti(&keys, &format!("lock-{i}")))
+        .collect();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rfc7523"))
+        .args(verify_grant_args(&keys, &[&"--replay-db", &db_arg]))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .or_panic("cannot start rfc7523");
+    let mut input = child.stdin.take().or_panic("stdin");
+    let mut output = BufReader::new(child.stdout.take().or_panic("stdout"));
+    let mut answer = |token: &str| -> Value {
+        writeln!(input, "{token}").or_panic("write");
+        input.flush().or_panic("flush");
+        let mut line = String::new();
+        output.read_line(&mut line).or_panic("read");
+        serde_json::from_str(&line).or_panic("a JSON line")
+    };
+    // The store is open once the first answer is in.
+    assert_eq!(answer(&tokens[0])["valid"], true);
+    let other = rusqlite::Connection::open(&db).or_panic("a second connection");
+    other
+        .execute_batch("BEGIN IMMEDIATE")
+        .or_panic("the write lock");
+    let refused = answer(&tokens[1]);
+    assert_eq!(refused["reason"], "replay_store_full", "{refused}");
+    other.execute_batch("ROLLBACK").or_panic("release");
+    assert_eq!(answer(&tokens[2])["valid"], true);
+    // Not remembered: refused, so offered again later it passes.
+    assert_eq!(answer(&tokens[1])["valid"], true);
+    drop(input);
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .or_panic("stderr")
+        .read_to_string(&mut stderr)
+        .or_panic("read stderr");
+    assert_eq!(child.wait().or_panic("wait").code(), Some(1));
+    assert_eq!(
+        stderr,
+        format!("rfc7523: {db_arg}: replay store error: database is locked\n")
+    );
+}

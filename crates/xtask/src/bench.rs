@@ -10,7 +10,9 @@
 //!    time, the package sizes and the process's memory.
 //! 5. The heap allocations of one verification and one validation, counted by
 //!    `tests/allocations.rs` (run here with `--nocapture`; the test itself asserts zero).
-//! 6. `BENCHMARKS.md`: machine, load, tables, ratios, goals, what stands in the way.
+//! 6. The replay stores and `verify --jobs` (issue 16, [`replay`]; alone, printed and not
+//!    written: `cargo xtask bench replay`).
+//! 7. `BENCHMARKS.md`: machine, load, tables, ratios, goals, what stands in the way.
 //!
 //! Nothing here is part of `cargo xtask test`: timings are never assertions.
 
@@ -21,6 +23,8 @@ use std::process::{Command, Stdio};
 use std::time::{Instant, SystemTime};
 
 use crate::{cargo, probe, run, wasm};
+
+mod replay;
 
 /// Seconds per `openssl speed` measurement (each of sign and verify, per key size).
 const OPENSSL_SECONDS: &str = "3";
@@ -78,8 +82,10 @@ const NODE: [(&str, &str); 5] = [
 ];
 
 pub(crate) fn main(root: &Path, args: &[String]) -> Result<(), String> {
-    if !args.is_empty() {
-        return Err("xtask: `bench` takes no arguments".to_owned());
+    match args {
+        [] => {}
+        [only] if only == "replay" => return replay::main(root),
+        _ => return Err("xtask: `bench` takes no arguments, or `replay`".to_owned()),
     }
     let start = Instant::now();
     let load_start = loadavg();
@@ -113,6 +119,8 @@ pub(crate) fn main(root: &Path, args: &[String]) -> Result<(), String> {
     println!("==> bench: heap allocations (tests/allocations.rs)");
     let allocations = count_allocations(root)?;
 
+    let replay = replay::measure(root)?;
+
     let load_end = loadavg();
     let report = Report {
         date,
@@ -122,6 +130,7 @@ pub(crate) fn main(root: &Path, args: &[String]) -> Result<(), String> {
         native,
         node,
         allocations,
+        replay,
         wall_seconds: start.elapsed().as_secs_f64(),
     };
     let text = report.render(root);
@@ -302,6 +311,7 @@ struct Report {
     native: Vec<(u32, &'static str, f64)>,
     node: Vec<(String, String)>,
     allocations: Vec<(String, u64)>,
+    replay: replay::ReplayReport,
     wall_seconds: f64,
 }
 
@@ -561,6 +571,8 @@ impl Report {
             .filter(|(what, _)| what.contains("verify") || what.contains("validate"))
             .map(|(_, count)| *count)
             .max();
+
+        self.replay.render(&mut s);
 
         // Goals of issue 6.
         let native_ratio = self.native_rate(2048, "rfc7523_validate") / self.openssl(0);
