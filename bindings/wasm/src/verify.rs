@@ -9,8 +9,8 @@ use rfc7523::registry::{RegisteredParty, Registry};
 use rfc7523::token_request::{OtherClientAuthentication, TokenError};
 use rfc7523::{
     BoxedReplayStore, Checks, ClientAuthProfile, Error, GrantProfile, KeyLookup, KeySet, Party,
-    Policy, Reason, ReplayEntry, ReplayError, ReplayStore, RsaVerifyingKey, Subjects,
-    TokenEndpoint, TypRule, Use, ValidatedAssertion,
+    Reason, ReplayEntry, ReplayError, ReplayStore, RsaVerifyingKey, TokenEndpoint, TypRule, Use,
+    ValidatedAssertion,
 };
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -318,34 +318,11 @@ enum Config {
 /// One trusted issuer of grants, or one client, with its keys and policy.
 #[derive(Debug)]
 struct OneParty {
-    id: String,
     /// `AuthorizationGrant`: a trusted issuer; `ClientAuthentication`: a client.
     use_: Use,
-    keys: Vec<RsaVerifyingKey>,
+    party: RegisteredParty,
     /// Accepted `aud` values (a client: exactly one, the server's issuer identifier).
     audiences: Vec<String>,
-    checks: Checks,
-    typ: TypRule,
-    /// The allowed subject (`subject`), when one is set.
-    subjects: Vec<String>,
-}
-
-impl OneParty {
-    fn as_party(&self) -> Party<'_> {
-        Party {
-            id: &self.id,
-            keys: &self.keys,
-            policy: Policy {
-                checks: self.checks,
-                typ: self.typ,
-                subjects: if self.subjects.is_empty() {
-                    Subjects::Any
-                } else {
-                    Subjects::OneOfOwned(&self.subjects)
-                },
-            },
-        }
-    }
 }
 
 impl Config {
@@ -365,7 +342,7 @@ impl Config {
     /// this order, and a key is found in it by address, so a key's handle is its own.
     fn keys(&self) -> impl Iterator<Item = &RsaVerifyingKey> {
         let (one, registry) = match self {
-            Config::One(one) => (Some(one.keys.iter()), None),
+            Config::One(one) => (Some(one.party.keys().iter()), None),
             Config::Registry(registry) => (
                 None,
                 Some(
@@ -397,7 +374,9 @@ impl KeyLookup for Lookup<'_> {
                 Use::AuthorizationGrant => registry.issuers().party(id),
                 Use::ClientAuthentication => registry.clients().party(id),
             },
-            Config::One(one) => (one.use_ == self.use_ && one.id == id).then(|| one.as_party()),
+            Config::One(one) => {
+                (one.use_ == self.use_ && one.party.id() == id).then(|| one.party.as_party())
+            }
         }
     }
 
@@ -788,14 +767,11 @@ fn one_party(options: &JsValue) -> Result<OneParty, JsValue> {
             "typ and requireTyp apply to client authentication: set clientId",
         ));
     }
+    let subjects = subject.map(|s| vec![s]);
     Ok(OneParty {
-        id,
         use_,
-        keys: keys.iter().cloned().collect(),
+        party: RegisteredParty::new(id, keys.iter().cloned().collect(), checks, typ, subjects),
         audiences,
-        checks,
-        typ,
-        subjects: subject.into_iter().collect(),
     })
 }
 

@@ -254,6 +254,24 @@ pub struct RegisteredParty {
 }
 
 impl RegisteredParty {
+    /// A party built in code rather than read from a document (the one-party forms of the CLI
+    /// and the npm package): its id, keys and policy; `subjects` `None` allows any `sub`.
+    pub fn new(
+        id: String,
+        keys: Vec<RsaVerifyingKey>,
+        checks: Checks,
+        typ: TypRule,
+        subjects: Option<Vec<String>>,
+    ) -> Self {
+        Self {
+            id,
+            keys,
+            checks,
+            typ,
+            subjects,
+        }
+    }
+
     /// The client id or issuer.
     pub fn id(&self) -> &str {
         &self.id
