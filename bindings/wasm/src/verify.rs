@@ -9,8 +9,8 @@ use rfc7523::registry::{RegisteredParty, Registry};
 use rfc7523::token_request::{OtherClientAuthentication, TokenError};
 use rfc7523::{
     BoxedReplayStore, Checks, ClientAuthProfile, Error, GrantProfile, KeyLookup, KeySet, Party,
-    Reason, ReplayEntry, ReplayError, ReplayStore, RsaVerifyingKey, TokenEndpoint, TypRule, Use,
-    ValidatedAssertion,
+    Reason, ReplayEntry, ReplayError, ReplayKey, ReplayStore, RsaVerifyingKey, TokenEndpoint,
+    TypRule, Use, ValidatedAssertion,
 };
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -416,8 +416,7 @@ impl AssertionVerifier {
                 for name in VERIFIER_OPTIONS.iter().take(PARTY_OPTIONS) {
                     if optional(&options, name)?.is_some() {
                         return Err(type_error(&format!(
-                            "{name}: with registry, every party's keys and policy are set \
-                             per party in the registry"
+                            "{name}: with registry, set it per party in the registry"
                         )));
                     }
                 }
@@ -433,7 +432,7 @@ impl AssertionVerifier {
             )),
             Some(_) if capacity.is_some() => {
                 return Err(type_error(
-                    "replayCapacity sizes the built-in store: it does not go with replay",
+                    "replayCapacity is for the built-in store, not with replay",
                 ))
             }
             Some(v) if v.as_string().as_deref() == Some("external") => Replay::External,
@@ -681,6 +680,7 @@ impl AssertionVerifier {
         let mut store = StoreAdapter {
             replay,
             hook_failure: None,
+            this_call: None,
         };
         let result = f(profiles, &mut store);
         (result, store.hook_failure)
@@ -780,14 +780,26 @@ struct StoreAdapter<'r> {
     replay: &'r mut Replay,
     /// What the hook threw, or a TypeError for an answer that is not a boolean.
     hook_failure: Option<JsValue>,
+    /// `"external"`: the keys of this one call (a request's client assertion and grant), so
+    /// that a second assertion with the same (`iss`, `jti`) is a replay here, as the core
+    /// answers it with any store, rather than two records the caller's store would have to
+    /// untangle.
+    this_call: Option<ReplayKey>,
 }
 
 impl ReplayStore for StoreAdapter<'_> {
     fn check_and_insert(&mut self, entry: ReplayEntry, now: u64) -> Result<(), ReplayError> {
         match self.replay {
             Replay::Memory(store) => store.check_and_insert(entry, now),
-            // The caller stores `replay` from the result itself.
-            Replay::External => Ok(()),
+            // The caller stores `replay` from the result itself; within one call (at most two
+            // assertions), a repeated key is a replay.
+            Replay::External => {
+                if self.this_call == Some(entry.key) {
+                    return Err(ReplayError::Replayed);
+                }
+                self.this_call = Some(entry.key);
+                Ok(())
+            }
             Replay::Hook { object, function } => {
                 let key = JsValue::from_str(&base64url(entry.key.as_bytes()));
                 let expires_at = JsValue::from_f64(entry.expires_at as f64);

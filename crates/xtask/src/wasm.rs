@@ -279,15 +279,20 @@ pub(crate) fn build(root: &Path) -> Result<(), String> {
     Ok(())
 }
 
-/// `wasm-opt -Oz` in place.
+/// `wasm-opt -Oz` in place, twice: the second pass finds more to fold in the first one's
+/// output (measured on the web module: 65,551 -> 65,372 B gzip -9; a third pass adds nothing,
+/// `--converge` made it larger).
 fn optimise(root: &Path, wasm_opt: &Path, wasm_file: &Path) -> Result<(), String> {
     let file = wasm_file.to_string_lossy().into_owned();
     let mut args = vec![file.as_str(), "-Oz", "--strip-debug", "--strip-producers"];
     args.extend(WASM_OPT_FEATURES);
     args.extend(["-o", file.as_str()]);
-    println!("xtask wasm: wasm-opt {}", args.join(" "));
-    run(root, wasm_opt, &args, &[])
-        .map_err(|err| format!("xtask wasm: wasm-opt failed on {file} ({err})"))
+    for _ in 0..2 {
+        println!("xtask wasm: wasm-opt {}", args.join(" "));
+        run(root, wasm_opt, &args, &[])
+            .map_err(|err| format!("xtask wasm: wasm-opt failed on {file} ({err})"))?;
+    }
+    Ok(())
 }
 
 /// Per module and target: exports `AssertionError` from the entry point (wasm-bindgen keeps

@@ -19,6 +19,7 @@ import {
   keyB,
   keyC,
   m,
+  registeredClient,
   registeredIssuer,
   registryDoc,
   registryVerifier,
@@ -80,6 +81,32 @@ describe('replay: the default store is sized for real traffic (replayCapacity)',
     }
     assert.ok(grantVerifier({ replayCapacity: 1 }));
     assert.throws(() => grantVerifier({ replayCapacity: 10, replay: 'external' }), /replayCapacity/);
+  });
+});
+
+describe('replay: "external" within one request', () => {
+  test('a client assertion and a grant with the same (iss, jti): the grant is replayed, 400 as the core answers, no records', () => {
+    // One id registered both as a client and as a trusted issuer, with two keys.
+    const SHARED = 'https://shared.example';
+    const verifier = registryVerifier(
+      registryDoc({ clients: [registeredClient(SHARED, keyB)], issuers: [registeredIssuer(SHARED, keyC)] }),
+      { replay: 'external' },
+    );
+    const client = signRaw({ alg: 'RS256' }, clientClaims({ iss: SHARED, sub: SHARED, jti: 'same' }), keyB);
+    const grant = signRaw({ alg: 'RS256' }, grantClaims({ iss: SHARED, jti: 'same' }), keyC);
+    const body = form({ grant_type: GRANT_TYPE, assertion: grant, client_assertion_type: CLIENT_ASSERTION_TYPE, client_assertion: client });
+    const err = thrown(() => verifier.verifyTokenRequest(body, at(NOW)));
+    assert.equal(err.reason, 'replayed');
+    assert.equal(err.status, 400);
+    assert.equal(err.oauthError, 'invalid_grant');
+    // The same answer as with the built-in store.
+    const memory = registryVerifier(registryDoc({ clients: [registeredClient(SHARED, keyB)], issuers: [registeredIssuer(SHARED, keyC)] }));
+    const same = thrown(() => memory.verifyTokenRequest(body, at(NOW)));
+    assert.deepEqual([same.reason, same.status, same.body], [err.reason, err.status, err.body]);
+    // Different jtis: two records, client assertion first.
+    const other = form({ grant_type: GRANT_TYPE, assertion: signRaw({ alg: 'RS256' }, grantClaims({ iss: SHARED, jti: 'g2' }), keyC), client_assertion_type: CLIENT_ASSERTION_TYPE, client_assertion: client });
+    const result = verifier.verifyTokenRequest(other, at(NOW));
+    assert.deepEqual(result.replay.map((r) => r.jti), ['same', 'g2']);
   });
 });
 
