@@ -3,7 +3,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use rfc7523::limits::{MAX_JWKS_KEYS, MAX_RSA_BITS, MIN_RSA_BITS};
-use rfc7523::{KeySet, RsaVerifyingKey};
+use rfc7523::{KeyLookup, KeySet, Registry, RsaVerifyingKey};
 
 fn check_key(key: &RsaVerifyingKey, full_rsa: bool) {
     assert!(
@@ -62,4 +62,38 @@ fuzz_target!(|data: &[u8]| {
             Err(e) => assert!(!e.to_string().is_empty()),
         }
     }
+    check_registry(text);
 });
+
+/// The registry loader on the same text: a refusal names its place; a loaded registry has
+/// parties with keys, found by their own ids, and no public key shared between two parties.
+fn check_registry(text: &str) {
+    match Registry::from_json(text) {
+        Err(e) => assert!(e.to_string().starts_with(e.at()) && !e.at().is_empty()),
+        Ok(registry) => {
+            let parties = [registry.clients(), registry.issuers()];
+            for list in parties {
+                for party in list.iter() {
+                    assert!(!party.keys().is_empty());
+                    let found = list.party(party.id()).expect("a party finds itself");
+                    assert_eq!(found.id, party.id());
+                }
+            }
+            // (party number, key): a party may list its own key twice, no two parties one.
+            let keys: Vec<(usize, &RsaVerifyingKey)> = parties
+                .iter()
+                .flat_map(|list| list.iter())
+                .enumerate()
+                .flat_map(|(n, p)| p.keys().iter().map(move |k| (n, k)))
+                .collect();
+            for (i, (a, ka)) in keys.iter().enumerate() {
+                for (b, kb) in keys.iter().skip(i + 1) {
+                    assert!(
+                        a == b || !ka.same_public_key(kb),
+                        "parties {a} and {b} share a key"
+                    );
+                }
+            }
+        }
+    }
+}
