@@ -70,6 +70,10 @@ pub struct Accepted<'a> {
     /// grant's `claims` in a request that has both).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_claims: Option<Box<RawValue>>,
+    /// The request's `client_id` parameter, when it had one: the client whose `client_secret`
+    /// or `Authorization` credential the caller must verify.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<&'a str>,
 }
 
 /// `{"ok":false,"status":400|401,"error":"...","error_description":"...","reason":"..."}`

@@ -186,5 +186,6 @@ fn accepted(outcome: &TokenOutcome) -> Accepted<'_> {
         claims: outcome.primary().map(claims_of),
         client_authentication: outcome.client_authentication().as_str(),
         client_claims: outcome.client().map(claims_of),
+        client_id: outcome.client_id(),
     }
 }

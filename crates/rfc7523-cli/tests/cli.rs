@@ -2115,7 +2115,7 @@ fn other_client_authentication_methods() {
             &secret,
             Ok(json!({
                 "ok": true, "use": "client_authentication", "grant_type": "client_credentials",
-                "client_authentication": "client_secret"
+                "client_authentication": "client_secret", "client_id": CLIENT
             })),
         ),
         (
@@ -2134,7 +2134,9 @@ fn other_client_authentication_methods() {
         (
             caller.to_vec(),
             &grant_with_secret,
-            Ok(json!({"use": "grant", "client_authentication": "client_secret"})),
+            Ok(
+                json!({"use": "grant", "client_authentication": "client_secret", "client_id": CLIENT}),
+            ),
         ),
         // No client authentication at all: a public client's grant.
         (
