@@ -10,7 +10,9 @@
 //!    time, the package sizes and the process's memory.
 //! 5. The heap allocations of one verification and one validation, counted by
 //!    `tests/allocations.rs` (run here with `--nocapture`; the test itself asserts zero).
-//! 6. `BENCHMARKS.md`: machine, load, tables, ratios, goals, what stands in the way.
+//! 6. The embedded firmware under QEMU (`cargo xtask embedded`'s build and runs): flash, static
+//!    RAM, peak stack and guest instructions per call (deterministic, a few seconds).
+//! 7. `BENCHMARKS.md`: machine, load, tables, ratios, goals, what stands in the way.
 //!
 //! Nothing here is part of `cargo xtask test`: timings are never assertions.
 
@@ -20,7 +22,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Instant, SystemTime};
 
-use crate::{cargo, probe, run, wasm};
+use crate::{cargo, embedded, probe, run, wasm};
 
 /// Seconds per `openssl speed` measurement (each of sign and verify, per key size).
 const OPENSSL_SECONDS: &str = "3";
@@ -113,6 +115,9 @@ pub(crate) fn main(root: &Path, args: &[String]) -> Result<(), String> {
     println!("==> bench: heap allocations (tests/allocations.rs)");
     let allocations = count_allocations(root)?;
 
+    println!("==> bench: the embedded firmware under QEMU (cargo xtask embedded)");
+    let embedded = embedded::bench_section(root)?;
+
     let load_end = loadavg();
     let report = Report {
         date,
@@ -122,6 +127,7 @@ pub(crate) fn main(root: &Path, args: &[String]) -> Result<(), String> {
         native,
         node,
         allocations,
+        embedded,
         wall_seconds: start.elapsed().as_secs_f64(),
     };
     let text = report.render(root);
@@ -302,6 +308,8 @@ struct Report {
     native: Vec<(u32, &'static str, f64)>,
     node: Vec<(String, String)>,
     allocations: Vec<(String, u64)>,
+    /// The embedded section, rendered by [`embedded::bench_section`].
+    embedded: String,
     wall_seconds: f64,
 }
 
@@ -561,6 +569,8 @@ impl Report {
             .filter(|(what, _)| what.contains("verify") || what.contains("validate"))
             .map(|(_, count)| *count)
             .max();
+
+        s.push_str(&self.embedded);
 
         // Goals of issue 6.
         let native_ratio = self.native_rate(2048, "rfc7523_validate") / self.openssl(0);

@@ -119,7 +119,8 @@ const CALLS: [(&str, &str); 9] = [
 /// caught) and `paint` (painted stack, instructions counted).
 const PASSES: [&str; 2] = ["sample", "paint"];
 
-/// `cargo xtask embedded [--generate]`.
+/// `cargo xtask embedded [--generate | --markdown]` (`--markdown`: the section of
+/// `BENCHMARKS.md` that `cargo xtask bench` writes, printed).
 pub(crate) fn main(root: &Path, args: &[String]) -> Result<(), String> {
     match args {
         [] => {
@@ -127,7 +128,11 @@ pub(crate) fn main(root: &Path, args: &[String]) -> Result<(), String> {
             test(root)
         }
         [flag] if flag == "--generate" => generate(root),
-        _ => Err("xtask: `embedded` takes no argument or `--generate`".to_owned()),
+        [flag] if flag == "--markdown" => {
+            print!("{}", bench_section(root)?);
+            Ok(())
+        }
+        _ => Err("xtask: `embedded` takes no argument, `--generate` or `--markdown`".to_owned()),
     }
 }
 
@@ -233,6 +238,99 @@ fn test(root: &Path) -> Result<(), String> {
     } else {
         Err(failures.join("; "))
     }
+}
+
+/// The `BENCHMARKS.md` section of `cargo xtask bench`: the firmware built and run on every
+/// machine, as in the test step (its verdicts are not asserted here: the test step does that).
+pub(crate) fn bench_section(root: &Path) -> Result<String, String> {
+    setup(root)?;
+    let reports = measure(root)?;
+    let qemu = probe(root, QEMU, &["--version"]).unwrap_or_default();
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "## Embedded (Cortex-M3 under QEMU)
+"
+    );
+    let _ = writeln!(
+        s,
+        "[`crates/rfc7523-embedded-test`]({CRATE_DIR}/src/lib.rs), built for `{TARGET}` \
+         (`opt-level = \"z\"`, the RSA arithmetic at 3, LTO) and run by `cargo xtask embedded` \
+         under {qemu} with `-icount shift=0`: the core with no features, its two 2048-bit keys \
+         and a 16-entry replay store in statics. Peak stack: bytes below the caller's stack \
+         pointer, the larger of the painted depth (deepest word written) and the sampled one \
+         (SysTick reading the stack pointer every ~2,000 instructions, which also sees frames \
+         reserved but never written). Instructions: guest instructions counted by QEMU's \
+         `-icount` (through SysTick), not cycles. Deterministic: they do not depend on the \
+         machine's load.\n"
+    );
+    let _ = writeln!(
+        s,
+        "| machine | RAM | flash (.text + .rodata, of which test data) | static RAM (.data + .bss) | stack region | run |\n|---|---|---:|---:|---:|---|"
+    );
+    for r in &reports {
+        let outcome = match (r.machine.expect, r.verdict_problems()) {
+            (_, Ok(())) => "every verdict as expected".to_owned(),
+            (Expect::Pass, Err(problems)) => format!("FAILED: {problems}"),
+            (Expect::Report, Err(_)) => format!(
+                "does not fit: {}",
+                r.failure.as_deref().unwrap_or("wrong verdicts")
+            ),
+        };
+        let _ = writeln!(
+            s,
+            "| `{}` | {} | {} B ({} + {}, {}) | {} B ({} + {}) | {} B | {outcome} |",
+            r.machine.name,
+            r.machine.ram,
+            group(r.size("text").unwrap_or_default() + r.size("rodata").unwrap_or_default()),
+            group(r.size("text").unwrap_or_default()),
+            group(r.size("rodata").unwrap_or_default()),
+            group(r.size("test_data").unwrap_or_default()),
+            group(r.size("static_ram").unwrap_or_default()),
+            group(r.size("data").unwrap_or_default()),
+            group(r.size("bss").unwrap_or_default()),
+            group(r.stack_region.unwrap_or_default()),
+        );
+    }
+    let _ = writeln!(s);
+    let Some(measured) = reports.iter().find(|r| r.machine.expect == Expect::Pass) else {
+        return Ok(s);
+    };
+    let small = reports.iter().find(|r| r.machine.expect == Expect::Report);
+    let small_region = small.and_then(|r| r.stack_region);
+    let _ = writeln!(
+        s,
+        "Per call, on `{}`{}:\n",
+        measured.machine.name,
+        small.map_or_else(String::new, |r| format!(
+            " (and whether its peak fits the {} B stack region of `{}`)",
+            group(r.stack_region.unwrap_or_default()),
+            r.machine.name
+        ))
+    );
+    let _ = writeln!(
+        s,
+        "| call | what | peak stack | painted | sampled | instructions | fits {} |\n|---|---|---:|---:|---:|---:|:---:|",
+        small.map_or("-", |r| r.machine.name)
+    );
+    for ((name, what), (_, f)) in CALLS.iter().zip(&measured.calls) {
+        let bytes = |v: Option<u64>| v.map_or_else(|| "?".to_owned(), group);
+        let fits = match (f.peak(), small_region) {
+            (Some(peak), Some(region)) if peak <= region => "✓",
+            (Some(_), Some(_)) => "✗",
+            _ => "",
+        };
+        let _ = writeln!(
+            s,
+            "| `{name}` | {what} | {} B | {} | {} | {} | {fits} |",
+            bytes(f.peak()),
+            bytes(f.painted),
+            bytes(f.sampled),
+            bytes(f.instructions),
+        );
+    }
+    let _ = writeln!(s);
+    Ok(s)
 }
 
 /// Builds the firmware and runs it on every machine (for `test` and `bench`).

@@ -10,8 +10,9 @@
 //!   page `www/` on 127.0.0.1 (see [`demo`]).
 //! * `cargo xtask fuzz [SECONDS]` runs every cargo-fuzz target of `fuzz/` for SECONDS each
 //!   (default [`DEFAULT_FUZZ_SECONDS`]), seeded from `tests/vectors/` (see [`fuzz`]).
-//! * `cargo xtask embedded [--generate]` builds the Cortex-M3 firmware and runs it under QEMU,
-//!   or rewrites its committed test data (see [`embedded`]).
+//! * `cargo xtask embedded [--generate | --markdown]` builds the Cortex-M3 firmware and runs it
+//!   under QEMU, rewrites its committed test data, or prints its `BENCHMARKS.md` section (see
+//!   [`embedded`]).
 //! * `cargo xtask bench` runs the benchmarks (`benches/`, the Node script, `openssl speed`) and
 //!   writes `BENCHMARKS.md` (see [`mod@bench`]). Not part of `test`: timings are never assertions.
 //!
@@ -71,15 +72,16 @@ subcommands:
            run every fuzz target of fuzz/ for SECONDS each (default 60) with
            `cargo +nightly fuzz run`, after writing the seed corpora from
            tests/vectors/ into fuzz/corpus/; prints executions per target
-  embedded [--generate]
+  embedded [--generate | --markdown]
            build the Cortex-M3 firmware (crates/rfc7523-embedded-test, thumbv7m-none-eabi),
            run it under qemu-system-arm on mps2-an385 (its verdicts must all be as
            expected) and lm3s6965evb (reported only), print flash, static RAM, stack
            and instruction counts per call; --generate rewrites its test data
-           (data/) with `rfc7523 sign`
+           (data/) with `rfc7523 sign`; --markdown prints its BENCHMARKS.md section
   setup    install what the tests need, if missing: the thumbv7em-none-eabihf
-           and thumbv7m-none-eabi targets, qemu-system-arm (apt-get), rustfmt and clippy, the openssl CLI (apt-get), the nightly
-           toolchain, cargo-fuzz 0.13.2 and cargo-deny 0.20.2 (cargo install --locked),
+           and thumbv7m-none-eabi targets, qemu-system-arm (apt-get), rustfmt and
+           clippy, the openssl CLI (apt-get), the nightly toolchain, cargo-fuzz
+           0.13.2 and cargo-deny 0.20.2 (cargo install --locked),
            the wasm32-unknown-unknown target, wasm-bindgen-cli 0.2.130, wasm-pack
            0.15.1, `npm ci` in bindings/wasm/js, and Debian's chromium (apt-get)
   wasm     run the wasm part of `setup`, then build the npm package `rfc7523`
@@ -88,8 +90,9 @@ subcommands:
            load-test them and print their sizes
   bench    run the benchmarks in one run and write BENCHMARKS.md: criterion
            in benches/ (rfc7523, rsa 0.9, ring, aws-lc-rs, jsonwebtoken; RSA-2048
-           and 4096), the npm package vs jose and WebCrypto in Node, and
-           `openssl speed` three times; builds the npm package only if missing;
+           and 4096), the npm package vs jose and WebCrypto in Node, the embedded
+           firmware under QEMU, and `openssl speed` three times; builds the npm
+           package only if missing;
            takes a few minutes; not part of `test`
   help     print this message";
 
