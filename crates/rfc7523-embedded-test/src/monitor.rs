@@ -160,8 +160,8 @@ fn process_stack_top() -> u32 {
     (symbol!(_stack_start) - HANDLER_STACK) & !7
 }
 
-/// Moves thread mode to the process stack (PSP) at [`process_stack_top`], leaving the main
-/// stack (MSP) to exception handlers, and calls `f(arg)` there.
+/// Moves thread mode to the process stack (PSP), from [`HANDLER_STACK`] below the top of RAM
+/// down, leaving the main stack (MSP) to exception handlers, and calls `f(arg)` there.
 pub fn on_process_stack(f: extern "C" fn(usize) -> !, arg: usize) -> ! {
     // SAFETY: sets PSP to the top of the stack region (free: nothing lives there yet; the
     // caller's few words are on the main stack), selects it for thread mode, and jumps to `f`,
@@ -308,7 +308,7 @@ impl Monitor {
     /// Runs `f` on a painted stack with SysTick counting (no interrupt for 2^24 ticks);
     /// returns its result, the deepest word it wrote and the ticks it took.
     ///
-    /// `f` runs in a frame of its own ([`call`]) below this function's, so everything it
+    /// `f` runs in a frame of its own (`call`) below this function's, so everything it
     /// keeps on the stack, a large return value included, is measured; keep `R` small (it
     /// lives in this function's frame, which is not).
     #[inline(never)]
