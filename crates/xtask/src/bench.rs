@@ -12,7 +12,9 @@
 //!    `tests/allocations.rs` (run here with `--nocapture`; the test itself asserts zero).
 //! 6. The replay stores and `verify --jobs` (issue 16, [`replay`]; alone, printed and not
 //!    written: `cargo xtask bench replay`).
-//! 7. `BENCHMARKS.md`: machine, load, tables, ratios, goals, what stands in the way.
+//! 7. The embedded firmware under QEMU (`cargo xtask embedded`'s build and runs): flash, static
+//!    RAM, peak stack and guest instructions per call (deterministic, a few seconds).
+//! 8. `BENCHMARKS.md`: machine, load, tables, ratios, goals, what stands in the way.
 //!
 //! Nothing here is part of `cargo xtask test`: timings are never assertions.
 
@@ -22,7 +24,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Instant, SystemTime};
 
-use crate::{cargo, probe, run, wasm};
+use crate::{cargo, embedded, probe, run, wasm};
 
 mod replay;
 
@@ -120,6 +122,8 @@ pub(crate) fn main(root: &Path, args: &[String]) -> Result<(), String> {
     let allocations = count_allocations(root)?;
 
     let replay = replay::measure(root)?;
+    println!("==> bench: the embedded firmware under QEMU (cargo xtask embedded)");
+    let embedded = embedded::bench_section(root)?;
 
     let load_end = loadavg();
     let report = Report {
@@ -131,6 +135,7 @@ pub(crate) fn main(root: &Path, args: &[String]) -> Result<(), String> {
         node,
         allocations,
         replay,
+        embedded,
         wall_seconds: start.elapsed().as_secs_f64(),
     };
     let text = report.render(root);
@@ -312,6 +317,8 @@ struct Report {
     node: Vec<(String, String)>,
     allocations: Vec<(String, u64)>,
     replay: replay::ReplayReport,
+    /// The embedded section, rendered by [`embedded::bench_section`].
+    embedded: String,
     wall_seconds: f64,
 }
 
@@ -573,6 +580,7 @@ impl Report {
             .max();
 
         self.replay.render(&mut s);
+        s.push_str(&self.embedded);
 
         // Goals of issue 6.
         let native_ratio = self.native_rate(2048, "rfc7523_validate") / self.openssl(0);

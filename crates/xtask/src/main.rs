@@ -10,6 +10,9 @@
 //!   page `www/` on 127.0.0.1 (see [`demo`]).
 //! * `cargo xtask fuzz [SECONDS]` runs every cargo-fuzz target of `fuzz/` for SECONDS each
 //!   (default [`DEFAULT_FUZZ_SECONDS`]), seeded from `tests/vectors/` (see [`fuzz`]).
+//! * `cargo xtask embedded [--generate | --markdown]` builds the Cortex-M3 firmware and runs it
+//!   under QEMU, rewrites its committed test data, or prints its `BENCHMARKS.md` section (see
+//!   [`embedded`]).
 //! * `cargo xtask bench` runs the benchmarks (`benches/`, the Node script, `openssl speed`) and
 //!   writes `BENCHMARKS.md` (see [`mod@bench`]). Not part of `test`: timings are never assertions.
 //!
@@ -20,6 +23,7 @@
 
 mod bench;
 mod demo;
+mod embedded;
 mod fuzz;
 mod wasm;
 
@@ -57,7 +61,8 @@ subcommands:
            `cargo deny check licenses bans sources`,
            the npm package (`cargo xtask wasm`, wasm-bindgen-test under Node,
            the node --test suite with jose, tsc and workerd), the demo page in
-           headless Chromium and the Worker example in workerd, and a fuzz smoke
+           headless Chromium and the Worker example in workerd, the embedded
+           firmware under qemu-system-arm (`cargo xtask embedded`), and a fuzz smoke
            (every target for 30 s; RFC7523_FUZZ_SECONDS=N changes that locally,
            0 skips it; CI=true always runs 30 s); stops at the first failure
   demo [--port PORT] [--no-build]
@@ -67,9 +72,16 @@ subcommands:
            run every fuzz target of fuzz/ for SECONDS each (default 60) with
            `cargo +nightly fuzz run`, after writing the seed corpora from
            tests/vectors/ into fuzz/corpus/; prints executions per target
+  embedded [--generate | --markdown]
+           build the Cortex-M3 firmware (crates/rfc7523-embedded-test, thumbv7m-none-eabi),
+           run it under qemu-system-arm on mps2-an385 (its verdicts must all be as
+           expected) and lm3s6965evb (reported only), print flash, static RAM, stack
+           and instruction counts per call; --generate rewrites its test data
+           (data/) with `rfc7523 sign`; --markdown prints its BENCHMARKS.md section
   setup    install what the tests need, if missing: the thumbv7em-none-eabihf
-           target, rustfmt and clippy, the openssl CLI (apt-get), the nightly
-           toolchain, cargo-fuzz 0.13.2 and cargo-deny 0.20.2 (cargo install --locked),
+           and thumbv7m-none-eabi targets, qemu-system-arm (apt-get), rustfmt and
+           clippy, the openssl CLI (apt-get), the nightly toolchain, cargo-fuzz
+           0.13.2 and cargo-deny 0.20.2 (cargo install --locked),
            the wasm32-unknown-unknown target, wasm-bindgen-cli 0.2.130, wasm-pack
            0.15.1, `npm ci` in bindings/wasm/js, and Debian's chromium (apt-get)
   wasm     run the wasm part of `setup`, then build the npm package `rfc7523`
@@ -78,10 +90,14 @@ subcommands:
            load-test them and print their sizes
   bench    run the benchmarks in one run and write BENCHMARKS.md: criterion
            in benches/ (rfc7523, rsa 0.9, ring, aws-lc-rs, jsonwebtoken; RSA-2048
-           and 4096), the npm package vs jose and WebCrypto in Node, and
-           `openssl speed` three times; builds the npm package only if missing;
+           and 4096), the npm package vs jose and WebCrypto in Node, the embedded
+           firmware under QEMU, and `openssl speed` three times; builds the npm
+           package only if missing;
            takes a few minutes; not part of `test`
   help     print this message";
+
+/// A step that runs inside xtask, from the workspace root.
+type Task = fn(&Path) -> Result<(), String>;
 
 /// One command of `cargo xtask test`, run from the workspace root with inherited stdio.
 #[derive(Debug, Clone)]
@@ -96,6 +112,8 @@ struct Step {
     env: Vec<(&'static str, OsString)>,
     /// Instead of a command: the fuzz smoke, every target for this many seconds.
     fuzz_seconds: Option<u64>,
+    /// Instead of a command: this function of xtask's, shown as `program` in banners.
+    task: Option<Task>,
 }
 
 impl Step {
@@ -106,6 +124,16 @@ impl Step {
             args: args.to_vec(),
             env: Vec::new(),
             fuzz_seconds: None,
+            task: None,
+        }
+    }
+
+    /// A step run inside xtask (`task`), shown as `command` (the subcommand that does the same).
+    fn task(name: &'static str, command: &'static str, task: Task) -> Self {
+        Self {
+            program: command.into(),
+            task: Some(task),
+            ..Self::cargo(name, &[])
         }
     }
 
@@ -129,9 +157,10 @@ impl Step {
 
     /// Runs the step from `root`.
     fn run(&self, root: &Path) -> Result<(), String> {
-        match self.fuzz_seconds {
-            Some(seconds) => fuzz::run_all(root, seconds).map(|_| ()),
-            None => run(root, &self.program, &self.args, &self.env),
+        match (self.fuzz_seconds, self.task) {
+            (Some(seconds), _) => fuzz::run_all(root, seconds).map(|_| ()),
+            (None, Some(task)) => task(root),
+            (None, None) => run(root, &self.program, &self.args, &self.env),
         }
     }
 
@@ -139,6 +168,9 @@ impl Step {
     fn command_line(&self) -> String {
         if let Some(seconds) = self.fuzz_seconds {
             return format!("cargo xtask fuzz {seconds}");
+        }
+        if self.task.is_some() {
+            return self.program.to_string_lossy().into_owned();
         }
         let mut parts: Vec<String> = self
             .env
@@ -199,6 +231,9 @@ fn test_steps() -> Vec<Step> {
             &["deny", "check", "licenses", "bans", "sources"],
         ),
     ];
+    // The core in a Cortex-M3 firmware under QEMU: every verdict checked; flash, static RAM,
+    // stack and instruction counts reported, never asserted (crates/rfc7523-embedded-test).
+    steps.extend(embedded::test_steps());
     // The npm package: build + load test, wasm-bindgen-test, node --test (jose, tsc, workerd).
     steps.extend(wasm::test_steps());
     // The demo page in headless Chromium, the Worker example in workerd.
@@ -210,10 +245,14 @@ fn test_steps() -> Vec<Step> {
     steps
 }
 
+/// `CI=true` (or `1`): nothing may be skipped.
+fn is_ci() -> bool {
+    env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
 /// Seconds per target for the fuzz smoke: 30, or `RFC7523_FUZZ_SECONDS` outside CI.
 fn smoke_fuzz_seconds() -> u64 {
-    let ci = env::var("CI").is_ok_and(|v| v == "true" || v == "1");
-    if ci {
+    if is_ci() {
         return SMOKE_FUZZ_SECONDS;
     }
     match env::var(FUZZ_SECONDS_VAR) {
@@ -233,6 +272,7 @@ fn main() -> ExitCode {
         Some("wasm") if args.len() == 1 => wasm_from_root(),
         Some("demo") => workspace_root().and_then(|root| demo::main(&root, &args[1..])),
         Some("bench") => workspace_root().and_then(|root| bench::main(&root, &args[1..])),
+        Some("embedded") => workspace_root().and_then(|root| embedded::main(&root, &args[1..])),
         Some("fuzz") if args.len() <= 2 => match args.get(1).map(|s| s.parse::<u64>()) {
             None => fuzz_from_root(DEFAULT_FUZZ_SECONDS),
             Some(Ok(seconds)) if seconds > 0 => fuzz_from_root(seconds),
@@ -388,6 +428,7 @@ fn setup(root: &Path) -> Result<(), String> {
     ensure_nightly(root)?;
     ensure_cargo_tool(root, "fuzz", "cargo-fuzz", CARGO_FUZZ_VERSION)?;
     ensure_cargo_tool(root, "deny", "cargo-deny", CARGO_DENY_VERSION)?;
+    embedded::setup(root)?;
     wasm::setup(root)?;
     demo::setup(root)?;
     Ok(())

@@ -1,0 +1,41 @@
+//! A short string copied into a fixed buffer: how a measured call hands a verdict's strings
+//! out of its frame.
+
+use core::fmt;
+
+/// At most `N` bytes of a string (cut at a character boundary).
+#[derive(Clone, Copy)]
+pub struct Text<const N: usize> {
+    bytes: [u8; N],
+    len: usize,
+}
+
+impl<const N: usize> Text<N> {
+    /// Copies `s`, or as much of it as fits.
+    pub fn new(s: &str) -> Self {
+        let mut len = s.len().min(N);
+        while !s.is_char_boundary(len) {
+            len -= 1;
+        }
+        let mut bytes = [0; N];
+        bytes[..len].copy_from_slice(&s.as_bytes()[..len]);
+        Self { bytes, len }
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        core::str::from_utf8(&self.bytes[..self.len]).unwrap_or("?")
+    }
+}
+
+impl<const N: usize> fmt::Display for Text<N> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl<const N: usize> fmt::Debug for Text<N> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
