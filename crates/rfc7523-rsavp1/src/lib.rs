@@ -322,6 +322,87 @@ fn precompute_fixed<R: Radix, const L: usize, const L2: usize>(
     Some(n0)
 }
 
+/// The constants RSAVP1 needs beside the modulus, for a key kept in the caller's own storage
+/// (sized to the key: `n` and `R² mod n` as big-endian bytes, `modulus_len` bytes each, and
+/// this). [`precompute`] makes them once, at key-load time; [`rsavp1`] uses them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Constants {
+    /// `−n⁻¹ mod 2^BITS` in this target's limb width.
+    pub n0: u64,
+}
+
+/// Checks the shape of a modulus (no leading zero byte, odd, at most [`MAX_MODULUS_BITS`]) and
+/// an exponent (odd, at least 3), and returns the modulus's width.
+fn width_of(n: &[u8], e: u64) -> Option<Width> {
+    let top = *n.first()?;
+    if top == 0 || n.last()? % 2 == 0 || e % 2 == 0 || e < 3 || n.len() > MAX_MODULUS_LEN {
+        return None;
+    }
+    Width::for_bits(n.len() * 8 - top.leading_zeros() as usize)
+}
+
+/// Key-load time: writes `R² mod n` (big-endian, exactly `n.len()` bytes) into `rr_out` and
+/// returns the other constant, for a modulus `n` (big-endian, no leading zero byte, odd, at
+/// most [`MAX_MODULUS_BITS`]) and an odd exponent `e ≥ 3`; `None` when either is out of shape
+/// or `rr_out` is not `n.len()` bytes. The costly part (2 · width doublings): do it once per key.
+/// The result belongs to this target's limb width: compute it where it is used.
+pub fn precompute(n: &[u8], e: u64, rr_out: &mut [u8]) -> Option<Constants> {
+    let width = width_of(n, e)?;
+    if rr_out.len() != n.len() {
+        return None;
+    }
+    fn fixed<const L: usize, const L2: usize>(n: &[u8], rr_out: &mut [u8]) -> Option<u64> {
+        let n = Active::from_be_bytes::<L>(n)?;
+        let (rr, n0) = Montgomery::<Active, L, L2>::precompute(&n);
+        Active::write_be_bytes(&rr, rr_out).then_some(Active::limb_to_u64(n0))
+    }
+    let n0 = match width {
+        Width::W2048 => fixed::<L2048, { 2 * L2048 }>(n, rr_out),
+        Width::W3072 => fixed::<L3072, { 2 * L3072 }>(n, rr_out),
+        Width::W4096 => fixed::<L4096, { 2 * L4096 }>(n, rr_out),
+        Width::W8192 => fixed::<L8192, { 2 * L8192 }>(n, rr_out),
+    }?;
+    Some(Constants { n0 })
+}
+
+/// RSAVP1 (RFC 8017 §5.2.2) under a key kept in the caller's storage: `n` and `rr` as given
+/// to and written by [`precompute`] (which returned `constants`), the exponent `e`. Writes
+/// `signature^e mod n` into `out`. `None` when `signature` or `out` is not exactly `n.len()`
+/// bytes, the key is out of shape, or the signature representative is not below `n`. Wrong
+/// constants give a wrong result, never a panic: a verifier then refuses.
+pub fn rsavp1(
+    n: &[u8],
+    rr: &[u8],
+    constants: Constants,
+    e: u64,
+    signature: &[u8],
+    out: &mut [u8],
+) -> Option<()> {
+    let width = width_of(n, e)?;
+    if rr.len() != n.len() || signature.len() != n.len() || out.len() != n.len() {
+        return None;
+    }
+    fn fixed<const L: usize, const L2: usize>(
+        n: &[u8],
+        rr: &[u8],
+        n0: u64,
+        e: u64,
+        signature: &[u8],
+        out: &mut [u8],
+    ) -> Option<()> {
+        let n = Active::from_be_bytes::<L>(n)?;
+        let rr = Active::from_be_bytes::<L>(rr)?;
+        rsavp1_fixed::<Active, L, L2>(&n, &rr, Active::limb_from_u64(n0), e, signature, out)
+    }
+    let n0 = constants.n0;
+    match width {
+        Width::W2048 => fixed::<L2048, { 2 * L2048 }>(n, rr, n0, e, signature, out),
+        Width::W3072 => fixed::<L3072, { 2 * L3072 }>(n, rr, n0, e, signature, out),
+        Width::W4096 => fixed::<L4096, { 2 * L4096 }>(n, rr, n0, e, signature, out),
+        Width::W8192 => fixed::<L8192, { 2 * L8192 }>(n, rr, n0, e, signature, out),
+    }
+}
+
 /// An RSA public key ready for RSAVP1: the modulus and `R² mod n` in this target's limbs at the
 /// key's width, `n0`, and `e`. About 2 KiB (two numbers of the largest width), no heap.
 #[derive(Clone, PartialEq, Eq)]
@@ -641,5 +722,54 @@ mod tests {
         leading_zero.extend_from_slice(&n);
         assert!(PublicKey::new(&leading_zero, 65537).is_none());
         assert!(PublicKey::new(&[0xff; 1025], 65537).is_none());
+    }
+}
+
+#[cfg(test)]
+mod stored_key_tests {
+    //! The byte-stored key ([`precompute`] and [`rsavp1`]) against `num-bigint-dig`, at every
+    //! width and at the widths' edges.
+    use super::*;
+    use rsa::BigUint;
+    use std::vec;
+
+    #[test]
+    fn stored_keys_match_biguint() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed as u8
+        };
+        for bits in [2048usize, 2049, 3072, 3073, 4096, 8192] {
+            let len = bits.div_ceil(8);
+            let mut n: std::vec::Vec<u8> = (0..len).map(|_| next()).collect();
+            n[0] = (0xffu16 >> (len * 8 - bits)) as u8 | (0x80u16 >> (len * 8 - bits)) as u8;
+            n[len - 1] |= 1;
+            let mut rr = vec![0u8; len];
+            let constants = precompute(&n, 65537, &mut rr).unwrap();
+            let n_big = BigUint::from_bytes_be(&n);
+            for round in 0..3 {
+                let mut s: std::vec::Vec<u8> = (0..len).map(|_| next()).collect();
+                s[0] = 0; // below n
+                s[1] = round;
+                let mut out = vec![0u8; len];
+                rsavp1(&n, &rr, constants, 65537, &s, &mut out).unwrap();
+                let expected = BigUint::from_bytes_be(&s).modpow(&BigUint::from(65537u32), &n_big);
+                assert_eq!(BigUint::from_bytes_be(&out), expected, "{bits} bits");
+                let owned = PublicKey::new(&n, 65537).unwrap();
+                let mut theirs = vec![0u8; len];
+                owned.rsavp1(&s, &mut theirs).unwrap();
+                assert_eq!(out, theirs);
+            }
+            // Out of range and wrong lengths refuse.
+            let mut out = vec![0u8; len];
+            assert!(rsavp1(&n, &rr, constants, 65537, &n, &mut out).is_none());
+            assert!(rsavp1(&n, &rr, constants, 65537, &n[1..], &mut out).is_none());
+            assert!(rsavp1(&n, &rr[1..], constants, 65537, &n, &mut out).is_none());
+            assert!(precompute(&n, 65536, &mut rr).is_none());
+            assert!(precompute(&n, 65537, &mut rr[1..]).is_none());
+        }
     }
 }
