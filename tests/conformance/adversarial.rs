@@ -20,7 +20,7 @@ use rfc7523::limits::{
 use rfc7523::token_request::{RequestProblem, JWT_BEARER_GRANT_TYPE};
 use rfc7523::{
     Claim, ClientAuthProfile, Error, GrantProfile, HeaderParameter, KeySet, Limit, Malformed,
-    MemoryReplayStore, Part, Party, RsaVerifyingKey, TokenEndpoint, TokenError,
+    MemoryReplayStore, Part, Party, TokenEndpoint, TokenError, VerifyingKey,
 };
 use rfc7523_conformance::{b64url, b64url_decode, sig_gen_2048_sha256_groups, Failures};
 use rsa::pkcs1::DecodeRsaPrivateKey;
@@ -65,7 +65,7 @@ fn keys() -> &'static Keys {
         let public_pem = text(main, "keyPem");
         let keys = KeySet::from_pem(&public_pem).unwrap_or_else(|e| panic!("{e}"));
         let kid_keys = KeySet::from_key(
-            RsaVerifyingKey::from_pem(&public_pem)
+            &VerifyingKey::from_pem(&public_pem)
                 .and_then(|k| k.with_kid("k1"))
                 .unwrap_or_else(|e| panic!("{e}")),
         )

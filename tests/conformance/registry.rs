@@ -2,12 +2,12 @@
 //! names, and the limits (`MAX_REGISTRY_LEN`, `MAX_REGISTRY_PARTIES`, `MAX_LIFETIME_SETTING`,
 //! `MAX_LEEWAY_SETTING`, the id length) at the limit and one past it.
 
-use rfc7523::jwk::KeyError;
 use rfc7523::limits::{
     MAX_CLAIM_STRING_LEN, MAX_LEEWAY_SETTING, MAX_LIFETIME_SETTING, MAX_REGISTRY_LEN,
     MAX_REGISTRY_PARTIES,
 };
 use rfc7523::registry::RegistryProblem as P;
+use rfc7523::KeyError;
 use rfc7523::{KeyLookup, Registry, Subjects, TypRule};
 use rfc7523_conformance::{b64url, distinct_2048_key_pairs, public_jwk};
 use serde_json::{json, Value};

@@ -18,7 +18,7 @@ pub(crate) use disabled::PlatformKeys;
 #[cfg(feature = "platform-rsa")]
 mod enabled {
     use rfc7523::limits::MAX_SIGNATURE_LEN;
-    use rfc7523::RsaVerifyingKey;
+    use rfc7523::RsaKey;
     use wasm_bindgen::prelude::*;
 
     use crate::base64url;
@@ -101,12 +101,11 @@ export function platformRsa() {
         /// The platform's RSA with a handle for every key of `keys`; `None` when there is no
         /// platform RSA, when it refuses a key, or when its RSAVP1 of a known value differs
         /// from ours for any key: then the package's arithmetic serves all of them.
-        pub(crate) fn load<'k>(keys: impl Iterator<Item = &'k RsaVerifyingKey>) -> Option<Self> {
+        pub(crate) fn load<'k>(keys: impl Iterator<Item = RsaKey<'k>>) -> Option<Self> {
             let rsa = platform_rsa()?;
             let mut handles = Vec::new();
             for key in keys {
-                let mut n = [0u8; MAX_SIGNATURE_LEN];
-                let n = key.modulus(&mut n)?;
+                let n = key.modulus();
                 let e = key.exponent().to_be_bytes();
                 let e = e.get(e.iter().position(|&b| b != 0)?..)?;
                 // The known answer: RSAVP1 of 2 (exactly k bytes), by both implementations.
@@ -115,7 +114,8 @@ export function platformRsa() {
                 *two.last_mut()? = 2;
                 let handle = rsa.import_key(&base64url(n), &base64url(e), two).ok()?;
                 let mut ours = [0u8; MAX_SIGNATURE_LEN];
-                let ours = key.rsavp1(two, &mut ours)?;
+                let ours = ours.get_mut(..n.len())?;
+                key.rsavp1(two, ours)?;
                 let mut theirs = [0u8; MAX_SIGNATURE_LEN];
                 let theirs = theirs.get_mut(..n.len())?;
                 if !rsa.rsavp1(&handle, two, theirs).ok()? || ours != theirs {
@@ -138,14 +138,14 @@ export function platformRsa() {
 
 #[cfg(not(feature = "platform-rsa"))]
 mod disabled {
-    use rfc7523::RsaVerifyingKey;
+    use rfc7523::RsaKey;
 
     /// No platform RSA in this build: a type with no values.
     #[derive(Debug)]
     pub(crate) enum PlatformKeys {}
 
     impl PlatformKeys {
-        pub(crate) fn load<'k>(_keys: impl Iterator<Item = &'k RsaVerifyingKey>) -> Option<Self> {
+        pub(crate) fn load<'k>(_keys: impl Iterator<Item = RsaKey<'k>>) -> Option<Self> {
             None
         }
 

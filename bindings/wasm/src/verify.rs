@@ -8,9 +8,9 @@ use rfc7523::profile::DEFAULT_MAX_LIFETIME;
 use rfc7523::registry::{RegisteredParty, Registry};
 use rfc7523::token_request::{OtherClientAuthentication, TokenError};
 use rfc7523::{
-    BoxedReplayStore, Checks, ClientAuthProfile, Error, GrantProfile, KeyLookup, KeySet, Party,
-    Reason, ReplayEntry, ReplayError, ReplayKey, ReplayStore, RsaVerifyingKey, TokenEndpoint,
-    TypRule, Use, ValidatedAssertion,
+    BoxedReplayStore, Checks, ClientAuthProfile, Error, GrantProfile, KeyLookup, KeySet,
+    MaterialRef, OwnedKeys, Party, Reason, ReplayEntry, ReplayError, ReplayKey, ReplayStore,
+    RsaKey, TokenEndpoint, TypRule, Use, ValidatedAssertion,
 };
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -337,10 +337,11 @@ impl Config {
         }
     }
 
-    /// Every key of every party, in one fixed order: the registry's clients, then its
+    /// Every RSA key of every party, in one fixed order: the registry's clients, then its
     /// issuers, each party's keys in document order. The platform's RSA handles are kept in
-    /// this order, and a key is found in it by address, so a key's handle is its own.
-    fn keys(&self) -> impl Iterator<Item = &RsaVerifyingKey> {
+    /// this order, and a key is found in it by the address of its stored modulus, so a key's
+    /// handle is its own.
+    fn rsa_keys(&self) -> impl Iterator<Item = RsaKey<'_>> {
         let (one, registry) = match self {
             Config::One(one) => (Some(one.party.keys().iter()), None),
             Config::Registry(registry) => (
@@ -350,13 +351,17 @@ impl Config {
                         .clients()
                         .iter()
                         .chain(registry.issuers().iter())
-                        .flat_map(RegisteredParty::keys),
+                        .flat_map(|party| party.keys().iter()),
                 ),
             ),
         };
         one.into_iter()
             .flatten()
             .chain(registry.into_iter().flatten())
+            .filter_map(|key| match key.material() {
+                MaterialRef::Rsa(rsa) => Some(rsa),
+                _ => None,
+            })
     }
 }
 
@@ -382,12 +387,16 @@ impl KeyLookup for Lookup<'_> {
 
     /// The platform's RSAVP1 with this very key's handle; the package's arithmetic otherwise,
     /// and when the platform fails (the result is the same number either way).
-    fn rsavp1(&self, key: &RsaVerifyingKey, signature: &[u8], out: &mut [u8]) -> Option<()> {
+    fn rsavp1(&self, key: &RsaKey<'_>, signature: &[u8], out: &mut [u8]) -> Option<()> {
         let platform = self.platform.and_then(|platform| {
-            let index = self.config.keys().position(|k| core::ptr::eq(k, key))?;
+            let stored = key.modulus().as_ptr();
+            let index = self
+                .config
+                .rsa_keys()
+                .position(|k| core::ptr::eq(k.modulus().as_ptr(), stored))?;
             platform.rsavp1(index, signature, out)
         });
-        platform.or_else(|| key.rsavp1(signature, out).map(|_| ()))
+        platform.or_else(|| key.rsavp1(signature, out))
     }
 }
 
@@ -460,7 +469,7 @@ impl AssertionVerifier {
             }
         };
         let platform = match string(&options, "rsa")?.as_deref() {
-            None | Some("platform") => PlatformKeys::load(config.keys()),
+            None | Some("platform") => PlatformKeys::load(config.rsa_keys()),
             Some("wasm") => None,
             Some(_) => return Err(type_error("rsa must be \"platform\" or \"wasm\"")),
         };
@@ -770,7 +779,7 @@ fn one_party(options: &JsValue) -> Result<OneParty, JsValue> {
     let subjects = subject.map(|s| vec![s]);
     Ok(OneParty {
         use_,
-        party: RegisteredParty::new(id, keys.iter().cloned().collect(), checks, typ, subjects),
+        party: RegisteredParty::new(id, OwnedKeys::from_set(&keys), checks, typ, subjects),
         audiences,
     })
 }
@@ -985,7 +994,10 @@ fn json_text(value: &JsValue, what: &str) -> Result<String, JsValue> {
     }
 }
 
-fn load_keys(value: &JsValue) -> Result<KeySet, JsValue> {
+fn load_keys(value: &JsValue) -> Result<Box<KeySet>, JsValue> {
     let text = json_text(value, "keys must be a JWKS, a JWK or a PEM string")?;
-    KeySet::from_text(&text).map_err(|e| type_error(&format!("keys: {e}")))
+    let mut keys: Box<KeySet> = Box::default();
+    keys.load_text(&text)
+        .map_err(|e| type_error(&format!("keys: {e}")))?;
+    Ok(keys)
 }

@@ -15,14 +15,11 @@ use crate::Fatal;
 /// Reads every `--keys` file (a JWK Set, a JWK, an SPKI `PUBLIC KEY` PEM or a PKCS#1
 /// `RSA PUBLIC KEY` PEM, detected from the content) into one set of at most
 /// [`MAX_JWKS_KEYS`](rfc7523::limits::MAX_JWKS_KEYS) keys.
-pub fn load_public(paths: &[PathBuf]) -> Result<KeySet, Fatal> {
-    let mut merged = KeySet::new();
+pub fn load_public(paths: &[PathBuf]) -> Result<Box<KeySet>, Fatal> {
+    let mut merged: Box<KeySet> = Box::default();
     for path in paths {
         let text = read_text(path, MAX_KEY_TEXT_LEN)?;
-        let set = KeySet::from_text(&text).map_err(|e| Fatal::file(path, e))?;
-        for key in set.iter() {
-            merged.push(key.clone()).map_err(|e| Fatal::file(path, e))?;
-        }
+        merged.load_text(&text).map_err(|e| Fatal::file(path, e))?;
     }
     Ok(merged)
 }

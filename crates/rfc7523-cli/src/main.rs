@@ -31,7 +31,7 @@ use clap::parser::ValueSource;
 use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use rfc7523::limits::{MAX_LEEWAY_SETTING, MAX_LIFETIME_SETTING};
 use rfc7523::profile::{DEFAULT_LEEWAY, DEFAULT_MAX_LIFETIME};
-use rfc7523::{Checks, Policy, Registry, Subjects, TypRule};
+use rfc7523::{Algorithm, Algorithms, Checks, Policy, Registry, Subjects, TypRule};
 
 use crate::replay::DEFAULT_REPLAY_CAPACITY;
 
@@ -125,11 +125,17 @@ pub struct PolicyArgs {
 #[derive(Debug, Args)]
 #[command(next_help_heading = "One party, without --registry")]
 pub struct PartyArgs {
-    /// The party's public keys: a JWK Set, a JWK, an SPKI PEM (PUBLIC KEY) or a PKCS#1 PEM
-    /// (RSA PUBLIC KEY), detected from the content. Repeatable; all files form one set of at
-    /// most 16 keys, trusted for exactly one party (one --issuer or one --client-id).
+    /// The party's public keys (RSA, P-256, Ed25519): a JWK Set, a JWK, an SPKI PEM (PUBLIC
+    /// KEY) or a PKCS#1 PEM (RSA PUBLIC KEY), detected from the content. Repeatable; all files
+    /// form one set of at most 16 keys, trusted for exactly one party (one --issuer or one
+    /// --client-id).
     #[arg(long = "keys", value_name = "FILE")]
     keys: Vec<PathBuf>,
+    /// An algorithm the party may sign with (repeatable; default: RS256, PS256, ES256, EdDSA,
+    /// Ed25519). Each key still verifies one algorithm: its JWK alg, else the one algorithm of
+    /// its type given here, else RS256 (RSA), ES256 (P-256) or EdDSA/Ed25519 (Ed25519).
+    #[arg(long = "alg", value_name = "ALG", value_parser = parse_algorithm)]
+    algs: Vec<Algorithm>,
     /// An accepted audience value (repeatable, at least one). Client authentication: exactly
     /// one, the server's issuer identifier, which must be the assertion's sole aud value.
     #[arg(long = "audience", value_name = "AUD")]
@@ -304,6 +310,17 @@ impl PartyArgs {
             } else {
                 Subjects::OneOf(subjects)
             },
+            algorithms: self.algorithms(),
+        }
+    }
+
+    /// The `--alg` allow-list (every algorithm without one).
+    fn algorithms(&self) -> Algorithms {
+        match self.algs.as_slice() {
+            [] => Algorithms::ALL,
+            algs => algs
+                .iter()
+                .fold(Algorithms::NONE, |set, &alg| set.with(alg)),
         }
     }
 
@@ -311,6 +328,15 @@ impl PartyArgs {
     fn audiences(&self) -> Vec<&str> {
         self.audiences.iter().map(String::as_str).collect()
     }
+}
+
+/// An `--alg` value: exactly one of the algorithms the core verifies (case-sensitive, as in a
+/// JWS header).
+fn parse_algorithm(value: &str) -> Result<Algorithm, String> {
+    Algorithm::from_header(value).ok_or_else(|| {
+        let names: Vec<&str> = Algorithm::ALL.iter().map(|a| a.as_str()).collect();
+        format!("must be one of {}", names.join(", "))
+    })
 }
 
 /// The `--long` names of the [`PartyArgs`] flags that `matches` has from the command line.
@@ -487,6 +513,7 @@ mod tests {
             all,
             [
                 "--keys",
+                "--alg",
                 "--audience",
                 "--issuer",
                 "--subject",

@@ -237,6 +237,10 @@ pub enum HeaderParameter {
     B64,
     /// `zip` (RFC 7516 §4.1.3): a JWE parameter, never valid on a JWS.
     Zip,
+    /// `x5t#S256` (RFC 7515 §4.1.8): 32 bytes of base64url.
+    X5tS256,
+    /// `x5t` (RFC 7515 §4.1.7): 20 bytes of base64url.
+    X5t,
 }
 
 impl HeaderParameter {
@@ -250,6 +254,8 @@ impl HeaderParameter {
             HeaderParameter::Crit => "crit",
             HeaderParameter::B64 => "b64",
             HeaderParameter::Zip => "zip",
+            HeaderParameter::X5tS256 => "x5t#S256",
+            HeaderParameter::X5t => "x5t",
         }
     }
 }
@@ -349,7 +355,8 @@ pub enum Error {
     Malformed(Malformed),
     /// A named limit was exceeded.
     TooLarge(Limit),
-    /// `alg` is not exactly `RS256` (RFC 7518 §3.1, RFC 8725 §3.1).
+    /// `alg` is not one of the algorithms this crate verifies, not in the party's allow-list,
+    /// or served by none of its keys (RFC 7518 §3.1, RFC 8725 §3.1).
     UnsupportedAlgorithm,
     /// The header carries a parameter this verifier refuses (RFC 7515 §4.1.11).
     UnsupportedHeader(HeaderParameter),
@@ -491,7 +498,9 @@ impl fmt::Display for Error {
         match *self {
             Error::Malformed(m) => m.describe(f),
             Error::TooLarge(limit) => write!(f, "the {} limit was exceeded", limit.as_str()),
-            Error::UnsupportedAlgorithm => f.write_str("the alg must be RS256"),
+            Error::UnsupportedAlgorithm => f.write_str(
+                "the alg is not one this party accepts (RS256, PS256, ES256, EdDSA, Ed25519, as its keys allow)",
+            ),
             Error::UnsupportedHeader(p) => {
                 write!(f, "the {} header parameter is not supported", p.as_str())
             }

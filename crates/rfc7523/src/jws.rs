@@ -1,23 +1,26 @@
-//! JWS Compact Serialization (RFC 7515 §7.1) with the protected header of RFC 7515 §4, RS256
-//! only, as a typestate: [`UnverifiedAssertion`] → [`UnverifiedAssertion::verify`] →
+//! JWS Compact Serialization (RFC 7515 §7.1) with the protected header of RFC 7515 §4, as a
+//! typestate: [`UnverifiedAssertion`] → [`UnverifiedAssertion::verify`] →
 //! [`VerifiedAssertion`]. The claims are readable only from a [`VerifiedAssertion`].
 //!
 //! Header rules (RFC 7515 §4.1, RFC 8725 §3.1–3.2):
-//! - `alg` must be exactly `RS256` (case-sensitive): `none`, `HS*`, `RS384`, `PS*`, … are
-//!   [`Error::UnsupportedAlgorithm`]. The verifier fixes the algorithm; the token cannot pick it.
+//! - `alg` must be exactly one of `RS256`, `PS256`, `ES256`, `EdDSA`, `Ed25519`
+//!   (case-sensitive): `none`, `HS*`, `RS384`, … are [`Error::UnsupportedAlgorithm`]. It must
+//!   also be in the party's allow-list and be the one algorithm of the key that verifies it
+//!   ([`keys`](crate::keys)): the token names the algorithm, the keys decide whether it may.
 //! - `crit` (any value), `b64` (RFC 7797), `zip` (a JWE parameter) and `cty: JWT` (a nested
 //!   JWT, RFC 7519 §5.2) are [`Error::UnsupportedHeader`].
 //! - `jku`, `x5u`, `jwk` and `x5c` are never fetched and never trusted: keys come only from
-//!   the caller's [`KeySet`]. `kid` selects among those keys.
+//!   the caller's [`KeySet`]. `kid`, `x5t#S256` and `x5t` only select among those keys
+//!   ([`KeyRef::selected_by`]).
 
 use sha2::{Digest, Sha256};
 
-use crate::alg::{rs256, VerifyFailure};
+use crate::alg::{Algorithm, Algorithms, VerifyFailure};
 use crate::base64url::{self, DecodeError};
 use crate::claims::Claims;
 use crate::error::{Error, HeaderParameter, Limit, Malformed, Part};
 use crate::json::{self, JsonError, Value};
-use crate::jwk::{KeySet, RsaVerifyingKey};
+use crate::keys::{KeyHint, KeyRef, KeyStore, Keys, RsaKey, X5T_LEN, X5T_S256_LEN};
 
 /// Longest compact JWS accepted, in bytes (the default for every policy; a policy may set a
 /// smaller limit with [`Checks::max_token_len`](crate::Checks::max_token_len)).
@@ -33,8 +36,8 @@ pub const MAX_PAYLOAD_LEN: usize = MAX_TOKEN_LEN / 4 * 3;
 
 /// Longest signature accepted, in bytes: the modulus length of a [`MAX_RSA_BITS`] key.
 ///
-/// [`MAX_RSA_BITS`]: crate::jwk::MAX_RSA_BITS
-pub const MAX_SIGNATURE_LEN: usize = crate::jwk::MAX_RSA_BITS / 8;
+/// [`MAX_RSA_BITS`]: crate::keys::MAX_RSA_BITS
+pub const MAX_SIGNATURE_LEN: usize = crate::keys::MAX_RSA_BITS / 8;
 
 /// Longest `kid`, `typ` or `cty` header value accepted, in bytes.
 pub const MAX_HEADER_STRING_LEN: usize = 128;
@@ -42,11 +45,14 @@ pub const MAX_HEADER_STRING_LEN: usize = 128;
 /// A short header string (`kid`, `typ`).
 pub type HeaderString = heapless::String<MAX_HEADER_STRING_LEN>;
 
-/// The protected header fields this crate uses. `alg` is always `RS256` once parsed.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// The protected header fields this crate uses.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Header {
+    alg: Algorithm,
     kid: Option<HeaderString>,
     typ: Option<HeaderString>,
+    x5t_s256: Option<[u8; X5T_S256_LEN]>,
+    x5t: Option<[u8; X5T_LEN]>,
 }
 
 impl Header {
@@ -60,9 +66,24 @@ impl Header {
         self.typ.as_deref()
     }
 
-    /// The algorithm: always `RS256`, the only one accepted.
+    /// The algorithm's name, as the header carries it.
     pub const fn alg(&self) -> &'static str {
-        "RS256"
+        self.alg.as_str()
+    }
+
+    /// The algorithm.
+    pub const fn algorithm(&self) -> Algorithm {
+        self.alg
+    }
+
+    /// What the header says about its key: `kid`, `x5t#S256`, `x5t` (RFC 7515 §4.1.4,
+    /// §4.1.7–8), to choose among the party's keys.
+    pub fn key_hint(&self) -> KeyHint<'_> {
+        KeyHint {
+            kid: self.kid(),
+            x5t_s256: self.x5t_s256.as_ref(),
+            x5t: self.x5t.as_ref(),
+        }
     }
 }
 
@@ -139,32 +160,52 @@ impl<'t> UnverifiedAssertion<'t> {
         &self.payload
     }
 
-    /// Verifies the RS256 signature (RFC 7515 §5.2 step 8) with the keys of `keys` that the
-    /// header's `kid` selects ([`KeySet::candidates`]).
-    pub fn verify(self, keys: &KeySet) -> Result<VerifiedAssertion, Error> {
-        self.verify_using(keys.as_slice(), &|key, signature, out| {
-            key.rsavp1(signature, out).map(|_| ())
+    /// Verifies the signature (RFC 7515 §5.2 step 8) with the keys of `keys` that serve the
+    /// header's `alg` and that its `kid` (or thumbprint) selects ([`KeyRef::selected_by`]),
+    /// every algorithm allowed.
+    pub fn verify<const N: usize>(self, keys: &KeyStore<N>) -> Result<VerifiedAssertion, Error> {
+        self.verify_using(keys.keys(), Algorithms::ALL, &|key, signature, out| {
+            key.rsavp1(signature, out)
         })
     }
 
-    /// [`verify`](Self::verify) with `rsavp1` as the RSA public-key operation (a
-    /// [`KeyLookup::rsavp1`](crate::KeyLookup::rsavp1)).
+    /// [`verify`](Self::verify) with the party's allow-list and `rsavp1` as the RSA public-key
+    /// operation (a [`KeyLookup::rsavp1`](crate::KeyLookup::rsavp1)).
     pub(crate) fn verify_using(
         self,
-        keys: &[RsaVerifyingKey],
+        keys: Keys<'_>,
+        allowed: Algorithms,
         rsavp1: &Rsavp1<'_>,
     ) -> Result<VerifiedAssertion, Error> {
-        let digest: [u8; 32] = Sha256::digest(self.signing_input.as_bytes()).into();
+        let alg = self.header.alg;
+        // RFC 8725 §3.1: the party's allow-list, before any key is tried.
+        if !allowed.contains(alg) {
+            return Err(Error::UnsupportedAlgorithm);
+        }
+        // Ed25519 hashes the message itself; the others sign its SHA-256.
+        let digest: [u8; 32] = match alg.key_type() {
+            crate::alg::KeyType::Ed25519 => [0; 32],
+            _ => Sha256::digest(self.signing_input.as_bytes()).into(),
+        };
+        let mut serving = 0usize;
         let mut tried = 0usize;
         let mut only_length_failures = true;
-        let mut verified_by = None;
-        let kid = self.header.kid.clone();
-        for key in crate::jwk::candidates(keys, kid.as_deref()) {
+        let mut verified_by: Option<KeyRef<'_>> = None;
+        let hint = self.header.key_hint();
+        for key in keys.iter() {
+            // One algorithm per key: a key of another type, or pinned to another algorithm,
+            // is not a candidate at all.
+            if !key.serves_algorithm(alg, allowed) {
+                continue;
+            }
+            serving += 1;
+            if !key.selected_by(&hint) {
+                continue;
+            }
             tried += 1;
             let signature = self.signature.as_slice();
-            let outcome = rs256::verify(key.public_key(), &digest, signature, &|em| {
-                rsavp1(key, signature, em)
-            });
+            let message = self.signing_input.as_bytes();
+            let outcome = key.verify(alg, message, &digest, signature, rsavp1);
             match outcome {
                 Ok(()) => {
                     verified_by = Some(key);
@@ -181,6 +222,7 @@ impl<'t> UnverifiedAssertion<'t> {
                 payload: self.payload,
                 key_id: key.kid().and_then(|kid| HeaderString::try_from(kid).ok()),
             }),
+            None if serving == 0 => Err(Error::UnsupportedAlgorithm),
             None if tried == 0 => Err(Error::UnknownKey),
             None if only_length_failures => Err(Error::Malformed(Malformed::SignatureLength)),
             None => Err(Error::InvalidSignature),
@@ -190,9 +232,9 @@ impl<'t> UnverifiedAssertion<'t> {
 
 /// An RSAVP1 implementation (RFC 8017 §5.2.2): `(key, signature, out)`, as
 /// [`KeyLookup::rsavp1`](crate::KeyLookup::rsavp1).
-pub(crate) type Rsavp1<'f> = dyn Fn(&RsaVerifyingKey, &[u8], &mut [u8]) -> Option<()> + 'f;
+pub(crate) type Rsavp1<'f> = dyn Fn(&RsaKey<'_>, &[u8], &mut [u8]) -> Option<()> + 'f;
 
-/// A JWS whose RS256 signature verified under a trusted key. Its claims can now be read.
+/// A JWS whose signature verified under a trusted key. Its claims can now be read.
 #[derive(Clone, Debug)]
 pub struct VerifiedAssertion {
     header: Header,
@@ -276,17 +318,22 @@ fn parse_header(bytes: &[u8]) -> Result<Header, Error> {
         return Err(Error::Malformed(Malformed::Utf8(Part::Header)));
     }
     let object = json::parse_object(bytes).map_err(|e| json_error(e, Part::Header))?;
-    // RFC 7515 §4.1.1 and RFC 8725 §3.1: the one algorithm, compared exactly.
-    match object.get("alg") {
+    // RFC 7515 §4.1.1 and RFC 8725 §3.1: one of the known algorithms, compared exactly.
+    let alg = match object.get("alg") {
         None => return Err(Error::Malformed(Malformed::MissingAlgorithm)),
-        Some(Value::String(alg)) if alg.eq_str("RS256") => {}
-        Some(Value::String(_)) => return Err(Error::UnsupportedAlgorithm),
+        Some(Value::String(alg)) => {
+            let name: Result<heapless::String<8>, ()> = alg.decoded();
+            name.ok()
+                .as_deref()
+                .and_then(Algorithm::from_header)
+                .ok_or(Error::UnsupportedAlgorithm)?
+        }
         Some(_) => {
             return Err(Error::Malformed(Malformed::HeaderValue(
                 HeaderParameter::Alg,
             )))
         }
-    }
+    };
     // RFC 7515 §4.1.11: no extension is understood, so any `crit` must be refused.
     for refused in [
         HeaderParameter::Crit,
@@ -297,7 +344,13 @@ fn parse_header(bytes: &[u8]) -> Result<Header, Error> {
             return Err(Error::UnsupportedHeader(refused));
         }
     }
-    let mut header = Header::default();
+    let mut header = Header {
+        alg,
+        kid: None,
+        typ: None,
+        x5t_s256: header_thumbprint(&object, HeaderParameter::X5tS256)?,
+        x5t: header_thumbprint(&object, HeaderParameter::X5t)?,
+    };
     if let Some(cty) = header_string(&object, HeaderParameter::Cty)? {
         // RFC 7519 §5.2: `cty: JWT` announces a nested JWT, which is not an assertion.
         let bare = strip_application_prefix(&cty);
@@ -321,6 +374,27 @@ fn header_string(
             .map(Some)
             .map_err(|()| Error::TooLarge(Limit::StringLength)),
         Some(_) => Err(Error::Malformed(Malformed::HeaderValue(param))),
+    }
+}
+
+/// A certificate thumbprint header (`x5t#S256`, `x5t`: RFC 7515 §4.1.7–8): canonical
+/// base64url of exactly `N` bytes, or absent.
+fn header_thumbprint<const N: usize>(
+    object: &json::Object<'_>,
+    param: HeaderParameter,
+) -> Result<Option<[u8; N]>, Error> {
+    let malformed = Error::Malformed(Malformed::HeaderValue(param));
+    match object.get(param.as_str()) {
+        None => Ok(None),
+        Some(Value::String(s)) => {
+            let text = s.unescaped_str().ok_or(malformed)?;
+            let mut out = [0u8; N];
+            match base64url::decode(text.as_bytes(), &mut out) {
+                Ok(bytes) if bytes.len() == N => Ok(Some(out)),
+                _ => Err(malformed),
+            }
+        }
+        Some(_) => Err(malformed),
     }
 }
 
@@ -387,10 +461,10 @@ mod tests {
     }
 
     #[test]
-    fn algorithm_must_be_exactly_rs256() {
+    fn algorithm_must_be_exactly_one_of_the_five() {
         for alg in [
-            "none", "None", "NONE", "HS256", "RS384", "RS512", "PS256", "ES256", "rs256", "RS256 ",
-            "",
+            "none", "None", "NONE", "HS256", "RS384", "RS512", "PS384", "ES384", "ES256K", "rs256",
+            "RS256 ", "ED25519", "eddsa", "",
         ] {
             assert_eq!(
                 header_err(&format!(r#"{{"alg":"{alg}"}}"#)),
@@ -406,7 +480,11 @@ mod tests {
             header_err(r#"{"alg":["RS256"]}"#),
             Error::Malformed(Malformed::HeaderValue(HeaderParameter::Alg))
         );
-        assert!(UnverifiedAssertion::parse(&token(r#"{"alg":"RS256"}"#, "{}")).is_ok());
+        for alg in ["RS256", "PS256", "ES256", "EdDSA", "Ed25519"] {
+            let text = token(&format!(r#"{{"alg":"{alg}"}}"#), "{}");
+            let parsed = UnverifiedAssertion::parse(&text).unwrap();
+            assert_eq!(parsed.header().alg(), alg);
+        }
         assert!(
             UnverifiedAssertion::parse(&token(r#"{"alg":"RS\u0032\u0035\u0036"}"#, "{}")).is_ok()
         );
@@ -477,6 +555,38 @@ mod tests {
             UnverifiedAssertion::parse(&bad_utf8).unwrap_err(),
             Error::Malformed(Malformed::Utf8(Part::Header))
         );
+    }
+
+    #[test]
+    fn thumbprint_headers() {
+        let s256 = Base64UrlUnpadded::encode_string(&[7u8; 32]);
+        let sha1 = Base64UrlUnpadded::encode_string(&[9u8; 20]);
+        let ok = token(
+            &format!(r#"{{"alg":"PS256","x5t#S256":"{s256}","x5t":"{sha1}"}}"#),
+            "{}",
+        );
+        let parsed = UnverifiedAssertion::parse(&ok).unwrap();
+        let hint = parsed.header().key_hint();
+        assert_eq!(hint.x5t_s256, Some(&[7u8; 32]));
+        assert_eq!(hint.x5t, Some(&[9u8; 20]));
+        // Wrong length, padding, the standard alphabet, another JSON type: malformed.
+        for (name, value, param) in [
+            ("x5t#S256", format!("\"{sha1}\""), HeaderParameter::X5tS256),
+            ("x5t#S256", format!("\"{s256}=\""), HeaderParameter::X5tS256),
+            ("x5t", format!("\"{s256}\""), HeaderParameter::X5t),
+            (
+                "x5t",
+                "\"AAAA+AAAAAAAAAAAAAAAAAAAAAA\"".to_owned(),
+                HeaderParameter::X5t,
+            ),
+            ("x5t", "20".to_owned(), HeaderParameter::X5t),
+        ] {
+            assert_eq!(
+                header_err(&format!(r#"{{"alg":"RS256","{name}":{value}}}"#)),
+                Error::Malformed(Malformed::HeaderValue(param)),
+                "{name} {value}"
+            );
+        }
     }
 
     #[test]

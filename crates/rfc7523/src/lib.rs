@@ -66,15 +66,14 @@
 #[cfg(any(feature = "alloc", feature = "sign"))]
 extern crate alloc;
 
-#[doc(hidden)]
 pub mod alg;
 mod base64url;
 pub mod claims;
 pub mod error;
 pub mod form;
 mod json;
-pub mod jwk;
 pub mod jws;
+pub mod keys;
 pub mod party;
 mod pem;
 pub mod profile;
@@ -85,13 +84,19 @@ pub mod replay;
 pub mod sign;
 pub mod token_request;
 
+pub use alg::{Algorithm, Algorithms, KeyType};
 pub use claims::{Audience, Claims, NumericDate};
 pub use error::{
     Claim, Error, ErrorResponse, HeaderParameter, Limit, Malformed, OAuthError, Part, Reason,
     TypProblem, Use,
 };
-pub use jwk::{KeyError, KeySet, RsaVerifyingKey};
 pub use jws::{Header, UnverifiedAssertion, VerifiedAssertion};
+#[cfg(feature = "alloc")]
+pub use keys::OwnedKeys;
+pub use keys::{
+    KeyError, KeyHint, KeyMaterial, KeyRef, KeySet, KeyStore, Keys, MaterialRef, RsaKey,
+    RsaVerifyingKey, VerifyingKey,
+};
 pub use party::{KeyLookup, Party, Policy, Subjects};
 pub use profile::{Checks, ClientAuthProfile, GrantProfile, TypRule, ValidatedAssertion};
 #[cfg(feature = "alloc")]
@@ -111,11 +116,12 @@ pub mod limits {
         MAX_FORM_BODY_LEN, MAX_FORM_PARAMETERS, MAX_FORM_SHORT_VALUE_LEN, MAX_FORM_VALUE_LEN,
     };
     pub use crate::json::{MAX_JSON_DEPTH, MAX_JSON_MEMBERS, MAX_NUMBER_LEN};
-    pub use crate::jwk::{
-        MAX_JWKS_KEYS, MAX_KEY_TEXT_LEN, MAX_PUBLIC_EXPONENT, MAX_RSA_BITS, MIN_RSA_BITS,
-    };
     pub use crate::jws::{
         MAX_HEADER_LEN, MAX_HEADER_STRING_LEN, MAX_PAYLOAD_LEN, MAX_SIGNATURE_LEN, MAX_TOKEN_LEN,
+    };
+    pub use crate::keys::{
+        DEFAULT_KEY_SET_BYTES, MAX_CERTIFICATE_LEN, MAX_JWKS_KEYS, MAX_KEY_RECORD_LEN,
+        MAX_KEY_TEXT_LEN, MAX_PUBLIC_EXPONENT, MAX_RSA_BITS, MIN_RSA_BITS,
     };
     #[cfg(feature = "alloc")]
     pub use crate::registry::{

@@ -11,7 +11,8 @@
 //! [`Registry`](crate::registry::Registry) loaded from a JSON document (feature `alloc`: the
 //! CLI, the npm package, the Worker), or any type of the caller's.
 
-use crate::jwk::RsaVerifyingKey;
+use crate::alg::Algorithms;
+use crate::keys::{KeyStore, Keys, RsaKey};
 use crate::profile::{Checks, TypRule};
 
 /// One party: a client (its `client_id`) or a trusted issuer of grants (its `iss`), with the
@@ -21,17 +22,17 @@ pub struct Party<'a> {
     /// The exact client id (client authentication) or `iss` value (grants).
     pub id: &'a str,
     /// Its keys, and no other party's.
-    pub keys: &'a [RsaVerifyingKey],
+    pub keys: Keys<'a>,
     /// Its rules.
     pub policy: Policy<'a>,
 }
 
 impl<'a> Party<'a> {
     /// A party with the default [`Policy`].
-    pub fn new(id: &'a str, keys: &'a crate::KeySet) -> Self {
+    pub fn new<const N: usize>(id: &'a str, keys: &'a KeyStore<N>) -> Self {
         Self {
             id,
-            keys: keys.as_slice(),
+            keys: keys.keys(),
             policy: Policy::default(),
         }
     }
@@ -53,6 +54,11 @@ pub struct Policy<'a> {
     pub typ: TypRule,
     /// The subjects a trusted issuer may assert (grants; a client's `sub` is its id).
     pub subjects: Subjects<'a>,
+    /// The JWS algorithms accepted (RFC 8725 §3.1: an allow-list; default: all that this crate
+    /// verifies). A header `alg` outside it is `unsupported_algorithm` before any key is
+    /// tried. When it holds one algorithm of a key type, keys of that type without a JWK
+    /// `alg` serve that one ([`keys`](crate::keys)).
+    pub algorithms: Algorithms,
 }
 
 /// Which `sub` values a trusted issuer's grants may carry.
@@ -88,18 +94,18 @@ pub trait KeyLookup {
     /// The party whose id is exactly `id`, or `None` when there is none.
     fn party(&self, id: &str) -> Option<Party<'_>>;
 
-    /// RSAVP1 (RFC 8017 §5.2.2) under `key`, a key of a party of [`party`](Self::party):
-    /// writes `signature^e mod n` into `out` (exactly [`RsaVerifyingKey::modulus_len`] bytes),
-    /// or returns `None` to refuse. The default is this crate's fixed-width arithmetic
-    /// ([`RsaVerifyingKey::rsavp1`]); override it to hand the exponentiation to another
+    /// RSAVP1 (RFC 8017 §5.2.2) under `key`, an RSA key of a party of [`party`](Self::party),
+    /// for RS256 and PS256: writes `signature^e mod n` into `out` (exactly
+    /// [`RsaKey::modulus_len`] bytes), or returns `None` to refuse. The default is this crate's
+    /// fixed-width arithmetic ([`RsaKey::rsavp1`]); override it to hand the exponentiation to another
     /// implementation (the npm package uses Node's `node:crypto` where it has it).
     ///
     /// It is called only with a signature of exactly the modulus length whose integer is below
     /// n (RFC 8017 §8.2.2 steps 1–2, checked first), and it never sees the message or its
-    /// digest: the core compares what it writes with the one valid encoding (§9.2), so a
-    /// wrong result refuses the assertion.
-    fn rsavp1(&self, key: &RsaVerifyingKey, signature: &[u8], out: &mut [u8]) -> Option<()> {
-        key.rsavp1(signature, out).map(|_| ())
+    /// digest: the core checks what it writes against the one valid encoding (§9.2; for PSS
+    /// §9.1.2), so a wrong result refuses the assertion.
+    fn rsavp1(&self, key: &RsaKey<'_>, signature: &[u8], out: &mut [u8]) -> Option<()> {
+        key.rsavp1(signature, out)
     }
 }
 
@@ -120,7 +126,7 @@ impl<L: KeyLookup + ?Sized> KeyLookup for &L {
         (**self).party(id)
     }
 
-    fn rsavp1(&self, key: &RsaVerifyingKey, signature: &[u8], out: &mut [u8]) -> Option<()> {
+    fn rsavp1(&self, key: &RsaKey<'_>, signature: &[u8], out: &mut [u8]) -> Option<()> {
         (**self).rsavp1(key, signature, out)
     }
 }

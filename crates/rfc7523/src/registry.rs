@@ -35,9 +35,10 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::fmt;
 
+use crate::alg::{Algorithm, Algorithms};
 use crate::claims::MAX_CLAIM_STRING_LEN;
 use crate::json::{self, JsonStr, Object, Value};
-use crate::jwk::{KeyError, KeySet, RsaVerifyingKey, MAX_KEY_TEXT_LEN};
+use crate::keys::{KeyError, KeyRef, KeySet, MaterialRef, OwnedKeys, MAX_KEY_TEXT_LEN};
 use crate::party::{KeyLookup, Party, Policy, Subjects};
 use crate::profile::{
     Checks, ClientAuthProfile, GrantProfile, TypRule, DEFAULT_LEEWAY, DEFAULT_MAX_LIFETIME,
@@ -62,8 +63,9 @@ pub const MAX_LEEWAY_SETTING: u64 = 600;
 /// RFC 7523 §2.2).
 pub const PRIVATE_KEY_JWT: &str = "private_key_jwt";
 
-/// The signing algorithms a party may be restricted to.
-pub const SUPPORTED_SIGNING_ALGS: &[&str] = &["RS256"];
+/// The signing algorithms a party may be restricted to (`token_endpoint_auth_signing_alg`,
+/// RFC 7591 §2): every algorithm this crate verifies.
+pub const SUPPORTED_SIGNING_ALGS: &[&str] = &["RS256", "PS256", "ES256", "EdDSA", "Ed25519"];
 
 /// The fields of the document itself; any other is refused.
 pub const TOP_LEVEL_FIELDS: &[&str] = &["issuer", "token_endpoint", "clients", "issuers"];
@@ -146,6 +148,14 @@ pub enum RegistryProblem {
     UnsupportedAuthMethod,
     /// A `token_endpoint_auth_signing_alg` not in [`SUPPORTED_SIGNING_ALGS`].
     UnsupportedAlgorithm,
+    /// A key that cannot serve the party's `token_endpoint_auth_signing_alg` (another key type,
+    /// or a JWK `alg` naming another algorithm): it could never verify anything.
+    KeyNotForAlgorithm {
+        /// The position of the key in `jwks.keys` (after skipped keys are dropped).
+        index: usize,
+        /// The party's algorithm.
+        alg: Algorithm,
+    },
     /// `jwks_uri`: remote key sets are not supported yet.
     JwksUriNotSupported,
     /// Both `jwks` and `jwks_uri` (RFC 7591 §2: "MUST NOT both be present").
@@ -196,6 +206,10 @@ impl fmt::Display for RegistryProblem {
                 }
                 Ok(())
             }
+            RegistryProblem::KeyNotForAlgorithm { index, alg } => write!(
+                f,
+                "key {index} cannot verify {alg}, the party's token_endpoint_auth_signing_alg"
+            ),
             RegistryProblem::JwksUriNotSupported => f.write_str(
                 "remote key sets (jwks_uri) are not supported yet: give the keys inline as jwks",
             ),
@@ -247,10 +261,11 @@ impl core::error::Error for RegistryError {}
 #[derive(Clone, Debug)]
 pub struct RegisteredParty {
     id: String,
-    keys: Vec<RsaVerifyingKey>,
+    keys: OwnedKeys,
     checks: Checks,
     typ: TypRule,
     subjects: Option<Vec<String>>,
+    algorithms: Algorithms,
 }
 
 impl RegisteredParty {
@@ -258,7 +273,7 @@ impl RegisteredParty {
     /// and the npm package): its id, keys and policy; `subjects` `None` allows any `sub`.
     pub fn new(
         id: String,
-        keys: Vec<RsaVerifyingKey>,
+        keys: OwnedKeys,
         checks: Checks,
         typ: TypRule,
         subjects: Option<Vec<String>>,
@@ -269,7 +284,15 @@ impl RegisteredParty {
             checks,
             typ,
             subjects,
+            algorithms: Algorithms::ALL,
         }
+    }
+
+    /// The same party accepting only `algorithms` (its [`Policy::algorithms`]).
+    #[must_use]
+    pub fn with_algorithms(mut self, algorithms: Algorithms) -> Self {
+        self.algorithms = algorithms;
+        self
     }
 
     /// The client id or issuer.
@@ -278,18 +301,19 @@ impl RegisteredParty {
     }
 
     /// Its keys.
-    pub fn keys(&self) -> &[RsaVerifyingKey] {
-        &self.keys
+    pub fn keys(&self) -> crate::Keys<'_> {
+        self.keys.keys()
     }
 
     /// As the core's [`Party`].
     pub fn as_party(&self) -> Party<'_> {
         Party {
             id: &self.id,
-            keys: &self.keys,
+            keys: self.keys.keys(),
             policy: Policy {
                 checks: self.checks,
                 typ: self.typ,
+                algorithms: self.algorithms,
                 subjects: match &self.subjects {
                     None => Subjects::Any,
                     Some(list) => Subjects::OneOfOwned(list),
@@ -584,17 +608,33 @@ fn read_party(
             }
         }
     }
-    if let Some(alg) = optional_string(object, "token_endpoint_auth_signing_alg", at, usize::MAX)? {
-        if !SUPPORTED_SIGNING_ALGS.contains(&alg.as_str()) {
-            return Err(RegistryError::new(
-                format!("{at}.token_endpoint_auth_signing_alg"),
-                RegistryProblem::UnsupportedAlgorithm,
-            ));
-        }
-    }
+    let signing_alg =
+        match optional_string(object, "token_endpoint_auth_signing_alg", at, usize::MAX)? {
+            None => None,
+            Some(alg) => match Algorithm::from_header(&alg) {
+                Some(alg) => Some(alg),
+                None => {
+                    return Err(RegistryError::new(
+                        format!("{at}.token_endpoint_auth_signing_alg"),
+                        RegistryProblem::UnsupportedAlgorithm,
+                    ))
+                }
+            },
+        };
+    let algorithms = signing_alg.map_or(Algorithms::ALL, Algorithms::only);
     let keys = read_keys(object, at)?;
-    for key in &keys {
-        owners.claim(key, at)?;
+    for (index, key) in keys.keys().iter().enumerate() {
+        owners.claim(&key, at)?;
+        // With one algorithm, every key must serve it (RFC 7591 §2: the algorithm "MUST be
+        // used for signing"); a key that cannot is a mistake to see at start-up.
+        if let Some(alg) = signing_alg {
+            if !key.serves_algorithm(alg, algorithms) {
+                return Err(RegistryError::new(
+                    format!("{at}.jwks"),
+                    RegistryProblem::KeyNotForAlgorithm { index, alg },
+                ));
+            }
+        }
     }
     let defaults = Checks::default();
     let checks = Checks {
@@ -623,10 +663,11 @@ fn read_party(
         checks,
         typ,
         subjects,
+        algorithms,
     })
 }
 
-fn read_keys(object: &Object<'_>, at: &str) -> Result<Vec<RsaVerifyingKey>, RegistryError> {
+fn read_keys(object: &Object<'_>, at: &str) -> Result<OwnedKeys, RegistryError> {
     let field = format!("{at}.jwks");
     match (object.get("jwks"), object.get("jwks_uri")) {
         (Some(_), Some(_)) => Err(RegistryError::new(field, RegistryProblem::JwksAndJwksUri)),
@@ -644,9 +685,11 @@ fn read_keys(object: &Object<'_>, at: &str) -> Result<Vec<RsaVerifyingKey>, Regi
                     RegistryProblem::Key(KeyError::TooLarge),
                 ));
             }
-            let set = KeySet::from_jwks(text)
+            // Loaded once through a full-size set on the heap, then kept sized to the keys.
+            let mut set: alloc::boxed::Box<KeySet> = alloc::boxed::Box::default();
+            set.load_jwks(text)
                 .map_err(|e| RegistryError::new(field, RegistryProblem::Key(e)))?;
-            Ok(set.iter().cloned().collect())
+            Ok(OwnedKeys::from_set(&set))
         }
         (Some(_), None) => Err(RegistryError::new(
             field,
@@ -656,12 +699,26 @@ fn read_keys(object: &Object<'_>, at: &str) -> Result<Vec<RsaVerifyingKey>, Regi
 }
 
 impl KeyOwners {
-    fn claim(&mut self, key: &RsaVerifyingKey, owner: &str) -> Result<(), RegistryError> {
+    fn claim(&mut self, key: &KeyRef<'_>, owner: &str) -> Result<(), RegistryError> {
         use sha2::{Digest, Sha256};
-        let mut modulus = [0u8; crate::jws::MAX_SIGNATURE_LEN];
+        // The public key itself, tagged with its type: RSA n and e, P-256 x and y, Ed25519's
+        // encoding.
         let mut hash = Sha256::new();
-        hash.update(key.modulus(&mut modulus).unwrap_or_default());
-        hash.update(key.exponent().to_be_bytes());
+        match key.material() {
+            MaterialRef::Rsa(rsa) => {
+                hash.update(b"RSA");
+                hash.update(rsa.modulus());
+                hash.update(rsa.exponent().to_be_bytes());
+            }
+            MaterialRef::P256(point) => {
+                hash.update(b"P-256");
+                hash.update(point);
+            }
+            MaterialRef::Ed25519(bytes) => {
+                hash.update(b"Ed25519");
+                hash.update(bytes);
+            }
+        }
         let digest: [u8; 32] = hash.finalize().into();
         match self.owners.binary_search_by(|(d, _)| d.cmp(&digest)) {
             // Listed twice by the same party (under two kids, say): its own key still.

@@ -27,8 +27,8 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::claims::MAX_CLAIM_STRING_LEN;
-use crate::jwk::{KeyError, MAX_RSA_BITS, MIN_RSA_BITS};
 use crate::jws::{HeaderString, MAX_HEADER_LEN, MAX_PAYLOAD_LEN, MAX_TOKEN_LEN};
+use crate::keys::{KeyError, MAX_RSA_BITS, MIN_RSA_BITS};
 use crate::profile::CLIENT_AUTHENTICATION_TYP;
 
 /// Default assertion lifetime in seconds (5 minutes).

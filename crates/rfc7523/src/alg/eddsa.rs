@@ -30,7 +30,8 @@ pub const SIGNATURE_LEN: usize = 64;
 pub const PUBLIC_KEY_LEN: usize = 32;
 
 /// `id-Ed25519` (RFC 8410 §3).
-const ID_ED25519: spki::ObjectIdentifier = spki::ObjectIdentifier::new_unwrap("1.3.101.112");
+pub(crate) const ID_ED25519: spki::ObjectIdentifier =
+    spki::ObjectIdentifier::new_unwrap("1.3.101.112");
 
 /// An Ed25519 public key: a canonically encoded point that is not of small order.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -56,9 +57,13 @@ impl Ed25519VerifyingKey {
     /// refused. The members that say what the key may do (`kid`, `alg`, `use`, `key_ops`) are
     /// not read here: they are the key layer's.
     pub fn from_jwk(json: &str) -> Result<Self, KeyMaterialError> {
-        let jwk = parse_jwk(json)?;
-        jwk_kty_crv(&jwk, "OKP", "Ed25519")?;
-        Self::from_bytes(&jwk_fixed::<PUBLIC_KEY_LEN>(&jwk, "x")?)
+        Self::from_jwk_object(&parse_jwk(json)?)
+    }
+
+    /// [`from_jwk`](Self::from_jwk) of a parsed JWK.
+    pub(crate) fn from_jwk_object(jwk: &crate::json::Object<'_>) -> Result<Self, KeyMaterialError> {
+        jwk_kty_crv(jwk, "OKP", "Ed25519")?;
+        Self::from_bytes(&jwk_fixed::<PUBLIC_KEY_LEN>(jwk, "x")?)
     }
 
     /// Reads a DER `SubjectPublicKeyInfo` (RFC 5280 §4.1.2.7) with `id-Ed25519` and no
@@ -103,6 +108,20 @@ impl Ed25519VerifyingKey {
     pub fn verify_message(&self, message: &[u8], signature: &[u8]) -> bool {
         self.verify(message, signature).is_ok()
     }
+}
+
+/// Verifies an Ed25519 `signature` over `message` under the stored 32-byte encoding (checked
+/// canonical and not of small order when it was stored; decoded again here).
+pub(crate) fn verify_with_encoding(
+    public: &[u8; PUBLIC_KEY_LEN],
+    message: &[u8],
+    signature: &[u8],
+) -> Result<(), VerifyFailure> {
+    let signature: &[u8; SIGNATURE_LEN] =
+        signature.try_into().map_err(|_| VerifyFailure::Length)?;
+    let key = VerifyingKey::from_bytes(public).map_err(|_| VerifyFailure::Invalid)?;
+    key.verify_strict(message, &Signature::from_bytes(signature))
+        .map_err(|_| VerifyFailure::Invalid)
 }
 
 #[cfg(test)]

@@ -30,7 +30,7 @@ pub const SIGNATURE_LEN: usize = 64;
 pub const COORDINATE_LEN: usize = 32;
 
 /// `id-ecPublicKey` (RFC 5480 §2.1.1).
-const ID_EC_PUBLIC_KEY: spki::ObjectIdentifier =
+pub(crate) const ID_EC_PUBLIC_KEY: spki::ObjectIdentifier =
     spki::ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
 
 /// `secp256r1` / `prime256v1` (RFC 5480 §2.1.1.1).
@@ -74,10 +74,14 @@ impl P256VerifyingKey {
     /// `d` is refused. The members that say what the key may do (`kid`, `alg`, `use`,
     /// `key_ops`) are not read here: they are the key layer's.
     pub fn from_jwk(json: &str) -> Result<Self, KeyMaterialError> {
-        let jwk = parse_jwk(json)?;
-        jwk_kty_crv(&jwk, "EC", "P-256")?;
-        let x = jwk_fixed::<COORDINATE_LEN>(&jwk, "x")?;
-        let y = jwk_fixed::<COORDINATE_LEN>(&jwk, "y")?;
+        Self::from_jwk_object(&parse_jwk(json)?)
+    }
+
+    /// [`from_jwk`](Self::from_jwk) of a parsed JWK.
+    pub(crate) fn from_jwk_object(jwk: &crate::json::Object<'_>) -> Result<Self, KeyMaterialError> {
+        jwk_kty_crv(jwk, "EC", "P-256")?;
+        let x = jwk_fixed::<COORDINATE_LEN>(jwk, "x")?;
+        let y = jwk_fixed::<COORDINATE_LEN>(jwk, "y")?;
         Self::from_coordinates(&x, &y)
     }
 
@@ -135,6 +139,22 @@ impl P256VerifyingKey {
         let digest: [u8; 32] = Sha256::digest(message).into();
         self.verify(&digest, signature).is_ok()
     }
+}
+
+/// Verifies an ES256 `signature` over `digest` under the stored point `x || y` (validated when
+/// it was stored; checked again here, which costs little beside the verification).
+pub(crate) fn verify_with_point(
+    point: &[u8; 2 * COORDINATE_LEN],
+    digest: &[u8; 32],
+    signature: &[u8],
+) -> Result<(), VerifyFailure> {
+    let (x, y) = point.split_at(COORDINATE_LEN);
+    let (Ok(x), Ok(y)) = (<&[u8; 32]>::try_from(x), <&[u8; 32]>::try_from(y)) else {
+        return Err(VerifyFailure::Invalid);
+    };
+    P256VerifyingKey::from_coordinates(x, y)
+        .map_err(|_| VerifyFailure::Invalid)?
+        .verify(digest, signature)
 }
 
 #[cfg(test)]

@@ -10,10 +10,9 @@
 //! - [`eddsa`] — Ed25519 (RFC 8032 §5.1.7, strict), for `EdDSA` with an OKP `Ed25519` key
 //!   (RFC 8037 §3.1) and the fully-specified `Ed25519` (RFC 9864 §2.2).
 //!
-//! This module is `#[doc(hidden)]`: it is not public API yet. The JWS layer still accepts
-//! RS256 only ([`crate::jws`]); the keys of the other algorithms, the header's `alg` and the
-//! key's algorithm are wired together with the key storage of a later change. Until then the
-//! primitives are reachable for the conformance vectors, the size probe and the timings.
+//! Which key verifies which `alg` is the [`keys`](crate::keys) module's rule (one algorithm
+//! per key); which algorithms a party accepts is its [`Policy`](crate::Policy)'s
+//! [`Algorithms`].
 //!
 //! Nothing here uses the heap: RSA works in a buffer of [`MAX_SIGNATURE_LEN`] bytes, P-256 and
 //! Ed25519 keys are fixed-size values (RustCrypto `p256`, `ed25519-dalek`, both without `std`
@@ -113,6 +112,98 @@ impl Algorithm {
     }
 }
 
+impl KeyType {
+    /// The algorithm a key of this type serves when nothing names one: RS256 for RSA (RFC
+    /// 7523 §5's mandatory algorithm), ES256 for P-256, EdDSA for Ed25519.
+    pub const fn default_algorithm(self) -> Algorithm {
+        match self {
+            KeyType::Rsa => Algorithm::Rs256,
+            KeyType::P256 => Algorithm::Es256,
+            KeyType::Ed25519 => Algorithm::EdDsa,
+        }
+    }
+
+    /// The name used in messages: `RSA`, `P-256`, `Ed25519`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            KeyType::Rsa => "RSA",
+            KeyType::P256 => "P-256",
+            KeyType::Ed25519 => "Ed25519",
+        }
+    }
+}
+
+impl fmt::Display for KeyType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A set of [`Algorithm`]s: a party's allow-list ([`Policy::algorithms`](crate::Policy)).
+/// The default allows every algorithm; each key still verifies only its one algorithm.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Algorithms(u8);
+
+impl Default for Algorithms {
+    fn default() -> Self {
+        Self::ALL
+    }
+}
+
+impl fmt::Debug for Algorithms {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.iter()).finish()
+    }
+}
+
+impl Algorithms {
+    /// Every algorithm this crate verifies.
+    pub const ALL: Algorithms = Algorithms((1 << Algorithm::ALL.len()) - 1);
+
+    /// No algorithm.
+    pub const NONE: Algorithms = Algorithms(0);
+
+    /// Only `alg`.
+    pub const fn only(alg: Algorithm) -> Self {
+        Algorithms(1 << alg as u8)
+    }
+
+    /// This set with `alg` added.
+    #[must_use]
+    pub const fn with(self, alg: Algorithm) -> Self {
+        Algorithms(self.0 | 1 << alg as u8)
+    }
+
+    /// True when `alg` is in the set.
+    pub const fn contains(self, alg: Algorithm) -> bool {
+        self.0 & (1 << alg as u8) != 0
+    }
+
+    /// True when the set is empty.
+    pub const fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The algorithms, in the order of [`Algorithm::ALL`].
+    pub fn iter(self) -> impl Iterator<Item = Algorithm> {
+        Algorithm::ALL
+            .into_iter()
+            .filter(move |&a| self.contains(a))
+    }
+
+    /// The algorithm of `key_type` in the set when there is exactly one (for Ed25519, `EdDSA`
+    /// and `Ed25519` count as one).
+    pub fn only_one_of(self, key_type: KeyType) -> Option<Algorithm> {
+        let mut of_type = self.iter().filter(|a| a.key_type() == key_type);
+        let first = of_type.next()?;
+        match of_type.next() {
+            None => Some(first),
+            Some(_) if key_type == KeyType::Ed25519 => Some(first),
+            Some(_) => None,
+        }
+    }
+}
+
 impl fmt::Display for Algorithm {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -169,6 +260,12 @@ impl fmt::Display for KeyMaterialError {
     }
 }
 
+/// RSAVP1's input check (RFC 8017 §5.2.2 step 1) for a signature of the modulus length: its
+/// integer is below `n`. Equal lengths, big-endian: the byte order is the numeric order.
+pub(crate) fn is_signature_representative(n: &[u8], signature: &[u8]) -> bool {
+    signature.len() == n.len() && signature < n
+}
+
 /// Reads the one JWK member `name` as a string, refusing other JSON types.
 fn jwk_string<'a>(
     jwk: &crate::json::Object<'a>,
@@ -222,7 +319,7 @@ fn jwk_fixed<const N: usize>(
 
 /// Parses `json` as one JWK object.
 fn parse_jwk(json: &str) -> Result<crate::json::Object<'_>, KeyMaterialError> {
-    if json.len() > crate::jwk::MAX_KEY_TEXT_LEN {
+    if json.len() > crate::keys::MAX_KEY_TEXT_LEN {
         return Err(KeyMaterialError::Malformed);
     }
     crate::json::parse_object(json.as_bytes()).map_err(|_| KeyMaterialError::Malformed)

@@ -18,7 +18,6 @@ use sha2::{Digest, Sha256};
 
 use super::VerifyFailure;
 use crate::jws::MAX_SIGNATURE_LEN;
-use rfc7523_rsavp1::PublicKey;
 
 /// Length of the SHA-256 output, `hLen` (RFC 8017 §9.1).
 const H_LEN: usize = 32;
@@ -29,21 +28,21 @@ pub const SALT_LEN: usize = 32;
 /// The trailer field of EMSA-PSS (RFC 8017 §9.1.1 step 12).
 const TRAILER: u8 = 0xbc;
 
-/// Verifies the RSASSA-PSS `signature` over a message whose SHA-256 is `digest`, under `key`
-/// of `modulus_bits` bits (the exact bit length of n: EMSA-PSS works on `modBits − 1` bits),
+/// Verifies the RSASSA-PSS `signature` over a message whose SHA-256 is `digest`, under the key
+/// whose modulus is `n` (big-endian) of `modulus_bits` bits (the exact bit length of n: EMSA-PSS works on `modBits − 1` bits),
 /// with `rsavp1` computing `signature^e mod n` into its buffer (exactly k bytes, k the modulus
 /// length). `rsavp1` is called only after the length and range checks passed.
 ///
 /// [`VerifyFailure::Length`] when the signature is not k bytes long (§8.1.2 step 1); every other
 /// failure, including a `modulus_bits` that does not fit k, is [`VerifyFailure::Invalid`].
 pub fn verify(
-    key: &PublicKey,
+    n: &[u8],
     modulus_bits: usize,
     digest: &[u8; 32],
     signature: &[u8],
     rsavp1: &dyn Fn(&mut [u8]) -> Option<()>,
 ) -> Result<(), VerifyFailure> {
-    let k = key.modulus_len();
+    let k = n.len();
     // Step 1: length check.
     if signature.len() != k || k > MAX_SIGNATURE_LEN {
         return Err(VerifyFailure::Length);
@@ -54,7 +53,7 @@ pub fn verify(
     }
     // Step 2a-b: OS2IP, and RSAVP1's range check (RFC 8017 §5.2.2 step 1), then the
     // exponentiation into a fixed buffer.
-    if !key.is_signature_representative(signature) {
+    if !super::is_signature_representative(n, signature) {
         return Err(VerifyFailure::Invalid);
     }
     let mut buffer = [0u8; MAX_SIGNATURE_LEN];
@@ -154,8 +153,9 @@ fn mgf1_sha256_xor(seed: &[u8], out: &mut [u8]) {
 /// for the vectors and the timings. A yes or no only.
 pub fn verify_message(key: &crate::RsaVerifyingKey, message: &[u8], signature: &[u8]) -> bool {
     let digest: [u8; 32] = Sha256::digest(message).into();
-    verify(key.public_key(), key.bits(), &digest, signature, &|em| {
-        key.public_key().rsavp1(signature, em)
+    let key = key.as_key();
+    verify(key.modulus(), key.bits(), &digest, signature, &|em| {
+        key.rsavp1(signature, em)
     })
     .is_ok()
 }
@@ -186,14 +186,14 @@ mod tests {
         em
     }
 
-    /// An odd modulus of exactly `bits` bits (all ones), its key, and a signature below it.
-    fn key(bits: usize) -> (PublicKey, Vec<u8>) {
+    /// An odd modulus of exactly `bits` bits (all ones) and a signature below it.
+    fn key(bits: usize) -> (Vec<u8>, Vec<u8>) {
         let mut n = vec![0xffu8; bits.div_ceil(8)];
         if bits % 8 != 0 {
             n[0] = (1u8 << (bits % 8)) - 1;
         }
-        let key = PublicKey::new(&n, 65537).unwrap();
-        (key, vec![0u8; n.len()])
+        let signature = vec![0u8; n.len()];
+        (n, signature)
     }
 
     /// The verifier on an EM handed over by the hook (as a platform RSAVP1 would), at modulus
@@ -203,14 +203,14 @@ mod tests {
     fn accepts_exactly_the_encoding() {
         let digest = [0x5au8; 32];
         for bits in [2048usize, 2049, 2050, 3072, 4096] {
-            let (key, signature) = key(bits);
-            let k = key.modulus_len();
+            let (n, signature) = key(bits);
+            let k = n.len();
             let em = encode(&digest, &[0xa5; SALT_LEN], bits - 1);
             let mut padded = vec![0u8; k - em.len()];
             padded.extend_from_slice(&em);
             let run = |block: &[u8]| {
                 let block = block.to_vec();
-                verify(&key, bits, &digest, &signature, &|out| {
+                verify(&n, bits, &digest, &signature, &|out| {
                     out.copy_from_slice(&block);
                     Some(())
                 })
@@ -231,7 +231,7 @@ mod tests {
             // Another digest, another salt length, the wrong bit length: refused.
             let other = [0x5bu8; 32];
             assert_eq!(
-                verify(&key, bits, &other, &signature, &|out| {
+                verify(&n, bits, &other, &signature, &|out| {
                     out.copy_from_slice(&padded);
                     Some(())
                 }),
@@ -245,7 +245,7 @@ mod tests {
             }
             for wrong_bits in [bits - 8, bits + 8, 0] {
                 assert_eq!(
-                    verify(&key, wrong_bits, &digest, &signature, &|out| {
+                    verify(&n, wrong_bits, &digest, &signature, &|out| {
                         out.copy_from_slice(&padded);
                         Some(())
                     }),
@@ -255,12 +255,12 @@ mod tests {
             }
             // A hook that fails refuses; a signature of the wrong length never reaches it.
             assert_eq!(
-                verify(&key, bits, &digest, &signature, &|_| None),
+                verify(&n, bits, &digest, &signature, &|_| None),
                 Err(VerifyFailure::Invalid)
             );
             for len in [k - 1, k + 1, 0] {
                 assert_eq!(
-                    verify(&key, bits, &digest, &vec![0u8; len], &|_| unreachable!()),
+                    verify(&n, bits, &digest, &vec![0u8; len], &|_| unreachable!()),
                     Err(VerifyFailure::Length)
                 );
             }
@@ -269,10 +269,9 @@ mod tests {
 
     #[test]
     fn signature_not_below_the_modulus_never_reaches_the_hook() {
-        let (key, _) = key(2048);
-        let n = vec![0xffu8; 256];
+        let (n, _) = key(2048);
         assert_eq!(
-            verify(&key, 2048, &[0; 32], &n, &|_| unreachable!()),
+            verify(&n, 2048, &[0; 32], &n, &|_| unreachable!()),
             Err(VerifyFailure::Invalid)
         );
     }

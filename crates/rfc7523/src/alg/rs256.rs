@@ -11,7 +11,6 @@
 
 use super::VerifyFailure;
 use crate::jws::MAX_SIGNATURE_LEN;
-use rfc7523_rsavp1::PublicKey;
 
 /// `DigestInfo` DER prefix for SHA-256 (RFC 8017 §9.2 note 1).
 const SHA256_DIGEST_INFO: [u8; 19] = [
@@ -19,24 +18,25 @@ const SHA256_DIGEST_INFO: [u8; 19] = [
     0x00, 0x04, 0x20,
 ];
 
-/// Verifies `signature` over a message whose SHA-256 is `digest`, under `key`, with `rsavp1`
+/// Verifies `signature` over a message whose SHA-256 is `digest`, under the key whose modulus
+/// is `n` (big-endian), with `rsavp1`
 /// computing `signature^e mod n` into its buffer (exactly k bytes). `rsavp1` is called only
 /// after steps 1 and 2's input checks passed here, and never sees the digest: whatever it
 /// returns is compared with the one valid encoding, so a wrong result refuses.
 pub fn verify(
-    key: &PublicKey,
+    n: &[u8],
     digest: &[u8; 32],
     signature: &[u8],
     rsavp1: &dyn Fn(&mut [u8]) -> Option<()>,
 ) -> Result<(), VerifyFailure> {
-    let modulus_len = key.modulus_len();
+    let modulus_len = n.len();
     // Step 1: length check.
     if signature.len() != modulus_len || modulus_len > MAX_SIGNATURE_LEN {
         return Err(VerifyFailure::Length);
     }
     // Step 2: OS2IP, RSAVP1 (RFC 8017 §5.2.2 step 1: the representative must be below n),
     // and I2OSP(m, k), into a fixed buffer.
-    if !key.is_signature_representative(signature) {
+    if !super::is_signature_representative(n, signature) {
         return Err(VerifyFailure::Invalid);
     }
     let mut em = [0u8; MAX_SIGNATURE_LEN];

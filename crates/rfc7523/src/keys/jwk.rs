@@ -1,0 +1,202 @@
+//! JWK members (RFC 7517 §4) for the three key types: `kty` and the key members (RFC 7518
+//! §6.2.1, §6.3.1; RFC 8037 §2), what the key may do (`alg`, `use`, `key_ops`), and what
+//! selects it (`kid`, `x5t#S256`, `x5t`, `x5c`).
+
+use sha2::{Digest, Sha256};
+
+use super::{KeyError, KeyMaterial, RsaVerifyingKey, VerifyingKey, X5T_LEN, X5T_S256_LEN};
+use crate::alg::eddsa::Ed25519VerifyingKey;
+use crate::alg::es256::P256VerifyingKey;
+use crate::alg::Algorithm;
+use crate::base64url;
+use crate::json::{Object, Value};
+use crate::jws::MAX_SIGNATURE_LEN;
+
+/// Private members of JWKs (RFC 7518 §6.2.2, §6.3.2, §6.4.1; RFC 8037 §2).
+const PRIVATE_MEMBERS: [&str; 8] = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
+
+/// Longest certificate read from `x5c[0]` to compute its `x5t#S256`, in bytes (decoded).
+pub const MAX_CERTIFICATE_LEN: usize = 8 * 1024;
+
+/// Reads one JWK: `Ok(Ok(key))` for a key usable to verify signatures, `Ok(Err(why))` for a
+/// well-formed key that is not (skipped in a set, refused alone), `Err` for a broken one.
+pub(super) fn read(jwk: &Object<'_>) -> Result<Result<VerifyingKey, KeyError>, KeyError> {
+    if PRIVATE_MEMBERS.iter().any(|m| jwk.get(m).is_some()) {
+        return Err(KeyError::PrivateKeyMaterial);
+    }
+    let kty = match jwk.get("kty") {
+        Some(Value::String(kty)) => kty,
+        Some(_) => return Err(KeyError::InvalidMember("kty")),
+        None => return Err(KeyError::MissingMember("kty")),
+    };
+    let material = if kty.eq_str("RSA") {
+        let mut n_buf = [0u8; MAX_SIGNATURE_LEN + 1];
+        let n = base64_member(jwk, "n", &mut n_buf)?;
+        let mut e_buf = [0u8; 8];
+        let e = base64_member(jwk, "e", &mut e_buf).map_err(|err| match err {
+            KeyError::TooLarge => KeyError::InvalidExponent,
+            other => other,
+        })?;
+        KeyMaterial::Rsa(RsaVerifyingKey::from_components(n, e)?)
+    } else if kty.eq_str("EC") {
+        match P256VerifyingKey::from_jwk_object(jwk) {
+            Err(crate::alg::KeyMaterialError::WrongCurve) => {
+                return Ok(Err(KeyError::UnsupportedCurve))
+            }
+            other => KeyMaterial::P256(other?),
+        }
+    } else if kty.eq_str("OKP") {
+        match Ed25519VerifyingKey::from_jwk_object(jwk) {
+            Err(crate::alg::KeyMaterialError::WrongCurve) => {
+                return Ok(Err(KeyError::UnsupportedCurve))
+            }
+            other => KeyMaterial::Ed25519(other?),
+        }
+    } else {
+        return Ok(Err(KeyError::UnsupportedKeyType));
+    };
+    let key_type = material.key_type();
+    let mut key = VerifyingKey::new(material);
+    match jwk.get("alg") {
+        None => {}
+        Some(Value::String(alg)) => {
+            let name: Result<heapless::String<8>, ()> = alg.decoded();
+            let Some(alg) = name.ok().as_deref().and_then(Algorithm::from_header) else {
+                return Ok(Err(KeyError::UnsupportedAlgorithm));
+            };
+            if alg.key_type() != key_type {
+                return Err(KeyError::AlgorithmMismatch { alg, key_type });
+            }
+            key.alg = Some(alg);
+        }
+        Some(_) => return Err(KeyError::InvalidMember("alg")),
+    }
+    match jwk.get("use") {
+        None => {}
+        Some(Value::String(u)) if u.eq_str("sig") => {}
+        Some(Value::String(_)) => return Ok(Err(KeyError::NotForSignatures("use"))),
+        Some(_) => return Err(KeyError::InvalidMember("use")),
+    }
+    match jwk.get("key_ops") {
+        None => {}
+        Some(Value::Array(ops)) => {
+            let mut verify = false;
+            for op in ops.elements() {
+                match op.map_err(|_| KeyError::Malformed)? {
+                    Value::String(op) => verify |= op.eq_str("verify"),
+                    _ => return Err(KeyError::InvalidMember("key_ops")),
+                }
+            }
+            if !verify {
+                return Ok(Err(KeyError::NotForSignatures("key_ops")));
+            }
+        }
+        Some(_) => return Err(KeyError::InvalidMember("key_ops")),
+    }
+    match jwk.get("kid") {
+        None => {}
+        Some(Value::String(kid)) => {
+            key.kid = Some(kid.decoded().map_err(|()| KeyError::KidTooLong)?);
+        }
+        Some(_) => return Err(KeyError::InvalidMember("kid")),
+    }
+    key.x5t_s256 = fixed_member::<X5T_S256_LEN>(jwk, "x5t#S256")?;
+    key.x5t = fixed_member::<X5T_LEN>(jwk, "x5t")?;
+    // RFC 7517 §4.9: `x5t#S256` is the SHA-256 of `x5c[0]`'s DER; when both are given they
+    // must agree, and `x5c[0]` alone gives the thumbprint.
+    if let Some(thumbprint) = first_certificate_thumbprint(jwk)? {
+        match key.x5t_s256 {
+            Some(given) if given != thumbprint => return Err(KeyError::InvalidMember("x5t#S256")),
+            _ => key.x5t_s256 = Some(thumbprint),
+        }
+    }
+    Ok(Ok(key))
+}
+
+/// A base64url member of exactly `N` bytes, when present.
+fn fixed_member<const N: usize>(
+    jwk: &Object<'_>,
+    name: &'static str,
+) -> Result<Option<[u8; N]>, KeyError> {
+    if jwk.get(name).is_none() {
+        return Ok(None);
+    }
+    let mut out = [0u8; N];
+    let decoded = base64_member(jwk, name, &mut out).map_err(|_| KeyError::InvalidMember(name))?;
+    if decoded.len() != N {
+        return Err(KeyError::InvalidMember(name));
+    }
+    Ok(Some(out))
+}
+
+/// SHA-256 of the DER of `x5c[0]` (RFC 7517 §4.7: standard base64, not base64url), when
+/// `x5c` is present. The certificate is not parsed or trusted: the thumbprint only selects
+/// among the party's own keys.
+fn first_certificate_thumbprint(jwk: &Object<'_>) -> Result<Option<[u8; 32]>, KeyError> {
+    let Some(x5c) = jwk.get("x5c") else {
+        return Ok(None);
+    };
+    let Value::Array(certificates) = x5c else {
+        return Err(KeyError::InvalidMember("x5c"));
+    };
+    let Some(first) = certificates.elements().next() else {
+        return Err(KeyError::InvalidMember("x5c"));
+    };
+    let Value::String(text) = first.map_err(|_| KeyError::Malformed)? else {
+        return Err(KeyError::InvalidMember("x5c"));
+    };
+    // Streamed, four characters at a time (a JSON string may escape `/` as `\/`), so that
+    // loading a key needs no certificate-sized buffer.
+    let mut hasher = Sha256::new();
+    let mut quad = [0u8; 4];
+    let (mut filled, mut total, mut ended) = (0usize, 0usize, false);
+    for c in text.chars() {
+        let byte = u8::try_from(u32::from(c)).map_err(|_| KeyError::InvalidMember("x5c"))?;
+        let slot = quad.get_mut(filled).ok_or(KeyError::InvalidMember("x5c"))?;
+        *slot = byte;
+        filled += 1;
+        if filled == quad.len() {
+            // Padding ends the value: nothing may follow a padded quad.
+            if ended {
+                return Err(KeyError::InvalidMember("x5c"));
+            }
+            let mut bytes = [0u8; 3];
+            let bytes = base64url::decode_standard_padded(&quad, &mut bytes)
+                .map_err(|_| KeyError::InvalidMember("x5c"))?;
+            ended = bytes.len() < 3;
+            total += bytes.len();
+            hasher.update(bytes);
+            filled = 0;
+        }
+        if total > MAX_CERTIFICATE_LEN {
+            return Err(KeyError::InvalidMember("x5c"));
+        }
+    }
+    if filled != 0 || total == 0 {
+        return Err(KeyError::InvalidMember("x5c"));
+    }
+    Ok(Some(hasher.finalize().into()))
+}
+
+fn base64_member<'b>(
+    jwk: &Object<'_>,
+    name: &'static str,
+    buf: &'b mut [u8],
+) -> Result<&'b [u8], KeyError> {
+    let Some(value) = jwk.get(name) else {
+        return Err(KeyError::MissingMember(name));
+    };
+    let Value::String(text) = value else {
+        return Err(KeyError::InvalidMember(name));
+    };
+    // base64url never needs JSON escapes; an escaped value is not canonical.
+    let text = text.unescaped_str().ok_or(KeyError::InvalidMember(name))?;
+    match base64url::decode(text.as_bytes(), buf) {
+        Ok(bytes) => Ok(bytes),
+        Err(base64url::DecodeError::TooLong) if name == "n" => Err(KeyError::ModulusTooLarge {
+            bits: base64url::decoded_len(text.len()) * 8,
+        }),
+        Err(base64url::DecodeError::TooLong) => Err(KeyError::TooLarge),
+        Err(base64url::DecodeError::Invalid) => Err(KeyError::InvalidMember(name)),
+    }
+}

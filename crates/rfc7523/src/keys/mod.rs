@@ -1,0 +1,502 @@
+//! Trusted public keys, one algorithm each: RSA (RS256, PS256), P-256 (ES256) and Ed25519
+//! (EdDSA, Ed25519), read from JWK and JWK Set (RFC 7517; RFC 7518 §6.2–6.3; RFC 8037 §2),
+//! SubjectPublicKeyInfo (RFC 5280 §4.1.2.7; RFC 5480; RFC 8410) and PKCS#1 `RSAPublicKey`
+//! (RFC 8017 Appendix A.1.1), as DER or PEM (RFC 7468), and stored sized to the key.
+//!
+//! - [`VerifyingKey`] — one key read from any format, owned, with what selects it (`kid`,
+//!   `x5t#S256`, `x5t`) and the algorithm its JWK names.
+//! - [`KeyStore`] — the keys of one party, stored in place: a byte array whose size the firmware
+//!   chooses (`KeyStore<N>`; [`KeySet`] is the std layers' default size), each key taking what it needs (a 2048-bit RSA key about 540 bytes,
+//!   a P-256 key 70, an Ed25519 key 38, plus its `kid`). [`Keys`] and [`KeyRef`] read it
+//!   without copying.
+//!
+//! **One algorithm per key** (RFC 8725 §3.1, draft-ietf-oauth-rfc8725bis): a key verifies
+//! exactly one `alg` (see [`KeyRef::serves_algorithm`]): its JWK `alg` when present; otherwise
+//! the one algorithm of its key type the party allows (the registry's
+//! `token_endpoint_auth_signing_alg`); otherwise its key type's default (RSA → `RS256`, P-256 →
+//! `ES256`, Ed25519 → `EdDSA`, which RFC 9864 §2.2 also names `Ed25519`: both names of the one
+//! algorithm are served). An RSA key never verifies ES256; a key whose JWK says RS256 never
+//! verifies PS256.
+//!
+//! Unsafe keys are refused at load time with a precise [`KeyError`]: RSA moduli under
+//! [`MIN_RSA_BITS`] or over [`MAX_RSA_BITS`], bad exponents, points off the curve or of small
+//! order, and private key material in what should be a public key set. In a JWK Set, keys that
+//! are not meant for verifying signatures with a supported algorithm are skipped, not refused
+//! (another `kty` or curve, an `alg` this crate does not verify, `use` other than `sig`,
+//! `key_ops` without `verify`: RFC 7517 §4.2–4.4); a single JWK of that kind is refused.
+
+use core::fmt;
+
+use crate::alg::eddsa::Ed25519VerifyingKey;
+use crate::alg::es256::P256VerifyingKey;
+use crate::alg::{Algorithm, KeyMaterialError, KeyType};
+use crate::jws::MAX_HEADER_STRING_LEN;
+
+mod jwk;
+mod rsa;
+mod set;
+
+pub use jwk::MAX_CERTIFICATE_LEN;
+pub use rsa::{RsaKey, RsaVerifyingKey, MAX_PUBLIC_EXPONENT, MAX_RSA_BITS, MIN_RSA_BITS};
+#[cfg(feature = "alloc")]
+pub use set::OwnedKeys;
+pub use set::{KeyIter, KeySet, KeyStore, Keys, DEFAULT_KEY_SET_BYTES, MAX_KEY_RECORD_LEN};
+
+/// Most keys one party's [`KeySet`] holds.
+pub const MAX_JWKS_KEYS: usize = 16;
+
+/// Longest key text accepted by the loaders (JWK Set JSON, JWK, PEM), in bytes: 16 keys of
+/// 8192 bits with their metadata fit comfortably.
+pub const MAX_KEY_TEXT_LEN: usize = 64 * 1024;
+
+/// Length of an `x5t#S256` thumbprint: SHA-256 of the certificate's DER (RFC 7517 §4.9).
+pub const X5T_S256_LEN: usize = 32;
+
+/// Length of an `x5t` thumbprint: SHA-1 of the certificate's DER (RFC 7517 §4.8).
+pub const X5T_LEN: usize = 20;
+
+/// Why a key could not be loaded.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum KeyError {
+    /// The text is longer than [`MAX_KEY_TEXT_LEN`].
+    TooLarge,
+    /// Not a JWK, JWK Set, PEM or DER structure that could be read.
+    Malformed,
+    /// A member of a JWK has the wrong type, length, or is not canonical base64url.
+    InvalidMember(&'static str),
+    /// A JWK member that must be present is absent.
+    MissingMember(&'static str),
+    /// Not an RSA, EC or OKP key (`kty`), or an SPKI algorithm other than `rsaEncryption`,
+    /// `id-ecPublicKey` and `id-Ed25519`.
+    UnsupportedKeyType,
+    /// An EC key on a curve other than P-256, or an OKP key other than Ed25519.
+    UnsupportedCurve,
+    /// The public point is not on the curve, is the identity or of small order, or is not
+    /// canonically (or not uncompressed) encoded.
+    InvalidPoint,
+    /// A single JWK is not for verifying signatures (its `use` or `key_ops`).
+    NotForSignatures(&'static str),
+    /// A JWK's `alg` is not one this crate verifies (RS256, PS256, ES256, EdDSA, Ed25519).
+    UnsupportedAlgorithm,
+    /// A key's algorithm (its JWK `alg`) is for another key type: RS256 on an EC key, ….
+    AlgorithmMismatch {
+        /// The algorithm named.
+        alg: Algorithm,
+        /// The key's type.
+        key_type: KeyType,
+    },
+    /// The text carries private key material; configure public keys only.
+    PrivateKeyMaterial,
+    /// The modulus is shorter than [`MIN_RSA_BITS`].
+    ModulusTooSmall {
+        /// The modulus length found.
+        bits: usize,
+    },
+    /// The modulus is longer than [`MAX_RSA_BITS`].
+    ModulusTooLarge {
+        /// The modulus length found (a lower bound when far too large).
+        bits: usize,
+    },
+    /// The modulus is even or not larger than the exponent.
+    InvalidModulus,
+    /// The public exponent is even, below 3 or above [`MAX_PUBLIC_EXPONENT`].
+    InvalidExponent,
+    /// More than [`MAX_JWKS_KEYS`] usable keys.
+    TooManyKeys,
+    /// The key set's storage (`KeySet<N>`'s `N` bytes) has no room for the key.
+    StorageFull {
+        /// Bytes the key needs.
+        needed: usize,
+        /// Bytes left.
+        left: usize,
+    },
+    /// A JWK Set with no key usable for a supported algorithm.
+    NoUsableKeys,
+    /// A `kid` longer than [`MAX_HEADER_STRING_LEN`].
+    KidTooLong,
+    /// A PEM label other than `PUBLIC KEY` or `RSA PUBLIC KEY`.
+    UnsupportedPemLabel,
+}
+
+impl fmt::Display for KeyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            KeyError::TooLarge => write!(f, "key text longer than {MAX_KEY_TEXT_LEN} bytes"),
+            KeyError::Malformed => f.write_str("not a readable JWK, JWK Set, PEM or DER key"),
+            KeyError::InvalidMember(m) => write!(f, "the JWK member {m} is invalid"),
+            KeyError::MissingMember(m) => write!(f, "the JWK member {m} is missing"),
+            KeyError::UnsupportedKeyType => f.write_str("not an RSA, P-256 or Ed25519 public key"),
+            KeyError::UnsupportedCurve => {
+                f.write_str("unsupported curve (EC keys must be P-256, OKP keys Ed25519)")
+            }
+            KeyError::InvalidPoint => f.write_str("the public key is not a valid point"),
+            KeyError::NotForSignatures(m) => {
+                write!(f, "the JWK is not for verifying signatures (its {m})")
+            }
+            KeyError::UnsupportedAlgorithm => {
+                f.write_str("the JWK's alg is not one of RS256, PS256, ES256, EdDSA and Ed25519")
+            }
+            KeyError::AlgorithmMismatch { alg, key_type } => {
+                write!(f, "{alg} is not an algorithm of {key_type} keys")
+            }
+            KeyError::PrivateKeyMaterial => {
+                f.write_str("the key carries private key material; configure public keys only")
+            }
+            KeyError::ModulusTooSmall { bits } => write!(
+                f,
+                "RSA key of {bits} bits refused: at least {MIN_RSA_BITS} bits are required"
+            ),
+            KeyError::ModulusTooLarge { bits } => write!(
+                f,
+                "RSA key of {bits} bits refused: at most {MAX_RSA_BITS} bits are accepted"
+            ),
+            KeyError::InvalidModulus => f.write_str("the RSA modulus is invalid"),
+            KeyError::InvalidExponent => f.write_str(
+                "the RSA public exponent is invalid (it must be odd, at least 3 and below 2^33)",
+            ),
+            KeyError::TooManyKeys => write!(f, "more than {MAX_JWKS_KEYS} keys"),
+            KeyError::StorageFull { needed, left } => write!(
+                f,
+                "the key set's storage is full (the key needs {needed} bytes, {left} are left)"
+            ),
+            KeyError::NoUsableKeys => {
+                f.write_str("the JWK Set has no key usable for a supported algorithm")
+            }
+            KeyError::KidTooLong => {
+                write!(f, "a kid longer than {MAX_HEADER_STRING_LEN} bytes")
+            }
+            KeyError::UnsupportedPemLabel => {
+                f.write_str("PEM label must be PUBLIC KEY or RSA PUBLIC KEY")
+            }
+        }
+    }
+}
+
+impl core::error::Error for KeyError {}
+
+impl From<KeyMaterialError> for KeyError {
+    fn from(e: KeyMaterialError) -> Self {
+        match e {
+            KeyMaterialError::Malformed => KeyError::Malformed,
+            KeyMaterialError::MissingMember(m) => KeyError::MissingMember(m),
+            KeyMaterialError::InvalidMember(m) => KeyError::InvalidMember(m),
+            KeyMaterialError::WrongKeyType => KeyError::UnsupportedKeyType,
+            KeyMaterialError::WrongCurve => KeyError::UnsupportedCurve,
+            KeyMaterialError::PrivateKeyMaterial => KeyError::PrivateKeyMaterial,
+            KeyMaterialError::InvalidPoint => KeyError::InvalidPoint,
+        }
+    }
+}
+
+/// A `kid` value (RFC 7517 §4.5).
+pub type Kid = heapless::String<MAX_HEADER_STRING_LEN>;
+
+/// The public key itself, of one of the three key types.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[allow(clippy::large_enum_variant)] // read once, then stored sized to the key
+pub enum KeyMaterial {
+    /// An RSA key (RS256 or PS256).
+    Rsa(RsaVerifyingKey),
+    /// A P-256 key (ES256).
+    P256(P256VerifyingKey),
+    /// An Ed25519 key (EdDSA / Ed25519).
+    Ed25519(Ed25519VerifyingKey),
+}
+
+impl KeyMaterial {
+    /// The key's type.
+    pub const fn key_type(&self) -> KeyType {
+        match self {
+            KeyMaterial::Rsa(_) => KeyType::Rsa,
+            KeyMaterial::P256(_) => KeyType::P256,
+            KeyMaterial::Ed25519(_) => KeyType::Ed25519,
+        }
+    }
+}
+
+/// One trusted public key, read from any supported format, with what selects it for a JWS
+/// (`kid`, `x5t#S256`, `x5t`) and its algorithm when its JWK names one. Owned and sized for
+/// the largest key (about 2 KiB): store keys in a [`KeySet`].
+///
+/// Which tokens a key may verify by their header `kid` ([`KeyRef::selected_by`]): a key with a
+/// `kid` only those naming that `kid` or none; a key from a JWK Set without a `kid` only those
+/// naming none (RFC 7515 §4.1.4: a `kid` that matches no key is not a reason to try others);
+/// a key given on its own, with no `kid` to match (a PEM, DER or lone JWK without `kid`), every
+/// token, whatever its `kid`, as jose does for a key passed directly.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VerifyingKey {
+    material: KeyMaterial,
+    alg: Option<Algorithm>,
+    kid: Option<Kid>,
+    x5t_s256: Option<[u8; X5T_S256_LEN]>,
+    x5t: Option<[u8; X5T_LEN]>,
+    any_kid: bool,
+}
+
+impl VerifyingKey {
+    /// A key with no `kid` and no algorithm of its own (it serves any `kid`).
+    pub const fn new(material: KeyMaterial) -> Self {
+        Self {
+            material,
+            alg: None,
+            kid: None,
+            x5t_s256: None,
+            x5t: None,
+            any_kid: true,
+        }
+    }
+
+    /// Reads a DER `SubjectPublicKeyInfo`: `rsaEncryption`, `id-ecPublicKey` with P-256, or
+    /// `id-Ed25519`.
+    pub fn from_spki_der(der: &[u8]) -> Result<Self, KeyError> {
+        use pkcs1::der::Decode;
+        let spki = spki::SubjectPublicKeyInfoRef::from_der(der).map_err(|_| KeyError::Malformed)?;
+        let material = if spki.algorithm.oid == rsa::RSA_ENCRYPTION {
+            KeyMaterial::Rsa(RsaVerifyingKey::from_spki_der(der)?)
+        } else if spki.algorithm.oid == crate::alg::es256::ID_EC_PUBLIC_KEY {
+            KeyMaterial::P256(P256VerifyingKey::from_spki_der(der)?)
+        } else if spki.algorithm.oid == crate::alg::eddsa::ID_ED25519 {
+            KeyMaterial::Ed25519(Ed25519VerifyingKey::from_spki_der(der)?)
+        } else {
+            return Err(KeyError::UnsupportedKeyType);
+        };
+        Ok(Self::new(material))
+    }
+
+    /// Reads a PEM `PUBLIC KEY` (SPKI, any supported key type) or `RSA PUBLIC KEY` (PKCS#1)
+    /// block. Text before the `-----BEGIN` line and after the `-----END` line is ignored
+    /// (RFC 7468 §5.2). Private keys are refused as such.
+    pub fn from_pem(pem: &str) -> Result<Self, KeyError> {
+        if pem.len() > MAX_KEY_TEXT_LEN {
+            return Err(KeyError::TooLarge);
+        }
+        let mut buf = [0u8; crate::pem::MAX_DER];
+        let (label, der) = crate::pem::decode(pem, &mut buf).map_err(|_| KeyError::Malformed)?;
+        match label {
+            "PUBLIC KEY" => Self::from_spki_der(der),
+            "RSA PUBLIC KEY" => Ok(Self::new(KeyMaterial::Rsa(
+                RsaVerifyingKey::from_pkcs1_der(der)?,
+            ))),
+            "PRIVATE KEY" | "RSA PRIVATE KEY" | "EC PRIVATE KEY" | "ENCRYPTED PRIVATE KEY" => {
+                Err(KeyError::PrivateKeyMaterial)
+            }
+            _ => Err(KeyError::UnsupportedPemLabel),
+        }
+    }
+
+    /// Reads one JWK (RFC 7517 §4): RSA (RFC 7518 §6.3.1), EC P-256 (§6.2.1) or OKP Ed25519
+    /// (RFC 8037 §2). A JWK not for verifying signatures with a supported algorithm is refused.
+    pub fn from_jwk(json: &str) -> Result<Self, KeyError> {
+        if json.len() > MAX_KEY_TEXT_LEN {
+            return Err(KeyError::TooLarge);
+        }
+        let object = crate::json::parse_object(json.as_bytes()).map_err(|_| KeyError::Malformed)?;
+        let mut key = jwk::read(&object)??;
+        key.any_kid = key.kid.is_none();
+        Ok(key)
+    }
+
+    /// Sets the key's `kid`: it then verifies only tokens naming that `kid` or none.
+    pub fn with_kid(mut self, kid: &str) -> Result<Self, KeyError> {
+        let mut value = Kid::new();
+        value.push_str(kid).map_err(|_| KeyError::KidTooLong)?;
+        self.kid = Some(value);
+        self.any_kid = false;
+        Ok(self)
+    }
+
+    /// Pins the key to `alg` (as a JWK's `alg` does); an algorithm of another key type is
+    /// refused.
+    pub fn with_algorithm(mut self, alg: Algorithm) -> Result<Self, KeyError> {
+        let key_type = self.material.key_type();
+        if alg.key_type() != key_type {
+            return Err(KeyError::AlgorithmMismatch { alg, key_type });
+        }
+        self.alg = Some(alg);
+        Ok(self)
+    }
+
+    /// The public key.
+    pub const fn material(&self) -> &KeyMaterial {
+        &self.material
+    }
+
+    /// The public key, by value.
+    pub fn into_material(self) -> KeyMaterial {
+        self.material
+    }
+
+    /// The key's `kid`, if any.
+    pub fn kid(&self) -> Option<&str> {
+        self.kid.as_deref()
+    }
+
+    /// The algorithm its JWK names, if any.
+    pub const fn algorithm(&self) -> Option<Algorithm> {
+        self.alg
+    }
+
+    /// The key's `x5t#S256` (RFC 7517 §4.9), from its JWK member or computed from `x5c[0]`.
+    pub const fn x5t_s256(&self) -> Option<&[u8; X5T_S256_LEN]> {
+        self.x5t_s256.as_ref()
+    }
+
+    /// True when `other` is the same public key, whatever the `kid`s: a registry refuses one
+    /// key listed for two parties.
+    pub fn same_public_key(&self, other: &VerifyingKey) -> bool {
+        match (&self.material, &other.material) {
+            (KeyMaterial::Rsa(a), KeyMaterial::Rsa(b)) => a.same_public_key(b),
+            (KeyMaterial::P256(a), KeyMaterial::P256(b)) => a == b,
+            (KeyMaterial::Ed25519(a), KeyMaterial::Ed25519(b)) => a == b,
+            _ => false,
+        }
+    }
+
+    pub(crate) fn serve_only_named_kids(&mut self) {
+        self.any_kid = false;
+    }
+}
+
+/// The public key of a [`KeyRef`], borrowed from the key set's storage.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MaterialRef<'a> {
+    /// RSA: modulus and Montgomery constant.
+    Rsa(RsaKey<'a>),
+    /// P-256: the affine coordinates `x || y`, validated when the key was stored.
+    P256(&'a [u8; 64]),
+    /// Ed25519: the 32-byte encoding, validated when the key was stored.
+    Ed25519(&'a [u8; 32]),
+}
+
+impl MaterialRef<'_> {
+    /// The key's type.
+    pub const fn key_type(&self) -> KeyType {
+        match self {
+            MaterialRef::Rsa(_) => KeyType::Rsa,
+            MaterialRef::P256(_) => KeyType::P256,
+            MaterialRef::Ed25519(_) => KeyType::Ed25519,
+        }
+    }
+}
+
+/// One key of a [`KeySet`], read in place.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KeyRef<'a> {
+    pub(crate) material: MaterialRef<'a>,
+    pub(crate) alg: Option<Algorithm>,
+    pub(crate) kid: Option<&'a str>,
+    pub(crate) x5t_s256: Option<&'a [u8; X5T_S256_LEN]>,
+    pub(crate) x5t: Option<&'a [u8; X5T_LEN]>,
+    pub(crate) any_kid: bool,
+}
+
+/// What a JWS header says about its key (RFC 7515 §4.1.4, §4.1.7, §4.1.8): the `kid`, and the
+/// certificate thumbprints `x5t#S256` and `x5t` (Microsoft Entra's clients send these instead
+/// of a `kid`). Only used to choose among a party's own keys: nothing in a header is a key.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct KeyHint<'h> {
+    /// The header's `kid`.
+    pub kid: Option<&'h str>,
+    /// The header's `x5t#S256`, decoded.
+    pub x5t_s256: Option<&'h [u8; X5T_S256_LEN]>,
+    /// The header's `x5t`, decoded.
+    pub x5t: Option<&'h [u8; X5T_LEN]>,
+}
+
+impl<'a> KeyRef<'a> {
+    /// The public key.
+    pub const fn material(&self) -> MaterialRef<'a> {
+        self.material
+    }
+
+    /// The key's `kid`, if any.
+    pub const fn kid(&self) -> Option<&'a str> {
+        self.kid
+    }
+
+    /// The algorithm the key's JWK names, if any.
+    pub const fn pinned_algorithm(&self) -> Option<Algorithm> {
+        self.alg
+    }
+
+    /// True when this key is chosen for a JWS whose header says `hint`:
+    /// - a header `kid`: the key's `kid` is the same, or the key was given on its own without
+    ///   one (it serves any `kid`); a `kid` that names no key chooses none, with no fallback;
+    /// - a header thumbprint (`x5t#S256` or `x5t`): the key's thumbprint is the same, or the
+    ///   key was given on its own;
+    /// - neither: every key.
+    ///
+    /// When a header has both, either choosing the key is enough (MSAL sends a `kid` that is a
+    /// hex thumbprint beside `x5t`).
+    pub fn selected_by(&self, hint: &KeyHint<'_>) -> bool {
+        let by_thumbprint = match (hint.x5t_s256, self.x5t_s256, hint.x5t, self.x5t) {
+            (Some(h), Some(k), _, _) if h == k => true,
+            (_, _, Some(h), Some(k)) if h == k => true,
+            _ => false,
+        };
+        match (hint.kid, hint.x5t_s256.is_some() || hint.x5t.is_some()) {
+            (None, false) => true,
+            (Some(kid), _) if self.any_kid || self.kid == Some(kid) => true,
+            (_, true) => by_thumbprint || self.any_kid,
+            (Some(_), false) => false,
+        }
+    }
+
+    /// The one algorithm this key verifies under a party that allows `allowed` (see the module
+    /// docs): its JWK `alg`; else the one algorithm of its key type in `allowed`; else its key
+    /// type's default. For Ed25519 without a JWK `alg`, `EdDSA` and `Ed25519` are two names of
+    /// the one algorithm (RFC 9864 §2.2) and both are served.
+    pub fn serves_algorithm(&self, alg: Algorithm, allowed: crate::alg::Algorithms) -> bool {
+        let key_type = self.material.key_type();
+        if alg.key_type() != key_type || !allowed.contains(alg) {
+            return false;
+        }
+        if let Some(pinned) = self.alg {
+            return pinned == alg;
+        }
+        match key_type {
+            KeyType::Ed25519 => true,
+            KeyType::Rsa | KeyType::P256 => match allowed.only_one_of(key_type) {
+                Some(one) => one == alg,
+                None => alg == key_type.default_algorithm(),
+            },
+        }
+    }
+
+    /// Verifies `signature` over the JWS signing input `message` (whose SHA-256 is `digest`)
+    /// with `alg`, which the caller has checked this key serves. RSA's public-key operation is
+    /// `rsavp1` (the crate's own, or a [`KeyLookup`](crate::KeyLookup)'s).
+    pub(crate) fn verify(
+        &self,
+        alg: Algorithm,
+        message: &[u8],
+        digest: &[u8; 32],
+        signature: &[u8],
+        rsavp1: &crate::jws::Rsavp1<'_>,
+    ) -> Result<(), crate::alg::VerifyFailure> {
+        use crate::alg::{eddsa, es256, ps256, rs256, VerifyFailure};
+        match (self.material, alg) {
+            (MaterialRef::Rsa(key), Algorithm::Rs256) => {
+                rs256::verify(key.modulus(), digest, signature, &|em| {
+                    rsavp1(&key, signature, em)
+                })
+            }
+            (MaterialRef::Rsa(key), Algorithm::Ps256) => {
+                ps256::verify(key.modulus(), key.bits(), digest, signature, &|em| {
+                    rsavp1(&key, signature, em)
+                })
+            }
+            (MaterialRef::P256(point), Algorithm::Es256) => {
+                es256::verify_with_point(point, digest, signature)
+            }
+            (MaterialRef::Ed25519(bytes), Algorithm::EdDsa | Algorithm::Ed25519) => {
+                eddsa::verify_with_encoding(bytes, message, signature)
+            }
+            _ => Err(VerifyFailure::Invalid),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

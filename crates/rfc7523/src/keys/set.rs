@@ -1,0 +1,507 @@
+//! Key storage sized to the keys: a party's keys packed one after another in a byte array the
+//! caller owns ([`KeyStore`], its size a const generic, so that a firmware can keep it in a
+//! `static` and choose how much RAM its keys take), read in place ([`Keys`], [`KeyRef`]).
+//!
+//! A record is a 6-byte head (key type, the JWK's `alg`, flags, `kid` length, record length),
+//! the `kid`, the thumbprints when present, then the key: for RSA `e`, the Montgomery constant,
+//! `n` and `R² mod n` (2k + 16 bytes for a k-byte modulus), for P-256 `x || y` (64 bytes), for
+//! Ed25519 its encoding (32 bytes). Records are written only by this module, from keys that
+//! passed every load-time check; reading them is still bounds-checked everywhere.
+
+use super::{
+    KeyError, KeyMaterial, KeyRef, MaterialRef, RsaKey, VerifyingKey, MAX_JWKS_KEYS,
+    MAX_KEY_TEXT_LEN, X5T_LEN, X5T_S256_LEN,
+};
+use crate::alg::Algorithm;
+use crate::json::{self, Value};
+use crate::jws::MAX_HEADER_STRING_LEN;
+
+const HEAD_LEN: usize = 6;
+const KIND_RSA: u8 = 0;
+const KIND_P256: u8 = 1;
+const KIND_ED25519: u8 = 2;
+const NO_ALG: u8 = 0xff;
+const FLAG_ANY_KID: u8 = 1;
+const FLAG_X5T_S256: u8 = 2;
+const FLAG_X5T: u8 = 4;
+const FLAG_KID: u8 = 8;
+/// RSA's fixed part: `e` and the Montgomery constant, 8 bytes each.
+const RSA_FIXED_LEN: usize = 16;
+
+/// The most bytes one key takes in a [`KeySet`]: an 8192-bit RSA key with a `kid` of
+/// [`MAX_HEADER_STRING_LEN`] bytes and both thumbprints.
+pub const MAX_KEY_RECORD_LEN: usize = HEAD_LEN
+    + MAX_HEADER_STRING_LEN
+    + X5T_S256_LEN
+    + X5T_LEN
+    + RSA_FIXED_LEN
+    + 2 * super::rsa::MAX_MODULUS_LEN;
+
+/// Bytes of the default [`KeySet`] (a [`KeyStore`]): room for [`MAX_JWKS_KEYS`] keys of any size (about 36 KB,
+/// what the std layers use). A firmware picks its own: `KeyStore<600>` holds one 2048-bit RSA
+/// key with a short `kid`; `KeyStore<256>` three P-256 or Ed25519 keys.
+pub const DEFAULT_KEY_SET_BYTES: usize = MAX_JWKS_KEYS * MAX_KEY_RECORD_LEN;
+
+// A record's length fits its 16-bit field.
+const _: () = assert!(MAX_KEY_RECORD_LEN <= u16::MAX as usize);
+
+/// The keys of one party in the default size, [`DEFAULT_KEY_SET_BYTES`] (what the std layers
+/// use): room for [`MAX_JWKS_KEYS`] keys of any size.
+pub type KeySet = KeyStore<DEFAULT_KEY_SET_BYTES>;
+
+/// The trusted keys of one party: at most [`MAX_JWKS_KEYS`], packed into `N` bytes kept in
+/// place (no heap). Load keys into it where it lives ([`load_text`](Self::load_text),
+/// [`push`](Self::push)): a firmware keeps it in a `static`, and nothing large is returned by
+/// value.
+#[derive(Clone)]
+pub struct KeyStore<const N: usize> {
+    bytes: [u8; N],
+    len: usize,
+    count: usize,
+}
+
+impl<const N: usize> Default for KeyStore<N> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<const N: usize> PartialEq for KeyStore<N> {
+    fn eq(&self, other: &Self) -> bool {
+        self.keys() == other.keys()
+    }
+}
+
+impl<const N: usize> Eq for KeyStore<N> {}
+
+impl<const N: usize> core::fmt::Debug for KeyStore<N> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_list().entries(self.keys().iter()).finish()
+    }
+}
+
+impl<const N: usize> KeyStore<N> {
+    /// An empty set.
+    pub const fn new() -> Self {
+        Self {
+            bytes: [0; N],
+            len: 0,
+            count: 0,
+        }
+    }
+
+    /// Adds a key; [`KeyError::TooManyKeys`] past [`MAX_JWKS_KEYS`], [`KeyError::StorageFull`]
+    /// when its record does not fit the `N` bytes.
+    pub fn push(&mut self, key: &VerifyingKey) -> Result<(), KeyError> {
+        if self.count >= MAX_JWKS_KEYS {
+            return Err(KeyError::TooManyKeys);
+        }
+        let free = self.bytes.get_mut(self.len..).unwrap_or_default();
+        let left = free.len();
+        let written =
+            write_record(key, free).map_err(|needed| KeyError::StorageFull { needed, left })?;
+        self.len += written;
+        self.count += 1;
+        Ok(())
+    }
+
+    /// Removes every key.
+    pub fn clear(&mut self) {
+        self.len = 0;
+        self.count = 0;
+    }
+
+    /// Adds the keys of `text`, detected from its content: a JWK Set (an object with `keys`),
+    /// a single JWK, or a PEM block. All or nothing: on an error the set is as it was.
+    ///
+    /// In a JWK Set, keys not meant for verifying signatures with a supported algorithm are
+    /// skipped; an unsafe key of a supported type (too small, bad exponent, off the curve)
+    /// fails the whole set, so that a configuration mistake is seen at start-up rather than as
+    /// rejected logins. A key given on its own without a `kid` (PEM, lone JWK) serves any
+    /// header `kid`; a key of a JWK Set only its own.
+    pub fn load_text(&mut self, text: &str) -> Result<(), KeyError> {
+        let (len, count) = (self.len, self.count);
+        let result = self.load_text_inner(text);
+        if result.is_err() {
+            self.len = len;
+            self.count = count;
+        }
+        result
+    }
+
+    fn load_text_inner(&mut self, text: &str) -> Result<(), KeyError> {
+        if text.len() > MAX_KEY_TEXT_LEN {
+            return Err(KeyError::TooLarge);
+        }
+        let trimmed = text.trim_start();
+        if trimmed.starts_with('{') {
+            let object = json::parse_object(text.as_bytes()).map_err(|_| KeyError::Malformed)?;
+            match object.get("keys") {
+                Some(Value::Array(keys)) => {
+                    let mut usable = 0usize;
+                    for element in keys.elements() {
+                        let Value::Object(jwk) = element.map_err(|_| KeyError::Malformed)? else {
+                            return Err(KeyError::InvalidMember("keys"));
+                        };
+                        let jwk = json::parse_object(jwk).map_err(|_| KeyError::Malformed)?;
+                        if let Ok(mut key) = super::jwk::read(&jwk)? {
+                            // In a set, a `kid` in the header must name the key.
+                            key.serve_only_named_kids();
+                            self.push(&key)?;
+                            usable += 1;
+                        }
+                    }
+                    if usable == 0 {
+                        return Err(KeyError::NoUsableKeys);
+                    }
+                    Ok(())
+                }
+                Some(_) => Err(KeyError::InvalidMember("keys")),
+                None => self.push(&VerifyingKey::from_jwk(text)?),
+            }
+        } else if crate::pem::find(trimmed, "-----BEGIN ").is_some() {
+            self.push(&VerifyingKey::from_pem(text)?)
+        } else {
+            Err(KeyError::Malformed)
+        }
+    }
+
+    /// A set of the keys of `text` ([`load_text`](Self::load_text)), by value: for std code.
+    /// A firmware loads into a set where it lives instead.
+    pub fn from_text(text: &str) -> Result<Self, KeyError> {
+        let mut set = Self::new();
+        set.load_text(text)?;
+        Ok(set)
+    }
+
+    /// Adds the keys of a JWK Set (RFC 7517 §5): [`load_text`](Self::load_text) of a document
+    /// that must be a JWK Set.
+    pub fn load_jwks(&mut self, json: &str) -> Result<(), KeyError> {
+        if json.len() > MAX_KEY_TEXT_LEN {
+            return Err(KeyError::TooLarge);
+        }
+        let object = json::parse_object(json.as_bytes()).map_err(|_| KeyError::Malformed)?;
+        match object.get("keys") {
+            Some(Value::Array(_)) => self.load_text(json),
+            Some(_) => Err(KeyError::InvalidMember("keys")),
+            None => Err(KeyError::MissingMember("keys")),
+        }
+    }
+
+    /// A set of the keys of a JWK Set (RFC 7517 §5).
+    pub fn from_jwks(json: &str) -> Result<Self, KeyError> {
+        let mut set = Self::new();
+        set.load_jwks(json)?;
+        Ok(set)
+    }
+
+    /// A set holding one JWK.
+    pub fn from_jwk(json: &str) -> Result<Self, KeyError> {
+        Self::from_key(&VerifyingKey::from_jwk(json)?)
+    }
+
+    /// A set holding one PEM key.
+    pub fn from_pem(pem: &str) -> Result<Self, KeyError> {
+        Self::from_key(&VerifyingKey::from_pem(pem)?)
+    }
+
+    /// A set holding `key`.
+    pub fn from_key(key: &VerifyingKey) -> Result<Self, KeyError> {
+        let mut set = Self::new();
+        set.push(key)?;
+        Ok(set)
+    }
+
+    /// Number of keys.
+    pub const fn len(&self) -> usize {
+        self.count
+    }
+
+    /// True when the set has no key.
+    pub const fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// Bytes the keys take (of `N`).
+    pub const fn bytes_used(&self) -> usize {
+        self.len
+    }
+
+    /// The keys, read in place (what a [`Party`](crate::Party) holds).
+    pub fn keys(&self) -> Keys<'_> {
+        Keys {
+            bytes: self.bytes.get(..self.len).unwrap_or_default(),
+            count: self.count,
+        }
+    }
+
+    /// The keys, in load order.
+    pub fn iter(&self) -> impl Iterator<Item = KeyRef<'_>> {
+        self.keys().into_iter()
+    }
+}
+
+/// The keys of one party, read in place from a [`KeySet`] (or an [`OwnedKeys`]).
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
+pub struct Keys<'a> {
+    bytes: &'a [u8],
+    count: usize,
+}
+
+impl core::fmt::Debug for Keys<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl<'a> Keys<'a> {
+    /// No keys.
+    pub const EMPTY: Keys<'static> = Keys {
+        bytes: &[],
+        count: 0,
+    };
+
+    /// Number of keys.
+    pub const fn len(&self) -> usize {
+        self.count
+    }
+
+    /// True when there is no key.
+    pub const fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// The keys, in load order.
+    pub fn iter(&self) -> KeyIter<'a> {
+        KeyIter { rest: self.bytes }
+    }
+}
+
+impl<'a> IntoIterator for Keys<'a> {
+    type Item = KeyRef<'a>;
+    type IntoIter = KeyIter<'a>;
+
+    fn into_iter(self) -> KeyIter<'a> {
+        self.iter()
+    }
+}
+
+/// The keys of a [`Keys`], one [`KeyRef`] at a time.
+#[derive(Clone, Debug)]
+pub struct KeyIter<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Iterator for KeyIter<'a> {
+    type Item = KeyRef<'a>;
+
+    fn next(&mut self) -> Option<KeyRef<'a>> {
+        let rest = self.rest;
+        let len = usize::from(u16::from_le_bytes([*rest.get(4)?, *rest.get(5)?]));
+        let (record, rest) = rest.split_at_checked(len)?;
+        self.rest = rest;
+        let key = read_record(record);
+        if key.is_none() {
+            // Never written by this module: stop rather than guess.
+            self.rest = &[];
+        }
+        key
+    }
+}
+
+/// Keys with their storage on the heap, sized exactly (feature `alloc`): what a
+/// [`Registry`](crate::Registry) keeps for each party.
+#[cfg(feature = "alloc")]
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct OwnedKeys {
+    bytes: alloc::vec::Vec<u8>,
+    count: usize,
+}
+
+#[cfg(feature = "alloc")]
+impl core::fmt::Debug for OwnedKeys {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        self.keys().fmt(f)
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl OwnedKeys {
+    /// The keys of `set`, copied to the heap.
+    pub fn from_set<const N: usize>(set: &KeyStore<N>) -> Self {
+        let keys = set.keys();
+        Self {
+            bytes: keys.bytes.to_vec(),
+            count: keys.count,
+        }
+    }
+
+    /// Adds a key ([`KeyError::TooManyKeys`] past [`MAX_JWKS_KEYS`]).
+    pub fn push(&mut self, key: &VerifyingKey) -> Result<(), KeyError> {
+        if self.count >= MAX_JWKS_KEYS {
+            return Err(KeyError::TooManyKeys);
+        }
+        let mut record = [0u8; MAX_KEY_RECORD_LEN];
+        let written = write_record(key, &mut record).map_err(|needed| KeyError::StorageFull {
+            needed,
+            left: MAX_KEY_RECORD_LEN,
+        })?;
+        self.bytes
+            .extend_from_slice(record.get(..written).unwrap_or_default());
+        self.count += 1;
+        Ok(())
+    }
+
+    /// The keys, read in place.
+    pub fn keys(&self) -> Keys<'_> {
+        Keys {
+            bytes: &self.bytes,
+            count: self.count,
+        }
+    }
+
+    /// Number of keys.
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    /// True when there is no key.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+}
+
+/// Writes `key`'s record at the start of `out`; the bytes written, or (as the error) the bytes
+/// it needs when `out` is too short.
+fn write_record(key: &VerifyingKey, out: &mut [u8]) -> Result<usize, usize> {
+    let kid = key.kid.as_deref().unwrap_or_default().as_bytes();
+    let (kind, material_len) = match &key.material {
+        KeyMaterial::Rsa(rsa) => (KIND_RSA, RSA_FIXED_LEN + 2 * rsa.modulus_len()),
+        KeyMaterial::P256(_) => (KIND_P256, 64),
+        KeyMaterial::Ed25519(_) => (KIND_ED25519, 32),
+    };
+    let len = HEAD_LEN
+        + kid.len()
+        + key.x5t_s256.map_or(0, |t| t.len())
+        + key.x5t.map_or(0, |t| t.len())
+        + material_len;
+    let Some(record) = out.get_mut(..len) else {
+        return Err(len);
+    };
+    let len16 = u16::try_from(len).map_err(|_| len)?;
+    let kid_len = u8::try_from(kid.len()).map_err(|_| len)?;
+    let mut flags = 0;
+    if key.any_kid {
+        flags |= FLAG_ANY_KID;
+    }
+    if key.kid.is_some() {
+        flags |= FLAG_KID;
+    }
+    if key.x5t_s256.is_some() {
+        flags |= FLAG_X5T_S256;
+    }
+    if key.x5t.is_some() {
+        flags |= FLAG_X5T;
+    }
+    let alg = key.alg.map_or(NO_ALG, algorithm_code);
+    let mut writer = Writer { out: record, at: 0 };
+    writer.put(&[kind, alg, flags, kid_len]);
+    writer.put(&len16.to_le_bytes());
+    writer.put(kid);
+    if let Some(t) = &key.x5t_s256 {
+        writer.put(t);
+    }
+    if let Some(t) = &key.x5t {
+        writer.put(t);
+    }
+    match &key.material {
+        KeyMaterial::Rsa(rsa) => {
+            let rsa = rsa.as_key();
+            writer.put(&rsa.exponent().to_le_bytes());
+            writer.put(&rsa.n0().to_le_bytes());
+            writer.put(rsa.modulus());
+            writer.put(rsa.r_squared());
+        }
+        KeyMaterial::P256(point) => {
+            let (x, y) = point.coordinates();
+            writer.put(&x);
+            writer.put(&y);
+        }
+        KeyMaterial::Ed25519(public) => writer.put(&public.to_bytes()),
+    }
+    if writer.at == len {
+        Ok(len)
+    } else {
+        Err(len)
+    }
+}
+
+struct Writer<'o> {
+    out: &'o mut [u8],
+    at: usize,
+}
+
+impl Writer<'_> {
+    fn put(&mut self, bytes: &[u8]) {
+        if let Some(slot) = self.out.get_mut(self.at..self.at + bytes.len()) {
+            slot.copy_from_slice(bytes);
+            self.at += bytes.len();
+        }
+    }
+}
+
+fn algorithm_code(alg: Algorithm) -> u8 {
+    Algorithm::ALL
+        .iter()
+        .position(|&a| a == alg)
+        .and_then(|i| u8::try_from(i).ok())
+        .unwrap_or(NO_ALG)
+}
+
+fn read_record(record: &[u8]) -> Option<KeyRef<'_>> {
+    let (head, rest) = record.split_at_checked(HEAD_LEN)?;
+    let (kind, alg, flags, kid_len) = (*head.first()?, *head.get(1)?, *head.get(2)?, *head.get(3)?);
+    let (kid, rest) = rest.split_at_checked(usize::from(kid_len))?;
+    let kid = if flags & FLAG_KID != 0 {
+        Some(core::str::from_utf8(kid).ok()?)
+    } else {
+        None
+    };
+    let (x5t_s256, rest) = if flags & FLAG_X5T_S256 != 0 {
+        let (t, rest) = rest.split_at_checked(X5T_S256_LEN)?;
+        (Some(<&[u8; X5T_S256_LEN]>::try_from(t).ok()?), rest)
+    } else {
+        (None, rest)
+    };
+    let (x5t, rest) = if flags & FLAG_X5T != 0 {
+        let (t, rest) = rest.split_at_checked(X5T_LEN)?;
+        (Some(<&[u8; X5T_LEN]>::try_from(t).ok()?), rest)
+    } else {
+        (None, rest)
+    };
+    let material = match kind {
+        KIND_RSA => {
+            let (fixed, numbers) = rest.split_at_checked(RSA_FIXED_LEN)?;
+            let (e, n0) = fixed.split_at_checked(8)?;
+            let e = u64::from_le_bytes(e.try_into().ok()?);
+            let n0 = u64::from_le_bytes(n0.try_into().ok()?);
+            let (n, rr) = numbers.split_at_checked(numbers.len() / 2)?;
+            MaterialRef::Rsa(RsaKey::from_parts(n, rr, n0, e))
+        }
+        KIND_P256 => MaterialRef::P256(rest.try_into().ok()?),
+        KIND_ED25519 => MaterialRef::Ed25519(rest.try_into().ok()?),
+        _ => return None,
+    };
+    let alg = match alg {
+        NO_ALG => None,
+        code => Some(*Algorithm::ALL.get(usize::from(code))?),
+    };
+    Some(KeyRef {
+        material,
+        alg,
+        kid,
+        x5t_s256,
+        x5t,
+        any_kid: flags & FLAG_ANY_KID != 0,
+    })
+}
