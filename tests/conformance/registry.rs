@@ -318,10 +318,19 @@ fn refusals_name_the_field_and_the_party() {
             P::UnsupportedAuthMethod,
         ),
         (
-            "signing alg PS256",
-            with(|d| d["clients"][0]["token_endpoint_auth_signing_alg"] = json!("PS256")),
+            "signing alg HS256",
+            with(|d| d["clients"][0]["token_endpoint_auth_signing_alg"] = json!("HS256")),
             format!("{a}.token_endpoint_auth_signing_alg"),
             P::UnsupportedAlgorithm,
+        ),
+        (
+            "signing alg ES256 for an RSA key",
+            with(|d| d["clients"][0]["token_endpoint_auth_signing_alg"] = json!("ES256")),
+            format!("{a}.jwks"),
+            P::KeyNotForAlgorithm {
+                index: 0,
+                alg: rfc7523::Algorithm::Es256,
+            },
         ),
         (
             "signing alg rs256 (case-sensitive)",

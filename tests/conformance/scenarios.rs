@@ -1868,7 +1868,7 @@ fn oauth_error_mapping() {
                 br#"{"alg":"none"}"#,
                 grant_base().to_string().as_bytes(),
             ),
-            "the alg must be RS256",
+            "the alg is not one this party's keys accept",
         ),
         (
             signed(&grant_with(json!({"iat": "1700000000"}))),

@@ -20,7 +20,7 @@
 
 use rfc7523::sign::{AssertionRequest, AssertionSigner};
 use rfc7523::{
-    Claim, Error, GrantProfile, HeaderParameter, KeyError, KeyHint, KeyMaterial, KeySet, Malformed,
+    Algorithm, Claim, Error, GrantProfile, HeaderParameter, KeyError, KeyHint, KeyMaterial, KeySet, Malformed,
     MemoryReplayStore, Part, Party, RsaVerifyingKey, UnverifiedAssertion, VerifiedAssertion,
     VerifyingKey,
 };
@@ -611,26 +611,30 @@ fn wycheproof_sig_gen_keys_interoperate_with_openssl() {
 // ---------------------------------------------------------------------------------------------
 // 3. Wycheproof JWS vectors.
 
-/// Every test of `json_web_signature_test.json`. Groups with an RSA public JWK: the key is
-/// loaded with [`KeySet::from_jwk`] (refused unless usable for RS256), then the token is
-/// parsed and verified. Every other group has no key we can load; its compact tokens must
-/// still be refused by the parser (none of them is RS256).
+/// Every test of `json_web_signature_test.json`, through the JWS layer with every algorithm
+/// allowed. The group's public JWK is loaded with [`KeySet::from_jwk`] (RSA, EC or OKP; refused
+/// when it is for another algorithm, curve or use), then the token is parsed and verified.
+///
+/// Expected: a case Wycheproof labels valid verifies exactly when its `alg` is one this crate
+/// verifies (RS256, PS256, ES256, EdDSA, Ed25519) and the group key serves it; every other case
+/// (invalid, or valid for an algorithm this crate does not verify: RS384/512, PS384/512, ES512,
+/// HS256) is refused, on the header, at key load, or at verification.
 #[test]
 fn wycheproof_json_web_signature() {
     let doc = load_json("wycheproof/json_web_signature_test.json");
     let mut failures = Failures::new("Wycheproof JWS");
     let mut total = 0usize;
     let mut json_serialization = 0usize; // skipped: not a compact JWS (tcId 17)
-    let mut non_rsa = 0usize; // group key is not RSA (or absent): parse must refuse
-    let mut key_refused = 0usize; // RSA JWK refused at load by design: expected reject
-    let mut key_refused_valid = 0usize; // … of which Wycheproof labels valid (RS384/512, PS*)
-    let mut unsupported_alg = 0usize; // header alg not RS256: Error::UnsupportedAlgorithm
-    let mut rs256_valid = 0usize; // verified
-    let mut rejected = 0usize; // invalid, refused with a loaded RS256 key
+    let mut no_key = 0usize; // group without an asymmetric key (HS256, none): parse must refuse
+    let mut key_refused = 0usize; // group JWK refused at load by design
+    let mut verified = 0usize; // valid, known algorithm: verified, per algorithm below
+    let mut valid_other_alg = 0usize; // valid for an algorithm this crate does not verify
+    let mut rejected = 0usize; // invalid: refused
+    let mut by_alg = std::collections::BTreeMap::<&str, usize>::new();
     for group in json_array(&doc["testGroups"], "testGroups") {
         let public = &group["public"];
-        let is_rsa = public["kty"] == "RSA";
-        let keys = is_rsa.then(|| KeySet::from_jwk(&public.to_string()));
+        let keys = matches!(public["kty"].as_str(), Some("RSA" | "EC" | "OKP"))
+            .then(|| KeySet::from_jwk(&public.to_string()));
         for test in json_array(&group["tests"], "tests") {
             total += 1;
             let tc = tc_id(test);
@@ -646,11 +650,10 @@ fn wycheproof_json_web_signature() {
                 continue;
             }
             let alg = header_alg(jws);
-            let other_alg = alg.as_deref().is_some_and(|a| a != "RS256");
+            let known = alg.as_deref().and_then(Algorithm::from_header);
             let parsed = UnverifiedAssertion::parse(jws).map(|_| ());
-            if other_alg {
+            if alg.is_some() && known.is_none() {
                 // Refused on the header alone, before any key is consulted.
-                unsupported_alg += 1;
                 failures.check(
                     parsed == Err(Error::UnsupportedAlgorithm),
                     &id,
@@ -658,7 +661,7 @@ fn wycheproof_json_web_signature() {
                 );
             }
             let Some(keys) = &keys else {
-                non_rsa += 1;
+                no_key += 1;
                 match tc {
                     // Spaces (365), other characters (366) or a `?` (372) inside the header
                     // segment: not base64url, refused before the (HS256) alg is even read.
@@ -669,8 +672,7 @@ fn wycheproof_json_web_signature() {
                         format!("parse returned {parsed:?}"),
                     ),
                     // `?` inserted into the payload segment: the HS256 header is refused
-                    // first. Were it RS256, the payload would be Malformed::Base64. Labelled
-                    // valid by Wycheproof.
+                    // first. Labelled valid by Wycheproof.
                     373 => failures.check(
                         parsed == Err(Error::UnsupportedAlgorithm),
                         &id,
@@ -679,80 +681,79 @@ fn wycheproof_json_web_signature() {
                     _ => failures.check(
                         parsed.is_err(),
                         &id,
-                        "a token of a group without an RSA key parsed as RS256",
+                        "a token of a group without an asymmetric key parsed",
                     ),
+                }
+                if result == "valid" {
+                    valid_other_alg += 1;
                 }
                 continue;
             };
-            let keys = match keys {
-                Ok(keys) => keys,
+            let outcome = match keys {
+                Ok(keys) => verify_jws(jws, keys).map(|_| ()).map_err(|e| format!("{e:?}")),
                 Err(e) => {
-                    // By design: alg other than RS256, use other than sig, key_ops without
-                    // verify. The expected outcome is then a refusal, whatever the label.
+                    // By design: an alg or curve this crate does not verify, use other than
+                    // sig, key_ops without verify.
                     key_refused += 1;
-                    if result == "valid" {
-                        key_refused_valid += 1;
-                    }
                     let by_design = matches!(
                         e,
                         KeyError::UnsupportedAlgorithm
+                            | KeyError::UnsupportedCurve
                             | KeyError::NotForSignatures("use" | "key_ops")
                     );
-                    failures.check(by_design, &id, format!("RSA JWK refused: {e:?}"));
-                    failures.check(
-                        !(result == "valid" && alg.as_deref() == Some("RS256")),
-                        &id,
-                        "a valid RS256 case whose key we refuse",
-                    );
-                    continue;
+                    failures.check(by_design, &id, format!("group JWK refused: {e:?}"));
+                    Err(format!("key refused: {e:?}"))
                 }
             };
-            let outcome = verify_jws(jws, keys).map(|_| ());
-            if other_alg {
-                failures.check(
-                    outcome == Err(Error::UnsupportedAlgorithm),
-                    &id,
-                    format!("alg {alg:?}: verify returned {outcome:?}"),
-                );
-            } else if result == "valid" {
-                rs256_valid += 1;
-                failures.check(
-                    outcome.is_ok(),
-                    &id,
-                    format!("valid RS256 ({}) refused: {outcome:?}", test["comment"]),
-                );
-            } else {
-                rejected += 1;
-                failures.check(
-                    result == "invalid" && outcome.is_err(),
-                    &id,
-                    format!(
-                        "{result} ({}): verify returned {outcome:?}",
-                        test["comment"]
-                    ),
-                );
+            match (result, known) {
+                ("valid", Some(alg)) => {
+                    verified += 1;
+                    *by_alg.entry(alg.as_str()).or_default() += 1;
+                    failures.check(
+                        outcome.is_ok(),
+                        &id,
+                        format!("valid {alg} ({}) refused: {outcome:?}", test["comment"]),
+                    );
+                }
+                ("valid", None) => {
+                    valid_other_alg += 1;
+                    failures.check(
+                        outcome.is_err(),
+                        &id,
+                        format!("valid {alg:?}, an algorithm not verified here, passed"),
+                    );
+                }
+                _ => {
+                    rejected += 1;
+                    failures.check(
+                        result == "invalid" && outcome.is_err(),
+                        &id,
+                        format!(
+                            "{result} ({}): verify returned {outcome:?}",
+                            test["comment"]
+                        ),
+                    );
+                }
             }
         }
     }
     failures.assert_none();
     assert_eq!(total, 401, "tests in the file");
     assert_eq!(
-        (json_serialization, non_rsa, key_refused, key_refused_valid),
-        (1, 82, 85, 24),
-        "(JSON serialization skipped, non-RSA groups, RSA keys refused, … labelled valid)"
-    );
-    // 145 headers name another alg: 82 in RSA groups, 63 elsewhere. tcIds 365, 366 and 372
-    // (HS256 headers with spaces, other characters or `?` inside) are not base64url, so they
-    // count as malformed, not as another alg.
-    assert_eq!(
-        (unsupported_alg, rs256_valid, rejected),
-        (145, 8, 225),
-        "(alg not RS256, valid RS256 verified, invalid rejected with a loaded key)"
+        (json_serialization, no_key, key_refused),
+        (1, 39, 39),
+        "(JSON serialization skipped, groups without a key, group JWK refused at load)"
     );
     assert_eq!(
-        json_serialization + non_rsa + key_refused + rs256_valid + rejected,
-        total
+        (verified, valid_other_alg, rejected),
+        (16, 30, 325),
+        "(valid with a known alg verified, valid for another alg refused, invalid refused with \
+         a group key)"
     );
+    // Every case is accounted for: the 29 invalid cases of the groups without a key too.
+    assert_eq!(json_serialization + verified + valid_other_alg + rejected + 29, total);
+    let by_alg: Vec<(&str, usize)> = by_alg.into_iter().collect();
+    assert_eq!(by_alg, [("ES256", 2), ("PS256", 6), ("RS256", 8)]);
 }
 
 /// The RSA keys of the JWS file are exactly what our key-metadata policy refuses, not a
@@ -971,6 +972,7 @@ fn public_rs256_fixtures() {
     let doc = load_json("fixtures/rs256_fixtures.json");
     let mut failures = Failures::new("public RS256 fixtures");
     let (mut valid, mut invalid, mut other_alg) = (0usize, 0usize, 0usize);
+    let mut other_alg_verified = 0usize;
     let mut key_sets = 0usize;
     for fixture in json_array(&doc["fixtures"], "fixtures") {
         let id = json_str(&fixture["id"], "id");
@@ -1055,21 +1057,43 @@ fn public_rs256_fixtures() {
             "invalid" => invalid += 1,
             "reject_for_RS256_only_verifier" => {
                 other_alg += 1;
-                // Refused on the header alone, whatever key is configured.
-                failures.check(
-                    parsed == Err(Error::UnsupportedAlgorithm),
-                    id,
-                    format!("parse returned {parsed:?}"),
-                );
+                match header_alg(token).as_deref().and_then(Algorithm::from_header) {
+                    // RS384, RS512, …: refused on the header alone, whatever key is configured.
+                    None => failures.check(
+                        parsed == Err(Error::UnsupportedAlgorithm),
+                        id,
+                        format!("parse returned {parsed:?}"),
+                    ),
+                    // PS256: a known algorithm, refused above by the RSA key, which serves RS256
+                    // only (one algorithm per key); the same key configured for PS256 verifies.
+                    Some(alg) => {
+                        other_alg_verified += 1;
+                        let pem = read_vector_text(&format!(
+                            "fixtures/{}",
+                            key["pem_file"].as_str().unwrap_or_default()
+                        ));
+                        let pinned = VerifyingKey::from_pem(&pem)
+                            .and_then(|k| k.with_algorithm(alg))
+                            .and_then(|k| KeySet::from_key(&k));
+                        let outcome = pinned
+                            .map_err(|e| format!("{e:?}"))
+                            .and_then(|keys| verify_jws(token, &keys).map_err(|e| format!("{e:?}")));
+                        failures.check(
+                            parsed.is_ok() && outcome.is_ok(),
+                            id,
+                            format!("{alg} under a key for {alg}: parse {parsed:?}, verify {outcome:?}"),
+                        );
+                    }
+                }
             }
             _ => {}
         }
     }
     failures.assert_none();
     assert_eq!(
-        (valid, invalid, other_alg),
-        (5, 4, 10),
-        "(valid, invalid, other alg)"
+        (valid, invalid, other_alg, other_alg_verified),
+        (5, 4, 10, 1),
+        "(valid, invalid, other alg, … of which verified under a key of that algorithm)"
     );
     assert_eq!(key_sets, 28, "key forms tried (PEM and/or JWK per fixture)");
 }
