@@ -170,6 +170,14 @@ pub(crate) trait Radix {
     /// it needs more than `L` limbs.
     fn from_be_bytes<const L: usize>(bytes: &[u8]) -> Option<[Self::Limb; L]> {
         let mut limbs = [Self::Limb::default(); L];
+        Self::fill_from_be_bytes(bytes, &mut limbs)?;
+        Some(limbs)
+    }
+
+    /// [`from_be_bytes`](Self::from_be_bytes) into `limbs` (zero-filled beforehand), one copy
+    /// of the code for every width (it is called per key and per signature, never in a loop).
+    #[inline(never)]
+    fn fill_from_be_bytes(bytes: &[u8], limbs: &mut [Self::Limb]) -> Option<()> {
         let mut slots = limbs.iter_mut();
         // At most BITS + 7 bits are pending (a limb's worth is taken out as soon as it is
         // there), or BITS of whole bytes: a u64 holds them (`pending_fits`).
@@ -193,7 +201,7 @@ pub(crate) trait Radix {
                 Self::limb_from_u64(low_bits(pending, Self::BITS)),
             )?;
         }
-        Some(limbs)
+        Some(())
     }
 
     /// Writes `limbs` as big-endian bytes filling `out` (I2OSP, RFC 8017 §4.1); false when the

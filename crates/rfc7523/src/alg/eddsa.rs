@@ -24,14 +24,12 @@ use pkcs1::der::Decode;
 use super::{jwk_fixed, jwk_kty_crv, parse_jwk, KeyMaterialError, VerifyFailure};
 
 /// Length of an Ed25519 signature (RFC 8032 §5.1.6).
-pub const SIGNATURE_LEN: usize = 64;
+pub const SIGNATURE_LEN: usize = super::EC_SIGNATURE_LEN;
 
 /// Length of an Ed25519 public key (RFC 8032 §5.1.5).
 pub const PUBLIC_KEY_LEN: usize = 32;
 
-/// `id-Ed25519` (RFC 8410 §3).
-pub(crate) const ID_ED25519: spki::ObjectIdentifier =
-    spki::ObjectIdentifier::new_unwrap("1.3.101.112");
+use super::ID_ED25519;
 
 /// An Ed25519 public key: a canonically encoded point that is not of small order.
 #[derive(Clone, Debug, PartialEq, Eq)]

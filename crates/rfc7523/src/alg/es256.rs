@@ -24,14 +24,12 @@ use sha2::{Digest, Sha256};
 use super::{jwk_fixed, jwk_kty_crv, parse_jwk, KeyMaterialError, VerifyFailure};
 
 /// Length of an ES256 signature: `R || S`, 32 bytes each (RFC 7518 §3.4).
-pub const SIGNATURE_LEN: usize = 64;
+pub const SIGNATURE_LEN: usize = super::EC_SIGNATURE_LEN;
 
 /// Length of one coordinate (RFC 7518 §6.2.1.2–3).
 pub const COORDINATE_LEN: usize = 32;
 
-/// `id-ecPublicKey` (RFC 5480 §2.1.1).
-pub(crate) const ID_EC_PUBLIC_KEY: spki::ObjectIdentifier =
-    spki::ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
+use super::ID_EC_PUBLIC_KEY;
 
 /// `secp256r1` / `prime256v1` (RFC 5480 §2.1.1.1).
 const SECP256R1: spki::ObjectIdentifier = spki::ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");

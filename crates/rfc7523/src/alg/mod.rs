@@ -22,10 +22,37 @@
 
 use core::fmt;
 
+#[cfg(feature = "eddsa")]
 pub mod eddsa;
+#[cfg(feature = "es256")]
 pub mod es256;
+#[cfg(feature = "ps256")]
 pub mod ps256;
 pub mod rs256;
+
+/// Length of an ES256 signature, `R || S` (RFC 7518 §3.4), and of an Ed25519 signature
+/// (RFC 8032 §5.1.6).
+pub const EC_SIGNATURE_LEN: usize = 64;
+
+/// `id-ecPublicKey` (RFC 5480 §2.1.1).
+pub(crate) const ID_EC_PUBLIC_KEY: spki::ObjectIdentifier =
+    spki::ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
+
+/// `id-Ed25519` (RFC 8410 §3).
+pub(crate) const ID_ED25519: spki::ObjectIdentifier =
+    spki::ObjectIdentifier::new_unwrap("1.3.101.112");
+
+/// True when this build verifies `alg`: RS256 always; PS256, ES256 and EdDSA/Ed25519 with
+/// the crate features `ps256`, `es256` and `eddsa` (all default; a firmware or the npm
+/// package's RS256-only module leaves them out).
+pub const fn is_built_in(alg: Algorithm) -> bool {
+    match alg {
+        Algorithm::Rs256 => true,
+        Algorithm::Ps256 => cfg!(feature = "ps256"),
+        Algorithm::Es256 => cfg!(feature = "es256"),
+        Algorithm::EdDsa | Algorithm::Ed25519 => cfg!(feature = "eddsa"),
+    }
+}
 
 /// A JWS `alg` this crate knows how to verify (RFC 7515 §4.1.1). Whether a party accepts it is
 /// its policy; which key may verify it is [`Algorithm::key_type`].
@@ -106,8 +133,7 @@ impl Algorithm {
     pub const fn signature_len(self) -> Option<usize> {
         match self.key_type() {
             KeyType::Rsa => None,
-            KeyType::P256 => Some(es256::SIGNATURE_LEN),
-            KeyType::Ed25519 => Some(eddsa::SIGNATURE_LEN),
+            KeyType::P256 | KeyType::Ed25519 => Some(EC_SIGNATURE_LEN),
         }
     }
 }
@@ -267,6 +293,7 @@ pub(crate) fn is_signature_representative(n: &[u8], signature: &[u8]) -> bool {
 }
 
 /// Reads the one JWK member `name` as a string, refusing other JSON types.
+#[cfg(any(feature = "es256", feature = "eddsa"))]
 fn jwk_string<'a>(
     jwk: &crate::json::Object<'a>,
     name: &'static str,
@@ -280,6 +307,7 @@ fn jwk_string<'a>(
 
 /// Reads a JWK's key members common to EC and OKP keys: the private `d` refused, `kty` and
 /// `crv` as required. Other members (`kid`, `alg`, `use`, `key_ops`) are the key layer's.
+#[cfg(any(feature = "es256", feature = "eddsa"))]
 fn jwk_kty_crv(
     jwk: &crate::json::Object<'_>,
     kty: &str,
@@ -300,6 +328,7 @@ fn jwk_kty_crv(
 /// Decodes the base64url member `name` of a JWK, which must be exactly `N` bytes (RFC 7518
 /// §6.2.1.2: "the full size of a coordinate"; RFC 8037 §2: the key's length). Canonical
 /// unpadded base64url only, no JSON escapes.
+#[cfg(any(feature = "es256", feature = "eddsa"))]
 fn jwk_fixed<const N: usize>(
     jwk: &crate::json::Object<'_>,
     name: &'static str,
@@ -318,6 +347,7 @@ fn jwk_fixed<const N: usize>(
 }
 
 /// Parses `json` as one JWK object.
+#[cfg(any(feature = "es256", feature = "eddsa"))]
 fn parse_jwk(json: &str) -> Result<crate::json::Object<'_>, KeyMaterialError> {
     if json.len() > crate::keys::MAX_KEY_TEXT_LEN {
         return Err(KeyMaterialError::Malformed);

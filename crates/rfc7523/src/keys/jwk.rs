@@ -5,7 +5,9 @@
 use sha2::{Digest, Sha256};
 
 use super::{KeyError, KeyMaterial, RsaVerifyingKey, VerifyingKey, X5T_LEN, X5T_S256_LEN};
+#[cfg(feature = "eddsa")]
 use crate::alg::eddsa::Ed25519VerifyingKey;
+#[cfg(feature = "es256")]
 use crate::alg::es256::P256VerifyingKey;
 use crate::alg::Algorithm;
 use crate::base64url;
@@ -39,19 +41,25 @@ pub(super) fn read(jwk: &Object<'_>) -> Result<Result<VerifyingKey, KeyError>, K
         })?;
         KeyMaterial::Rsa(RsaVerifyingKey::from_components(n, e)?)
     } else if kty.eq_str("EC") {
+        #[cfg(feature = "es256")]
         match P256VerifyingKey::from_jwk_object(jwk) {
             Err(crate::alg::KeyMaterialError::WrongCurve) => {
                 return Ok(Err(KeyError::UnsupportedCurve))
             }
             other => KeyMaterial::P256(other?),
         }
+        #[cfg(not(feature = "es256"))]
+        return Ok(Err(KeyError::NotBuiltIn(Algorithm::Es256)));
     } else if kty.eq_str("OKP") {
+        #[cfg(feature = "eddsa")]
         match Ed25519VerifyingKey::from_jwk_object(jwk) {
             Err(crate::alg::KeyMaterialError::WrongCurve) => {
                 return Ok(Err(KeyError::UnsupportedCurve))
             }
             other => KeyMaterial::Ed25519(other?),
         }
+        #[cfg(not(feature = "eddsa"))]
+        return Ok(Err(KeyError::NotBuiltIn(Algorithm::EdDsa)));
     } else {
         return Ok(Err(KeyError::UnsupportedKeyType));
     };
@@ -66,6 +74,9 @@ pub(super) fn read(jwk: &Object<'_>) -> Result<Result<VerifyingKey, KeyError>, K
             };
             if alg.key_type() != key_type {
                 return Err(KeyError::AlgorithmMismatch { alg, key_type });
+            }
+            if !crate::alg::is_built_in(alg) {
+                return Ok(Err(KeyError::NotBuiltIn(alg)));
             }
             key.alg = Some(alg);
         }

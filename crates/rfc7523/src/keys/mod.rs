@@ -27,7 +27,9 @@
 
 use core::fmt;
 
+#[cfg(feature = "eddsa")]
 use crate::alg::eddsa::Ed25519VerifyingKey;
+#[cfg(feature = "es256")]
 use crate::alg::es256::P256VerifyingKey;
 use crate::alg::{Algorithm, KeyMaterialError, KeyType};
 use crate::jws::MAX_HEADER_STRING_LEN;
@@ -117,6 +119,8 @@ pub enum KeyError {
     KidTooLong,
     /// A PEM label other than `PUBLIC KEY` or `RSA PUBLIC KEY`.
     UnsupportedPemLabel,
+    /// A key for an algorithm this build leaves out (crate features `ps256`, `es256`, `eddsa`).
+    NotBuiltIn(Algorithm),
 }
 
 impl fmt::Display for KeyError {
@@ -169,6 +173,7 @@ impl fmt::Display for KeyError {
             KeyError::UnsupportedPemLabel => {
                 f.write_str("PEM label must be PUBLIC KEY or RSA PUBLIC KEY")
             }
+            KeyError::NotBuiltIn(alg) => write!(f, "this build does not verify {alg}"),
         }
     }
 }
@@ -199,8 +204,10 @@ pub enum KeyMaterial {
     /// An RSA key (RS256 or PS256).
     Rsa(RsaVerifyingKey),
     /// A P-256 key (ES256).
+    #[cfg(feature = "es256")]
     P256(P256VerifyingKey),
     /// An Ed25519 key (EdDSA / Ed25519).
+    #[cfg(feature = "eddsa")]
     Ed25519(Ed25519VerifyingKey),
 }
 
@@ -209,7 +216,9 @@ impl KeyMaterial {
     pub const fn key_type(&self) -> KeyType {
         match self {
             KeyMaterial::Rsa(_) => KeyType::Rsa,
+            #[cfg(feature = "es256")]
             KeyMaterial::P256(_) => KeyType::P256,
+            #[cfg(feature = "eddsa")]
             KeyMaterial::Ed25519(_) => KeyType::Ed25519,
         }
     }
@@ -254,10 +263,20 @@ impl VerifyingKey {
         let spki = spki::SubjectPublicKeyInfoRef::from_der(der).map_err(|_| KeyError::Malformed)?;
         let material = if spki.algorithm.oid == rsa::RSA_ENCRYPTION {
             KeyMaterial::Rsa(RsaVerifyingKey::from_spki_der(der)?)
-        } else if spki.algorithm.oid == crate::alg::es256::ID_EC_PUBLIC_KEY {
-            KeyMaterial::P256(P256VerifyingKey::from_spki_der(der)?)
-        } else if spki.algorithm.oid == crate::alg::eddsa::ID_ED25519 {
-            KeyMaterial::Ed25519(Ed25519VerifyingKey::from_spki_der(der)?)
+        } else if spki.algorithm.oid == crate::alg::ID_EC_PUBLIC_KEY {
+            #[cfg(feature = "es256")]
+            {
+                KeyMaterial::P256(P256VerifyingKey::from_spki_der(der)?)
+            }
+            #[cfg(not(feature = "es256"))]
+            return Err(KeyError::NotBuiltIn(Algorithm::Es256));
+        } else if spki.algorithm.oid == crate::alg::ID_ED25519 {
+            #[cfg(feature = "eddsa")]
+            {
+                KeyMaterial::Ed25519(Ed25519VerifyingKey::from_spki_der(der)?)
+            }
+            #[cfg(not(feature = "eddsa"))]
+            return Err(KeyError::NotBuiltIn(Algorithm::EdDsa));
         } else {
             return Err(KeyError::UnsupportedKeyType);
         };
@@ -347,8 +366,11 @@ impl VerifyingKey {
     pub fn same_public_key(&self, other: &VerifyingKey) -> bool {
         match (&self.material, &other.material) {
             (KeyMaterial::Rsa(a), KeyMaterial::Rsa(b)) => a.same_public_key(b),
+            #[cfg(feature = "es256")]
             (KeyMaterial::P256(a), KeyMaterial::P256(b)) => a == b,
+            #[cfg(feature = "eddsa")]
             (KeyMaterial::Ed25519(a), KeyMaterial::Ed25519(b)) => a == b,
+            #[allow(unreachable_patterns)]
             _ => false,
         }
     }
@@ -449,7 +471,7 @@ impl<'a> KeyRef<'a> {
     /// the one algorithm (RFC 9864 §2.2) and both are served.
     pub fn serves_algorithm(&self, alg: Algorithm, allowed: crate::alg::Algorithms) -> bool {
         let key_type = self.material.key_type();
-        if alg.key_type() != key_type || !allowed.contains(alg) {
+        if alg.key_type() != key_type || !allowed.contains(alg) || !crate::alg::is_built_in(alg) {
             return false;
         }
         if let Some(pinned) = self.alg {
@@ -475,23 +497,28 @@ impl<'a> KeyRef<'a> {
         signature: &[u8],
         rsavp1: &crate::jws::Rsavp1<'_>,
     ) -> Result<(), crate::alg::VerifyFailure> {
-        use crate::alg::{eddsa, es256, ps256, rs256, VerifyFailure};
+        use crate::alg::{rs256, VerifyFailure};
+        // Without a feature, its keys never load and `serves_algorithm` never chooses it.
+        let _ = message;
         match (self.material, alg) {
             (MaterialRef::Rsa(key), Algorithm::Rs256) => {
                 rs256::verify(key.modulus(), digest, signature, &|em| {
                     rsavp1(&key, signature, em)
                 })
             }
+            #[cfg(feature = "ps256")]
             (MaterialRef::Rsa(key), Algorithm::Ps256) => {
-                ps256::verify(key.modulus(), key.bits(), digest, signature, &|em| {
+                crate::alg::ps256::verify(key.modulus(), key.bits(), digest, signature, &|em| {
                     rsavp1(&key, signature, em)
                 })
             }
+            #[cfg(feature = "es256")]
             (MaterialRef::P256(point), Algorithm::Es256) => {
-                es256::verify_with_point(point, digest, signature)
+                crate::alg::es256::verify_with_point(point, digest, signature)
             }
+            #[cfg(feature = "eddsa")]
             (MaterialRef::Ed25519(bytes), Algorithm::EdDsa | Algorithm::Ed25519) => {
-                eddsa::verify_with_encoding(bytes, message, signature)
+                crate::alg::eddsa::verify_with_encoding(bytes, message, signature)
             }
             _ => Err(VerifyFailure::Invalid),
         }

@@ -56,7 +56,7 @@ pub type KeySet = KeyStore<DEFAULT_KEY_SET_BYTES>;
 #[derive(Clone)]
 pub struct KeyStore<const N: usize> {
     bytes: [u8; N],
-    len: usize,
+    used: usize,
     count: usize,
 }
 
@@ -85,7 +85,7 @@ impl<const N: usize> KeyStore<N> {
     pub const fn new() -> Self {
         Self {
             bytes: [0; N],
-            len: 0,
+            used: 0,
             count: 0,
         }
     }
@@ -96,18 +96,18 @@ impl<const N: usize> KeyStore<N> {
         if self.count >= MAX_JWKS_KEYS {
             return Err(KeyError::TooManyKeys);
         }
-        let free = self.bytes.get_mut(self.len..).unwrap_or_default();
+        let free = self.bytes.get_mut(self.used..).unwrap_or_default();
         let left = free.len();
         let written =
             write_record(key, free).map_err(|needed| KeyError::StorageFull { needed, left })?;
-        self.len += written;
+        self.used += written;
         self.count += 1;
         Ok(())
     }
 
     /// Removes every key.
     pub fn clear(&mut self) {
-        self.len = 0;
+        self.used = 0;
         self.count = 0;
     }
 
@@ -120,10 +120,10 @@ impl<const N: usize> KeyStore<N> {
     /// rejected logins. A key given on its own without a `kid` (PEM, lone JWK) serves any
     /// header `kid`; a key of a JWK Set only its own.
     pub fn load_text(&mut self, text: &str) -> Result<(), KeyError> {
-        let (len, count) = (self.len, self.count);
+        let (used, count) = (self.used, self.count);
         let result = self.load_text_inner(text);
         if result.is_err() {
-            self.len = len;
+            self.used = used;
             self.count = count;
         }
         result
@@ -224,13 +224,13 @@ impl<const N: usize> KeyStore<N> {
 
     /// Bytes the keys take (of `N`).
     pub const fn bytes_used(&self) -> usize {
-        self.len
+        self.used
     }
 
     /// The keys, read in place (what a [`Party`](crate::Party) holds).
     pub fn keys(&self) -> Keys<'_> {
         Keys {
-            bytes: self.bytes.get(..self.len).unwrap_or_default(),
+            bytes: self.bytes.get(..self.used).unwrap_or_default(),
             count: self.count,
         }
     }
@@ -377,7 +377,9 @@ fn write_record(key: &VerifyingKey, out: &mut [u8]) -> Result<usize, usize> {
     let kid = key.kid.as_deref().unwrap_or_default().as_bytes();
     let (kind, material_len) = match &key.material {
         KeyMaterial::Rsa(rsa) => (KIND_RSA, RSA_FIXED_LEN + 2 * rsa.modulus_len()),
+        #[cfg(feature = "es256")]
         KeyMaterial::P256(_) => (KIND_P256, 64),
+        #[cfg(feature = "eddsa")]
         KeyMaterial::Ed25519(_) => (KIND_ED25519, 32),
     };
     let len = HEAD_LEN
@@ -422,11 +424,13 @@ fn write_record(key: &VerifyingKey, out: &mut [u8]) -> Result<usize, usize> {
             writer.put(rsa.modulus());
             writer.put(rsa.r_squared());
         }
+        #[cfg(feature = "es256")]
         KeyMaterial::P256(point) => {
             let (x, y) = point.coordinates();
             writer.put(&x);
             writer.put(&y);
         }
+        #[cfg(feature = "eddsa")]
         KeyMaterial::Ed25519(public) => writer.put(&public.to_bytes()),
     }
     if writer.at == len {

@@ -328,7 +328,7 @@ fn storage_is_sized_to_the_key() {
         (okp(r#","kid":"2024-01""#), 100),
     ];
     for (text, budget) in &cases {
-        let set = KeyStore::<1024>::from_jwk(&text).unwrap();
+        let set = KeyStore::<1024>::from_jwk(text).unwrap();
         let used = set.bytes_used();
         assert!(used <= *budget, "{used} bytes for {text}");
     }
