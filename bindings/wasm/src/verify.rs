@@ -238,6 +238,9 @@ export class AssertionError extends Error {
   }
 }
 export function assertionErrorClass() { return AssertionError; }
+export function verifyResult(header, claims) {
+  return { header: JSON.parse(header), claims: JSON.parse(claims) };
+}
 ")]
 extern "C" {
     #[wasm_bindgen(js_name = AssertionError)]
@@ -246,6 +249,9 @@ extern "C" {
     fn new(message: &str, fields: &Object) -> AssertionErrorJs;
     #[wasm_bindgen(js_name = assertionErrorClass)]
     fn assertion_error_class() -> JsValue;
+    /// `{ header, claims }`, each parsed from its JSON text.
+    #[wasm_bindgen(catch, js_name = verifyResult)]
+    fn verify_result_js(header: &str, claims: &str) -> Result<JsValue, JsValue>;
 
     #[wasm_bindgen(typescript_type = "VerifierOptions")]
     pub type VerifierOptions;
@@ -495,7 +501,7 @@ impl AssertionVerifier {
         options: Option<VerifyOptions>,
     ) -> Result<VerifyResult, JsValue> {
         let options: Option<JsValue> = options.map(Into::into);
-        let now = current_time(options.clone(), VERIFY_OPTIONS)?;
+        let now = current_time(options.as_ref(), VERIFY_OPTIONS)?;
         let wanted = match &options {
             Some(options) if options.is_object() => string(options, "use")?,
             _ => None,
@@ -503,30 +509,21 @@ impl AssertionVerifier {
         let use_ = self.choose_use(wanted.as_deref())?;
         let external = matches!(self.replay, Replay::External);
         let (result, hook_failure) = self.with_profiles(|profiles, store| {
-            match (use_, profiles.client, profiles.grant) {
+            let valid = match (use_, profiles.client, profiles.grant) {
                 (Use::ClientAuthentication, Some(profile), _) => {
                     profile.validate(token, None, now, store)
                 }
                 (Use::AuthorizationGrant, _, Some(profile)) => profile.validate(token, now, store),
                 // `choose_use` returned a use that some party serves.
                 _ => Err(Error::IssuerMismatch),
-            }
+            }?;
+            // The JS result is built here, where the validated assertion lies: it is 12 KiB
+            // of fixed buffers, and handing it out of the closure would copy it.
+            Ok(verify_result(&valid, external))
         });
-        let valid = result.map_err(|e| {
+        let out = result.map_err(|e| {
             with_cause(assertion_error(&e, use_), e.reason(), hook_failure.as_ref())
-        })?;
-        let out = Object::new();
-        set(
-            &out,
-            "header",
-            &JSON::parse(valid.assertion().header_json())?,
-        )?;
-        set(&out, "claims", &claims_json(&valid)?)?;
-        if external {
-            if let Some(record) = replay_record(&valid)? {
-                set(&out, "replay", &record)?;
-            }
-        }
+        })??;
         Ok(out.unchecked_into())
     }
 
@@ -541,7 +538,7 @@ impl AssertionVerifier {
         options: Option<TokenRequestOptions>,
     ) -> Result<TokenRequestResult, JsValue> {
         let options: Option<JsValue> = options.map(Into::into);
-        let now = current_time(options.clone(), TOKEN_REQUEST_OPTIONS)?;
+        let now = current_time(options.as_ref(), TOKEN_REQUEST_OPTIONS)?;
         let authorization = match &options {
             Some(options) if options.is_object() => match optional(options, "authorization")? {
                 None => false,
@@ -881,11 +878,27 @@ fn with_cause(error: JsValue, reason: Reason, hook_failure: Option<&JsValue>) ->
 }
 
 fn claims_json(valid: &ValidatedAssertion) -> Result<JsValue, JsValue> {
-    let payload = valid
-        .assertion()
-        .payload_json()
-        .ok_or_else(|| type_error("payload is not UTF-8"))?;
-    JSON::parse(payload)
+    JSON::parse(payload_json(valid))
+}
+
+/// The verified claims set as text. Always UTF-8 here: the core read the claims from it
+/// (RFC 7519 §7.2 step 10), as it read the header.
+#[inline(always)]
+fn payload_json(valid: &ValidatedAssertion) -> &str {
+    valid.assertion().payload_json().unwrap_or_default()
+}
+
+/// `{ header, claims }` (and `replay` for an external store) of `verify`: the header and the
+/// claims set as they were signed, parsed by one JavaScript function (an object literal and
+/// two `JSON.parse`, rather than an `Object` filled by `Reflect.set` from here).
+fn verify_result(valid: &ValidatedAssertion, external: bool) -> Result<JsValue, JsValue> {
+    let out = verify_result_js(valid.assertion().header_json(), payload_json(valid))?;
+    if external {
+        if let Some(record) = replay_record(valid)? {
+            set(out.unchecked_ref(), "replay", &record)?;
+        }
+    }
+    Ok(out)
 }
 
 /// jose's error code for a core reason (`ERR_JWT_*`, `ERR_JWS_*`, `ERR_JOSE_*`).
