@@ -16,9 +16,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use crate::platform_rsa::PlatformKeys;
-use crate::{
-    base64url, boolean, check_options, current_time, optional, seconds, string, type_error,
-};
+use crate::{base64url, boolean, optional, seconds, string, type_error, unix_seconds};
 
 /// Entries of the default per-instance replay store (56 bytes each: 3.5 MiB), sized for real
 /// traffic (issue 16): 65,536 assertions live at once, e.g. 18 a second for an hour.
@@ -238,6 +236,32 @@ export class AssertionError extends Error {
   }
 }
 export function assertionErrorClass() { return AssertionError; }
+// check_options and current_time of lib.rs (the sign module's), each in one call here rather
+// than a crossing per name and value: the same checks in the same order, the same TypeErrors.
+export function checkOptions(options, allowed, what) {
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError(`${what} must be an object`);
+  }
+  for (const key of Object.keys(options)) {
+    if (!allowed.includes(key)) {
+      // As lib.rs prints it: a lone surrogate crosses to Rust as U+FFFD.
+      const name = typeof key.toWellFormed === 'function' ? key.toWellFormed() : key;
+      throw new TypeError(`${what}: unknown option \"${name}\" (known: ${allowed.join(', ')})`);
+    }
+  }
+}
+export function currentMillis(options, allowed) {
+  if (options === undefined || options === null) return Date.now();
+  checkOptions(options, allowed, 'options');
+  const date = options.currentDate;
+  if (date === undefined) return Date.now();
+  let isDate = false;
+  try { isDate = date instanceof Date; } catch {}
+  const millis = isDate ? date.getTime() : NaN;
+  // Never fall back to the clock on a bad date (jose, claim_scenarios K2).
+  if (!Number.isFinite(millis)) throw new TypeError('currentDate must be a valid Date');
+  return millis;
+}
 export function verifyResult(header, claims) {
   return { header: JSON.parse(header), claims: JSON.parse(claims) };
 }
@@ -249,6 +273,14 @@ extern "C" {
     fn new(message: &str, fields: &Object) -> AssertionErrorJs;
     #[wasm_bindgen(js_name = assertionErrorClass)]
     fn assertion_error_class() -> JsValue;
+    /// `options` is an object whose own names are all in `allowed` (an `Array` of names), or
+    /// a `TypeError` naming `what` is thrown.
+    #[wasm_bindgen(catch, js_name = checkOptions)]
+    fn check_options(options: &JsValue, allowed: &Array, what: &str) -> Result<(), JsValue>;
+    /// The `currentDate` of `options` (checked against `allowed`) in milliseconds, else
+    /// `Date.now()`.
+    #[wasm_bindgen(catch, js_name = currentMillis)]
+    fn current_millis(options: &JsValue, allowed: &Array) -> Result<f64, JsValue>;
     /// `{ header, claims }`, each parsed from its JSON text.
     #[wasm_bindgen(catch, js_name = verifyResult)]
     fn verify_result_js(header: &str, claims: &str) -> Result<JsValue, JsValue>;
@@ -407,6 +439,28 @@ pub struct AssertionVerifier {
     replay: Replay,
     /// The platform's RSA, when it is used (option `rsa`).
     platform: Option<PlatformKeys>,
+    option_names: OptionNames,
+}
+
+/// [`VERIFY_OPTIONS`] and [`TOKEN_REQUEST_OPTIONS`] as JavaScript arrays, made once.
+#[derive(Debug)]
+struct OptionNames {
+    verify: Array,
+    token_request: Array,
+}
+
+/// `names` as a JavaScript array of strings.
+fn names(names: &[&str]) -> Array {
+    names.iter().map(|&name| JsValue::from(name)).collect()
+}
+
+/// `currentDate` of the options of `verify` or `verifyTokenRequest` (whose names are
+/// `allowed`), else the current time, in Unix seconds.
+fn current_time(options: Option<&JsValue>, allowed: &Array) -> Result<u64, JsValue> {
+    unix_seconds(current_millis(
+        options.unwrap_or(&JsValue::UNDEFINED),
+        allowed,
+    )?)
 }
 
 #[wasm_bindgen]
@@ -416,7 +470,11 @@ impl AssertionVerifier {
     #[wasm_bindgen(constructor)]
     pub fn new(options: VerifierOptions) -> Result<AssertionVerifier, JsValue> {
         let options: JsValue = options.into();
-        check_options(&options, VERIFIER_OPTIONS, "AssertionVerifier options")?;
+        check_options(
+            &options,
+            &names(VERIFIER_OPTIONS),
+            "AssertionVerifier options",
+        )?;
         let config = match optional(&options, "registry")? {
             Some(registry) => {
                 for name in VERIFIER_OPTIONS.iter().take(PARTY_OPTIONS) {
@@ -475,6 +533,10 @@ impl AssertionVerifier {
             other_client_auth,
             replay,
             platform,
+            option_names: OptionNames {
+                verify: names(VERIFY_OPTIONS),
+                token_request: names(TOKEN_REQUEST_OPTIONS),
+            },
         })
     }
 
@@ -501,7 +563,7 @@ impl AssertionVerifier {
         options: Option<VerifyOptions>,
     ) -> Result<VerifyResult, JsValue> {
         let options: Option<JsValue> = options.map(Into::into);
-        let now = current_time(options.as_ref(), VERIFY_OPTIONS)?;
+        let now = current_time(options.as_ref(), &self.option_names.verify)?;
         let wanted = match &options {
             Some(options) if options.is_object() => string(options, "use")?,
             _ => None,
@@ -538,7 +600,7 @@ impl AssertionVerifier {
         options: Option<TokenRequestOptions>,
     ) -> Result<TokenRequestResult, JsValue> {
         let options: Option<JsValue> = options.map(Into::into);
-        let now = current_time(options.as_ref(), TOKEN_REQUEST_OPTIONS)?;
+        let now = current_time(options.as_ref(), &self.option_names.token_request)?;
         let authorization = match &options {
             Some(options) if options.is_object() => match optional(options, "authorization")? {
                 None => false,
