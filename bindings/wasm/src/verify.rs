@@ -622,35 +622,44 @@ impl AssertionVerifier {
                 client_auth: profiles.client,
                 other_client_auth,
             };
-            endpoint.handle_request(body.as_bytes(), authorization, now, store)
+            let outcome = endpoint.handle_request(body.as_bytes(), authorization, now, store)?;
+            // Built here: the outcome holds two validated assertions (25 KiB), see `verify`.
+            Ok(token_request_result(&outcome, external))
         });
-        let outcome =
-            result.map_err(|e| with_cause(token_error(&e), e.reason(), hook_failure.as_ref()))?;
-        let out = Object::new();
-        set(&out, "use", &outcome.use_().as_str().into())?;
-        set(&out, "grantType", &outcome.grant_type().into())?;
-        set(
-            &out,
-            "clientAuthentication",
-            &outcome.client_authentication().as_str().into(),
-        )?;
-        if let Some(primary) = outcome.primary() {
-            set(&out, "claims", &claims_json(primary)?)?;
-        }
-        if let Some(client) = outcome.client() {
-            set(&out, "clientClaims", &claims_json(client)?)?;
-        }
-        if external {
-            let records = Array::new();
-            for valid in outcome.client().into_iter().chain(outcome.grant()) {
-                if let Some(record) = replay_record(valid)? {
-                    records.push(&record);
-                }
-            }
-            set(&out, "replay", &records)?;
-        }
-        Ok(out.unchecked_into())
+        result.map_err(|e| with_cause(token_error(&e), e.reason(), hook_failure.as_ref()))?
     }
+}
+
+/// `{ use, grantType, clientAuthentication, claims?, clientClaims?, replay? }` of a token
+/// request.
+fn token_request_result(
+    outcome: &rfc7523::token_request::TokenOutcome,
+    external: bool,
+) -> Result<TokenRequestResult, JsValue> {
+    let out = Object::new();
+    set(&out, "use", &outcome.use_().as_str().into())?;
+    set(&out, "grantType", &outcome.grant_type().into())?;
+    set(
+        &out,
+        "clientAuthentication",
+        &outcome.client_authentication().as_str().into(),
+    )?;
+    if let Some(primary) = outcome.primary() {
+        set(&out, "claims", &claims_json(primary)?)?;
+    }
+    if let Some(client) = outcome.client() {
+        set(&out, "clientClaims", &claims_json(client)?)?;
+    }
+    if external {
+        let records = Array::new();
+        for valid in outcome.client().into_iter().chain(outcome.grant()) {
+            if let Some(record) = replay_record(valid)? {
+                records.push(&record);
+            }
+        }
+        set(&out, "replay", &records)?;
+    }
+    Ok(out.unchecked_into())
 }
 
 struct Profiles<'a> {
