@@ -89,7 +89,12 @@ fn check_options(options: &JsValue, allowed: &[&str], what: &str) -> Result<(), 
 
 /// The member `key`, or `None` when absent, `undefined` or `null`.
 fn optional(object: &JsValue, key: &str) -> Result<Option<JsValue>, JsValue> {
-    let value = Reflect::get(object, &key.into())?;
+    member(object, &key.into())
+}
+
+/// [`optional`] with the name already a JavaScript string (made once, not per call).
+fn member(object: &JsValue, key: &JsValue) -> Result<Option<JsValue>, JsValue> {
+    let value = Reflect::get(object, key)?;
     Ok((!value.is_null_or_undefined()).then_some(value))
 }
 

@@ -16,7 +16,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use crate::platform_rsa::PlatformKeys;
-use crate::{base64url, boolean, optional, seconds, string, type_error, unix_seconds};
+use crate::{base64url, boolean, member, optional, seconds, string, type_error, unix_seconds};
 
 /// Entries of the default per-instance replay store (56 bytes each: 3.5 MiB), sized for real
 /// traffic (issue 16): 65,536 assertions live at once, e.g. 18 a second for an hour.
@@ -442,11 +442,14 @@ pub struct AssertionVerifier {
     option_names: OptionNames,
 }
 
-/// [`VERIFY_OPTIONS`] and [`TOKEN_REQUEST_OPTIONS`] as JavaScript arrays, made once.
+/// [`VERIFY_OPTIONS`] and [`TOKEN_REQUEST_OPTIONS`] as JavaScript arrays, and the names read
+/// besides `currentDate` as JavaScript strings, made once.
 #[derive(Debug)]
 struct OptionNames {
     verify: Array,
     token_request: Array,
+    use_: JsValue,
+    authorization: JsValue,
 }
 
 /// `names` as a JavaScript array of strings.
@@ -536,6 +539,8 @@ impl AssertionVerifier {
             option_names: OptionNames {
                 verify: names(VERIFY_OPTIONS),
                 token_request: names(TOKEN_REQUEST_OPTIONS),
+                use_: "use".into(),
+                authorization: "authorization".into(),
             },
         })
     }
@@ -565,7 +570,15 @@ impl AssertionVerifier {
         let options: Option<JsValue> = options.map(Into::into);
         let now = current_time(options.as_ref(), &self.option_names.verify)?;
         let wanted = match &options {
-            Some(options) if options.is_object() => string(options, "use")?,
+            Some(options) if options.is_object() => match member(options, &self.option_names.use_)?
+            {
+                Some(value) => Some(
+                    value
+                        .as_string()
+                        .ok_or_else(|| type_error("use must be a string"))?,
+                ),
+                None => None,
+            },
             _ => None,
         };
         let use_ = self.choose_use(wanted.as_deref())?;
@@ -601,19 +614,20 @@ impl AssertionVerifier {
     ) -> Result<TokenRequestResult, JsValue> {
         let options: Option<JsValue> = options.map(Into::into);
         let now = current_time(options.as_ref(), &self.option_names.token_request)?;
-        let authorization = match &options {
-            Some(options) if options.is_object() => match optional(options, "authorization")? {
-                None => false,
-                Some(value) if value.is_string() => true,
-                Some(_) => {
-                    return Err(type_error(
-                        "authorization must be the Authorization header's value (a string), \
+        let authorization =
+            match &options {
+                Some(options) if options.is_object() => {
+                    match member(options, &self.option_names.authorization)? {
+                        None => false,
+                        Some(value) if value.is_string() => true,
+                        Some(_) => return Err(type_error(
+                            "authorization must be the Authorization header's value (a string), \
                          or null when the request has none",
-                    ))
+                        )),
+                    }
                 }
-            },
-            _ => false,
-        };
+                _ => false,
+            };
         let external = matches!(self.replay, Replay::External);
         let other_client_auth = self.other_client_auth;
         let (result, hook_failure) = self.with_profiles(|profiles, store| {
