@@ -30,8 +30,11 @@ pub use verify::{
     VerifyOptions, VerifyResult, DEFAULT_REPLAY_CAPACITY,
 };
 
-use js_sys::{Date, Object, Reflect};
+use js_sys::Reflect;
+#[cfg(feature = "sign")]
+use js_sys::{Date, Object};
 use wasm_bindgen::prelude::*;
+#[cfg(feature = "sign")]
 use wasm_bindgen::JsCast;
 
 /// Unpadded base64url (RFC 4648 §5) of `bytes`: replay keys and RSA key components. Ours,
@@ -60,6 +63,9 @@ fn type_error(message: &str) -> JsValue {
 
 /// `options` must be a plain object whose own keys are all in `allowed`: an unknown name is
 /// most likely a typo of a check (`requireJTI`), and ignoring it would weaken the policy.
+/// (The sign module's; the main module does the same in one JavaScript call, `checkOptions`
+/// in verify.rs.)
+#[cfg(feature = "sign")]
 fn check_options(options: &JsValue, allowed: &[&str], what: &str) -> Result<(), JsValue> {
     if !options.is_object() || options.is_function() {
         return Err(type_error(&format!("{what} must be an object")));
@@ -83,8 +89,13 @@ fn check_options(options: &JsValue, allowed: &[&str], what: &str) -> Result<(), 
 
 /// The member `key`, or `None` when absent, `undefined` or `null`.
 fn optional(object: &JsValue, key: &str) -> Result<Option<JsValue>, JsValue> {
-    let value = Reflect::get(object, &key.into())?;
-    Ok((!value.is_undefined() && !value.is_null()).then_some(value))
+    member(object, &key.into())
+}
+
+/// [`optional`] with the name already a JavaScript string (made once, not per call).
+fn member(object: &JsValue, key: &JsValue) -> Result<Option<JsValue>, JsValue> {
+    let value = Reflect::get(object, key)?;
+    Ok((!value.is_null_or_undefined()).then_some(value))
 }
 
 fn string(object: &JsValue, key: &str) -> Result<Option<String>, JsValue> {
@@ -121,23 +132,29 @@ fn boolean(object: &JsValue, key: &str, default: bool) -> Result<bool, JsValue> 
 
 /// `currentDate` of an options object (a valid `Date`), else the current time. `allowed`
 /// lists the option names of the calling function (checked here when the options come only
-/// for the date).
-fn current_time(options: Option<JsValue>, allowed: &[&str]) -> Result<u64, JsValue> {
-    let millis = match options {
-        None => Date::now(),
-        Some(options) if options.is_undefined() || options.is_null() => Date::now(),
-        Some(options) => {
-            check_options(&options, allowed, "options")?;
-            match Reflect::get(&options, &"currentDate".into())? {
-                v if v.is_undefined() => Date::now(),
-                v => match v.dyn_ref::<Date>() {
-                    Some(date) if date.get_time().is_finite() => date.get_time(),
-                    // Never fall back to the clock on a bad date (jose, claim_scenarios K2).
-                    _ => return Err(type_error("currentDate must be a valid Date")),
-                },
-            }
+/// for the date). (The sign module's; the main module's is `currentMillis` in verify.rs.)
+// Not inlined: inlined into `signAssertion`, it made the sign module 0.3 KB larger (gzip -9).
+#[cfg(feature = "sign")]
+#[inline(never)]
+fn current_time(options: &JsValue, allowed: &[&str]) -> Result<u64, JsValue> {
+    let millis = if options.is_null_or_undefined() {
+        Date::now()
+    } else {
+        check_options(options, allowed, "options")?;
+        match Reflect::get(options, &"currentDate".into())? {
+            v if v.is_undefined() => Date::now(),
+            v => match v.dyn_ref::<Date>() {
+                Some(date) if date.get_time().is_finite() => date.get_time(),
+                // Never fall back to the clock on a bad date (jose, claim_scenarios K2).
+                _ => return Err(type_error("currentDate must be a valid Date")),
+            },
         }
     };
+    unix_seconds(millis)
+}
+
+/// Unix seconds of a time in milliseconds (a `Date`'s), which must not be before 1970.
+fn unix_seconds(millis: f64) -> Result<u64, JsValue> {
     if millis < 0.0 {
         return Err(type_error("currentDate must not be before 1970"));
     }

@@ -34,16 +34,21 @@ export function platformRsa() {
       || padding === undefined) return undefined;
   return {
     // The publicDecrypt options for a key: a KeyObject (Node), or, where publicDecrypt takes
-    // no KeyObject (workerd), the JWK itself.
-    importKey(n, e, probe) {
+    // no KeyObject (workerd), the JWK itself; with RSAVP1 of probe by them written to out.
+    importKey(n, e, probe, out) {
       const jwk = { kty: 'RSA', n, e };
       const key = crypto.createPublicKey({ key: jwk, format: 'jwk' });
+      let options = { key, padding };
+      let m;
       try {
-        crypto.publicDecrypt({ key, padding }, probe);
-        return { key, padding };
+        m = crypto.publicDecrypt(options, probe);
       } catch {
-        return { key: jwk, format: 'jwk', padding };
+        options = { key: jwk, format: 'jwk', padding };
+        m = crypto.publicDecrypt(options, probe);
       }
+      if (m.length !== out.length) throw new RangeError('RSAVP1: not k bytes');
+      out.set(m);
+      return options;
     },
     rsavp1(options, signature, out) {
       const m = crypto.publicDecrypt(options, signature);
@@ -55,7 +60,7 @@ export function platformRsa() {
 }
 ")]
     extern "C" {
-        /// `node:crypto`'s RSA as `{ importKey(n, e, probe), rsavp1(options, signature, out) }`, or
+        /// `node:crypto`'s RSA as `{ importKey(n, e, probe, out), rsavp1(options, signature, out) }`, or
         /// `undefined` where the runtime has no `process.getBuiltinModule('node:crypto')`
         /// with `publicDecrypt` (browsers; Node before 20.16).
         type PlatformRsa;
@@ -63,13 +68,15 @@ export function platformRsa() {
         fn platform_rsa() -> Option<PlatformRsa>;
         /// The `publicDecrypt` options for the key with base64url `n` and `e` (a JWK,
         /// RFC 7518 §6.3.1): a `KeyObject` where `publicDecrypt` of `probe` takes one, else
-        /// the JWK.
+        /// the JWK; RSAVP1 of `probe` with them in `out` (k bytes). Throws when it fails or
+        /// is not k bytes long.
         #[wasm_bindgen(method, catch, js_name = importKey)]
         fn import_key(
             this: &PlatformRsa,
             n: &str,
             e: &str,
             probe: &[u8],
+            out: &mut [u8],
         ) -> Result<JsValue, JsValue>;
         /// `publicDecrypt` without padding: `signature^e mod n` into `out` (k bytes); false
         /// when the result is not k bytes long.
@@ -90,7 +97,7 @@ export function platformRsa() {
 
     /// The platform's RSA and its handle (the `publicDecrypt` options) for each key of a
     /// verifier, in the verifier's flat order of keys (every key of every party, in registry
-    /// order: see `Config::keys` in `verify.rs`).
+    /// order: see `Config::rsa_keys` in `verify.rs`).
     #[derive(Debug)]
     pub(crate) struct PlatformKeys {
         rsa: PlatformRsa,
@@ -112,13 +119,15 @@ export function platformRsa() {
                 let mut two = [0u8; MAX_SIGNATURE_LEN];
                 let two = two.get_mut(..n.len())?;
                 *two.last_mut()? = 2;
-                let handle = rsa.import_key(&base64url(n), &base64url(e), two).ok()?;
+                let mut theirs = [0u8; MAX_SIGNATURE_LEN];
+                let theirs = theirs.get_mut(..n.len())?;
+                let handle = rsa
+                    .import_key(&base64url(n), &base64url(e), two, theirs)
+                    .ok()?;
                 let mut ours = [0u8; MAX_SIGNATURE_LEN];
                 let ours = ours.get_mut(..n.len())?;
                 key.rsavp1(two, ours)?;
-                let mut theirs = [0u8; MAX_SIGNATURE_LEN];
-                let theirs = theirs.get_mut(..n.len())?;
-                if !rsa.rsavp1(&handle, two, theirs).ok()? || ours != theirs {
+                if ours != theirs {
                     return None;
                 }
                 handles.push(handle);

@@ -64,7 +64,7 @@ pub fn sign_assertion(options: SignOptions) -> Result<String, JsValue> {
         kid: kid.as_deref(),
         client_authentication: boolean(&options, "clientAuth", false)?,
     };
-    let now = current_time(Some(options), SIGN_OPTIONS)?;
+    let now = current_time(&options, SIGN_OPTIONS)?;
     let signer = AssertionSigner::from_pem(&private_key).map_err(|e| type_error(&e.to_string()))?;
     signer
         .sign(&request, now)

@@ -16,9 +16,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use crate::platform_rsa::PlatformKeys;
-use crate::{
-    base64url, boolean, check_options, current_time, optional, seconds, string, type_error,
-};
+use crate::{base64url, boolean, member, optional, seconds, string, type_error, unix_seconds};
 
 /// Entries of the default per-instance replay store (56 bytes each: 3.5 MiB), sized for real
 /// traffic (issue 16): 65,536 assertions live at once, e.g. 18 a second for an hour.
@@ -238,6 +236,35 @@ export class AssertionError extends Error {
   }
 }
 export function assertionErrorClass() { return AssertionError; }
+// check_options and current_time of lib.rs (the sign module's), each in one call here rather
+// than a crossing per name and value: the same checks in the same order, the same TypeErrors.
+export function checkOptions(options, allowed, what) {
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError(`${what} must be an object`);
+  }
+  for (const key of Object.keys(options)) {
+    if (!allowed.includes(key)) {
+      // As lib.rs prints it: a lone surrogate crosses to Rust as U+FFFD.
+      const name = typeof key.toWellFormed === 'function' ? key.toWellFormed() : key;
+      throw new TypeError(`${what}: unknown option \"${name}\" (known: ${allowed.join(', ')})`);
+    }
+  }
+}
+export function currentMillis(options, allowed) {
+  if (options === undefined || options === null) return Date.now();
+  checkOptions(options, allowed, 'options');
+  const date = options.currentDate;
+  if (date === undefined) return Date.now();
+  let isDate = false;
+  try { isDate = date instanceof Date; } catch {}
+  const millis = isDate ? date.getTime() : NaN;
+  // Never fall back to the clock on a bad date (jose, claim_scenarios K2).
+  if (!Number.isFinite(millis)) throw new TypeError('currentDate must be a valid Date');
+  return millis;
+}
+export function verifyResult(header, claims) {
+  return { header: JSON.parse(header), claims: JSON.parse(claims) };
+}
 ")]
 extern "C" {
     #[wasm_bindgen(js_name = AssertionError)]
@@ -246,6 +273,17 @@ extern "C" {
     fn new(message: &str, fields: &Object) -> AssertionErrorJs;
     #[wasm_bindgen(js_name = assertionErrorClass)]
     fn assertion_error_class() -> JsValue;
+    /// `options` is an object whose own names are all in `allowed` (an `Array` of names), or
+    /// a `TypeError` naming `what` is thrown.
+    #[wasm_bindgen(catch, js_name = checkOptions)]
+    fn check_options(options: &JsValue, allowed: &Array, what: &str) -> Result<(), JsValue>;
+    /// The `currentDate` of `options` (checked against `allowed`) in milliseconds, else
+    /// `Date.now()`.
+    #[wasm_bindgen(catch, js_name = currentMillis)]
+    fn current_millis(options: &JsValue, allowed: &Array) -> Result<f64, JsValue>;
+    /// `{ header, claims }`, each parsed from its JSON text.
+    #[wasm_bindgen(catch, js_name = verifyResult)]
+    fn verify_result_js(header: &str, claims: &str) -> Result<JsValue, JsValue>;
 
     #[wasm_bindgen(typescript_type = "VerifierOptions")]
     pub type VerifierOptions;
@@ -410,6 +448,31 @@ pub struct AssertionVerifier {
     replay: Replay,
     /// The platform's RSA, when it is used (option `rsa`).
     platform: Option<PlatformKeys>,
+    option_names: OptionNames,
+}
+
+/// [`VERIFY_OPTIONS`] and [`TOKEN_REQUEST_OPTIONS`] as JavaScript arrays, and the names read
+/// besides `currentDate` as JavaScript strings, made once.
+#[derive(Debug)]
+struct OptionNames {
+    verify: Array,
+    token_request: Array,
+    use_: JsValue,
+    authorization: JsValue,
+}
+
+/// `names` as a JavaScript array of strings.
+fn names(names: &[&str]) -> Array {
+    names.iter().map(|&name| JsValue::from(name)).collect()
+}
+
+/// `currentDate` of the options of `verify` or `verifyTokenRequest` (whose names are
+/// `allowed`), else the current time, in Unix seconds.
+fn current_time(options: Option<&JsValue>, allowed: &Array) -> Result<u64, JsValue> {
+    unix_seconds(current_millis(
+        options.unwrap_or(&JsValue::UNDEFINED),
+        allowed,
+    )?)
 }
 
 #[wasm_bindgen]
@@ -419,7 +482,11 @@ impl AssertionVerifier {
     #[wasm_bindgen(constructor)]
     pub fn new(options: VerifierOptions) -> Result<AssertionVerifier, JsValue> {
         let options: JsValue = options.into();
-        check_options(&options, VERIFIER_OPTIONS, "AssertionVerifier options")?;
+        check_options(
+            &options,
+            &names(VERIFIER_OPTIONS),
+            "AssertionVerifier options",
+        )?;
         let config = match optional(&options, "registry")? {
             Some(registry) => {
                 for name in VERIFIER_OPTIONS.iter().take(PARTY_OPTIONS) {
@@ -478,6 +545,12 @@ impl AssertionVerifier {
             other_client_auth,
             replay,
             platform,
+            option_names: OptionNames {
+                verify: names(VERIFY_OPTIONS),
+                token_request: names(TOKEN_REQUEST_OPTIONS),
+                use_: "use".into(),
+                authorization: "authorization".into(),
+            },
         })
     }
 
@@ -504,38 +577,37 @@ impl AssertionVerifier {
         options: Option<VerifyOptions>,
     ) -> Result<VerifyResult, JsValue> {
         let options: Option<JsValue> = options.map(Into::into);
-        let now = current_time(options.clone(), VERIFY_OPTIONS)?;
+        let now = current_time(options.as_ref(), &self.option_names.verify)?;
         let wanted = match &options {
-            Some(options) if options.is_object() => string(options, "use")?,
+            Some(options) if options.is_object() => match member(options, &self.option_names.use_)?
+            {
+                Some(value) => Some(
+                    value
+                        .as_string()
+                        .ok_or_else(|| type_error("use must be a string"))?,
+                ),
+                None => None,
+            },
             _ => None,
         };
         let use_ = self.choose_use(wanted.as_deref())?;
         let external = matches!(self.replay, Replay::External);
         let (result, hook_failure) = self.with_profiles(|profiles, store| {
-            match (use_, profiles.client, profiles.grant) {
+            let valid = match (use_, profiles.client, profiles.grant) {
                 (Use::ClientAuthentication, Some(profile), _) => {
                     profile.validate(token, None, now, store)
                 }
                 (Use::AuthorizationGrant, _, Some(profile)) => profile.validate(token, now, store),
                 // `choose_use` returned a use that some party serves.
                 _ => Err(Error::IssuerMismatch),
-            }
+            }?;
+            // The JS result is built here, where the validated assertion lies: it is 12 KiB
+            // of fixed buffers, and handing it out of the closure would copy it.
+            Ok(verify_result(&valid, external))
         });
-        let valid = result.map_err(|e| {
+        let out = result.map_err(|e| {
             with_cause(assertion_error(&e, use_), e.reason(), hook_failure.as_ref())
-        })?;
-        let out = Object::new();
-        set(
-            &out,
-            "header",
-            &JSON::parse(valid.assertion().header_json())?,
-        )?;
-        set(&out, "claims", &claims_json(&valid)?)?;
-        if external {
-            if let Some(record) = replay_record(&valid)? {
-                set(&out, "replay", &record)?;
-            }
-        }
+        })??;
         Ok(out.unchecked_into())
     }
 
@@ -550,20 +622,21 @@ impl AssertionVerifier {
         options: Option<TokenRequestOptions>,
     ) -> Result<TokenRequestResult, JsValue> {
         let options: Option<JsValue> = options.map(Into::into);
-        let now = current_time(options.clone(), TOKEN_REQUEST_OPTIONS)?;
-        let authorization = match &options {
-            Some(options) if options.is_object() => match optional(options, "authorization")? {
-                None => false,
-                Some(value) if value.is_string() => true,
-                Some(_) => {
-                    return Err(type_error(
-                        "authorization must be the Authorization header's value (a string), \
+        let now = current_time(options.as_ref(), &self.option_names.token_request)?;
+        let authorization =
+            match &options {
+                Some(options) if options.is_object() => {
+                    match member(options, &self.option_names.authorization)? {
+                        None => false,
+                        Some(value) if value.is_string() => true,
+                        Some(_) => return Err(type_error(
+                            "authorization must be the Authorization header's value (a string), \
                          or null when the request has none",
-                    ))
+                        )),
+                    }
                 }
-            },
-            _ => false,
-        };
+                _ => false,
+            };
         let external = matches!(self.replay, Replay::External);
         let other_client_auth = self.other_client_auth;
         let (result, hook_failure) = self.with_profiles(|profiles, store| {
@@ -572,35 +645,44 @@ impl AssertionVerifier {
                 client_auth: profiles.client,
                 other_client_auth,
             };
-            endpoint.handle_request(body.as_bytes(), authorization, now, store)
+            let outcome = endpoint.handle_request(body.as_bytes(), authorization, now, store)?;
+            // Built here: the outcome holds two validated assertions (25 KiB), see `verify`.
+            Ok(token_request_result(&outcome, external))
         });
-        let outcome =
-            result.map_err(|e| with_cause(token_error(&e), e.reason(), hook_failure.as_ref()))?;
-        let out = Object::new();
-        set(&out, "use", &outcome.use_().as_str().into())?;
-        set(&out, "grantType", &outcome.grant_type().into())?;
-        set(
-            &out,
-            "clientAuthentication",
-            &outcome.client_authentication().as_str().into(),
-        )?;
-        if let Some(primary) = outcome.primary() {
-            set(&out, "claims", &claims_json(primary)?)?;
-        }
-        if let Some(client) = outcome.client() {
-            set(&out, "clientClaims", &claims_json(client)?)?;
-        }
-        if external {
-            let records = Array::new();
-            for valid in outcome.client().into_iter().chain(outcome.grant()) {
-                if let Some(record) = replay_record(valid)? {
-                    records.push(&record);
-                }
-            }
-            set(&out, "replay", &records)?;
-        }
-        Ok(out.unchecked_into())
+        result.map_err(|e| with_cause(token_error(&e), e.reason(), hook_failure.as_ref()))?
     }
+}
+
+/// `{ use, grantType, clientAuthentication, claims?, clientClaims?, replay? }` of a token
+/// request.
+fn token_request_result(
+    outcome: &rfc7523::token_request::TokenOutcome,
+    external: bool,
+) -> Result<TokenRequestResult, JsValue> {
+    let out = Object::new();
+    set(&out, "use", &outcome.use_().as_str().into())?;
+    set(&out, "grantType", &outcome.grant_type().into())?;
+    set(
+        &out,
+        "clientAuthentication",
+        &outcome.client_authentication().as_str().into(),
+    )?;
+    if let Some(primary) = outcome.primary() {
+        set(&out, "claims", &claims_json(primary)?)?;
+    }
+    if let Some(client) = outcome.client() {
+        set(&out, "clientClaims", &claims_json(client)?)?;
+    }
+    if external {
+        let records = Array::new();
+        for valid in outcome.client().into_iter().chain(outcome.grant()) {
+            if let Some(record) = replay_record(valid)? {
+                records.push(&record);
+            }
+        }
+        set(&out, "replay", &records)?;
+    }
+    Ok(out.unchecked_into())
 }
 
 struct Profiles<'a> {
@@ -890,11 +972,27 @@ fn with_cause(error: JsValue, reason: Reason, hook_failure: Option<&JsValue>) ->
 }
 
 fn claims_json(valid: &ValidatedAssertion) -> Result<JsValue, JsValue> {
-    let payload = valid
-        .assertion()
-        .payload_json()
-        .ok_or_else(|| type_error("payload is not UTF-8"))?;
-    JSON::parse(payload)
+    JSON::parse(payload_json(valid))
+}
+
+/// The verified claims set as text. Always UTF-8 here: the core read the claims from it
+/// (RFC 7519 §7.2 step 10), as it read the header.
+#[inline(always)]
+fn payload_json(valid: &ValidatedAssertion) -> &str {
+    valid.assertion().payload_json().unwrap_or_default()
+}
+
+/// `{ header, claims }` (and `replay` for an external store) of `verify`: the header and the
+/// claims set as they were signed, parsed by one JavaScript function (an object literal and
+/// two `JSON.parse`, rather than an `Object` filled by `Reflect.set` from here).
+fn verify_result(valid: &ValidatedAssertion, external: bool) -> Result<JsValue, JsValue> {
+    let out = verify_result_js(valid.assertion().header_json(), payload_json(valid))?;
+    if external {
+        if let Some(record) = replay_record(valid)? {
+            set(out.unchecked_ref(), "replay", &record)?;
+        }
+    }
+    Ok(out)
 }
 
 /// jose's error code for a core reason (`ERR_JWT_*`, `ERR_JWS_*`, `ERR_JOSE_*`).

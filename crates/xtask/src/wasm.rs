@@ -46,6 +46,11 @@ const WASM_PACK_VERSION: &str = "0.15.1";
 /// unit, `panic = "abort"`).
 const PROFILE: &str = "wasm-release";
 
+/// The cargo profile of the builds with `platform-rsa` (root `Cargo.toml`: [`PROFILE`] at
+/// `opt-level = 3`): no size budget there, and the JWT work around node:crypto's RSA is most
+/// of what is left of a verification.
+const SPEED_PROFILE: &str = "wasm-speed";
+
 /// The binding crate, relative to the workspace root.
 const CRATE_DIR: &str = "bindings/wasm";
 
@@ -68,7 +73,7 @@ struct WasmModule {
     /// Cargo arguments selecting its features.
     cargo_args: &'static [&'static str],
     /// Builds (folders) with the `platform-rsa` feature too (node:crypto's RSA where it
-    /// exists).
+    /// exists), built with [`SPEED_PROFILE`].
     platform_rsa_targets: &'static [&'static str],
     /// Whether `workers/` holds a build of its own (`web` glue, [`WORKERS_BUILD`]); otherwise
     /// the Workers entry uses the `web` build.
@@ -223,6 +228,7 @@ pub(crate) fn build(root: &Path) -> Result<(), String> {
         for (folder, target, kind) in builds {
             let out_dir = pkg.join(module.dir).join(folder);
             let out = out_dir.to_string_lossy().into_owned();
+            let platform_rsa = module.platform_rsa_targets.contains(&folder);
             let mut args = vec![
                 "build",
                 CRATE_DIR,
@@ -233,7 +239,7 @@ pub(crate) fn build(root: &Path) -> Result<(), String> {
                 "--out-name",
                 module.out_name,
                 "--profile",
-                PROFILE,
+                if platform_rsa { SPEED_PROFILE } else { PROFILE },
                 "--no-opt",
                 "--no-pack",
                 "--no-gitignore",
@@ -241,7 +247,7 @@ pub(crate) fn build(root: &Path) -> Result<(), String> {
                 "no-install",
             ];
             let mut cargo_args = module.cargo_args.to_vec();
-            if module.platform_rsa_targets.contains(&folder) {
+            if platform_rsa {
                 cargo_args.extend(["--features", "platform-rsa"]);
             }
             if !cargo_args.is_empty() {

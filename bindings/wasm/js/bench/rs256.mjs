@@ -20,11 +20,27 @@
 //   jose_64             the same, 64 promises in flight (Promise.all batches)
 //   webcrypto_await     await crypto.subtle.verify('RSASSA-PKCS1-v1_5', ...) one at a time
 //                       (the signature only: no JWT work)
+//   crypto_verify       node:crypto's crypto.verify('sha256', ...) with a KeyObject, sync (the
+//                       signature only): the ceiling of a path that hands RSA to node:crypto
+//   node_rsavp1         node:crypto's publicDecrypt without padding, KeyObject: the RSA
+//                       operation alone, as the package calls it (RSAVP1, no hash, no check)
 // Each measurement runs SECONDS (default 2) after a short warm-up, three times; the median
-// ops/s is printed. Output: one `name<TAB>value` line per result, for the xtask to read.
+// ops/s is printed, and (`<name>_cpu_us`) the median CPU time per op of the whole process, every
+// thread (with 64 in flight, jose's RSA runs on a libuv thread beside the main thread). Output: one `name<TAB>value` line per result, for the xtask to read.
 // Timings are printed, never asserted.
+//
+// Then, RSA-2048 only:
+//   replay/fill_{0,50,95}   verify (node:crypto RSA) with the default replay store (65,536
+//                           entries) empty, half full and 95 % full of live entries: distinct
+//                           jtis signed by node:crypto, the store filled through verify; then
+//                           5 rounds of 500 fresh tokens per store, the stores alternating,
+//                           the fill level centred on its name; median ops/s
+//   construct/{default_store,external}  new AssertionVerifier({ keys, clientId, audience })
+//                           then free(): with the default store (3.5 MiB), and with
+//                           replay: "external" (no store); ops/s
 
 import { execFileSync } from 'node:child_process';
+import crypto from 'node:crypto';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
@@ -76,10 +92,12 @@ const { signAssertion } = require(join(pkg, 'sign/nodejs/rfc7523_sign.js'));
 const jose = await import('jose');
 const { subtle } = globalThis.crypto;
 
-/** Ops per second of `op` (sync or async), run for `seconds`; `batch` promises in flight. */
+/** Ops per second of `op` (sync or async), run for `seconds`; `batch` promises in flight.
+ *  Also `cpuUs`: CPU time of the whole process (every thread: libuv's too) per op. */
 async function rate(op, { batch = 0, warmup = 0.3 } = {}) {
   const run = async (limit) => {
     let count = 0;
+    const cpu = process.cpuUsage();
     const start = performance.now();
     const end = start + limit * 1000;
     let now = start;
@@ -96,12 +114,13 @@ async function rate(op, { batch = 0, warmup = 0.3 } = {}) {
       }
       now = performance.now();
     }
-    return count / ((now - start) / 1000);
+    const { user, system } = process.cpuUsage(cpu);
+    return { ops: count / ((now - start) / 1000), cpuUs: (user + system) / count };
   };
   await run(warmup);
-  const rates = [];
-  for (let i = 0; i < REPS; i++) rates.push(await run(seconds));
-  return median(rates);
+  const runs = [];
+  for (let i = 0; i < REPS; i++) runs.push(await run(seconds));
+  return { ops: median(runs.map((r) => r.ops)), cpuUs: median(runs.map((r) => r.cpuUs)) };
 }
 
 function keyGroup(bits) {
@@ -166,19 +185,89 @@ for (const bits of [2048, 4096]) {
     ['verify'],
   );
   const viaWebCrypto = () => subtle.verify('RSASSA-PKCS1-v1_5', webKey, signature, data);
+  const keyObject = crypto.createPublicKey(spkiPem);
+  const viaCryptoVerify = () => crypto.verify('sha256', data, keyObject, signature);
+  const rsavp1Options = { key: keyObject, padding: crypto.constants.RSA_NO_PADDING };
+  const viaPublicDecrypt = () => crypto.publicDecrypt(rsavp1Options, signature);
 
   // Every implementation must accept the token, or the numbers mean nothing.
   if (ours().claims.sub !== CLIENT_ID) throw new Error('rfc7523 refused the token');
   if (oursWasm().claims.sub !== CLIENT_ID) throw new Error('rfc7523 (wasm RSA) refused the token');
   if ((await viaJose()).payload.sub !== CLIENT_ID) throw new Error('jose refused the token');
   if (!(await viaWebCrypto())) throw new Error('WebCrypto refused the token');
+  if (!viaCryptoVerify()) throw new Error('crypto.verify refused the token');
 
   out(`node/${bits}/token_bytes`, token.length);
-  out(`node/${bits}/rfc7523_verify`, (await rate(ours)).toFixed(1));
-  out(`node/${bits}/rfc7523_verify_wasm`, (await rate(oursWasm)).toFixed(1));
-  out(`node/${bits}/jose_await`, (await rate(viaJose)).toFixed(1));
-  out(`node/${bits}/jose_64`, (await rate(viaJose, { batch: 64 })).toFixed(1));
-  out(`node/${bits}/webcrypto_await`, (await rate(viaWebCrypto)).toFixed(1));
+  // ops/s, and the CPU time per op of every thread (`_cpu_us`): with promises in flight,
+  // WebCrypto's RSA runs on a libuv thread beside the main thread's JS.
+  const row = async (name, op, options) => {
+    const { ops, cpuUs } = await rate(op, options);
+    out(`node/${bits}/${name}`, ops.toFixed(1));
+    out(`node/${bits}/${name}_cpu_us`, cpuUs.toFixed(2));
+  };
+  await row('rfc7523_verify', ours);
+  await row('rfc7523_verify_wasm', oursWasm);
+  await row('jose_await', viaJose);
+  await row('jose_64', viaJose, { batch: 64 });
+  await row('webcrypto_await', viaWebCrypto);
+  await row('crypto_verify', viaCryptoVerify);
+  await row('node_rsavp1', viaPublicDecrypt);
+}
+
+{
+  // The default replay store at three fill levels (RSA-2048, node:crypto RSA). Every token
+  // has its own jti; they are signed here by node:crypto (the package's signer would take
+  // minutes for 64k tokens), in the shape of signAssertion's client assertions.
+  const group = keyGroup(2048);
+  const CAPACITY = 65_536;
+  const ROUNDS = 5;
+  const BATCH = 500;
+  const privateKey = crypto.createPrivateKey(group.privateKeyPem);
+  const b64 = (text) => Buffer.from(text).toString('base64url');
+  const header = b64(JSON.stringify({ alg: 'RS256', typ: 'client-authentication+jwt' }));
+  const currentDate = new Date();
+  const iat = Math.floor(currentDate.getTime() / 1000);
+  const sign = (jti) => {
+    const claims = { iss: CLIENT_ID, sub: CLIENT_ID, aud: AUDIENCE, exp: iat + 3600, iat, jti };
+    const input = `${header}.${b64(JSON.stringify(claims))}`;
+    return `${input}.${crypto.sign('sha256', Buffer.from(input), privateKey).toString('base64url')}`;
+  };
+  const levels = [0, 50, 95];
+  const measured = ROUNDS * BATCH;
+  // Each store is filled to its level minus half of what the measurement adds.
+  const fills = levels.map((level) => Math.max(0, Math.round((CAPACITY * level) / 100 - measured / 2)));
+  const fillTokens = Array.from({ length: Math.max(...fills) }, (_, i) => sign(`fill-${i}`));
+  const tokens = Array.from({ length: measured }, (_, i) => sign(`measured-${i}`));
+  const options = { currentDate };
+  const verifiers = fills.map((fill) => {
+    const verifier = new AssertionVerifier({
+      keys: group.keyPem,
+      clientId: CLIENT_ID,
+      audience: AUDIENCE,
+      maxLifetime: 3600,
+    });
+    for (let i = 0; i < fill; i++) verifier.verify(fillTokens[i], options);
+    return verifier;
+  });
+  const rates = levels.map(() => []);
+  for (let round = 0; round < ROUNDS; round++) {
+    const batch = tokens.slice(round * BATCH, (round + 1) * BATCH);
+    verifiers.forEach((verifier, i) => {
+      const start = performance.now();
+      // Throws (and ends the run) on any refusal, replay_store_full included.
+      for (const token of batch) verifier.verify(token, options);
+      rates[i].push(BATCH / ((performance.now() - start) / 1000));
+    });
+  }
+  levels.forEach((level, i) => out(`replay/2048/fill_${level}`, median(rates[i]).toFixed(1)));
+  for (const verifier of verifiers) verifier.free();
+
+  // The cost of a verifier: keys loaded, node:crypto's KeyObject imported and checked on a
+  // known value, and the default store allocated (or not).
+  const construct = (extra) => () =>
+    new AssertionVerifier({ keys: group.keyPem, clientId: CLIENT_ID, audience: AUDIENCE, ...extra }).free();
+  out('construct/default_store', (await rate(construct({}))).ops.toFixed(1));
+  out('construct/external', (await rate(construct({ replay: 'external' }))).ops.toFixed(1));
 }
 
 const memAfter = process.memoryUsage();
