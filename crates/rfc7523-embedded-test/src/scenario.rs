@@ -10,12 +10,13 @@ use core::fmt;
 
 use cortex_m_semihosting::hprintln;
 use rfc7523::{
-    ClientAuthProfile, Error, GrantProfile, KeySet, MemoryReplayStore, OtherClientAuthentication,
-    Party, Policy, Reason, RsaVerifyingKey, TokenEndpoint, TokenError, ValidatedAssertion,
+    ClientAuthProfile, Error, GrantProfile, KeyStore, MaterialRef, MemoryReplayStore,
+    OtherClientAuthentication, Party, Policy, Reason, TokenEndpoint, TokenError,
+    ValidatedAssertion,
 };
 
 use crate::monitor::{self, Monitor, Painted, Sampled, Sizes, CALIBRATION_ITERATIONS};
-use crate::statics::{Exclusive, Sink, Slot};
+use crate::statics::{Exclusive, Once};
 use crate::text::Text;
 
 /// The firmware's clock (Unix seconds): `data/` was signed around it.
@@ -43,11 +44,13 @@ const TEST_DATA_LEN: usize = CLIENT_JWK.len()
     + EXPIRED.len()
     + TOKEN_REQUEST.len();
 
-/// The keys of the two parties, loaded once at start.
-static CLIENT_KEY: Slot<RsaVerifyingKey> = Slot::new();
-static ISSUER_KEY: Slot<RsaVerifyingKey> = Slot::new();
-/// Where the measured key loads put their key.
-static LOADED_KEY: Sink<RsaVerifyingKey> = Sink::new();
+/// Bytes of a party's key storage: one 2048-bit RSA key (534 bytes) with a short `kid`.
+const KEY_BYTES: usize = 576;
+/// The keys of the two parties, loaded once at start, in place.
+static CLIENT_KEYS: Once<KeyStore<KEY_BYTES>> = Once::new(KeyStore::new());
+static ISSUER_KEYS: Once<KeyStore<KEY_BYTES>> = Once::new(KeyStore::new());
+/// Where the measured key loads put their keys, in place.
+static LOADED_KEYS: Exclusive<KeyStore<KEY_BYTES>> = Exclusive::new(KeyStore::new());
 /// The replay store: room for 16 live `jti`s (24 + 56 × 16 bytes, in `.bss`).
 static REPLAY: Exclusive<MemoryReplayStore<16>> = Exclusive::new(MemoryReplayStore::new());
 
@@ -56,7 +59,7 @@ const CALLS: [&str; 9] = [
     "key_from_jwk",
     "key_from_pem",
     "rsavp1",
-    "keyset_from_text",
+    "keys_from_jwks",
     "client_assertion_valid",
     "client_assertion_tampered",
     "client_assertion_expired",
@@ -121,18 +124,24 @@ impl fmt::Display for Verdict {
     }
 }
 
-fn key_verdict(key: Result<RsaVerifyingKey, rfc7523::KeyError>) -> Verdict {
-    match key {
-        Ok(key) => {
-            let verdict = Verdict::Key {
-                bits: key.bits(),
-                kid: key.kid().map(Text::new),
-            };
-            LOADED_KEY.put(key);
-            verdict
+/// Loads `text` in place into the measured store (emptied first) and reports its first key.
+fn load_verdict(text: &str) -> Verdict {
+    LOADED_KEYS.with(|store| {
+        store.clear();
+        match store.load_text(text) {
+            Ok(()) => match store.iter().next() {
+                Some(key) => Verdict::Key {
+                    bits: match key.material() {
+                        MaterialRef::Rsa(rsa) => rsa.bits(),
+                        _ => 0,
+                    },
+                    kid: key.kid().map(Text::new),
+                },
+                None => Verdict::KeySet { keys: 0 },
+            },
+            Err(err) => Verdict::KeyError(err),
         }
-        Err(err) => Verdict::KeyError(err),
-    }
+    })
 }
 
 fn assertion_verdict(result: Result<ValidatedAssertion, Error>) -> Verdict {
@@ -192,14 +201,19 @@ extern "C" fn start(machine: usize) -> ! {
         2 * CALIBRATION_ITERATIONS
     );
 
-    // The parties' keys, once (not measured: the same loads are measured below).
-    let client_key = match RsaVerifyingKey::from_jwk(CLIENT_JWK) {
-        Ok(key) => CLIENT_KEY.set(key),
+    // The parties' keys, once, where they live (not measured: the same loads are measured
+    // below).
+    let client_keys = match CLIENT_KEYS.init(|keys| keys.load_text(CLIENT_JWK)) {
+        Ok(keys) => keys,
         Err(err) => monitor::emergency(format_args!("fail client key: {err:?}")),
     };
-    let issuer_key = match RsaVerifyingKey::from_pem(ISSUER_PEM) {
-        Ok(key) => ISSUER_KEY.set(key),
+    let issuer_keys = match ISSUER_KEYS.init(|keys| keys.load_text(ISSUER_PEM)) {
+        Ok(keys) => keys,
         Err(err) => monitor::emergency(format_args!("fail issuer key: {err:?}")),
+    };
+    let client_key = match client_keys.iter().next().map(|key| key.material()) {
+        Some(MaterialRef::Rsa(key)) => key,
+        _ => monitor::emergency(format_args!("fail client key: not RSA")),
     };
     // The valid assertion's signature, for RSAVP1 alone.
     let mut signature = [0u8; 256];
@@ -210,16 +224,8 @@ extern "C" fn start(machine: usize) -> ! {
         .unwrap_or(0);
     let signature = &signature[..signature_len];
 
-    let clients = [Party {
-        id: CLIENT_ID,
-        keys: core::slice::from_ref(client_key),
-        policy: Policy::default(),
-    }];
-    let issuers = [Party {
-        id: GRANT_ISSUER,
-        keys: core::slice::from_ref(issuer_key),
-        policy: Policy::default(),
-    }];
+    let clients = [Party::new(CLIENT_ID, client_keys).with_policy(Policy::default())];
+    let issuers = [Party::new(GRANT_ISSUER, issuer_keys).with_policy(Policy::default())];
     let client_auth = ClientAuthProfile {
         clients: &clients[..],
         issuer: AS_ISSUER,
@@ -240,22 +246,22 @@ extern "C" fn start(machine: usize) -> ! {
             let mut m = |index: usize, f: &mut dyn FnMut() -> Verdict| {
                 measure(&mut monitor, pass, index, &mut figures[index], f);
             };
-            m(0, &mut || {
-                key_verdict(RsaVerifyingKey::from_jwk(CLIENT_JWK))
-            });
-            m(1, &mut || {
-                key_verdict(RsaVerifyingKey::from_pem(ISSUER_PEM))
-            });
+            m(0, &mut || load_verdict(CLIENT_JWK));
+            m(1, &mut || load_verdict(ISSUER_PEM));
             m(2, &mut || {
                 let mut em = [0u8; 256];
-                let pkcs1_sha256 = client_key
-                    .rsavp1(signature, &mut em)
-                    .is_some_and(is_emsa_pkcs1_v1_5_sha256);
+                let pkcs1_sha256 = client_key.rsavp1(signature, &mut em).is_some()
+                    && is_emsa_pkcs1_v1_5_sha256(&em);
                 Verdict::Rsavp1 { pkcs1_sha256 }
             });
-            m(3, &mut || match KeySet::from_text(CLIENT_JWKS) {
-                Ok(set) => Verdict::KeySet { keys: set.len() },
-                Err(err) => Verdict::KeyError(err),
+            m(3, &mut || {
+                LOADED_KEYS.with(|store| {
+                    store.clear();
+                    match store.load_text(CLIENT_JWKS) {
+                        Ok(()) => Verdict::KeySet { keys: store.len() },
+                        Err(err) => Verdict::KeyError(err),
+                    }
+                })
             });
             m(4, &mut || {
                 assertion_verdict(client_auth.validate(VALID.trim(), None, NOW, replay))

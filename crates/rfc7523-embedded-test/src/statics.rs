@@ -3,69 +3,46 @@
 //! interrupt handlers that never touch them.
 
 use core::cell::UnsafeCell;
-use core::mem::MaybeUninit;
 use core::sync::atomic::{AtomicBool, Ordering};
 
-/// Written once, then shared for the rest of the program (a key).
+/// Initialised once where it lives, then shared for the rest of the program: keys loaded in
+/// place into a `KeyStore` in `.bss`, never moved.
 #[derive(Debug)]
-pub struct Slot<T> {
-    value: UnsafeCell<MaybeUninit<T>>,
+pub struct Once<T> {
+    value: UnsafeCell<T>,
     taken: AtomicBool,
 }
 
-// SAFETY: `set` writes once (`taken` lets one caller in), before the only reference to the
-// contents exists, and that reference is shared.
-unsafe impl<T: Sync> Sync for Slot<T> {}
+// SAFETY: `init` hands out the only `&mut T`, once (`taken` lets one caller in), before any
+// shared reference exists; afterwards only shared references are handed out.
+unsafe impl<T: Sync> Sync for Once<T> {}
 
-impl<T> Slot<T> {
-    /// An empty slot (in `.bss`).
-    pub const fn new() -> Self {
+impl<T> Once<T> {
+    /// Wraps `value` (a `const` initialiser keeps an all-zero value in `.bss`).
+    pub const fn new(value: T) -> Self {
         Self {
-            value: UnsafeCell::new(MaybeUninit::uninit()),
+            value: UnsafeCell::new(value),
             taken: AtomicBool::new(false),
         }
     }
 
-    /// Stores `value` and returns it, shared, for the rest of the program.
+    /// Runs `init` on the value in place, then shares it for the rest of the program; an
+    /// error from `init` is returned and the value is never shared.
     ///
     /// # Panics
     /// When called twice.
-    pub fn set(&'static self, value: T) -> &'static T {
+    pub fn init<E>(
+        &'static self,
+        init: impl FnOnce(&mut T) -> Result<(), E>,
+    ) -> Result<&'static T, E> {
         assert!(
             !self.taken.swap(true, Ordering::AcqRel),
-            "Slot::set called twice"
+            "Once::init called twice"
         );
-        // SAFETY: the first and only writer (`taken`); no reference to the contents exists yet.
-        unsafe { (*self.value.get()).write(value) }
-    }
-}
-
-/// Written any number of times and never read back: where a measured call puts what it
-/// loaded, so that the store is real work (not optimised away) without keeping a reference.
-#[derive(Debug)]
-pub struct Sink<T> {
-    value: UnsafeCell<MaybeUninit<T>>,
-}
-
-// SAFETY: no reference to the contents is ever handed out; `put` is called from thread mode
-// only (interrupt handlers never touch a `Sink`).
-unsafe impl<T> Sync for Sink<T> {}
-
-impl<T> Sink<T> {
-    /// An empty sink (in `.bss`).
-    pub const fn new() -> Self {
-        Self {
-            value: UnsafeCell::new(MaybeUninit::uninit()),
-        }
-    }
-
-    /// Moves `value` in (a previous value is forgotten, not dropped).
-    pub fn put(&'static self, value: T) {
-        let slot = self.value.get();
-        // SAFETY: nobody holds a reference into the sink (see the `Sync` impl).
-        unsafe { (*slot).write(value) };
-        // The pointer escapes, so the store above is kept.
-        core::hint::black_box(slot);
+        // SAFETY: the first and only caller (`taken`); no other reference exists yet.
+        let value = unsafe { &mut *self.value.get() };
+        init(value)?;
+        Ok(value)
     }
 }
 

@@ -79,19 +79,19 @@ const MACHINES: [Machine; 2] = [
 const CALLS: [(&str, &str); 9] = [
     (
         "key_from_jwk",
-        "`RsaVerifyingKey::from_jwk` (client key), moved into a static",
+        "`KeyStore::load_text` of a JWK (client key), in place into a static",
     ),
     (
         "key_from_pem",
-        "`RsaVerifyingKey::from_pem` (issuer key, SPKI), moved into a static",
+        "`KeyStore::load_text` of a PEM (issuer key, SPKI), in place into a static",
     ),
     (
         "rsavp1",
-        "`RsaVerifyingKey::rsavp1` alone (2048-bit, e = 65537)",
+        "`RsaKey::rsavp1` alone (2048-bit, e = 65537, the stored key)",
     ),
     (
-        "keyset_from_text",
-        "`KeySet::from_text` (a one-key JWK Set), returned by value",
+        "keys_from_jwks",
+        "`KeyStore::load_text` of a one-key JWK Set, in place into a static",
     ),
     (
         "client_assertion_valid",
@@ -516,7 +516,7 @@ fn expected_verdicts(pass: &str) -> Vec<String> {
         ("key_from_jwk", "ok bits=2048 kid=gw-2026"),
         ("key_from_pem", "ok bits=2048"),
         ("rsavp1", "ok em=emsa-pkcs1-v1_5-sha256"),
-        ("keyset_from_text", "ok keys=1"),
+        ("keys_from_jwks", "ok keys=1"),
         (
             "client_assertion_valid",
             "ok iss=gateway-7 sub=gateway-7 jti=emb-valid",
