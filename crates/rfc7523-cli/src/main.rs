@@ -73,7 +73,8 @@ enum Command {
     /// Judge an application/x-www-form-urlencoded token request body (argument or standard
     /// input).
     TokenRequest(token_request::TokenRequestArgs),
-    /// Sign an RS256 assertion (client side) and print the compact JWT.
+    /// Sign an RFC 7523 assertion or a plain JWT (RS256, PS256, ES256, EdDSA; client side)
+    /// and print the compact JWT.
     Sign(sign::SignArgs),
     /// Decode a token's header and claims WITHOUT verifying anything (debugging only).
     Inspect(inspect::InspectArgs),
