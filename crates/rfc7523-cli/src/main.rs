@@ -55,6 +55,8 @@ Examples:
   rfc7523 verify --keys issuer-jwks.json --issuer https://issuer.example \\
       --audience https://as.example \"$ASSERTION\"
   rfc7523 sign --key private.pem --issuer s6BhdRkqt3 --audience https://as.example --client-auth
+  rfc7523 sign --apple --key AuthKey_ABC123DEFG.p8 --kid ABC123DEFG --issuer TEAMID \\
+      --subject com.example.web --lifetime 15552000
   rfc7523 inspect \"$ASSERTION\"
 
 Parties: a registry file (--registry) names this server's issuer identifier, its clients and
