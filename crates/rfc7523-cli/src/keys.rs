@@ -24,7 +24,8 @@ pub fn load_public(paths: &[PathBuf]) -> Result<Box<KeySet>, Fatal> {
     Ok(merged)
 }
 
-/// Reads the private key of `sign`: a PKCS#8 `PRIVATE KEY` or PKCS#1 `RSA PRIVATE KEY` PEM.
+/// Reads the private key of `sign`: a PKCS#8 `PRIVATE KEY` (RSA, P-256, Ed25519) or PKCS#1
+/// `RSA PRIVATE KEY` PEM.
 pub fn load_private(path: &Path) -> Result<AssertionSigner, Fatal> {
     let text = read_text(path, MAX_PRIVATE_KEY_PEM_LEN)?;
     AssertionSigner::from_pem(&text).map_err(|e| Fatal::file(path, e))

@@ -55,6 +55,8 @@ Examples:
   rfc7523 verify --keys issuer-jwks.json --issuer https://issuer.example \\
       --audience https://as.example \"$ASSERTION\"
   rfc7523 sign --key private.pem --issuer s6BhdRkqt3 --audience https://as.example --client-auth
+  rfc7523 sign --apple --key AuthKey_ABC123DEFG.p8 --kid ABC123DEFG --issuer TEAMID \\
+      --subject com.example.web --lifetime 15552000
   rfc7523 inspect \"$ASSERTION\"
 
 Parties: a registry file (--registry) names this server's issuer identifier, its clients and
@@ -73,7 +75,8 @@ enum Command {
     /// Judge an application/x-www-form-urlencoded token request body (argument or standard
     /// input).
     TokenRequest(token_request::TokenRequestArgs),
-    /// Sign an RS256 assertion (client side) and print the compact JWT.
+    /// Sign an RFC 7523 assertion or a plain JWT (RS256, PS256, ES256, EdDSA; client side)
+    /// and print the compact JWT.
     Sign(sign::SignArgs),
     /// Decode a token's header and claims WITHOUT verifying anything (debugging only).
     Inspect(inspect::InspectArgs),

@@ -1,12 +1,16 @@
-//! `rfc7523 sign`: build and sign an RS256 assertion (client side) with the core's
-//! [`AssertionSigner`](rfc7523::sign::AssertionSigner).
+//! `rfc7523 sign`: build and sign an RFC 7523 assertion, or a plain JWT (`--jwt`, `--apple`),
+//! client side, with the core's [`AssertionSigner`](rfc7523::sign::AssertionSigner). The
+//! algorithm comes from the key (RS256, ES256, EdDSA) or `--alg` (PS256, Ed25519).
 
 use std::io::{self, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use rfc7523::sign::{AssertionRequest, DEFAULT_LIFETIME};
+use rfc7523::sign::{
+    Algorithm, AssertionRequest, JwtRequest, KeyType, SignError, APPLE_AUDIENCE, DEFAULT_LIFETIME,
+    MAX_JWT_LIFETIME,
+};
 
 use crate::{keys, now, Fatal, EXIT_VALID};
 
@@ -17,39 +21,68 @@ Examples:
   rfc7523 sign --key client-private.pem --issuer s6BhdRkqt3 \\
       --audience https://as.example --client-auth
 
-  # An authorization grant for alice, valid 2 minutes, with a kid:
+  # An authorization grant for alice, valid 2 minutes, with a kid, RSASSA-PSS:
   rfc7523 sign --key issuer-private.pem --issuer https://issuer.example --subject alice \\
-      --audience https://as.example/token --lifetime 120 --kid 2024-05
+      --audience https://as.example/token --lifetime 120 --kid 2024-05 --alg PS256
+
+  # ES256 or EdDSA: a P-256 or Ed25519 key (PKCS#8 PRIVATE KEY) signs with it:
+  rfc7523 sign --key client-p256.pem --issuer s6BhdRkqt3 --audience https://as.example \\
+      --client-auth
+
+  # Sign in with Apple's client secret (iss the team id, sub the Services ID, kid the key
+  # id, aud https://appleid.apple.com, ES256), valid 180 days:
+  rfc7523 sign --apple --key AuthKey_ABC123DEFG.p8 --kid ABC123DEFG \\
+      --issuer DEF123GHIJ --subject com.example.web --lifetime 15552000
 
 Prints the compact JWT and a newline. Claims: iss, sub, aud, exp (now + lifetime), iat
-(now), jti. Exit status: 0 signed, 2 usage error or unusable key.
+(now), jti (always in an assertion; with --jwt or --apple only when --jti is given).
+Lifetimes: any for an assertion; 1 to 15777000 s (six months, Apple's limit) with --jwt or
+--apple. Exit status: 0 signed, 2 usage error or unusable key.
 
 Security: the rsa crate's private-key operation is not constant-time (RUSTSEC-2023-0071);
-sign where an attacker cannot time many signatures.")]
+sign with RSA keys where an attacker cannot time many signatures.")]
 pub struct SignArgs {
-    /// The private key: a PKCS#8 (PRIVATE KEY) or PKCS#1 (RSA PRIVATE KEY) PEM, 2048 to 8192
-    /// bits.
+    /// The private key: a PKCS#8 PEM (PRIVATE KEY: RSA 2048 to 8192 bits, P-256, such as
+    /// Apple's .p8 files, or Ed25519) or a PKCS#1 PEM (RSA PRIVATE KEY); not encrypted.
     #[arg(long, value_name = "FILE")]
     key: PathBuf,
-    /// iss: the issuer, or the client id for client authentication.
+    /// The algorithm [default: the key's: RS256 for RSA, ES256 for P-256, EdDSA for Ed25519].
+    /// PS256 with an RSA key; Ed25519 (RFC 9864) with an Ed25519 key.
+    #[arg(long, value_name = "ALG", value_parser = parse_algorithm)]
+    alg: Option<Algorithm>,
+    /// iss: the issuer, the client id for client authentication, or Apple's team id.
     #[arg(long, value_name = "ISS")]
     issuer: String,
-    /// sub: the subject [default with --client-auth: the issuer].
+    /// sub: the subject [default with --client-auth: the issuer]; Apple's Services ID.
     #[arg(long, value_name = "SUB")]
     subject: Option<String>,
     /// aud: the authorization server's issuer identifier (or, for grants, its token endpoint).
-    #[arg(long, value_name = "AUD")]
-    audience: String,
-    /// Seconds from iat to exp.
+    #[arg(
+        long,
+        value_name = "AUD",
+        required_unless_present = "apple",
+        conflicts_with = "apple"
+    )]
+    audience: Option<String>,
+    /// Seconds from iat to exp; with --jwt or --apple at most 15777000 (six months).
     #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_LIFETIME)]
     lifetime: u64,
-    /// The kid header parameter.
+    /// The kid header parameter (required with --apple: the key id).
     #[arg(long, value_name = "KID")]
     kid: Option<String>,
     /// Client authentication: sets typ client-authentication+jwt and requires iss == sub.
-    #[arg(long = "client-auth")]
+    #[arg(long = "client-auth", conflicts_with_all = ["jwt", "apple"])]
     client_auth: bool,
-    /// jti [default: 128 random bits, base64url].
+    /// A plain JWT (RFC 7519), not an RFC 7523 assertion: iss and sub independent, no typ,
+    /// no jti unless --jti, a lifetime of 1 to 15777000 s.
+    #[arg(long, conflicts_with = "apple")]
+    jwt: bool,
+    /// Sign in with Apple's client secret: --jwt with aud https://appleid.apple.com, an
+    /// ES256 key (Apple's .p8), --kid its key id, --issuer the team id, --subject the client
+    /// id (Services ID).
+    #[arg(long, requires = "kid")]
+    apple: bool,
+    /// jti [default: 128 random bits, base64url; none with --jwt or --apple].
     #[arg(long, value_name = "JTI")]
     jti: Option<String>,
     /// iat, in Unix seconds [default: the system clock].
@@ -67,20 +100,80 @@ pub fn run(args: &SignArgs) -> Result<ExitCode, Fatal> {
             ))
         }
     };
-    let signer = keys::load_private(&args.key)?;
-    let request = AssertionRequest {
-        issuer: &args.issuer,
-        subject,
-        audience: &args.audience,
-        lifetime: Some(args.lifetime),
-        jti: args.jti.as_deref(),
-        kid: args.kid.as_deref(),
-        client_authentication: args.client_auth,
+    let mut signer = keys::load_private(&args.key)?;
+    if let Some(alg) = args.alg {
+        signer = signer
+            .with_algorithm(alg)
+            .map_err(|e| Fatal::usage(format_args!("--alg {alg}: {e} ({})", args.key.display())))?;
+    }
+    if args.apple && signer.algorithm() != Algorithm::Es256 {
+        return Err(Fatal::usage(match args.alg {
+            Some(alg) => format!("--alg {alg}: --apple signs ES256 only"),
+            None => format!(
+                "--key {}: --apple needs a P-256 key (ES256, Apple's .p8 file), not {} key",
+                args.key.display(),
+                match signer.key_type() {
+                    KeyType::Rsa => "an RSA",
+                    KeyType::P256 => "a P-256",
+                    KeyType::Ed25519 => "an Ed25519",
+                }
+            ),
+        }));
+    }
+    let audience = match (&args.audience, args.apple) {
+        (_, true) => APPLE_AUDIENCE,
+        (Some(audience), false) => audience.as_str(),
+        // clap requires --audience without --apple.
+        (None, false) => return Err(Fatal::usage("--audience is required")),
     };
-    let token = signer.sign(&request, now(args.now)).map_err(Fatal::usage)?;
+    let now = now(args.now);
+    let token = if args.jwt || args.apple {
+        let request = JwtRequest {
+            issuer: &args.issuer,
+            subject,
+            audience,
+            lifetime: Some(args.lifetime),
+            jti: args.jti.as_deref(),
+            kid: args.kid.as_deref(),
+        };
+        signer.sign_jwt(&request, now)
+    } else {
+        let request = AssertionRequest {
+            issuer: &args.issuer,
+            subject,
+            audience,
+            lifetime: Some(args.lifetime),
+            jti: args.jti.as_deref(),
+            kid: args.kid.as_deref(),
+            client_authentication: args.client_auth,
+        };
+        signer.sign(&request, now)
+    }
+    .map_err(|e| sign_error(&e, args))?;
     let mut out = io::stdout().lock();
     writeln!(out, "{token}")
         .and_then(|()| out.flush())
         .map_err(|e| Fatal::output(&e))?;
     Ok(ExitCode::from(EXIT_VALID))
+}
+
+/// The core's refusal, led by the flag at fault.
+fn sign_error(error: &SignError, args: &SignArgs) -> Fatal {
+    match *error {
+        SignError::InvalidValue(name @ ("issuer" | "subject" | "audience" | "jti" | "kid")) => {
+            Fatal::usage(format_args!("--{name}: {error}"))
+        }
+        SignError::IssuerIsNotSubject => Fatal::usage(format_args!("--subject: {error}")),
+        SignError::LifetimeOutOfRange { .. } => Fatal::usage(format_args!(
+            "--lifetime: {error} (the limit of --{}: {MAX_JWT_LIFETIME} s, six months)",
+            if args.apple { "apple" } else { "jwt" }
+        )),
+        _ => Fatal::usage(error),
+    }
+}
+
+/// `--alg`: a registered name, exactly (RFC 7518 §3.1, RFC 9864 §2.2).
+fn parse_algorithm(text: &str) -> Result<Algorithm, String> {
+    Algorithm::from_header(text)
+        .ok_or_else(|| "expected RS256, PS256, ES256, EdDSA or Ed25519 (exact case)".to_owned())
 }

@@ -2443,6 +2443,436 @@ fn sign_is_verified_by_openssl() {
     );
 }
 
+/// Keys made by `openssl genpkey` in PKCS#8 `PRIVATE KEY` PEM (the form of Apple's `.p8`
+/// files), with their SPKI PEM and DER: `rsa`, `p256`, `ed25519` (`<name>.pem`,
+/// `<name>-public.pem`, `<name>-public.der`).
+fn openssl_keys() -> TempDir {
+    let dir = TempDir::new("rfc7523-cli-sign-algs");
+    for (name, options) in [
+        (
+            "rsa",
+            &["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"][..],
+        ),
+        (
+            "p256",
+            &["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"][..],
+        ),
+        ("ed25519", &["-algorithm", "ED25519"][..]),
+    ] {
+        let private = dir.join(&format!("{name}.pem"));
+        let mut genpkey: Vec<std::ffi::OsString> = vec!["genpkey".into()];
+        genpkey.extend(options.iter().map(Into::into));
+        genpkey.extend(["-out".into(), private.clone().into_os_string()]);
+        openssl_ok(&genpkey, None);
+        for (suffix, form) in [("public.pem", "PEM"), ("public.der", "DER")] {
+            let out = dir.join(&format!("{name}-{suffix}"));
+            openssl_ok(
+                [
+                    "pkey".as_ref(),
+                    "-in".as_ref(),
+                    private.as_os_str(),
+                    "-pubout".as_ref(),
+                    "-outform".as_ref(),
+                    form.as_ref(),
+                    "-out".as_ref(),
+                    out.as_os_str(),
+                ],
+                None,
+            );
+        }
+    }
+    dir
+}
+
+/// An ES256 `R || S` (RFC 7518 §3.4) as the DER `ECDSA-Sig-Value` openssl reads (RFC 3279).
+fn ecdsa_der(raw: &[u8]) -> Vec<u8> {
+    let integer = |bytes: &[u8]| {
+        let mut value: Vec<u8> = bytes.iter().copied().skip_while(|&b| b == 0).collect();
+        if value.first().is_none_or(|&b| b & 0x80 != 0) {
+            value.insert(0, 0);
+        }
+        let mut out = vec![0x02, u8::try_from(value.len()).or_panic("INTEGER length")];
+        out.extend(value);
+        out
+    };
+    assert_eq!(raw.len(), 64);
+    let (r, s) = raw.split_at(32);
+    let body = [integer(r), integer(s)].concat();
+    let mut out = vec![0x30, u8::try_from(body.len()).or_panic("SEQUENCE length")];
+    out.extend(body);
+    out
+}
+
+/// True when `openssl` verifies the JWS `token` signed with `alg` under `public` (SPKI PEM).
+fn openssl_verifies(dir: &TempDir, public: &std::path::Path, alg: &str, token: &str) -> bool {
+    let (input, signature) = token.rsplit_once('.').or_panic("a compact JWS");
+    let signature = b64url_decode(signature).or_panic("base64url signature");
+    let input = dir.write("input", input);
+    let signature = if alg == "ES256" {
+        dir.write("signature.bin", ecdsa_der(&signature))
+    } else {
+        dir.write("signature.bin", &signature)
+    };
+    let mut command: Vec<std::ffi::OsString> = match alg {
+        "EdDSA" | "Ed25519" => ["pkeyutl", "-verify", "-pubin", "-rawin", "-inkey"]
+            .map(Into::into)
+            .to_vec(),
+        _ => ["dgst", "-sha256", "-verify"].map(Into::into).to_vec(),
+    };
+    command.push(public.into());
+    if alg == "PS256" {
+        for option in [
+            "rsa_padding_mode:pss",
+            "rsa_pss_saltlen:32",
+            "rsa_mgf1_md:sha256",
+        ] {
+            command.extend(["-sigopt".into(), option.into()]);
+        }
+    }
+    if alg.starts_with("Ed") {
+        command.extend([
+            "-in".into(),
+            input.into_os_string(),
+            "-sigfile".into(),
+            signature.into_os_string(),
+        ]);
+    } else {
+        command.extend([
+            "-signature".into(),
+            signature.into_os_string(),
+            input.into_os_string(),
+        ]);
+    }
+    openssl(&command, None).status.success()
+}
+
+/// True when the core's own primitive for `alg` (`rfc7523::alg`) verifies `token` under the
+/// SPKI DER `public`.
+fn core_verifies(public: &[u8], alg: &str, token: &str) -> bool {
+    use rfc7523::alg::{eddsa::Ed25519VerifyingKey, es256::P256VerifyingKey, ps256};
+    let (input, signature) = token.rsplit_once('.').or_panic("a compact JWS");
+    let signature = b64url_decode(signature).or_panic("base64url signature");
+    let input = input.as_bytes();
+    match alg {
+        "RS256" => rfc7523::RsaVerifyingKey::from_spki_der(public)
+            .or_panic("RSA SPKI")
+            .verify_rs256(input, &signature),
+        "PS256" => ps256::verify_message(
+            &rfc7523::RsaVerifyingKey::from_spki_der(public).or_panic("RSA SPKI"),
+            input,
+            &signature,
+        ),
+        "ES256" => P256VerifyingKey::from_spki_der(public)
+            .or_panic("P-256 SPKI")
+            .verify_message(input, &signature),
+        _ => Ed25519VerifyingKey::from_spki_der(public)
+            .or_panic("Ed25519 SPKI")
+            .verify_message(input, &signature),
+    }
+}
+
+/// Every algorithm `rfc7523 sign` makes, in both modes, verified by `openssl` (the
+/// independent implementation) and by the core's own primitives, which both refuse the
+/// signature over other bytes; the signature lengths of RFC 7518 §3.4 and RFC 8032.
+#[test]
+fn sign_every_algorithm_is_verified_by_openssl() {
+    let dir = openssl_keys();
+    for (key, alg, default, signature_len) in [
+        ("rsa", "RS256", true, 256),
+        ("rsa", "PS256", false, 256),
+        ("p256", "ES256", true, 64),
+        ("ed25519", "EdDSA", true, 64),
+        ("ed25519", "Ed25519", false, 64),
+    ] {
+        let private = dir.join(&format!("{key}.pem"));
+        let public_pem = dir.join(&format!("{key}-public.pem"));
+        let public_der = std::fs::read(dir.join(&format!("{key}-public.der"))).or_panic("DER");
+        for mode in [
+            &["--issuer", CLIENT, "--audience", AS, "--client-auth"][..],
+            &[
+                "--jwt",
+                "--issuer",
+                "TEAM",
+                "--subject",
+                "svc",
+                "--audience",
+                AS,
+            ][..],
+        ] {
+            let mut a = args(&[&"sign", &"--key", &private, &"--now", &NOW_ARG]);
+            a.extend(mode.iter().map(Into::into));
+            if !default {
+                a.extend(["--alg".into(), alg.into()]);
+            }
+            let run = rfc7523(&a, None);
+            assert_eq!(run.code, 0, "{alg}: {run:?}");
+            let token = run.stdout.trim_end();
+            let header: Value = serde_json::from_slice(
+                &b64url_decode(token.split('.').next().or_panic("header")).or_panic("b64"),
+            )
+            .or_panic("header JSON");
+            assert_eq!(header["alg"], alg, "{token}");
+            let signature = b64url_decode(token.rsplit_once('.').or_panic("jws").1);
+            assert_eq!(signature.map(|s| s.len()), Some(signature_len), "{alg}");
+            assert!(
+                openssl_verifies(&dir, &public_pem, alg, token),
+                "{alg}: {token}"
+            );
+            assert!(core_verifies(&public_der, alg, token), "{alg}: {token}");
+            // Other bytes under the same signature: refused by both, so the checks are real.
+            let (input, signature) = token.rsplit_once('.').or_panic("jws");
+            let tampered = format!("{input}x.{signature}");
+            assert!(
+                !openssl_verifies(&dir, &public_pem, alg, &tampered),
+                "{alg}"
+            );
+            assert!(!core_verifies(&public_der, alg, &tampered), "{alg}");
+        }
+    }
+}
+
+/// Sign in with Apple's client secret in one command: the exact header and claims (iss the
+/// team id, sub the Services ID, no jti), ES256 verified by openssl, the lifetime bound at its
+/// boundary, and the RFC 7523 mode's lifetime unchanged.
+#[test]
+fn sign_apple_client_secret() {
+    let dir = openssl_keys();
+    let p8 = dir.join("p256.pem");
+    let apple = |extra: &[&str]| {
+        let mut a = args(&[
+            &"sign",
+            &"--apple",
+            &"--key",
+            &p8,
+            &"--kid",
+            &"ABC123DEFG",
+            &"--issuer",
+            &"DEF123GHIJ",
+            &"--subject",
+            &"com.example.web",
+            &"--now",
+            &NOW_ARG,
+        ]);
+        a.extend(extra.iter().map(Into::into));
+        rfc7523(&a, None)
+    };
+    let run = apple(&["--lifetime", "15777000"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let token = run.stdout.trim_end();
+    let part = |i: usize| -> Value {
+        let text = token.split('.').nth(i).or_panic("part");
+        serde_json::from_slice(&b64url_decode(text).or_panic("b64")).or_panic("JSON")
+    };
+    assert_eq!(part(0), json!({"alg": "ES256", "kid": "ABC123DEFG"}));
+    assert_eq!(
+        part(1),
+        json!({
+            "iss": "DEF123GHIJ", "sub": "com.example.web", "aud": "https://appleid.apple.com",
+            "exp": NOW + 15_777_000, "iat": NOW,
+        })
+    );
+    assert!(openssl_verifies(
+        &dir,
+        &dir.join("p256-public.pem"),
+        "ES256",
+        token
+    ));
+    // One second past Apple's six months; --jwt's lower bound; the default lifetime.
+    apple(&["--lifetime", "15777001"])
+        .assert_usage_error("--lifetime: a lifetime of 15777001 s is outside 1..=15777000 s");
+    let run = apple(&[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let jwt = |lifetime: &str| {
+        rfc7523(
+            &args(&[
+                &"sign",
+                &"--jwt",
+                &"--key",
+                &p8,
+                &"--issuer",
+                &"i",
+                &"--subject",
+                &"s",
+                &"--audience",
+                &AS,
+                &"--lifetime",
+                &lifetime,
+                &"--now",
+                &NOW_ARG,
+            ]),
+            None,
+        )
+    };
+    assert_eq!(jwt("1").code, 0);
+    assert_eq!(jwt("15777000").code, 0);
+    jwt("0").assert_usage_error("--lifetime: a lifetime of 0 s is outside 1..=15777000 s");
+    jwt("15777001").assert_usage_error("(the limit of --jwt: 15777000 s, six months)");
+    // The RFC 7523 mode keeps its rule: any lifetime (the verifier bounds it).
+    let run = rfc7523(
+        &args(&[
+            &"sign",
+            &"--key",
+            &p8,
+            &"--issuer",
+            &"i",
+            &"--subject",
+            &"s",
+            &"--audience",
+            &AS,
+            &"--lifetime",
+            &"15777001",
+            &"--now",
+            &NOW_ARG,
+        ]),
+        None,
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+}
+
+/// The algorithm and mode refusals of `sign`: exit status 2, one line naming the flag at fault.
+#[test]
+fn sign_algorithm_and_mode_errors_name_the_flag() {
+    let dir = openssl_keys();
+    let key = |name: &str| dir.join(&format!("{name}.pem"));
+    let sign = |extra: &[&dyn AsRef<std::ffi::OsStr>]| {
+        let mut a = args(&[&"sign", &"--issuer", &"i", &"--subject", &"s"]);
+        a.extend(args(extra));
+        rfc7523(&a, None)
+    };
+    for (key_name, alg, key_type) in [
+        ("p256", "PS256", "a P-256"),
+        ("p256", "RS256", "a P-256"),
+        ("rsa", "ES256", "an RSA"),
+        ("rsa", "EdDSA", "an RSA"),
+        ("ed25519", "ES256", "an Ed25519"),
+        ("ed25519", "PS256", "an Ed25519"),
+    ] {
+        sign(&[&"--key", &key(key_name), &"--audience", &AS, &"--alg", &alg])
+            .assert_usage_error(&format!("--alg {alg}: {alg} needs"));
+        sign(&[&"--key", &key(key_name), &"--audience", &AS, &"--alg", &alg])
+            .assert_usage_error(&format!("not {key_type} key ({}", key(key_name).display()));
+    }
+    sign(&[
+        &"--key",
+        &key("rsa"),
+        &"--audience",
+        &AS,
+        &"--alg",
+        &"ps256",
+    ])
+    .assert_usage_error("invalid value 'ps256' for '--alg <ALG>'");
+    sign(&[
+        &"--key",
+        &key("rsa"),
+        &"--audience",
+        &AS,
+        &"--alg",
+        &"HS256",
+    ])
+    .assert_usage_error("'--alg <ALG>'");
+    // --apple: ES256 with its own aud and a kid.
+    sign(&[&"--apple", &"--key", &key("rsa"), &"--kid", &"K"])
+        .assert_usage_error("--apple needs a P-256 key (ES256, Apple's .p8 file), not an RSA key");
+    sign(&[
+        &"--apple",
+        &"--key",
+        &key("ed25519"),
+        &"--kid",
+        &"K",
+        &"--alg",
+        &"Ed25519",
+    ])
+    .assert_usage_error("--alg Ed25519: --apple signs ES256 only");
+    sign(&[&"--apple", &"--key", &key("p256")]).assert_usage_error("--kid");
+    sign(&[
+        &"--apple",
+        &"--key",
+        &key("p256"),
+        &"--kid",
+        &"K",
+        &"--audience",
+        &AS,
+    ])
+    .assert_usage_error("'--apple' cannot be used with '--audience <AUD>'");
+    sign(&[&"--apple", &"--jwt", &"--key", &key("p256"), &"--kid", &"K"])
+        .assert_usage_error("cannot be used with");
+    sign(&[
+        &"--jwt",
+        &"--client-auth",
+        &"--key",
+        &key("p256"),
+        &"--audience",
+        &AS,
+    ])
+    .assert_usage_error("'--jwt' cannot be used with '--client-auth'");
+    sign(&[&"--key", &key("p256")]).assert_usage_error("--audience <AUD>");
+    sign(&[
+        &"--jwt",
+        &"--key",
+        &key("p256"),
+        &"--audience",
+        &AS,
+        &"--kid",
+        &"k".repeat(129),
+    ])
+    .assert_usage_error("--kid: kid must be");
+    // Key formats: encrypted PKCS#8, SEC 1 EC keys (convert to PKCS#8), another curve.
+    let p256 = key("p256");
+    for (name, command) in [
+        (
+            "encrypted.pem",
+            &[
+                "pkcs8",
+                "-topk8",
+                "-v2",
+                "aes-256-cbc",
+                "-passout",
+                "pass:x",
+            ][..],
+        ),
+        ("sec1.pem", &["ec"][..]),
+    ] {
+        let out = dir.join(name);
+        let mut a: Vec<std::ffi::OsString> = command.iter().map(Into::into).collect();
+        a.extend([
+            "-in".into(),
+            p256.clone().into_os_string(),
+            "-out".into(),
+            out.into_os_string(),
+        ]);
+        openssl_ok(&a, None);
+    }
+    let p384 = dir.join("p384.pem");
+    openssl_ok(
+        [
+            "genpkey".as_ref(),
+            "-algorithm".as_ref(),
+            "EC".as_ref(),
+            "-pkeyopt".as_ref(),
+            "ec_paramgen_curve:P-384".as_ref(),
+            "-out".as_ref(),
+            p384.as_os_str(),
+        ],
+        None,
+    );
+    for (file, message) in [
+        (
+            "encrypted.pem",
+            "encrypted.pem: the private key is encrypted; decrypt it first",
+        ),
+        (
+            "sec1.pem",
+            "sec1.pem: not a PRIVATE KEY (PKCS#8) or RSA PRIVATE KEY (PKCS#1) PEM",
+        ),
+        (
+            "p384.pem",
+            "p384.pem: not an RSA, P-256 or Ed25519 private key",
+        ),
+    ] {
+        sign(&[&"--key", &dir.join(file), &"--audience", &AS]).assert_usage_error(message);
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // inspect
 // ---------------------------------------------------------------------------------------------
