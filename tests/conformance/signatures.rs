@@ -20,9 +20,9 @@
 
 use rfc7523::sign::{AssertionRequest, AssertionSigner};
 use rfc7523::{
-    Algorithm, Claim, Error, GrantProfile, HeaderParameter, KeyError, KeyHint, KeyMaterial, KeySet, Malformed,
-    MemoryReplayStore, Part, Party, RsaVerifyingKey, UnverifiedAssertion, VerifiedAssertion,
-    VerifyingKey,
+    Algorithm, Claim, Error, GrantProfile, HeaderParameter, KeyError, KeyHint, KeyMaterial, KeySet,
+    Malformed, MemoryReplayStore, Part, Party, RsaVerifyingKey, UnverifiedAssertion,
+    VerifiedAssertion, VerifyingKey,
 };
 use rfc7523_conformance::{
     b64url, b64url_decode, hex, json_array, json_str, json_u64, load_json, openssl, openssl_ok,
@@ -690,7 +690,9 @@ fn wycheproof_json_web_signature() {
                 continue;
             };
             let outcome = match keys {
-                Ok(keys) => verify_jws(jws, keys).map(|_| ()).map_err(|e| format!("{e:?}")),
+                Ok(keys) => verify_jws(jws, keys)
+                    .map(|_| ())
+                    .map_err(|e| format!("{e:?}")),
                 Err(e) => {
                     // By design: an alg or curve this crate does not verify, use other than
                     // sig, key_ops without verify.
@@ -751,7 +753,10 @@ fn wycheproof_json_web_signature() {
          a group key)"
     );
     // Every case is accounted for: the 29 invalid cases of the groups without a key too.
-    assert_eq!(json_serialization + verified + valid_other_alg + rejected + 29, total);
+    assert_eq!(
+        json_serialization + verified + valid_other_alg + rejected + 29,
+        total
+    );
     let by_alg: Vec<(&str, usize)> = by_alg.into_iter().collect();
     assert_eq!(by_alg, [("ES256", 2), ("PS256", 6), ("RS256", 8)]);
 }
@@ -1057,7 +1062,10 @@ fn public_rs256_fixtures() {
             "invalid" => invalid += 1,
             "reject_for_RS256_only_verifier" => {
                 other_alg += 1;
-                match header_alg(token).as_deref().and_then(Algorithm::from_header) {
+                match header_alg(token)
+                    .as_deref()
+                    .and_then(Algorithm::from_header)
+                {
                     // RS384, RS512, …: refused on the header alone, whatever key is configured.
                     None => failures.check(
                         parsed == Err(Error::UnsupportedAlgorithm),
@@ -1075,13 +1083,15 @@ fn public_rs256_fixtures() {
                         let pinned = VerifyingKey::from_pem(&pem)
                             .and_then(|k| k.with_algorithm(alg))
                             .and_then(|k| KeySet::from_key(&k));
-                        let outcome = pinned
-                            .map_err(|e| format!("{e:?}"))
-                            .and_then(|keys| verify_jws(token, &keys).map_err(|e| format!("{e:?}")));
+                        let outcome = pinned.map_err(|e| format!("{e:?}")).and_then(|keys| {
+                            verify_jws(token, &keys).map_err(|e| format!("{e:?}"))
+                        });
                         failures.check(
                             parsed.is_ok() && outcome.is_ok(),
                             id,
-                            format!("{alg} under a key for {alg}: parse {parsed:?}, verify {outcome:?}"),
+                            format!(
+                                "{alg} under a key for {alg}: parse {parsed:?}, verify {outcome:?}"
+                            ),
                         );
                     }
                 }

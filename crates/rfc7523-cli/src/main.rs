@@ -333,13 +333,11 @@ impl PartyArgs {
     }
 }
 
-/// An `--alg` value: exactly one of the algorithms the core verifies (case-sensitive, as in a
-/// JWS header).
+/// An `--alg` value (`verify`, `token-request`, `sign`): a registered name, exactly (RFC 7518
+/// §3.1, RFC 9864 §2.2), of the algorithms the core verifies and signs.
 fn parse_algorithm(value: &str) -> Result<Algorithm, String> {
-    Algorithm::from_header(value).ok_or_else(|| {
-        let names: Vec<&str> = Algorithm::ALL.iter().map(|a| a.as_str()).collect();
-        format!("must be one of {}", names.join(", "))
-    })
+    Algorithm::from_header(value)
+        .ok_or_else(|| "expected RS256, PS256, ES256, EdDSA or Ed25519 (exact case)".to_owned())
 }
 
 /// The `--long` names of the [`PartyArgs`] flags that `matches` has from the command line.

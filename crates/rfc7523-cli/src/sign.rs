@@ -48,7 +48,7 @@ pub struct SignArgs {
     key: PathBuf,
     /// The algorithm [default: the key's: RS256 for RSA, ES256 for P-256, EdDSA for Ed25519].
     /// PS256 with an RSA key; Ed25519 (RFC 9864) with an Ed25519 key.
-    #[arg(long, value_name = "ALG", value_parser = parse_algorithm)]
+    #[arg(long, value_name = "ALG", value_parser = crate::parse_algorithm)]
     alg: Option<Algorithm>,
     /// iss: the issuer, the client id for client authentication, or Apple's team id.
     #[arg(long, value_name = "ISS")]
@@ -170,10 +170,4 @@ fn sign_error(error: &SignError, args: &SignArgs) -> Fatal {
         )),
         _ => Fatal::usage(error),
     }
-}
-
-/// `--alg`: a registered name, exactly (RFC 7518 §3.1, RFC 9864 §2.2).
-fn parse_algorithm(text: &str) -> Result<Algorithm, String> {
-    Algorithm::from_header(text)
-        .ok_or_else(|| "expected RS256, PS256, ES256, EdDSA or Ed25519 (exact case)".to_owned())
 }

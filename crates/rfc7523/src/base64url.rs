@@ -57,6 +57,21 @@ const SEXTETS: [u8; 256] =
 const STANDARD_SEXTETS: [u8; 256] =
     sextets(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/");
 
+/// True when `src` is canonical unpadded base64url, exactly what [`decode`] accepts, checked
+/// without decoding (to decode it later, straight into its place).
+pub(crate) fn is_canonical(src: &[u8]) -> bool {
+    let sextet = |c: u8| SEXTETS.get(usize::from(c)).copied().unwrap_or(INVALID);
+    if src.len() % 4 == 1 || src.iter().any(|&c| sextet(c) == INVALID) {
+        return false;
+    }
+    // RFC 4648 §3.5: the unused low bits of the last character are zero.
+    match (src.len() % 4, src.last()) {
+        (2, Some(&c)) => sextet(c) & 0x0f == 0,
+        (3, Some(&c)) => sextet(c) & 0x03 == 0,
+        _ => true,
+    }
+}
+
 /// Decodes canonical unpadded base64url `src` into `dst`, returning the decoded bytes.
 pub(crate) fn decode<'d>(src: &[u8], dst: &'d mut [u8]) -> Result<&'d [u8], DecodeError> {
     decode_with(&SEXTETS, src, dst)
@@ -181,7 +196,8 @@ mod tests {
         }
     }
 
-    /// The decoder against `base64ct` (canonical unpadded base64url, constant time): every
+    /// The decoder (and [`is_canonical`]) against `base64ct` (canonical unpadded base64url,
+    /// constant time): every
     /// encoding of random bytes of every length up to 200, and every single-character
     /// replacement of some of them by any byte, must get the same verdict and bytes.
     #[test]
@@ -201,6 +217,13 @@ mod tests {
                 .map(<[u8]>::to_vec)
                 .map_err(|_| DecodeError::Invalid);
             assert_eq!(a, b, "{:?}", String::from_utf8_lossy(text));
+            // The check without decoding gives the same verdict.
+            assert_eq!(
+                is_canonical(text),
+                b.is_ok(),
+                "{:?}",
+                String::from_utf8_lossy(text)
+            );
         };
         let mut checked = 0;
         for len in 0..200 {

@@ -498,7 +498,9 @@ impl fmt::Display for Error {
         match *self {
             Error::Malformed(m) => m.describe(f),
             Error::TooLarge(limit) => write!(f, "the {} limit was exceeded", limit.as_str()),
-            Error::UnsupportedAlgorithm => f.write_str("the alg is not one this party's keys accept"),
+            Error::UnsupportedAlgorithm => {
+                f.write_str("the alg is not one this party's keys accept")
+            }
             Error::UnsupportedHeader(p) => {
                 write!(f, "the {} header parameter is not supported", p.as_str())
             }

@@ -4,7 +4,8 @@
 
 use sha2::{Digest, Sha256};
 
-use super::{KeyError, KeyMaterial, RsaVerifyingKey, VerifyingKey, X5T_LEN, X5T_S256_LEN};
+use super::source::{Meta, Modulus, Source};
+use super::{rsa, KeyError, X5T_LEN, X5T_S256_LEN};
 #[cfg(feature = "eddsa")]
 use crate::alg::eddsa::Ed25519VerifyingKey;
 #[cfg(feature = "es256")]
@@ -12,7 +13,6 @@ use crate::alg::es256::P256VerifyingKey;
 use crate::alg::Algorithm;
 use crate::base64url;
 use crate::json::{Object, Value};
-use crate::jws::MAX_SIGNATURE_LEN;
 
 /// Private members of JWKs (RFC 7518 §6.2.2, §6.3.2, §6.4.1; RFC 8037 §2).
 const PRIVATE_MEMBERS: [&str; 8] = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
@@ -20,9 +20,14 @@ const PRIVATE_MEMBERS: [&str; 8] = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"]
 /// Longest certificate read from `x5c[0]` to compute its `x5t#S256`, in bytes (decoded).
 pub const MAX_CERTIFICATE_LEN: usize = 8 * 1024;
 
+/// What [`read`] gives: a key usable to verify signatures (its metadata and material, borrowed
+/// from the JWK), or why a well-formed key is not (skipped in a set, refused alone).
+pub(super) type Read<'a> = Result<(Meta, Source<'a>), KeyError>;
+
 /// Reads one JWK: `Ok(Ok(key))` for a key usable to verify signatures, `Ok(Err(why))` for a
-/// well-formed key that is not (skipped in a set, refused alone), `Err` for a broken one.
-pub(super) fn read(jwk: &Object<'_>) -> Result<Result<VerifyingKey, KeyError>, KeyError> {
+/// well-formed key that is not, `Err` for a broken one. An RSA modulus is only checked to be
+/// canonical base64url here; it is decoded where it is stored.
+pub(super) fn read<'a>(jwk: &Object<'a>) -> Result<Read<'a>, KeyError> {
     if PRIVATE_MEMBERS.iter().any(|m| jwk.get(m).is_some()) {
         return Err(KeyError::PrivateKeyMaterial);
     }
@@ -31,22 +36,34 @@ pub(super) fn read(jwk: &Object<'_>) -> Result<Result<VerifyingKey, KeyError>, K
         Some(_) => return Err(KeyError::InvalidMember("kty")),
         None => return Err(KeyError::MissingMember("kty")),
     };
-    let material = if kty.eq_str("RSA") {
-        let mut n_buf = [0u8; MAX_SIGNATURE_LEN + 1];
-        let n = base64_member(jwk, "n", &mut n_buf)?;
+    let (material, key_type) = if kty.eq_str("RSA") {
+        let n = base64_text(jwk, "n")?;
         let mut e_buf = [0u8; 8];
         let e = base64_member(jwk, "e", &mut e_buf).map_err(|err| match err {
             KeyError::TooLarge => KeyError::InvalidExponent,
             other => other,
         })?;
-        KeyMaterial::Rsa(RsaVerifyingKey::from_components(n, e)?)
+        let e = rsa::check_exponent(e)?;
+        (
+            Source::Rsa {
+                n: Modulus::Base64(n),
+                e,
+            },
+            crate::alg::KeyType::Rsa,
+        )
     } else if kty.eq_str("EC") {
         #[cfg(feature = "es256")]
         match P256VerifyingKey::from_jwk_object(jwk) {
             Err(crate::alg::KeyMaterialError::WrongCurve) => {
                 return Ok(Err(KeyError::UnsupportedCurve))
             }
-            other => KeyMaterial::P256(other?),
+            other => {
+                let (x, y) = other?.coordinates();
+                (
+                    Source::P256(super::source::concat(&x, &y)),
+                    crate::alg::KeyType::P256,
+                )
+            }
         }
         #[cfg(not(feature = "es256"))]
         return Ok(Err(KeyError::NotBuiltIn(Algorithm::Es256)));
@@ -56,15 +73,17 @@ pub(super) fn read(jwk: &Object<'_>) -> Result<Result<VerifyingKey, KeyError>, K
             Err(crate::alg::KeyMaterialError::WrongCurve) => {
                 return Ok(Err(KeyError::UnsupportedCurve))
             }
-            other => KeyMaterial::Ed25519(other?),
+            other => (
+                Source::Ed25519(other?.to_bytes()),
+                crate::alg::KeyType::Ed25519,
+            ),
         }
         #[cfg(not(feature = "eddsa"))]
         return Ok(Err(KeyError::NotBuiltIn(Algorithm::EdDsa)));
     } else {
         return Ok(Err(KeyError::UnsupportedKeyType));
     };
-    let key_type = material.key_type();
-    let mut key = VerifyingKey::new(material);
+    let mut key = Meta::new();
     match jwk.get("alg") {
         None => {}
         Some(Value::String(alg)) => {
@@ -121,7 +140,35 @@ pub(super) fn read(jwk: &Object<'_>) -> Result<Result<VerifyingKey, KeyError>, K
             _ => key.x5t_s256 = Some(thumbprint),
         }
     }
-    Ok(Ok(key))
+    Ok(Ok((key, material)))
+}
+
+/// Decodes a JWK's `n` (checked canonical by [`read`]) into `buf`: at most one byte more than
+/// the largest modulus (a leading zero), else [`KeyError::ModulusTooLarge`].
+pub(super) fn decode_modulus<'b>(text: &str, buf: &'b mut [u8]) -> Result<&'b [u8], KeyError> {
+    match base64url::decode(text.as_bytes(), buf) {
+        Ok(bytes) => Ok(bytes),
+        Err(base64url::DecodeError::TooLong) => Err(KeyError::ModulusTooLarge {
+            bits: base64url::decoded_len(text.len()) * 8,
+        }),
+        Err(base64url::DecodeError::Invalid) => Err(KeyError::InvalidMember("n")),
+    }
+}
+
+/// A base64url member's text: a string without JSON escapes (base64url never needs one) of
+/// canonical unpadded base64url, not decoded.
+fn base64_text<'a>(jwk: &Object<'a>, name: &'static str) -> Result<&'a str, KeyError> {
+    let Some(value) = jwk.get(name) else {
+        return Err(KeyError::MissingMember(name));
+    };
+    let Value::String(text) = value else {
+        return Err(KeyError::InvalidMember(name));
+    };
+    let text = text.unescaped_str().ok_or(KeyError::InvalidMember(name))?;
+    if !base64url::is_canonical(text.as_bytes()) {
+        return Err(KeyError::InvalidMember(name));
+    }
+    Ok(text)
 }
 
 /// A base64url member of exactly `N` bytes, when present.
@@ -204,9 +251,6 @@ fn base64_member<'b>(
     let text = text.unescaped_str().ok_or(KeyError::InvalidMember(name))?;
     match base64url::decode(text.as_bytes(), buf) {
         Ok(bytes) => Ok(bytes),
-        Err(base64url::DecodeError::TooLong) if name == "n" => Err(KeyError::ModulusTooLarge {
-            bits: base64url::decoded_len(text.len()) * 8,
-        }),
         Err(base64url::DecodeError::TooLong) => Err(KeyError::TooLarge),
         Err(base64url::DecodeError::Invalid) => Err(KeyError::InvalidMember(name)),
     }

@@ -37,6 +37,9 @@ use crate::jws::MAX_HEADER_STRING_LEN;
 mod jwk;
 mod rsa;
 mod set;
+mod source;
+
+use source::{Meta, Modulus, Source};
 
 pub use jwk::MAX_CERTIFICATE_LEN;
 pub use rsa::{RsaKey, RsaVerifyingKey, MAX_PUBLIC_EXPONENT, MAX_RSA_BITS, MIN_RSA_BITS};
@@ -224,9 +227,64 @@ impl KeyMaterial {
     }
 }
 
+impl KeyMaterial {
+    /// The owned key of `source` (an RSA modulus decoded and checked, `R² mod n` computed).
+    pub(crate) fn from_source(source: Source<'_>) -> Result<Self, KeyError> {
+        Ok(match source {
+            Source::Rsa { n, e } => KeyMaterial::Rsa(match n {
+                Modulus::Bytes(n) | Modulus::Precomputed { n, .. } => {
+                    RsaVerifyingKey::from_checked(rsa::check_modulus(n)?, e)?
+                }
+                Modulus::Base64(text) => {
+                    let mut buf = [0u8; rsa::MAX_MODULUS_LEN + 1];
+                    let n = jwk::decode_modulus(text, &mut buf)?;
+                    RsaVerifyingKey::from_checked(rsa::check_modulus(n)?, e)?
+                }
+            }),
+            #[cfg(feature = "es256")]
+            Source::P256(point) => {
+                let (x, y) = point.split_at(32);
+                let (Ok(x), Ok(y)) = (<&[u8; 32]>::try_from(x), <&[u8; 32]>::try_from(y)) else {
+                    return Err(KeyError::InvalidPoint);
+                };
+                KeyMaterial::P256(P256VerifyingKey::from_coordinates(x, y)?)
+            }
+            #[cfg(feature = "eddsa")]
+            Source::Ed25519(bytes) => {
+                KeyMaterial::Ed25519(Ed25519VerifyingKey::from_bytes(&bytes)?)
+            }
+        })
+    }
+
+    /// The material as a [`Source`] to store (an RSA key with its precomputed constants).
+    pub(crate) fn as_source(&self) -> Source<'_> {
+        match self {
+            KeyMaterial::Rsa(key) => {
+                let key = key.as_key();
+                Source::Rsa {
+                    n: Modulus::Precomputed {
+                        n: key.modulus(),
+                        rr: key.r_squared(),
+                        n0: key.n0(),
+                    },
+                    e: key.exponent(),
+                }
+            }
+            #[cfg(feature = "es256")]
+            KeyMaterial::P256(point) => {
+                let (x, y) = point.coordinates();
+                Source::P256(source::concat(&x, &y))
+            }
+            #[cfg(feature = "eddsa")]
+            KeyMaterial::Ed25519(key) => Source::Ed25519(key.to_bytes()),
+        }
+    }
+}
+
 /// One trusted public key, read from any supported format, with what selects it for a JWS
 /// (`kid`, `x5t#S256`, `x5t`) and its algorithm when its JWK names one. Owned and sized for
-/// the largest key (about 2 KiB): store keys in a [`KeySet`].
+/// the largest key (about 2 KiB): for tools and tests. A [`KeyStore`] loads keys in place
+/// instead, without building one.
 ///
 /// Which tokens a key may verify by their header `kid` ([`KeyRef::selected_by`]): a key with a
 /// `kid` only those naming that `kid` or none; a key from a JWK Set without a `kid` only those
@@ -235,73 +293,33 @@ impl KeyMaterial {
 /// token, whatever its `kid`, as jose does for a key passed directly.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VerifyingKey {
+    meta: Meta,
     material: KeyMaterial,
-    alg: Option<Algorithm>,
-    kid: Option<Kid>,
-    x5t_s256: Option<[u8; X5T_S256_LEN]>,
-    x5t: Option<[u8; X5T_LEN]>,
-    any_kid: bool,
 }
 
 impl VerifyingKey {
     /// A key with no `kid` and no algorithm of its own (it serves any `kid`).
     pub const fn new(material: KeyMaterial) -> Self {
         Self {
+            meta: Meta::new(),
             material,
-            alg: None,
-            kid: None,
-            x5t_s256: None,
-            x5t: None,
-            any_kid: true,
         }
     }
 
     /// Reads a DER `SubjectPublicKeyInfo`: `rsaEncryption`, `id-ecPublicKey` with P-256, or
     /// `id-Ed25519`.
     pub fn from_spki_der(der: &[u8]) -> Result<Self, KeyError> {
-        use pkcs1::der::Decode;
-        let spki = spki::SubjectPublicKeyInfoRef::from_der(der).map_err(|_| KeyError::Malformed)?;
-        let material = if spki.algorithm.oid == rsa::RSA_ENCRYPTION {
-            KeyMaterial::Rsa(RsaVerifyingKey::from_spki_der(der)?)
-        } else if spki.algorithm.oid == crate::alg::ID_EC_PUBLIC_KEY {
-            #[cfg(feature = "es256")]
-            {
-                KeyMaterial::P256(P256VerifyingKey::from_spki_der(der)?)
-            }
-            #[cfg(not(feature = "es256"))]
-            return Err(KeyError::NotBuiltIn(Algorithm::Es256));
-        } else if spki.algorithm.oid == crate::alg::ID_ED25519 {
-            #[cfg(feature = "eddsa")]
-            {
-                KeyMaterial::Ed25519(Ed25519VerifyingKey::from_spki_der(der)?)
-            }
-            #[cfg(not(feature = "eddsa"))]
-            return Err(KeyError::NotBuiltIn(Algorithm::EdDsa));
-        } else {
-            return Err(KeyError::UnsupportedKeyType);
-        };
-        Ok(Self::new(material))
+        Ok(Self::new(KeyMaterial::from_source(source::spki(der)?)?))
     }
 
     /// Reads a PEM `PUBLIC KEY` (SPKI, any supported key type) or `RSA PUBLIC KEY` (PKCS#1)
     /// block. Text before the `-----BEGIN` line and after the `-----END` line is ignored
     /// (RFC 7468 §5.2). Private keys are refused as such.
     pub fn from_pem(pem: &str) -> Result<Self, KeyError> {
-        if pem.len() > MAX_KEY_TEXT_LEN {
-            return Err(KeyError::TooLarge);
-        }
         let mut buf = [0u8; crate::pem::MAX_DER];
-        let (label, der) = crate::pem::decode(pem, &mut buf).map_err(|_| KeyError::Malformed)?;
-        match label {
-            "PUBLIC KEY" => Self::from_spki_der(der),
-            "RSA PUBLIC KEY" => Ok(Self::new(KeyMaterial::Rsa(
-                RsaVerifyingKey::from_pkcs1_der(der)?,
-            ))),
-            "PRIVATE KEY" | "RSA PRIVATE KEY" | "EC PRIVATE KEY" | "ENCRYPTED PRIVATE KEY" => {
-                Err(KeyError::PrivateKeyMaterial)
-            }
-            _ => Err(KeyError::UnsupportedPemLabel),
-        }
+        Ok(Self::new(KeyMaterial::from_source(source::pem(
+            pem, &mut buf,
+        )?)?))
     }
 
     /// Reads one JWK (RFC 7517 §4): RSA (RFC 7518 §6.3.1), EC P-256 (§6.2.1) or OKP Ed25519
@@ -311,17 +329,20 @@ impl VerifyingKey {
             return Err(KeyError::TooLarge);
         }
         let object = crate::json::parse_object(json.as_bytes()).map_err(|_| KeyError::Malformed)?;
-        let mut key = jwk::read(&object)??;
-        key.any_kid = key.kid.is_none();
-        Ok(key)
+        let (mut meta, source) = jwk::read(&object)??;
+        meta.any_kid = meta.kid.is_none();
+        Ok(Self {
+            meta,
+            material: KeyMaterial::from_source(source)?,
+        })
     }
 
     /// Sets the key's `kid`: it then verifies only tokens naming that `kid` or none.
     pub fn with_kid(mut self, kid: &str) -> Result<Self, KeyError> {
         let mut value = Kid::new();
         value.push_str(kid).map_err(|_| KeyError::KidTooLong)?;
-        self.kid = Some(value);
-        self.any_kid = false;
+        self.meta.kid = Some(value);
+        self.meta.any_kid = false;
         Ok(self)
     }
 
@@ -332,7 +353,7 @@ impl VerifyingKey {
         if alg.key_type() != key_type {
             return Err(KeyError::AlgorithmMismatch { alg, key_type });
         }
-        self.alg = Some(alg);
+        self.meta.alg = Some(alg);
         Ok(self)
     }
 
@@ -348,17 +369,17 @@ impl VerifyingKey {
 
     /// The key's `kid`, if any.
     pub fn kid(&self) -> Option<&str> {
-        self.kid.as_deref()
+        self.meta.kid.as_deref()
     }
 
     /// The algorithm its JWK names, if any.
     pub const fn algorithm(&self) -> Option<Algorithm> {
-        self.alg
+        self.meta.alg
     }
 
     /// The key's `x5t#S256` (RFC 7517 §4.9), from its JWK member or computed from `x5c[0]`.
     pub const fn x5t_s256(&self) -> Option<&[u8; X5T_S256_LEN]> {
-        self.x5t_s256.as_ref()
+        self.meta.x5t_s256.as_ref()
     }
 
     /// True when `other` is the same public key, whatever the `kid`s: a registry refuses one
@@ -375,8 +396,8 @@ impl VerifyingKey {
         }
     }
 
-    pub(crate) fn serve_only_named_kids(&mut self) {
-        self.any_kid = false;
+    pub(crate) const fn meta(&self) -> &Meta {
+        &self.meta
     }
 }
 

@@ -9,7 +9,6 @@
 //! borrowed from a [`KeySet`](super::KeySet)'s storage; [`RsaVerifyingKey`] owns one (room for
 //! the largest modulus: for tools and tests, not for storage).
 
-use pkcs1::der::Decode;
 use rfc7523_rsavp1::Constants;
 
 use super::KeyError;
@@ -125,72 +124,56 @@ impl RsaVerifyingKey {
     /// applying every size and shape check: at least [`MIN_RSA_BITS`], at most
     /// [`MAX_RSA_BITS`], an odd modulus, an odd exponent in 3..=[`MAX_PUBLIC_EXPONENT`].
     pub fn from_components(n: &[u8], e: &[u8]) -> Result<Self, KeyError> {
-        let n = strip_leading_zeros(n);
-        let e = strip_leading_zeros(e);
-        let bits = bit_len(n);
-        if bits < MIN_RSA_BITS {
-            return Err(KeyError::ModulusTooSmall { bits });
-        }
-        if bits > MAX_RSA_BITS {
-            return Err(KeyError::ModulusTooLarge { bits });
-        }
-        if e.len() > 8 {
-            return Err(KeyError::InvalidExponent);
-        }
-        let e_value = e.iter().fold(0u64, |acc, &b| (acc << 8) | u64::from(b));
-        if e_value < 3 || e_value % 2 == 0 || e_value > MAX_PUBLIC_EXPONENT {
-            return Err(KeyError::InvalidExponent);
-        }
-        if n.last().is_none_or(|last| last % 2 == 0) {
-            return Err(KeyError::InvalidModulus);
-        }
+        let n = check_modulus(n)?;
+        Self::from_checked(n, check_exponent(e)?)
+    }
+
+    /// A key from a checked modulus (no leading zero) and exponent: `R² mod n` computed.
+    pub(crate) fn from_checked(n: &[u8], e: u64) -> Result<Self, KeyError> {
         let mut key = Self {
             n: heapless::Vec::from_slice(n).map_err(|()| KeyError::InvalidModulus)?,
             rr: heapless::Vec::new(),
             n0: 0,
-            e: e_value,
+            e,
         };
         key.rr
             .resize_default(n.len())
             .map_err(|()| KeyError::InvalidModulus)?;
         let constants =
-            rfc7523_rsavp1::precompute(n, e_value, &mut key.rr).ok_or(KeyError::InvalidModulus)?;
+            rfc7523_rsavp1::precompute(n, e, &mut key.rr).ok_or(KeyError::InvalidModulus)?;
         key.n0 = constants.n0;
         Ok(key)
     }
 
     /// Reads a DER `SubjectPublicKeyInfo` with the `rsaEncryption` algorithm.
     pub fn from_spki_der(der: &[u8]) -> Result<Self, KeyError> {
-        let spki = spki::SubjectPublicKeyInfoRef::from_der(der).map_err(|_| KeyError::Malformed)?;
-        if spki.algorithm.oid != RSA_ENCRYPTION {
-            return Err(KeyError::UnsupportedKeyType);
-        }
-        let inner = spki
-            .subject_public_key
-            .as_bytes()
-            .ok_or(KeyError::Malformed)?;
-        Self::from_pkcs1_der(inner)
+        Self::from_source(super::source::spki(der)?)
     }
 
     /// Reads a DER PKCS#1 `RSAPublicKey`.
     pub fn from_pkcs1_der(der: &[u8]) -> Result<Self, KeyError> {
-        let key = pkcs1::RsaPublicKey::from_der(der).map_err(|_| KeyError::Malformed)?;
-        Self::from_components(key.modulus.as_bytes(), key.public_exponent.as_bytes())
+        Self::from_source(super::source::pkcs1(der)?)
     }
 
     /// Reads a PEM `PUBLIC KEY` (SPKI, `rsaEncryption`) or `RSA PUBLIC KEY` (PKCS#1) block.
     pub fn from_pem(pem: &str) -> Result<Self, KeyError> {
-        match super::VerifyingKey::from_pem(pem)?.into_material() {
-            super::KeyMaterial::Rsa(key) => Ok(key),
-            #[allow(unreachable_patterns)] // without the es256 and eddsa features
-            _ => Err(KeyError::UnsupportedKeyType),
-        }
+        let mut buf = [0u8; crate::pem::MAX_DER];
+        Self::from_source(super::source::pem(pem, &mut buf)?)
     }
 
     /// Reads one RSA JWK (RFC 7517 §4, RFC 7518 §6.3.1). A JWK that is not for signatures
     /// (`use`, `key_ops`) or names an algorithm an RSA key does not serve is refused.
     pub fn from_jwk(json: &str) -> Result<Self, KeyError> {
         match super::VerifyingKey::from_jwk(json)?.into_material() {
+            super::KeyMaterial::Rsa(key) => Ok(key),
+            #[allow(unreachable_patterns)] // without the es256 and eddsa features
+            _ => Err(KeyError::UnsupportedKeyType),
+        }
+    }
+
+    /// An RSA key from `source`; another key type is [`KeyError::UnsupportedKeyType`].
+    pub(crate) fn from_source(source: super::source::Source<'_>) -> Result<Self, KeyError> {
+        match super::KeyMaterial::from_source(source)? {
             super::KeyMaterial::Rsa(key) => Ok(key),
             #[allow(unreachable_patterns)] // without the es256 and eddsa features
             _ => Err(KeyError::UnsupportedKeyType),
@@ -256,6 +239,36 @@ impl RsaVerifyingKey {
 
 // The exact stored size, for the budget test.
 const _: () = assert!(MAX_MODULUS_LEN == MAX_SIGNATURE_LEN);
+
+/// The modulus without its leading zeros, checked: [`MIN_RSA_BITS`] to [`MAX_RSA_BITS`] bits,
+/// odd.
+pub(crate) fn check_modulus(n: &[u8]) -> Result<&[u8], KeyError> {
+    let n = strip_leading_zeros(n);
+    let bits = bit_len(n);
+    if bits < MIN_RSA_BITS {
+        return Err(KeyError::ModulusTooSmall { bits });
+    }
+    if bits > MAX_RSA_BITS {
+        return Err(KeyError::ModulusTooLarge { bits });
+    }
+    if n.last().is_none_or(|last| last % 2 == 0) {
+        return Err(KeyError::InvalidModulus);
+    }
+    Ok(n)
+}
+
+/// The public exponent's value, checked: odd, 3 to [`MAX_PUBLIC_EXPONENT`].
+pub(crate) fn check_exponent(e: &[u8]) -> Result<u64, KeyError> {
+    let e = strip_leading_zeros(e);
+    if e.len() > 8 {
+        return Err(KeyError::InvalidExponent);
+    }
+    let value = e.iter().fold(0u64, |acc, &b| (acc << 8) | u64::from(b));
+    if value < 3 || value % 2 == 0 || value > MAX_PUBLIC_EXPONENT {
+        return Err(KeyError::InvalidExponent);
+    }
+    Ok(value)
+}
 
 fn strip_leading_zeros(bytes: &[u8]) -> &[u8] {
     let first = bytes.iter().position(|&b| b != 0).unwrap_or(bytes.len());

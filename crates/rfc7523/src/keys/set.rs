@@ -8,9 +8,10 @@
 //! Ed25519 its encoding (32 bytes). Records are written only by this module, from keys that
 //! passed every load-time check; reading them is still bounds-checked everywhere.
 
+use super::source::{Meta, Modulus, Source};
 use super::{
-    KeyError, KeyMaterial, KeyRef, MaterialRef, RsaKey, VerifyingKey, MAX_JWKS_KEYS,
-    MAX_KEY_TEXT_LEN, X5T_LEN, X5T_S256_LEN,
+    rsa, KeyError, KeyRef, MaterialRef, RsaKey, VerifyingKey, MAX_JWKS_KEYS, MAX_KEY_TEXT_LEN,
+    X5T_LEN, X5T_S256_LEN,
 };
 use crate::alg::Algorithm;
 use crate::json::{self, Value};
@@ -93,13 +94,16 @@ impl<const N: usize> KeyStore<N> {
     /// Adds a key; [`KeyError::TooManyKeys`] past [`MAX_JWKS_KEYS`], [`KeyError::StorageFull`]
     /// when its record does not fit the `N` bytes.
     pub fn push(&mut self, key: &VerifyingKey) -> Result<(), KeyError> {
+        self.push_source(key.meta(), key.material().as_source())
+    }
+
+    /// Writes a key read from text into the free bytes, in place.
+    fn push_source(&mut self, meta: &Meta, source: Source<'_>) -> Result<(), KeyError> {
         if self.count >= MAX_JWKS_KEYS {
             return Err(KeyError::TooManyKeys);
         }
         let free = self.bytes.get_mut(self.used..).unwrap_or_default();
-        let left = free.len();
-        let written =
-            write_record(key, free).map_err(|needed| KeyError::StorageFull { needed, left })?;
+        let written = write_record(meta, source, free)?;
         self.used += written;
         self.count += 1;
         Ok(())
@@ -144,10 +148,10 @@ impl<const N: usize> KeyStore<N> {
                             return Err(KeyError::InvalidMember("keys"));
                         };
                         let jwk = json::parse_object(jwk).map_err(|_| KeyError::Malformed)?;
-                        if let Ok(mut key) = super::jwk::read(&jwk)? {
+                        if let Ok((mut meta, source)) = super::jwk::read(&jwk)? {
                             // In a set, a `kid` in the header must name the key.
-                            key.serve_only_named_kids();
-                            self.push(&key)?;
+                            meta.any_kid = false;
+                            self.push_source(&meta, source)?;
                             usable += 1;
                         }
                     }
@@ -157,10 +161,17 @@ impl<const N: usize> KeyStore<N> {
                     Ok(())
                 }
                 Some(_) => Err(KeyError::InvalidMember("keys")),
-                None => self.push(&VerifyingKey::from_jwk(text)?),
+                None => {
+                    // A lone JWK: without a `kid` it serves any header `kid`.
+                    let (mut meta, source) = super::jwk::read(&object)??;
+                    meta.any_kid = meta.kid.is_none();
+                    self.push_source(&meta, source)
+                }
             }
         } else if crate::pem::find(trimmed, "-----BEGIN ").is_some() {
-            self.push(&VerifyingKey::from_pem(text)?)
+            let mut buf = [0u8; crate::pem::MAX_DER];
+            let source = super::source::pem(text, &mut buf)?;
+            self.push_source(&Meta::new(), source)
         } else {
             Err(KeyError::Malformed)
         }
@@ -342,10 +353,7 @@ impl OwnedKeys {
             return Err(KeyError::TooManyKeys);
         }
         let mut record = [0u8; MAX_KEY_RECORD_LEN];
-        let written = write_record(key, &mut record).map_err(|needed| KeyError::StorageFull {
-            needed,
-            left: MAX_KEY_RECORD_LEN,
-        })?;
+        let written = write_record(key.meta(), key.material().as_source(), &mut record)?;
         self.bytes
             .extend_from_slice(record.get(..written).unwrap_or_default());
         self.count += 1;
@@ -371,73 +379,127 @@ impl OwnedKeys {
     }
 }
 
-/// Writes `key`'s record at the start of `out`; the bytes written, or (as the error) the bytes
-/// it needs when `out` is too short.
-fn write_record(key: &VerifyingKey, out: &mut [u8]) -> Result<usize, usize> {
-    let kid = key.kid.as_deref().unwrap_or_default().as_bytes();
-    let (kind, material_len) = match &key.material {
-        KeyMaterial::Rsa(rsa) => (KIND_RSA, RSA_FIXED_LEN + 2 * rsa.modulus_len()),
-        #[cfg(feature = "es256")]
-        KeyMaterial::P256(_) => (KIND_P256, 64),
-        #[cfg(feature = "eddsa")]
-        KeyMaterial::Ed25519(_) => (KIND_ED25519, 32),
-    };
-    let len = HEAD_LEN
+/// Writes the record of a key at the start of `out`, in place (an RSA modulus decoded into
+/// its slot, `R² mod n` computed into the next), and returns its length;
+/// [`KeyError::StorageFull`] with the bytes it needs when `out` is too short.
+fn write_record(meta: &Meta, source: Source<'_>, out: &mut [u8]) -> Result<usize, KeyError> {
+    let kid = meta.kid.as_deref().unwrap_or_default().as_bytes();
+    let head = HEAD_LEN
         + kid.len()
-        + key.x5t_s256.map_or(0, |t| t.len())
-        + key.x5t.map_or(0, |t| t.len())
-        + material_len;
-    let Some(record) = out.get_mut(..len) else {
-        return Err(len);
+        + meta.x5t_s256.map_or(0, |t| t.len())
+        + meta.x5t.map_or(0, |t| t.len());
+    let left = out.len();
+    let full = |needed: usize| KeyError::StorageFull { needed, left };
+    let (kind, len) = match source {
+        Source::Rsa { n, e } => {
+            // [e][n0][n: k bytes][R² mod n: k bytes]
+            let numbers_at = head + RSA_FIXED_LEN;
+            let room = out.get_mut(numbers_at..).unwrap_or_default();
+            let (k, n0) = match n {
+                Modulus::Precomputed { n, rr, n0 } => {
+                    let k = n.len();
+                    let slot = room
+                        .get_mut(..2 * k)
+                        .ok_or_else(|| full(numbers_at + 2 * k))?;
+                    let (n_slot, rr_slot) = slot.split_at_mut(k);
+                    n_slot.copy_from_slice(n);
+                    rr_slot.copy_from_slice(rr.get(..k).ok_or(KeyError::InvalidModulus)?);
+                    (k, n0)
+                }
+                Modulus::Bytes(n) => {
+                    let n = rsa::check_modulus(n)?;
+                    let k = n.len();
+                    let slot = room
+                        .get_mut(..2 * k)
+                        .ok_or_else(|| full(numbers_at + 2 * k))?;
+                    let (n_slot, rr_slot) = slot.split_at_mut(k);
+                    n_slot.copy_from_slice(n);
+                    (k, precompute(n_slot, e, rr_slot)?)
+                }
+                Modulus::Base64(text) => {
+                    // Decoded where it is kept; leading zeros (non-canonical, but seen) moved out.
+                    let decoded = crate::base64url::decoded_len(text.len());
+                    if decoded > rsa::MAX_MODULUS_LEN + 1 {
+                        return Err(KeyError::ModulusTooLarge { bits: decoded * 8 });
+                    }
+                    let slot = room
+                        .get_mut(..2 * decoded)
+                        .ok_or_else(|| full(numbers_at + 2 * decoded))?;
+                    let n = super::jwk::decode_modulus(text, slot)?;
+                    let stripped = rsa::check_modulus(n)?.len();
+                    let zeros = n.len() - stripped;
+                    slot.copy_within(zeros..zeros + stripped, 0);
+                    let (n_slot, rest) = slot.split_at_mut(stripped);
+                    let rr_slot = rest.get_mut(..stripped).ok_or(KeyError::InvalidModulus)?;
+                    (stripped, precompute(n_slot, e, rr_slot)?)
+                }
+            };
+            let fixed = out
+                .get_mut(head..numbers_at)
+                .ok_or_else(|| full(numbers_at + 2 * k))?;
+            let (e_slot, n0_slot) = fixed.split_at_mut(8);
+            e_slot.copy_from_slice(&e.to_le_bytes());
+            n0_slot.copy_from_slice(&n0.to_le_bytes());
+            (KIND_RSA, numbers_at + 2 * k)
+        }
+        #[cfg(feature = "es256")]
+        Source::P256(point) => {
+            let slot = out
+                .get_mut(head..head + point.len())
+                .ok_or_else(|| full(head + point.len()))?;
+            slot.copy_from_slice(&point);
+            (KIND_P256, head + point.len())
+        }
+        #[cfg(feature = "eddsa")]
+        Source::Ed25519(bytes) => {
+            let slot = out
+                .get_mut(head..head + bytes.len())
+                .ok_or_else(|| full(head + bytes.len()))?;
+            slot.copy_from_slice(&bytes);
+            (KIND_ED25519, head + bytes.len())
+        }
     };
-    let len16 = u16::try_from(len).map_err(|_| len)?;
-    let kid_len = u8::try_from(kid.len()).map_err(|_| len)?;
+    let len16 = u16::try_from(len).map_err(|_| KeyError::InvalidModulus)?;
+    let kid_len = u8::try_from(kid.len()).map_err(|_| KeyError::KidTooLong)?;
     let mut flags = 0;
-    if key.any_kid {
+    if meta.any_kid {
         flags |= FLAG_ANY_KID;
     }
-    if key.kid.is_some() {
+    if meta.kid.is_some() {
         flags |= FLAG_KID;
     }
-    if key.x5t_s256.is_some() {
+    if meta.x5t_s256.is_some() {
         flags |= FLAG_X5T_S256;
     }
-    if key.x5t.is_some() {
+    if meta.x5t.is_some() {
         flags |= FLAG_X5T;
     }
-    let alg = key.alg.map_or(NO_ALG, algorithm_code);
-    let mut writer = Writer { out: record, at: 0 };
+    let alg = meta.alg.map_or(NO_ALG, algorithm_code);
+    let mut writer = Writer {
+        out: out.get_mut(..head).ok_or_else(|| full(len))?,
+        at: 0,
+    };
     writer.put(&[kind, alg, flags, kid_len]);
     writer.put(&len16.to_le_bytes());
     writer.put(kid);
-    if let Some(t) = &key.x5t_s256 {
+    if let Some(t) = &meta.x5t_s256 {
         writer.put(t);
     }
-    if let Some(t) = &key.x5t {
+    if let Some(t) = &meta.x5t {
         writer.put(t);
     }
-    match &key.material {
-        KeyMaterial::Rsa(rsa) => {
-            let rsa = rsa.as_key();
-            writer.put(&rsa.exponent().to_le_bytes());
-            writer.put(&rsa.n0().to_le_bytes());
-            writer.put(rsa.modulus());
-            writer.put(rsa.r_squared());
-        }
-        #[cfg(feature = "es256")]
-        KeyMaterial::P256(point) => {
-            let (x, y) = point.coordinates();
-            writer.put(&x);
-            writer.put(&y);
-        }
-        #[cfg(feature = "eddsa")]
-        KeyMaterial::Ed25519(public) => writer.put(&public.to_bytes()),
-    }
-    if writer.at == len {
+    if writer.at == head {
         Ok(len)
     } else {
-        Err(len)
+        Err(full(len))
     }
+}
+
+/// `R² mod n` into `rr`, and the Montgomery constant, for a checked modulus.
+fn precompute(n: &[u8], e: u64, rr: &mut [u8]) -> Result<u64, KeyError> {
+    rfc7523_rsavp1::precompute(n, e, rr)
+        .map(|constants| constants.n0)
+        .ok_or(KeyError::InvalidModulus)
 }
 
 struct Writer<'o> {

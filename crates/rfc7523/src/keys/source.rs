@@ -1,0 +1,134 @@
+//! A key as read, before it is stored: what selects it ([`Meta`]) and where its material is
+//! ([`Source`]), borrowed from the text it came from. Reading a key builds nothing large, so
+//! that a [`KeyStore`](super::KeyStore) can write it straight into its own bytes (an RSA
+//! modulus decoded into its place, `R² mod n` computed next to it): loading a key needs a few
+//! KiB of stack whatever the key's size.
+
+use pkcs1::der::Decode;
+
+use super::{rsa, KeyError, Kid, X5T_LEN, X5T_S256_LEN};
+#[cfg(feature = "eddsa")]
+use crate::alg::eddsa::Ed25519VerifyingKey;
+#[cfg(feature = "es256")]
+use crate::alg::es256::P256VerifyingKey;
+use crate::alg::Algorithm;
+
+/// What selects a key and which algorithm it serves.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Meta {
+    /// The algorithm its JWK names.
+    pub(crate) alg: Option<Algorithm>,
+    pub(crate) kid: Option<Kid>,
+    pub(crate) x5t_s256: Option<[u8; X5T_S256_LEN]>,
+    pub(crate) x5t: Option<[u8; X5T_LEN]>,
+    /// Serves tokens with any header `kid` (a key given on its own, without a `kid`).
+    pub(crate) any_kid: bool,
+}
+
+impl Meta {
+    /// Nothing named: a key given on its own (PEM, DER), serving any `kid`.
+    pub(crate) const fn new() -> Self {
+        Self {
+            alg: None,
+            kid: None,
+            x5t_s256: None,
+            x5t: None,
+            any_kid: true,
+        }
+    }
+}
+
+/// An RSA modulus as it was given.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Modulus<'a> {
+    /// A JWK's `n`: canonical base64url, not decoded yet.
+    Base64(&'a str),
+    /// Big-endian bytes (DER), leading zeros allowed.
+    Bytes(&'a [u8]),
+    /// An owned key's modulus with its `R² mod n` and Montgomery constant, already computed.
+    Precomputed { n: &'a [u8], rr: &'a [u8], n0: u64 },
+}
+
+/// A key's material, checked except for an RSA modulus (checked when it is decoded into place).
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Source<'a> {
+    /// RSA: the modulus and the (checked) public exponent.
+    Rsa { n: Modulus<'a>, e: u64 },
+    /// P-256: the validated point, `x || y`.
+    #[cfg(feature = "es256")]
+    P256([u8; 64]),
+    /// Ed25519: the validated encoding.
+    #[cfg(feature = "eddsa")]
+    Ed25519([u8; 32]),
+}
+
+/// The material of a DER `SubjectPublicKeyInfo`: `rsaEncryption`, `id-ecPublicKey` with P-256,
+/// or `id-Ed25519`.
+pub(crate) fn spki(der: &[u8]) -> Result<Source<'_>, KeyError> {
+    let spki = spki::SubjectPublicKeyInfoRef::from_der(der).map_err(|_| KeyError::Malformed)?;
+    if spki.algorithm.oid == rsa::RSA_ENCRYPTION {
+        let inner = spki
+            .subject_public_key
+            .as_bytes()
+            .ok_or(KeyError::Malformed)?;
+        pkcs1(inner)
+    } else if spki.algorithm.oid == crate::alg::ID_EC_PUBLIC_KEY {
+        #[cfg(feature = "es256")]
+        {
+            let (x, y) = P256VerifyingKey::from_spki_der(der)?.coordinates();
+            Ok(Source::P256(concat(&x, &y)))
+        }
+        #[cfg(not(feature = "es256"))]
+        Err(KeyError::NotBuiltIn(Algorithm::Es256))
+    } else if spki.algorithm.oid == crate::alg::ID_ED25519 {
+        #[cfg(feature = "eddsa")]
+        {
+            Ok(Source::Ed25519(
+                Ed25519VerifyingKey::from_spki_der(der)?.to_bytes(),
+            ))
+        }
+        #[cfg(not(feature = "eddsa"))]
+        Err(KeyError::NotBuiltIn(Algorithm::EdDsa))
+    } else {
+        Err(KeyError::UnsupportedKeyType)
+    }
+}
+
+/// The material of a DER PKCS#1 `RSAPublicKey`.
+pub(crate) fn pkcs1(der: &[u8]) -> Result<Source<'_>, KeyError> {
+    let key = pkcs1::RsaPublicKey::from_der(der).map_err(|_| KeyError::Malformed)?;
+    Ok(Source::Rsa {
+        n: Modulus::Bytes(key.modulus.as_bytes()),
+        e: rsa::check_exponent(key.public_exponent.as_bytes())?,
+    })
+}
+
+/// The material of a PEM `PUBLIC KEY` (SPKI) or `RSA PUBLIC KEY` (PKCS#1) block, decoded into
+/// `buf`. Text before the `-----BEGIN` line and after the `-----END` line is ignored (RFC 7468
+/// §5.2); private keys are refused as such.
+pub(crate) fn pem<'b>(
+    pem: &str,
+    buf: &'b mut [u8; crate::pem::MAX_DER],
+) -> Result<Source<'b>, KeyError> {
+    if pem.len() > super::MAX_KEY_TEXT_LEN {
+        return Err(KeyError::TooLarge);
+    }
+    let (label, der) = crate::pem::decode(pem, buf).map_err(|_| KeyError::Malformed)?;
+    match label {
+        "PUBLIC KEY" => spki(der),
+        "RSA PUBLIC KEY" => pkcs1(der),
+        "PRIVATE KEY" | "RSA PRIVATE KEY" | "EC PRIVATE KEY" | "ENCRYPTED PRIVATE KEY" => {
+            Err(KeyError::PrivateKeyMaterial)
+        }
+        _ => Err(KeyError::UnsupportedPemLabel),
+    }
+}
+
+#[cfg(feature = "es256")]
+pub(crate) fn concat(x: &[u8; 32], y: &[u8; 32]) -> [u8; 64] {
+    let mut point = [0u8; 64];
+    let (px, py) = point.split_at_mut(32);
+    px.copy_from_slice(x);
+    py.copy_from_slice(y);
+    point
+}
