@@ -359,6 +359,9 @@ pub fn precompute(n: &[u8], e: u64, rr_out: &mut [u8]) -> Option<Constants> {
     if rr_out.len() != n.len() {
         return None;
     }
+    // Not inlined: each width keeps its own stack frame, so a 2048-bit key does not pay for
+    // the 8192-bit one's numbers (what a firmware's stack budget counts).
+    #[inline(never)]
     fn fixed<const L: usize, const L2: usize>(n: &[u8], rr_out: &mut [u8]) -> Option<u64> {
         let n = Active::from_be_bytes::<L>(n)?;
         let (rr, n0) = Montgomery::<Active, L, L2>::precompute(&n);
@@ -390,6 +393,8 @@ pub fn rsavp1(
     if rr.len() != n.len() || signature.len() != n.len() || out.len() != n.len() {
         return None;
     }
+    // Not inlined, as in `precompute`: the stack of one width only.
+    #[inline(never)]
     fn fixed<const L: usize, const L2: usize>(
         n: &[u8],
         rr: &[u8],

@@ -139,42 +139,70 @@ impl<const N: usize> KeyStore<N> {
         }
         let trimmed = text.trim_start();
         if trimmed.starts_with('{') {
-            let object = json::parse_object(text.as_bytes()).map_err(|_| KeyError::Malformed)?;
-            match object.get("keys") {
-                Some(Value::Array(keys)) => {
-                    let mut usable = 0usize;
-                    for element in keys.elements() {
-                        let Value::Object(jwk) = element.map_err(|_| KeyError::Malformed)? else {
-                            return Err(KeyError::InvalidMember("keys"));
-                        };
-                        let jwk = json::parse_object(jwk).map_err(|_| KeyError::Malformed)?;
-                        if let Ok((mut meta, source)) = super::jwk::read(&jwk)? {
-                            // In a set, a `kid` in the header must name the key.
-                            meta.any_kid = false;
-                            self.push_source(&meta, source)?;
-                            usable += 1;
-                        }
-                    }
-                    if usable == 0 {
-                        return Err(KeyError::NoUsableKeys);
-                    }
-                    Ok(())
-                }
-                Some(_) => Err(KeyError::InvalidMember("keys")),
-                None => {
-                    // A lone JWK: without a `kid` it serves any header `kid`.
-                    let (mut meta, source) = super::jwk::read(&object)??;
-                    meta.any_kid = meta.kid.is_none();
-                    self.push_source(&meta, source)
-                }
-            }
+            self.load_json(text)
         } else if crate::pem::find(trimmed, "-----BEGIN ").is_some() {
-            let mut buf = [0u8; crate::pem::MAX_DER];
-            let source = super::source::pem(text, &mut buf)?;
-            self.push_source(&Meta::new(), source)
+            self.load_pem(text)
         } else {
             Err(KeyError::Malformed)
         }
+    }
+
+    /// A JWK Set or a lone JWK. Not inlined (nor is [`load_pem`](Self::load_pem)): one frame
+    /// holds the JSON reader's members, the other the PEM buffer, never both.
+    #[inline(never)]
+    fn load_json(&mut self, text: &str) -> Result<(), KeyError> {
+        match keys_member(text)? {
+            Some(Value::Array(keys)) => {
+                let mut usable = 0usize;
+                for element in keys.elements() {
+                    let Value::Object(jwk) = element.map_err(|_| KeyError::Malformed)? else {
+                        return Err(KeyError::InvalidMember("keys"));
+                    };
+                    if self.load_member(jwk)? {
+                        usable += 1;
+                    }
+                }
+                if usable == 0 {
+                    return Err(KeyError::NoUsableKeys);
+                }
+                Ok(())
+            }
+            Some(_) => Err(KeyError::InvalidMember("keys")),
+            None => self.load_lone_jwk(text),
+        }
+    }
+
+    /// A lone JWK: without a `kid` it serves any header `kid`.
+    #[inline(never)]
+    fn load_lone_jwk(&mut self, text: &str) -> Result<(), KeyError> {
+        let object = json::parse_object(text.as_bytes()).map_err(|_| KeyError::Malformed)?;
+        let (mut meta, source) = super::jwk::read(&object)??;
+        meta.any_kid = meta.kid.is_none();
+        self.push_source(&meta, source)
+    }
+
+    /// One JWK of a set: stored when usable (true), skipped when not for a supported signature
+    /// algorithm (false). Its own frame, beside the set's.
+    #[inline(never)]
+    fn load_member(&mut self, jwk: &[u8]) -> Result<bool, KeyError> {
+        let jwk = json::parse_object(jwk).map_err(|_| KeyError::Malformed)?;
+        match super::jwk::read(&jwk)? {
+            Ok((mut meta, source)) => {
+                // In a set, a `kid` in the header must name the key.
+                meta.any_kid = false;
+                self.push_source(&meta, source)?;
+                Ok(true)
+            }
+            Err(_) => Ok(false),
+        }
+    }
+
+    /// A PEM block.
+    #[inline(never)]
+    fn load_pem(&mut self, text: &str) -> Result<(), KeyError> {
+        let mut buf = [0u8; crate::pem::MAX_DER];
+        let source = super::source::pem(text, &mut buf)?;
+        self.push_source(&Meta::new(), source)
     }
 
     /// A set of the keys of `text` ([`load_text`](Self::load_text)), by value: for std code.
@@ -377,6 +405,14 @@ impl OwnedKeys {
     pub fn is_empty(&self) -> bool {
         self.count == 0
     }
+}
+
+/// The `keys` member of a JSON object (a JWK Set's), or `None` (a lone JWK). Its own frame:
+/// the object's members are gone before the keys are read, one by one.
+#[inline(never)]
+fn keys_member(text: &str) -> Result<Option<Value<'_>>, KeyError> {
+    let object = json::parse_object(text.as_bytes()).map_err(|_| KeyError::Malformed)?;
+    Ok(object.get("keys"))
 }
 
 /// Writes the record of a key at the start of `out`, in place (an RSA modulus decoded into
