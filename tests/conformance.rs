@@ -2,6 +2,8 @@
 //! fixtures) and against the RFC 7523 claim scenarios; see `vectors/README.md`.
 #[path = "conformance/adversarial.rs"]
 mod adversarial;
+#[path = "conformance/algorithm_profiles.rs"]
+mod algorithm_profiles;
 #[path = "conformance/algorithms.rs"]
 mod algorithms;
 #[path = "conformance/parties.rs"]

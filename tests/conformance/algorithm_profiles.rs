@@ -1,0 +1,377 @@
+//! Every algorithm through the profiles (RFC 7523 §3, the JWS rules of `jws.rs` and the
+//! one-algorithm-per-key rule of `keys`), with tokens signed by `openssl` at test time: an
+//! independent signer, with keys `openssl genpkey` makes and the parties' keys read from the
+//! SPKI PEM `openssl pkey -pubout` writes.
+//!
+//! Three tables, each over every case:
+//! 1. every algorithm × how its party's key is configured (no `alg`, pinned to it, pinned to
+//!    another algorithm of its key type) × the party's allow-list (all, only it, only another):
+//!    accepted exactly when the one-algorithm-per-key rule says the key serves the header's
+//!    `alg`, refused as `unsupported_algorithm` otherwise — never as anything else;
+//! 2. every signer × every party (RFC 8725 §3.8): a token signed with party i's key and naming
+//!    party j is accepted only when i = j; another key of the same type is `invalid_signature`,
+//!    a key of another type `unsupported_algorithm`;
+//! 3. the client-authentication profile and the token endpoint with the same signers.
+
+use std::path::{Path, PathBuf};
+
+use rfc7523::{
+    Algorithm, Algorithms, ClientAuthProfile, Error, GrantProfile, KeySet, MemoryReplayStore,
+    Party, Policy, TokenEndpoint, VerifyingKey,
+};
+use rfc7523_conformance::{b64url, openssl_ok, Failures, TempDir};
+use serde_json::json;
+
+const AS_ISSUER: &str = "https://as.example";
+const TOKEN_ENDPOINT: &str = "https://as.example/token";
+const NOW: u64 = 1_750_000_100;
+
+/// One signer: its algorithm, its private key file and its public key (SPKI PEM), both made
+/// by `openssl`.
+struct Signer {
+    alg: Algorithm,
+    private: PathBuf,
+    public_pem: String,
+}
+
+impl Signer {
+    /// A fresh key of the algorithm's type.
+    fn new(dir: &TempDir, alg: Algorithm, name: &str) -> Self {
+        let private = dir.join(&format!("{name}.pem"));
+        let options: &[&str] = match alg {
+            Algorithm::Rs256 | Algorithm::Ps256 => {
+                &["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"]
+            }
+            Algorithm::Es256 => &["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"],
+            Algorithm::EdDsa | Algorithm::Ed25519 => &["-algorithm", "ed25519"],
+        };
+        let mut args: Vec<&std::ffi::OsStr> = vec!["genpkey".as_ref()];
+        args.extend(options.iter().map(|o| std::ffi::OsStr::new(o)));
+        args.extend(["-out".as_ref(), private.as_os_str()]);
+        openssl_ok(args, None);
+        let public_pem = openssl_ok(
+            [
+                "pkey".as_ref(),
+                "-in".as_ref(),
+                private.as_os_str(),
+                "-pubout".as_ref(),
+            ],
+            None,
+        );
+        Self {
+            alg,
+            private,
+            public_pem: String::from_utf8(public_pem).unwrap_or_default(),
+        }
+    }
+
+    /// A compact JWS of `claims` with this signer's algorithm, signed by `openssl`.
+    fn sign(&self, dir: &TempDir, claims: &serde_json::Value) -> String {
+        let header = json!({ "alg": self.alg.as_str(), "typ": "JWT" });
+        let input = format!(
+            "{}.{}",
+            b64url(header.to_string().as_bytes()),
+            b64url(claims.to_string().as_bytes())
+        );
+        let signature = openssl_signature(dir, self.alg, &self.private, &input);
+        format!("{input}.{}", b64url(&signature))
+    }
+
+    /// The party's key set: the SPKI PEM, pinned to `pinned` when given (as a JWK `alg`).
+    fn keys(&self, pinned: Option<Algorithm>) -> KeySet {
+        let key = VerifyingKey::from_pem(&self.public_pem)
+            .unwrap_or_else(|e| panic!("openssl's {} key refused: {e}", self.alg));
+        let key = match pinned {
+            Some(alg) => key
+                .with_algorithm(alg)
+                .unwrap_or_else(|e| panic!("{alg}: {e}")),
+            None => key,
+        };
+        KeySet::from_key(&key).unwrap_or_else(|e| panic!("{e}"))
+    }
+}
+
+/// `openssl`'s signature of `input`: RS256 and PS256 (salt 32, MGF1-SHA-256) with `dgst`,
+/// ES256 with `dgst` then DER → `R || S`, EdDSA with `pkeyutl -rawin` (PureEdDSA).
+fn openssl_signature(dir: &TempDir, alg: Algorithm, key: &Path, input: &str) -> Vec<u8> {
+    let dgst = |sigopts: &[&str]| {
+        let mut args: Vec<std::ffi::OsString> =
+            vec!["dgst".into(), "-sha256".into(), "-sign".into(), key.into()];
+        for opt in sigopts {
+            args.push("-sigopt".into());
+            args.push((*opt).into());
+        }
+        openssl_ok(args, Some(input.as_bytes()))
+    };
+    match alg {
+        Algorithm::Rs256 => dgst(&[]),
+        Algorithm::Ps256 => dgst(&[
+            "rsa_padding_mode:pss",
+            "rsa_pss_saltlen:32",
+            "rsa_mgf1_md:sha256",
+        ]),
+        Algorithm::Es256 => der_to_raw(&dgst(&[])),
+        Algorithm::EdDsa | Algorithm::Ed25519 => {
+            let message = dir.write("input.txt", input);
+            openssl_ok(
+                [
+                    "pkeyutl".as_ref(),
+                    "-sign".as_ref(),
+                    "-rawin".as_ref(),
+                    "-inkey".as_ref(),
+                    key.as_os_str(),
+                    "-in".as_ref(),
+                    message.as_os_str(),
+                ],
+                None,
+            )
+        }
+    }
+}
+
+/// `R || S` from an ASN.1 DER `Ecdsa-Sig-Value` (RFC 7518 §3.4).
+fn der_to_raw(der: &[u8]) -> Vec<u8> {
+    let integer = |bytes: &[u8]| -> (Vec<u8>, usize) {
+        assert_eq!(bytes[0], 0x02, "INTEGER expected");
+        let len = usize::from(bytes[1]);
+        let value = &bytes[2..2 + len];
+        let value = &value[value.len().saturating_sub(32)..];
+        let mut out = vec![0u8; 32 - value.len()];
+        out.extend_from_slice(value);
+        (out, 2 + len)
+    };
+    assert_eq!(der[0], 0x30, "SEQUENCE expected");
+    let (r, used) = integer(&der[2..]);
+    let (s, _) = integer(&der[2 + used..]);
+    [r, s].concat()
+}
+
+/// Grant claims of issuer `iss`, valid at [`NOW`].
+fn grant_claims(iss: &str, jti: &str) -> serde_json::Value {
+    json!({
+        "iss": iss, "sub": "subject-4711", "aud": TOKEN_ENDPOINT,
+        "iat": NOW - 10, "exp": NOW + 290, "jti": jti,
+    })
+}
+
+/// Client-assertion claims of client `id`, valid at [`NOW`].
+fn client_claims(id: &str, jti: &str) -> serde_json::Value {
+    json!({
+        "iss": id, "sub": id, "aud": AS_ISSUER,
+        "iat": NOW - 10, "exp": NOW + 290, "jti": jti,
+    })
+}
+
+/// The grant profile of `parties` (both audiences of RFC 10070 §2.1), run with a fresh store.
+fn validate_grant(parties: &[Party<'_>], token: &str) -> Result<(), Error> {
+    let profile = GrantProfile {
+        issuers: parties,
+        audiences: &[AS_ISSUER, TOKEN_ENDPOINT],
+    };
+    let mut replay = MemoryReplayStore::<8>::new();
+    profile.validate(token, NOW, &mut replay).map(|_| ())
+}
+
+/// The algorithm of a key of `signer`'s type that serves it by the crate's rule, recomputed
+/// here from the rule as the docs state it.
+fn serves(
+    pinned: Option<Algorithm>,
+    allowed: Algorithms,
+    key_alg: Algorithm,
+    header: Algorithm,
+) -> bool {
+    let key_type = key_alg.key_type();
+    if header.key_type() != key_type || !allowed.contains(header) {
+        return false;
+    }
+    if let Some(pinned) = pinned {
+        return pinned == header;
+    }
+    if key_type == rfc7523::KeyType::Ed25519 {
+        return true;
+    }
+    let of_type: Vec<Algorithm> = allowed
+        .iter()
+        .filter(|a| a.key_type() == key_type)
+        .collect();
+    match of_type.as_slice() {
+        [one] => *one == header,
+        _ => header == key_type.default_algorithm(),
+    }
+}
+
+#[test]
+fn every_algorithm_key_configuration_and_allow_list() {
+    let dir = TempDir::new("rfc7523-algorithm-profiles");
+    let mut failures = Failures::new("algorithm × key configuration × allow-list");
+    let mut cases = 0usize;
+    let mut accepted = 0usize;
+    for alg in Algorithm::ALL {
+        let signer = Signer::new(&dir, alg, &format!("key-{alg}"));
+        let token = signer.sign(&dir, &grant_claims("issuer", &format!("t-{alg}")));
+        // How the party's key is configured: no alg, pinned to each algorithm of its type.
+        let mut pins = vec![None];
+        pins.extend(
+            Algorithm::ALL
+                .into_iter()
+                .filter(|a| a.key_type() == alg.key_type())
+                .map(Some),
+        );
+        let mut allow_lists = vec![Algorithms::ALL];
+        allow_lists.extend(Algorithm::ALL.map(Algorithms::only));
+        for &pinned in &pins {
+            let keys = signer.keys(pinned);
+            for &allowed in &allow_lists {
+                cases += 1;
+                let policy = Policy {
+                    algorithms: allowed,
+                    ..Policy::default()
+                };
+                let parties = [Party::new("issuer", &keys).with_policy(policy)];
+                let outcome = validate_grant(&parties, &token);
+                let expected = serves(pinned, allowed, alg, alg);
+                accepted += usize::from(expected);
+                let id = format!("{alg}, key pinned {pinned:?}, allowed {allowed:?}");
+                if expected {
+                    failures.check(outcome.is_ok(), &id, format!("refused: {outcome:?}"));
+                } else {
+                    failures.check(
+                        outcome == Err(Error::UnsupportedAlgorithm),
+                        &id,
+                        format!("expected unsupported_algorithm, got {outcome:?}"),
+                    );
+                }
+            }
+        }
+    }
+    failures.assert_none();
+    // RSA: 3 pins × 6 lists for each of RS256 and PS256; P-256: 2 × 6; Ed25519: 3 × 6 twice.
+    assert_eq!(cases, 2 * 18 + 12 + 2 * 18);
+    // Accepted: RS256 (ALL, only RS256) unpinned and pinned RS256 = 4; PS256 only(PS256)
+    // unpinned, pinned PS256 ALL and only = 3; ES256 2 + 2; EdDSA and Ed25519 (ALL, only
+    // itself) unpinned 2, pinned to itself 2 each.
+    assert_eq!(accepted, 4 + 3 + 4 + 4 + 4);
+}
+
+#[test]
+fn every_signer_against_every_party() {
+    let dir = TempDir::new("rfc7523-algorithm-parties");
+    let mut failures = Failures::new("signer × party");
+    // Two keys of each type, so that "another key of the same type" exists for each.
+    let signers: Vec<(String, Signer)> = [
+        Algorithm::Rs256,
+        Algorithm::Rs256,
+        Algorithm::Ps256,
+        Algorithm::Es256,
+        Algorithm::Es256,
+        Algorithm::EdDsa,
+        Algorithm::Ed25519,
+    ]
+    .into_iter()
+    .enumerate()
+    .map(|(i, alg)| {
+        (
+            format!("party-{i}-{alg}"),
+            Signer::new(&dir, alg, &format!("p{i}")),
+        )
+    })
+    .collect();
+    // Each party's key pinned to its signer's algorithm (as its JWK `alg` would).
+    let key_sets: Vec<KeySet> = signers.iter().map(|(_, s)| s.keys(Some(s.alg))).collect();
+    let parties: Vec<Party<'_>> = signers
+        .iter()
+        .zip(&key_sets)
+        .map(|((id, _), keys)| Party::new(id, keys))
+        .collect();
+    let clients = ClientAuthProfile {
+        clients: &parties[..],
+        issuer: AS_ISSUER,
+    };
+    let mut cases = 0usize;
+    for (i, (_, signer)) in signers.iter().enumerate() {
+        for (j, (claimed, owner)) in signers.iter().enumerate() {
+            cases += 1;
+            let grant = signer.sign(&dir, &grant_claims(claimed, &format!("g-{i}-{j}")));
+            let client = signer.sign(&dir, &client_claims(claimed, &format!("c-{i}-{j}")));
+            let expected = if i == j {
+                Ok(())
+            } else if owner.alg.key_type() != signer.alg.key_type() || owner.alg != signer.alg {
+                // The named party has no key that serves this algorithm.
+                Err(Error::UnsupportedAlgorithm)
+            } else {
+                Err(Error::InvalidSignature)
+            };
+            let mut replay = MemoryReplayStore::<8>::new();
+            let outcomes = [
+                validate_grant(&parties, &grant),
+                clients
+                    .validate(&client, Some(claimed), NOW, &mut replay)
+                    .map(|_| ()),
+            ];
+            for (profile, outcome) in ["grant", "client"].iter().zip(outcomes) {
+                failures.check(
+                    outcome == expected,
+                    format!("{profile}: {} signs as {claimed}", signer.alg),
+                    format!("expected {expected:?}, got {outcome:?}"),
+                );
+            }
+        }
+    }
+    failures.assert_none();
+    assert_eq!(cases, signers.len() * signers.len());
+}
+
+#[test]
+fn token_endpoint_with_every_algorithm() {
+    let dir = TempDir::new("rfc7523-algorithm-endpoint");
+    let mut failures = Failures::new("token endpoint × algorithm");
+    let clients: Vec<Signer> = Algorithm::ALL
+        .iter()
+        .map(|&alg| Signer::new(&dir, alg, &format!("client-{alg}")))
+        .collect();
+    let issuers: Vec<Signer> = Algorithm::ALL
+        .iter()
+        .map(|&alg| Signer::new(&dir, alg, &format!("issuer-{alg}")))
+        .collect();
+    for (client_alg, client) in Algorithm::ALL.into_iter().zip(&clients) {
+        for (grant_alg, issuer) in Algorithm::ALL.into_iter().zip(&issuers) {
+            let client_keys = client.keys(Some(client_alg));
+            let issuer_keys = issuer.keys(Some(grant_alg));
+            let clients = [Party::new("client-1", &client_keys)];
+            let issuers = [Party::new("https://idp.example", &issuer_keys)];
+            let endpoint = TokenEndpoint {
+                grant: Some(GrantProfile {
+                    issuers: &issuers[..],
+                    audiences: &[AS_ISSUER, TOKEN_ENDPOINT],
+                }),
+                client_auth: Some(ClientAuthProfile {
+                    clients: &clients[..],
+                    issuer: AS_ISSUER,
+                }),
+                other_client_auth: Default::default(),
+            };
+            let grant = issuer.sign(&dir, &grant_claims("https://idp.example", "grant"));
+            let assertion = client.sign(&dir, &client_claims("client-1", "client"));
+            let body = format!(
+                "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion={grant}\
+                 &client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer\
+                 &client_assertion={assertion}"
+            );
+            let mut replay = MemoryReplayStore::<8>::new();
+            let outcome = endpoint
+                .handle(body.as_bytes(), NOW, &mut replay)
+                .map(|outcome| {
+                    (
+                        outcome.grant().map(|g| g.header().alg()),
+                        outcome.client().map(|c| c.header().alg()),
+                    )
+                });
+            failures.check(
+                outcome == Ok((Some(grant_alg.as_str()), Some(client_alg.as_str()))),
+                format!("client {client_alg}, grant {grant_alg}"),
+                format!("{outcome:?}"),
+            );
+        }
+    }
+    failures.assert_none();
+}
