@@ -586,3 +586,68 @@ fn alg_primitives_allocate_nothing() {
     });
     assert_eq!((ok, n), (Some(true), 0), "EdDSA");
 }
+
+/// Every algorithm, end to end: key loading (SPKI PEM made by `openssl`, in place), then a
+/// whole grant validation of a token our signer made with that key: zero allocations for each.
+#[test]
+fn every_algorithm_loads_and_validates_without_the_heap() {
+    use rfc7523::Algorithm;
+    let dir = rfc7523_conformance::TempDir::new("rfc7523-allocations-algorithms");
+    let mut rows = Vec::new();
+    for alg in Algorithm::ALL {
+        let private = dir.join(&format!("{alg}.pem"));
+        let options: &[&str] = match alg {
+            Algorithm::Rs256 | Algorithm::Ps256 => {
+                &["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"]
+            }
+            Algorithm::Es256 => &["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"],
+            Algorithm::EdDsa | Algorithm::Ed25519 => &["-algorithm", "ed25519"],
+        };
+        let mut args: Vec<&std::ffi::OsStr> = vec!["genpkey".as_ref()];
+        args.extend(options.iter().map(std::ffi::OsStr::new));
+        args.extend(["-out".as_ref(), private.as_os_str()]);
+        rfc7523_conformance::openssl_ok(args, None);
+        let public = rfc7523_conformance::openssl_ok(
+            ["pkey".as_ref(), "-in".as_ref(), private.as_os_str(), "-pubout".as_ref()],
+            None,
+        );
+        let public = String::from_utf8(public).unwrap_or_else(|e| panic!("{e}"));
+        let private = std::fs::read_to_string(&private).unwrap_or_else(|e| panic!("{e}"));
+        let signer = AssertionSigner::from_pem(&private)
+            .and_then(|s| s.with_algorithm(alg))
+            .unwrap_or_else(|e| panic!("{alg}: {e}"));
+        let token = signer
+            .sign(
+                &AssertionRequest {
+                    issuer: ISSUER,
+                    subject: "alice@example.com",
+                    audience: TOKEN_ENDPOINT,
+                    ..AssertionRequest::default()
+                },
+                NOW,
+            )
+            .unwrap_or_else(|e| panic!("{alg}: {e}"));
+        let mut keys = KeySet::new();
+        let (loaded, load_allocs) = count(|| keys.load_text(&public));
+        loaded.unwrap_or_else(|e| panic!("{alg}: {e}"));
+        // The key serves this algorithm: for PS256 the party allows PS256 alone.
+        let policy = Policy {
+            algorithms: match alg {
+                Algorithm::Ps256 => rfc7523::Algorithms::only(alg),
+                _ => rfc7523::Algorithms::ALL,
+            },
+            ..Policy::default()
+        };
+        let issuers = [Party::new(ISSUER, &keys).with_policy(policy)];
+        let grant = grant_profile(&issuers);
+        let mut store = MemoryReplayStore::<8>::new();
+        let (validated, validate_allocs) = count(|| grant.validate(&token, NOW, &mut store));
+        let validated = validated.unwrap_or_else(|e| panic!("{alg}: {e}"));
+        assert_eq!(validated.header().alg(), alg.as_str());
+        rows.push((alg, load_allocs, validate_allocs));
+    }
+    println!("allocations (key load, grant validation) per algorithm: {rows:?}");
+    for (alg, load, validate) in rows {
+        assert_eq!((load, validate), (0, 0), "{alg}");
+    }
+}
