@@ -2627,8 +2627,48 @@ fn sign_every_algorithm_is_verified_by_openssl() {
                 "{alg}"
             );
             assert!(!core_verifies(&public_der, alg, &tampered), "{alg}");
+            if mode.contains(&"--client-auth") {
+                verify_round_trip(&public_pem, alg, default, token);
+            }
         }
     }
+}
+
+/// `rfc7523 verify` of a client assertion `sign` made with `alg`: valid, with the public key
+/// as its SPKI PEM; a key that serves another algorithm by default (an RSA key for PS256)
+/// needs `--alg`, and without it the token is `unsupported_algorithm` (one algorithm per key).
+fn verify_round_trip(public_pem: &std::path::Path, alg: &str, default: bool, token: &str) {
+    let verify = |extra: &[&str]| {
+        let mut a = args(&[
+            &"verify",
+            &"--keys",
+            &public_pem,
+            &"--client-id",
+            &CLIENT,
+            &"--audience",
+            &AS,
+            &"--now",
+            &NOW_ARG,
+        ]);
+        a.extend(extra.iter().map(Into::into));
+        a.push(token.into());
+        rfc7523(&a, None)
+    };
+    let with_alg = verify(&["--alg", alg]);
+    assert_eq!(with_alg.code, 0, "{alg}: {with_alg:?}");
+    assert_eq!(with_alg.line()["header"]["alg"], alg);
+    let without = verify(&[]);
+    if default || alg == "Ed25519" {
+        // The key type's default (Ed25519 keys serve both names of the one algorithm).
+        assert_eq!(without.code, 0, "{alg}: {without:?}");
+    } else {
+        assert_eq!(without.code, 1, "{alg}: {without:?}");
+        assert_eq!(without.line()["reason"], "unsupported_algorithm", "{alg}");
+    }
+    // Another algorithm named: refused on the allow-list.
+    let other = if alg == "ES256" { "RS256" } else { "ES256" };
+    let refused = verify(&["--alg", other]);
+    assert_eq!(refused.line()["reason"], "unsupported_algorithm", "{alg}");
 }
 
 /// Sign in with Apple's client secret in one command: the exact header and claims (iss the
