@@ -1,11 +1,15 @@
-//! Key import: JWK Set, JWK, PEM (SPKI and PKCS#1) and DER, all from the same bytes.
+//! Key import: JWK Set, JWK, PEM (SPKI and PKCS#1) and DER of every key type (RSA, P-256,
+//! Ed25519), all from the same bytes, owned and loaded in place into a small `KeyStore`.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use rfc7523::limits::{MAX_JWKS_KEYS, MAX_RSA_BITS, MIN_RSA_BITS};
-use rfc7523::{KeyLookup, KeySet, Registry, RsaVerifyingKey};
+use rfc7523::{
+    Algorithm, Algorithms, KeyHint, KeyLookup, KeyMaterial, KeyRef, KeySet, KeyStore, MaterialRef,
+    Registry, RsaVerifyingKey, VerifyingKey,
+};
 
-fn check_key(key: &RsaVerifyingKey, full_rsa: bool) {
+fn check_rsa(key: &RsaVerifyingKey, full_rsa: bool) {
     assert!(
         (MIN_RSA_BITS..=MAX_RSA_BITS).contains(&key.bits()),
         "{}",
@@ -22,13 +26,53 @@ fn check_key(key: &RsaVerifyingKey, full_rsa: bool) {
     }
 }
 
-fn check_set(set: &KeySet, full_rsa: bool) {
-    assert!(!set.is_empty() && set.len() <= MAX_JWKS_KEYS);
-    for key in set.iter() {
-        check_key(key, full_rsa);
+fn check_key(key: &VerifyingKey, full_rsa: bool) {
+    if let KeyMaterial::Rsa(rsa) = key.material() {
+        check_rsa(rsa, full_rsa);
     }
-    // Key selection never yields a key with another kid.
-    for key in set.candidates(Some("k1")) {
+    // A key serves at most the algorithms of its type, and the algorithm its JWK names.
+    let key_type = key.material().key_type();
+    if let Some(alg) = key.algorithm() {
+        assert_eq!(alg.key_type(), key_type);
+    }
+    // Stored and read back: the same key.
+    if let Ok(stored) = KeySet::from_key(key) {
+        let read = stored.iter().next().expect("a stored key reads back");
+        assert_eq!(read.kid(), key.kid());
+        assert_eq!(read.pinned_algorithm(), key.algorithm());
+        assert_eq!(read.material().key_type(), key_type);
+        if let (MaterialRef::Rsa(a), KeyMaterial::Rsa(b)) = (read.material(), key.material()) {
+            assert_eq!(a, b.as_key());
+        }
+    }
+}
+
+fn check_stored(key: KeyRef<'_>) {
+    for alg in Algorithm::ALL {
+        if key.serves_algorithm(alg, Algorithms::ALL) {
+            assert_eq!(alg.key_type(), key.material().key_type());
+            if let Some(pinned) = key.pinned_algorithm() {
+                assert_eq!(pinned, alg);
+            }
+        }
+    }
+    if let MaterialRef::Rsa(rsa) = key.material() {
+        assert!((MIN_RSA_BITS..=MAX_RSA_BITS).contains(&rsa.bits()));
+    }
+}
+
+fn check_set<const N: usize>(set: &KeyStore<N>) {
+    assert!(!set.is_empty() && set.len() <= MAX_JWKS_KEYS);
+    assert!(set.bytes_used() <= N);
+    for key in set.iter() {
+        check_stored(key);
+    }
+    // Key selection never yields a key with another kid (unless it serves any).
+    let hint = KeyHint {
+        kid: Some("k1"),
+        ..KeyHint::default()
+    };
+    for key in set.iter().filter(|k| k.selected_by(&hint)) {
         assert!(key.kid().is_none() || key.kid() == Some("k1"));
     }
 }
@@ -36,8 +80,8 @@ fn check_set(set: &KeySet, full_rsa: bool) {
 fuzz_target!(|data: &[u8]| {
     let full_rsa = data.len() % 8 == 0;
     for key in [
-        RsaVerifyingKey::from_spki_der(data),
-        RsaVerifyingKey::from_pkcs1_der(data),
+        VerifyingKey::from_spki_der(data),
+        RsaVerifyingKey::from_pkcs1_der(data).map(|k| VerifyingKey::new(KeyMaterial::Rsa(k))),
     ]
     .into_iter()
     .flatten()
@@ -47,20 +91,23 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    for key in [
-        RsaVerifyingKey::from_jwk(text),
-        RsaVerifyingKey::from_pem(text),
-    ]
-    .into_iter()
-    .flatten()
+    for key in [VerifyingKey::from_jwk(text), VerifyingKey::from_pem(text)]
+        .into_iter()
+        .flatten()
     {
         check_key(&key, full_rsa);
     }
     for result in [KeySet::from_text(text), KeySet::from_jwks(text)] {
         match result {
-            Ok(set) => check_set(&set, full_rsa),
+            Ok(set) => check_set(&set),
             Err(e) => assert!(!e.to_string().is_empty()),
         }
+    }
+    // In place into a small store: all or nothing, never past its bytes.
+    let mut small = KeyStore::<1024>::new();
+    match small.load_text(text) {
+        Ok(()) => check_set(&small),
+        Err(_) => assert!(small.is_empty() && small.bytes_used() == 0),
     }
     check_registry(text);
 });
@@ -80,18 +127,21 @@ fn check_registry(text: &str) {
                 }
             }
             // (party number, key): a party may list its own key twice, no two parties one.
-            let keys: Vec<(usize, &RsaVerifyingKey)> = parties
+            let keys: Vec<(usize, MaterialRef<'_>)> = parties
                 .iter()
                 .flat_map(|list| list.iter())
                 .enumerate()
-                .flat_map(|(n, p)| p.keys().iter().map(move |k| (n, k)))
+                .flat_map(|(n, p)| p.keys().iter().map(move |k| (n, k.material())))
                 .collect();
             for (i, (a, ka)) in keys.iter().enumerate() {
                 for (b, kb) in keys.iter().skip(i + 1) {
-                    assert!(
-                        a == b || !ka.same_public_key(kb),
-                        "parties {a} and {b} share a key"
-                    );
+                    let same = match (ka, kb) {
+                        (MaterialRef::Rsa(x), MaterialRef::Rsa(y)) => {
+                            x.modulus() == y.modulus() && x.exponent() == y.exponent()
+                        }
+                        (x, y) => x == y,
+                    };
+                    assert!(a == b || !same, "parties {a} and {b} share a key");
                 }
             }
         }

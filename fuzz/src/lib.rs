@@ -21,8 +21,8 @@ use std::sync::OnceLock;
 
 use base64ct::{Base64UrlUnpadded, Encoding};
 use rfc7523::{
-    Checks, ClientAuthProfile, Error, ErrorResponse, GrantProfile, KeySet, Party, Policy,
-    RsaVerifyingKey, Subjects, TypRule,
+    Algorithm, Algorithms, Checks, ClientAuthProfile, Error, ErrorResponse, GrantProfile,
+    KeyMaterial, KeySet, Party, Policy, RsaVerifyingKey, Subjects, TypRule, VerifyingKey,
 };
 use rsa::pkcs1v15::SigningKey;
 use rsa::signature::{SignatureEncoding, Signer};
@@ -59,17 +59,24 @@ pub fn fixture() -> &'static Fixture {
     static FIXTURE: OnceLock<Fixture> = OnceLock::new();
     FIXTURE.get_or_init(|| {
         let doc: serde_json::Value = serde_json::from_str(A2).expect("A.2 vector is JSON");
-        let a2 = RsaVerifyingKey::from_jwk(&doc["public_jwk"].to_string()).expect("A.2 key");
+        let a2 = VerifyingKey::from_jwk(&doc["public_jwk"].to_string()).expect("A.2 key");
         let private = fast_key();
         let fast = RsaVerifyingKey::from_components(
             &private.n().to_bytes_be(),
             &private.e().to_bytes_be(),
         )
-        .expect("the fuzzing key passes the load-time checks")
-        .with_kid(KID)
-        .expect("kid");
-        let mut keys = KeySet::from_key(a2).expect("key set");
-        keys.push(fast).expect("key set");
+        .expect("the fuzzing key passes the load-time checks");
+        let fast = VerifyingKey::new(KeyMaterial::Rsa(fast))
+            .with_kid(KID)
+            .expect("kid");
+        let mut keys = KeySet::from_key(&a2).expect("key set");
+        keys.push(&fast).expect("key set");
+        // A P-256 key (RFC 7515 A.3) and an Ed25519 key (RFC 8037 A.2) beside them, so that
+        // fuzzed ES256, EdDSA and Ed25519 tokens reach their verifiers too.
+        keys.load_text(
+            r#"{"keys":[{"kty":"EC","crv":"P-256","kid":"ec","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"},{"kty":"OKP","crv":"Ed25519","kid":"ed","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}"#,
+        )
+        .expect("EC and OKP keys");
         Fixture {
             keys,
             signer: SigningKey::<Sha256>::new(private),
@@ -186,6 +193,12 @@ pub fn policy(flags: u8) -> Policy<'static> {
             Subjects::OneOf(&["alice"])
         } else {
             Subjects::Any
+        },
+        // RS256 alone, or every algorithm (bit 5 also picks the token length limit).
+        algorithms: if flags & 32 != 0 {
+            Algorithms::only(Algorithm::Rs256)
+        } else {
+            Algorithms::ALL
         },
     }
 }
