@@ -608,7 +608,12 @@ fn every_algorithm_loads_and_validates_without_the_heap() {
         args.extend(["-out".as_ref(), private.as_os_str()]);
         rfc7523_conformance::openssl_ok(args, None);
         let public = rfc7523_conformance::openssl_ok(
-            ["pkey".as_ref(), "-in".as_ref(), private.as_os_str(), "-pubout".as_ref()],
+            [
+                "pkey".as_ref(),
+                "-in".as_ref(),
+                private.as_os_str(),
+                "-pubout".as_ref(),
+            ],
             None,
         );
         let public = String::from_utf8(public).unwrap_or_else(|e| panic!("{e}"));

@@ -375,3 +375,165 @@ fn token_endpoint_with_every_algorithm() {
     }
     failures.assert_none();
 }
+
+/// The public key of `signer` as a JWK (RSA `n`/`e`, EC `x`/`y`, OKP `x`), with `extra`
+/// members, built from the key `openssl` wrote.
+fn public_jwk(signer: &Signer, extra: serde_json::Value) -> serde_json::Value {
+    let keys = signer.keys(None);
+    let key = keys.iter().next().unwrap_or_else(|| panic!("no key"));
+    let mut jwk = match key.material() {
+        rfc7523::MaterialRef::Rsa(rsa) => {
+            let e = rsa.exponent().to_be_bytes();
+            let first = e.iter().position(|&b| b != 0).unwrap_or(7);
+            json!({"kty": "RSA", "n": b64url(rsa.modulus()), "e": b64url(&e[first..])})
+        }
+        rfc7523::MaterialRef::P256(point) => json!({
+            "kty": "EC", "crv": "P-256", "x": b64url(&point[..32]), "y": b64url(&point[32..]),
+        }),
+        rfc7523::MaterialRef::Ed25519(bytes) => {
+            json!({"kty": "OKP", "crv": "Ed25519", "x": b64url(bytes)})
+        }
+    };
+    if let (Some(jwk), Some(extra)) = (jwk.as_object_mut(), extra.as_object()) {
+        jwk.extend(extra.clone());
+    }
+    jwk
+}
+
+/// A registry of parties of every key type, through its token endpoint: a client whose RSA key
+/// has no `alg` but whose `token_endpoint_auth_signing_alg` is PS256 signs PS256 (and not
+/// RS256); a P-256 client without either signs ES256; an OKP client whose JWK says `Ed25519`
+/// signs that name only; an issuer whose JWK says RS256 signs RS256 grants.
+#[test]
+fn a_registry_with_every_key_type() {
+    let dir = TempDir::new("rfc7523-algorithm-registry");
+    let rsa_client = Signer::new(&dir, Algorithm::Ps256, "c-rsa");
+    let ec_client = Signer::new(&dir, Algorithm::Es256, "c-ec");
+    let ed_client = Signer::new(&dir, Algorithm::Ed25519, "c-ed");
+    let issuer = Signer::new(&dir, Algorithm::Rs256, "i-rsa");
+    let client = |id: &str, jwk: serde_json::Value, alg: Option<&str>| {
+        let mut client = json!({
+            "client_id": id,
+            "token_endpoint_auth_method": "private_key_jwt",
+            "jwks": {"keys": [jwk]},
+        });
+        if let Some(alg) = alg {
+            client["token_endpoint_auth_signing_alg"] = json!(alg);
+        }
+        client
+    };
+    let document = json!({
+        "issuer": AS_ISSUER,
+        "token_endpoint": TOKEN_ENDPOINT,
+        "clients": [
+            client("c-rsa", public_jwk(&rsa_client, json!({"kid": "r1"})), Some("PS256")),
+            client("c-ec", public_jwk(&ec_client, json!({})), None),
+            client("c-ed", public_jwk(&ed_client, json!({"alg": "Ed25519"})), None),
+        ],
+        "issuers": [{
+            "issuer": "https://idp.example",
+            "jwks": {"keys": [public_jwk(&issuer, json!({"alg": "RS256", "use": "sig"}))]},
+        }],
+    });
+    let registry = rfc7523::Registry::from_json(&document.to_string())
+        .unwrap_or_else(|e| panic!("registry: {e}"));
+    let grant = |alg: Algorithm| {
+        let signer = Signer {
+            alg,
+            private: issuer.private.clone(),
+            public_pem: issuer.public_pem.clone(),
+        };
+        signer.sign(
+            &dir,
+            &grant_claims("https://idp.example", &format!("g-{alg}")),
+        )
+    };
+    let assertion = |signer: &Signer, alg: Algorithm, id: &str| {
+        let signer = Signer {
+            alg,
+            private: signer.private.clone(),
+            public_pem: signer.public_pem.clone(),
+        };
+        signer.sign(&dir, &client_claims(id, &format!("{id}-{alg}")))
+    };
+    let request = |grant: &str, client: &str| {
+        format!(
+            "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion={grant}\
+             &client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer\
+             &client_assertion={client}"
+        )
+    };
+    let mut failures = Failures::new("registry × algorithm");
+    // (client signer, client id, alg, grant alg, expected reason or None)
+    let cases: [(&Signer, &str, Algorithm, Algorithm, Option<&str>); 7] = [
+        (
+            &rsa_client,
+            "c-rsa",
+            Algorithm::Ps256,
+            Algorithm::Rs256,
+            None,
+        ),
+        (
+            &rsa_client,
+            "c-rsa",
+            Algorithm::Rs256,
+            Algorithm::Rs256,
+            Some("unsupported_algorithm"),
+        ),
+        (&ec_client, "c-ec", Algorithm::Es256, Algorithm::Rs256, None),
+        (
+            &ed_client,
+            "c-ed",
+            Algorithm::Ed25519,
+            Algorithm::Rs256,
+            None,
+        ),
+        (
+            &ed_client,
+            "c-ed",
+            Algorithm::EdDsa,
+            Algorithm::Rs256,
+            Some("unsupported_algorithm"),
+        ),
+        // The grant issuer's key says RS256: PS256 from the same key is refused.
+        (
+            &ec_client,
+            "c-ec",
+            Algorithm::Es256,
+            Algorithm::Ps256,
+            Some("unsupported_algorithm"),
+        ),
+        // A client's key never verifies as another client's.
+        (
+            &ec_client,
+            "c-ed",
+            Algorithm::Es256,
+            Algorithm::Rs256,
+            Some("unsupported_algorithm"),
+        ),
+    ];
+    for (signer, id, alg, grant_alg, expected) in cases {
+        let body = request(&grant(grant_alg), &assertion(signer, alg, id));
+        let mut replay = MemoryReplayStore::<8>::new();
+        let outcome = registry.with_token_endpoint(Default::default(), |endpoint| {
+            endpoint
+                .handle(body.as_bytes(), NOW, &mut replay)
+                .map(|outcome| outcome.client().map(|c| c.issuer().to_owned()))
+                .map_err(|e| e.reason().as_str())
+        });
+        let case = format!("{id} signs {alg}, grant {grant_alg}");
+        match expected {
+            None => failures.check(
+                outcome == Ok(Some(id.to_owned())),
+                &case,
+                format!("{outcome:?}"),
+            ),
+            Some(reason) => failures.check(
+                outcome == Err(reason),
+                &case,
+                format!("expected {reason}, got {outcome:?}"),
+            ),
+        }
+    }
+    failures.assert_none();
+}
