@@ -46,7 +46,7 @@ impl Signer {
             Algorithm::EdDsa | Algorithm::Ed25519 => &["-algorithm", "ed25519"],
         };
         let mut args: Vec<&std::ffi::OsStr> = vec!["genpkey".as_ref()];
-        args.extend(options.iter().map(|o| std::ffi::OsStr::new(o)));
+        args.extend(options.iter().map(std::ffi::OsStr::new));
         args.extend(["-out".as_ref(), private.as_os_str()]);
         openssl_ok(args, None);
         let public_pem = openssl_ok(
