@@ -595,28 +595,7 @@ fn every_algorithm_loads_and_validates_without_the_heap() {
     let dir = rfc7523_conformance::TempDir::new("rfc7523-allocations-algorithms");
     let mut rows = Vec::new();
     for alg in Algorithm::ALL {
-        let private = dir.join(&format!("{alg}.pem"));
-        let options: &[&str] = match alg {
-            Algorithm::Rs256 | Algorithm::Ps256 => {
-                &["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"]
-            }
-            Algorithm::Es256 => &["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"],
-            Algorithm::EdDsa | Algorithm::Ed25519 => &["-algorithm", "ed25519"],
-        };
-        let mut args: Vec<&std::ffi::OsStr> = vec!["genpkey".as_ref()];
-        args.extend(options.iter().map(std::ffi::OsStr::new));
-        args.extend(["-out".as_ref(), private.as_os_str()]);
-        rfc7523_conformance::openssl_ok(args, None);
-        let public = rfc7523_conformance::openssl_ok(
-            [
-                "pkey".as_ref(),
-                "-in".as_ref(),
-                private.as_os_str(),
-                "-pubout".as_ref(),
-            ],
-            None,
-        );
-        let public = String::from_utf8(public).unwrap_or_else(|e| panic!("{e}"));
+        let (private, public) = rfc7523_conformance::openssl_key_pair(&dir, alg, &alg.to_string());
         let private = std::fs::read_to_string(&private).unwrap_or_else(|e| panic!("{e}"));
         let signer = AssertionSigner::from_pem(&private)
             .and_then(|s| s.with_algorithm(alg))

@@ -19,7 +19,7 @@ use rfc7523::{
     Algorithm, Algorithms, ClientAuthProfile, Error, GrantProfile, KeySet, MemoryReplayStore,
     Party, Policy, TokenEndpoint, VerifyingKey,
 };
-use rfc7523_conformance::{b64url, openssl_ok, Failures, TempDir};
+use rfc7523_conformance::{b64url, openssl_key_pair, openssl_ok, Failures, TempDir};
 use serde_json::json;
 
 const AS_ISSUER: &str = "https://as.example";
@@ -37,31 +37,11 @@ struct Signer {
 impl Signer {
     /// A fresh key of the algorithm's type.
     fn new(dir: &TempDir, alg: Algorithm, name: &str) -> Self {
-        let private = dir.join(&format!("{name}.pem"));
-        let options: &[&str] = match alg {
-            Algorithm::Rs256 | Algorithm::Ps256 => {
-                &["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"]
-            }
-            Algorithm::Es256 => &["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"],
-            Algorithm::EdDsa | Algorithm::Ed25519 => &["-algorithm", "ed25519"],
-        };
-        let mut args: Vec<&std::ffi::OsStr> = vec!["genpkey".as_ref()];
-        args.extend(options.iter().map(std::ffi::OsStr::new));
-        args.extend(["-out".as_ref(), private.as_os_str()]);
-        openssl_ok(args, None);
-        let public_pem = openssl_ok(
-            [
-                "pkey".as_ref(),
-                "-in".as_ref(),
-                private.as_os_str(),
-                "-pubout".as_ref(),
-            ],
-            None,
-        );
+        let (private, public_pem) = openssl_key_pair(dir, alg, name);
         Self {
             alg,
             private,
-            public_pem: String::from_utf8(public_pem).unwrap_or_default(),
+            public_pem,
         }
     }
 

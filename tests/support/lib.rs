@@ -310,6 +310,36 @@ impl Failures {
 ///
 /// # Panics
 /// When the file has fewer distinct keys.
+/// A fresh key pair made by `openssl genpkey` in `dir` for `alg` (RSA-2048 for RS256 and PS256,
+/// P-256 for ES256, Ed25519 for EdDSA and Ed25519): the private key file (PKCS#8 PEM) and the
+/// public key as `openssl pkey -pubout` writes it (SPKI PEM).
+pub fn openssl_key_pair(dir: &TempDir, alg: rfc7523::Algorithm, name: &str) -> (PathBuf, String) {
+    use rfc7523::Algorithm;
+    let private = dir.join(&format!("{name}.pem"));
+    let options: &[&str] = match alg {
+        Algorithm::Rs256 | Algorithm::Ps256 => {
+            &["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"]
+        }
+        Algorithm::Es256 => &["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"],
+        Algorithm::EdDsa | Algorithm::Ed25519 => &["-algorithm", "ed25519"],
+    };
+    let mut args: Vec<&OsStr> = vec!["genpkey".as_ref()];
+    args.extend(options.iter().map(OsStr::new));
+    args.extend(["-out".as_ref(), private.as_os_str()]);
+    openssl_ok(args, None);
+    let public = openssl_ok(
+        [
+            "pkey".as_ref(),
+            "-in".as_ref(),
+            private.as_os_str(),
+            "-pubout".as_ref(),
+        ],
+        None,
+    );
+    let public = String::from_utf8(public).unwrap_or_else(|e| panic!("openssl's PEM: {e}"));
+    (private, public)
+}
+
 pub fn distinct_2048_key_pairs(count: usize) -> Vec<(String, String)> {
     let doc = load_json("wycheproof/rsa_pkcs1_2048_sig_gen_test.json");
     let mut pairs: Vec<(String, String)> = Vec::new();
