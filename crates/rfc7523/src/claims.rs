@@ -166,13 +166,16 @@ fn parse_exponent(text: &str) -> Option<i64> {
     Some(if negative { -value } else { value })
 }
 
-/// A string claim's value: a span over the verified payload, its JSON escapes (RFC 8259 §7)
-/// still in place and decoded on demand, so reading a claim copies nothing.
+/// A string value of the token: a claim (a span over the payload) or a header parameter (a
+/// span over the header), its JSON escapes (RFC 8259 §7) still in place and decoded on
+/// demand, so reading it copies nothing.
 ///
 /// Comparisons are exact and made on the decoded text (RFC 7519 §4.1: the values are
 /// case-sensitive strings), so `"https:\/\/as.example"` equals `https://as.example`. Its decoded
-/// length is at most [`MAX_CLAIM_STRING_LEN`] bytes (checked when the claims were read), so
-/// [`decode`](Self::decode) always fits a [`ClaimString`].
+/// length was checked when it was read: at most [`MAX_CLAIM_STRING_LEN`] bytes for a claim, so
+/// [`decode`](Self::decode) always fits a [`ClaimString`], and at most
+/// [`MAX_HEADER_STRING_LEN`](crate::jws::MAX_HEADER_STRING_LEN) for a header parameter (a
+/// [`HeaderString`](crate::jws::HeaderString)).
 #[derive(Clone, Copy)]
 pub struct ClaimStr<'b> {
     raw: JsonStr<'b>,
@@ -183,6 +186,11 @@ impl<'b> ClaimStr<'b> {
     const EMPTY: ClaimStr<'static> = ClaimStr {
         raw: JsonStr::EMPTY,
     };
+
+    /// A validated string whose decoded length the caller checked against its limit.
+    pub(crate) const fn new(raw: JsonStr<'b>) -> Self {
+        Self { raw }
+    }
 
     /// The text itself when it has no escape (the common case): then nothing needs decoding.
     pub fn as_str(&self) -> Option<&'b str> {
@@ -204,17 +212,23 @@ impl<'b> ClaimStr<'b> {
         self.raw.is_empty()
     }
 
-    /// The decoded text: the span itself when it has no escape, else decoded into `out`.
-    pub fn decode<'o>(&self, out: &'o mut ClaimString) -> &'o str
+    /// The decoded text: the span itself when it has no escape, else decoded into `out`
+    /// (a [`ClaimString`] for a claim, a [`HeaderString`](crate::jws::HeaderString) for a
+    /// header parameter: the length was checked against that limit when it was read; into a
+    /// smaller buffer the text is cut short).
+    pub fn decode<'o, const N: usize>(&self, out: &'o mut heapless::String<N>) -> &'o str
     where
         'b: 'o,
     {
         if let Some(text) = self.as_str() {
             return text;
         }
-        // Cannot fail: the length was checked against MAX_CLAIM_STRING_LEN when the claims
-        // were read. Were it to, the text would be cut short and compare unequal.
-        let _ = self.raw.decode_into(out);
+        out.clear();
+        for c in self.chars() {
+            if out.push(c).is_err() {
+                break;
+            }
+        }
         out.as_str()
     }
 }

@@ -42,22 +42,24 @@ pub const MAX_HEADER_STRING_LEN: usize = 128;
 /// A short header string (`kid`, `typ`).
 pub type HeaderString = heapless::String<MAX_HEADER_STRING_LEN>;
 
-/// The protected header fields this crate uses. `alg` is always `RS256` once parsed.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Header {
-    kid: Option<HeaderString>,
-    typ: Option<HeaderString>,
+/// The protected header fields this crate uses, as spans over the decoded header (each at
+/// most [`MAX_HEADER_STRING_LEN`] bytes once decoded, so [`ClaimStr::decode`] fits a
+/// [`HeaderString`]). `alg` is always `RS256` once parsed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Header<'b> {
+    kid: Option<ClaimStr<'b>>,
+    typ: Option<ClaimStr<'b>>,
 }
 
-impl Header {
+impl<'b> Header<'b> {
     /// The `kid` (RFC 7515 §4.1.4), if present.
-    pub fn kid(&self) -> Option<&str> {
-        self.kid.as_deref()
+    pub fn kid(&self) -> Option<ClaimStr<'b>> {
+        self.kid
     }
 
     /// The `typ` (RFC 7515 §4.1.9), if present.
-    pub fn typ(&self) -> Option<&str> {
-        self.typ.as_deref()
+    pub fn typ(&self) -> Option<ClaimStr<'b>> {
+        self.typ
     }
 
     /// The algorithm: always `RS256`, the only one accepted.
@@ -116,7 +118,7 @@ impl core::fmt::Debug for DecodeBuffer {
 #[derive(Clone, Debug)]
 pub struct UnverifiedAssertion<'t, 'b> {
     signing_input: &'t str,
-    header: Header,
+    header: Header<'b>,
     header_json: &'b [u8],
     payload: &'b [u8],
     signature: &'b [u8],
@@ -170,7 +172,7 @@ impl<'t, 'b> UnverifiedAssertion<'t, 'b> {
     }
 
     /// The checked header.
-    pub fn header(&self) -> &Header {
+    pub fn header(&self) -> &Header<'b> {
         &self.header
     }
 
@@ -210,8 +212,9 @@ impl<'t, 'b> UnverifiedAssertion<'t, 'b> {
         let mut tried = 0usize;
         let mut only_length_failures = true;
         let mut verified_by = None;
-        let kid = self.header.kid.clone();
-        for key in crate::jwk::candidates(keys, kid.as_deref()) {
+        let mut kid = HeaderString::new();
+        let kid = self.header.kid.map(|k| k.decode(&mut kid));
+        for key in crate::jwk::candidates(keys, kid) {
             tried += 1;
             let signature = self.signature;
             let outcome = rs256::verify(key.public_key(), &digest, signature, &|em| {
@@ -248,7 +251,7 @@ pub(crate) type Rsavp1<'f> = dyn Fn(&RsaVerifyingKey, &[u8], &mut [u8]) -> Optio
 /// borrows the [`DecodeBuffer`] holding its decoded header and payload (`'b`).
 #[derive(Clone, Debug)]
 pub struct VerifiedAssertion<'b> {
-    header: Header,
+    header: Header<'b>,
     header_json: &'b [u8],
     payload: &'b [u8],
     key_id: Option<HeaderString>,
@@ -256,7 +259,7 @@ pub struct VerifiedAssertion<'b> {
 
 impl<'b> VerifiedAssertion<'b> {
     /// The header.
-    pub fn header(&self) -> &Header {
+    pub fn header(&self) -> &Header<'b> {
         &self.header
     }
 
@@ -326,7 +329,7 @@ pub(crate) fn json_error(e: JsonError, part: Part) -> Error {
     }
 }
 
-fn parse_header(bytes: &[u8]) -> Result<Header, Error> {
+fn parse_header(bytes: &[u8]) -> Result<Header<'_>, Error> {
     if core::str::from_utf8(bytes).is_err() {
         return Err(Error::Malformed(Malformed::Utf8(Part::Header)));
     }
@@ -355,7 +358,8 @@ fn parse_header(bytes: &[u8]) -> Result<Header, Error> {
     let mut header = Header::default();
     if let Some(cty) = header_string(&object, HeaderParameter::Cty)? {
         // RFC 7519 §5.2: `cty: JWT` announces a nested JWT, which is not an assertion.
-        let bare = strip_application_prefix(&cty);
+        let mut text = HeaderString::new();
+        let bare = strip_application_prefix(cty.decode(&mut text));
         if bare.eq_ignore_ascii_case("JWT") {
             return Err(Error::UnsupportedHeader(HeaderParameter::Cty));
         }
@@ -365,16 +369,17 @@ fn parse_header(bytes: &[u8]) -> Result<Header, Error> {
     Ok(header)
 }
 
-fn header_string(
-    object: &json::Object<'_>,
+/// A header parameter's string value, at most [`MAX_HEADER_STRING_LEN`] bytes once decoded.
+fn header_string<'b>(
+    object: &json::Object<'b>,
     param: HeaderParameter,
-) -> Result<Option<HeaderString>, Error> {
+) -> Result<Option<ClaimStr<'b>>, Error> {
     match object.get(param.as_str()) {
         None => Ok(None),
-        Some(Value::String(s)) => s
-            .decoded()
-            .map(Some)
-            .map_err(|()| Error::TooLarge(Limit::StringLength)),
+        Some(Value::String(s)) if s.decoded_len() <= MAX_HEADER_STRING_LEN => {
+            Ok(Some(ClaimStr::new(s)))
+        }
+        Some(Value::String(_)) => Err(Error::TooLarge(Limit::StringLength)),
         Some(_) => Err(Error::Malformed(Malformed::HeaderValue(param))),
     }
 }
@@ -525,7 +530,7 @@ mod tests {
         let over = "k".repeat(MAX_HEADER_STRING_LEN + 1);
         let with_kid = token(&format!(r#"{{"alg":"RS256","kid":"{fits}"}}"#), "{}");
         let ok = parse(&with_kid).unwrap();
-        assert_eq!(ok.header().kid(), Some(fits.as_str()));
+        assert!(ok.header().kid().is_some_and(|kid| kid == fits.as_str()));
         assert_eq!(
             header_err(&format!(r#"{{"alg":"RS256","kid":"{over}"}}"#)),
             Error::TooLarge(Limit::StringLength)

@@ -151,7 +151,7 @@ impl<'b> ValidatedAssertion<'b> {
     }
 
     /// The header.
-    pub fn header(&self) -> &Header {
+    pub fn header(&self) -> &Header<'b> {
         self.assertion.header()
     }
 
@@ -206,7 +206,7 @@ impl<L: KeyLookup + ?Sized> GrantProfile<'_, L> {
         // RFC 8725 §3.11: an assertion typed for client authentication (or any other
         // explicit JWT type) is not a grant.
         if let Some(typ) = assertion.header().typ() {
-            if !strip_application_prefix(typ).eq_ignore_ascii_case("JWT") {
+            if !strip_application_prefix(typ.decode(&mut text)).eq_ignore_ascii_case("JWT") {
                 return Err(Error::InvalidType(TypProblem::AnotherType));
             }
         }
@@ -267,7 +267,10 @@ impl<L: KeyLookup + ?Sized> ClientAuthProfile<'_, L> {
             self.clients.rsavp1(key, signature, out)
         })?;
         let claims = assertion.claims()?;
-        check_client_typ(assertion.header().typ(), policy.typ)?;
+        check_client_typ(
+            assertion.header().typ().map(|typ| typ.decode(&mut text)),
+            policy.typ,
+        )?;
         let (iss, sub) = require_claims(&claims, &policy.checks)?;
         if iss != party.id {
             return Err(Error::IssuerMismatch);
