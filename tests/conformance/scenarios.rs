@@ -1641,6 +1641,76 @@ fn signed(claims: &Value) -> String {
     )
 }
 
+/// Claims are spans over the payload with their JSON escapes in place: the party lookup, every
+/// comparison, the `Subjects` list and the replay key see the decoded text, exactly as when the
+/// claims were decoded into buffers of their own.
+#[test]
+fn escaped_claims_are_read_decoded_everywhere() {
+    let f = fixtures();
+    let sign_text = |text: &str| sign_raw(&f.main, br#"{"alg":"RS256"}"#, text.as_bytes());
+    let mut store = MemoryReplayStore::<8>::new();
+
+    // A client assertion with every string claim escaped.
+    let clients = registered_clients(f, Policy::default());
+    let escaped = sign_text(&format!(
+        r#"{{"iss":"client\u002d1","sub":"\u0063lient-1","aud":"https:\/\/as.example","exp":{},"iat":{NOW},"jti":"j\/1"}}"#,
+        NOW + 60
+    ));
+    let mut buffer = DecodeBuffer::new();
+    let valid = client_profile(&clients)
+        .validate(&escaped, Some(CLIENT), NOW, &mut store, &mut buffer)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(valid.issuer() == CLIENT && valid.subject() == CLIENT);
+    assert_eq!(
+        valid.issuer().as_str(),
+        None,
+        "still escaped in the payload"
+    );
+    assert_eq!(text(valid.claims().jti()).as_deref(), Some("j/1"));
+    assert_eq!(
+        valid.replay_entry().map(|e| e.key),
+        Some(ReplayKey::new(CLIENT, "j/1"))
+    );
+    // The same (iss, jti) unescaped is a replay of it.
+    let plain = signed(&client_with(json!({"jti": "j/1"})));
+    assert_eq!(
+        client_profile(&clients)
+            .validate(&plain, None, NOW, &mut store, &mut DecodeBuffer::new())
+            .unwrap_err(),
+        Error::Replayed
+    );
+
+    // A grant whose escaped sub is on, or off, its issuer's list.
+    let subjects = ["alice/x"];
+    let policy = Policy {
+        subjects: Subjects::OneOf(&subjects),
+        ..Policy::default()
+    };
+    let issuers = trusted_issuers(f, policy);
+    let grant = |sub: &str| {
+        sign_text(&format!(
+            r#"{{"iss":"{ISSUER}","sub":"{sub}","aud":"{AS_ISSUER}","exp":{},"jti":"{sub}"}}"#,
+            NOW + 60
+        ))
+    };
+    let mut buffer = DecodeBuffer::new();
+    let valid = grant_profile(&issuers)
+        .validate(&grant(r"alice\/x"), NOW, &mut store, &mut buffer)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(valid.subject() == "alice/x");
+    assert_eq!(
+        grant_profile(&issuers)
+            .validate(
+                &grant(r"alice\/y"),
+                NOW,
+                &mut store,
+                &mut DecodeBuffer::new()
+            )
+            .unwrap_err(),
+        Error::SubjectMismatch
+    );
+}
+
 #[test]
 fn g3_same_jti_twice_is_replayed() {
     let f = fixtures();

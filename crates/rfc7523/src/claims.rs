@@ -624,6 +624,39 @@ mod tests {
     }
 
     #[test]
+    fn spans_compare_and_display_decoded() {
+        let c = claims(
+            r#"{"iss":"https:\/\/as.example","sub":"https://as.example","aud":["x","https:\/\/as.example"],"jti":"\ud83d\ude00"}"#,
+        )
+        .unwrap();
+        let (iss, sub) = (c.iss().unwrap(), c.sub().unwrap());
+        // Escaped and plain spellings of one string are equal, both ways and to a `str`.
+        assert_eq!(iss, sub);
+        assert_eq!(sub, iss);
+        assert!(iss == "https://as.example");
+        assert!("https://as.example" == iss);
+        assert!(iss != "https://as.example/" && iss != "https:\\/\\/as.example");
+        assert_eq!(
+            (iss.as_str(), sub.as_str()),
+            (None, Some("https://as.example"))
+        );
+        assert_eq!(iss.to_string(), "https://as.example");
+        assert_eq!(iss.chars().count(), "https://as.example".len());
+        let jti = c.jti().unwrap();
+        assert_eq!((jti.len(), jti.to_string().as_str()), (4, "\u{1F600}"));
+        let aud = c.aud().unwrap();
+        assert!(aud.contains("https://as.example") && !aud.contains("https:\\/\\/as.example"));
+        assert_eq!(aud.iter().collect::<Vec<_>>(), ["x", "https://as.example"]);
+        assert_eq!(aud.sole_value(), None);
+        let one = claims(r#"{"aud":"https:\/\/as.example"}"#).unwrap();
+        let one = one.aud().unwrap();
+        assert!(!one.is_array() && one.sole_value().is_some_and(|v| v == iss));
+        // Into a buffer too small, the text is cut short (never for a checked claim).
+        let mut short = heapless::String::<5>::new();
+        assert_eq!(iss.decode(&mut short), "https");
+    }
+
+    #[test]
     fn claim_type_errors() {
         for (json, claim) in [
             (r#"{"iss":123}"#, Claim::Iss),
