@@ -285,7 +285,12 @@ pub(crate) fn bench_section(root: &Path) -> Result<String, String> {
          (SysTick reading the stack pointer every ~2,000 instructions, which also sees frames \
          reserved but never written). Instructions: guest instructions counted by QEMU's \
          `-icount` (through SysTick), not cycles. Deterministic: they do not depend on the \
-         machine's load.\n"
+         machine's load. Each validation decodes into its `DecodeBuffer` (6 KiB) and the token \
+         request into its `TokenBuffers` (12 KiB) in the measured call's own frame (the request \
+         body in a static receive buffer); `cargo xtask test` asserts the stack budgets: {} B \
+         for `ClientAuthProfile::validate`, {} B for `TokenEndpoint::handle`.\n",
+        group(VALIDATE_STACK_BUDGET),
+        group(TOKEN_REQUEST_STACK_BUDGET),
     );
     let _ = writeln!(
         s,
