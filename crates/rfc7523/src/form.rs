@@ -160,10 +160,9 @@ impl<'r> TokenParams<'r> {
             // cannot meet a decoding error.
             validate_utf8(Decode::new(name))?;
             let field = Field::of(name);
-            let repeated = names
-                .iter()
-                .any(|&(s, e)| decoded_eq(body.get(s..e).unwrap_or_default(), name));
-            if field != Field::Resource && repeated {
+            let seen =
+                |&(s, e): &(usize, usize)| decoded_eq(body.get(s..e).unwrap_or_default(), name);
+            if field != Field::Resource && names.iter().any(seen) {
                 return Err(FormError::RepeatedParameter);
             }
             names
