@@ -26,9 +26,9 @@ use rfc7523::form::TokenParams;
 use rfc7523::sign::{AssertionRequest, AssertionSigner};
 use rfc7523::token_request::{JWT_BEARER_CLIENT_ASSERTION_TYPE, JWT_BEARER_GRANT_TYPE};
 use rfc7523::{
-    ClientAuthProfile, Error, GrantProfile, KeySet, MemoryReplayStore, OtherClientAuthentication,
-    Party, Policy, Registry, ReplayEntry, ReplayError, ReplayKey, ReplayStore, RsaVerifyingKey,
-    TokenEndpoint, TypRule, UnverifiedAssertion, Use,
+    ClientAuthProfile, DecodeBuffer, Error, GrantProfile, KeySet, MemoryReplayStore,
+    OtherClientAuthentication, Party, Policy, Registry, ReplayEntry, ReplayError, ReplayKey,
+    ReplayStore, RsaVerifyingKey, TokenBuffers, TokenEndpoint, TypRule, UnverifiedAssertion, Use,
 };
 
 const NOW: u64 = 1_700_000_000;
@@ -134,7 +134,9 @@ fn client_profile<'a>(clients: &'a [Party<'a>]) -> ClientAuthProfile<'a> {
 
 /// Allocations of the signature verification alone (parse done outside the measurement).
 fn verify_count(token: &str, keys: &KeySet) -> u64 {
-    let unverified = UnverifiedAssertion::parse(token).unwrap_or_else(|e| panic!("{e}"));
+    let mut buffer = DecodeBuffer::new();
+    let unverified =
+        UnverifiedAssertion::parse(token, &mut buffer).unwrap_or_else(|e| panic!("{e}"));
     let (verified, n) = count(|| unverified.verify(keys));
     verified.unwrap_or_else(|e| panic!("verify: {e}"));
     n
@@ -163,7 +165,8 @@ fn parse_claims_form_replay_and_errors_allocate_nothing() {
     );
 
     // (a) Structure and header.
-    let (parsed, parse_allocs) = count(|| UnverifiedAssertion::parse(&token));
+    let mut buffer = DecodeBuffer::new();
+    let (parsed, parse_allocs) = count(|| UnverifiedAssertion::parse(&token, &mut buffer));
     let parsed = parsed.unwrap_or_else(|e| panic!("parse: {e}"));
     println!(
         "UnverifiedAssertion::parse ({} bytes): {parse_allocs} allocations",
@@ -171,7 +174,7 @@ fn parse_claims_form_replay_and_errors_allocate_nothing() {
     );
     assert_eq!(parse_allocs, 0, "parse");
     let (hint, hint_allocs) = count(|| parsed.issuer_hint());
-    assert_eq!(hint.unwrap_or_else(|e| panic!("{e}")).as_str(), ISSUER);
+    assert_eq!(hint.unwrap_or_else(|e| panic!("{e}")), ISSUER);
     assert_eq!(hint_allocs, 0, "issuer_hint");
 
     // (b) Claims of a verified assertion.
@@ -182,7 +185,7 @@ fn parse_claims_form_replay_and_errors_allocate_nothing() {
     let claims = claims.unwrap_or_else(|e| panic!("claims: {e}"));
     println!("VerifiedAssertion::claims: {claims_allocs} allocations");
     assert_eq!(claims_allocs, 0, "claims");
-    assert_eq!(claims.iss(), Some(ISSUER));
+    assert!(claims.iss().is_some_and(|iss| iss == ISSUER));
 
     // (c) A full token request body: grant, client assertion, client_id, scope.
     let body = format!(
@@ -192,15 +195,17 @@ fn parse_claims_form_replay_and_errors_allocate_nothing() {
         form_encode(JWT_BEARER_CLIENT_ASSERTION_TYPE),
         client_token(f),
     );
-    let (params, form_allocs) = count(|| TokenParams::parse(body.as_bytes()));
+    let mut body_bytes = body.clone().into_bytes();
+    let (params, form_allocs) = count(|| TokenParams::parse(&mut body_bytes));
     let params = params.unwrap_or_else(|e| panic!("form: {e:?}"));
     println!(
         "TokenParams::parse ({} bytes): {form_allocs} allocations",
         body.len()
     );
     assert_eq!(form_allocs, 0, "form");
-    assert_eq!(params.scope.as_deref(), Some("read write admin"));
-    let (bad, bad_form_allocs) = count(|| TokenParams::parse(b"grant_type=a&grant_type=b"));
+    assert_eq!(params.scope, Some("read write admin"));
+    let mut bad_body = *b"grant_type=a&grant_type=b";
+    let (bad, bad_form_allocs) = count(|| TokenParams::parse(&mut bad_body));
     assert!(bad.is_err());
     assert_eq!(bad_form_allocs, 0, "form error");
 
@@ -288,29 +293,34 @@ fn keys_verification_and_validation_allocate_nothing() {
 
     // Whole validations, accepted.
     let mut store = MemoryReplayStore::<8>::new();
-    let (validated, validate_allocs) = count(|| grant.validate(&token, NOW, &mut store));
+    let mut buffer = DecodeBuffer::new();
+    let (validated, validate_allocs) =
+        count(|| grant.validate(&token, NOW, &mut store, &mut buffer));
     validated.unwrap_or_else(|e| panic!("validate: {e}"));
     println!("GrantProfile::validate (accepted): {validate_allocs} allocations");
     assert_eq!(validate_allocs, 0, "grant validate");
     let (validated, c_validate_allocs) =
-        count(|| client.validate(&c_token, Some(CLIENT), NOW, &mut store));
+        count(|| client.validate(&c_token, Some(CLIENT), NOW, &mut store, &mut buffer));
     validated.unwrap_or_else(|e| panic!("client validate: {e}"));
     println!("ClientAuthProfile::validate (accepted): {c_validate_allocs} allocations");
     assert_eq!(c_validate_allocs, 0, "client validate");
 
     // Refused after the signature step (replayed, expired).
-    let (replayed, replayed_allocs) = count(|| grant.validate(&token, NOW, &mut store));
+    let (replayed, replayed_allocs) =
+        count(|| grant.validate(&token, NOW, &mut store, &mut buffer));
     assert_eq!(replayed.unwrap_err(), Error::Replayed);
     assert_eq!(replayed_allocs, 0, "replayed");
     let mut fresh = MemoryReplayStore::<8>::new();
-    let (expired, expired_allocs) = count(|| grant.validate(&token, NOW + 10_000, &mut fresh));
+    let (expired, expired_allocs) =
+        count(|| grant.validate(&token, NOW + 10_000, &mut fresh, &mut buffer));
     assert!(matches!(expired.unwrap_err(), Error::Expired { .. }));
     assert_eq!(expired_allocs, 0, "expired");
     let mut tampered = token.clone().into_bytes();
     let last = tampered.len() - 2;
     tampered[last] = if tampered[last] == b'A' { b'B' } else { b'A' };
     let tampered = String::from_utf8(tampered).unwrap_or_else(|e| panic!("{e}"));
-    let (refused, tampered_allocs) = count(|| grant.validate(&tampered, NOW, &mut fresh));
+    let (refused, tampered_allocs) =
+        count(|| grant.validate(&tampered, NOW, &mut fresh, &mut buffer));
     assert_eq!(refused.unwrap_err(), Error::InvalidSignature);
     assert_eq!(tampered_allocs, 0, "bad signature");
 
@@ -343,12 +353,13 @@ fn keys_verification_and_validation_allocate_nothing() {
         ("crit header", crit.as_str()),
         ("not a JWS", "not-a-jwt"),
     ] {
-        let (result, n) = count(|| grant.validate(bad, NOW, &mut fresh));
+        let (result, n) = count(|| grant.validate(bad, NOW, &mut fresh, &mut buffer));
         let err = result.unwrap_err();
         println!("GrantProfile::validate refused before the signature ({what}: {err:?}): {n}");
         assert_eq!(n, 0, "{what}");
     }
-    let (result, n) = count(|| client.validate(&token, Some("unknown-client"), NOW, &mut fresh));
+    let (result, n) =
+        count(|| client.validate(&token, Some("unknown-client"), NOW, &mut fresh, &mut buffer));
     assert_eq!(result.unwrap_err(), Error::IssuerMismatch);
     assert_eq!(n, 0, "unknown client");
 
@@ -364,11 +375,15 @@ fn keys_verification_and_validation_allocate_nothing() {
         form_encode(JWT_BEARER_CLIENT_ASSERTION_TYPE),
     );
     let mut store = MemoryReplayStore::<8>::new();
-    let (outcome, handle_allocs) = count(|| endpoint.handle(body.as_bytes(), NOW, &mut store));
+    let mut buffers = TokenBuffers::new();
+    let mut body = body.into_bytes();
+    let (outcome, handle_allocs) =
+        count(|| endpoint.handle(&mut body, NOW, &mut store, &mut buffers));
     outcome.unwrap_or_else(|e| panic!("handle: {e}"));
     println!("TokenEndpoint::handle (grant + client assertion): {handle_allocs} allocations");
     assert_eq!(handle_allocs, 0, "token request");
-    let (refused, n) = count(|| endpoint.handle(b"grant_type=x&grant_type=y", NOW, &mut store));
+    let mut bad_body = *b"grant_type=x&grant_type=y";
+    let (refused, n) = count(|| endpoint.handle(&mut bad_body, NOW, &mut store, &mut buffers));
     let refused = refused.unwrap_err();
     let (json, m) = count(|| refused.response().to_json());
     assert!(json.contains("invalid_request"), "{json}");
@@ -408,10 +423,12 @@ fn validation_against_a_loaded_registry_allocates_nothing() {
         ("grant", &issuers, &grant_body),
     ] {
         let mut store = MemoryReplayStore::<8>::new();
+        let mut buffers = TokenBuffers::new();
+        let mut bytes = body.clone().into_bytes();
         let (outcome, n) = count(|| {
             registry.with_token_endpoint(OtherClientAuthentication::Refuse, |endpoint| {
                 endpoint
-                    .handle(body.as_bytes(), NOW, &mut store)
+                    .handle(&mut bytes, NOW, &mut store, &mut buffers)
                     .map(|_| ())
             })
         });
@@ -419,10 +436,11 @@ fn validation_against_a_loaded_registry_allocates_nothing() {
         println!("Registry token endpoint ({what}): {n} allocations");
         assert_eq!(n, 0, "{what}");
         // Refused (a replay): no allocation either.
+        let mut bytes = body.clone().into_bytes();
         let (again, n) = count(|| {
             registry.with_token_endpoint(OtherClientAuthentication::Refuse, |endpoint| {
                 endpoint
-                    .handle(body.as_bytes(), NOW, &mut store)
+                    .handle(&mut bytes, NOW, &mut store, &mut buffers)
                     .map(|_| ())
             })
         });
@@ -480,12 +498,14 @@ fn the_largest_key_and_token_allocate_nothing() {
         })
         .find(|t| t.len() == MAX_TOKEN_LEN)
         .unwrap_or_else(|| panic!("no padding gives a token of exactly MAX_TOKEN_LEN"));
-    assert!(UnverifiedAssertion::parse(&token).is_ok());
+    let mut buffer = DecodeBuffer::new();
+    assert!(UnverifiedAssertion::parse(&token, &mut buffer).is_ok());
 
     let issuers = [Party::new(ISSUER, &keys)];
     let grant = grant_profile(&issuers);
     let mut store = MemoryReplayStore::<8>::new();
-    let (result, validate_peak, left) = peak_heap(|| grant.validate(&token, NOW, &mut store));
+    let (result, validate_peak, left) =
+        peak_heap(|| grant.validate(&token, NOW, &mut store, &mut buffer));
     assert_eq!(result.unwrap_err(), Error::InvalidSignature);
     assert_eq!(left, 0, "validate left heap allocated");
 
@@ -625,7 +645,9 @@ fn every_algorithm_loads_and_validates_without_the_heap() {
         let issuers = [Party::new(ISSUER, &keys).with_policy(policy)];
         let grant = grant_profile(&issuers);
         let mut store = MemoryReplayStore::<8>::new();
-        let (validated, validate_allocs) = count(|| grant.validate(&token, NOW, &mut store));
+        let mut buffer = DecodeBuffer::new();
+        let (validated, validate_allocs) =
+            count(|| grant.validate(&token, NOW, &mut store, &mut buffer));
         let validated = validated.unwrap_or_else(|e| panic!("{alg}: {e}"));
         assert_eq!(validated.header().alg(), alg.as_str());
         rows.push((alg, load_allocs, validate_allocs));

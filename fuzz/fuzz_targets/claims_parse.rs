@@ -10,7 +10,7 @@
 use base64ct::{Base64UrlUnpadded, Encoding};
 use libfuzzer_sys::fuzz_target;
 use rfc7523::limits::{MAX_AUDIENCE_VALUES, MAX_CLAIM_STRING_LEN, MAX_NUMERIC_DATE};
-use rfc7523::{Claim, Error, Limit, Malformed, UnverifiedAssertion};
+use rfc7523::{Claim, DecodeBuffer, Error, Limit, Malformed, UnverifiedAssertion};
 
 /// `kid` selects the fuzzing key alone.
 const HEADER: &[u8] = br#"{"alg":"RS256","kid":"k1"}"#;
@@ -22,7 +22,8 @@ fuzz_target!(|data: &[u8]| {
     token.push('.');
     token.push_str(&Base64UrlUnpadded::encode_string(data));
     token.push_str(".AAAA");
-    let Ok(parsed) = UnverifiedAssertion::parse(&token) else {
+    let mut buffer = DecodeBuffer::new();
+    let Ok(parsed) = UnverifiedAssertion::parse(&token, &mut buffer) else {
         return;
     };
     let hint = parsed.issuer_hint();
@@ -62,19 +63,20 @@ fuzz_target!(|data: &[u8]| {
     };
     assert!(theirs.is_object());
     if let Ok(iss) = &hint {
-        assert_eq!(theirs["iss"].as_str(), Some(iss.as_str()));
+        assert_eq!(theirs["iss"].as_str(), Some(iss.to_string().as_str()));
     }
 
     // Signed: the claims of a verified assertion.
     let signed = fixture.sign(HEADER, data);
-    let verified = UnverifiedAssertion::parse(&signed)
+    let mut signed_buffer = DecodeBuffer::new();
+    let verified = UnverifiedAssertion::parse(&signed, &mut signed_buffer)
         .expect("a signed accepted payload parses")
         .verify(&fixture.keys)
         .expect("signed with the fixed key");
     match verified.claims() {
         Ok(claims) => {
             match &hint {
-                Ok(iss) => assert_eq!(claims.iss(), Some(iss.as_str())),
+                Ok(iss) => assert_eq!(claims.iss(), Some(*iss)),
                 Err(_) => assert!(claims.iss().is_none()),
             }
             for (name, value) in [
@@ -84,7 +86,11 @@ fuzz_target!(|data: &[u8]| {
             ] {
                 if let Some(value) = value {
                     assert!(!value.is_empty() && value.len() <= MAX_CLAIM_STRING_LEN);
-                    assert_eq!(theirs[name].as_str(), Some(value), "{name}");
+                    // Spans decoded on demand: the decoded text, its length, and equality agree.
+                    let text = value.to_string();
+                    assert_eq!(value.len(), text.len(), "{name}");
+                    assert!(value == text.as_str(), "{name}");
+                    assert_eq!(theirs[name].as_str(), Some(text.as_str()), "{name}");
                 }
             }
             if let Some(aud) = claims.aud() {

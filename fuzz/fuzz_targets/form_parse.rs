@@ -5,11 +5,13 @@
 use libfuzzer_sys::fuzz_target;
 use rfc7523::form::TokenParams;
 use rfc7523::token_request::RequestProblem;
-use rfc7523::{MemoryReplayStore, TokenEndpoint, TokenError};
+use rfc7523::{MemoryReplayStore, TokenBuffers, TokenEndpoint, TokenError};
 
 fuzz_target!(|data: &[u8]| {
     let fixture = rfc7523_fuzz::fixture();
-    let parsed = TokenParams::parse(data);
+    // Each parse decodes its own copy of the body in place.
+    let mut parsed_body = data.to_vec();
+    let parsed = TokenParams::parse(&mut parsed_body);
     let issuers = fixture.issuers(0);
     let clients = fixture.clients(0);
     let endpoint = TokenEndpoint {
@@ -18,7 +20,9 @@ fuzz_target!(|data: &[u8]| {
         other_client_auth: Default::default(),
     };
     let mut replay = MemoryReplayStore::<4>::new();
-    let outcome = endpoint.handle(data, rfc7523_fuzz::NOW, &mut replay);
+    let mut body = data.to_vec();
+    let mut buffers = Box::new(TokenBuffers::new());
+    let outcome = endpoint.handle(&mut body, rfc7523_fuzz::NOW, &mut replay, &mut buffers);
     match (&parsed, &outcome) {
         // The endpoint reports exactly the form error the parser found.
         (Err(form), Err(TokenError::InvalidRequest(RequestProblem::Form(seen)))) => {
@@ -47,7 +51,8 @@ fuzz_target!(|data: &[u8]| {
         Ok(outcome) => {
             assert!(outcome.primary().is_some());
             // The same body again is a replay when an assertion had a jti.
-            let again = endpoint.handle(data, rfc7523_fuzz::NOW, &mut replay);
+            let (mut body, mut buffers) = (data.to_vec(), Box::new(TokenBuffers::new()));
+            let again = endpoint.handle(&mut body, rfc7523_fuzz::NOW, &mut replay, &mut buffers);
             let had_jti = [outcome.grant(), outcome.client()]
                 .into_iter()
                 .flatten()

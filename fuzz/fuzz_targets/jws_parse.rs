@@ -3,15 +3,16 @@
 
 use libfuzzer_sys::fuzz_target;
 use rfc7523::limits::{MAX_HEADER_LEN, MAX_PAYLOAD_LEN, MAX_TOKEN_LEN};
-use rfc7523::UnverifiedAssertion;
+use rfc7523::{DecodeBuffer, UnverifiedAssertion};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(token) = std::str::from_utf8(data) else {
         return;
     };
-    let full = UnverifiedAssertion::parse(token);
+    let (mut buffer, mut other) = (DecodeBuffer::new(), DecodeBuffer::new());
+    let full = UnverifiedAssertion::parse(token, &mut buffer);
     // A smaller limit never accepts what the default refuses.
-    let limited = UnverifiedAssertion::parse_with_limit(token, 512);
+    let limited = UnverifiedAssertion::parse_with_limit(token, 512, &mut other);
     if limited.is_ok() {
         assert!(full.is_ok());
         assert!(token.len() <= 512);

@@ -22,6 +22,7 @@ use rfc7523::{
     Claim, ClientAuthProfile, Error, GrantProfile, HeaderParameter, KeySet, Limit, Malformed,
     MemoryReplayStore, Part, Party, TokenEndpoint, TokenError, VerifyingKey,
 };
+use rfc7523::{DecodeBuffer, TokenBuffers};
 use rfc7523_conformance::{b64url, b64url_decode, sig_gen_2048_sha256_groups, Failures};
 use rsa::pkcs1::DecodeRsaPrivateKey;
 use rsa::pkcs1v15::SigningKey;
@@ -852,7 +853,12 @@ fn adversarial_table() {
     for row in &rows {
         let mut replay = MemoryReplayStore::<64>::new();
         let got = match row.via {
-            Via::Body => match endpoint.handle(&row.input, NOW, &mut replay) {
+            Via::Body => match endpoint.handle(
+                &mut row.input.to_vec(),
+                NOW,
+                &mut replay,
+                &mut TokenBuffers::new(),
+            ) {
                 Ok(_) => Expected::Accepted,
                 Err(e) => Expected::Request(e),
             },
@@ -861,10 +867,11 @@ fn adversarial_table() {
                     failures.push(&row.attack, "token rows must be text");
                     continue;
                 };
+                let mut buffer = DecodeBuffer::new();
                 let result = if row.via == Via::Grant {
-                    grant.validate(token, NOW, &mut replay)
+                    grant.validate(token, NOW, &mut replay, &mut buffer)
                 } else {
-                    client.validate(token, None, NOW, &mut replay)
+                    client.validate(token, None, NOW, &mut replay, &mut buffer)
                 };
                 match result {
                     Ok(_) => Expected::Accepted,

@@ -16,8 +16,8 @@
 use std::path::{Path, PathBuf};
 
 use rfc7523::{
-    Algorithm, Algorithms, ClientAuthProfile, Error, GrantProfile, KeySet, MemoryReplayStore,
-    Party, Policy, TokenEndpoint, VerifyingKey,
+    Algorithm, Algorithms, ClientAuthProfile, DecodeBuffer, Error, GrantProfile, KeySet,
+    MemoryReplayStore, Party, Policy, TokenBuffers, TokenEndpoint, VerifyingKey,
 };
 use rfc7523_conformance::{b64url, openssl_key_pair, openssl_ok, Failures, TempDir};
 use serde_json::json;
@@ -149,7 +149,9 @@ fn validate_grant(parties: &[Party<'_>], token: &str) -> Result<(), Error> {
         audiences: &[AS_ISSUER, TOKEN_ENDPOINT],
     };
     let mut replay = MemoryReplayStore::<8>::new();
-    profile.validate(token, NOW, &mut replay).map(|_| ())
+    profile
+        .validate(token, NOW, &mut replay, &mut DecodeBuffer::new())
+        .map(|_| ())
 }
 
 /// The algorithm of a key of `signer`'s type that serves it by the crate's rule, recomputed
@@ -285,7 +287,13 @@ fn every_signer_against_every_party() {
             let outcomes = [
                 validate_grant(&parties, &grant),
                 clients
-                    .validate(&client, Some(claimed), NOW, &mut replay)
+                    .validate(
+                        &client,
+                        Some(claimed),
+                        NOW,
+                        &mut replay,
+                        &mut DecodeBuffer::new(),
+                    )
                     .map(|_| ()),
             ];
             for (profile, outcome) in ["grant", "client"].iter().zip(outcomes) {
@@ -338,8 +346,10 @@ fn token_endpoint_with_every_algorithm() {
                  &client_assertion={assertion}"
             );
             let mut replay = MemoryReplayStore::<8>::new();
+            let mut body = body.into_bytes();
+            let mut buffers = Box::new(TokenBuffers::new());
             let outcome = endpoint
-                .handle(body.as_bytes(), NOW, &mut replay)
+                .handle(&mut body, NOW, &mut replay, &mut buffers)
                 .map(|outcome| {
                     (
                         outcome.grant().map(|g| g.header().alg()),
@@ -495,10 +505,12 @@ fn a_registry_with_every_key_type() {
     for (signer, id, alg, grant_alg, expected) in cases {
         let body = request(&grant(grant_alg), &assertion(signer, alg, id));
         let mut replay = MemoryReplayStore::<8>::new();
+        let mut body = body.into_bytes();
+        let mut buffers = Box::new(TokenBuffers::new());
         let outcome = registry.with_token_endpoint(Default::default(), |endpoint| {
             endpoint
-                .handle(body.as_bytes(), NOW, &mut replay)
-                .map(|outcome| outcome.client().map(|c| c.issuer().to_owned()))
+                .handle(&mut body, NOW, &mut replay, &mut buffers)
+                .map(|outcome| outcome.client().map(|c| c.issuer().to_string()))
                 .map_err(|e| e.reason().as_str())
         });
         let case = format!("{id} signs {alg}, grant {grant_alg}");

@@ -382,3 +382,9 @@ pub fn public_jwk(public_pem: &str, kid: &str) -> String {
     })
     .to_string()
 }
+
+/// A claim's decoded text (claims are spans over the payload, decoded on demand), for
+/// comparing with expected strings.
+pub fn text(value: Option<rfc7523::ClaimStr<'_>>) -> Option<String> {
+    value.map(|v| v.to_string())
+}

@@ -8,9 +8,9 @@ use rfc7523::profile::DEFAULT_MAX_LIFETIME;
 use rfc7523::registry::{RegisteredParty, Registry};
 use rfc7523::token_request::{OtherClientAuthentication, TokenError};
 use rfc7523::{
-    BoxedReplayStore, Checks, ClientAuthProfile, Error, GrantProfile, KeyLookup, KeySet,
-    MaterialRef, OwnedKeys, Party, Reason, ReplayEntry, ReplayError, ReplayKey, ReplayStore,
-    RsaKey, TokenEndpoint, TypRule, Use, ValidatedAssertion,
+    BoxedReplayStore, Checks, ClaimString, ClientAuthProfile, DecodeBuffer, Error, GrantProfile,
+    KeyLookup, KeySet, MaterialRef, OwnedKeys, Party, Reason, ReplayEntry, ReplayError, ReplayKey,
+    ReplayStore, RsaKey, TokenBuffers, TokenEndpoint, TypRule, Use, ValidatedAssertion,
 };
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -592,12 +592,16 @@ impl AssertionVerifier {
         };
         let use_ = self.choose_use(wanted.as_deref())?;
         let external = matches!(self.replay, Replay::External);
+        // The token's decoded parts, which the result borrows.
+        let mut buffer = DecodeBuffer::new();
         let (result, hook_failure) = self.with_profiles(|profiles, store| {
             let valid = match (use_, profiles.client, profiles.grant) {
                 (Use::ClientAuthentication, Some(profile), _) => {
-                    profile.validate(token, None, now, store)
+                    profile.validate(token, None, now, store, &mut buffer)
                 }
-                (Use::AuthorizationGrant, _, Some(profile)) => profile.validate(token, now, store),
+                (Use::AuthorizationGrant, _, Some(profile)) => {
+                    profile.validate(token, now, store, &mut buffer)
+                }
                 // `choose_use` returned a use that some party serves.
                 _ => Err(Error::IssuerMismatch),
             }?;
@@ -639,14 +643,19 @@ impl AssertionVerifier {
             };
         let external = matches!(self.replay, Replay::External);
         let other_client_auth = self.other_client_auth;
+        // The body is percent-decoded in place and the assertions decoded into `buffers`: the
+        // outcome borrows both.
+        let mut body = body.as_bytes().to_vec();
+        let mut buffers = Box::new(TokenBuffers::new());
         let (result, hook_failure) = self.with_profiles(|profiles, store| {
             let endpoint = TokenEndpoint {
                 grant: profiles.grant,
                 client_auth: profiles.client,
                 other_client_auth,
             };
-            let outcome = endpoint.handle_request(body.as_bytes(), authorization, now, store)?;
-            // Built here: the outcome holds two validated assertions (25 KiB), see `verify`.
+            let outcome =
+                endpoint.handle_request(&mut body, authorization, now, store, &mut buffers)?;
+            // Built here, where the outcome lies (it borrows the body and the buffers).
             Ok(token_request_result(&outcome, external))
         });
         result.map_err(|e| with_cause(token_error(&e), e.reason(), hook_failure.as_ref()))?
@@ -656,7 +665,7 @@ impl AssertionVerifier {
 /// `{ use, grantType, clientAuthentication, claims?, clientClaims?, replay? }` of a token
 /// request.
 fn token_request_result(
-    outcome: &rfc7523::token_request::TokenOutcome,
+    outcome: &rfc7523::token_request::TokenOutcome<'_>,
     external: bool,
 ) -> Result<TokenRequestResult, JsValue> {
     let out = Object::new();
@@ -947,14 +956,15 @@ fn random_seed() -> [u8; 16] {
 }
 
 /// `{ key, iss, jti, expiresAt }` for an external store, when the assertion had a `jti`.
-fn replay_record(valid: &ValidatedAssertion) -> Result<Option<Object>, JsValue> {
+fn replay_record(valid: &ValidatedAssertion<'_>) -> Result<Option<Object>, JsValue> {
     let (Some(entry), Some(jti)) = (valid.replay_entry(), valid.claims().jti()) else {
         return Ok(None);
     };
     let record = Object::new();
     set(&record, "key", &base64url(entry.key.as_bytes()).into())?;
-    set(&record, "iss", &valid.issuer().into())?;
-    set(&record, "jti", &jti.into())?;
+    let mut text = ClaimString::new();
+    set(&record, "iss", &valid.issuer().decode(&mut text).into())?;
+    set(&record, "jti", &jti.decode(&mut text).into())?;
     set(
         &record,
         "expiresAt",
@@ -971,21 +981,21 @@ fn with_cause(error: JsValue, reason: Reason, hook_failure: Option<&JsValue>) ->
     error
 }
 
-fn claims_json(valid: &ValidatedAssertion) -> Result<JsValue, JsValue> {
+fn claims_json(valid: &ValidatedAssertion<'_>) -> Result<JsValue, JsValue> {
     JSON::parse(payload_json(valid))
 }
 
 /// The verified claims set as text. Always UTF-8 here: the core read the claims from it
 /// (RFC 7519 §7.2 step 10), as it read the header.
 #[inline(always)]
-fn payload_json(valid: &ValidatedAssertion) -> &str {
+fn payload_json<'v>(valid: &'v ValidatedAssertion<'_>) -> &'v str {
     valid.assertion().payload_json().unwrap_or_default()
 }
 
 /// `{ header, claims }` (and `replay` for an external store) of `verify`: the header and the
 /// claims set as they were signed, parsed by one JavaScript function (an object literal and
 /// two `JSON.parse`, rather than an `Object` filled by `Reflect.set` from here).
-fn verify_result(valid: &ValidatedAssertion, external: bool) -> Result<JsValue, JsValue> {
+fn verify_result(valid: &ValidatedAssertion<'_>, external: bool) -> Result<JsValue, JsValue> {
     let out = verify_result_js(valid.assertion().header_json(), payload_json(valid))?;
     if external {
         if let Some(record) = replay_record(valid)? {

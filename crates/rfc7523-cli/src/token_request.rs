@@ -8,8 +8,8 @@ use rfc7523::form::FormError;
 use rfc7523::limits::MAX_FORM_BODY_LEN;
 use rfc7523::token_request::RequestProblem;
 use rfc7523::{
-    ClientAuthProfile, GrantProfile, KeyLookup, OtherClientAuthentication, Party, TokenEndpoint,
-    TokenError, TokenOutcome, ValidatedAssertion,
+    ClientAuthProfile, GrantProfile, KeyLookup, OtherClientAuthentication, Party, TokenBuffers,
+    TokenEndpoint, TokenError, TokenOutcome, ValidatedAssertion,
 };
 
 use crate::input::{read_bounded, Body};
@@ -132,24 +132,28 @@ fn respond<G: KeyLookup + ?Sized, C: KeyLookup + ?Sized>(
     // Opened first: a store that cannot be used stops the run before the input is read. A
     // request holds at most two assertions.
     let mut replay = policy.replay_store(2)?;
-    let body = match &args.body {
+    let mut body = match &args.body {
         Some(body) => Body::Complete(body.clone().into_bytes()),
         // Room for a final CRLF after a body at the limit.
         None => {
             read_bounded(io::stdin().lock(), MAX_FORM_BODY_LEN + 2).map_err(|e| Fatal::input(&e))?
         }
     };
-    let result = match body {
+    // The body is percent-decoded in place and the assertions decoded into `buffers`: the
+    // outcome borrows both.
+    let mut buffers = Box::new(TokenBuffers::new());
+    let result = match &mut body {
         Body::Complete(bytes) => {
             let end = bytes
                 .iter()
                 .rposition(|b| !matches!(b, b'\n' | b'\r'))
                 .map_or(0, |last| last + 1);
             endpoint.handle_request(
-                bytes.get(..end).unwrap_or_default(),
+                bytes.get_mut(..end).unwrap_or_default(),
                 args.authorization_header,
                 now(policy.now),
                 &mut replay,
+                &mut buffers,
             )
         }
         Body::TooLong => Err(TokenError::InvalidRequest(RequestProblem::Form(
@@ -172,8 +176,8 @@ fn respond<G: KeyLookup + ?Sized, C: KeyLookup + ?Sized>(
     }))
 }
 
-fn accepted(outcome: &TokenOutcome) -> Accepted<'_> {
-    let claims_of = |valid: &ValidatedAssertion| {
+fn accepted<'r>(outcome: &TokenOutcome<'r>) -> Accepted<'r> {
+    let claims_of = |valid: &ValidatedAssertion<'r>| {
         valid
             .assertion()
             .payload_json()

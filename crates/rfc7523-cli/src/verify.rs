@@ -7,8 +7,8 @@ use std::process::ExitCode;
 use clap::{Args, ValueEnum};
 use rfc7523::limits::MAX_TOKEN_LEN;
 use rfc7523::{
-    ClientAuthProfile, Error, GrantProfile, KeyLookup, Limit, Party, ReplayEntry, ReplayError,
-    ReplayStore, Use, ValidatedAssertion,
+    ClientAuthProfile, DecodeBuffer, Error, GrantProfile, KeyLookup, Limit, Party, ReplayEntry,
+    ReplayError, ReplayStore, Use, ValidatedAssertion,
 };
 
 use crate::input::{token_text, Line, LineReader};
@@ -94,15 +94,17 @@ impl<L: KeyLookup + ?Sized> Verifier<'_, L> {
         }
     }
 
-    fn validate(
+    /// Validates `token`, decoded into `buffer` (which the result borrows).
+    fn validate<'b>(
         &self,
         token: &str,
         now: u64,
         replay: &mut impl ReplayStore,
-    ) -> Result<ValidatedAssertion, Error> {
+        buffer: &'b mut DecodeBuffer,
+    ) -> Result<ValidatedAssertion<'b>, Error> {
         match self {
-            Verifier::Grant(profile) => profile.validate(token, now, replay),
-            Verifier::Client(profile) => profile.validate(token, None, now, replay),
+            Verifier::Grant(profile) => profile.validate(token, now, replay, buffer),
+            Verifier::Client(profile) => profile.validate(token, None, now, replay, buffer),
         }
     }
 }
@@ -178,7 +180,8 @@ fn judge_all<L: KeyLookup + Sync + ?Sized>(
     let mut tally = Tally::default();
     match &args.token {
         Some(token) => {
-            let result = verifier.validate(token, now(policy.now), &mut replay);
+            let mut buffer = DecodeBuffer::new();
+            let result = verifier.validate(token, now(policy.now), &mut replay, &mut buffer);
             tally.write(&mut out, &answer(verifier, result))?;
         }
         None => match args.jobs() {
@@ -229,6 +232,8 @@ fn judge_lines<L: KeyLookup + ?Sized>(
 ) -> Result<(), Fatal> {
     // One byte more than a token may have, for the `\r` of a CRLF line.
     let mut lines = LineReader::new(io::stdin().lock(), MAX_TOKEN_LEN + 1);
+    // One buffer for every line: each result is written out before the next line is read.
+    let mut buffer = DecodeBuffer::new();
     loop {
         if lines.would_block() {
             out.flush().map_err(|e| Fatal::output(&e))?;
@@ -237,7 +242,7 @@ fn judge_lines<L: KeyLookup + ?Sized>(
             None => return Ok(()),
             Some(Line::Blank) => continue,
             Some(Line::Text(bytes)) => {
-                verifier.validate(&token_text(bytes), now(fixed_now), replay)
+                verifier.validate(&token_text(bytes), now(fixed_now), replay, &mut buffer)
             }
             Some(Line::TooLong) => Err(Error::TooLarge(Limit::TokenLength)),
         };
@@ -280,7 +285,7 @@ struct Answer {
 /// The output line of `result`.
 fn answer<L: KeyLookup + ?Sized>(
     verifier: &Verifier<'_, L>,
-    result: Result<ValidatedAssertion, Error>,
+    result: Result<ValidatedAssertion<'_>, Error>,
 ) -> Answer {
     let mut json = Vec::new();
     // Writing to a `Vec` fails only if serialising fails, which these types never do.
@@ -349,8 +354,9 @@ fn judge_deferred<L: KeyLookup + ?Sized>(
 ) -> Judged {
     let now = now(fixed_now);
     let mut noted = NoteEntry(None);
+    let mut buffer = DecodeBuffer::new();
     let result = match &item {
-        Item::Text(bytes) => verifier.validate(&token_text(bytes), now, &mut noted),
+        Item::Text(bytes) => verifier.validate(&token_text(bytes), now, &mut noted, &mut buffer),
         Item::TooLong => Err(Error::TooLarge(Limit::TokenLength)),
     };
     let pending = match &result {
@@ -382,7 +388,7 @@ fn replay_error(refusal: ReplayError) -> Error {
 }
 
 /// The valid object: the verified header and claims, re-emitted.
-fn valid_object(valid: &ValidatedAssertion) -> Valid {
+fn valid_object(valid: &ValidatedAssertion<'_>) -> Valid {
     let assertion = valid.assertion();
     Valid {
         valid: true,
@@ -435,7 +441,7 @@ mod tests {
         for refusal in [ReplayError::Replayed, ReplayError::Full] {
             let core = answer(
                 &verifier,
-                verifier.validate(&token, NOW, &mut Answers(refusal)),
+                verifier.validate(&token, NOW, &mut Answers(refusal), &mut DecodeBuffer::new()),
             );
             let judged = judge_deferred(&verifier, Item::Text(token.clone().into()), Some(NOW));
             assert!(judged.answer.valid && judged.pending.is_some());

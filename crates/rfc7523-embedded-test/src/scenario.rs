@@ -10,9 +10,9 @@ use core::fmt;
 
 use cortex_m_semihosting::hprintln;
 use rfc7523::{
-    ClientAuthProfile, Error, GrantProfile, KeyStore, MaterialRef, MemoryReplayStore,
-    OtherClientAuthentication, Party, Policy, Reason, TokenEndpoint, TokenError,
-    ValidatedAssertion,
+    ClientAuthProfile, DecodeBuffer, Error, GrantProfile, KeyStore, MaterialRef,
+    MemoryReplayStore, OtherClientAuthentication, Party, Policy, Reason, TokenBuffers,
+    TokenEndpoint, TokenError, TokenOutcome, ValidatedAssertion,
 };
 
 use crate::monitor::{self, Monitor, Painted, Sampled, Sizes, CALIBRATION_ITERATIONS};
@@ -36,6 +36,26 @@ const VALID: &str = include_str!("../data/client-valid.jwt");
 const TAMPERED: &str = include_str!("../data/client-tampered.jwt");
 const EXPIRED: &str = include_str!("../data/client-expired.jwt");
 const TOKEN_REQUEST: &str = include_str!("../data/token-request.form");
+/// The token request body without its final newline: the firmware copies it into its receive
+/// buffer ([`REQUEST`]), where `TokenEndpoint::handle` decodes it in place.
+const TOKEN_REQUEST_LEN: usize = TOKEN_REQUEST.trim_ascii_end().len();
+
+/// Stack budget of `ClientAuthProfile::validate` (issue 18), asserted: its `DecodeBuffer`
+/// (6 KiB) in the call's own frame and RSAVP1 included. `cargo xtask embedded` asserts the
+/// same figure.
+const VALIDATE_STACK_BUDGET: u64 = 16 * 1024;
+/// Stack budget of `TokenEndpoint::handle` (issue 18), asserted: its `TokenBuffers` (12 KiB)
+/// in the call's own frame, the body in the receive buffer ([`REQUEST`], a static).
+const TOKEN_REQUEST_STACK_BUDGET: u64 = 24 * 1024;
+
+/// The budgeted calls: a peak above its budget fails the run.
+const BUDGETS: [(&str, u64); 5] = [
+    ("client_assertion_valid", VALIDATE_STACK_BUDGET),
+    ("client_assertion_tampered", VALIDATE_STACK_BUDGET),
+    ("client_assertion_expired", VALIDATE_STACK_BUDGET),
+    ("client_assertion_replayed", VALIDATE_STACK_BUDGET),
+    ("token_request", TOKEN_REQUEST_STACK_BUDGET),
+];
 const TEST_DATA_LEN: usize = CLIENT_JWK.len()
     + CLIENT_JWKS.len()
     + ISSUER_PEM.len()
@@ -53,6 +73,8 @@ static ISSUER_KEYS: Once<KeyStore<KEY_BYTES>> = Once::new(KeyStore::new());
 static LOADED_KEYS: Exclusive<KeyStore<KEY_BYTES>> = Exclusive::new(KeyStore::new());
 /// The replay store: room for 16 live `jti`s (24 + 56 × 16 bytes, in `.bss`).
 static REPLAY: Exclusive<MemoryReplayStore<16>> = Exclusive::new(MemoryReplayStore::new());
+/// The receive buffer of the token request (a firmware's network buffer), in `.bss`.
+static REQUEST: Exclusive<[u8; TOKEN_REQUEST_LEN]> = Exclusive::new([0; TOKEN_REQUEST_LEN]);
 
 /// The measured calls, in order (the names of the output lines).
 const CALLS: [&str; 9] = [
@@ -149,10 +171,29 @@ fn assertion_verdict(result: Result<ValidatedAssertion, Error>) -> Verdict {
         result
             .map(|a| {
                 [
-                    Text::new(a.issuer()),
-                    Text::new(a.subject()),
-                    Text::new(a.claims().jti().unwrap_or("-")),
+                    Text::display(a.issuer()),
+                    Text::display(a.subject()),
+                    a.claims().jti().map_or(Text::new("-"), Text::display),
                 ]
+            })
+            .map_err(|e| e.reason()),
+    )
+}
+
+fn token_verdict(result: Result<TokenOutcome<'_>, TokenError>) -> Verdict {
+    Verdict::Token(
+        result
+            .map(|outcome| {
+                let grant = outcome.grant();
+                let client = outcome.client();
+                (
+                    [
+                        grant.map_or(Text::new("-"), |g| Text::display(g.issuer())),
+                        grant.map_or(Text::new("-"), |g| Text::display(g.subject())),
+                        client.map_or(Text::new("-"), |c| Text::display(c.issuer())),
+                    ],
+                    outcome.client_authentication().as_str(),
+                )
             })
             .map_err(|e| e.reason()),
     )
@@ -263,36 +304,56 @@ extern "C" fn start(machine: usize) -> ! {
                     }
                 })
             });
+            // The validations decode into a buffer in their own frame, so the figures include
+            // it: what a firmware that keeps it on its stack needs.
             m(4, &mut || {
-                assertion_verdict(client_auth.validate(VALID.trim(), None, NOW, replay))
+                let mut buffer = DecodeBuffer::new();
+                assertion_verdict(client_auth.validate(
+                    VALID.trim(),
+                    None,
+                    NOW,
+                    replay,
+                    &mut buffer,
+                ))
             });
             m(5, &mut || {
-                assertion_verdict(client_auth.validate(TAMPERED.trim(), None, NOW, replay))
+                let mut buffer = DecodeBuffer::new();
+                assertion_verdict(client_auth.validate(
+                    TAMPERED.trim(),
+                    None,
+                    NOW,
+                    replay,
+                    &mut buffer,
+                ))
             });
             m(6, &mut || {
-                assertion_verdict(client_auth.validate(EXPIRED.trim(), None, NOW, replay))
+                let mut buffer = DecodeBuffer::new();
+                assertion_verdict(client_auth.validate(
+                    EXPIRED.trim(),
+                    None,
+                    NOW,
+                    replay,
+                    &mut buffer,
+                ))
             });
             m(7, &mut || {
-                assertion_verdict(client_auth.validate(VALID.trim(), None, NOW, replay))
+                let mut buffer = DecodeBuffer::new();
+                assertion_verdict(client_auth.validate(
+                    VALID.trim(),
+                    None,
+                    NOW,
+                    replay,
+                    &mut buffer,
+                ))
             });
+            // The request as received (decoded in place by `handle`); both assertions' buffers
+            // in the call's frame.
+            REQUEST.with(|body| body.copy_from_slice(TOKEN_REQUEST.trim_ascii_end().as_bytes()));
             m(8, &mut || {
-                Verdict::Token(
-                    endpoint
-                        .handle(TOKEN_REQUEST.trim().as_bytes(), NOW, replay)
-                        .map(|outcome| {
-                            let grant = outcome.grant();
-                            let client = outcome.client();
-                            (
-                                [
-                                    Text::new(grant.map_or("-", |g| g.issuer())),
-                                    Text::new(grant.map_or("-", |g| g.subject())),
-                                    Text::new(client.map_or("-", |c| c.issuer())),
-                                ],
-                                outcome.client_authentication().as_str(),
-                            )
-                        })
-                        .map_err(|e: TokenError| e.reason()),
-                )
+                REQUEST.with(|body| {
+                    let mut buffers = TokenBuffers::new();
+                    token_verdict(endpoint.handle(body, NOW, replay, &mut buffers))
+                })
             });
         });
     }
@@ -307,6 +368,22 @@ extern "C" fn start(machine: usize) -> ! {
             u8::from(f.painted.window_full),
             f.painted.ticks,
         );
+    }
+    // The budgets: every budgeted call's peak (the larger of painted and sampled) within it.
+    let mut within = true;
+    for (name, limit) in BUDGETS {
+        let Some(index) = CALLS.iter().position(|call| *call == name) else {
+            continue;
+        };
+        let f = figures[index];
+        let peak = u64::from(f.painted.depth.max(f.sampled.depth));
+        let verdict = if peak <= limit { "ok" } else { "over" };
+        within &= peak <= limit;
+        hprintln!("budget call={name} peak={peak} limit={limit} {verdict}");
+    }
+    if !within {
+        hprintln!("fail stack over budget");
+        monitor::exit(false)
     }
     hprintln!("done");
     monitor::exit(true)

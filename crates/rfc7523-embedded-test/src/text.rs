@@ -22,6 +22,16 @@ impl<const N: usize> Text<N> {
         Self { bytes, len }
     }
 
+    /// Writes `value` (a claim is a span decoded on demand), or as much of it as fits.
+    pub fn display(value: impl fmt::Display) -> Self {
+        let mut text = Self {
+            bytes: [0; N],
+            len: 0,
+        };
+        let _ = fmt::write(&mut text, format_args!("{value}"));
+        text
+    }
+
     /// The text.
     pub fn as_str(&self) -> &str {
         core::str::from_utf8(&self.bytes[..self.len]).unwrap_or("?")
@@ -37,5 +47,20 @@ impl<const N: usize> fmt::Display for Text<N> {
 impl<const N: usize> fmt::Debug for Text<N> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl<const N: usize> fmt::Write for Text<N> {
+    /// Appends the characters that fit, and drops the rest.
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        for c in s.chars() {
+            let end = self.len + c.len_utf8();
+            if end > N {
+                break;
+            }
+            c.encode_utf8(&mut self.bytes[self.len..end]);
+            self.len = end;
+        }
+        Ok(())
     }
 }

@@ -10,7 +10,9 @@
 
 use base64ct::{Base64UrlUnpadded, Encoding};
 use rfc7523::sign::{AssertionRequest, AssertionSigner};
-use rfc7523::{Error, MemoryReplayStore, OtherClientAuthentication, Registry, Use};
+use rfc7523::{
+    DecodeBuffer, Error, MemoryReplayStore, OtherClientAuthentication, Registry, TokenBuffers, Use,
+};
 
 const PRIVATE_JWK: &str =
     include_str!("../../../tests/vectors/rfc/ietf-jose-cookbook/jwk/3_4.rsa_private_key.json");
@@ -47,10 +49,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }}"#
     ))?;
     let mut replay = MemoryReplayStore::<1024>::new();
-    let handle = |body: &str, replay: &mut MemoryReplayStore<1024>| {
+    // Where the two assertions of a request are decoded: the outcome borrows it (and the body,
+    // percent-decoded in place), so nothing is copied.
+    let mut buffers = TokenBuffers::new();
+    let mut handle = |body: &str, replay: &mut MemoryReplayStore<1024>| {
+        let mut body = body.as_bytes().to_vec();
         registry.with_token_endpoint(OtherClientAuthentication::Refuse, |endpoint| {
             endpoint
-                .handle(body.as_bytes(), NOW, replay)
+                .handle(&mut body, NOW, replay, &mut buffers)
                 .map(|o| o.use_())
         })
     };
@@ -160,11 +166,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .to_string(),
         ),
     ];
+    let mut buffer = DecodeBuffer::new();
     for (what, token) in cases {
         let result = registry.with_profiles(|_, client_auth| {
-            client_auth
-                .ok_or(Error::IssuerMismatch)?
-                .validate(&token, None, NOW, &mut replay)
+            client_auth.ok_or(Error::IssuerMismatch)?.validate(
+                &token,
+                None,
+                NOW,
+                &mut replay,
+                &mut buffer,
+            )
         });
         report(what, result.map(|v| v.use_()));
     }

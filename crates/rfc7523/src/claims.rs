@@ -1,9 +1,10 @@
-//! The registered claims of a JWT (RFC 7519 §4.1), read into fixed buffers.
+//! The registered claims of a JWT (RFC 7519 §4.1), read as spans over the verified payload.
 //!
 //! Only `iss`, `sub`, `aud`, `exp`, `nbf`, `iat` and `jti` are read; every other claim, of
 //! any shape, is validated as JSON and skipped. Duplicate claim names are refused (RFC 7519 §4:
 //! "MUST either reject … or use a JSON parser that returns only the lexically last"; we reject).
-//! Escapes are decoded before any comparison, so `"https:\/\/as.example"` equals
+//! String values stay where they are in the payload ([`ClaimStr`]): nothing is copied, and
+//! escapes are decoded on demand, before any comparison, so `"https:\/\/as.example"` equals
 //! `https://as.example`.
 //!
 //! ## NumericDate policy (RFC 7519 §2)
@@ -15,8 +16,10 @@
 //! round in the strict direction (see [`NumericDate::ceil`]), and a lifetime `exp − iat` is
 //! computed exactly ([`NumericDate::ceil_seconds_since`]).
 
+use core::fmt::{self, Write as _};
+
 use crate::error::{Claim, Error, Limit, Malformed, Part};
-use crate::json::{self, JsonStr, Value};
+use crate::json::{self, ArrayElements, ArraySpan, JsonStr, Value};
 use crate::jws::json_error;
 
 /// Longest `iss`, `sub`, `jti` or `aud` value accepted, in bytes (decoded).
@@ -28,7 +31,7 @@ pub const MAX_AUDIENCE_VALUES: usize = 16;
 /// Largest NumericDate accepted: 2^53 − 1 (year 285,428,751).
 pub const MAX_NUMERIC_DATE: u64 = (1 << 53) - 1;
 
-/// A claim string value.
+/// Room for one decoded claim string ([`ClaimStr::decode`]).
 pub type ClaimString = heapless::String<MAX_CLAIM_STRING_LEN>;
 
 /// A NumericDate (RFC 7519 §2): whole seconds since the epoch and the fraction that follows,
@@ -163,32 +166,165 @@ fn parse_exponent(text: &str) -> Option<i64> {
     Some(if negative { -value } else { value })
 }
 
-/// The `aud` claim: one string or an array of strings (RFC 7519 §4.1.3).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Audience {
-    values: heapless::Vec<ClaimString, MAX_AUDIENCE_VALUES>,
-    is_array: bool,
+/// A string value of the token: a claim (a span over the payload) or a header parameter (a
+/// span over the header), its JSON escapes (RFC 8259 §7) still in place and decoded on
+/// demand, so reading it copies nothing.
+///
+/// Comparisons are exact and made on the decoded text (RFC 7519 §4.1: the values are
+/// case-sensitive strings), so `"https:\/\/as.example"` equals `https://as.example`. Its decoded
+/// length was checked when it was read: at most [`MAX_CLAIM_STRING_LEN`] bytes for a claim, so
+/// [`decode`](Self::decode) always fits a [`ClaimString`], and at most
+/// [`MAX_HEADER_STRING_LEN`](crate::jws::MAX_HEADER_STRING_LEN) for a header parameter (a
+/// [`HeaderString`](crate::jws::HeaderString)).
+#[derive(Clone, Copy)]
+pub struct ClaimStr<'b> {
+    raw: JsonStr<'b>,
 }
 
-impl Audience {
+impl<'b> ClaimStr<'b> {
+    /// The empty string.
+    const EMPTY: ClaimStr<'static> = ClaimStr {
+        raw: JsonStr::EMPTY,
+    };
+
+    /// A validated string whose decoded length the caller checked against its limit.
+    pub(crate) const fn new(raw: JsonStr<'b>) -> Self {
+        Self { raw }
+    }
+
+    /// The text itself when it has no escape (the common case): then nothing needs decoding.
+    pub fn as_str(&self) -> Option<&'b str> {
+        self.raw.unescaped_str()
+    }
+
+    /// The decoded characters.
+    pub fn chars(&self) -> impl Iterator<Item = char> + 'b {
+        self.raw.chars()
+    }
+
+    /// The decoded length, in bytes.
+    pub fn len(&self) -> usize {
+        self.raw.decoded_len()
+    }
+
+    /// True for the empty string (never a registered claim's value: those are refused).
+    pub fn is_empty(&self) -> bool {
+        self.raw.is_empty()
+    }
+
+    /// The decoded text: the span itself when it has no escape, else decoded into `out`
+    /// (a [`ClaimString`] for a claim, a [`HeaderString`](crate::jws::HeaderString) for a
+    /// header parameter: the length was checked against that limit when it was read; into a
+    /// smaller buffer the text is cut short).
+    pub fn decode<'o, const N: usize>(&self, out: &'o mut heapless::String<N>) -> &'o str
+    where
+        'b: 'o,
+    {
+        if let Some(text) = self.as_str() {
+            return text;
+        }
+        out.clear();
+        for c in self.chars() {
+            if out.push(c).is_err() {
+                break;
+            }
+        }
+        out.as_str()
+    }
+}
+
+impl PartialEq for ClaimStr<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.raw.eq(&other.raw)
+    }
+}
+
+impl Eq for ClaimStr<'_> {}
+
+impl PartialEq<str> for ClaimStr<'_> {
+    fn eq(&self, other: &str) -> bool {
+        self.raw.eq_str(other)
+    }
+}
+
+impl PartialEq<&str> for ClaimStr<'_> {
+    fn eq(&self, other: &&str) -> bool {
+        self.raw.eq_str(other)
+    }
+}
+
+impl PartialEq<ClaimStr<'_>> for str {
+    fn eq(&self, other: &ClaimStr<'_>) -> bool {
+        other.raw.eq_str(self)
+    }
+}
+
+impl PartialEq<ClaimStr<'_>> for &str {
+    fn eq(&self, other: &ClaimStr<'_>) -> bool {
+        other.raw.eq_str(self)
+    }
+}
+
+impl fmt::Display for ClaimStr<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.as_str() {
+            Some(text) => f.write_str(text),
+            None => self.chars().try_for_each(|c| f.write_char(c)),
+        }
+    }
+}
+
+impl fmt::Debug for ClaimStr<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_char('"')?;
+        for c in self.chars() {
+            for e in c.escape_debug() {
+                f.write_char(e)?;
+            }
+        }
+        f.write_char('"')
+    }
+}
+
+/// The `aud` claim: one string or an array of strings (RFC 7519 §4.1.3), as a span over the
+/// verified payload. Every value was checked to be a string of at most
+/// [`MAX_CLAIM_STRING_LEN`] bytes, and there are at most [`MAX_AUDIENCE_VALUES`].
+#[derive(Clone, Copy, Debug)]
+pub struct Audience<'b> {
+    values: AudienceSpan<'b>,
+    len: usize,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum AudienceSpan<'b> {
+    One(JsonStr<'b>),
+    Array(ArraySpan<'b>),
+}
+
+impl<'b> Audience<'b> {
     /// The values, in order.
-    pub fn iter(&self) -> impl Iterator<Item = &str> {
-        self.values.iter().map(|v| v.as_str())
+    pub fn iter(&self) -> AudienceValues<'b> {
+        AudienceValues {
+            inner: match self.values {
+                AudienceSpan::One(value) => AudienceValuesInner::One(Some(value)),
+                AudienceSpan::Array(array) => AudienceValuesInner::Array(array.elements()),
+            },
+        }
     }
 
     /// Number of values.
     pub fn len(&self) -> usize {
-        self.values.len()
+        self.len
     }
 
     /// True when there are no values (`"aud": []`).
     pub fn is_empty(&self) -> bool {
-        self.values.is_empty()
+        self.len == 0
     }
 
     /// True when the claim was a JSON array (even of one value).
     pub const fn is_array(&self) -> bool {
-        self.is_array
+        matches!(self.values, AudienceSpan::Array(_))
     }
 
     /// True when any value equals `expected` exactly (RFC 7519 §4.1.3: case-sensitive).
@@ -197,37 +333,83 @@ impl Audience {
     }
 
     /// The single value, when there is exactly one (as a string or a one-element array).
-    pub fn sole_value(&self) -> Option<&str> {
-        match self.values.as_slice() {
-            [only] => Some(only.as_str()),
+    pub fn sole_value(&self) -> Option<ClaimStr<'b>> {
+        match self.len {
+            1 => self.iter().next(),
             _ => None,
         }
     }
 }
 
-/// The registered claims of a verified assertion.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Claims {
-    iss: Option<ClaimString>,
-    sub: Option<ClaimString>,
-    aud: Option<Audience>,
+impl PartialEq for Audience<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.is_array() == other.is_array() && self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for Audience<'_> {}
+
+impl<'b> IntoIterator for &Audience<'b> {
+    type Item = ClaimStr<'b>;
+    type IntoIter = AudienceValues<'b>;
+
+    fn into_iter(self) -> AudienceValues<'b> {
+        self.iter()
+    }
+}
+
+/// The values of an [`Audience`], in order.
+#[derive(Debug)]
+pub struct AudienceValues<'b> {
+    inner: AudienceValuesInner<'b>,
+}
+
+#[derive(Debug)]
+enum AudienceValuesInner<'b> {
+    One(Option<JsonStr<'b>>),
+    Array(ArrayElements<'b>),
+}
+
+impl<'b> Iterator for AudienceValues<'b> {
+    type Item = ClaimStr<'b>;
+
+    fn next(&mut self) -> Option<ClaimStr<'b>> {
+        let raw = match &mut self.inner {
+            AudienceValuesInner::One(value) => value.take()?,
+            // Every element was checked to be a string when the claims were read.
+            AudienceValuesInner::Array(elements) => match elements.next()? {
+                Ok(Value::String(raw)) => raw,
+                _ => return None,
+            },
+        };
+        Some(ClaimStr { raw })
+    }
+}
+
+/// The registered claims of a verified assertion: spans over its payload (nothing copied),
+/// read by [`VerifiedAssertion::claims`](crate::VerifiedAssertion::claims).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Claims<'b> {
+    iss: Option<ClaimStr<'b>>,
+    sub: Option<ClaimStr<'b>>,
+    aud: Option<Audience<'b>>,
     exp: Option<NumericDate>,
     nbf: Option<NumericDate>,
     iat: Option<NumericDate>,
-    jti: Option<ClaimString>,
+    jti: Option<ClaimStr<'b>>,
 }
 
-impl Claims {
+impl<'b> Claims<'b> {
     /// `iss` (RFC 7519 §4.1.1).
-    pub fn iss(&self) -> Option<&str> {
-        self.iss.as_deref()
+    pub fn iss(&self) -> Option<ClaimStr<'b>> {
+        self.iss
     }
     /// `sub` (RFC 7519 §4.1.2).
-    pub fn sub(&self) -> Option<&str> {
-        self.sub.as_deref()
+    pub fn sub(&self) -> Option<ClaimStr<'b>> {
+        self.sub
     }
     /// `aud` (RFC 7519 §4.1.3).
-    pub fn aud(&self) -> Option<&Audience> {
+    pub fn aud(&self) -> Option<&Audience<'b>> {
         self.aud.as_ref()
     }
     /// `exp` (RFC 7519 §4.1.4).
@@ -243,12 +425,12 @@ impl Claims {
         self.iat
     }
     /// `jti` (RFC 7519 §4.1.7).
-    pub fn jti(&self) -> Option<&str> {
-        self.jti.as_deref()
+    pub fn jti(&self) -> Option<ClaimStr<'b>> {
+        self.jti
     }
 
     /// Reads the claims set (RFC 7519 §7.2 step 10: UTF-8, a JSON object).
-    pub(crate) fn parse(payload: &[u8]) -> Result<Self, Error> {
+    pub(crate) fn parse(payload: &'b [u8]) -> Result<Self, Error> {
         if core::str::from_utf8(payload).is_err() {
             return Err(Error::Malformed(Malformed::Utf8(Part::Payload)));
         }
@@ -272,8 +454,14 @@ impl Claims {
     }
 }
 
+impl Default for ClaimStr<'_> {
+    fn default() -> Self {
+        ClaimStr::EMPTY
+    }
+}
+
 /// Reads only `iss` from an unverified payload, for key selection.
-pub(crate) fn issuer_hint(payload: &[u8]) -> Result<ClaimString, Error> {
+pub(crate) fn issuer_hint(payload: &[u8]) -> Result<ClaimStr<'_>, Error> {
     if core::str::from_utf8(payload).is_err() {
         return Err(Error::Malformed(Malformed::Utf8(Part::Payload)));
     }
@@ -298,43 +486,56 @@ fn registered(name: &JsonStr<'_>) -> Option<Claim> {
     .find(|c| name.eq_str(c.as_str()))
 }
 
-fn claim_string(claim: Claim, value: Value<'_>) -> Result<ClaimString, Error> {
+fn claim_string(claim: Claim, value: Value<'_>) -> Result<ClaimStr<'_>, Error> {
     let Value::String(s) = value else {
         return Err(Error::InvalidClaim(claim));
     };
     if s.is_empty() {
         return Err(Error::InvalidClaim(claim));
     }
-    s.decoded()
-        .map_err(|()| Error::TooLarge(Limit::StringLength))
+    checked_length(s)
 }
 
-fn audience(value: Value<'_>) -> Result<Audience, Error> {
-    let mut aud = Audience::default();
+/// A string value within [`MAX_CLAIM_STRING_LEN`] once decoded.
+fn checked_length(raw: JsonStr<'_>) -> Result<ClaimStr<'_>, Error> {
+    if raw.decoded_len() > MAX_CLAIM_STRING_LEN {
+        return Err(Error::TooLarge(Limit::StringLength));
+    }
+    Ok(ClaimStr { raw })
+}
+
+/// Checks every value (each a string within [`MAX_CLAIM_STRING_LEN`], at most
+/// [`MAX_AUDIENCE_VALUES`] of them, the first failure in input order reported) and keeps the
+/// span.
+fn audience(value: Value<'_>) -> Result<Audience<'_>, Error> {
     match value {
-        Value::String(s) => aud.push(s)?,
+        Value::String(s) => {
+            checked_length(s)?;
+            Ok(Audience {
+                values: AudienceSpan::One(s),
+                len: 1,
+            })
+        }
         Value::Array(items) => {
-            aud.is_array = true;
+            let mut len = 0;
             for item in items.elements() {
                 match item.map_err(|e| json_error(e, Part::Payload))? {
-                    Value::String(s) => aud.push(s)?,
+                    Value::String(s) => {
+                        checked_length(s)?;
+                        if len == MAX_AUDIENCE_VALUES {
+                            return Err(Error::TooLarge(Limit::AudienceValues));
+                        }
+                        len += 1;
+                    }
                     _ => return Err(Error::InvalidClaim(Claim::Aud)),
                 }
             }
+            Ok(Audience {
+                values: AudienceSpan::Array(items),
+                len,
+            })
         }
-        _ => return Err(Error::InvalidClaim(Claim::Aud)),
-    }
-    Ok(aud)
-}
-
-impl Audience {
-    fn push(&mut self, value: JsonStr<'_>) -> Result<(), Error> {
-        let value = value
-            .decoded()
-            .map_err(|()| Error::TooLarge(Limit::StringLength))?;
-        self.values
-            .push(value)
-            .map_err(|_| Error::TooLarge(Limit::AudienceValues))
+        _ => Err(Error::InvalidClaim(Claim::Aud)),
     }
 }
 
@@ -387,8 +588,13 @@ mod tests {
         assert_eq!((d.floor(), d.ceil()), (10, 10));
     }
 
-    fn claims(json: &str) -> Result<Claims, Error> {
+    fn claims(json: &str) -> Result<Claims<'_>, Error> {
         Claims::parse(json.as_bytes())
+    }
+
+    /// A claim's decoded text.
+    fn text(value: Option<ClaimStr<'_>>) -> Option<String> {
+        value.map(|v| v.to_string())
     }
 
     #[test]
@@ -398,13 +604,56 @@ mod tests {
                 "cnf":{"jwk":{"kty":"RSA","n":[1,{"x":null}]}},"scope":["a",{"b":[true]}],"x":null}"#,
         )
         .unwrap();
-        assert_eq!(c.iss(), Some("https://client.example"));
-        assert_eq!(c.sub(), Some("c\u{e9}"));
+        assert_eq!(text(c.iss()).as_deref(), Some("https://client.example"));
+        assert_eq!(text(c.sub()).as_deref(), Some("c\u{e9}"));
         assert_eq!(c.aud().unwrap().iter().collect::<Vec<_>>(), ["a", "b"]);
+        // Spans, not copies: an escaped value has no plain text, a plain one is its own.
+        assert_eq!(c.iss().unwrap().as_str(), None);
+        assert_eq!(c.iss().unwrap().len(), "https://client.example".len());
+        assert_eq!(c.jti().unwrap().as_str(), Some("j"));
+        let mut out = ClaimString::new();
+        assert_eq!(c.sub().unwrap().decode(&mut out), "c\u{e9}");
+        assert_eq!(
+            format!("{:?}", c.iss().unwrap()),
+            r#""https://client.example""#
+        );
         assert!(c.aud().unwrap().is_array());
         assert_eq!(c.exp(), Some(NumericDate::from_seconds(1000)));
         assert_eq!(c.iat().unwrap().ceil(), 3);
-        assert_eq!(c.jti(), Some("j"));
+        assert_eq!(text(c.jti()).as_deref(), Some("j"));
+    }
+
+    #[test]
+    fn spans_compare_and_display_decoded() {
+        let c = claims(
+            r#"{"iss":"https:\/\/as.example","sub":"https://as.example","aud":["x","https:\/\/as.example"],"jti":"\ud83d\ude00"}"#,
+        )
+        .unwrap();
+        let (iss, sub) = (c.iss().unwrap(), c.sub().unwrap());
+        // Escaped and plain spellings of one string are equal, both ways and to a `str`.
+        assert_eq!(iss, sub);
+        assert_eq!(sub, iss);
+        assert!(iss == "https://as.example");
+        assert!("https://as.example" == iss);
+        assert!(iss != "https://as.example/" && iss != "https:\\/\\/as.example");
+        assert_eq!(
+            (iss.as_str(), sub.as_str()),
+            (None, Some("https://as.example"))
+        );
+        assert_eq!(iss.to_string(), "https://as.example");
+        assert_eq!(iss.chars().count(), "https://as.example".len());
+        let jti = c.jti().unwrap();
+        assert_eq!((jti.len(), jti.to_string().as_str()), (4, "\u{1F600}"));
+        let aud = c.aud().unwrap();
+        assert!(aud.contains("https://as.example") && !aud.contains("https:\\/\\/as.example"));
+        assert_eq!(aud.iter().collect::<Vec<_>>(), ["x", "https://as.example"]);
+        assert_eq!(aud.sole_value(), None);
+        let one = claims(r#"{"aud":"https:\/\/as.example"}"#).unwrap();
+        let one = one.aud().unwrap();
+        assert!(!one.is_array() && one.sole_value().is_some_and(|v| v == iss));
+        // Into a buffer too small, the text is cut short (never for a checked claim).
+        let mut short = heapless::String::<5>::new();
+        assert_eq!(iss.decode(&mut short), "https");
     }
 
     #[test]
@@ -443,17 +692,29 @@ mod tests {
     fn string_claim_length_limit_is_exact() {
         let at = "s".repeat(MAX_CLAIM_STRING_LEN);
         let over = "s".repeat(MAX_CLAIM_STRING_LEN + 1);
-        assert_eq!(
-            claims(&format!(r#"{{"sub":"{at}"}}"#)).unwrap().sub(),
-            Some(at.as_str())
-        );
+        let json = format!(r#"{{"sub":"{at}"}}"#);
+        assert_eq!(text(claims(&json).unwrap().sub()), Some(at.clone()));
         assert_eq!(
             claims(&format!(r#"{{"sub":"{over}"}}"#)),
             Err(Error::TooLarge(Limit::StringLength))
         );
         // The limit applies to the decoded form: 256 escaped characters fit.
         let escaped = "\\u0073".repeat(MAX_CLAIM_STRING_LEN);
-        assert!(claims(&format!(r#"{{"sub":"{escaped}"}}"#)).is_ok());
+        let json = format!(r#"{{"sub":"{escaped}"}}"#);
+        let sub = claims(&json).unwrap().sub().unwrap();
+        let mut out = ClaimString::new();
+        assert_eq!(sub.decode(&mut out), at);
+        let escaped_over = "\\u0073".repeat(MAX_CLAIM_STRING_LEN + 1);
+        assert_eq!(
+            claims(&format!(r#"{{"sub":"{escaped_over}"}}"#)),
+            Err(Error::TooLarge(Limit::StringLength))
+        );
+        // And to every value of `aud`.
+        assert!(claims(&format!(r#"{{"aud":["a","{at}"]}}"#)).is_ok());
+        assert_eq!(
+            claims(&format!(r#"{{"aud":["a","{over}"]}}"#)),
+            Err(Error::TooLarge(Limit::StringLength))
+        );
     }
 
     #[test]

@@ -21,11 +21,12 @@
 //! - Input size is bounded: [`MAX_FORM_BODY_LEN`], [`MAX_FORM_PARAMETERS`],
 //!   [`MAX_FORM_VALUE_LEN`] and [`MAX_FORM_SHORT_VALUE_LEN`].
 //!
-//! Nothing is allocated: names are remembered as borrowed, still-encoded spans and compared
-//! by decoding both sides on the fly; recognised values are decoded straight into
-//! fixed-capacity [`heapless::String`]s.
+//! Nothing is allocated and nothing is copied: names are remembered as still-encoded spans
+//! of the body and compared by decoding both sides on the fly; recognised values are
+//! percent-decoded in place in the caller's body (decoding never lengthens a value), so
+//! [`TokenParams`] is a handful of spans over it.
 
-use heapless::{String, Vec};
+use heapless::Vec;
 
 /// Longest request body accepted, bytes (two 8 KiB assertions plus the other parameters).
 pub const MAX_FORM_BODY_LEN: usize = 20 * 1024;
@@ -66,35 +67,53 @@ pub enum FormError {
     EmptyName,
 }
 
-/// The parameters of a token request that RFC 7521/7523 care about, decoded.
+/// The parameters of a token request that RFC 7521/7523 care about, decoded: spans over the
+/// request body, which [`TokenParams::parse`] percent-decodes in place.
 ///
 /// A field is `None` when its parameter is absent or has an empty value (RFC 6749 §3.1).
 /// Unknown parameters are checked (encoding, repetition) and otherwise ignored.
-#[derive(Debug, Default)]
-pub struct TokenParams {
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TokenParams<'r> {
     /// `grant_type` (RFC 6749 §4.5, RFC 7521 §4.1), e.g.
     /// `urn:ietf:params:oauth:grant-type:jwt-bearer`.
-    pub grant_type: Option<String<MAX_FORM_SHORT_VALUE_LEN>>,
+    pub grant_type: Option<&'r str>,
     /// `assertion` (RFC 7521 §4.1): the authorization grant assertion.
-    pub assertion: Option<String<MAX_FORM_VALUE_LEN>>,
+    pub assertion: Option<&'r str>,
     /// `client_assertion_type` (RFC 7521 §4.2), e.g.
     /// `urn:ietf:params:oauth:client-assertion-type:jwt-bearer`.
-    pub client_assertion_type: Option<String<MAX_FORM_SHORT_VALUE_LEN>>,
+    pub client_assertion_type: Option<&'r str>,
     /// `client_assertion` (RFC 7521 §4.2): the client authentication assertion.
-    pub client_assertion: Option<String<MAX_FORM_VALUE_LEN>>,
+    pub client_assertion: Option<&'r str>,
     /// `client_id` (RFC 6749 §2.2, RFC 7521 §4.2).
-    pub client_id: Option<String<MAX_FORM_SHORT_VALUE_LEN>>,
+    pub client_id: Option<&'r str>,
     /// Present when the body also carries `client_secret` (a second client credential).
     pub client_secret_present: bool,
     /// `scope` (RFC 6749 §3.3, RFC 7521 §4.1).
-    pub scope: Option<String<MAX_FORM_SHORT_VALUE_LEN>>,
+    pub scope: Option<&'r str>,
     /// How many `resource` parameters (RFC 8707 §2) the body has: the only parameter that
     /// may repeat. Their values are the caller's to read.
     pub resources: usize,
 }
 
-impl TokenParams {
-    /// Parses a whole body.
+/// Where a recognised value lies in the body once decoded: `(start, length)`.
+type Span = Option<(usize, usize)>;
+
+/// The recognised values found so far, as [`Span`]s (the body is still being decoded).
+#[derive(Default)]
+struct Spans {
+    grant_type: Span,
+    assertion: Span,
+    client_assertion_type: Span,
+    client_assertion: Span,
+    client_id: Span,
+    scope: Span,
+}
+
+impl<'r> TokenParams<'r> {
+    /// Parses a whole body, percent-decoding the recognised values **in place** (decoding
+    /// never lengthens a value), so that every field is a span over `body` and nothing is
+    /// copied. Names and the values of other parameters are left as they were; after an
+    /// error the body may be partly decoded.
     ///
     /// Pieces are separated by `&`; each is split at its first `=` (a piece without `=` is a
     /// name with an empty value). Empty pieces are ignored. Errors are reported for the
@@ -104,24 +123,33 @@ impl TokenParams {
     /// # Errors
     ///
     /// See [`FormError`].
-    pub fn parse(body: &[u8]) -> Result<Self, FormError> {
+    pub fn parse(body: &'r mut [u8]) -> Result<Self, FormError> {
         if body.len() > MAX_FORM_BODY_LEN {
             return Err(FormError::BodyTooLong);
         }
         let mut params = TokenParams::default();
-        let mut names: Vec<&[u8], MAX_FORM_PARAMETERS> = Vec::new();
+        let mut spans = Spans::default();
+        // The names seen so far, as (start, end) in the body.
+        let mut names: Vec<(usize, usize), MAX_FORM_PARAMETERS> = Vec::new();
 
-        for piece in body.split(|&b| b == b'&') {
+        let mut start = 0;
+        while start <= body.len() {
+            let rest = body.get(start..).unwrap_or_default();
+            let end = rest
+                .iter()
+                .position(|&b| b == b'&')
+                .map_or(body.len(), |i| start + i);
+            let piece = body.get(start..end).unwrap_or_default();
+            let piece_start = start;
+            start = end + 1;
             if piece.is_empty() {
                 continue;
             }
-            let (name, value) = match piece.iter().position(|&b| b == b'=') {
-                Some(eq) => (
-                    piece.get(..eq).unwrap_or_default(),
-                    piece.get(eq + 1..).unwrap_or_default(),
-                ),
-                None => (piece, &[][..]),
+            let (name_end, value_start) = match piece.iter().position(|&b| b == b'=') {
+                Some(eq) => (piece_start + eq, piece_start + eq + 1),
+                None => (end, end),
             };
+            let name = body.get(piece_start..name_end).unwrap_or_default();
             if name.is_empty() {
                 return Err(FormError::EmptyName);
             }
@@ -132,42 +160,69 @@ impl TokenParams {
             // cannot meet a decoding error.
             validate_utf8(Decode::new(name))?;
             let field = Field::of(name);
-            if field != Field::Resource && names.iter().any(|seen| decoded_eq(seen, name)) {
+            let seen =
+                |&(s, e): &(usize, usize)| decoded_eq(body.get(s..e).unwrap_or_default(), name);
+            if field != Field::Resource && names.iter().any(seen) {
                 return Err(FormError::RepeatedParameter);
             }
-            names.push(name).map_err(|_| FormError::TooManyParameters)?;
+            names
+                .push((piece_start, name_end))
+                .map_err(|_| FormError::TooManyParameters)?;
 
+            let value = (value_start, end);
             match field {
-                Field::GrantType => params.grant_type = decode_value(value)?,
-                Field::Assertion => params.assertion = decode_value(value)?,
-                Field::ClientAssertionType => params.client_assertion_type = decode_value(value)?,
-                Field::ClientAssertion => params.client_assertion = decode_value(value)?,
-                Field::ClientId => params.client_id = decode_value(value)?,
-                Field::Scope => params.scope = decode_value(value)?,
+                Field::GrantType => spans.grant_type = decode_value(body, value, SHORT)?,
+                Field::Assertion => spans.assertion = decode_value(body, value, LONG)?,
+                Field::ClientAssertionType => {
+                    spans.client_assertion_type = decode_value(body, value, SHORT)?;
+                }
+                Field::ClientAssertion => {
+                    spans.client_assertion = decode_value(body, value, LONG)?;
+                }
+                Field::ClientId => spans.client_id = decode_value(body, value, SHORT)?,
+                Field::Scope => spans.scope = decode_value(body, value, SHORT)?,
                 Field::ClientSecret => {
                     // Checked like the other short values, but never kept.
-                    let len = validate_utf8(Decode::new(value))?;
+                    let raw = body.get(value_start..end).unwrap_or_default();
+                    let len = validate_utf8(Decode::new(raw))?;
                     if len > MAX_FORM_SHORT_VALUE_LEN {
                         return Err(FormError::ValueTooLong);
                     }
                     params.client_secret_present = len > 0;
                 }
                 Field::Resource => {
-                    for byte in Decode::new(value) {
+                    for byte in Decode::new(body.get(value_start..end).unwrap_or_default()) {
                         byte?;
                     }
                     params.resources += 1;
                 }
                 Field::Unknown => {
-                    for byte in Decode::new(value) {
+                    for byte in Decode::new(body.get(value_start..end).unwrap_or_default()) {
                         byte?;
                     }
                 }
             }
         }
+        let body: &'r [u8] = body;
+        // Each span was checked to be UTF-8 when it was decoded.
+        let text = |span: Span| {
+            let (start, len) = span?;
+            core::str::from_utf8(body.get(start..start + len)?).ok()
+        };
+        params.grant_type = text(spans.grant_type);
+        params.assertion = text(spans.assertion);
+        params.client_assertion_type = text(spans.client_assertion_type);
+        params.client_assertion = text(spans.client_assertion);
+        params.client_id = text(spans.client_id);
+        params.scope = text(spans.scope);
         Ok(params)
     }
 }
+
+/// The limit of `assertion` and `client_assertion`.
+const LONG: usize = MAX_FORM_VALUE_LEN;
+/// The limit of the other recognised values.
+const SHORT: usize = MAX_FORM_SHORT_VALUE_LEN;
 
 /// The parameters [`TokenParams`] knows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -320,24 +375,45 @@ fn validate_utf8(bytes: impl Iterator<Item = Result<u8, FormError>>) -> Result<u
     }
 }
 
-/// Decodes a raw value into a string of capacity `N`; `None` for an empty value
-/// (RFC 6749 §3.1).
+/// Decodes the raw value `body[start..end]` in place, at its own start (each byte written
+/// lands at or before the bytes still to be read); `None` for an empty value (RFC 6749
+/// §3.1).
 ///
 /// # Errors
 ///
-/// [`FormError::ValueTooLong`] if the decoded value is longer than `N` bytes,
-/// [`FormError::BadEncoding`] for bad percent-encoding or non-UTF-8.
-fn decode_value<const N: usize>(raw: &[u8]) -> Result<Option<String<N>>, FormError> {
-    let mut bytes: Vec<u8, N> = Vec::new();
-    for byte in Decode::new(raw) {
-        bytes.push(byte?).map_err(|_| FormError::ValueTooLong)?;
+/// [`FormError::ValueTooLong`] if the decoded value is longer than `max` bytes,
+/// [`FormError::BadEncoding`] for bad percent-encoding or non-UTF-8; whichever comes first in
+/// the value.
+fn decode_value(
+    body: &mut [u8],
+    (start, end): (usize, usize),
+    max: usize,
+) -> Result<Span, FormError> {
+    let mut read = start;
+    let mut len = 0;
+    loop {
+        let rest = body.get(read..end).unwrap_or_default();
+        let mut decode = Decode::new(rest);
+        let Some(byte) = decode.next() else {
+            break;
+        };
+        read += rest.len() - decode.rest.len();
+        let byte = byte?;
+        if len == max {
+            return Err(FormError::ValueTooLong);
+        }
+        if let Some(slot) = body.get_mut(start + len) {
+            *slot = byte;
+        }
+        len += 1;
     }
-    if bytes.is_empty() {
+    if len == 0 {
         return Ok(None);
     }
-    String::from_utf8(bytes)
-        .map(Some)
-        .map_err(|_| FormError::BadEncoding)
+    match core::str::from_utf8(body.get(start..start + len).unwrap_or_default()) {
+        Ok(_) => Ok(Some((start, len))),
+        Err(_) => Err(FormError::BadEncoding),
+    }
 }
 
 #[cfg(test)]
@@ -350,8 +426,13 @@ mod tests {
     const CLIENT_JWT: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
     const TOKEN: &str = "eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJhIn0.c2ln";
 
-    fn parse(body: &str) -> Result<TokenParams, FormError> {
-        TokenParams::parse(body.as_bytes())
+    /// Parses a copy of `body` (leaked: the spans outlive this helper; a test's few bytes).
+    fn parse(body: &str) -> Result<TokenParams<'static>, FormError> {
+        parse_bytes(body.as_bytes())
+    }
+
+    fn parse_bytes(body: &[u8]) -> Result<TokenParams<'static>, FormError> {
+        TokenParams::parse(StdVec::leak(body.to_vec()))
     }
 
     fn decode_all(raw: &[u8]) -> Result<StdVec<u8>, FormError> {
@@ -365,8 +446,8 @@ mod tests {
             "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion={TOKEN}"
         );
         let p = parse(&body).unwrap();
-        assert_eq!(p.grant_type.as_deref(), Some(JWT_BEARER));
-        assert_eq!(p.assertion.as_deref(), Some(TOKEN));
+        assert_eq!(p.grant_type, Some(JWT_BEARER));
+        assert_eq!(p.assertion, Some(TOKEN));
         assert_eq!(p.client_assertion_type, None);
         assert_eq!(p.client_assertion, None);
         assert_eq!(p.client_id, None);
@@ -378,8 +459,8 @@ mod tests {
     fn jwt_bearer_grant_with_scope_and_unencoded_colons() {
         let body = format!("grant_type={JWT_BEARER}&assertion={TOKEN}&scope=openid+email%20read");
         let p = parse(&body).unwrap();
-        assert_eq!(p.grant_type.as_deref(), Some(JWT_BEARER));
-        assert_eq!(p.scope.as_deref(), Some("openid email read"));
+        assert_eq!(p.grant_type, Some(JWT_BEARER));
+        assert_eq!(p.scope, Some("openid email read"));
     }
 
     #[test]
@@ -391,10 +472,10 @@ mod tests {
              &client_assertion={TOKEN}&client_id=s6BhdRkqt3"
         );
         let p = parse(&body).unwrap();
-        assert_eq!(p.grant_type.as_deref(), Some("authorization_code"));
-        assert_eq!(p.client_assertion_type.as_deref(), Some(CLIENT_JWT));
-        assert_eq!(p.client_assertion.as_deref(), Some(TOKEN));
-        assert_eq!(p.client_id.as_deref(), Some("s6BhdRkqt3"));
+        assert_eq!(p.grant_type, Some("authorization_code"));
+        assert_eq!(p.client_assertion_type, Some(CLIENT_JWT));
+        assert_eq!(p.client_assertion, Some(TOKEN));
+        assert_eq!(p.client_id, Some("s6BhdRkqt3"));
         assert_eq!(p.assertion, None);
         assert!(!p.client_secret_present);
     }
@@ -449,7 +530,7 @@ mod tests {
         ];
         for &(raw, decoded) in cases {
             let p = parse(&format!("scope={raw}")).unwrap();
-            assert_eq!(p.scope.as_deref(), Some(decoded), "{raw}");
+            assert_eq!(p.scope, Some(decoded), "{raw}");
         }
     }
 
@@ -492,14 +573,14 @@ mod tests {
     #[test]
     fn unknown_values_are_not_checked_for_utf8() {
         let p = parse("code=%FF%FE&grant_type=x").unwrap();
-        assert_eq!(p.grant_type.as_deref(), Some("x"));
+        assert_eq!(p.grant_type, Some("x"));
     }
 
     #[test]
     fn unknown_values_have_no_value_limit() {
         let long = "x".repeat(MAX_FORM_VALUE_LEN * 2);
         let p = parse(&format!("code={long}&grant_type=g")).unwrap();
-        assert_eq!(p.grant_type.as_deref(), Some("g"));
+        assert_eq!(p.grant_type, Some("g"));
     }
 
     #[test]
@@ -567,18 +648,18 @@ mod tests {
              &client_assertion_typ=e&grant_type_=f&grant_typ=g&grant%2Btype=h&grant+type=i",
         )
         .unwrap();
-        assert_eq!(p.client_assertion.as_deref(), Some("a"));
-        assert_eq!(p.client_assertion_type.as_deref(), Some("b"));
-        assert_eq!(p.assertion.as_deref(), Some("c"));
+        assert_eq!(p.client_assertion, Some("a"));
+        assert_eq!(p.client_assertion_type, Some("b"));
+        assert_eq!(p.assertion, Some("c"));
         assert_eq!(p.grant_type, None);
     }
 
     #[test]
     fn encoded_known_names_are_recognised() {
         let p = parse("grant%5Ftype=x&%61ssertion=y&client_id=%7A").unwrap();
-        assert_eq!(p.grant_type.as_deref(), Some("x"));
-        assert_eq!(p.assertion.as_deref(), Some("y"));
-        assert_eq!(p.client_id.as_deref(), Some("z"));
+        assert_eq!(p.grant_type, Some("x"));
+        assert_eq!(p.assertion, Some("y"));
+        assert_eq!(p.client_id, Some("z"));
     }
 
     #[test]
@@ -601,7 +682,7 @@ mod tests {
             assert!(!p.client_secret_present, "{body}");
         }
         // A value that decodes to a space is not empty.
-        assert_eq!(parse("scope=+").unwrap().scope.as_deref(), Some(" "));
+        assert_eq!(parse("scope=+").unwrap().scope, Some(" "));
     }
 
     #[test]
@@ -614,8 +695,8 @@ mod tests {
         ];
         for &body in cases {
             let p = parse(body).unwrap();
-            assert_eq!(p.grant_type.as_deref(), Some("g"), "{body}");
-            assert_eq!(p.assertion.as_deref(), Some("a"), "{body}");
+            assert_eq!(p.grant_type, Some("g"), "{body}");
+            assert_eq!(p.assertion, Some("a"), "{body}");
         }
         for body in ["", "&", "&&&"] {
             let p = parse(body).unwrap();
@@ -688,13 +769,10 @@ mod tests {
         // Would be EmptyName / BadEncoding if parsed.
         for filler in [b'=', b'%', b'&'] {
             let body = vec![filler; MAX_FORM_BODY_LEN + 1];
-            assert_eq!(
-                TokenParams::parse(&body).unwrap_err(),
-                FormError::BodyTooLong
-            );
+            assert_eq!(parse_bytes(&body).unwrap_err(), FormError::BodyTooLong);
         }
         let body = vec![b'&'; MAX_FORM_BODY_LEN];
-        assert!(TokenParams::parse(&body).is_ok());
+        assert!(parse_bytes(&body).is_ok());
     }
 
     #[test]
@@ -750,6 +828,28 @@ mod tests {
         assert_eq!(
             parse(&format!("scope={over}")).unwrap_err(),
             FormError::ValueTooLong
+        );
+    }
+
+    #[test]
+    fn values_are_decoded_in_place_and_borrow_the_body() {
+        let mut body = *b"client_id=a%2Bb&grant_type=g&scope=x+y%21&code=%41";
+        let range = body.as_ptr_range();
+        let p = TokenParams::parse(&mut body).unwrap();
+        assert_eq!(p.client_id, Some("a+b"));
+        assert_eq!(p.grant_type, Some("g"));
+        assert_eq!(p.scope, Some("x y!"));
+        for value in [p.client_id, p.grant_type, p.scope].into_iter().flatten() {
+            assert!(range.contains(&value.as_ptr()), "{value}");
+        }
+        // Recognised values are decoded at their own start; names and other values stay.
+        assert_eq!(
+            &body[..],
+            b"client_id=a+bBb&grant_type=g&scope=x y!21&code=%41"
+        );
+        assert_eq!(
+            core::mem::size_of::<TokenParams<'_>>(),
+            6 * core::mem::size_of::<Option<&str>>() + 2 * core::mem::size_of::<usize>()
         );
     }
 

@@ -162,7 +162,7 @@ impl<'a> ArraySpan<'a> {
 }
 
 /// Iterator over an [`ArraySpan`].
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct ArrayElements<'a> {
     reader: Reader<'a>,
     depth: usize,
@@ -199,6 +199,9 @@ impl<'a> Iterator for ArrayElements<'a> {
 }
 
 impl<'a> JsonStr<'a> {
+    /// The empty string.
+    pub(crate) const EMPTY: JsonStr<'static> = JsonStr { raw: b"" };
+
     /// The decoded characters.
     pub(crate) fn chars(&self) -> Unescape<'a> {
         Unescape { raw: self.raw }
@@ -229,6 +232,14 @@ impl<'a> JsonStr<'a> {
     /// True when the decoded string is empty.
     pub(crate) fn is_empty(&self) -> bool {
         self.raw.is_empty()
+    }
+
+    /// The length of the decoded string in bytes (UTF-8), without decoding it anywhere.
+    pub(crate) fn decoded_len(&self) -> usize {
+        match self.plain() {
+            Some(raw) => raw.len(),
+            None => self.chars().map(char::len_utf8).sum(),
+        }
     }
 
     /// Decodes into a fixed-capacity string; `Err` when it does not fit.
@@ -334,7 +345,7 @@ const fn utf8_len(first: u8) -> usize {
     }
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 struct Reader<'a> {
     input: &'a [u8],
     pos: usize,
@@ -696,6 +707,7 @@ mod tests {
         ];
         for a in same {
             assert!(s(a).eq_str("s6Bh/é"), "{a}");
+            assert_eq!(s(a).decoded_len(), "s6Bh/é".len(), "{a}");
             assert!(!s(a).eq_str("s6Bh/e"), "{a}");
             assert!(!s(a).eq_str("s6Bh/é "), "{a}");
             for b in same {

@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 
 use crate::alg::{Algorithm, Algorithms, VerifyFailure};
 use crate::base64url::{self, DecodeError};
-use crate::claims::Claims;
+use crate::claims::{ClaimStr, Claims};
 use crate::error::{Error, HeaderParameter, Limit, Malformed, Part};
 use crate::json::{self, JsonError, Value};
 use crate::keys::{KeyHint, KeyRef, KeyStore, Keys, RsaKey, X5T_LEN, X5T_S256_LEN};
@@ -45,25 +45,27 @@ pub const MAX_HEADER_STRING_LEN: usize = 128;
 /// A short header string (`kid`, `typ`).
 pub type HeaderString = heapless::String<MAX_HEADER_STRING_LEN>;
 
-/// The protected header fields this crate uses.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Header {
+/// The protected header fields this crate uses, as spans over the decoded header (each at
+/// most [`MAX_HEADER_STRING_LEN`] bytes once decoded, so [`ClaimStr::decode`] fits a
+/// [`HeaderString`]), with the algorithm and the certificate thumbprints, decoded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Header<'b> {
     alg: Algorithm,
-    kid: Option<HeaderString>,
-    typ: Option<HeaderString>,
+    kid: Option<ClaimStr<'b>>,
+    typ: Option<ClaimStr<'b>>,
     x5t_s256: Option<[u8; X5T_S256_LEN]>,
     x5t: Option<[u8; X5T_LEN]>,
 }
 
-impl Header {
+impl<'b> Header<'b> {
     /// The `kid` (RFC 7515 §4.1.4), if present.
-    pub fn kid(&self) -> Option<&str> {
-        self.kid.as_deref()
+    pub fn kid(&self) -> Option<ClaimStr<'b>> {
+        self.kid
     }
 
     /// The `typ` (RFC 7515 §4.1.9), if present.
-    pub fn typ(&self) -> Option<&str> {
-        self.typ.as_deref()
+    pub fn typ(&self) -> Option<ClaimStr<'b>> {
+        self.typ
     }
 
     /// The algorithm's name, as the header carries it.
@@ -76,36 +78,87 @@ impl Header {
         self.alg
     }
 
-    /// What the header says about its key: `kid`, `x5t#S256`, `x5t` (RFC 7515 §4.1.4,
-    /// §4.1.7–8), to choose among the party's keys.
-    pub fn key_hint(&self) -> KeyHint<'_> {
+    /// What the header says about its key: `kid` (decoded into `kid`), `x5t#S256`, `x5t`
+    /// (RFC 7515 §4.1.4, §4.1.7–8), to choose among the party's keys.
+    pub fn key_hint<'h>(&'h self, kid: &'h mut HeaderString) -> KeyHint<'h> {
         KeyHint {
-            kid: self.kid(),
+            kid: self.kid.map(|k| k.decode(kid)),
             x5t_s256: self.x5t_s256.as_ref(),
             x5t: self.x5t.as_ref(),
         }
     }
 }
 
-/// A compact JWS whose structure and header were checked, but whose signature was not.
-/// Nothing in it is trustworthy yet.
-#[derive(Clone, Debug)]
-pub struct UnverifiedAssertion<'t> {
-    signing_input: &'t str,
-    header: Header,
-    header_json: heapless::Vec<u8, MAX_HEADER_LEN>,
-    payload: heapless::Vec<u8, MAX_PAYLOAD_LEN>,
-    signature: heapless::Vec<u8, MAX_SIGNATURE_LEN>,
+/// Room for one assertion's decoded parts, in bytes: what the longest token
+/// ([`MAX_TOKEN_LEN`]) decodes to. The three segments of a compact JWS (RFC 7515 §7.1) are at
+/// most `MAX_TOKEN_LEN − 2` base64url characters in all, and every 4 characters decode to at
+/// most 3 bytes, so the decoded header, payload and signature always fit together.
+pub const DECODE_BUFFER_LEN: usize = MAX_TOKEN_LEN / 4 * 3;
+
+const _: () = assert!(DECODE_BUFFER_LEN >= crate::base64url::decoded_len(MAX_TOKEN_LEN - 2));
+
+/// Where one assertion's decoded header, payload and signature live while it is verified and
+/// after: [`UnverifiedAssertion`], [`VerifiedAssertion`] and the claims borrow it instead of
+/// copying the token into fixed buffers of their own.
+///
+/// [`DECODE_BUFFER_LEN`] bytes (6 KiB). It belongs to the caller, who chooses where it lives:
+/// a local (`let mut buffer = DecodeBuffer::new();`), a `static` of a firmware (the
+/// constructor is `const`), or a `Box` for a long-lived result. It can be reused for the
+/// next assertion once the previous result is dropped; nothing in it needs clearing.
+#[derive(Clone)]
+pub struct DecodeBuffer {
+    bytes: [u8; DECODE_BUFFER_LEN],
 }
 
-impl<'t> UnverifiedAssertion<'t> {
-    /// Parses a compact JWS with the default length limit ([`MAX_TOKEN_LEN`]).
-    pub fn parse(token: &'t str) -> Result<Self, Error> {
-        Self::parse_with_limit(token, MAX_TOKEN_LEN)
+impl DecodeBuffer {
+    /// A buffer for one assertion.
+    pub const fn new() -> Self {
+        Self {
+            bytes: [0; DECODE_BUFFER_LEN],
+        }
+    }
+}
+
+impl Default for DecodeBuffer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl core::fmt::Debug for DecodeBuffer {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("DecodeBuffer")
+            .field("len", &self.bytes.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A compact JWS whose structure and header were checked, but whose signature was not.
+/// Nothing in it is trustworthy yet. It borrows the token (`'t`) and the [`DecodeBuffer`]
+/// holding its decoded parts (`'b`).
+#[derive(Clone, Debug)]
+pub struct UnverifiedAssertion<'t, 'b> {
+    signing_input: &'t str,
+    header: Header<'b>,
+    header_json: &'b [u8],
+    payload: &'b [u8],
+    signature: &'b [u8],
+}
+
+impl<'t, 'b> UnverifiedAssertion<'t, 'b> {
+    /// Parses a compact JWS with the default length limit ([`MAX_TOKEN_LEN`]), decoding its
+    /// parts into `buffer`.
+    pub fn parse(token: &'t str, buffer: &'b mut DecodeBuffer) -> Result<Self, Error> {
+        Self::parse_with_limit(token, MAX_TOKEN_LEN, buffer)
     }
 
-    /// Parses a compact JWS no longer than `max_len` bytes (capped at [`MAX_TOKEN_LEN`]).
-    pub fn parse_with_limit(token: &'t str, max_len: usize) -> Result<Self, Error> {
+    /// Parses a compact JWS no longer than `max_len` bytes (capped at [`MAX_TOKEN_LEN`]),
+    /// decoding its parts into `buffer`.
+    pub fn parse_with_limit(
+        token: &'t str,
+        max_len: usize,
+        buffer: &'b mut DecodeBuffer,
+    ) -> Result<Self, Error> {
         if token.len() > max_len.min(MAX_TOKEN_LEN) {
             return Err(Error::TooLarge(Limit::TokenLength));
         }
@@ -119,16 +172,17 @@ impl<'t> UnverifiedAssertion<'t> {
             .get(..header_b64.len() + 1 + payload_b64.len())
             .ok_or(Error::Malformed(Malformed::SegmentCount))?;
 
-        let header_json = decode_segment::<MAX_HEADER_LEN>(header_b64, Part::Header)?;
-        let header = parse_header(&header_json)?;
+        let rest: &'b mut [u8] = &mut buffer.bytes;
+        let (header_json, rest) = decode_segment(header_b64, Part::Header, rest)?;
+        let header = parse_header(header_json)?;
         // RFC 7515 §7.1 allows an empty payload (Appendix F); as a JWT it then fails at
         // claims parsing, after the signature.
-        let payload = if payload_b64.is_empty() {
-            heapless::Vec::new()
+        let (payload, rest) = if payload_b64.is_empty() {
+            (&[][..], rest)
         } else {
-            decode_segment::<MAX_PAYLOAD_LEN>(payload_b64, Part::Payload)?
+            decode_segment(payload_b64, Part::Payload, rest)?
         };
-        let signature = decode_segment::<MAX_SIGNATURE_LEN>(signature_b64, Part::Signature)?;
+        let (signature, _) = decode_segment(signature_b64, Part::Signature, rest)?;
         Ok(Self {
             signing_input,
             header,
@@ -139,31 +193,34 @@ impl<'t> UnverifiedAssertion<'t> {
     }
 
     /// The checked header.
-    pub fn header(&self) -> &Header {
+    pub fn header(&self) -> &Header<'b> {
         &self.header
     }
 
     /// The decoded header JSON (unverified).
-    pub fn header_json(&self) -> &[u8] {
-        &self.header_json
+    pub fn header_json(&self) -> &'b [u8] {
+        self.header_json
     }
 
     /// The `iss` claim, read **before** verification, only to choose whose keys to verify
     /// with (RFC 7523 §3 item 1: the issuer identifies the key). Never use it for anything
     /// else: the claims are checked after [`verify`](Self::verify).
-    pub fn issuer_hint(&self) -> Result<crate::claims::ClaimString, Error> {
-        crate::claims::issuer_hint(&self.payload)
+    pub fn issuer_hint(&self) -> Result<ClaimStr<'b>, Error> {
+        crate::claims::issuer_hint(self.payload)
     }
 
     /// The decoded payload bytes, **unverified**: for debugging tools only.
-    pub fn unverified_payload(&self) -> &[u8] {
-        &self.payload
+    pub fn unverified_payload(&self) -> &'b [u8] {
+        self.payload
     }
 
     /// Verifies the signature (RFC 7515 §5.2 step 8) with the keys of `keys` that serve the
     /// header's `alg` and that its `kid` (or thumbprint) selects ([`KeyRef::selected_by`]),
     /// every algorithm allowed.
-    pub fn verify<const N: usize>(self, keys: &KeyStore<N>) -> Result<VerifiedAssertion, Error> {
+    pub fn verify<const N: usize>(
+        self,
+        keys: &KeyStore<N>,
+    ) -> Result<VerifiedAssertion<'b>, Error> {
         self.verify_using(keys.keys(), Algorithms::ALL, &|key, signature, out| {
             key.rsavp1(signature, out)
         })
@@ -176,7 +233,7 @@ impl<'t> UnverifiedAssertion<'t> {
         keys: Keys<'_>,
         allowed: Algorithms,
         rsavp1: &Rsavp1<'_>,
-    ) -> Result<VerifiedAssertion, Error> {
+    ) -> Result<VerifiedAssertion<'b>, Error> {
         let alg = self.header.alg;
         // RFC 8725 §3.1: the party's allow-list, before any key is tried.
         if !allowed.contains(alg) {
@@ -191,7 +248,8 @@ impl<'t> UnverifiedAssertion<'t> {
         let mut tried = 0usize;
         let mut only_length_failures = true;
         let mut verified_by: Option<KeyRef<'_>> = None;
-        let hint = self.header.key_hint();
+        let mut kid = HeaderString::new();
+        let hint = self.header.key_hint(&mut kid);
         for key in keys.iter() {
             // One algorithm per key: a key of another type, or pinned to another algorithm,
             // is not a candidate at all.
@@ -203,7 +261,7 @@ impl<'t> UnverifiedAssertion<'t> {
                 continue;
             }
             tried += 1;
-            let signature = self.signature.as_slice();
+            let signature = self.signature;
             let message = self.signing_input.as_bytes();
             let outcome = key.verify(alg, message, &digest, signature, rsavp1);
             match outcome {
@@ -234,30 +292,31 @@ impl<'t> UnverifiedAssertion<'t> {
 /// [`KeyLookup::rsavp1`](crate::KeyLookup::rsavp1).
 pub(crate) type Rsavp1<'f> = dyn Fn(&RsaKey<'_>, &[u8], &mut [u8]) -> Option<()> + 'f;
 
-/// A JWS whose signature verified under a trusted key. Its claims can now be read.
+/// A JWS whose signature verified under a trusted key. Its claims can now be read. It borrows
+/// the [`DecodeBuffer`] holding its decoded header and payload (`'b`).
 #[derive(Clone, Debug)]
-pub struct VerifiedAssertion {
-    header: Header,
-    header_json: heapless::Vec<u8, MAX_HEADER_LEN>,
-    payload: heapless::Vec<u8, MAX_PAYLOAD_LEN>,
+pub struct VerifiedAssertion<'b> {
+    header: Header<'b>,
+    header_json: &'b [u8],
+    payload: &'b [u8],
     key_id: Option<HeaderString>,
 }
 
-impl VerifiedAssertion {
+impl<'b> VerifiedAssertion<'b> {
     /// The header.
-    pub fn header(&self) -> &Header {
+    pub fn header(&self) -> &Header<'b> {
         &self.header
     }
 
     /// The decoded header JSON.
-    pub fn header_json(&self) -> &str {
-        core::str::from_utf8(&self.header_json).unwrap_or_default()
+    pub fn header_json(&self) -> &'b str {
+        core::str::from_utf8(self.header_json).unwrap_or_default()
     }
 
     /// The verified payload (the JWT Claims Set), as JSON text. It is UTF-8 once
     /// [`claims`](Self::claims) succeeded; before that it may not be.
-    pub fn payload_json(&self) -> Option<&str> {
-        core::str::from_utf8(&self.payload).ok()
+    pub fn payload_json(&self) -> Option<&'b str> {
+        core::str::from_utf8(self.payload).ok()
     }
 
     /// The `kid` of the key that verified the signature, if it had one.
@@ -265,36 +324,38 @@ impl VerifiedAssertion {
         self.key_id.as_deref()
     }
 
-    /// Parses the registered claims (RFC 7519 §4.1) into fixed buffers.
-    pub fn claims(&self) -> Result<Claims, Error> {
-        Claims::parse(&self.payload)
+    /// Reads the registered claims (RFC 7519 §4.1) as spans over the payload.
+    pub fn claims(&self) -> Result<Claims<'b>, Error> {
+        Claims::parse(self.payload)
     }
 }
 
-fn decode_segment<const N: usize>(
+/// Decodes one base64url segment at the front of `out`; returns the decoded bytes and the
+/// rest of `out`. The limit of each part is checked before anything is written.
+fn decode_segment<'b>(
     segment: &str,
     part: Part,
-) -> Result<heapless::Vec<u8, N>, Error> {
+    out: &'b mut [u8],
+) -> Result<(&'b [u8], &'b mut [u8]), Error> {
     if segment.is_empty() {
         return Err(Error::Malformed(Malformed::EmptySegment(part)));
     }
-    let mut buf = heapless::Vec::<u8, N>::new();
+    let (max, limit) = match part {
+        Part::Header => (MAX_HEADER_LEN, Limit::HeaderLength),
+        Part::Payload => (MAX_PAYLOAD_LEN, Limit::PayloadLength),
+        Part::Signature => (MAX_SIGNATURE_LEN, Limit::SignatureLength),
+    };
     let len = base64url::decoded_len(segment.len());
-    if len > N {
-        return Err(Error::TooLarge(match part {
-            Part::Header => Limit::HeaderLength,
-            Part::Payload => Limit::PayloadLength,
-            Part::Signature => Limit::SignatureLength,
-        }));
+    if len > max {
+        return Err(Error::TooLarge(limit));
     }
-    buf.resize_default(len)
-        .map_err(|()| Error::TooLarge(Limit::TokenLength))?;
-    match base64url::decode(segment.as_bytes(), &mut buf) {
-        Ok(decoded) => {
-            let decoded_len = decoded.len();
-            buf.truncate(decoded_len);
-            Ok(buf)
-        }
+    // Cannot happen: DECODE_BUFFER_LEN holds every token MAX_TOKEN_LEN admits.
+    if len > out.len() {
+        return Err(Error::TooLarge(Limit::TokenLength));
+    }
+    let (dst, rest) = out.split_at_mut(len);
+    match base64url::decode(segment.as_bytes(), dst) {
+        Ok(decoded) => Ok((decoded, rest)),
         Err(DecodeError::Invalid | DecodeError::TooLong) => {
             Err(Error::Malformed(Malformed::Base64(part)))
         }
@@ -313,7 +374,7 @@ pub(crate) fn json_error(e: JsonError, part: Part) -> Error {
     }
 }
 
-fn parse_header(bytes: &[u8]) -> Result<Header, Error> {
+fn parse_header(bytes: &[u8]) -> Result<Header<'_>, Error> {
     if core::str::from_utf8(bytes).is_err() {
         return Err(Error::Malformed(Malformed::Utf8(Part::Header)));
     }
@@ -353,7 +414,8 @@ fn parse_header(bytes: &[u8]) -> Result<Header, Error> {
     };
     if let Some(cty) = header_string(&object, HeaderParameter::Cty)? {
         // RFC 7519 §5.2: `cty: JWT` announces a nested JWT, which is not an assertion.
-        let bare = strip_application_prefix(&cty);
+        let mut text = HeaderString::new();
+        let bare = strip_application_prefix(cty.decode(&mut text));
         if bare.eq_ignore_ascii_case("JWT") {
             return Err(Error::UnsupportedHeader(HeaderParameter::Cty));
         }
@@ -363,16 +425,17 @@ fn parse_header(bytes: &[u8]) -> Result<Header, Error> {
     Ok(header)
 }
 
-fn header_string(
-    object: &json::Object<'_>,
+/// A header parameter's string value, at most [`MAX_HEADER_STRING_LEN`] bytes once decoded.
+fn header_string<'b>(
+    object: &json::Object<'b>,
     param: HeaderParameter,
-) -> Result<Option<HeaderString>, Error> {
+) -> Result<Option<ClaimStr<'b>>, Error> {
     match object.get(param.as_str()) {
         None => Ok(None),
-        Some(Value::String(s)) => s
-            .decoded()
-            .map(Some)
-            .map_err(|()| Error::TooLarge(Limit::StringLength)),
+        Some(Value::String(s)) if s.decoded_len() <= MAX_HEADER_STRING_LEN => {
+            Ok(Some(ClaimStr::new(s)))
+        }
+        Some(Value::String(_)) => Err(Error::TooLarge(Limit::StringLength)),
         Some(_) => Err(Error::Malformed(Malformed::HeaderValue(param))),
     }
 }
@@ -422,8 +485,20 @@ mod tests {
         format!("{}.{}.AAAA", b64(header), b64(payload))
     }
 
+    /// Parses into a buffer of its own (leaked: a test's few kilobytes).
+    fn parse(token: &str) -> Result<UnverifiedAssertion<'_, 'static>, Error> {
+        UnverifiedAssertion::parse(token, Box::leak(Box::default()))
+    }
+
+    fn parse_with_limit(
+        token: &str,
+        max: usize,
+    ) -> Result<UnverifiedAssertion<'_, 'static>, Error> {
+        UnverifiedAssertion::parse_with_limit(token, max, Box::leak(Box::default()))
+    }
+
     fn header_err(header: &str) -> Error {
-        UnverifiedAssertion::parse(&token(header, "{}")).unwrap_err()
+        parse(&token(header, "{}")).unwrap_err()
     }
 
     #[test]
@@ -442,17 +517,13 @@ mod tests {
             ("eyJhbGciOiJSUzI1NiJ9.e30.AA A", Base64(Part::Signature)),
             ("bearer eyJhbGciOiJSUzI1NiJ9.e30.AAAA", Base64(Part::Header)),
         ] {
-            assert_eq!(
-                UnverifiedAssertion::parse(t).unwrap_err(),
-                Error::Malformed(e),
-                "{t}"
-            );
+            assert_eq!(parse(t).unwrap_err(), Error::Malformed(e), "{t}");
         }
     }
 
     #[test]
     fn empty_payload_is_a_valid_jws_but_not_a_jwt() {
-        let parsed = UnverifiedAssertion::parse("eyJhbGciOiJSUzI1NiJ9..AAAA").unwrap();
+        let parsed = parse("eyJhbGciOiJSUzI1NiJ9..AAAA").unwrap();
         assert!(parsed.unverified_payload().is_empty());
         assert_eq!(
             Claims::parse(parsed.unverified_payload()),
@@ -482,12 +553,9 @@ mod tests {
         );
         for alg in ["RS256", "PS256", "ES256", "EdDSA", "Ed25519"] {
             let text = token(&format!(r#"{{"alg":"{alg}"}}"#), "{}");
-            let parsed = UnverifiedAssertion::parse(&text).unwrap();
-            assert_eq!(parsed.header().alg(), alg);
+            assert_eq!(parse(&text).unwrap().header().alg(), alg);
         }
-        assert!(
-            UnverifiedAssertion::parse(&token(r#"{"alg":"RS\u0032\u0035\u0036"}"#, "{}")).is_ok()
-        );
+        assert!(parse(&token(r#"{"alg":"RS\u0032\u0035\u0036"}"#, "{}")).is_ok());
     }
 
     #[test]
@@ -517,7 +585,7 @@ mod tests {
             r#"{"alg":"RS256","jku":"https://evil.example/jwks","x5u":"https://evil.example/c","jwk":{"kty":"RSA"},"x5c":["AA"]}"#,
             "{}",
         );
-        assert!(UnverifiedAssertion::parse(&t).is_ok());
+        assert!(parse(&t).is_ok());
     }
 
     #[test]
@@ -541,8 +609,8 @@ mod tests {
         let fits = "k".repeat(MAX_HEADER_STRING_LEN);
         let over = "k".repeat(MAX_HEADER_STRING_LEN + 1);
         let with_kid = token(&format!(r#"{{"alg":"RS256","kid":"{fits}"}}"#), "{}");
-        let ok = UnverifiedAssertion::parse(&with_kid).unwrap();
-        assert_eq!(ok.header().kid(), Some(fits.as_str()));
+        let ok = parse(&with_kid).unwrap();
+        assert!(ok.header().kid().is_some_and(|kid| kid == fits.as_str()));
         assert_eq!(
             header_err(&format!(r#"{{"alg":"RS256","kid":"{over}"}}"#)),
             Error::TooLarge(Limit::StringLength)
@@ -552,7 +620,7 @@ mod tests {
             Base64UrlUnpadded::encode_string(b"{\"alg\":\"\xff\"}")
         );
         assert_eq!(
-            UnverifiedAssertion::parse(&bad_utf8).unwrap_err(),
+            parse(&bad_utf8).unwrap_err(),
             Error::Malformed(Malformed::Utf8(Part::Header))
         );
     }
@@ -565,8 +633,10 @@ mod tests {
             &format!(r#"{{"alg":"PS256","x5t#S256":"{s256}","x5t":"{sha1}"}}"#),
             "{}",
         );
-        let parsed = UnverifiedAssertion::parse(&ok).unwrap();
-        let hint = parsed.header().key_hint();
+        let parsed = parse(&ok).unwrap();
+        let mut kid = HeaderString::new();
+        let header = parsed.header();
+        let hint = header.key_hint(&mut kid);
         assert_eq!(hint.x5t_s256, Some(&[7u8; 32]));
         assert_eq!(hint.x5t, Some(&[9u8; 20]));
         // Wrong length, padding, the standard alphabet, another JSON type: malformed.
@@ -601,14 +671,14 @@ mod tests {
         assert_eq!(at.len(), MAX_TOKEN_LEN);
         // At the limit: parsed (the payload is not JSON yet, which is not checked before
         // verification).
-        assert!(UnverifiedAssertion::parse(&at).is_ok());
+        assert!(parse(&at).is_ok());
         let over = format!("{at}A");
         assert_eq!(
-            UnverifiedAssertion::parse(&over).unwrap_err(),
+            parse(&over).unwrap_err(),
             Error::TooLarge(Limit::TokenLength)
         );
         assert_eq!(
-            UnverifiedAssertion::parse_with_limit(&at, 100).unwrap_err(),
+            parse_with_limit(&at, 100).unwrap_err(),
             Error::TooLarge(Limit::TokenLength)
         );
     }
@@ -619,9 +689,9 @@ mod tests {
             let base = r#"{"alg":"RS256","x":""}"#.len();
             format!(r#"{{"alg":"RS256","x":"{}"}}"#, "p".repeat(n - base))
         };
-        assert!(UnverifiedAssertion::parse(&token(&pad(MAX_HEADER_LEN), "{}")).is_ok());
+        assert!(parse(&token(&pad(MAX_HEADER_LEN), "{}")).is_ok());
         assert_eq!(
-            UnverifiedAssertion::parse(&token(&pad(MAX_HEADER_LEN + 1), "{}")).unwrap_err(),
+            parse(&token(&pad(MAX_HEADER_LEN + 1), "{}")).unwrap_err(),
             Error::TooLarge(Limit::HeaderLength)
         );
     }
@@ -630,14 +700,39 @@ mod tests {
     fn signature_length_limit_is_exact() {
         let header = b64(r#"{"alg":"RS256"}"#);
         let sig = |n: usize| Base64UrlUnpadded::encode_string(&vec![1u8; n]);
-        assert!(
-            UnverifiedAssertion::parse(&format!("{header}.e30.{}", sig(MAX_SIGNATURE_LEN))).is_ok()
-        );
+        assert!(parse(&format!("{header}.e30.{}", sig(MAX_SIGNATURE_LEN))).is_ok());
         assert_eq!(
-            UnverifiedAssertion::parse(&format!("{header}.e30.{}", sig(MAX_SIGNATURE_LEN + 1)))
-                .unwrap_err(),
+            parse(&format!("{header}.e30.{}", sig(MAX_SIGNATURE_LEN + 1))).unwrap_err(),
             Error::TooLarge(Limit::SignatureLength)
         );
+    }
+
+    #[test]
+    fn decode_buffer_holds_every_token_the_length_limit_admits() {
+        // Exactly MAX_TOKEN_LEN characters, split between the three parts in the ways that
+        // decode to the most bytes: the longest header and signature the limits allow, and a
+        // payload of all the rest (each segment's length ≡ 0, 2 or 3 mod 4).
+        let header_at_limit = format!(
+            r#"{{"alg":"RS256","x":"{}"}}"#,
+            "p".repeat(MAX_HEADER_LEN - 22)
+        );
+        assert_eq!(header_at_limit.len(), MAX_HEADER_LEN);
+        let header = b64(&header_at_limit);
+        for signature_len in [1, 2, MAX_SIGNATURE_LEN - 1, MAX_SIGNATURE_LEN] {
+            let signature = Base64UrlUnpadded::encode_string(&vec![7u8; signature_len]);
+            let payload_len = MAX_TOKEN_LEN - header.len() - signature.len() - 2;
+            // An unpadded base64url segment cannot be 1 mod 4 characters long.
+            let payload_len = payload_len - usize::from(payload_len % 4 == 1);
+            let t = format!("{header}.{}.{signature}", "A".repeat(payload_len));
+            assert!(t.len() + 1 >= MAX_TOKEN_LEN, "{}", t.len());
+            let parsed = parse(&t).unwrap();
+            assert_eq!(parsed.header_json().len(), MAX_HEADER_LEN);
+            assert_eq!(parsed.signature.len(), signature_len);
+            let decoded =
+                parsed.header_json().len() + parsed.unverified_payload().len() + signature_len;
+            assert!(decoded <= DECODE_BUFFER_LEN, "{decoded}");
+        }
+        assert_eq!(DECODE_BUFFER_LEN, 6 * 1024);
     }
 
     #[test]

@@ -21,6 +21,13 @@
 //! [`VerifiedAssertion`], and only that can be read for [`Claims`]. The profiles run the whole
 //! pipeline, then the claim rules, then replay protection ([`ReplayStore`]).
 //!
+//! Nothing on that path copies the token: its parts are decoded once into a [`DecodeBuffer`]
+//! that the caller owns (a local, or a `static` of a firmware), and the header JSON, the
+//! payload and every claim ([`ClaimStr`]) are spans over it; a token request's body is
+//! percent-decoded in place ([`form::TokenParams`]) and its two assertions go into
+//! [`TokenBuffers`]. Large state is passed by reference, so the stack a validation needs is
+//! small and known (measured on a Cortex-M3: `cargo xtask embedded`).
+//!
 //! The crate never reads a clock and does no I/O: `now` (Unix seconds) and the replay store come
 //! from the caller. Verification uses no heap at all: keys, tokens and the RSA arithmetic
 //! (fixed-width Montgomery multiplication for 2048-, 3072-, 4096- and 8192-bit moduli) live in
@@ -28,22 +35,23 @@
 //! link `alloc`. Every bound is a named constant in [`limits`].
 //!
 //! ```
-//! use rfc7523::{GrantProfile, KeySet, MemoryReplayStore, Party, UnverifiedAssertion};
+//! use rfc7523::{DecodeBuffer, GrantProfile, KeySet, MemoryReplayStore, Party, UnverifiedAssertion};
 //!
 //! // The RFC 7515 Appendix A.2 example: a valid RS256 signature, but not an RFC 7523 assertion.
 //! let jwk = r#"{"kty":"RSA","e":"AQAB","n":"ofgWCuLjybRlzo0tZWJjNiuSfb4p4fAkd_wWJcyQoTbji9k0l8W26mPddxHmfHQp-Vaw-4qPCJrcS2mJPMEzP1Pt0Bm4d4QlL-yRT-SFd2lZS-pCgNMsD1W_YpRPEwOWvG6b32690r2jZ47soMZo9wGzjb_7OMg0LOL-bSf63kpaSHSXndS5z5rexMdbBYUsLA9e-KXBdQOS-UTo7WTBEMa2R2CapHg665xsmtdVMTBQY4uDZlxvb3qCo5ZwKh9kG4LT6_I5IhlJH7aGhyxXFvUK-DWNmoudF8NAco9_h9iaGNj8q2ethFkMLs91kzk2PAcDTW9gb54h4FRWyuXpoQ"}"#;
 //! let keys = KeySet::from_jwk(jwk).unwrap();
 //! let token = "eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ.cC4hiUPoj9Eetdgtv3hF80EGrhuB__dzERat0XF9g2VtQgr9PJbu3XOiZj5RZmh7AAuHIm4Bh-0Qc_lF5YKt_O8W2Fp5jujGbds9uJdbF9CUAr7t1dnZcAcQjbKBYNX4BAynRFdiuB--f_nZLgrnbyTyWzO75vRK5h6xBArLIARNPvkSjtQBMHlb1L07Qe7K0GarZRmB_eSN9383LcOLn6_dO--xi12jzDwusC-eOkHWEsqtFZESc6BfI7noOPqvhJ1phCnvWh6IeYI2w9QOYEUipUTI8np6LbgGY9Fs98rqVt5AXLIhWkWywlVmtVrBp0igcN_IoypGlUPQGe77Rw";
 //!
-//! // Signature layer: valid.
-//! let verified = UnverifiedAssertion::parse(token).unwrap().verify(&keys).unwrap();
-//! assert_eq!(verified.claims().unwrap().iss(), Some("joe"));
+//! // Signature layer: valid. The token's parts are decoded into a buffer of the caller's.
+//! let mut buffer = DecodeBuffer::new();
+//! let verified = UnverifiedAssertion::parse(token, &mut buffer).unwrap().verify(&keys).unwrap();
+//! assert!(verified.claims().unwrap().iss().is_some_and(|iss| iss == "joe"));
 //!
 //! // As an RFC 7523 grant: refused (no `sub`, no `aud`, expired in 2011).
 //! let issuers = [Party::new("joe", &keys)];
 //! let profile = GrantProfile { issuers: &issuers[..], audiences: &["https://as.example"] };
 //! let mut replay = MemoryReplayStore::<64>::new();
-//! let err = profile.validate(token, 1_700_000_000, &mut replay).unwrap_err();
+//! let err = profile.validate(token, 1_700_000_000, &mut replay, &mut buffer).unwrap_err();
 //! assert_eq!(err.reason().as_str(), "missing_claim");
 //! assert_eq!(err.response(rfc7523::Use::AuthorizationGrant).to_json().as_str(),
 //!     r#"{"error":"invalid_grant","error_description":"the sub claim is missing"}"#);
@@ -85,12 +93,12 @@ pub mod sign;
 pub mod token_request;
 
 pub use alg::{Algorithm, Algorithms, KeyType};
-pub use claims::{Audience, Claims, NumericDate};
+pub use claims::{Audience, AudienceValues, ClaimStr, ClaimString, Claims, NumericDate};
 pub use error::{
     Claim, Error, ErrorResponse, HeaderParameter, Limit, Malformed, OAuthError, Part, Reason,
     TypProblem, Use,
 };
-pub use jws::{Header, UnverifiedAssertion, VerifiedAssertion};
+pub use jws::{DecodeBuffer, Header, UnverifiedAssertion, VerifiedAssertion};
 #[cfg(feature = "alloc")]
 pub use keys::OwnedKeys;
 pub use keys::{
@@ -105,7 +113,8 @@ pub use registry::{Registry, RegistryError};
 pub use replay::BoxedReplayStore;
 pub use replay::{MemoryReplayStore, ReplayEntry, ReplayError, ReplayKey, ReplayStore};
 pub use token_request::{
-    ClientAuthentication, OtherClientAuthentication, TokenEndpoint, TokenError, TokenOutcome,
+    ClientAuthentication, OtherClientAuthentication, TokenBuffers, TokenEndpoint, TokenError,
+    TokenOutcome,
 };
 
 /// Every limit, in one place. Each constant is defined next to the code it bounds.
@@ -117,7 +126,8 @@ pub mod limits {
     };
     pub use crate::json::{MAX_JSON_DEPTH, MAX_JSON_MEMBERS, MAX_NUMBER_LEN};
     pub use crate::jws::{
-        MAX_HEADER_LEN, MAX_HEADER_STRING_LEN, MAX_PAYLOAD_LEN, MAX_SIGNATURE_LEN, MAX_TOKEN_LEN,
+        DECODE_BUFFER_LEN, MAX_HEADER_LEN, MAX_HEADER_STRING_LEN, MAX_PAYLOAD_LEN,
+        MAX_SIGNATURE_LEN, MAX_TOKEN_LEN,
     };
     pub use crate::keys::{
         DEFAULT_KEY_SET_BYTES, MAX_CERTIFICATE_LEN, MAX_JWKS_KEYS, MAX_KEY_RECORD_LEN,

@@ -28,10 +28,11 @@
 //! `sub`, `aud`, `exp`, `nbf`, `iat`, lifetime, age, and last the replay check, so that a
 //! refused assertion never takes a replay-store entry.
 
-use crate::claims::Claims;
+use crate::claims::{ClaimStr, ClaimString, Claims};
 use crate::error::{Claim, Error, Limit, TypProblem, Use};
 use crate::jws::{
-    strip_application_prefix, Header, UnverifiedAssertion, VerifiedAssertion, MAX_TOKEN_LEN,
+    strip_application_prefix, DecodeBuffer, Header, UnverifiedAssertion, VerifiedAssertion,
+    MAX_TOKEN_LEN,
 };
 use crate::party::{KeyLookup, Party, Policy};
 use crate::replay::{ReplayEntry, ReplayError, ReplayKey, ReplayStore};
@@ -132,33 +133,35 @@ impl<L: KeyLookup + ?Sized> Clone for ClientAuthProfile<'_, L> {
 }
 impl<L: KeyLookup + ?Sized> Copy for ClientAuthProfile<'_, L> {}
 
-/// An assertion that passed every check of its profile, replay included.
+/// An assertion that passed every check of its profile, replay included. It borrows the
+/// [`DecodeBuffer`] the profile decoded it into (`'b`): its header, payload and claims are
+/// spans over that buffer, not copies.
 #[derive(Clone, Debug)]
-pub struct ValidatedAssertion {
+pub struct ValidatedAssertion<'b> {
     use_: Use,
-    assertion: VerifiedAssertion,
-    claims: Claims,
+    assertion: VerifiedAssertion<'b>,
+    claims: Claims<'b>,
     replay: Option<ReplayEntry>,
 }
 
-impl ValidatedAssertion {
+impl<'b> ValidatedAssertion<'b> {
     /// How the assertion was used.
     pub const fn use_(&self) -> Use {
         self.use_
     }
 
     /// The header.
-    pub fn header(&self) -> &Header {
+    pub fn header(&self) -> &Header<'b> {
         self.assertion.header()
     }
 
     /// The registered claims.
-    pub fn claims(&self) -> &Claims {
+    pub fn claims(&self) -> &Claims<'b> {
         &self.claims
     }
 
     /// The verified assertion (header and payload JSON, the key's `kid`).
-    pub fn assertion(&self) -> &VerifiedAssertion {
+    pub fn assertion(&self) -> &VerifiedAssertion<'b> {
         &self.assertion
     }
 
@@ -169,29 +172,31 @@ impl ValidatedAssertion {
 
     /// The party: `iss`, the trusted issuer (grants) or the client id (client
     /// authentication); always present.
-    pub fn issuer(&self) -> &str {
+    pub fn issuer(&self) -> ClaimStr<'b> {
         self.claims.iss().unwrap_or_default()
     }
 
     /// The subject: `sub`, always present.
-    pub fn subject(&self) -> &str {
+    pub fn subject(&self) -> ClaimStr<'b> {
         self.claims.sub().unwrap_or_default()
     }
 }
 
 impl<L: KeyLookup + ?Sized> GrantProfile<'_, L> {
     /// Validates `token` as an authorization grant at time `now` (Unix seconds), recording
-    /// its `jti` in `replay`.
-    pub fn validate<R: ReplayStore + ?Sized>(
+    /// its `jti` in `replay`. The token is decoded into `buffer`, which the result borrows.
+    pub fn validate<'b, R: ReplayStore + ?Sized>(
         &self,
         token: &str,
         now: u64,
         replay: &mut R,
-    ) -> Result<ValidatedAssertion, Error> {
-        let unverified = UnverifiedAssertion::parse(token)?;
-        let issuer = unverified.issuer_hint()?;
+        buffer: &'b mut DecodeBuffer,
+    ) -> Result<ValidatedAssertion<'b>, Error> {
+        let unverified = UnverifiedAssertion::parse(token, buffer)?;
+        let mut text = ClaimString::new();
+        let issuer = unverified.issuer_hint()?.decode(&mut text);
         // RFC 7523 §3 item 1: the issuer must be trusted; its keys, and only its, verify.
-        let party = self.issuers.party(&issuer).ok_or(Error::IssuerMismatch)?;
+        let party = self.issuers.party(issuer).ok_or(Error::IssuerMismatch)?;
         let policy = party.policy;
         check_token_len(token, &policy)?;
         let assertion =
@@ -202,7 +207,7 @@ impl<L: KeyLookup + ?Sized> GrantProfile<'_, L> {
         // RFC 8725 §3.11: an assertion typed for client authentication (or any other
         // explicit JWT type) is not a grant.
         if let Some(typ) = assertion.header().typ() {
-            if !strip_application_prefix(typ).eq_ignore_ascii_case("JWT") {
+            if !strip_application_prefix(typ.decode(&mut text)).eq_ignore_ascii_case("JWT") {
                 return Err(Error::InvalidType(TypProblem::AnotherType));
             }
         }
@@ -210,7 +215,7 @@ impl<L: KeyLookup + ?Sized> GrantProfile<'_, L> {
         if iss != party.id {
             return Err(Error::IssuerMismatch);
         }
-        if !policy.subjects.allows(sub) {
+        if !policy.subjects.allows(sub.decode(&mut text)) {
             return Err(Error::SubjectMismatch);
         }
         let aud = claims.aud().ok_or(Error::MissingClaim(Claim::Aud))?;
@@ -224,6 +229,7 @@ impl<L: KeyLookup + ?Sized> GrantProfile<'_, L> {
         }
         finish(
             Use::AuthorizationGrant,
+            party.id,
             assertion,
             claims,
             &policy.checks,
@@ -236,23 +242,26 @@ impl<L: KeyLookup + ?Sized> GrantProfile<'_, L> {
 impl<L: KeyLookup + ?Sized> ClientAuthProfile<'_, L> {
     /// Validates `token` as a client assertion at time `now` (Unix seconds), recording its
     /// `jti` in `replay`. `client_id` is the request's `client_id` parameter, when it had one
-    /// (RFC 7521 §4.2: it must then identify the same client as the assertion's `iss`).
-    pub fn validate<R: ReplayStore + ?Sized>(
+    /// (RFC 7521 §4.2: it must then identify the same client as the assertion's `iss`). The
+    /// token is decoded into `buffer`, which the result borrows.
+    pub fn validate<'b, R: ReplayStore + ?Sized>(
         &self,
         token: &str,
         client_id: Option<&str>,
         now: u64,
         replay: &mut R,
-    ) -> Result<ValidatedAssertion, Error> {
-        let unverified = UnverifiedAssertion::parse(token)?;
-        let issuer = unverified.issuer_hint()?;
+        buffer: &'b mut DecodeBuffer,
+    ) -> Result<ValidatedAssertion<'b>, Error> {
+        let unverified = UnverifiedAssertion::parse(token, buffer)?;
+        let mut text = ClaimString::new();
+        let issuer = unverified.issuer_hint()?.decode(&mut text);
         // RFC 7523 §3 item 1 and RFC 10070: `iss` is the client id. An `iss` that is not a
         // registered client, or that differs from the request's client_id, is an issuer
         // problem (the keys of no client are tried).
-        if client_id.is_some_and(|id| id != issuer.as_str()) {
+        if client_id.is_some_and(|id| id != issuer) {
             return Err(Error::IssuerMismatch);
         }
-        let party = self.clients.party(&issuer).ok_or(Error::IssuerMismatch)?;
+        let party = self.clients.party(issuer).ok_or(Error::IssuerMismatch)?;
         let policy = party.policy;
         check_token_len(token, &policy)?;
         let assertion =
@@ -260,7 +269,10 @@ impl<L: KeyLookup + ?Sized> ClientAuthProfile<'_, L> {
                 self.clients.rsavp1(key, signature, out)
             })?;
         let claims = assertion.claims()?;
-        check_client_typ(assertion.header().typ(), policy.typ)?;
+        check_client_typ(
+            assertion.header().typ().map(|typ| typ.decode(&mut text)),
+            policy.typ,
+        )?;
         let (iss, sub) = require_claims(&claims, &policy.checks)?;
         if iss != party.id {
             return Err(Error::IssuerMismatch);
@@ -271,11 +283,12 @@ impl<L: KeyLookup + ?Sized> ClientAuthProfile<'_, L> {
         }
         // RFC 10070: the issuer identifier as the sole audience value.
         let aud = claims.aud().ok_or(Error::MissingClaim(Claim::Aud))?;
-        if self.issuer.is_empty() || aud.sole_value() != Some(self.issuer) {
+        if self.issuer.is_empty() || !aud.sole_value().is_some_and(|value| value == self.issuer) {
             return Err(Error::AudienceMismatch);
         }
         finish(
             Use::ClientAuthentication,
+            party.id,
             assertion,
             claims,
             &policy.checks,
@@ -315,7 +328,10 @@ fn check_client_typ(typ: Option<&str>, rule: TypRule) -> Result<(), Error> {
 
 /// RFC 7523 §3: `iss`, `sub`, `aud` and `exp` MUST be present; `jti`/`iat` when the policy
 /// asks. Returns `iss` and `sub`.
-fn require_claims<'c>(claims: &'c Claims, checks: &Checks) -> Result<(&'c str, &'c str), Error> {
+fn require_claims<'b>(
+    claims: &Claims<'b>,
+    checks: &Checks,
+) -> Result<(ClaimStr<'b>, ClaimStr<'b>), Error> {
     let iss = claims.iss().ok_or(Error::MissingClaim(Claim::Iss))?;
     let sub = claims.sub().ok_or(Error::MissingClaim(Claim::Sub))?;
     if claims.aud().is_none() {
@@ -333,20 +349,23 @@ fn require_claims<'c>(claims: &'c Claims, checks: &Checks) -> Result<(&'c str, &
     Ok((iss, sub))
 }
 
-/// The time rules, then the replay check.
-fn finish<R: ReplayStore + ?Sized>(
+/// The time rules, then the replay check. `issuer` is the party's id, which the `iss` claim
+/// was checked to equal: the replay key's issuer, already decoded.
+fn finish<'b, R: ReplayStore + ?Sized>(
     use_: Use,
-    assertion: VerifiedAssertion,
-    claims: Claims,
+    issuer: &str,
+    assertion: VerifiedAssertion<'b>,
+    claims: Claims<'b>,
     checks: &Checks,
     now: u64,
     replay: &mut R,
-) -> Result<ValidatedAssertion, Error> {
+) -> Result<ValidatedAssertion<'b>, Error> {
     let expires_at = check_times(&claims, checks, now)?;
-    let entry = match (claims.iss(), claims.jti()) {
-        (Some(iss), Some(jti)) => {
+    let entry = match claims.jti() {
+        Some(jti) => {
+            let mut text = ClaimString::new();
             let entry = ReplayEntry {
-                key: ReplayKey::new(iss, jti),
+                key: ReplayKey::new(issuer, jti.decode(&mut text)),
                 expires_at,
             };
             replay.check_and_insert(entry, now).map_err(|e| match e {
@@ -355,7 +374,7 @@ fn finish<R: ReplayStore + ?Sized>(
             })?;
             Some(entry)
         }
-        _ => None,
+        None => None,
     };
     Ok(ValidatedAssertion {
         use_,
@@ -453,7 +472,7 @@ mod tests {
         }
     }
 
-    fn claims(json: &str) -> Claims {
+    fn claims(json: &str) -> Claims<'_> {
         Claims::parse(json.as_bytes()).unwrap()
     }
 
@@ -535,7 +554,8 @@ mod tests {
             ("17000000005e-1", "17000000030e-1", true), // exponents: 300 s
             ("1.7000000009e9", "1.70000003e9", true),   // 29.1 s
         ] {
-            let c = claims(&format!(r#"{{"exp":{exp},"iat":{iat}}}"#));
+            let json = format!(r#"{{"exp":{exp},"iat":{iat}}}"#);
+            let c = claims(&json);
             let result = check_times(&c, &checks, now);
             assert_eq!(result.is_ok(), ok, "iat {iat} exp {exp}: {result:?}");
         }

@@ -26,7 +26,8 @@
 use core::fmt;
 
 use crate::error::{Error, ErrorResponse, OAuthError, Reason, Use};
-use crate::form::{FormError, TokenParams, MAX_FORM_SHORT_VALUE_LEN};
+use crate::form::{FormError, TokenParams};
+use crate::jws::DecodeBuffer;
 use crate::party::{KeyLookup, Party};
 use crate::profile::{ClientAuthProfile, GrantProfile, ValidatedAssertion};
 use crate::replay::ReplayStore;
@@ -203,18 +204,41 @@ pub enum OtherClientAuthentication {
     VerifiedByCaller,
 }
 
-/// A token request whose assertions passed.
+/// Where a token request's two assertions are decoded ([`DecodeBuffer`], RFC 7521 §4.1 and
+/// §4.2): the client assertion's and the grant's. A [`TokenOutcome`] borrows it.
+///
+/// 2 × [`DECODE_BUFFER_LEN`](crate::jws::DECODE_BUFFER_LEN) bytes (12 KiB): the caller
+/// chooses where it lives (a local, a `static` of a firmware, a `Box`), and can reuse it for
+/// the next request once the outcome is dropped.
+#[derive(Clone, Debug, Default)]
+pub struct TokenBuffers {
+    client: DecodeBuffer,
+    grant: DecodeBuffer,
+}
+
+impl TokenBuffers {
+    /// Buffers for one request.
+    pub const fn new() -> Self {
+        Self {
+            client: DecodeBuffer::new(),
+            grant: DecodeBuffer::new(),
+        }
+    }
+}
+
+/// A token request whose assertions passed. It borrows the request body (`grant_type`,
+/// `client_id`) and the [`TokenBuffers`] the assertions were decoded into (`'r`).
 #[derive(Clone, Debug)]
-pub struct TokenOutcome {
-    grant_type: heapless::String<MAX_FORM_SHORT_VALUE_LEN>,
-    grant: Option<ValidatedAssertion>,
-    client: Option<ValidatedAssertion>,
+pub struct TokenOutcome<'r> {
+    grant_type: &'r str,
+    grant: Option<ValidatedAssertion<'r>>,
+    client: Option<ValidatedAssertion<'r>>,
     client_authentication: ClientAuthentication,
-    client_id: Option<heapless::String<MAX_FORM_SHORT_VALUE_LEN>>,
+    client_id: Option<&'r str>,
     resources: usize,
 }
 
-impl TokenOutcome {
+impl<'r> TokenOutcome<'r> {
     /// How the client authenticated; for the two `…ByCaller` methods the caller must verify
     /// the credential before it answers.
     pub fn client_authentication(&self) -> ClientAuthentication {
@@ -222,8 +246,8 @@ impl TokenOutcome {
     }
 
     /// The request's `client_id` parameter, when it had one.
-    pub fn client_id(&self) -> Option<&str> {
-        self.client_id.as_deref()
+    pub fn client_id(&self) -> Option<&'r str> {
+        self.client_id
     }
 
     /// How many RFC 8707 `resource` parameters the request had.
@@ -232,17 +256,17 @@ impl TokenOutcome {
     }
 
     /// The `grant_type` parameter.
-    pub fn grant_type(&self) -> &str {
-        &self.grant_type
+    pub fn grant_type(&self) -> &'r str {
+        self.grant_type
     }
 
     /// The validated jwt-bearer grant, when the request was one.
-    pub fn grant(&self) -> Option<&ValidatedAssertion> {
+    pub fn grant(&self) -> Option<&ValidatedAssertion<'r>> {
         self.grant.as_ref()
     }
 
     /// The validated client assertion, when the client authenticated with one.
-    pub fn client(&self) -> Option<&ValidatedAssertion> {
+    pub fn client(&self) -> Option<&ValidatedAssertion<'r>> {
         self.client.as_ref()
     }
 
@@ -259,7 +283,7 @@ impl TokenOutcome {
 
     /// The assertion of [`use_`](Self::use_): `None` only for another grant type whose client
     /// authenticated by a method the caller verifies.
-    pub fn primary(&self) -> Option<&ValidatedAssertion> {
+    pub fn primary(&self) -> Option<&ValidatedAssertion<'r>> {
         self.grant.as_ref().or(self.client.as_ref())
     }
 }
@@ -289,30 +313,35 @@ impl<G: KeyLookup + ?Sized, C: KeyLookup + ?Sized> Copy for TokenEndpoint<'_, G,
 impl<G: KeyLookup + ?Sized, C: KeyLookup + ?Sized> TokenEndpoint<'_, G, C> {
     /// Handles a token request body at time `now` (Unix seconds), sent without an HTTP
     /// `Authorization` header. Both assertions, when present, share `replay`.
-    pub fn handle<R: ReplayStore + ?Sized>(
+    ///
+    /// The body is percent-decoded in place ([`TokenParams::parse`]) and the assertions are
+    /// decoded into `buffers`: the outcome borrows both, and nothing is copied.
+    pub fn handle<'r, R: ReplayStore + ?Sized>(
         &self,
-        body: &[u8],
+        body: &'r mut [u8],
         now: u64,
         replay: &mut R,
-    ) -> Result<TokenOutcome, TokenError> {
-        self.handle_request(body, false, now, replay)
+        buffers: &'r mut TokenBuffers,
+    ) -> Result<TokenOutcome<'r>, TokenError> {
+        self.handle_request(body, false, now, replay, buffers)
     }
 
     /// Handles a token request: its body, and whether it carried an HTTP `Authorization`
     /// header (whose value this crate never needs: it is one more client authentication
-    /// method, RFC 6749 §2.3.1).
-    pub fn handle_request<R: ReplayStore + ?Sized>(
+    /// method, RFC 6749 §2.3.1). As [`handle`](Self::handle) otherwise.
+    pub fn handle_request<'r, R: ReplayStore + ?Sized>(
         &self,
-        body: &[u8],
+        body: &'r mut [u8],
         authorization_header: bool,
         now: u64,
         replay: &mut R,
-    ) -> Result<TokenOutcome, TokenError> {
+        buffers: &'r mut TokenBuffers,
+    ) -> Result<TokenOutcome<'r>, TokenError> {
         let params = TokenParams::parse(body)
             .map_err(|e| TokenError::InvalidRequest(RequestProblem::Form(e)))?;
         // Everything that can be judged without an assertion is judged first, so that a
         // malformed request never uses up a client assertion's `jti`.
-        let client_assertion = match (&params.client_assertion_type, &params.client_assertion) {
+        let client_assertion = match (params.client_assertion_type, params.client_assertion) {
             (None, None) => None,
             (Some(kind), Some(assertion)) => Some((kind, assertion)),
             _ => {
@@ -348,16 +377,14 @@ impl<G: KeyLookup + ?Sized, C: KeyLookup + ?Sized> TokenEndpoint<'_, G, C> {
         }
         let grant_type = params
             .grant_type
-            .as_ref()
             .ok_or(TokenError::InvalidRequest(RequestProblem::MissingGrantType))?;
-        let grant = if grant_type.as_str() == JWT_BEARER_GRANT_TYPE {
+        let grant = if grant_type == JWT_BEARER_GRANT_TYPE {
             let profile = self
                 .grant
                 .as_ref()
                 .ok_or(TokenError::UnsupportedGrantType)?;
             let assertion = params
                 .assertion
-                .as_ref()
                 .ok_or(TokenError::InvalidRequest(RequestProblem::MissingAssertion))?;
             Some((profile, assertion))
         } else if client_authentication == ClientAuthentication::None {
@@ -369,12 +396,18 @@ impl<G: KeyLookup + ?Sized, C: KeyLookup + ?Sized> TokenEndpoint<'_, G, C> {
             None => None,
             Some((kind, assertion)) => {
                 let profile = match &self.client_auth {
-                    Some(profile) if kind.as_str() == JWT_BEARER_CLIENT_ASSERTION_TYPE => profile,
+                    Some(profile) if kind == JWT_BEARER_CLIENT_ASSERTION_TYPE => profile,
                     _ => return Err(TokenError::UnsupportedAssertionType),
                 };
                 Some(
                     profile
-                        .validate(assertion, params.client_id.as_deref(), now, replay)
+                        .validate(
+                            assertion,
+                            params.client_id,
+                            now,
+                            replay,
+                            &mut buffers.client,
+                        )
                         .map_err(TokenError::Client)?,
                 )
             }
@@ -383,12 +416,12 @@ impl<G: KeyLookup + ?Sized, C: KeyLookup + ?Sized> TokenEndpoint<'_, G, C> {
             None => None,
             Some((profile, assertion)) => Some(
                 profile
-                    .validate(assertion, now, replay)
+                    .validate(assertion, now, replay, &mut buffers.grant)
                     .map_err(TokenError::Grant)?,
             ),
         };
         Ok(TokenOutcome {
-            grant_type: params.grant_type.unwrap_or_default(),
+            grant_type,
             grant,
             client,
             client_authentication,

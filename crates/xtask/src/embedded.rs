@@ -6,8 +6,9 @@
 //! module builds it, runs it under Debian's `qemu-system-arm` on each machine of [`MACHINES`]
 //! with `-icount shift=0` and a wall-clock timeout, checks every verdict line against
 //! [`expected_verdicts`] and prints the figures: flash, static RAM, peak stack per call
-//! (painted and sampled) and instruction counts. Nothing here asserts a figure: the verdicts are
-//! the test, the figures are reported.
+//! (painted and sampled) and instruction counts. The verdicts are the test, and so are the
+//! stack budgets of [`BUDGETS`] (stack is memory, not time); every other figure is reported,
+//! never asserted.
 //!
 //! * `mps2-an385` (4 MiB of RAM): must pass, verdict by verdict.
 //! * `lm3s6965evb` (64 KiB of RAM, the issue's target): reported, not asserted. Today the
@@ -115,6 +116,24 @@ const CALLS: [(&str, &str); 9] = [
     ),
 ];
 
+/// Stack budget of `ClientAuthProfile::validate` (issue 18): its `DecodeBuffer` (6 KiB) in the
+/// call's own frame and RSAVP1 included. The firmware asserts the same figure (its
+/// `VALIDATE_STACK_BUDGET`, checked equal through its `budget` lines).
+const VALIDATE_STACK_BUDGET: u64 = 16 * 1024;
+
+/// Stack budget of `TokenEndpoint::handle` (issue 18): its `TokenBuffers` (12 KiB) in the
+/// call's own frame, the body in the firmware's receive buffer (a static).
+const TOKEN_REQUEST_STACK_BUDGET: u64 = 24 * 1024;
+
+/// The budgeted calls and their budgets, asserted on the machine that must pass.
+const BUDGETS: [(&str, u64); 5] = [
+    ("client_assertion_valid", VALIDATE_STACK_BUDGET),
+    ("client_assertion_tampered", VALIDATE_STACK_BUDGET),
+    ("client_assertion_expired", VALIDATE_STACK_BUDGET),
+    ("client_assertion_replayed", VALIDATE_STACK_BUDGET),
+    ("token_request", TOKEN_REQUEST_STACK_BUDGET),
+];
+
 /// The firmware's two passes: `sample` (SysTick samples the stack pointer; overflows are
 /// caught) and `paint` (painted stack, instructions counted).
 const PASSES: [&str; 2] = ["sample", "paint"];
@@ -220,6 +239,10 @@ fn test(root: &Path) -> Result<(), String> {
                 if let Err(problems) = report.verdict_problems() {
                     failures.push(format!("{}: {problems}", report.machine.name));
                 }
+                match report.budget_problems() {
+                    Ok(line) => println!("{line}"),
+                    Err(problems) => failures.push(format!("{}: {problems}", report.machine.name)),
+                }
             }
             (Expect::Report, Some(asserted)) => {
                 if let Some(line) = report.fit(asserted) {
@@ -262,7 +285,12 @@ pub(crate) fn bench_section(root: &Path) -> Result<String, String> {
          (SysTick reading the stack pointer every ~2,000 instructions, which also sees frames \
          reserved but never written). Instructions: guest instructions counted by QEMU's \
          `-icount` (through SysTick), not cycles. Deterministic: they do not depend on the \
-         machine's load.\n"
+         machine's load. Each validation decodes into its `DecodeBuffer` (6 KiB) and the token \
+         request into its `TokenBuffers` (12 KiB) in the measured call's own frame (the request \
+         body in a static receive buffer); `cargo xtask test` asserts the stack budgets: {} B \
+         for `ClientAuthProfile::validate`, {} B for `TokenEndpoint::handle`.\n",
+        group(VALIDATE_STACK_BUDGET),
+        group(TOKEN_REQUEST_STACK_BUDGET),
     );
     let _ = writeln!(
         s,
@@ -687,6 +715,46 @@ impl Report {
             if !self.stderr.trim().is_empty() {
                 problems.push(format!("qemu stderr: {}", self.stderr.trim()));
             }
+            Err(problems.join(", "))
+        }
+    }
+
+    /// `Err` with what is wrong unless every call of [`BUDGETS`] has a peak within its budget
+    /// and the firmware reported the same budget; `Ok` with a summary line.
+    fn budget_problems(&self) -> Result<String, String> {
+        let mut problems = Vec::new();
+        let mut summary = Vec::new();
+        for (name, limit) in BUDGETS {
+            let peak = self
+                .calls
+                .iter()
+                .find(|(call, _)| call == name)
+                .and_then(|(_, f)| f.peak());
+            match peak {
+                Some(peak) if peak <= limit => {
+                    summary.push(format!("{name} {} ≤ {}", group(peak), group(limit)));
+                }
+                Some(peak) => problems.push(format!(
+                    "`{name}` needs {} B of stack, over its budget of {} B",
+                    group(peak),
+                    group(limit)
+                )),
+                None => problems.push(format!("no stack figure for `{name}`")),
+            }
+            let reported = self
+                .lines
+                .iter()
+                .find(|l| l.starts_with("budget ") && field(l, "call") == Some(name))
+                .and_then(|l| number(l, "limit"));
+            if reported != Some(limit) {
+                problems.push(format!(
+                    "the firmware's budget for `{name}` is {reported:?}, not {limit}"
+                ));
+            }
+        }
+        if problems.is_empty() {
+            Ok(format!("  stack budgets (B): {}", summary.join(", ")))
+        } else {
             Err(problems.join(", "))
         }
     }
