@@ -10,9 +10,9 @@
 //! stack budgets of [`BUDGETS`] (stack is memory, not time); every other figure is reported,
 //! never asserted.
 //!
-//! * `mps2-an385` (4 MiB of RAM): must pass, verdict by verdict.
-//! * `lm3s6965evb` (64 KiB of RAM, the issue's target): reported, not asserted. Today the
-//!   firmware's stack overflows there; the report names the call.
+//! * `mps2-an385` (4 MiB of RAM): must pass, verdict by verdict, within the budgets.
+//! * `lm3s6965evb` (64 KiB of RAM, the issue's target: 4 KB of statics, keys and replay store
+//!   included, leave about 58 KiB of stack): must pass too.
 //!
 //! `cargo xtask embedded --generate` rewrites the committed test data (`data/` of the firmware
 //! crate) with the project's own signer, `rfc7523 sign`, from the committed test-only private
@@ -72,7 +72,7 @@ const MACHINES: [Machine; 2] = [
     Machine {
         name: "lm3s6965evb",
         ram: "64 KiB",
-        expect: Expect::Report,
+        expect: Expect::Pass,
     },
 ];
 
@@ -125,8 +125,16 @@ const VALIDATE_STACK_BUDGET: u64 = 16 * 1024;
 /// call's own frame, the body in the firmware's receive buffer (a static).
 const TOKEN_REQUEST_STACK_BUDGET: u64 = 24 * 1024;
 
-/// The budgeted calls and their budgets, asserted on the machine that must pass.
-const BUDGETS: [(&str, u64); 5] = [
+/// Stack budget of loading a key in place (`KeyStore::load_text` of a JWK, a PEM or a JWK Set;
+/// issue 18): the JSON reader's members or the PEM buffer, the modulus decoded into its place
+/// and `R² mod n` computed beside it.
+const KEY_LOAD_STACK_BUDGET: u64 = 8 * 1024;
+
+/// The budgeted calls and their budgets, asserted on the machines that must pass.
+const BUDGETS: [(&str, u64); 8] = [
+    ("key_from_jwk", KEY_LOAD_STACK_BUDGET),
+    ("key_from_pem", KEY_LOAD_STACK_BUDGET),
+    ("keys_from_jwks", KEY_LOAD_STACK_BUDGET),
     ("client_assertion_valid", VALIDATE_STACK_BUDGET),
     ("client_assertion_tampered", VALIDATE_STACK_BUDGET),
     ("client_assertion_expired", VALIDATE_STACK_BUDGET),
@@ -288,7 +296,9 @@ pub(crate) fn bench_section(root: &Path) -> Result<String, String> {
          machine's load. Each validation decodes into its `DecodeBuffer` (6 KiB) and the token \
          request into its `TokenBuffers` (12 KiB) in the measured call's own frame (the request \
          body in a static receive buffer); `cargo xtask test` asserts the stack budgets: {} B \
-         for `ClientAuthProfile::validate`, {} B for `TokenEndpoint::handle`.\n",
+         for loading a key, {} B for `ClientAuthProfile::validate`, {} B for \
+         `TokenEndpoint::handle`.\n",
+        group(KEY_LOAD_STACK_BUDGET),
         group(VALIDATE_STACK_BUDGET),
         group(TOKEN_REQUEST_STACK_BUDGET),
     );
@@ -324,7 +334,10 @@ pub(crate) fn bench_section(root: &Path) -> Result<String, String> {
     let Some(measured) = reports.iter().find(|r| r.machine.expect == Expect::Pass) else {
         return Ok(s);
     };
-    let small = reports.iter().find(|r| r.machine.expect == Expect::Report);
+    // The other machine (the smallest), whose stack region the peaks are compared with.
+    let small = reports
+        .iter()
+        .find(|r| r.machine.name != measured.machine.name);
     let small_region = small.and_then(|r| r.stack_region);
     let _ = writeln!(
         s,
