@@ -80,6 +80,7 @@ mod pem;
 pub mod profile;
 #[cfg(feature = "alloc")]
 pub mod registry;
+pub mod remote_keys;
 pub mod replay;
 #[cfg(feature = "sign")]
 pub mod sign;
