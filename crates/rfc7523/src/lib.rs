@@ -87,6 +87,7 @@ mod pem;
 pub mod profile;
 #[cfg(feature = "alloc")]
 pub mod registry;
+pub mod remote_keys;
 pub mod replay;
 #[cfg(feature = "sign")]
 pub mod sign;
@@ -136,6 +137,11 @@ pub mod limits {
     #[cfg(feature = "alloc")]
     pub use crate::registry::{
         MAX_LEEWAY_SETTING, MAX_LIFETIME_SETTING, MAX_REGISTRY_LEN, MAX_REGISTRY_PARTIES,
+    };
+    pub use crate::remote_keys::{
+        ABANDONED_AFTER, DEFAULT_MAX_AGE, FETCH_TIMEOUT, MAX_CLOCK_SKEW, MAX_DELTA_SECONDS,
+        MAX_DOCUMENT_LEN, MAX_HOST_LEN, MAX_LABEL_LEN, MAX_MAX_AGE, MAX_RECORD_HEADER_LEN,
+        MAX_RECORD_LEN, MAX_REMOTE_KEYS, MAX_URL_LEN, MIN_MAX_AGE, REFETCH_COOLDOWN, STALE_GRACE,
     };
     pub use crate::replay::{MAX_REPLAY_BUCKET_LEN, MAX_REPLAY_CAPACITY};
 }
