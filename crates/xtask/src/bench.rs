@@ -38,7 +38,7 @@ const NODE_SECONDS: &str = "2";
 const BITS: [u32; 2] = [2048, 4096];
 
 /// The criterion benchmarks of `benches/benches/rs256.rs`, with what they measure.
-const NATIVE: [(&str, &str); 6] = [
+const NATIVE: [(&str, &str); 7] = [
     (
         "rfc7523_validate",
         "rfc7523 `ClientAuthProfile::validate` (parse, RS256, claims, replay key)",
@@ -46,6 +46,10 @@ const NATIVE: [(&str, &str); 6] = [
     (
         "rfc7523_rs256",
         "rfc7523 `RsaVerifyingKey::verify_rs256` (SHA-256 + RSA only)",
+    ),
+    (
+        "rfc7523_rsavp1",
+        "rfc7523-rsavp1 `rsavp1` alone (RSA only: the key stored as bytes, no SHA-256)",
     ),
     (
         "rsa_0.9",
