@@ -689,6 +689,38 @@ mod tests {
     }
 
     #[test]
+    fn radix57_word_conversion_matches_biguint() {
+        // Radix57's own OS2IP (a word at a time) at every length around L = 4 digits (228
+        // bits, 28.5 bytes) and at 2048 bits, with the top bits set or clear.
+        fn value(digits: &[u64]) -> BigUint {
+            digits.iter().rev().fold(BigUint::from(0u8), |acc, &d| {
+                (acc << 57usize) + BigUint::from(d)
+            })
+        }
+        let mut rng = Rng(57);
+        for len in 0..40 {
+            for top in [0u8, 1, 0x0f, 0x10, 0xff] {
+                let mut bytes = rng.bytes(len);
+                if let Some(first) = bytes.first_mut() {
+                    *first = top;
+                }
+                let number = to_big(&bytes);
+                match Radix57::from_be_bytes::<4>(&bytes) {
+                    Some(digits) => {
+                        assert!(digits.iter().all(|&d| d < 1 << 57));
+                        assert_eq!(value(&digits), number, "{len} bytes");
+                    }
+                    None => assert!(number.bits() > 228, "{len} bytes refused"),
+                }
+            }
+        }
+        let bytes = rng.bytes(256);
+        let digits = Radix57::from_be_bytes::<36>(&bytes).unwrap();
+        assert_eq!(value(&digits), to_big(&bytes));
+        assert_eq!(be::<Radix57, 36>(&digits, 256), bytes);
+    }
+
+    #[test]
     fn public_key_checks_shape_and_range() {
         let mut rng = Rng(99);
         let n = modulus(&mut rng, 2048);

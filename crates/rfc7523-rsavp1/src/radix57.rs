@@ -162,6 +162,39 @@ impl Radix for Radix57 {
         limb
     }
 
+    /// OS2IP a word at a time (the generic conversion takes a byte at a time): digit k is bits
+    /// 57k..57k + 57, inside the 8 bytes that start at byte 57k/8 from the least significant
+    /// end (57 + 7 ≤ 64).
+    fn from_be_bytes<const L: usize>(bytes: &[u8]) -> Option<[u64; L]> {
+        let len = bytes.len();
+        let mut digits = [0u64; L];
+        for (k, digit) in digits.iter_mut().enumerate() {
+            let bit = DIGIT_BITS as usize * k;
+            let Some(end) = len.checked_sub(bit / 8) else {
+                break;
+            };
+            let mut word = [0u8; 8];
+            match bytes.get(end.wrapping_sub(8)..end) {
+                Some(eight) => word.copy_from_slice(eight),
+                // The top of the number: fewer than 8 bytes left, zeros above them.
+                None => word[8 - end..].copy_from_slice(bytes.get(..end)?),
+            }
+            *digit = (u64::from_be_bytes(word) >> (bit % 8)) & DIGIT_MASK;
+        }
+        // Nothing at or above bit 57L: the bytes beyond it are zero, and so are the high bits of
+        // the byte it falls in.
+        let bits = DIGIT_BITS as usize * L;
+        if let Some(beyond) = len.checked_sub(bits / 8).filter(|&b| b > 0) {
+            let (above, straddling) = bytes.split_at(beyond - 1);
+            if above.iter().any(|&b| b != 0)
+                || straddling.first().is_some_and(|&b| b >> (bits % 8) != 0)
+            {
+                return None;
+            }
+        }
+        Some(digits)
+    }
+
     fn mont_mul<const L: usize>(a: &[u64; L], b: &[u64; L], n: &[u64; L], n0: u64) -> [u64; L] {
         // Columns i and i + 1 of a·b: Σ a[j]·b[c − j] over 0 ≤ j, c − j < L. Below L the pair
         // shares j ≤ i and column i + 1 adds a[i + 1]·b[0]; from L on they share
