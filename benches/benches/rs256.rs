@@ -11,6 +11,9 @@
 //!   iteration); the store's own cost is left out (`replay.rs` measures it).
 //! * `rfc7523_rs256` — `RsaVerifyingKey::verify_rs256`: SHA-256 of the signing input and the
 //!   RSA step, nothing else.
+//! * `rfc7523_rsavp1` — `rfc7523_rsavp1::rsavp1` alone: `s^e mod n` over the key stored as
+//!   bytes (`n` and `R² mod n`, converted at each call, as the core's key storage does), the
+//!   RSA step of `rfc7523_rs256` without SHA-256 and the PKCS#1 v1.5 comparison.
 //! * `rsa_0.9` — the `rsa` crate's `pkcs1v15::VerifyingKey<Sha256>` (key built once).
 //! * `ring` — `UnparsedPublicKey::verify` (ring parses the PKCS#1 key on every call: it has
 //!   no parsed-key type for RSA).
@@ -136,6 +139,15 @@ fn bench_size(c: &mut Criterion, f: &Fixture) {
     let verifying_key = RsaVerifyingKey::from_pem(&f.spki_pem).expect("SPKI");
     assert!(verifying_key.verify_rs256(message, &signature));
 
+    // rfc7523-rsavp1 alone
+    let mut rr = vec![0u8; f.n.len()];
+    let e = f.e.iter().fold(0u64, |e, &byte| (e << 8) | u64::from(byte));
+    let constants = rfc7523_rsavp1::precompute(&f.n, e, &mut rr).expect("rsavp1 key");
+    let mut em = vec![0u8; f.n.len()];
+    let rsavp1 =
+        |sig: &[u8], out: &mut [u8]| rfc7523_rsavp1::rsavp1(&f.n, &rr, constants, e, sig, out);
+    rsavp1(&signature, &mut em).expect("rsavp1 accepts");
+
     // rsa 0.9
     let rsa_key = rsa::pkcs1v15::VerifyingKey::<sha2::Sha256>::new(
         rsa::RsaPublicKey::new(
@@ -189,6 +201,9 @@ fn bench_size(c: &mut Criterion, f: &Fixture) {
     });
     group.bench_function("rfc7523_rs256", |b| {
         b.iter(|| verifying_key.verify_rs256(black_box(message), black_box(&signature)))
+    });
+    group.bench_function("rfc7523_rsavp1", |b| {
+        b.iter(|| rsavp1(black_box(&signature), black_box(&mut em)))
     });
     group.bench_function("rsa_0.9", |b| b.iter(|| rsa_verify(black_box(&signature))));
     group.bench_function("ring", |b| {

@@ -10,8 +10,10 @@ use rfc7523::sign::{AssertionRequest, AssertionSigner};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let (Some(count), Some(dir)) = (args.first().and_then(|n| n.parse::<usize>().ok()), args.get(1))
-    else {
+    let (Some(count), Some(dir)) = (
+        args.first().and_then(|n| n.parse::<usize>().ok()),
+        args.get(1),
+    ) else {
         eprintln!("usage: tokens COUNT DIR");
         std::process::exit(2);
     };

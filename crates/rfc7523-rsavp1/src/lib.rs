@@ -12,13 +12,15 @@
 //! `n < R`.
 //!
 //! **Limbs, per target** (`Active`):
-//! - 64-bit targets: radix 2^64 with 64 × 64 → 128-bit products, the CIOS method (Koç, Acar,
-//!   Kaliski, "Analyzing and Comparing Montgomery Multiplication Algorithms", 1996), with a
-//!   separate squaring (`radix64`).
-//! - 32-bit targets (wasm32, Cortex-M): radix 2^27 digits in `u32`, product scanning into one
-//!   64-bit accumulator (`radix27`). wasm has no 64 × 64 → 128 multiply; with 27-bit
-//!   digits a product is below 2^54 and a whole column (at most 609 products at 8192 bits)
-//!   sums below 2^64, so the inner loop is one multiply and one add, with no carry handling.
+//! Both use product scanning ("FIPS", Koç, Acar, Kaliski, "Analyzing and Comparing Montgomery
+//! Multiplication Algorithms", 1996, §6) with digits narrow enough that a whole column sums in
+//! one accumulator twice the digit type's width, so the inner loop is one multiply and one
+//! add, with no carry handling:
+//! - 64-bit targets: radix 2^57 digits in `u64`, `u128` column accumulators (`radix57`): a
+//!   product is below 2^114, a column (at most 289 products at 8192 bits) below 2^123.
+//! - 32-bit targets (wasm32, Cortex-M): radix 2^27 digits in `u32`, `u64` accumulators
+//!   (`radix27`). wasm has no 64 × 64 → 128 multiply; with 27-bit digits a product is below
+//!   2^54 and a whole column (at most 609 products at 8192 bits) sums below 2^64.
 //!
 //! Both representations are compiled and tested on every target; `Active` picks one.
 //!
@@ -47,7 +49,7 @@ use core::fmt;
 #[cfg_attr(target_pointer_width = "64", allow(dead_code))]
 mod radix27;
 #[cfg_attr(not(target_pointer_width = "64"), allow(dead_code))]
-mod radix64;
+mod radix57;
 
 /// Largest modulus, in bits (the widest of the four widths).
 pub const MAX_MODULUS_BITS: usize = 8192;
@@ -57,7 +59,7 @@ pub const MAX_MODULUS_LEN: usize = MAX_MODULUS_BITS / 8;
 
 /// The limb representation of this target.
 #[cfg(target_pointer_width = "64")]
-pub(crate) type Active = radix64::Radix64;
+pub(crate) type Active = radix57::Radix57;
 /// The limb representation of this target.
 #[cfg(not(target_pointer_width = "64"))]
 pub(crate) type Active = radix27::Radix27;
@@ -70,7 +72,7 @@ type Limb = <Active as Radix>::Limb;
 const fn pending_fits(bits: u32) -> bool {
     bits + 7 <= 64 || (bits % 8 == 0 && bits <= 64)
 }
-const _: () = assert!(pending_fits(radix27::Radix27::BITS) && pending_fits(radix64::Radix64::BITS));
+const _: () = assert!(pending_fits(radix27::Radix27::BITS) && pending_fits(radix57::Radix57::BITS));
 
 /// Limbs of `bits` bits at `limb_bits` bits a limb.
 pub(crate) const fn limbs_for(bits: usize, limb_bits: u32) -> usize {
@@ -532,7 +534,7 @@ mod tests {
     //! Both representations against `num-bigint-dig` (the `rsa` crate's arithmetic, the old
     //! verify path), at every width, on random and edge-case numbers.
     use super::radix27::Radix27;
-    use super::radix64::Radix64;
+    use super::radix57::Radix57;
     use super::*;
     use rsa::BigUint;
     use std::vec;
@@ -637,13 +639,13 @@ mod tests {
     }
 
     #[test]
-    fn radix64_matches_biguint_at_every_width() {
-        check::<Radix64, 32, 64>(2048, 1, 6);
-        check::<Radix64, 48, 96>(3072, 2, 3);
-        check::<Radix64, 48, 96>(2049, 3, 2);
-        check::<Radix64, 64, 128>(4096, 4, 2);
-        check::<Radix64, 64, 128>(3073, 5, 1);
-        check::<Radix64, 128, 256>(8192, 6, 1);
+    fn radix57_matches_biguint_at_every_width() {
+        check::<Radix57, 36, 72>(2048, 21, 6);
+        check::<Radix57, 54, 108>(3072, 22, 3);
+        check::<Radix57, 54, 108>(2049, 23, 2);
+        check::<Radix57, 72, 144>(4096, 24, 2);
+        check::<Radix57, 72, 144>(3073, 25, 1);
+        check::<Radix57, 144, 288>(8192, 26, 1);
     }
 
     #[test]
@@ -658,8 +660,8 @@ mod tests {
 
     #[test]
     fn limb_counts_of_the_widths() {
-        assert_eq!(limbs_for(2048, Radix64::BITS), 32);
-        assert_eq!(limbs_for(8192, Radix64::BITS), 128);
+        assert_eq!(limbs_for(2048, Radix57::BITS), 36);
+        assert_eq!(limbs_for(8192, Radix57::BITS), 144);
         assert_eq!(limbs_for(2048, Radix27::BITS), 76);
         assert_eq!(limbs_for(8192, Radix27::BITS), 304);
         assert_eq!(Width::for_bits(2048), Some(Width::W2048));
@@ -670,11 +672,21 @@ mod tests {
 
     #[test]
     fn byte_conversions_refuse_what_does_not_fit() {
-        // 33 bytes do not fit 4 limbs of 64 bits unless the extra byte is zero.
-        let mut bytes = [0xffu8; 33];
-        assert!(Radix64::from_be_bytes::<4>(&bytes).is_none());
-        bytes[0] = 0;
-        assert_eq!(Radix64::from_be_bytes::<4>(&bytes), Some([u64::MAX; 4]));
+        // 4 limbs of 57 bits hold 228 bits: 28 bytes of 0xff and a top byte of 0x0f.
+        let mut bytes = [0xffu8; 29];
+        bytes[0] = 0x0f;
+        let limbs = Radix57::from_be_bytes::<4>(&bytes).unwrap();
+        assert_eq!(limbs, [(1 << 57) - 1; 4]);
+        bytes[0] = 0x1f;
+        assert!(Radix57::from_be_bytes::<4>(&bytes).is_none());
+        assert!(
+            !Radix57::write_be_bytes(&limbs, &mut [0u8; 28]),
+            "228 bits in 224"
+        );
+        let mut out = [0u8; 29];
+        assert!(Radix57::write_be_bytes(&limbs, &mut out));
+        bytes[0] = 0x0f;
+        assert_eq!(out, bytes);
         // 4 limbs of 27 bits hold 108 bits: 13 bytes of 0xff and a top byte of 0x0f.
         let mut bytes = [0xffu8; 14];
         bytes[0] = 0x0f;
@@ -687,6 +699,38 @@ mod tests {
             !Radix27::write_be_bytes(&limbs, &mut out),
             "108 bits in 104"
         );
+    }
+
+    #[test]
+    fn radix57_word_conversion_matches_biguint() {
+        // Radix57's own OS2IP (a word at a time) at every length around L = 4 digits (228
+        // bits, 28.5 bytes) and at 2048 bits, with the top bits set or clear.
+        fn value(digits: &[u64]) -> BigUint {
+            digits.iter().rev().fold(BigUint::from(0u8), |acc, &d| {
+                (acc << 57usize) + BigUint::from(d)
+            })
+        }
+        let mut rng = Rng(57);
+        for len in 0..40 {
+            for top in [0u8, 1, 0x0f, 0x10, 0xff] {
+                let mut bytes = rng.bytes(len);
+                if let Some(first) = bytes.first_mut() {
+                    *first = top;
+                }
+                let number = to_big(&bytes);
+                match Radix57::from_be_bytes::<4>(&bytes) {
+                    Some(digits) => {
+                        assert!(digits.iter().all(|&d| d < 1 << 57));
+                        assert_eq!(value(&digits), number, "{len} bytes");
+                    }
+                    None => assert!(number.bits() > 228, "{len} bytes refused"),
+                }
+            }
+        }
+        let bytes = rng.bytes(256);
+        let digits = Radix57::from_be_bytes::<36>(&bytes).unwrap();
+        assert_eq!(value(&digits), to_big(&bytes));
+        assert_eq!(be::<Radix57, 36>(&digits, 256), bytes);
     }
 
     #[test]

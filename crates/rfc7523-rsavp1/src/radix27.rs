@@ -28,7 +28,7 @@ const MAX_COLUMN_TERMS: u64 = (u64::MAX - (1 << 37)) / ((1 << 54) - 1);
 const _: () =
     assert!(2 * (super::limbs_for(super::MAX_MODULUS_BITS, DIGIT_BITS) as u64) < MAX_COLUMN_TERMS);
 
-/// `a −= b` in radix 2^27, ignoring the final borrow (see `radix64::sub_assign`).
+/// `a −= b` in radix 2^27, ignoring the final borrow (see `radix57::sub_assign`).
 #[inline(always)]
 fn sub_assign<const L: usize>(a: &mut [u32; L], b: &[u32; L]) {
     let mut borrow = 0u32;
