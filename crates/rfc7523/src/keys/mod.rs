@@ -34,6 +34,7 @@ use crate::alg::es256::P256VerifyingKey;
 use crate::alg::{Algorithm, KeyMaterialError, KeyType};
 use crate::jws::MAX_HEADER_STRING_LEN;
 
+mod der;
 mod jwk;
 mod rsa;
 mod set;
@@ -546,5 +547,6 @@ impl<'a> KeyRef<'a> {
     }
 }
 
-#[cfg(test)]
+// The tests use every key type.
+#[cfg(all(test, feature = "es256", feature = "eddsa"))]
 mod tests;
