@@ -547,6 +547,5 @@ impl<'a> KeyRef<'a> {
     }
 }
 
-// The tests use every key type.
-#[cfg(all(test, feature = "es256", feature = "eddsa"))]
+#[cfg(test)]
 mod tests;
