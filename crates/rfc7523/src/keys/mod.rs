@@ -34,6 +34,7 @@ use crate::alg::es256::P256VerifyingKey;
 use crate::alg::{Algorithm, KeyMaterialError, KeyType};
 use crate::jws::MAX_HEADER_STRING_LEN;
 
+mod der;
 mod jwk;
 mod rsa;
 mod set;
@@ -259,18 +260,17 @@ impl VerifyingKey {
     /// Reads a DER `SubjectPublicKeyInfo`: `rsaEncryption`, `id-ecPublicKey` with P-256, or
     /// `id-Ed25519`.
     pub fn from_spki_der(der: &[u8]) -> Result<Self, KeyError> {
-        use pkcs1::der::Decode;
-        let spki = spki::SubjectPublicKeyInfoRef::from_der(der).map_err(|_| KeyError::Malformed)?;
-        let material = if spki.algorithm.oid == rsa::RSA_ENCRYPTION {
-            KeyMaterial::Rsa(RsaVerifyingKey::from_spki_der(der)?)
-        } else if spki.algorithm.oid == crate::alg::ID_EC_PUBLIC_KEY {
+        let spki = der::spki(der).ok_or(KeyError::Malformed)?;
+        let material = if spki.oid == rsa::RSA_ENCRYPTION {
+            KeyMaterial::Rsa(RsaVerifyingKey::from_spki(&spki)?)
+        } else if spki.oid == crate::alg::ID_EC_PUBLIC_KEY {
             #[cfg(feature = "es256")]
             {
                 KeyMaterial::P256(P256VerifyingKey::from_spki_der(der)?)
             }
             #[cfg(not(feature = "es256"))]
             return Err(KeyError::NotBuiltIn(Algorithm::Es256));
-        } else if spki.algorithm.oid == crate::alg::ID_ED25519 {
+        } else if spki.oid == crate::alg::ID_ED25519 {
             #[cfg(feature = "eddsa")]
             {
                 KeyMaterial::Ed25519(Ed25519VerifyingKey::from_spki_der(der)?)

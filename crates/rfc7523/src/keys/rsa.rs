@@ -9,7 +9,6 @@
 //! borrowed from a [`KeySet`](super::KeySet)'s storage; [`RsaVerifyingKey`] owns one (room for
 //! the largest modulus: for tools and tests, not for storage).
 
-use pkcs1::der::Decode;
 use rfc7523_rsavp1::Constants;
 
 use super::KeyError;
@@ -161,21 +160,21 @@ impl RsaVerifyingKey {
 
     /// Reads a DER `SubjectPublicKeyInfo` with the `rsaEncryption` algorithm.
     pub fn from_spki_der(der: &[u8]) -> Result<Self, KeyError> {
-        let spki = spki::SubjectPublicKeyInfoRef::from_der(der).map_err(|_| KeyError::Malformed)?;
-        if spki.algorithm.oid != RSA_ENCRYPTION {
+        Self::from_spki(&super::der::spki(der).ok_or(KeyError::Malformed)?)
+    }
+
+    /// The key of a `SubjectPublicKeyInfo` already read.
+    pub(super) fn from_spki(spki: &super::der::Spki<'_>) -> Result<Self, KeyError> {
+        if spki.oid != RSA_ENCRYPTION {
             return Err(KeyError::UnsupportedKeyType);
         }
-        let inner = spki
-            .subject_public_key
-            .as_bytes()
-            .ok_or(KeyError::Malformed)?;
-        Self::from_pkcs1_der(inner)
+        Self::from_pkcs1_der(spki.key.ok_or(KeyError::Malformed)?)
     }
 
     /// Reads a DER PKCS#1 `RSAPublicKey`.
     pub fn from_pkcs1_der(der: &[u8]) -> Result<Self, KeyError> {
-        let key = pkcs1::RsaPublicKey::from_der(der).map_err(|_| KeyError::Malformed)?;
-        Self::from_components(key.modulus.as_bytes(), key.public_exponent.as_bytes())
+        let key = super::der::rsa_public_key(der).ok_or(KeyError::Malformed)?;
+        Self::from_components(key.modulus, key.exponent)
     }
 
     /// Reads a PEM `PUBLIC KEY` (SPKI, `rsaEncryption`) or `RSA PUBLIC KEY` (PKCS#1) block.
