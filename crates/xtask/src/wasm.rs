@@ -401,8 +401,9 @@ fn finish_target(pkg: &Path, module: WasmModule, target: &str, glue: Glue) -> Re
     write(&entry, text.as_bytes())?;
     let types = out_dir.join(format!("{}.d.ts", module.out_name));
     add_disposable_reference(&types)?;
-    if !own {
-        // The declaration of the class is the main module's.
+    if !own && !module.shares_snippets {
+        // The declaration of the class is the main module's (a module with the verifier's
+        // snippets declares the same class itself, in its TypeScript section).
         let mut text = fs::read_to_string(&types)
             .map_err(|err| format!("xtask wasm: cannot read {}: {err}", types.display()))?;
         text.push_str(&format!(
