@@ -127,7 +127,11 @@ pub(crate) fn test_steps() -> Vec<Step> {
         },
         Step {
             program: "node".into(),
-            args: vec!["--test", "www/test/worker.test.mjs"],
+            args: vec![
+                "--test",
+                "www/test/worker.test.mjs",
+                "www/test/worker-faults.test.mjs",
+            ],
             env: worker_env,
             ..Step::cargo("worker (workerd)", &[])
         },
