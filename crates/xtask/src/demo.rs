@@ -131,6 +131,7 @@ pub(crate) fn test_steps() -> Vec<Step> {
                 "--test",
                 "www/test/worker.test.mjs",
                 "www/test/worker-faults.test.mjs",
+                "www/test/worker-hostile.test.mjs",
             ],
             env: worker_env,
             ..Step::cargo("worker (workerd)", &[])
