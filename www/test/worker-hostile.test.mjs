@@ -68,8 +68,10 @@ const ROWS = [
   // Bodies.
   ['a body that is not UTF-8', () => form([], { body: `grant_type=\xff${MARK}` }), 400, 'invalid_request'],
   ['a body with an encoded NUL', () => form([], { body: `grant_type=%00${MARK}` }), 400, 'unsupported_grant_type'],
-  ['Content-Length over 20 KiB (refused unread)', () => form([], { body: `${BODY}&${'a'.repeat(21 * 1024)}` }), 400, 'invalid_request'],
+  ['Content-Length over 20 KiB (read and dropped)', () => form([], { body: `${BODY}&${'a'.repeat(21 * 1024)}` }), 400, 'invalid_request'],
+  ['Content-Length over 64 KiB (refused unread)', () => form([], { body: `${BODY}&${'a'.repeat(65 * 1024)}` }), 400, 'invalid_request'],
   ['a chunked body over 20 KiB', () => chunked(`${chunk(`${BODY}&`)}${chunk('a'.repeat(21 * 1024))}0\r\n\r\n`), 400, 'invalid_request'],
+  ['a chunked body over 64 KiB', () => chunked(`${chunk(`${BODY}&`)}${chunk('a'.repeat(65 * 1024))}0\r\n\r\n`), 400, 'invalid_request'],
   // Transfer-Encoding: what workerd passes on, and what it refuses itself.
   ['Transfer-Encoding: chunked (well-formed)', () => chunked(`${chunk(BODY)}0\r\n\r\n`), 400, 'unsupported_grant_type'],
   ['Transfer-Encoding: Chunked (case)', () => http({ headers: [['Content-Type', FORM], ['Transfer-Encoding', 'Chunked']], body: `${chunk(BODY)}0\r\n\r\n`, length: false }), 400, 'unsupported_grant_type'],
@@ -148,6 +150,18 @@ describe('Worker example against hostile HTTP (workerd, raw sockets)', () => {
     }
     assert.deepEqual(failures, [], `${failures.length} of ${ROWS.length} rows:\n  ${failures.join('\n  ')}`);
     console.log(`hostile HTTP: ${ROWS.length} rows, ${ROWS.filter((row) => row[3] === 'workerd').length} answered by workerd itself`);
+  });
+
+  test('a body over 20 KiB is dropped and the connection kept; over 64 KiB, refused unread and the connection closed', async () => {
+    const next = form();
+    const within = await rawRequest(port, form([], { body: `${BODY}&${'a'.repeat(30 * 1024)}` }) + next, { untilClose: true, timeoutMs: 1500 });
+    // (Status lines found anywhere: a JSON body does not end with CRLF.)
+    assert.deepEqual(within.raw.match(/HTTP\/1\.1 \d+/g), ['HTTP/1.1 400', 'HTTP/1.1 400']);
+    assert.match(within.raw, /too long[^]*unsupported_grant_type/);
+    assert.equal(within.closed, false, 'the connection stays open');
+    const beyond = await rawRequest(port, form([], { body: `${BODY}&${'a'.repeat(65 * 1024)}` }) + next, { untilClose: true, timeoutMs: 1500 });
+    assert.deepEqual(beyond.raw.match(/HTTP\/1\.1 \d+/g), ['HTTP/1.1 400']);
+    assert.equal(beyond.closed, true, 'the connection is closed');
   });
 
   test('the marker never reaches a response even inside a valid client assertion request', async () => {

@@ -27,6 +27,10 @@ import { AssertionError, AssertionVerifier } from 'rfc7523';
 /** The core's bound on a token request body (rfc7523::limits::MAX_FORM_BODY_LEN). */
 const MAX_BODY_BYTES = 20 * 1024;
 
+/** A longer body is read to its end and dropped up to this many bytes (its 400 then leaves
+ *  the connection usable); beyond, it is refused unread and workerd closes the connection. */
+const MAX_DRAINED_BYTES = 64 * 1024;
+
 const FORM_TYPE = 'application/x-www-form-urlencoded';
 
 /** How long the whole request body may take to arrive, from the first read (ms). A token
@@ -256,12 +260,15 @@ function framingProblem(headers) {
 /**
  * The body as text, or the Response that refuses it: longer than the core accepts or not
  * UTF-8 (400), unreadable (400: workerd refuses malformed chunked framing while the Worker
- * reads), or not complete within BODY_READ_TIMEOUT_MS (408, RFC 7231 §6.5.7).
+ * reads), or not complete within BODY_READ_TIMEOUT_MS (408, RFC 7231 §6.5.7). A body over
+ * MAX_BODY_BYTES is still read to its end and dropped while it stays within MAX_DRAINED_BYTES,
+ * so that workerd can keep the connection; beyond, or declared beyond, it is refused unread
+ * and workerd closes the connection after the answer.
  */
 async function readBody(request) {
   const tooLong = () => oauthError(400, 'invalid_request', 'the request body is too long');
   const declared = Number(request.headers.get('Content-Length') ?? 0);
-  if (declared > MAX_BODY_BYTES) return tooLong();
+  if (declared > MAX_DRAINED_BYTES) return tooLong();
   if (!request.body) return '';
   const chunks = [];
   let length = 0;
@@ -280,17 +287,18 @@ async function readBody(request) {
       }
       if (next.done) break;
       length += next.value.byteLength;
-      if (length > MAX_BODY_BYTES) {
+      if (length > MAX_DRAINED_BYTES) {
         reader.cancel().catch(() => {});
         return tooLong();
       }
-      chunks.push(next.value);
+      if (length <= MAX_BODY_BYTES) chunks.push(next.value);
     }
   } catch {
     return oauthError(400, 'invalid_request', 'the request body could not be read');
   } finally {
     clearTimeout(timer);
   }
+  if (length > MAX_BODY_BYTES) return tooLong();
   const bytes = new Uint8Array(length);
   let offset = 0;
   for (const chunk of chunks) {
