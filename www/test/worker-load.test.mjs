@@ -39,7 +39,7 @@ const REQUESTS = 20_000;
 const CONCURRENCY = 64;
 /** Requests answered before the "after warm-up" memory sample. */
 const WARMUP = 2_000;
-const LOAD_DEADLINE_MS = 45_000;
+const LOAD_DEADLINE_MS = 50_000;
 const TEST_TIMEOUT_MS = 60_000;
 /** Target of issue 17 for workerd's memory, end / after warm-up (reported, not asserted). */
 const MEMORY_TARGET = 1.2;
