@@ -13,9 +13,11 @@
 //!    `tests/allocations.rs` (run here with `--nocapture`; the test itself asserts zero).
 //! 6. The replay stores and `verify --jobs` (issue 16, [`replay`]; alone, printed and not
 //!    written: `cargo xtask bench replay`).
-//! 7. The embedded firmware under QEMU (`cargo xtask embedded`'s build and runs): flash, static
+//! 7. The Worker example under load in workerd (issue 17, [`worker`]; alone, printed and not
+//!    written: `cargo xtask bench worker`).
+//! 8. The embedded firmware under QEMU (`cargo xtask embedded`'s build and runs): flash, static
 //!    RAM, peak stack and guest instructions per call (deterministic, a few seconds).
-//! 8. `BENCHMARKS.md`: machine, load, tables, ratios, goals, what stands in the way.
+//! 9. `BENCHMARKS.md`: machine, load, tables, ratios, goals, what stands in the way.
 //!
 //! Nothing here is part of `cargo xtask test`: timings are never assertions.
 
@@ -28,6 +30,7 @@ use std::time::{Instant, SystemTime};
 use crate::{cargo, embedded, probe, run, wasm};
 
 mod replay;
+mod worker;
 
 /// Seconds per `openssl speed` measurement (each of sign and verify, per key size).
 const OPENSSL_SECONDS: &str = "3";
@@ -100,7 +103,11 @@ pub(crate) fn main(root: &Path, args: &[String]) -> Result<(), String> {
     match args {
         [] => {}
         [only] if only == "replay" => return replay::main(root),
-        _ => return Err("xtask: `bench` takes no arguments, or `replay`".to_owned()),
+        [only] if only == "worker" => {
+            ensure_package(root)?;
+            return worker::main(root);
+        }
+        _ => return Err("xtask: `bench` takes no arguments, or `replay`, or `worker`".to_owned()),
     }
     let start = Instant::now();
     let load_start = loadavg();
@@ -137,6 +144,7 @@ pub(crate) fn main(root: &Path, args: &[String]) -> Result<(), String> {
     let allocations = count_allocations(root)?;
 
     let replay = replay::measure(root)?;
+    let worker = worker::measure(root)?;
     println!("==> bench: the embedded firmware under QEMU (cargo xtask embedded)");
     let embedded = embedded::bench_section(root)?;
 
@@ -150,6 +158,7 @@ pub(crate) fn main(root: &Path, args: &[String]) -> Result<(), String> {
         node,
         allocations,
         replay,
+        worker,
         embedded,
         wall_seconds: start.elapsed().as_secs_f64(),
     };
@@ -453,6 +462,7 @@ struct Report {
     node: Vec<(String, String)>,
     allocations: Vec<(String, u64)>,
     replay: replay::ReplayReport,
+    worker: worker::WorkerReport,
     /// The embedded section, rendered by [`embedded::bench_section`].
     embedded: String,
     wall_seconds: f64,
@@ -716,6 +726,7 @@ impl Report {
             .max();
 
         self.replay.render(&mut s);
+        self.worker.render(&mut s);
         s.push_str(&self.embedded);
 
         // Goals of issue 6.
