@@ -47,6 +47,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { performance } from 'node:perf_hooks';
+import { median, rate as measure } from './measure.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../../../..');
@@ -84,7 +85,6 @@ const CLIENT_ID = 's6BhdRkqt3';
 const AUDIENCE = 'https://as.example';
 
 const out = (name, value) => console.log(`${name}\t${value}`);
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 const memBefore = process.memoryUsage();
 const { AssertionVerifier } = require(join(pkg, 'nodejs/rfc7523.js'));
@@ -92,35 +92,9 @@ const { signAssertion } = require(join(pkg, 'sign/nodejs/rfc7523_sign.js'));
 const jose = await import('jose');
 const { subtle } = globalThis.crypto;
 
-/** Ops per second of `op` (sync or async), run for `seconds`; `batch` promises in flight.
- *  Also `cpuUs`: CPU time of the whole process (every thread: libuv's too) per op. */
-async function rate(op, { batch = 0, warmup = 0.3 } = {}) {
-  const run = async (limit) => {
-    let count = 0;
-    const cpu = process.cpuUsage();
-    const start = performance.now();
-    const end = start + limit * 1000;
-    let now = start;
-    while (now < end) {
-      if (batch > 0) {
-        const pending = new Array(batch);
-        for (let i = 0; i < batch; i++) pending[i] = op();
-        await Promise.all(pending);
-        count += batch;
-      } else {
-        const result = op();
-        if (result instanceof Promise) await result;
-        count += 1;
-      }
-      now = performance.now();
-    }
-    const { user, system } = process.cpuUsage(cpu);
-    return { ops: count / ((now - start) / 1000), cpuUs: (user + system) / count };
-  };
-  await run(warmup);
-  const runs = [];
-  for (let i = 0; i < REPS; i++) runs.push(await run(seconds));
-  return { ops: median(runs.map((r) => r.ops)), cpuUs: median(runs.map((r) => r.cpuUs)) };
+/** `rate` of measure.mjs with this run's SECONDS and REPS. */
+function rate(op, options = {}) {
+  return measure(op, { seconds, reps: REPS, ...options });
 }
 
 function keyGroup(bits) {
