@@ -19,7 +19,7 @@ use rfc7523::{
     Algorithm, Algorithms, ClientAuthProfile, DecodeBuffer, Error, GrantProfile, KeySet,
     MemoryReplayStore, Party, Policy, TokenBuffers, TokenEndpoint, VerifyingKey,
 };
-use rfc7523_conformance::{b64url, openssl_key_pair, openssl_ok, Failures, TempDir};
+use rfc7523_conformance::{b64url, der_to_raw, openssl_key_pair, openssl_ok, Failures, TempDir};
 use serde_json::json;
 
 const AS_ISSUER: &str = "https://as.example";
@@ -107,23 +107,6 @@ fn openssl_signature(dir: &TempDir, alg: Algorithm, key: &Path, input: &str) -> 
             )
         }
     }
-}
-
-/// `R || S` from an ASN.1 DER `Ecdsa-Sig-Value` (RFC 7518 §3.4).
-fn der_to_raw(der: &[u8]) -> Vec<u8> {
-    let integer = |bytes: &[u8]| -> (Vec<u8>, usize) {
-        assert_eq!(bytes[0], 0x02, "INTEGER expected");
-        let len = usize::from(bytes[1]);
-        let value = &bytes[2..2 + len];
-        let value = &value[value.len().saturating_sub(32)..];
-        let mut out = vec![0u8; 32 - value.len()];
-        out.extend_from_slice(value);
-        (out, 2 + len)
-    };
-    assert_eq!(der[0], 0x30, "SEQUENCE expected");
-    let (r, used) = integer(&der[2..]);
-    let (s, _) = integer(&der[2 + used..]);
-    [r, s].concat()
 }
 
 /// Grant claims of issuer `iss`, valid at [`NOW`].

@@ -29,7 +29,7 @@ use rfc7523::alg::es256::P256VerifyingKey;
 use rfc7523::alg::{ps256, Algorithm, KeyMaterialError, KeyType};
 use rfc7523::{RsaVerifyingKey, VerifyingKey};
 use rfc7523_conformance::{
-    b64url, b64url_decode, hex, json_array, json_str, json_u64, load_json, openssl_ok,
+    b64url, b64url_decode, der_to_raw, hex, json_array, json_str, json_u64, load_json, openssl_ok,
     read_vector_text, Failures, TempDir,
 };
 use serde_json::{json, Value};
@@ -933,31 +933,6 @@ fn signing_input(alg: &str, jti: &str) -> String {
         b64url(header.to_string().as_bytes()),
         b64url(claims.to_string().as_bytes())
     )
-}
-
-/// `R || S` (32 bytes each) from an ASN.1 DER `Ecdsa-Sig-Value` as `openssl dgst` writes it.
-fn der_to_raw(der: &[u8]) -> Vec<u8> {
-    fn integer(bytes: &[u8]) -> (&[u8], &[u8]) {
-        assert_eq!(bytes[0], 0x02, "INTEGER expected: {bytes:02x?}");
-        let len = usize::from(bytes[1]);
-        (&bytes[2..2 + len], &bytes[2 + len..])
-    }
-    assert_eq!(der[0], 0x30, "SEQUENCE expected: {der:02x?}");
-    assert_eq!(
-        usize::from(der[1]),
-        der.len() - 2,
-        "short-form SEQUENCE length"
-    );
-    let (r, rest) = integer(&der[2..]);
-    let (s, rest) = integer(rest);
-    assert!(rest.is_empty(), "trailing bytes after s");
-    let mut raw = vec![0u8; 64];
-    let (r_half, s_half) = raw.split_at_mut(32);
-    for (value, half) in [(r, r_half), (s, s_half)] {
-        let value = &value[value.len().saturating_sub(32)..];
-        half[32 - value.len()..].copy_from_slice(value);
-    }
-    raw
 }
 
 /// Changes one character of the payload segment (`"jti":"openssl-` → `Openssl-`), so the

@@ -310,6 +310,32 @@ impl Failures {
 ///
 /// # Panics
 /// When the file has fewer distinct keys.
+/// `R || S` (32 bytes each, RFC 7518 §3.4) from an ASN.1 DER `Ecdsa-Sig-Value` as
+/// `openssl dgst` writes it.
+pub fn der_to_raw(der: &[u8]) -> Vec<u8> {
+    fn integer(bytes: &[u8]) -> (&[u8], &[u8]) {
+        assert_eq!(bytes[0], 0x02, "INTEGER expected: {bytes:02x?}");
+        let len = usize::from(bytes[1]);
+        (&bytes[2..2 + len], &bytes[2 + len..])
+    }
+    assert_eq!(der[0], 0x30, "SEQUENCE expected: {der:02x?}");
+    assert_eq!(
+        usize::from(der[1]),
+        der.len() - 2,
+        "short-form SEQUENCE length"
+    );
+    let (r, rest) = integer(&der[2..]);
+    let (s, rest) = integer(rest);
+    assert!(rest.is_empty(), "trailing bytes after s");
+    let mut raw = vec![0u8; 64];
+    let (r_half, s_half) = raw.split_at_mut(32);
+    for (value, half) in [(r, r_half), (s, s_half)] {
+        let value = &value[value.len().saturating_sub(32)..];
+        half[32 - value.len()..].copy_from_slice(value);
+    }
+    raw
+}
+
 /// A fresh key pair made by `openssl genpkey` in `dir` for `alg` (RSA-2048 for RS256 and PS256,
 /// P-256 for ES256, Ed25519 for EdDSA and Ed25519): the private key file (PKCS#8 PEM) and the
 /// public key as `openssl pkey -pubout` writes it (SPKI PEM).

@@ -6,8 +6,7 @@
 // issuer, both ways), client secrets and the Authorization header refused by the core. Last,
 // `wrangler dev` itself serves the example.
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
-import { createPrivateKey } from 'node:crypto';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -16,85 +15,63 @@ import { after, before, describe, test } from 'node:test';
 
 import { keyB, m, s } from '../../bindings/wasm/js/support/fixtures.mjs';
 import { EXAMPLE_KEY } from '../demo-key.js';
-import { jsDir, quietEnv, repoRoot, requireTool } from './support.mjs';
+import { quietEnv, repoRoot } from './support.mjs';
+import {
+  AS,
+  CLIENT,
+  FORM,
+  GRANT_TYPE,
+  IDP,
+  IDP_KEY,
+  PARTIES,
+  answer,
+  assertError,
+  assertToken,
+  assertion,
+  bundleWorker,
+  bundledWorker,
+  clientCredentials,
+  configPath,
+  grant,
+  grantWithClient,
+  poster,
+  startMiniflare,
+  wrangler,
+} from './worker-harness.mjs';
 
-const configPath = join(repoRoot, 'www/worker/wrangler.toml');
-const wrangler = join(jsDir, 'node_modules/.bin/wrangler');
-const GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
-const CLIENT_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
-const FORM = { 'Content-Type': 'application/x-www-form-urlencoded' };
-
-// What wrangler.toml configures (checked below against wrangler's own reading of it).
-const AS = 'https://as.example';
-const CLIENT = 's6BhdRkqt3';
-const IDP = 'https://idp.example';
-
-/** The trusted issuer's key: the public example key of RFC 7515 Appendix A.2. */
-const a2 = JSON.parse(readFileSync(join(repoRoot, 'tests/vectors/rfc/rfc7515_A2_rs256.json'), 'utf8'));
-const IDP_KEY = {
-  privatePem: createPrivateKey({ key: a2.private_jwk, format: 'jwk' }).export({ type: 'pkcs8', format: 'pem' }),
-  jwk: { ...a2.public_jwk, kid: 'rfc7515-a2' },
+/** One id registered both as a client (the demo page's key) and as a trusted issuer (the
+ *  issuer's key): a client assertion and a grant can then share (iss, jti). */
+const SHARED = 'https://shared.example';
+const SHARED_REGISTRY = {
+  issuer: AS,
+  token_endpoint: `${AS}/token`,
+  clients: [{ client_id: SHARED, token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [EXAMPLE_KEY.jwk] } }],
+  issuers: [{ issuer: SHARED, jwks: { keys: [IDP_KEY.jwk] } }],
 };
 
-/** The two parties of wrangler.toml's registry, each with its own key. */
-const PARTIES = {
-  client: { id: CLIENT, key: EXAMPLE_KEY },
-  issuer: { id: IDP, key: IDP_KEY },
-};
-
-/** An assertion of the client (its key: the demo page's example key) or of the issuer. */
-function assertion({ client = false, key = PARTIES[client ? 'client' : 'issuer'].key.privatePem, ...overrides } = {}) {
-  return s.signAssertion({
-    privateKey: key,
-    kid: PARTIES[client ? 'client' : 'issuer'].key.jwk.kid,
-    issuer: client ? CLIENT : IDP,
-    subject: client ? CLIENT : 'alice',
-    audience: AS,
-    lifetime: 120,
-    clientAuth: client,
-    ...overrides,
-  });
-}
-
-const grant = (token = assertion()) => new URLSearchParams({ grant_type: GRANT_TYPE, assertion: token }).toString();
-const clientCredentials = (token = assertion({ client: true }), grantType = 'client_credentials') =>
-  new URLSearchParams({ grant_type: grantType, client_assertion_type: CLIENT_ASSERTION_TYPE, client_assertion: token }).toString();
-
-/** Checks the RFC 6749 headers and returns { status, body }. */
-async function answer(response) {
-  assert.equal(response.headers.get('content-type'), 'application/json');
-  assert.equal(response.headers.get('cache-control'), 'no-store');
-  return { status: response.status, body: await response.json(), headers: response.headers };
-}
-
-function assertToken({ status, body }) {
-  assert.equal(status, 200, JSON.stringify(body));
-  assert.deepEqual(Object.keys(body).sort(), ['access_token', 'expires_in', 'token_type']);
-  assert.match(body.access_token, /^[A-Za-z0-9_-]{43}$/);
-  assert.equal(body.token_type, 'Bearer');
-  assert.equal(body.expires_in, 3600);
-}
-
-function assertError({ status, body }, expectedStatus, error, description) {
-  assert.equal(status, expectedStatus, JSON.stringify(body));
-  assert.equal(body.error, error);
-  if (description instanceof RegExp) assert.match(body.error_description, description);
-  else if (description) assert.equal(body.error_description, description);
+/** The core's error for `body` under `verifier` (fails the test when it accepts). */
+function coreRefusal(verifier, body) {
+  try {
+    verifier.verifyTokenRequest(body);
+  } catch (err) {
+    return err;
+  }
+  throw new Error('the core accepted the request');
 }
 
 describe('Worker example (workerd through Miniflare, two instances, one Durable Object)', () => {
   let mf;
   let a;
   let b;
-  let bundleDir;
-  /** The same registry in Node: the core's answer for a request, to compare the Worker's with. */
+  let shared;
+  let bundle;
+  /** A registry in Node (wrangler.toml's by default): the core's answer for a request, to
+   *  compare the Worker's with. */
   let reference;
 
   before(async () => {
-    // wrangler's reading of wrangler.toml, and its deployment bundle.
-    const { unstable_readConfig } = requireTool('wrangler');
-    const config = unstable_readConfig({ config: configPath }, { hideWarnings: true });
-    const registry = config.vars.REGISTRY;
+    bundle = bundleWorker();
+    const registry = bundle.config.vars.REGISTRY;
     assert.deepEqual(
       [registry.issuer, registry.clients.map((c) => c.client_id), registry.issuers.map((i) => i.issuer)],
       [AS, [CLIENT], [IDP]],
@@ -102,56 +79,22 @@ describe('Worker example (workerd through Miniflare, two instances, one Durable 
     // Each party with its own key: the client's is the demo page's, the issuer's another.
     assert.deepEqual(registry.clients[0].jwks.keys.map((k) => k.n), [EXAMPLE_KEY.jwk.n]);
     assert.deepEqual(registry.issuers[0].jwks.keys.map((k) => k.n), [IDP_KEY.jwk.n]);
-    reference = () => new m.AssertionVerifier({ registry, replay: 'external' });
-    bundleDir = mkdtempSync(join(tmpdir(), 'rfc7523-worker-'));
-    execFileSync(wrangler, ['deploy', '--dry-run', '--outdir', bundleDir, '--config', configPath], {
-      cwd: repoRoot,
-      env: quietEnv,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-
-    const sqlite = new Set(config.migrations.flatMap((migration) => migration.new_sqlite_classes ?? []));
-    const durableObjects = (scriptName) =>
-      Object.fromEntries(
-        config.durable_objects.bindings.map((binding) => [
-          binding.name,
-          { className: binding.class_name, useSQLite: sqlite.has(binding.class_name), ...(scriptName && { scriptName }) },
-        ]),
-      );
-    const worker = (name, durableObjectScript) => ({
-      name,
-      modules: true,
-      scriptPath: join(bundleDir, 'index.js'),
-      modulesRoot: bundleDir,
-      modulesRules: [
-        { type: 'ESModule', include: ['**/*.js'] },
-        { type: 'CompiledWasm', include: ['**/*.wasm'] },
-      ],
-      compatibilityDate: config.compatibility_date,
-      compatibilityFlags: config.compatibility_flags,
-      bindings: config.vars,
-      durableObjects: durableObjects(durableObjectScript),
-    });
-    const { Miniflare } = requireTool('miniflare');
-    mf = new Miniflare({
-      host: '127.0.0.1',
-      port: 0,
-      // No sample `request.cf` object from Cloudflare: nothing leaves the machine.
-      cf: false,
-      // Worker B uses worker A's Durable Object class: one store, two isolates.
-      workers: [worker('token-a'), worker('token-b', 'token-a')],
-    });
-    await mf.ready;
-    const [workerA, workerB] = [await mf.getWorker('token-a'), await mf.getWorker('token-b')];
-    const post = (worker) => (body, headers = FORM, init = {}) =>
-      worker.fetch('http://127.0.0.1/token', { method: 'POST', headers, body, ...init });
-    a = post(workerA);
-    b = post(workerB);
+    reference = (doc = registry) => new m.AssertionVerifier({ registry: doc, replay: 'external' });
+    // Worker B uses worker A's Durable Object class: one store, two isolates. Worker S: the
+    // registry of SHARED_REGISTRY (one id both a client and an issuer) and its own store.
+    mf = await startMiniflare([
+      bundledWorker(bundle, 'token-a'),
+      bundledWorker(bundle, 'token-b', { store: { scriptName: 'token-a' } }),
+      bundledWorker(bundle, 'token-shared', { bindings: { REGISTRY: SHARED_REGISTRY } }),
+    ]);
+    a = await poster(mf, 'token-a');
+    b = await poster(mf, 'token-b');
+    shared = await poster(mf, 'token-shared');
   });
 
   after(async () => {
     await mf?.dispose();
-    if (bundleDir) rmSync(bundleDir, { recursive: true, force: true });
+    bundle?.remove();
   });
 
   test('a valid jwt-bearer grant: 200, a token response', async () => {
@@ -175,13 +118,45 @@ describe('Worker example (workerd through Miniflare, two instances, one Durable 
   test('a grant with client authentication: 200, both jtis recorded', async () => {
     const clientToken = assertion({ client: true });
     const grantToken = assertion();
-    const both = (c, g) =>
-      new URLSearchParams({ grant_type: GRANT_TYPE, assertion: g, client_assertion_type: CLIENT_ASSERTION_TYPE, client_assertion: c }).toString();
+    const both = grantWithClient;
     assertToken(await answer(await a(both(clientToken, grantToken))));
     // The grant again with a fresh client assertion: the grant's jti is taken.
     assertError(await answer(await b(both(assertion({ client: true }), grantToken))), 400, 'invalid_grant', /already used/);
     // The client assertion again with a fresh grant: 401.
     assertError(await answer(await b(both(clientToken, assertion()))), 401, 'invalid_client', /already used/);
+  });
+
+  test('a refused request leaves no record claimed: its client assertion is accepted afterwards', async () => {
+    // Refused by the core (a bad grant beside a good client assertion): nothing to claim.
+    const clientToken = assertion({ client: true });
+    const badGrant = assertion({ key: keyB.pkcs8Pem });
+    assertError(await answer(await a(grantWithClient(clientToken, badGrant))), 400, 'invalid_grant', 'grant assertion: invalid signature');
+    // Refused by the store (the grant is a replay; the client's record was claimed first and
+    // is released): the same client assertion again, with a fresh grant, on the other instance.
+    const usedGrant = assertion();
+    assertToken(await answer(await a(grant(usedGrant))));
+    assertError(await answer(await b(grantWithClient(clientToken, usedGrant))), 400, 'invalid_grant', /already used/);
+    assertToken(await answer(await b(grantWithClient(clientToken, assertion()))));
+    // Now it is spent.
+    assertError(await answer(await a(clientCredentials(clientToken))), 401, 'invalid_client', /already used/);
+  });
+
+  test('a client assertion and a grant sharing (iss, jti): the core\'s 400 invalid_grant, nothing claimed', async () => {
+    const common = { issuer: SHARED, audience: AS, lifetime: 120, jti: `shared-${Math.random()}` };
+    const clientToken = s.signAssertion({ privateKey: EXAMPLE_KEY.privatePem, subject: SHARED, clientAuth: true, ...common });
+    const grantToken = s.signAssertion({ privateKey: IDP_KEY.privatePem, subject: 'alice', ...common });
+    const body = grantWithClient(clientToken, grantToken);
+    const expected = coreRefusal(reference(SHARED_REGISTRY), body);
+    assert.deepEqual([expected.status, expected.reason], [400, 'replayed']);
+    // The core with its own (memory) store answers the same.
+    const memory = new m.AssertionVerifier({ registry: SHARED_REGISTRY });
+    assert.equal(coreRefusal(memory, body).body, expected.body);
+    const response = await answer(await shared(body));
+    assertError(response, 400, 'invalid_grant', JSON.parse(expected.body).error_description);
+    // Nothing was claimed: the client assertion alone is accepted; then the grant, which has
+    // the same (iss, jti) and so the same record, is a replay.
+    assertToken(await answer(await shared(clientCredentials(clientToken))));
+    assertError(await answer(await shared(grant(grantToken))), 400, 'invalid_grant', /already used/);
   });
 
   test('one assertion sent to both instances at once: exactly one token', async () => {

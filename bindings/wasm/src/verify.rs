@@ -8,9 +8,10 @@ use rfc7523::profile::DEFAULT_MAX_LIFETIME;
 use rfc7523::registry::{RegisteredParty, Registry};
 use rfc7523::token_request::{OtherClientAuthentication, TokenError};
 use rfc7523::{
-    BoxedReplayStore, Checks, ClaimString, ClientAuthProfile, DecodeBuffer, Error, GrantProfile,
-    KeyLookup, KeySet, MaterialRef, OwnedKeys, Party, Reason, ReplayEntry, ReplayError, ReplayKey,
-    ReplayStore, RsaKey, TokenBuffers, TokenEndpoint, TypRule, Use, ValidatedAssertion,
+    Algorithm, Algorithms, BoxedReplayStore, Checks, ClaimString, ClientAuthProfile, DecodeBuffer,
+    Error, GrantProfile, KeyLookup, KeySet, MaterialRef, OwnedKeys, Party, Reason, ReplayEntry,
+    ReplayError, ReplayKey, ReplayStore, RsaKey, TokenBuffers, TokenEndpoint, TypRule, Use,
+    ValidatedAssertion,
 };
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -27,8 +28,16 @@ pub const MAX_REPLAY_CAPACITY_OPTION: usize = 1 << 20;
 
 #[wasm_bindgen(typescript_custom_section)]
 const TYPES: &'static str = r#"
-/** Keys: a JWK Set or a JWK (object or JSON text), or a PEM public key (SPKI or PKCS#1). */
+/** Keys: a JWK Set or a JWK (object or JSON text), or a PEM public key (SPKI or PKCS#1): RSA
+ *  (`kty: "RSA"`), EC P-256 (`kty: "EC"`, `crv: "P-256"`) or Ed25519 (`kty: "OKP"`,
+ *  `crv: "Ed25519"`); private keys are refused. Each key verifies one algorithm: its JWK `alg`,
+ *  else the one of its type that `algorithms` allows, else its type's default (RSA: RS256,
+ *  P-256: ES256, Ed25519: EdDSA, also named Ed25519). `rfc7523/rs256` loads RSA keys only. */
 export type KeyInput = string | { keys: object[] } | object;
+
+/** A JWS algorithm this package verifies (exact, case-sensitive). `rfc7523/rs256`: `"RS256"`
+ *  only. */
+export type Algorithm = "RS256" | "PS256" | "ES256" | "EdDSA" | "Ed25519";
 
 /** The policy fields a registered client or trusted issuer may set (all optional). */
 export interface RegistryPolicy {
@@ -42,8 +51,10 @@ export interface RegistryPolicy {
   require_jti?: boolean;
   /** Refuse assertions without `iat` (default false). */
   require_iat?: boolean;
-  /** Only `"RS256"` today. */
-  token_endpoint_auth_signing_alg?: "RS256";
+  /** The one algorithm its assertions are signed with (RFC 7591): the party's allow-list, and
+   *  what its keys without a JWK `alg` serve; every key must be able to (checked at
+   *  construction). Default: any, each key its own. */
+  token_endpoint_auth_signing_alg?: Algorithm;
 }
 
 /** A client (RFC 7591 client metadata) that authenticates with `private_key_jwt`. */
@@ -88,7 +99,8 @@ export interface ReplayHook {
 
 /** Options of every verifier. */
 export interface CommonVerifierOptions {
-  /** The RSA public-key operation (the modular exponentiation under RS256). `"platform"`
+  /** The RSA public-key operation (the modular exponentiation under RS256 and PS256).
+   *  `"platform"`
    *  (the default): `node:crypto` where the runtime has it (found through
    *  `process.getBuiltinModule`: Node >= 20.16, Workers with `nodejs_compat`; not in the
    *  `web` build), checked on every key of every party at construction against the
@@ -117,7 +129,7 @@ export interface RegistryOptions extends CommonVerifierOptions {
   registry: RegistryDocument | string;
   keys?: never; issuer?: never; audience?: never; subject?: never; clientId?: never;
   clockTolerance?: never; maxTokenAge?: never; maxLifetime?: never; requireJti?: never;
-  requireIat?: never; typ?: never; requireTyp?: never;
+  requireIat?: never; typ?: never; requireTyp?: never; algorithms?: never;
 }
 
 /** Exactly one party, with its keys: one trusted issuer of grants (`issuer`) or one client
@@ -151,6 +163,12 @@ export interface SinglePartyOptions extends CommonVerifierOptions {
   /** Require `typ: client-authentication+jwt` (RFC 10070); otherwise an absent `typ` or
    *  `JWT` also passes, and any other type is refused. Client authentication only. */
   requireTyp?: boolean;
+  /** The algorithms this party's assertions may use (an allow-list, RFC 8725 section 3.1;
+   *  default: all). A header `alg` outside it is refused (`ERR_JOSE_ALG_NOT_ALLOWED`) before
+   *  any key is tried; with one algorithm of a key type, keys of that type without a JWK `alg`
+   *  serve that one. Unknown names, none, or a key that serves none of them: a TypeError at
+   *  construction. */
+  algorithms?: Algorithm | Algorithm[];
 }
 
 /** Options of `new AssertionVerifier()`. Unknown names are refused (TypeError), so a typo
@@ -184,7 +202,8 @@ export interface ReplayRecord {
 export type Claims = Record<string, unknown> & { iss: string; sub: string; exp: number };
 
 export interface VerifyResult {
-  header: Record<string, unknown>;
+  /** The protected header as signed; `alg` is the algorithm that verified the signature. */
+  header: Record<string, unknown> & { alg: Algorithm };
   claims: Claims;
   /** Present with `replay: "external"` when the assertion has a `jti`. */
   replay?: ReplayRecord;
@@ -273,6 +292,7 @@ extern "C" {
     fn new(message: &str, fields: &Object) -> AssertionErrorJs;
     #[wasm_bindgen(js_name = assertionErrorClass)]
     fn assertion_error_class() -> JsValue;
+
     /// `options` is an object whose own names are all in `allowed` (an `Array` of names), or
     /// a `TypeError` naming `what` is thrown.
     #[wasm_bindgen(catch, js_name = checkOptions)]
@@ -321,6 +341,7 @@ const VERIFIER_OPTIONS: &[&str] = &[
     "requireIat",
     "typ",
     "requireTyp",
+    "algorithms",
     "registry",
     "replay",
     "rsa",
@@ -329,7 +350,7 @@ const VERIFIER_OPTIONS: &[&str] = &[
 ];
 
 /// How many of [`VERIFIER_OPTIONS`] configure the one party of the `keys` form.
-const PARTY_OPTIONS: usize = 12;
+const PARTY_OPTIONS: usize = 13;
 
 /// The option names of `verify()`.
 const VERIFY_OPTIONS: &[&str] = &["currentDate", "use"];
@@ -867,12 +888,65 @@ fn one_party(options: &JsValue) -> Result<OneParty, JsValue> {
             "typ and requireTyp apply to client authentication: set clientId",
         ));
     }
+    let algorithms = match optional(options, "algorithms")? {
+        None => Algorithms::ALL,
+        Some(_) => {
+            let algorithms = algorithms_option(strings(options, "algorithms")?)?;
+            // As a registry does for its `token_endpoint_auth_signing_alg`: a key that could
+            // verify nothing the party allows is a mistake to see at start-up.
+            for (index, key) in keys.iter().enumerate() {
+                if !Algorithm::ALL
+                    .into_iter()
+                    .any(|alg| key.serves_algorithm(alg, algorithms))
+                {
+                    return Err(type_error(&format!(
+                        "algorithms: key {index} serves none of them"
+                    )));
+                }
+            }
+            algorithms
+        }
+    };
     let subjects = subject.map(|s| vec![s]);
+    let party = RegisteredParty::new(id, OwnedKeys::from_set(&keys), checks, typ, subjects);
     Ok(OneParty {
         use_,
-        party: RegisteredParty::new(id, OwnedKeys::from_set(&keys), checks, typ, subjects),
+        party: party.with_algorithms(algorithms),
         audiences,
     })
+}
+
+/// The algorithms this build verifies, for messages.
+#[cfg(feature = "all-algorithms")]
+const BUILT_IN: &str = "RS256, PS256, ES256, EdDSA and Ed25519";
+#[cfg(not(feature = "all-algorithms"))]
+const BUILT_IN: &str = "RS256";
+
+/// What the RS256-only module adds where a key or a name is of an algorithm it leaves out.
+#[cfg(feature = "all-algorithms")]
+const NOT_BUILT_IN: &str = "";
+#[cfg(not(feature = "all-algorithms"))]
+const NOT_BUILT_IN: &str =
+    " (rfc7523/rs256 verifies RS256 only: import \"rfc7523\" for PS256, ES256 and EdDSA)";
+
+/// The `algorithms` option: JWS `alg` names (exact, case-sensitive) this build verifies, at
+/// least one: the party's allow-list ([`rfc7523::Policy::algorithms`]).
+fn algorithms_option(names: Vec<String>) -> Result<Algorithms, JsValue> {
+    let mut algorithms = Algorithms::NONE;
+    for name in names {
+        match Algorithm::from_header(&name) {
+            Some(alg) if rfc7523::alg::is_built_in(alg) => algorithms = algorithms.with(alg),
+            _ => {
+                return Err(type_error(&format!(
+                    "algorithms: \"{name}\" is not one of {BUILT_IN}{NOT_BUILT_IN}"
+                )))
+            }
+        }
+    }
+    if algorithms.is_empty() {
+        return Err(type_error("algorithms must name at least one algorithm"));
+    }
+    Ok(algorithms)
 }
 
 /// The verifier's replay choice as a core `ReplayStore`.
@@ -1105,7 +1179,13 @@ fn json_text(value: &JsValue, what: &str) -> Result<String, JsValue> {
 fn load_keys(value: &JsValue) -> Result<Box<KeySet>, JsValue> {
     let text = json_text(value, "keys must be a JWKS, a JWK or a PEM string")?;
     let mut keys: Box<KeySet> = Box::default();
-    keys.load_text(&text)
-        .map_err(|e| type_error(&format!("keys: {e}")))?;
+    keys.load_text(&text).map_err(|e| {
+        // The RS256-only module names the module that verifies the key's algorithm.
+        let hint = match e {
+            rfc7523::KeyError::NotBuiltIn(_) => NOT_BUILT_IN,
+            _ => "",
+        };
+        type_error(&format!("keys: {e}{hint}"))
+    })?;
     Ok(keys)
 }

@@ -77,7 +77,7 @@ pub struct SignArgs {
     /// no jti unless --jti, a lifetime of 1 to 15777000 s.
     #[arg(long, conflicts_with = "apple")]
     jwt: bool,
-    /// Sign in with Apple's client secret: --jwt with aud https://appleid.apple.com, an
+    /// Sign in with Apple's client secret: --jwt with aud `https://appleid.apple.com`, an
     /// ES256 key (Apple's .p8), --kid its key id, --issuer the team id, --subject the client
     /// id (Services ID).
     #[arg(long, requires = "kid")]

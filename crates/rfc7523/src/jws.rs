@@ -10,7 +10,7 @@
 //! - `crit` (any value), `b64` (RFC 7797), `zip` (a JWE parameter) and `cty: JWT` (a nested
 //!   JWT, RFC 7519 §5.2) are [`Error::UnsupportedHeader`].
 //! - `jku`, `x5u`, `jwk` and `x5c` are never fetched and never trusted: keys come only from
-//!   the caller's [`KeySet`]. `kid`, `x5t#S256` and `x5t` only select among those keys
+//!   the caller's [`KeyStore`]. `kid`, `x5t#S256` and `x5t` only select among those keys
 //!   ([`KeyRef::selected_by`]).
 
 use sha2::{Digest, Sha256};

@@ -9,14 +9,17 @@
 //!    jsonwebtoken): `rs256` (RSA) and `algorithms` (PS256, ES256, EdDSA, issue 13); the
 //!    criterion medians are read from `benches/target/criterion/`.
 //! 4. `node bindings/wasm/js/bench/rs256.mjs`: the package vs jose vs WebCrypto, the cold load
-//!    time, the package sizes and the process's memory.
+//!    time, the package sizes and the process's memory; then `bench/algorithms.mjs`: the
+//!    package vs jose per algorithm (RS256, PS256, ES256, EdDSA; issue 13).
 //! 5. The heap allocations of one verification and one validation, counted by
 //!    `tests/allocations.rs` (run here with `--nocapture`; the test itself asserts zero).
 //! 6. The replay stores and `verify --jobs` (issue 16, [`replay`]; alone, printed and not
 //!    written: `cargo xtask bench replay`).
-//! 7. The embedded firmware under QEMU (`cargo xtask embedded`'s build and runs): flash, static
+//! 7. The Worker example under load in workerd (issue 17, [`worker`]; alone, printed and not
+//!    written: `cargo xtask bench worker`).
+//! 8. The embedded firmware under QEMU (`cargo xtask embedded`'s build and runs): flash, static
 //!    RAM, peak stack and guest instructions per call (deterministic, a few seconds).
-//! 8. `BENCHMARKS.md`: machine, load, tables, ratios, goals, what stands in the way.
+//! 9. `BENCHMARKS.md`: machine, load, tables, ratios, goals, what stands in the way.
 //!
 //! Nothing here is part of `cargo xtask test`: timings are never assertions.
 
@@ -29,6 +32,7 @@ use std::time::{Instant, SystemTime};
 use crate::{cargo, embedded, probe, run, wasm};
 
 mod replay;
+mod worker;
 
 /// Seconds per `openssl speed` measurement (each of sign and verify, per key size).
 const OPENSSL_SECONDS: &str = "3";
@@ -158,7 +162,11 @@ pub(crate) fn main(root: &Path, args: &[String]) -> Result<(), String> {
     match args {
         [] => {}
         [only] if only == "replay" => return replay::main(root),
-        _ => return Err("xtask: `bench` takes no arguments, or `replay`".to_owned()),
+        [only] if only == "worker" => {
+            ensure_package(root)?;
+            return worker::main(root);
+        }
+        _ => return Err("xtask: `bench` takes no arguments, or `replay`, or `worker`".to_owned()),
     }
     let start = Instant::now();
     let load_start = loadavg();
@@ -185,7 +193,9 @@ pub(crate) fn main(root: &Path, args: &[String]) -> Result<(), String> {
     openssl_runs.push(openssl_speed(root)?);
 
     println!("==> bench: node bindings/wasm/js/bench/rs256.mjs {NODE_SECONDS}");
-    let node = run_node(root)?;
+    let mut node = run_node(root, "bench/rs256.mjs")?;
+    println!("==> bench: node bindings/wasm/js/bench/algorithms.mjs {NODE_SECONDS}");
+    node.extend(run_node(root, "bench/algorithms.mjs")?);
 
     println!("==> bench: openssl speed (3 of 3)");
     openssl_runs.push(openssl_speed(root)?);
@@ -194,6 +204,7 @@ pub(crate) fn main(root: &Path, args: &[String]) -> Result<(), String> {
     let allocations = count_allocations(root)?;
 
     let replay = replay::measure(root)?;
+    let worker = worker::measure(root)?;
     println!("==> bench: the embedded firmware under QEMU (cargo xtask embedded)");
     let embedded = embedded::bench_section(root)?;
 
@@ -208,6 +219,7 @@ pub(crate) fn main(root: &Path, args: &[String]) -> Result<(), String> {
         node,
         allocations,
         replay,
+        worker,
         embedded,
         wall_seconds: start.elapsed().as_secs_f64(),
     };
@@ -372,11 +384,11 @@ fn median_point_estimate(json: &str) -> Option<f64> {
     rest.get(..end)?.trim().parse().ok()
 }
 
-/// The Node script's `name<TAB>value` lines.
-fn run_node(root: &Path) -> Result<Vec<(String, String)>, String> {
+/// A Node script's `name<TAB>value` lines.
+fn run_node(root: &Path, script: &str) -> Result<Vec<(String, String)>, String> {
     let dir = root.join("bindings/wasm/js");
     let output = Command::new("node")
-        .args(["bench/rs256.mjs", NODE_SECONDS])
+        .args([script, NODE_SECONDS])
         // One thread for WebCrypto's RSA work (libuv's pool, 4 by default): single thread
         // like the rest, except that the JS work of the main thread overlaps it.
         .env("UV_THREADPOOL_SIZE", "1")
@@ -389,7 +401,7 @@ fn run_node(root: &Path) -> Result<Vec<(String, String)>, String> {
     print!("{text}");
     if !output.status.success() {
         return Err(format!(
-            "xtask bench: node bench/rs256.mjs failed ({})",
+            "xtask bench: node {script} failed ({})",
             output.status
         ));
     }
@@ -588,6 +600,46 @@ fn render_algorithms(openssl: &[f64; 4], rows: &[AlgorithmRow], rs256: [f64; 2],
     }
 }
 
+/// Per algorithm (issue 13): the package against jose `jwtVerify`, awaited one at a time and
+/// 64 in flight (`bench/algorithms.mjs`), with its goal of at least 1.0× each.
+fn render_node_algorithms(node: &[(String, String)], s: &mut String) {
+    let value = |key: &str| node_value(node, key);
+    let _ = writeln!(
+        s,
+        "### Per algorithm (issue 13, Node)
+
+         One jose-signed client assertion per algorithm (RSA-2048, P-256, Ed25519), checked by          the package's `nodejs` build (`verify`, a replay hook that accepts every key; RS256          and PS256 with node:crypto's RSAVP1, and all in wasm) and by jose `jwtVerify` with          the same checks. Goal: the package ≥ 1.0× jose, await each and 64 in flight.
+"
+    );
+    let _ = writeln!(
+        s,
+        "| alg | the package /s | µs/op | all in wasm /s | jose await /s | jose 64 in flight /s | vs jose await | vs jose 64 | |
+         |---|---:|---:|---:|---:|---:|---:|---:|:---:|"
+    );
+    for alg in ["RS256", "PS256", "ES256", "EdDSA"] {
+        let ours = value(&format!("{alg}/rfc7523"));
+        let wasm = value(&format!("{alg}/rfc7523_wasm"));
+        let jose_await = value(&format!("{alg}/jose_await"));
+        let jose_64 = value(&format!("{alg}/jose_64"));
+        let (a, b) = (ours / jose_await, ours / jose_64);
+        let _ = writeln!(
+            s,
+            "| {alg} | {} | {:.1} | {} | {} | {} | {a:.3}× | {b:.3}× | {} |",
+            group(ours),
+            1e6 / ours,
+            if wasm.is_nan() {
+                "–".to_owned()
+            } else {
+                group(wasm)
+            },
+            group(jose_await),
+            group(jose_64),
+            if a >= 1.0 && b >= 1.0 { "✓" } else { "✗" },
+        );
+    }
+    let _ = writeln!(s);
+}
+
 fn median(values: &[f64]) -> f64 {
     let mut sorted = values.to_vec();
     sorted.sort_by(f64::total_cmp);
@@ -604,6 +656,7 @@ struct Report {
     node: Vec<(String, String)>,
     allocations: Vec<(String, u64)>,
     replay: replay::ReplayReport,
+    worker: worker::WorkerReport,
     /// The embedded section, rendered by [`embedded::bench_section`].
     embedded: String,
     wall_seconds: f64,
@@ -807,6 +860,7 @@ impl Report {
             let _ = writeln!(s);
         }
         render_node_issue_16(&self.node, &mut s);
+        render_node_algorithms(&self.node, &mut s);
 
         let _ = writeln!(s, "## Package size, load time, memory\n");
         let _ = writeln!(
@@ -875,6 +929,7 @@ impl Report {
             .max();
 
         self.replay.render(&mut s);
+        self.worker.render(&mut s);
         s.push_str(&self.embedded);
 
         // Goals of issue 6.
@@ -1154,6 +1209,32 @@ rsa 4096 bits 0.004000s 0.000060s    250.0  16666.7
         // ES256 misses: the split of its time.
         assert!(
             s.contains("the signature step alone takes 390.0 µs of the 400.0 µs of a validation, 7.8× the 50.0 µs of aws-lc-rs"),
+            "{s}"
+        );
+    }
+
+    #[test]
+    fn renders_the_rows_per_algorithm() {
+        let node: Vec<(String, String)> = [
+            ("ES256/rfc7523", "12000"),
+            ("ES256/jose_await", "10000"),
+            ("ES256/jose_64", "15000"),
+            ("PS256/rfc7523", "30000"),
+            ("PS256/rfc7523_wasm", "9000"),
+            ("PS256/jose_await", "10000"),
+            ("PS256/jose_64", "20000"),
+        ]
+        .iter()
+        .map(|&(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        let mut s = String::new();
+        render_node_algorithms(&node, &mut s);
+        assert!(
+            s.contains("| ES256 | 12,000 | 83.3 | – | 10,000 | 15,000 | 1.200× | 0.800× | ✗ |"),
+            "{s}"
+        );
+        assert!(
+            s.contains("| PS256 | 30,000 | 33.3 | 9,000 | 10,000 | 20,000 | 3.000× | 1.500× | ✓ |"),
             "{s}"
         );
     }

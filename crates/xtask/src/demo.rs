@@ -108,7 +108,8 @@ pub(crate) fn setup(root: &Path) -> Result<(), String> {
 /// The demo's checks in `cargo xtask test` (after `wasm package`, which builds the package):
 /// the page in headless Chromium, served by this very server (the test starts this xtask
 /// binary with `demo --no-build --port 0`), and the Worker example in workerd (wrangler's
-/// bundle in Miniflare, two instances sharing the Durable Object, then `wrangler dev`).
+/// bundle in Miniflare, two instances sharing the Durable Object, then `wrangler dev`; the
+/// injected faults; the hostile-HTTP table), then the Worker under load.
 pub(crate) fn test_steps() -> Vec<Step> {
     let mut env = wasm::node_env();
     if let Ok(exe) = std::env::current_exe() {
@@ -127,9 +128,22 @@ pub(crate) fn test_steps() -> Vec<Step> {
         },
         Step {
             program: "node".into(),
-            args: vec!["--test", "www/test/worker.test.mjs"],
-            env: worker_env,
+            args: vec![
+                "--test",
+                "www/test/worker.test.mjs",
+                "www/test/worker-faults.test.mjs",
+                "www/test/worker-hostile.test.mjs",
+            ],
+            env: worker_env.clone(),
             ..Step::cargo("worker (workerd)", &[])
+        },
+        // Bounded (about 20-40 s here, 60 s at most: the test's own timeout), and alone, so
+        // that nothing else shares the two cores while it measures.
+        Step {
+            program: "node".into(),
+            args: vec!["--test", "www/test/worker-load.test.mjs"],
+            env: worker_env,
+            ..Step::cargo("worker load (workerd)", &[])
         },
     ]
 }

@@ -61,7 +61,8 @@ subcommands:
            `cargo deny check licenses bans sources`,
            the npm package (`cargo xtask wasm`, wasm-bindgen-test under Node,
            the node --test suite with jose, tsc and workerd), the demo page in
-           headless Chromium and the Worker example in workerd, the embedded
+           headless Chromium and the Worker example in workerd (faults, hostile
+           HTTP, and 20,000 requests under load), the embedded
            firmware under qemu-system-arm (`cargo xtask embedded`), and a fuzz smoke
            (every target for 30 s; RFC7523_FUZZ_SECONDS=N changes that locally,
            0 skips it; CI=true always runs 30 s); stops at the first failure
@@ -90,10 +91,11 @@ subcommands:
            load-test them and print their sizes
   bench    run the benchmarks in one run and write BENCHMARKS.md: criterion
            in benches/ (rfc7523, rsa 0.9, ring, aws-lc-rs, jsonwebtoken; RSA-2048
-           and 4096; PS256, ES256, EdDSA), the npm package vs jose and WebCrypto in Node, the embedded
-           firmware under QEMU, and `openssl speed` three times; builds the npm
-           package only if missing;
-           takes a few minutes; not part of `test`
+           and 4096; PS256, ES256, EdDSA), the npm package vs jose and WebCrypto in Node, the Worker
+           example under load in workerd, the embedded firmware under QEMU, and
+           `openssl speed` three times; builds the npm package only if missing;
+           takes a few minutes; not part of `test`. `bench replay` and
+           `bench worker` print those rows alone and write nothing
   help     print this message";
 
 /// A step that runs inside xtask, from the workspace root.

@@ -2,10 +2,11 @@
 //! `bindings/wasm`, [`setup`] installs its tools, and [`test_steps`] are its checks in
 //! `cargo xtask test`.
 //!
-//! The binding crate gives two WebAssembly modules ([`MODULES`]): the main one, verification
-//! only (default features), and the `rfc7523/sign` one, `signAssertion` only
-//! (`--no-default-features --features sign`), so that verifiers never download the signing
-//! code. The package (`bindings/wasm/pkg/`, git-ignored) is one npm package with a folder per
+//! The binding crate gives three WebAssembly modules ([`MODULES`]): the main one,
+//! verification only with every algorithm (`--features all-algorithms`); the `rfc7523/rs256`
+//! one, the same verifier with RS256 only (default features and `compact-sha256`: the
+//! smallest, for the 64 KiB budget); and the `rfc7523/sign` one, `signAssertion` only (`--no-default-features
+//! --features sign`), so that verifiers never download the signing code. The package (`bindings/wasm/pkg/`, git-ignored) is one npm package with a folder per
 //! wasm-bindgen target and module, and an `exports` map that picks one:
 //!
 //! | folder (main / sign) | wasm-bindgen target | chosen by |
@@ -17,7 +18,9 @@
 //!
 //! `AssertionError` is one class per target: it is defined once, in the main module's
 //! `inline_js` snippet, and the sign entry points re-export that very file (which loads no
-//! WebAssembly), so `instanceof` holds whichever entry it was imported from.
+//! WebAssembly), so `instanceof` holds whichever entry it was imported from. The rs256 module
+//! has the same snippet (the same Rust source): its copy becomes a re-export of the main
+//! module's file ([`relink_snippets`]), so it throws that one class too.
 //!
 //! Steps: `wasm-pack build` per module and target with the size-tuned `wasm-release` profile
 //! (wasm-pack uses the pinned `wasm-bindgen` CLI on `PATH` and downloads nothing: `--mode
@@ -78,21 +81,41 @@ struct WasmModule {
     /// Whether `workers/` holds a build of its own (`web` glue, [`WORKERS_BUILD`]); otherwise
     /// the Workers entry uses the `web` build.
     own_workers_build: bool,
+    /// Whether its `inline_js` snippets (the verifier's `AssertionError` and helpers) become
+    /// re-exports of the main module's identical files of the same folder, so that one class
+    /// is thrown and exported whichever entry is used ([`relink_snippets`]). Its `workers/`
+    /// folder then holds only glue (over the main module's Workers snippets) and instantiates
+    /// the `web` build's `.wasm`.
+    shares_snippets: bool,
     /// What the Workers entry and the TypeScript re-export (besides `AssertionError`).
     exports: &'static str,
 }
 
-/// The main module (verification only) first: the sign module re-exports its
+/// The main module (verification only, every algorithm) first: the others re-export its
 /// `AssertionError`.
-const MODULES: [WasmModule; 2] = [
+const MODULES: [WasmModule; 3] = [
     WasmModule {
         out_name: OUT_NAME,
         dir: "",
-        cargo_args: &[],
-        // Not `web`: browsers have no node:crypto to use (and the web module has a size
-        // budget). Workers have it with the `nodejs_compat` flag: their own build.
+        cargo_args: &["--features", "all-algorithms"],
+        // Not `web`: browsers have no node:crypto to use. Workers have it with the
+        // `nodejs_compat` flag: their own build.
         platform_rsa_targets: &["nodejs", "bundler", "workers"],
         own_workers_build: true,
+        shares_snippets: false,
+        exports: "AssertionVerifier, errorClass",
+    },
+    // `rfc7523/rs256`: the same verifier with RS256 only, for deployments that count bytes
+    // (browsers, bundles): the 64 KiB budget. One cargo build serves its three targets (no
+    // `platform-rsa`: in Node, where bytes do not count, the main module is the one to use),
+    // so it costs one extra build, not four; its Workers entry is glue over the `web` .wasm.
+    WasmModule {
+        out_name: "rfc7523_rs256",
+        dir: "rs256",
+        cargo_args: &["--features", "compact-sha256"],
+        platform_rsa_targets: &[],
+        own_workers_build: true,
+        shares_snippets: true,
         exports: "AssertionVerifier, errorClass",
     },
     WasmModule {
@@ -101,6 +124,7 @@ const MODULES: [WasmModule; 2] = [
         cargo_args: &["--no-default-features", "--features", "sign"],
         platform_rsa_targets: &[],
         own_workers_build: false,
+        shares_snippets: false,
         exports: "signAssertion",
     },
 ];
@@ -179,13 +203,14 @@ pub(crate) fn test_steps() -> Vec<Step> {
                     "rfc7523-wasm",
                     "--target",
                     WASM_TARGET,
-                    // Both modules' exports: the tests sign, then verify; and the
-                    // node:crypto RSA of the nodejs build.
+                    // Both modules' exports: the tests sign, then verify; the node:crypto
+                    // RSA of the nodejs build; every algorithm of the main module.
                     "--features",
-                    "sign,platform-rsa",
+                    "sign,platform-rsa,all-algorithms",
                     "--test",
                     "node",
-                    // Every Wycheproof RSA verify case on wasm32 (the radix-2^27 arithmetic).
+                    // Every Wycheproof RSA verify case on wasm32 (the radix-2^27 arithmetic),
+                    // and the PS256, ES256 and Ed25519 files.
                     "--test",
                     "wycheproof",
                 ],
@@ -271,6 +296,18 @@ pub(crate) fn build(root: &Path) -> Result<(), String> {
                 }
             }
             finish_target(&pkg, module, folder, kind)?;
+            if module.shares_snippets && folder == WORKERS_BUILD {
+                // Glue only: the Workers entry instantiates the `web` build's identical .wasm.
+                for file in [
+                    format!("{}_bg.wasm", module.out_name),
+                    format!("{}_bg.wasm.d.ts", module.out_name),
+                ] {
+                    let path = out_dir.join(file);
+                    fs::remove_file(&path).map_err(|err| {
+                        format!("xtask wasm: cannot remove {}: {err}", path.display())
+                    })?;
+                }
+            }
         }
     }
     assemble(root, &pkg)?;
@@ -309,9 +346,12 @@ fn optimise(root: &Path, wasm_opt: &Path, wasm_file: &Path) -> Result<(), String
 fn finish_target(pkg: &Path, module: WasmModule, target: &str, glue: Glue) -> Result<(), String> {
     let out_dir = pkg.join(module.dir).join(target);
     let main_dir = pkg.join(target);
+    if module.shares_snippets {
+        relink_snippets(&out_dir, &main_dir, module, target, glue)?;
+    }
     let snippet = find_error_snippet(&main_dir)?;
     let own = module.dir.is_empty();
-    if !own && out_dir.join("snippets").exists() {
+    if !own && !module.shares_snippets && out_dir.join("snippets").exists() {
         return Err(format!(
             "xtask wasm: {} has snippets of its own; AssertionError must come from {}",
             out_dir.display(),
@@ -361,8 +401,9 @@ fn finish_target(pkg: &Path, module: WasmModule, target: &str, glue: Glue) -> Re
     write(&entry, text.as_bytes())?;
     let types = out_dir.join(format!("{}.d.ts", module.out_name));
     add_disposable_reference(&types)?;
-    if !own {
-        // The declaration of the class is the main module's.
+    if !own && !module.shares_snippets {
+        // The declaration of the class is the main module's (a module with the verifier's
+        // snippets declares the same class itself, in its TypeScript section).
         let mut text = fs::read_to_string(&types)
             .map_err(|err| format!("xtask wasm: cannot read {}: {err}", types.display()))?;
         text.push_str(&format!(
@@ -374,6 +415,65 @@ fn finish_target(pkg: &Path, module: WasmModule, target: &str, glue: Glue) -> Re
         &out_dir.join("package.json"),
         format!("{{\n  \"type\": \"{module_type}\"\n}}\n").as_bytes(),
     )
+}
+
+/// Makes each `inline_js` snippet of `module` (a module with [`WasmModule::shares_snippets`])
+/// a re-export of the main module's identical file in `main_dir` (for CommonJS glue, once
+/// made CommonJS), so that the `AssertionError` it throws is the class the main entry exports.
+/// The snippet files stay where the glue and, for the `bundler` target, the .wasm's own
+/// imports look for them.
+fn relink_snippets(
+    out_dir: &Path,
+    main_dir: &Path,
+    module: WasmModule,
+    target: &str,
+    glue: Glue,
+) -> Result<(), String> {
+    // From `<dir>/<target>/snippets/<crate>/` back to the package root.
+    let up = "../".repeat(Path::new(module.dir).components().count() + 3);
+    let mut main_files = Vec::new();
+    for dir in read_dir(&main_dir.join("snippets"))? {
+        for file in read_dir(&dir)? {
+            let text = fs::read_to_string(&file)
+                .map_err(|err| format!("xtask wasm: cannot read {}: {err}", file.display()))?;
+            main_files.push((file, text));
+        }
+    }
+    for dir in read_dir(&out_dir.join("snippets"))? {
+        for file in read_dir(&dir)? {
+            let mut text = fs::read_to_string(&file)
+                .map_err(|err| format!("xtask wasm: cannot read {}: {err}", file.display()))?;
+            if glue == Glue::CommonJs {
+                text = to_commonjs(&text)?;
+            }
+            let (same, _) = main_files
+                .iter()
+                .find(|(_, main)| *main == text)
+                .ok_or_else(|| {
+                    format!(
+                        "xtask wasm: {} has no identical snippet in {}",
+                        file.display(),
+                        main_dir.display()
+                    )
+                })?;
+            let path = same
+                .strip_prefix(main_dir)
+                .map_err(|_| "xtask wasm: snippet outside its folder".to_owned())?
+                .to_string_lossy()
+                .replace('\\', "/");
+            let relative = format!("{up}{target}/{path}");
+            let text = match glue {
+                Glue::Esm => format!(
+                    "// Added by `cargo xtask wasm`: the main module's snippet, one class.\nexport * from '{relative}';\n"
+                ),
+                Glue::CommonJs => format!(
+                    "'use strict';\n// Added by `cargo xtask wasm`: the main module's snippet, one class.\nmodule.exports = require('{relative}');\n"
+                ),
+            };
+            write(&file, text.as_bytes())?;
+        }
+    }
+    Ok(())
 }
 
 /// The generated classes declare `[Symbol.dispose]()`, which TypeScript knows only with the
@@ -468,7 +568,7 @@ fn assemble(root: &Path, pkg: &Path) -> Result<(), String> {
         r#"{{
   "name": "{PACKAGE_NAME}",
   "version": "{version}",
-  "description": "RFC 7523 JWT bearer assertion validation (authorization grants and private_key_jwt client authentication), RS256 only, in WebAssembly: Node, Cloudflare Workers, browsers",
+  "description": "RFC 7523 JWT bearer assertion validation (authorization grants and private_key_jwt client authentication), RS256, PS256, ES256 and EdDSA (and an RS256-only module), in WebAssembly: Node, Cloudflare Workers, browsers",
   "license": "MIT OR Apache-2.0",
   "keywords": ["oauth", "jwt", "rfc7523", "private_key_jwt", "client-assertion", "jose", "cloudflare-workers", "wasm"],
   "sideEffects": [{side_effects}],
@@ -515,6 +615,11 @@ fn write_workers_entry(pkg: &Path, module: WasmModule) -> Result<(), String> {
     } else {
         format!("../web/{out}")
     };
+    let wasm = if module.shares_snippets {
+        format!("../web/{out}")
+    } else {
+        glue.clone()
+    };
     // The main module's Workers glue exports the class (finish_target); every entry hands
     // out that one.
     let error_glue = if module.dir.is_empty() {
@@ -530,7 +635,7 @@ fn write_workers_entry(pkg: &Path, module: WasmModule) -> Result<(), String> {
             "// Cloudflare Workers / workerd entry (added by `cargo xtask wasm`). wrangler and workerd\n\
              // import a `.wasm` file as a compiled WebAssembly.Module, so the module is instantiated\n\
              // synchronously here, once per isolate, with no bundler step.\n\
-             import wasmModule from '{glue}_bg.wasm';\n\
+             import wasmModule from '{wasm}_bg.wasm';\n\
              import {{ initSync }} from '{glue}.js';\n\
              \n\
              initSync({{ module: wasmModule }});\n\

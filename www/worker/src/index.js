@@ -17,13 +17,37 @@
 //   with their status (401 for invalid_client), always `Content-Type: application/json` and
 //   `Cache-Control: no-store`. Every verdict on an assertion, and its error text, is the
 //   core's; the Worker adds only the HTTP rules around it.
+// - Bounded and fail-closed: the body is read within BODY_READ_TIMEOUT_MS (else 408), each
+//   answer of the replay store is awaited at most REPLAY_STORE_TIMEOUT_MS, and a store that
+//   throws or is late gets 503 temporarily_unavailable with Retry-After, never a token. A
+//   refused request leaves none of its records claimed (see `claimAll`).
 import { DurableObject } from 'cloudflare:workers';
 import { AssertionError, AssertionVerifier } from 'rfc7523';
 
 /** The core's bound on a token request body (rfc7523::limits::MAX_FORM_BODY_LEN). */
 const MAX_BODY_BYTES = 20 * 1024;
 
+/** A longer body is read to its end and dropped up to this many bytes (its 400 then leaves
+ *  the connection usable); beyond, it is refused unread and workerd closes the connection. */
+const MAX_DRAINED_BYTES = 64 * 1024;
+
 const FORM_TYPE = 'application/x-www-form-urlencoded';
+
+/** How long the whole request body may take to arrive, from the first read (ms). A token
+ *  request is at most MAX_BODY_BYTES: 10 s is 2 KB/s. Later: 408, and the read is cancelled. */
+const BODY_READ_TIMEOUT_MS = 10_000;
+
+/** How long one call to the replay store (a Durable Object) may take (ms). Later: 503. */
+const REPLAY_STORE_TIMEOUT_MS = 5_000;
+
+/** The Retry-After of a 503 (seconds, RFC 7231 §7.1.3). */
+const RETRY_AFTER_SECONDS = 5;
+
+/** The form type's media type as this endpoint accepts it (RFC 9110 §8.3.1, case-insensitive):
+ *  parameters (a charset) allowed, but no comma anywhere, so two Content-Type fields, which
+ *  workerd joins with ", ", never pass as one. */
+const FORM_CONTENT_TYPE =
+  /^application\/x-www-form-urlencoded(?:[ \t]*;[ \t]*[!#$%&'*+.^_`|~0-9a-z-]+=(?:[!#$%&'*+.^_`|~0-9a-z-]+|"[^",\\]*"))*[ \t]*$/i;
 
 /** Per isolate: the keys are parsed once. */
 let verifier;
@@ -41,13 +65,10 @@ export default {
     if (request.method !== 'POST') {
       return oauthError(405, 'invalid_request', 'the token endpoint accepts POST only', { Allow: 'POST' });
     }
-    const mediaType = (request.headers.get('Content-Type') ?? '').split(';')[0].trim().toLowerCase();
-    if (mediaType !== FORM_TYPE) {
-      return oauthError(400, 'invalid_request', `the request body must be ${FORM_TYPE}`);
-    }
+    const framing = framingProblem(request.headers);
+    if (framing) return framing;
     const body = await readBody(request);
-    if (body === null) return oauthError(400, 'invalid_request', 'the request body is too long');
-    if (body === undefined) return oauthError(400, 'invalid_request', 'the request body is not valid form encoding');
+    if (body instanceof Response) return body;
 
     setUp(env);
     // RFC 6749 §2.3: the Authorization header is one more client authentication method; the
@@ -64,12 +85,9 @@ export default {
     if (result.use === 'client_authentication' && result.grantType !== 'client_credentials') {
       return oauthError(400, 'unsupported_grant_type', 'the grant type is not supported');
     }
-    // Client assertion first, then the grant: the order the core checks them in.
-    for (const record of result.replay) {
-      if (!(await jtiStore(env, record.key).claim(record.key, record.expiresAt))) {
-        return replayRefusal(body, options, record.key);
-      }
-    }
+    const replayed = await claimAll(env, result.replay);
+    if (replayed === STORE_UNAVAILABLE) return storeUnavailable();
+    if (replayed) return replayRefusal(body, options, replayed);
     return json(200, {
       access_token: opaqueToken(),
       token_type: 'Bearer',
@@ -99,6 +117,16 @@ export class JtiStore extends DurableObject {
     this.sql.exec('INSERT INTO jti (key, expires_at) VALUES (?, ?)', key, expiresAt);
     return true;
   }
+
+  /**
+   * Deletes the record that `claim(key, expiresAt)` returned true for, when the request it
+   * was claimed for is refused after all. Only that record: while it is live no other claim
+   * of `key` succeeds, and `expiresAt` is the assertion's, so a record of someone else's is
+   * never removed.
+   */
+  release(key, expiresAt) {
+    this.sql.exec('DELETE FROM jti WHERE key = ? AND expires_at = ?', key, expiresAt);
+  }
 }
 
 function setUp(env) {
@@ -109,6 +137,70 @@ function setUp(env) {
   replayJudge = new AssertionVerifier({
     registry: env.REGISTRY,
     replay: { checkAndInsert: (key) => !replayedKeys.has(key) },
+  });
+}
+
+/** What `claimAll` returns when the store failed or did not answer in time. */
+const STORE_UNAVAILABLE = Symbol('replay store unavailable');
+
+/**
+ * Claims every record of an accepted request, the client assertion's first (the order the
+ * core checks them in). Returns null when all are claimed; the key of the first record that
+ * is a replay; or STORE_UNAVAILABLE when a call threw or took longer than
+ * REPLAY_STORE_TIMEOUT_MS. In the last two cases the records claimed before are released,
+ * so a refused request leaves nothing claimed, except where that cannot be known: a call that
+ * timed out may still have claimed its record (the assertion is then spent, never accepted
+ * twice), and a release that fails leaves its record claimed (fail closed).
+ */
+async function claimAll(env, records) {
+  const claimed = [];
+  let outcome = null;
+  for (const record of records) {
+    let fresh;
+    try {
+      fresh = await withTimeout(jtiStore(env, record.key).claim(record.key, record.expiresAt));
+    } catch {
+      outcome = STORE_UNAVAILABLE;
+      break;
+    }
+    if (fresh !== true) {
+      outcome = fresh === false ? record.key : STORE_UNAVAILABLE;
+      break;
+    }
+    claimed.push(record);
+  }
+  if (outcome !== null) {
+    await Promise.all(claimed.map((record) => release(env, record)));
+  }
+  return outcome;
+}
+
+/** Releases a claimed record, at most REPLAY_STORE_TIMEOUT_MS; a failure leaves it claimed. */
+async function release(env, record) {
+  try {
+    await withTimeout(jtiStore(env, record.key).release(record.key, record.expiresAt));
+  } catch {
+    // Fail closed: the assertion stays spent.
+  }
+}
+
+/** `promise`, or a rejection after REPLAY_STORE_TIMEOUT_MS. */
+function withTimeout(promise) {
+  let timer;
+  const late = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error('the replay store did not answer in time')), REPLAY_STORE_TIMEOUT_MS);
+  });
+  return Promise.race([Promise.resolve(promise), late]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * RFC 6749 §5.2 has no error code for a server that cannot decide; 503 (RFC 7231 §6.6.4) is
+ * the HTTP answer, with Retry-After, and `temporarily_unavailable` the code RFC 6749 §4.1.2.1
+ * registers for exactly this condition (see www/README.md). Never 200: fail closed.
+ */
+function storeUnavailable() {
+  return oauthError(503, 'temporarily_unavailable', 'the replay store is unavailable; retry later', {
+    'Retry-After': String(RETRY_AFTER_SECONDS),
   });
 }
 
@@ -142,24 +234,71 @@ function refusal(err, triedAuthorization) {
   return new Response(err.body, { status: err.status, headers: jsonHeaders(extra) });
 }
 
-/** The body as text, `null` when longer than the core accepts, `undefined` when not UTF-8. */
+/**
+ * The request's framing and media type, before any byte of the body is read: a Response for a
+ * request refused, else null. workerd itself answers malformed framing (an unknown or
+ * non-final Transfer-Encoding, conflicting Content-Lengths) before the Worker runs; what it
+ * passes on and is refused here: Transfer-Encoding beside Content-Length (RFC 9112 §6.1: a
+ * request-smuggling shape) or chunked twice (400), a Content-Type that is not the form type
+ * or is repeated (400), a Content-Encoding (415, RFC 9110 §15.5.16: not decoded here).
+ */
+function framingProblem(headers) {
+  const transferEncoding = headers.get('Transfer-Encoding');
+  if (transferEncoding !== null && (headers.has('Content-Length') || transferEncoding.trim().toLowerCase() !== 'chunked')) {
+    return oauthError(400, 'invalid_request', 'the request has both Transfer-Encoding and Content-Length, or an unsupported Transfer-Encoding');
+  }
+  if (!FORM_CONTENT_TYPE.test(headers.get('Content-Type') ?? '')) {
+    return oauthError(400, 'invalid_request', `the request body must be ${FORM_TYPE}`);
+  }
+  const contentEncoding = headers.get('Content-Encoding');
+  if (contentEncoding !== null && contentEncoding.trim().toLowerCase() !== 'identity') {
+    return oauthError(415, 'invalid_request', 'the request body must not have a Content-Encoding');
+  }
+  return null;
+}
+
+/**
+ * The body as text, or the Response that refuses it: longer than the core accepts or not
+ * UTF-8 (400), unreadable (400: workerd refuses malformed chunked framing while the Worker
+ * reads), or not complete within BODY_READ_TIMEOUT_MS (408, RFC 7231 §6.5.7). A body over
+ * MAX_BODY_BYTES is still read to its end and dropped while it stays within MAX_DRAINED_BYTES,
+ * so that workerd can keep the connection; beyond, or declared beyond, it is refused unread
+ * and workerd closes the connection after the answer.
+ */
 async function readBody(request) {
+  const tooLong = () => oauthError(400, 'invalid_request', 'the request body is too long');
   const declared = Number(request.headers.get('Content-Length') ?? 0);
-  if (declared > MAX_BODY_BYTES) return null;
+  if (declared > MAX_DRAINED_BYTES) return tooLong();
   if (!request.body) return '';
   const chunks = [];
   let length = 0;
   const reader = request.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    length += value.byteLength;
-    if (length > MAX_BODY_BYTES) {
-      await reader.cancel();
-      return null;
+  const late = Symbol('late');
+  let timer;
+  const deadline = new Promise((resolve) => {
+    timer = setTimeout(() => resolve(late), BODY_READ_TIMEOUT_MS);
+  });
+  try {
+    for (;;) {
+      const next = await Promise.race([reader.read(), deadline]);
+      if (next === late) {
+        reader.cancel().catch(() => {});
+        return oauthError(408, 'invalid_request', 'the request body did not arrive in time');
+      }
+      if (next.done) break;
+      length += next.value.byteLength;
+      if (length > MAX_DRAINED_BYTES) {
+        reader.cancel().catch(() => {});
+        return tooLong();
+      }
+      if (length <= MAX_BODY_BYTES) chunks.push(next.value);
     }
-    chunks.push(value);
+  } catch {
+    return oauthError(400, 'invalid_request', 'the request body could not be read');
+  } finally {
+    clearTimeout(timer);
   }
+  if (length > MAX_BODY_BYTES) return tooLong();
   const bytes = new Uint8Array(length);
   let offset = 0;
   for (const chunk of chunks) {
@@ -169,7 +308,7 @@ async function readBody(request) {
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
-    return undefined;
+    return oauthError(400, 'invalid_request', 'the request body is not valid form encoding');
   }
 }
 

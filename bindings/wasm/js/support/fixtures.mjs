@@ -34,6 +34,8 @@ const requireFromProject = createRequire(join(project, 'index.cjs'));
 export const m = requireFromProject('rfc7523');
 /** `require('rfc7523/sign')`: the signing module (`signAssertion`). */
 export const s = requireFromProject('rfc7523/sign');
+/** `require('rfc7523/rs256')`: the RS256-only verifier. */
+export const rs256 = requireFromProject('rfc7523/rs256');
 /** `import ... from 'rfc7523'` from a user's ES module. */
 export async function importFromProject(specifier = 'rfc7523') {
   const file = join(project, `entry-${specifier.replace(/\W/g, '_')}.mjs`);

@@ -1,14 +1,15 @@
 // Load test and size report of the built package (run by `cargo xtask wasm`):
 //   node bindings/wasm/js/tools/check-package.mjs bindings/wasm/pkg
 //
-// Two modules: the main one (verification) and the `rfc7523/sign` one (signAssertion). Every
-// target of both is loaded the way its users load it, with the optimised .wasm (wasm-opt
+// Three modules: the main one (verification, every algorithm), the `rfc7523/rs256` one (the
+// same verifier, RS256 only) and the `rfc7523/sign` one (signAssertion). Every target of each
+// is loaded the way its users load it, with the optimised .wasm (wasm-opt
 // rewrites have broken modules before, see TOOLCHAIN.md): nodejs through require(), web
 // through initSync(), bundler through Node's ES module integration for .wasm (a child
 // `node --experimental-wasm-modules`), workers in the node test suite (workerd). Per target,
 // the sign module signs one assertion and the main module verifies it, refuses its replay
-// with an AssertionError, and exports no signing function; both entries hand out the same
-// AssertionError class. Then prints the sizes, raw and gzip -9, as a Markdown table, and one
+// with an AssertionError, and exports no signing function (the rs256 module likewise); every
+// entry hands out the same AssertionError class. Then prints the sizes, raw and gzip -9, as a Markdown table, and one
 // cold load (compile + instantiate) of each nodejs module.
 import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
@@ -59,7 +60,10 @@ function roundTrip(m, s, target) {
 
 // nodejs: CommonJS, as `require('rfc7523')` and `require('rfc7523/sign')` load them.
 const require = createRequire(import.meta.url);
-roundTrip(require(join(pkg, 'nodejs/rfc7523.js')), require(join(pkg, 'sign/nodejs/rfc7523_sign.js')), 'nodejs');
+const nodeMain = require(join(pkg, 'nodejs/rfc7523.js'));
+const nodeSign = require(join(pkg, 'sign/nodejs/rfc7523_sign.js'));
+roundTrip(nodeMain, nodeSign, 'nodejs');
+roundTrip(require(join(pkg, 'rs256/nodejs/rfc7523_rs256.js')), nodeSign, 'nodejs (rs256)');
 
 // web: ES modules + initSync with the bytes (a browser would fetch them).
 const web = await import(pathToFileURL(join(pkg, 'web/rfc7523.js')).href);
@@ -67,17 +71,23 @@ web.initSync({ module: readFileSync(join(pkg, 'web/rfc7523_bg.wasm')) });
 const webSign = await import(pathToFileURL(join(pkg, 'sign/web/rfc7523_sign.js')).href);
 webSign.initSync({ module: readFileSync(join(pkg, 'sign/web/rfc7523_sign_bg.wasm')) });
 roundTrip(web, webSign, 'web');
+const webRs256 = await import(pathToFileURL(join(pkg, 'rs256/web/rfc7523_rs256.js')).href);
+webRs256.initSync({ module: readFileSync(join(pkg, 'rs256/web/rfc7523_rs256_bg.wasm')) });
+roundTrip(webRs256, webSign, 'web (rs256)');
 
 // bundler: the glue imports the .wasm as an ES module (what webpack/vite do); Node 20 can too.
 const child = `
   const m = await import(${JSON.stringify(pathToFileURL(join(pkg, 'bundler/rfc7523.js')).href)});
   const s = await import(${JSON.stringify(pathToFileURL(join(pkg, 'sign/bundler/rfc7523_sign.js')).href)});
-  if ('signAssertion' in m || s.AssertionError !== m.AssertionError) process.exit(1);
-  const token = s.signAssertion({ privateKey: process.env.KEY, issuer: 'c', subject: 'c',
-    audience: 'https://as.example', clientAuth: true });
-  const v = new m.AssertionVerifier({ keys: process.env.PUB, clientId: 'c', audience: 'https://as.example' });
-  if (v.verify(token).claims.sub !== 'c') process.exit(1);
-  try { v.verify(token); process.exit(1); } catch (e) { if (!(e instanceof s.AssertionError)) throw e; }
+  const r = await import(${JSON.stringify(pathToFileURL(join(pkg, 'rs256/bundler/rfc7523_rs256.js')).href)});
+  if ('signAssertion' in m || 'signAssertion' in r || s.AssertionError !== m.AssertionError || r.AssertionError !== m.AssertionError) process.exit(1);
+  for (const main of [m, r]) {
+    const token = s.signAssertion({ privateKey: process.env.KEY, issuer: 'c', subject: 'c',
+      audience: 'https://as.example', clientAuth: true });
+    const v = new main.AssertionVerifier({ keys: process.env.PUB, clientId: 'c', audience: 'https://as.example' });
+    if (v.verify(token).claims.sub !== 'c') process.exit(1);
+    try { v.verify(token); process.exit(1); } catch (e) { if (!(e instanceof s.AssertionError)) throw e; }
+  }
 `;
 execFileSync(
   process.execPath,
@@ -89,14 +99,17 @@ console.log('check-package: bundler: both modules load (ES module integration); 
 const rows = [];
 for (const [module, dir, out] of [
   ['main', '', 'rfc7523'],
+  ['rs256', 'rs256/', 'rfc7523_rs256'],
   ['sign', 'sign/', 'rfc7523_sign'],
 ]) {
   // The main module's Workers entry has a build of its own (with node:crypto's RSA); the
-  // sign module's uses its web build.
-  const workersDir = module === 'main' ? 'workers' : 'web';
+  // rs256 module's has glue of its own over its web .wasm; the sign module's uses its web
+  // build.
+  const workersWasm = module === 'main' ? 'workers' : 'web';
+  const workersGlue = module === 'sign' ? 'web' : 'workers';
   for (const [target, wasmDir, glueFiles] of [
     ['web', 'web', [`web/${out}.js`]],
-    ['workers', workersDir, ['workers/index.js', `${workersDir}/${out}.js`]],
+    ['workers', workersWasm, ['workers/index.js', `${workersGlue}/${out}.js`]],
     ['nodejs', 'nodejs', [`nodejs/${out}.js`]],
     ['bundler', 'bundler', [`bundler/${out}.js`, `bundler/${out}_bg.js`]],
   ]) {
@@ -116,6 +129,7 @@ for (const [mod, t, w, wz, j, jz] of rows) {
 // (require of the nodejs build), median of five. Printed, never asserted.
 for (const [module, file] of [
   ['main', 'nodejs/rfc7523.js'],
+  ['rs256', 'rs256/nodejs/rfc7523_rs256.js'],
   ['sign', 'sign/nodejs/rfc7523_sign.js'],
 ]) {
   const script = `const t = performance.now(); require(${JSON.stringify(join(pkg, file))}); console.log(performance.now() - t);`;

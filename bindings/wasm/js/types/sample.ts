@@ -6,6 +6,7 @@ import {
   AssertionError,
   AssertionVerifier,
   errorClass,
+  type Algorithm,
   type Claims,
   type KeyInput,
   type RegisteredClient,
@@ -23,6 +24,8 @@ import {
 } from 'rfc7523';
 // @ts-expect-error: signing is not in the main entry (it is `rfc7523/sign`)
 import { signAssertion } from 'rfc7523';
+// The RS256-only entry: the same verifier and the same error class.
+import { AssertionError as Rs256Error, AssertionVerifier as Rs256Verifier } from 'rfc7523/rs256';
 
 const keys: KeyInput = { keys: [{ kty: 'RSA', n: 'AQAB', e: 'AQAB' }] };
 
@@ -42,6 +45,7 @@ const client: RegisteredClient = {
   jwks: { keys: [{ kty: 'RSA', kid: 'c1', n: 'AQAB', e: 'AQAB' }] },
   max_lifetime: 300,
   require_typ: true,
+  token_endpoint_auth_signing_alg: 'ES256',
 };
 const idp: RegisteredIssuer = {
   issuer: 'https://idp.example',
@@ -84,6 +88,7 @@ const grantOptions: SinglePartyOptions = {
   maxLifetime: 600,
   requireJti: true,
   requireIat: true,
+  algorithms: ['RS256', 'PS256', 'ES256', 'EdDSA', 'Ed25519'],
   replay: hook,
 };
 const clientOptions: VerifierOptions = {
@@ -105,7 +110,16 @@ const noAudience: VerifierOptions = { keys };
 const badRsa: VerifierOptions = { keys, audience: 'a', rsa: 'node' };
 // @ts-expect-error: one key set serves one party: two issuers need a registry
 const twoIssuers: VerifierOptions = { keys, audience: 'a', issuer: ['https://a.example', 'https://b.example'] };
-void [badTolerance, badTyp, noAudience, badRsa, twoIssuers];
+// @ts-expect-error: HS256 is not an algorithm of this package
+const hmac: VerifierOptions = { keys, audience: 'a', issuer: 'i', algorithms: ['HS256'] };
+// @ts-expect-error: algorithms go into the registry, per party (token_endpoint_auth_signing_alg)
+const algorithmsBesideRegistry: VerifierOptions = { registry: document, algorithms: ['PS256'] };
+// @ts-expect-error: the registry's signing alg is one of the five
+const badSigningAlg: RegisteredIssuer = { ...idp, token_endpoint_auth_signing_alg: 'none' };
+void [badTolerance, badTyp, noAudience, badRsa, twoIssuers, hmac, algorithmsBesideRegistry, badSigningAlg];
+const rs256Only = new Rs256Verifier({ keys, issuer: 'https://idp.example', audience: 'a', algorithms: 'RS256' });
+const sameClass: typeof AssertionError = Rs256Error;
+void [rs256Only, sameClass];
 
 const when: VerifyOptions = { currentDate: new Date() };
 const grants = new AssertionVerifier(grantOptions);
@@ -123,6 +137,8 @@ const result: VerifyResult = grants.verify('eyJ...', when);
 const sub: string = result.claims.sub;
 const exp: number = result.claims.exp;
 const header: Record<string, unknown> = result.header;
+const alg: Algorithm = result.header.alg;
+void alg;
 const record: ReplayRecord | undefined = clients.verify('eyJ...').replay;
 const expiresAt: number | undefined = record?.expiresAt;
 

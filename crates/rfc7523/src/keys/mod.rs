@@ -34,6 +34,7 @@ use crate::alg::es256::P256VerifyingKey;
 use crate::alg::{Algorithm, KeyMaterialError, KeyType};
 use crate::jws::MAX_HEADER_STRING_LEN;
 
+mod der;
 mod jwk;
 mod rsa;
 mod set;

@@ -479,21 +479,15 @@ fn write_record(meta: &Meta, source: Source<'_>, out: &mut [u8]) -> Result<usize
             (KIND_RSA, numbers_at + 2 * k)
         }
         #[cfg(feature = "es256")]
-        Source::P256(point) => {
-            let slot = out
-                .get_mut(head..head + point.len())
-                .ok_or_else(|| full(head + point.len()))?;
-            slot.copy_from_slice(&point);
-            (KIND_P256, head + point.len())
-        }
+        Source::P256(point) => (
+            KIND_P256,
+            put_after(out, head, &point).ok_or_else(|| full(head + point.len()))?,
+        ),
         #[cfg(feature = "eddsa")]
-        Source::Ed25519(bytes) => {
-            let slot = out
-                .get_mut(head..head + bytes.len())
-                .ok_or_else(|| full(head + bytes.len()))?;
-            slot.copy_from_slice(&bytes);
-            (KIND_ED25519, head + bytes.len())
-        }
+        Source::Ed25519(bytes) => (
+            KIND_ED25519,
+            put_after(out, head, &bytes).ok_or_else(|| full(head + bytes.len()))?,
+        ),
     };
     let len16 = u16::try_from(len).map_err(|_| KeyError::InvalidModulus)?;
     let kid_len = u8::try_from(kid.len()).map_err(|_| KeyError::KidTooLong)?;
@@ -529,6 +523,14 @@ fn write_record(meta: &Meta, source: Source<'_>, out: &mut [u8]) -> Result<usize
     } else {
         Err(full(len))
     }
+}
+
+/// Copies `bytes` into `out` at `at`; the end of the copy, or `None` when `out` is too short.
+#[cfg(any(feature = "es256", feature = "eddsa"))]
+fn put_after(out: &mut [u8], at: usize, bytes: &[u8]) -> Option<usize> {
+    let end = at + bytes.len();
+    out.get_mut(at..end)?.copy_from_slice(bytes);
+    Some(end)
 }
 
 /// `R² mod n` into `rr`, and the Montgomery constant, for a checked modulus.

@@ -4,9 +4,7 @@
 //! modulus decoded into its place, `R² mod n` computed next to it): loading a key needs a few
 //! KiB of stack whatever the key's size.
 
-use pkcs1::der::Decode;
-
-use super::{rsa, KeyError, Kid, X5T_LEN, X5T_S256_LEN};
+use super::{der, rsa, KeyError, Kid, X5T_LEN, X5T_S256_LEN};
 #[cfg(feature = "eddsa")]
 use crate::alg::eddsa::Ed25519VerifyingKey;
 #[cfg(feature = "es256")]
@@ -64,27 +62,23 @@ pub(crate) enum Source<'a> {
 
 /// The material of a DER `SubjectPublicKeyInfo`: `rsaEncryption`, `id-ecPublicKey` with P-256,
 /// or `id-Ed25519`.
-pub(crate) fn spki(der: &[u8]) -> Result<Source<'_>, KeyError> {
-    let spki = spki::SubjectPublicKeyInfoRef::from_der(der).map_err(|_| KeyError::Malformed)?;
-    if spki.algorithm.oid == rsa::RSA_ENCRYPTION {
-        let inner = spki
-            .subject_public_key
-            .as_bytes()
-            .ok_or(KeyError::Malformed)?;
-        pkcs1(inner)
-    } else if spki.algorithm.oid == crate::alg::ID_EC_PUBLIC_KEY {
+pub(crate) fn spki(bytes: &[u8]) -> Result<Source<'_>, KeyError> {
+    let info = der::spki(bytes).ok_or(KeyError::Malformed)?;
+    if info.oid == rsa::RSA_ENCRYPTION {
+        pkcs1(info.key.ok_or(KeyError::Malformed)?)
+    } else if info.oid == crate::alg::ID_EC_PUBLIC_KEY {
         #[cfg(feature = "es256")]
         {
-            let (x, y) = P256VerifyingKey::from_spki_der(der)?.coordinates();
+            let (x, y) = P256VerifyingKey::from_spki_der(bytes)?.coordinates();
             Ok(Source::P256(concat(&x, &y)))
         }
         #[cfg(not(feature = "es256"))]
         Err(KeyError::NotBuiltIn(Algorithm::Es256))
-    } else if spki.algorithm.oid == crate::alg::ID_ED25519 {
+    } else if info.oid == crate::alg::ID_ED25519 {
         #[cfg(feature = "eddsa")]
         {
             Ok(Source::Ed25519(
-                Ed25519VerifyingKey::from_spki_der(der)?.to_bytes(),
+                Ed25519VerifyingKey::from_spki_der(bytes)?.to_bytes(),
             ))
         }
         #[cfg(not(feature = "eddsa"))]
@@ -95,11 +89,11 @@ pub(crate) fn spki(der: &[u8]) -> Result<Source<'_>, KeyError> {
 }
 
 /// The material of a DER PKCS#1 `RSAPublicKey`.
-pub(crate) fn pkcs1(der: &[u8]) -> Result<Source<'_>, KeyError> {
-    let key = pkcs1::RsaPublicKey::from_der(der).map_err(|_| KeyError::Malformed)?;
+pub(crate) fn pkcs1(bytes: &[u8]) -> Result<Source<'_>, KeyError> {
+    let key = der::rsa_public_key(bytes).ok_or(KeyError::Malformed)?;
     Ok(Source::Rsa {
-        n: Modulus::Bytes(key.modulus.as_bytes()),
-        e: rsa::check_exponent(key.public_exponent.as_bytes())?,
+        n: Modulus::Bytes(key.modulus),
+        e: rsa::check_exponent(key.exponent)?,
     })
 }
 

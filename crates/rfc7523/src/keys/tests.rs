@@ -1,3 +1,6 @@
+// They use every key type.
+#![cfg(all(feature = "es256", feature = "eddsa"))]
+
 use super::*;
 use crate::alg::Algorithms;
 

@@ -1,0 +1,238 @@
+// Faults injected into the Worker example (www/worker/) in workerd: the replay store (the
+// Durable Object) throws, answers late or not at all, fails for some records only, and a
+// request body stalls. Each store fault is a Durable Object class of a second Worker
+// ("faults", below) that a Worker running the unchanged bundle binds as its JTI_STORE, so
+// the code under test is exactly what wrangler deploys. The suite runs its tests
+// concurrently: the timeouts overlap, about BODY_READ_TIMEOUT_MS in all.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+
+import { m } from '../../bindings/wasm/js/support/fixtures.mjs';
+import {
+  answer,
+  assertError,
+  assertToken,
+  assertion,
+  bundleWorker,
+  bundledWorker,
+  clientCredentials,
+  grant,
+  grantWithClient,
+  PARTIES,
+  poster,
+  rawRequest,
+  resign,
+  startMiniflare,
+  workerConstant,
+} from './worker-harness.mjs';
+
+const STORE_TIMEOUT_MS = workerConstant('REPLAY_STORE_TIMEOUT_MS');
+const BODY_TIMEOUT_MS = workerConstant('BODY_READ_TIMEOUT_MS');
+const RETRY_AFTER = workerConstant('RETRY_AFTER_SECONDS');
+/** How far from a timeout the "just in time" and "too late" cases are (timers on a loaded
+ *  2-core machine fire late by tens of ms; this leaves seconds). */
+const MARGIN_MS = 2000;
+/** The first character of the record keys FlakyStore fails to claim / to release. */
+const FAILS_CLAIM = '_';
+const FAILS_RELEASE = '-';
+
+/** The fault-injecting replay stores: Durable Object classes with the JtiStore interface. */
+const FAULTS_SCRIPT = `
+import { DurableObject } from 'cloudflare:workers';
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export class ThrowingStore extends DurableObject {
+  claim() { throw new Error('injected: the replay store is down'); }
+  release() { throw new Error('injected: the replay store is down'); }
+}
+
+/** Answers (yes) just before the Worker's timeout. */
+export class JustInTimeStore extends DurableObject {
+  async claim() { await sleep(${STORE_TIMEOUT_MS - MARGIN_MS}); return true; }
+  release() {}
+}
+
+/** Answers (yes) long after the Worker's timeout. */
+export class TooLateStore extends DurableObject {
+  async claim() { await sleep(${2 * STORE_TIMEOUT_MS}); return true; }
+  release() {}
+}
+
+/** Answers neither true nor false. */
+export class ConfusedStore extends DurableObject {
+  claim() { return 'yes'; }
+  release() {}
+}
+
+/** JtiStore's claim and release, except that it throws for keys starting with
+ *  ${JSON.stringify(FAILS_CLAIM)} (claim) or ${JSON.stringify(FAILS_RELEASE)} (release). */
+export class FlakyStore extends DurableObject {
+  constructor(ctx, env) {
+    super(ctx, env);
+    this.sql = ctx.storage.sql;
+    this.sql.exec('CREATE TABLE IF NOT EXISTS jti (key TEXT PRIMARY KEY, expires_at INTEGER NOT NULL)');
+  }
+  claim(key, expiresAt) {
+    if (key.startsWith(${JSON.stringify(FAILS_CLAIM)})) throw new Error('injected: claim failed');
+    if (this.sql.exec('SELECT 1 FROM jti WHERE key = ?', key).toArray().length > 0) return false;
+    this.sql.exec('INSERT INTO jti (key, expires_at) VALUES (?, ?)', key, expiresAt);
+    return true;
+  }
+  release(key, expiresAt) {
+    if (key.startsWith(${JSON.stringify(FAILS_RELEASE)})) throw new Error('injected: release failed');
+    this.sql.exec('DELETE FROM jti WHERE key = ? AND expires_at = ?', key, expiresAt);
+  }
+}
+
+export default { fetch: () => new Response('faults', { status: 404 }) };
+`;
+
+/** 503 temporarily_unavailable, RFC 6749-shaped, with Retry-After: never a token. */
+function assertUnavailable(response) {
+  assertError(response, 503, 'temporarily_unavailable', 'the replay store is unavailable; retry later');
+  assert.deepEqual(Object.keys(response.body).sort(), ['error', 'error_description']);
+  assert.equal(response.headers.get('retry-after'), String(RETRY_AFTER));
+}
+
+describe('Worker example under faults (workerd through Miniflare)', { concurrency: true }, () => {
+  let mf;
+  let bundle;
+  let post;
+  let port;
+  /** The core's records for a request under wrangler.toml's registry. */
+  let records;
+
+  before(async () => {
+    bundle = bundleWorker();
+    const reference = new m.AssertionVerifier({ registry: bundle.config.vars.REGISTRY, replay: 'external' });
+    records = (body) => reference.verifyTokenRequest(body).replay;
+    const faulty = (name, className, useSQLite = false) =>
+      bundledWorker(bundle, name, { store: { scriptName: 'faults', className, useSQLite } });
+    mf = await startMiniflare([
+      bundledWorker(bundle, 'token', { directSocket: true }),
+      { name: 'faults', modules: true, script: FAULTS_SCRIPT, compatibilityDate: bundle.config.compatibility_date },
+      faulty('token-throws', 'ThrowingStore'),
+      faulty('token-in-time', 'JustInTimeStore'),
+      faulty('token-late', 'TooLateStore'),
+      faulty('token-confused', 'ConfusedStore'),
+      faulty('token-flaky', 'FlakyStore', true),
+    ]);
+    post = {};
+    for (const name of ['token', 'token-throws', 'token-in-time', 'token-late', 'token-confused', 'token-flaky']) {
+      post[name] = await poster(mf, name);
+    }
+    port = Number((await mf.unsafeGetDirectURL('token')).port);
+  });
+
+  after(async () => {
+    await mf?.dispose();
+    bundle?.remove();
+  });
+
+  /** An assertion (a grant, or the client's) whose replay record key starts with `prefix`, or
+   *  does not when `not` is set. */
+  async function withKeyPrefix({ client = false, prefix, not = false }) {
+    const template = assertion({ client });
+    const privatePem = PARTIES[client ? 'client' : 'issuer'].key.privatePem;
+    for (let i = 0; i < 2000; i++) {
+      const token = await resign(template, privatePem, { jti: `k-${i}-${Math.random()}` });
+      const [record] = records(client ? clientCredentials(token) : grant(token));
+      if (record.key.startsWith(prefix) !== not) return token;
+    }
+    throw new Error(`no key starting with ${prefix} in 2000 tries`);
+  }
+
+  test('the store throws: 503 temporarily_unavailable with Retry-After, for both uses', async () => {
+    assertUnavailable(await answer(await post['token-throws'](grant())));
+    assertUnavailable(await answer(await post['token-throws'](clientCredentials())));
+    assertUnavailable(await answer(await post['token-throws'](grantWithClient(assertion({ client: true }), assertion()))));
+  });
+
+  test('the store answers neither yes nor no: 503', async () => {
+    assertUnavailable(await answer(await post['token-confused'](grant())));
+  });
+
+  test(`the store answers just within REPLAY_STORE_TIMEOUT_MS (${STORE_TIMEOUT_MS} ms): 200`, async () => {
+    const started = performance.now();
+    assertToken(await answer(await post['token-in-time'](grant())));
+    assert.ok(performance.now() - started >= STORE_TIMEOUT_MS - MARGIN_MS - 50);
+  });
+
+  test('the store answers after REPLAY_STORE_TIMEOUT_MS: 503 once the timeout passes, not when the store answers', async () => {
+    const started = performance.now();
+    assertUnavailable(await answer(await post['token-late'](grant())));
+    const elapsed = performance.now() - started;
+    assert.ok(elapsed >= STORE_TIMEOUT_MS - 50, `${elapsed} ms`);
+    assert.ok(elapsed < 2 * STORE_TIMEOUT_MS - 500, `${elapsed} ms: waited for the store`);
+  });
+
+  test('the grant\'s claim fails after the client\'s succeeded: 503, and the client\'s record is released', async () => {
+    const clientToken = await withKeyPrefix({ client: true, prefix: FAILS_CLAIM + FAILS_RELEASE, not: true });
+    const failingGrant = await withKeyPrefix({ prefix: FAILS_CLAIM });
+    const flaky = post['token-flaky'];
+    assertUnavailable(await answer(await flaky(grantWithClient(clientToken, failingGrant))));
+    // Retried with a grant the store can take: the client assertion was not spent.
+    const goodGrant = await withKeyPrefix({ prefix: FAILS_CLAIM, not: true });
+    assertToken(await answer(await flaky(grantWithClient(clientToken, goodGrant))));
+    assertError(await answer(await flaky(clientCredentials(clientToken))), 401, 'invalid_client', /already used/);
+  });
+
+  test('a release that fails leaves the record claimed (fail closed: the assertion is spent)', async () => {
+    const clientToken = await withKeyPrefix({ client: true, prefix: FAILS_RELEASE });
+    const usedGrant = await withKeyPrefix({ prefix: FAILS_CLAIM, not: true });
+    const flaky = post['token-flaky'];
+    assertToken(await answer(await flaky(grant(usedGrant))));
+    assertError(await answer(await flaky(grantWithClient(clientToken, usedGrant))), 400, 'invalid_grant', /already used/);
+    assertError(await answer(await flaky(clientCredentials(clientToken))), 401, 'invalid_client', /already used/);
+  });
+
+  /** A request whose body arrives in two halves, `pause` ms apart (Infinity: never). */
+  function stalled(body, pause, { chunked = false } = {}) {
+    const head = `POST /token HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\n`;
+    const half = Math.floor(body.length / 2);
+    const parts = chunked
+      ? [`${head}Transfer-Encoding: chunked\r\n\r\n${half.toString(16)}\r\n${body.slice(0, half)}\r\n`, `${(body.length - half).toString(16)}\r\n${body.slice(half)}\r\n0\r\n\r\n`]
+      : [`${head}Content-Length: ${body.length}\r\n\r\n${body.slice(0, half)}`, body.slice(half)];
+    const timeoutMs = BODY_TIMEOUT_MS + 3 * MARGIN_MS;
+    return Number.isFinite(pause)
+      ? rawRequest(port, null, { parts, pauses: [pause], timeoutMs })
+      : rawRequest(port, parts[0], { timeoutMs, untilClose: true });
+  }
+
+  const requestTimeout = (response) => {
+    assert.equal(response.status, 408, response.raw);
+    const body = JSON.parse(response.body);
+    assert.deepEqual(body, { error: 'invalid_request', error_description: 'the request body did not arrive in time' });
+    assert.ok(response.ms >= BODY_TIMEOUT_MS - 50, `${response.ms} ms`);
+    assert.ok(response.ms < BODY_TIMEOUT_MS + 2 * MARGIN_MS, `${response.ms} ms`);
+    // The rest of the request is never read: workerd closes the connection after the answer.
+    assert.ok(response.closed, 'the connection stays open');
+  };
+
+  test(`a body that stalls: 408 after BODY_READ_TIMEOUT_MS (${BODY_TIMEOUT_MS} ms), Content-Length and chunked`, async () => {
+    const [plain, chunked, nothing] = await Promise.all([
+      stalled(grant(), Infinity),
+      stalled(grant(), Infinity, { chunked: true }),
+      // The head only: not one byte of the body.
+      rawRequest(port, `POST /token HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\n`, {
+        timeoutMs: BODY_TIMEOUT_MS + 3 * MARGIN_MS,
+        untilClose: true,
+      }),
+    ]);
+    requestTimeout(plain);
+    requestTimeout(chunked);
+    requestTimeout(nothing);
+  });
+
+  test('a body that completes just within BODY_READ_TIMEOUT_MS: served (200)', async () => {
+    const [plain, chunked] = await Promise.all([
+      stalled(grant(), BODY_TIMEOUT_MS - MARGIN_MS),
+      stalled(grant(), BODY_TIMEOUT_MS - MARGIN_MS, { chunked: true }),
+    ]);
+    for (const response of [plain, chunked]) {
+      assert.equal(response.status, 200, response.raw);
+      assert.equal(JSON.parse(response.body).token_type, 'Bearer');
+      assert.ok(response.ms >= BODY_TIMEOUT_MS - MARGIN_MS - 50);
+    }
+  });
+});
