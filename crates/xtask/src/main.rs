@@ -91,7 +91,7 @@ subcommands:
            load-test them and print their sizes
   bench    run the benchmarks in one run and write BENCHMARKS.md: criterion
            in benches/ (rfc7523, rsa 0.9, ring, aws-lc-rs, jsonwebtoken; RSA-2048
-           and 4096), the npm package vs jose and WebCrypto in Node, the Worker
+           and 4096; PS256, ES256, EdDSA), the npm package vs jose and WebCrypto in Node, the Worker
            example under load in workerd, the embedded firmware under QEMU, and
            `openssl speed` three times; builds the npm package only if missing;
            takes a few minutes; not part of `test`. `bench replay` and
