@@ -606,14 +606,15 @@ fn render_node_algorithms(node: &[(String, String)], s: &mut String) {
     let value = |key: &str| node_value(node, key);
     let _ = writeln!(
         s,
-        "### Per algorithm (issue 13, Node)
-
-         One jose-signed client assertion per algorithm (RSA-2048, P-256, Ed25519), checked by          the package's `nodejs` build (`verify`, a replay hook that accepts every key; RS256          and PS256 with node:crypto's RSAVP1, and all in wasm) and by jose `jwtVerify` with          the same checks. Goal: the package ≥ 1.0× jose, await each and 64 in flight.
-"
+        "### Per algorithm (issue 13, Node)\n\n\
+         One jose-signed client assertion per algorithm (RSA-2048, P-256, Ed25519), checked by \
+         the package's `nodejs` build (`verify`, a replay hook that accepts every key; RS256 \
+         and PS256 with node:crypto's RSAVP1, and all in wasm) and by jose `jwtVerify` with \
+         the same checks. Goal: the package ≥ 1.0× jose, await each and 64 in flight.\n"
     );
     let _ = writeln!(
         s,
-        "| alg | the package /s | µs/op | all in wasm /s | jose await /s | jose 64 in flight /s | vs jose await | vs jose 64 | |
+        "| alg | the package /s | µs/op | all in wasm /s | jose await /s | jose 64 in flight /s | vs jose await | vs jose 64 | |\n\
          |---|---:|---:|---:|---:|---:|---:|---:|:---:|"
     );
     for alg in ["RS256", "PS256", "ES256", "EdDSA"] {
@@ -1079,6 +1080,30 @@ fn group(value: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn node_algorithm_rows_are_a_markdown_table() {
+        let node: Vec<(String, String)> = ["RS256", "PS256", "ES256", "EdDSA"]
+            .iter()
+            .flat_map(|alg| {
+                [
+                    ("rfc7523", "20000"),
+                    ("jose_await", "10000"),
+                    ("jose_64", "25000"),
+                ]
+                .map(|(what, v)| (format!("{alg}/{what}"), v.to_owned()))
+            })
+            .collect();
+        let mut s = String::new();
+        render_node_algorithms(&node, &mut s);
+        // Markdown reads an indented line as code: every line starts at column 0.
+        assert!(s.lines().all(|l| !l.starts_with(' ')), "{s}");
+        assert!(s.contains("\n|---|---:|"), "{s}");
+        assert!(
+            s.contains("| ES256 | 20,000 | 50.0 | – | 10,000 | 25,000 | 2.000× | 0.800× | ✗ |"),
+            "{s}"
+        );
+    }
 
     #[test]
     fn reads_the_criterion_median() {
