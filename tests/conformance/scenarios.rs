@@ -3101,3 +3101,125 @@ fn key_lookup_can_supply_the_rsa_operation_and_the_core_still_decides() {
     assert_eq!(key.exponent(), 65537);
     assert_eq!(key.modulus().len(), 256);
 }
+
+/// What [`Judge::verify_signature`] answers: nothing (the core verifies), or a fixed verdict.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Verdict {
+    Core,
+    Yes,
+    No,
+}
+
+/// One [`rfc7523::SignatureCheck`] as recorded: algorithm, signing input, signature.
+type Check = (rfc7523::Algorithm, Vec<u8>, Vec<u8>);
+
+/// Trusted issuers whose signatures "another implementation" judges: it records each check
+/// and answers as [`Verdict`] says.
+struct Judge<'a> {
+    issuers: &'a [Party<'a>],
+    verdict: Verdict,
+    calls: std::cell::RefCell<Vec<Check>>,
+}
+
+impl rfc7523::KeyLookup for Judge<'_> {
+    fn party(&self, id: &str) -> Option<Party<'_>> {
+        self.issuers.party(id)
+    }
+
+    fn verify_signature(&self, check: &rfc7523::SignatureCheck<'_>) -> Option<bool> {
+        assert!(matches!(check.key().material(), MaterialRef::Rsa(_)));
+        self.calls.borrow_mut().push((
+            check.alg(),
+            check.message().to_vec(),
+            check.signature().to_vec(),
+        ));
+        match self.verdict {
+            Verdict::Core => None,
+            Verdict::Yes => Some(true),
+            Verdict::No => Some(false),
+        }
+    }
+}
+
+#[test]
+fn key_lookup_can_decide_signatures_after_the_core_checked_their_form() {
+    let f = fixtures();
+    let issuers = trusted_issuers(f, Policy::default());
+    let token = signed(&grant_base());
+    let (input, signature) = token.rsplit_once('.').unwrap();
+    let signature = Base64UrlUnpadded::decode_vec(signature).unwrap();
+    let mut tampered = signature.clone();
+    *tampered.last_mut().unwrap() ^= 1;
+    let tampered_token = with_signature(&token, &tampered);
+    let key = f.keys.iter().next().unwrap();
+    let MaterialRef::Rsa(key) = key.material() else {
+        panic!("not an RSA key")
+    };
+    let n = key.modulus().to_vec();
+    for (verdict, token, expected) in [
+        (Verdict::Core, &token, Ok(())),
+        (Verdict::Core, &tampered_token, Err(Error::InvalidSignature)),
+        // The lookup's answer decides: a refusal refuses a good signature, ...
+        (Verdict::No, &token, Err(Error::InvalidSignature)),
+        // ... and an acceptance accepts a bad one (what the trait's docs warn about).
+        (Verdict::Yes, &tampered_token, Ok(())),
+    ] {
+        let judge = Judge {
+            issuers: &issuers,
+            verdict,
+            calls: Default::default(),
+        };
+        let grant = GrantProfile {
+            issuers: &judge,
+            audiences: &[AS_ISSUER],
+        };
+        let mut store = MemoryReplayStore::<8>::new();
+        let outcome = grant
+            .validate(token, NOW, &mut store, &mut DecodeBuffer::new())
+            .map(|_| ());
+        assert_eq!(outcome, expected, "{verdict:?}");
+        let sent = token.rsplit_once('.').unwrap().1;
+        assert_eq!(
+            *judge.calls.borrow(),
+            vec![(
+                rfc7523::Algorithm::Rs256,
+                input.as_bytes().to_vec(),
+                Base64UrlUnpadded::decode_vec(sent).unwrap()
+            )],
+            "{verdict:?}: the signing input and the signature as sent, once"
+        );
+    }
+    // A signature of the wrong length or not below n never reaches the lookup, whatever it
+    // would answer.
+    let judge = Judge {
+        issuers: &issuers,
+        verdict: Verdict::Yes,
+        calls: Default::default(),
+    };
+    let grant = GrantProfile {
+        issuers: &judge,
+        audiences: &[AS_ISSUER],
+    };
+    let mut store = MemoryReplayStore::<8>::new();
+    for (signature, expected) in [
+        (n.clone(), Error::InvalidSignature),
+        ([0xff; 256].to_vec(), Error::InvalidSignature),
+        (
+            n[1..].to_vec(),
+            Error::Malformed(Malformed::SignatureLength),
+        ),
+        (
+            [&[0u8][..], &signature].concat(),
+            Error::Malformed(Malformed::SignatureLength),
+        ),
+    ] {
+        let token = with_signature(&token, &signature);
+        assert_eq!(
+            grant
+                .validate(&token, NOW, &mut store, &mut DecodeBuffer::new())
+                .err(),
+            Some(expected)
+        );
+    }
+    assert!(judge.calls.borrow().is_empty());
+}

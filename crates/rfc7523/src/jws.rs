@@ -20,7 +20,8 @@ use crate::base64url::{self, DecodeError};
 use crate::claims::{ClaimStr, Claims};
 use crate::error::{Error, HeaderParameter, Limit, Malformed, Part};
 use crate::json::{self, JsonError, Value};
-use crate::keys::{KeyHint, KeyRef, KeyStore, Keys, RsaKey, X5T_LEN, X5T_S256_LEN};
+use crate::keys::{KeyHint, KeyRef, KeyStore, Keys, X5T_LEN, X5T_S256_LEN};
+use crate::party::KeyLookup;
 
 /// Longest compact JWS accepted, in bytes (the default for every policy; a policy may set a
 /// smaller limit with [`Checks::max_token_len`](crate::Checks::max_token_len)).
@@ -221,18 +222,18 @@ impl<'t, 'b> UnverifiedAssertion<'t, 'b> {
         self,
         keys: &KeyStore<N>,
     ) -> Result<VerifiedAssertion<'b>, Error> {
-        self.verify_using(keys.keys(), Algorithms::ALL, &|key, signature, out| {
-            key.rsavp1(signature, out)
-        })
+        // No party: the lookup's cryptography is this crate's own.
+        let own: &[crate::Party<'_>] = &[];
+        self.verify_using(keys.keys(), Algorithms::ALL, own)
     }
 
-    /// [`verify`](Self::verify) with the party's allow-list and `rsavp1` as the RSA public-key
-    /// operation (a [`KeyLookup::rsavp1`](crate::KeyLookup::rsavp1)).
-    pub(crate) fn verify_using(
+    /// [`verify`](Self::verify) with the party's allow-list and `lookup`'s cryptography
+    /// ([`KeyLookup::rsavp1`], [`KeyLookup::verify_signature`]).
+    pub(crate) fn verify_using<L: KeyLookup + ?Sized>(
         self,
         keys: Keys<'_>,
         allowed: Algorithms,
-        rsavp1: &Rsavp1<'_>,
+        lookup: &L,
     ) -> Result<VerifiedAssertion<'b>, Error> {
         let alg = self.header.alg;
         // RFC 8725 §3.1: the party's allow-list, before any key is tried.
@@ -263,7 +264,7 @@ impl<'t, 'b> UnverifiedAssertion<'t, 'b> {
             tried += 1;
             let signature = self.signature;
             let message = self.signing_input.as_bytes();
-            let outcome = key.verify(alg, message, &digest, signature, rsavp1);
+            let outcome = key.verify(alg, message, &digest, signature, lookup);
             match outcome {
                 Ok(()) => {
                     verified_by = Some(key);
@@ -287,10 +288,6 @@ impl<'t, 'b> UnverifiedAssertion<'t, 'b> {
         }
     }
 }
-
-/// An RSAVP1 implementation (RFC 8017 §5.2.2): `(key, signature, out)`, as
-/// [`KeyLookup::rsavp1`](crate::KeyLookup::rsavp1).
-pub(crate) type Rsavp1<'f> = dyn Fn(&RsaKey<'_>, &[u8], &mut [u8]) -> Option<()> + 'f;
 
 /// A JWS whose signature verified under a trusted key. Its claims can now be read. It borrows
 /// the [`DecodeBuffer`] holding its decoded header and payload (`'b`).

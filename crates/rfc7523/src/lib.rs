@@ -104,7 +104,7 @@ pub use jws::{DecodeBuffer, Header, UnverifiedAssertion, VerifiedAssertion};
 pub use keys::OwnedKeys;
 pub use keys::{
     KeyError, KeyHint, KeyMaterial, KeyRef, KeySet, KeyStore, Keys, MaterialRef, RsaKey,
-    RsaVerifyingKey, VerifyingKey,
+    RsaVerifyingKey, SignatureCheck, VerifyingKey,
 };
 pub use party::{KeyLookup, Party, Policy, Subjects};
 pub use profile::{Checks, ClientAuthProfile, GrantProfile, TypRule, ValidatedAssertion};

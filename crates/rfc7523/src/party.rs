@@ -12,7 +12,7 @@
 //! CLI, the npm package, the Worker), or any type of the caller's.
 
 use crate::alg::Algorithms;
-use crate::keys::{KeyStore, Keys, RsaKey};
+use crate::keys::{KeyStore, Keys, RsaKey, SignatureCheck};
 use crate::profile::{Checks, TypRule};
 
 /// One party: a client (its `client_id`) or a trusted issuer of grants (its `iss`), with the
@@ -89,7 +89,9 @@ impl Subjects<'_> {
 }
 
 /// Finds a party by the id an assertion claims (its `iss`; for client authentication also the
-/// request's `client_id`), and runs the RSA public-key operation with its keys.
+/// request's `client_id`), and, if it wants to, does the cryptography with its keys: RSA's
+/// public-key operation ([`rsavp1`](Self::rsavp1)), or a whole signature check
+/// ([`verify_signature`](Self::verify_signature)).
 pub trait KeyLookup {
     /// The party whose id is exactly `id`, or `None` when there is none.
     fn party(&self, id: &str) -> Option<Party<'_>>;
@@ -106,6 +108,24 @@ pub trait KeyLookup {
     /// §9.1.2), so a wrong result refuses the assertion.
     fn rsavp1(&self, key: &RsaKey<'_>, signature: &[u8], out: &mut [u8]) -> Option<()> {
         key.rsavp1(signature, out)
+    }
+
+    /// The verdict on one signature when this lookup decides it: `Some(true)` verified,
+    /// `Some(false)` refused (`invalid_signature`, or the next key the header selects); `None`
+    /// (the default) lets this crate verify it, with [`rsavp1`](Self::rsavp1) for RSA.
+    ///
+    /// It is called only with a key of a party of [`party`](Self::party), the one algorithm
+    /// that key serves, and a signature of the form that algorithm requires (length; RSA:
+    /// below n; ES256: r and s in 1..n − 1; Ed25519: S below L and R not of small order:
+    /// `alg/form.rs`), checked first; everything around it (which keys
+    /// are tried, in which order, the claims, replay) stays this crate's. Unlike
+    /// [`rsavp1`](Self::rsavp1), whose result this crate still compares with the one valid
+    /// encoding, the answer here is trusted: an implementation that answers `Some(true)`
+    /// wrongly accepts a forgery. The npm package answers with `node:crypto` only after a
+    /// known-answer check of it, and from its asynchronous methods' awaited verifications.
+    fn verify_signature(&self, check: &SignatureCheck<'_>) -> Option<bool> {
+        let _ = check;
+        None
     }
 }
 
@@ -128,6 +148,10 @@ impl<L: KeyLookup + ?Sized> KeyLookup for &L {
 
     fn rsavp1(&self, key: &RsaKey<'_>, signature: &[u8], out: &mut [u8]) -> Option<()> {
         (**self).rsavp1(key, signature, out)
+    }
+
+    fn verify_signature(&self, check: &SignatureCheck<'_>) -> Option<bool> {
+        (**self).verify_signature(check)
     }
 }
 

@@ -199,10 +199,7 @@ impl<L: KeyLookup + ?Sized> GrantProfile<'_, L> {
         let party = self.issuers.party(issuer).ok_or(Error::IssuerMismatch)?;
         let policy = party.policy;
         check_token_len(token, &policy)?;
-        let assertion =
-            unverified.verify_using(party.keys, policy.algorithms, &|key, signature, out| {
-                self.issuers.rsavp1(key, signature, out)
-            })?;
+        let assertion = unverified.verify_using(party.keys, policy.algorithms, self.issuers)?;
         let claims = assertion.claims()?;
         // RFC 8725 §3.11: an assertion typed for client authentication (or any other
         // explicit JWT type) is not a grant.
@@ -264,10 +261,7 @@ impl<L: KeyLookup + ?Sized> ClientAuthProfile<'_, L> {
         let party = self.clients.party(issuer).ok_or(Error::IssuerMismatch)?;
         let policy = party.policy;
         check_token_len(token, &policy)?;
-        let assertion =
-            unverified.verify_using(party.keys, policy.algorithms, &|key, signature, out| {
-                self.clients.rsavp1(key, signature, out)
-            })?;
+        let assertion = unverified.verify_using(party.keys, policy.algorithms, self.clients)?;
         let claims = assertion.claims()?;
         check_client_typ(
             assertion.header().typ().map(|typ| typ.decode(&mut text)),

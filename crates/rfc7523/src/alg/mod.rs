@@ -26,6 +26,7 @@ use core::fmt;
 pub mod eddsa;
 #[cfg(feature = "es256")]
 pub mod es256;
+pub(crate) mod form;
 #[cfg(feature = "ps256")]
 pub mod ps256;
 pub mod rs256;

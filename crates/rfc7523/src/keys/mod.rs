@@ -33,6 +33,7 @@ use crate::alg::eddsa::Ed25519VerifyingKey;
 use crate::alg::es256::P256VerifyingKey;
 use crate::alg::{Algorithm, KeyMaterialError, KeyType};
 use crate::jws::MAX_HEADER_STRING_LEN;
+use crate::party::KeyLookup;
 
 mod der;
 mod jwk;
@@ -509,29 +510,54 @@ impl<'a> KeyRef<'a> {
     }
 
     /// Verifies `signature` over the JWS signing input `message` (whose SHA-256 is `digest`)
-    /// with `alg`, which the caller has checked this key serves. RSA's public-key operation is
-    /// `rsavp1` (the crate's own, or a [`KeyLookup`](crate::KeyLookup)'s).
-    pub(crate) fn verify(
+    /// with `alg`, which the caller has checked this key serves. First the form `alg` requires
+    /// of a signature (`alg/form.rs`); then `lookup`'s
+    /// [`verify_signature`](KeyLookup::verify_signature) decides, when it does; otherwise this
+    /// crate's implementation, with `lookup`'s [`rsavp1`](KeyLookup::rsavp1) as RSA's
+    /// public-key operation.
+    pub(crate) fn verify<L: KeyLookup + ?Sized>(
         &self,
         alg: Algorithm,
         message: &[u8],
         digest: &[u8; 32],
         signature: &[u8],
-        rsavp1: &crate::jws::Rsavp1<'_>,
+        lookup: &L,
     ) -> Result<(), crate::alg::VerifyFailure> {
-        use crate::alg::{rs256, VerifyFailure};
+        use crate::alg::{form, rs256, VerifyFailure};
+        match (self.material, alg) {
+            (MaterialRef::Rsa(key), _) => form::rsa(key.modulus(), signature)?,
+            #[cfg(feature = "es256")]
+            (MaterialRef::P256(_), _) => form::es256(signature)?,
+            #[cfg(feature = "eddsa")]
+            (MaterialRef::Ed25519(_), _) => form::ed25519(signature)?,
+            #[allow(unreachable_patterns)]
+            _ => {}
+        }
+        let check = SignatureCheck {
+            key: *self,
+            alg,
+            message,
+            signature,
+        };
+        if let Some(verified) = lookup.verify_signature(&check) {
+            return if verified {
+                Ok(())
+            } else {
+                Err(VerifyFailure::Invalid)
+            };
+        }
         // Without a feature, its keys never load and `serves_algorithm` never chooses it.
         let _ = message;
         match (self.material, alg) {
             (MaterialRef::Rsa(key), Algorithm::Rs256) => {
                 rs256::verify(key.modulus(), digest, signature, &|em| {
-                    rsavp1(&key, signature, em)
+                    lookup.rsavp1(&key, signature, em)
                 })
             }
             #[cfg(feature = "ps256")]
             (MaterialRef::Rsa(key), Algorithm::Ps256) => {
                 crate::alg::ps256::verify(key.modulus(), key.bits(), digest, signature, &|em| {
-                    rsavp1(&key, signature, em)
+                    lookup.rsavp1(&key, signature, em)
                 })
             }
             #[cfg(feature = "es256")]
@@ -544,6 +570,40 @@ impl<'a> KeyRef<'a> {
             }
             _ => Err(VerifyFailure::Invalid),
         }
+    }
+}
+
+/// One signature for a [`KeyLookup::verify_signature`] to judge: a key of a party, the one
+/// algorithm it serves for this assertion, the JWS signing input (RFC 7515 §5.2 step 8:
+/// `BASE64URL(header) || '.' || BASE64URL(payload)`, not its digest) and the signature, whose
+/// form for `alg` this crate has already checked (`alg/form.rs`).
+#[derive(Clone, Copy, Debug)]
+pub struct SignatureCheck<'a> {
+    key: KeyRef<'a>,
+    alg: Algorithm,
+    message: &'a [u8],
+    signature: &'a [u8],
+}
+
+impl<'a> SignatureCheck<'a> {
+    /// The key, a key of the party the assertion names.
+    pub const fn key(&self) -> &KeyRef<'a> {
+        &self.key
+    }
+
+    /// The algorithm: the header's `alg`, which this key serves.
+    pub const fn alg(&self) -> Algorithm {
+        self.alg
+    }
+
+    /// The JWS signing input, as signed.
+    pub const fn message(&self) -> &'a [u8] {
+        self.message
+    }
+
+    /// The signature, of the form `alg` requires.
+    pub const fn signature(&self) -> &'a [u8] {
+        self.signature
     }
 }
 
