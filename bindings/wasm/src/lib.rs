@@ -17,6 +17,8 @@ compile_error!("rfc7523-wasm: enable `verify` (the default), `sign`, or both");
 
 #[cfg(feature = "verify")]
 mod platform_rsa;
+#[cfg(feature = "verify")]
+mod platform_sig;
 #[cfg(feature = "sign")]
 mod sign;
 #[cfg(feature = "verify")]

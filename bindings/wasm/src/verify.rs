@@ -2,21 +2,25 @@
 //! document, or the one party of the `keys` form), the replay choices, and errors as
 //! `AssertionError` objects (feature `verify`, on by default: the package's main module).
 
-use js_sys::{Array, Function, Object, Reflect, JSON};
+use core::cell::RefCell;
+use std::rc::Rc;
+
+use js_sys::{Array, Function, Object, Promise, Reflect, JSON};
 use rfc7523::limits::MAX_LIFETIME_SETTING;
 use rfc7523::profile::DEFAULT_MAX_LIFETIME;
 use rfc7523::registry::{RegisteredParty, Registry};
 use rfc7523::token_request::{OtherClientAuthentication, TokenError};
 use rfc7523::{
     Algorithm, Algorithms, BoxedReplayStore, Checks, ClaimString, ClientAuthProfile, DecodeBuffer,
-    Error, GrantProfile, KeyLookup, KeySet, MaterialRef, OwnedKeys, Party, Reason, ReplayEntry,
-    ReplayError, ReplayKey, ReplayStore, RsaKey, TokenBuffers, TokenEndpoint, TypRule, Use,
-    ValidatedAssertion,
+    Error, GrantProfile, KeyLookup, KeyRef, KeySet, KeyType, MaterialRef, OwnedKeys, Party, Reason,
+    ReplayEntry, ReplayError, ReplayKey, ReplayStore, RsaKey, SignatureCheck, TokenBuffers,
+    TokenEndpoint, TypRule, Use, ValidatedAssertion,
 };
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use crate::platform_rsa::PlatformKeys;
+use crate::platform_sig::PlatformSignatures;
 use crate::{base64url, boolean, member, optional, seconds, string, type_error, unix_seconds};
 
 /// Entries of the default per-instance replay store (56 bytes each: 3.5 MiB), sized for real
@@ -345,6 +349,7 @@ const VERIFIER_OPTIONS: &[&str] = &[
     "registry",
     "replay",
     "rsa",
+    "ec",
     "otherClientAuthentication",
     "replayCapacity",
 ];
@@ -401,6 +406,14 @@ impl Config {
     /// this order, and a key is found in it by the address of its stored modulus, so a key's
     /// handle is its own.
     fn rsa_keys(&self) -> impl Iterator<Item = RsaKey<'_>> {
+        self.keys().filter_map(|key| match key.material() {
+            MaterialRef::Rsa(rsa) => Some(rsa),
+            _ => None,
+        })
+    }
+
+    /// Every key of every party, in the order of [`rsa_keys`](Self::rsa_keys).
+    fn keys(&self) -> impl Iterator<Item = KeyRef<'_>> {
         let (one, registry) = match self {
             Config::One(one) => (Some(one.party.keys().iter()), None),
             Config::Registry(registry) => (
@@ -417,18 +430,18 @@ impl Config {
         one.into_iter()
             .flatten()
             .chain(registry.into_iter().flatten())
-            .filter_map(|key| match key.material() {
-                MaterialRef::Rsa(rsa) => Some(rsa),
-                _ => None,
-            })
     }
 }
 
-/// The parties of one use, with the RSA operation the verifier uses.
+/// The parties of one use, with the cryptography the verifier uses.
 struct Lookup<'a> {
     config: &'a Config,
     use_: Use,
     platform: Option<&'a PlatformKeys>,
+    signatures: Option<&'a PlatformSignatures>,
+    /// In a round of an asynchronous call: its verdicts so far, and what it asks for.
+    #[cfg(feature = "platform-rsa")]
+    round: Option<&'a asynchronous::Round<'a>>,
 }
 
 impl KeyLookup for Lookup<'_> {
@@ -457,6 +470,17 @@ impl KeyLookup for Lookup<'_> {
         });
         platform.or_else(|| key.rsavp1(signature, out))
     }
+
+    /// ES256 and Ed25519 by the platform's `verify` where it passed its checks; in an
+    /// asynchronous call, the verdicts of its rounds (see `asynchronous`). `None`: the core
+    /// verifies (RSA with [`rsavp1`](Self::rsavp1) above).
+    fn verify_signature(&self, check: &SignatureCheck<'_>) -> Option<bool> {
+        #[cfg(feature = "platform-rsa")]
+        if let Some(round) = self.round {
+            return round.verify_signature(check, self.signatures);
+        }
+        self.signatures?.verify(check)
+    }
 }
 
 /// Validates RFC 7523 assertions (and token requests carrying them) for its parties: the
@@ -464,11 +488,22 @@ impl KeyLookup for Lookup<'_> {
 #[wasm_bindgen]
 #[derive(Debug)]
 pub struct AssertionVerifier {
+    /// Shared with the asynchronous calls in flight, which outlive the method that started
+    /// them.
+    shared: Rc<Shared>,
+}
+
+/// A verifier's parties, policy, replay store and cryptography.
+#[derive(Debug)]
+struct Shared {
     config: Config,
     other_client_auth: OtherClientAuthentication,
-    replay: Replay,
+    /// Borrowed for one synchronous run of the core at a time.
+    replay: RefCell<Replay>,
     /// The platform's RSA, when it is used (option `rsa`).
     platform: Option<PlatformKeys>,
+    /// The platform's `verify`, when it is used (options `ec` and `rsa`).
+    signatures: Option<PlatformSignatures>,
     option_names: OptionNames,
 }
 
@@ -561,18 +596,50 @@ impl AssertionVerifier {
             Some("wasm") => None,
             Some(_) => return Err(type_error("rsa must be \"platform\" or \"wasm\"")),
         };
+        let ec = match string(&options, "ec")?.as_deref() {
+            None | Some("platform") => true,
+            Some("wasm") => false,
+            Some(_) => return Err(type_error("ec must be \"platform\" or \"wasm\"")),
+        };
+        let signatures = PlatformSignatures::load(|| config.keys(), ec, platform.is_some());
         Ok(AssertionVerifier {
-            config,
-            other_client_auth,
-            replay,
-            platform,
-            option_names: OptionNames {
-                verify: names(VERIFY_OPTIONS),
-                token_request: names(TOKEN_REQUEST_OPTIONS),
-                use_: "use".into(),
-                authorization: "authorization".into(),
-            },
+            shared: Rc::new(Shared {
+                config,
+                other_client_auth,
+                replay: RefCell::new(replay),
+                platform,
+                signatures,
+                option_names: OptionNames {
+                    verify: names(VERIFY_OPTIONS),
+                    token_request: names(TOKEN_REQUEST_OPTIONS),
+                    use_: "use".into(),
+                    authorization: "authorization".into(),
+                },
+            }),
         })
+    }
+
+    /// Which implementation verifies each algorithm in `verify` and `verifyTokenRequest`:
+    /// `"node:crypto"` or `"wasm"` (options `rsa` and `ec`).
+    #[wasm_bindgen(getter, unchecked_return_type = "Implementations")]
+    pub fn implementations(&self) -> JsValue {
+        let out = Object::new();
+        for alg in Algorithm::ALL {
+            let platform = match alg.key_type() {
+                KeyType::Rsa => self.shared.platform.is_some(),
+                key_type => self
+                    .shared
+                    .signatures
+                    .as_ref()
+                    .is_some_and(|s| s.verifies(key_type)),
+            };
+            let _ = set(
+                &out,
+                alg.as_str(),
+                &if platform { "node:crypto" } else { "wasm" }.into(),
+            );
+        }
+        out.into()
     }
 
     /// Which RSA implementation this verifier uses: `"node:crypto"` or `"wasm"` (option
@@ -583,7 +650,7 @@ impl AssertionVerifier {
         unchecked_return_type = "\"node:crypto\" | \"wasm\""
     )]
     pub fn rsa_implementation(&self) -> JsValue {
-        JsValue::from_str(if self.platform.is_some() {
+        JsValue::from_str(if self.shared.platform.is_some() {
             "node:crypto"
         } else {
             "wasm"
@@ -597,7 +664,317 @@ impl AssertionVerifier {
         token: &str,
         options: Option<VerifyOptions>,
     ) -> Result<VerifyResult, JsValue> {
-        let options: Option<JsValue> = options.map(Into::into);
+        let (use_, now) = self.shared.verify_options(options.map(Into::into))?;
+        let work = Work::Verify { token, use_, now };
+        Ok(self.shared.run(&work, Round::NONE)?.unchecked_into())
+    }
+
+    /// Validates an `application/x-www-form-urlencoded` token request body; returns
+    /// `{ use, grantType, clientAuthentication, claims, clientClaims }` or throws
+    /// `AssertionError` carrying `status` and `body`. Option `authorization`: the request's
+    /// `Authorization` header, whose presence alone counts.
+    #[wasm_bindgen(js_name = verifyTokenRequest)]
+    pub fn verify_token_request(
+        &mut self,
+        body: &str,
+        options: Option<TokenRequestOptions>,
+    ) -> Result<TokenRequestResult, JsValue> {
+        let (authorization, now) = self.shared.token_request_options(options.map(Into::into))?;
+        let work = Work::TokenRequest {
+            body,
+            authorization,
+            now,
+        };
+        Ok(self.shared.run(&work, Round::NONE)?.unchecked_into())
+    }
+
+    /// `verify`, asynchronously: the same verdicts, errors and replay records, with the
+    /// signature verified by the platform's asynchronous `verify` where it has one
+    /// (`node:crypto` on libuv's threadpool), so that calls in flight use every core.
+    /// Rejects where `verify` throws (a `TypeError` for bad options too).
+    #[wasm_bindgen(js_name = verifyAsync, unchecked_return_type = "Promise<VerifyResult>")]
+    pub fn verify_async(&mut self, token: String, options: Option<VerifyOptions>) -> Promise {
+        match self.shared.verify_options(options.map(Into::into)) {
+            Ok((use_, now)) => self.start(OwnedWork::Verify { token, use_, now }),
+            Err(e) => Promise::reject(&e),
+        }
+    }
+
+    /// `verifyTokenRequest`, asynchronously, as [`verifyAsync`](Self::verify_async) is
+    /// `verify`.
+    #[wasm_bindgen(
+        js_name = verifyTokenRequestAsync,
+        unchecked_return_type = "Promise<TokenRequestResult>"
+    )]
+    pub fn verify_token_request_async(
+        &mut self,
+        body: String,
+        options: Option<TokenRequestOptions>,
+    ) -> Promise {
+        match self.shared.token_request_options(options.map(Into::into)) {
+            Ok((authorization, now)) => self.start(OwnedWork::TokenRequest {
+                body,
+                authorization,
+                now,
+            }),
+            Err(e) => Promise::reject(&e),
+        }
+    }
+}
+
+/// What one call validates, with its options read.
+enum Work<'w> {
+    Verify {
+        token: &'w str,
+        use_: Use,
+        now: u64,
+    },
+    TokenRequest {
+        body: &'w str,
+        authorization: bool,
+        now: u64,
+    },
+}
+
+/// [`Work`] owned, for an asynchronous call.
+#[cfg_attr(not(feature = "platform-rsa"), allow(dead_code))]
+enum OwnedWork {
+    Verify {
+        token: String,
+        use_: Use,
+        now: u64,
+    },
+    TokenRequest {
+        body: String,
+        authorization: bool,
+        now: u64,
+    },
+}
+
+impl OwnedWork {
+    #[cfg_attr(not(feature = "platform-rsa"), allow(dead_code))]
+    fn as_work(&self) -> Work<'_> {
+        match *self {
+            OwnedWork::Verify {
+                ref token,
+                use_,
+                now,
+            } => Work::Verify { token, use_, now },
+            OwnedWork::TokenRequest {
+                ref body,
+                authorization,
+                now,
+            } => Work::TokenRequest {
+                body,
+                authorization,
+                now,
+            },
+        }
+    }
+}
+
+#[cfg(not(feature = "platform-rsa"))]
+impl AssertionVerifier {
+    /// Without a platform, every verification is synchronous: the promise of the
+    /// synchronous method's answer.
+    fn start(&mut self, work: OwnedWork) -> Promise {
+        match self.shared.run(&work.as_work(), Round::NONE) {
+            Ok(out) => Promise::resolve(&out),
+            Err(e) => Promise::reject(&e),
+        }
+    }
+}
+
+/// A round of an asynchronous call (`asynchronous::Round`); none in this build.
+#[cfg(not(feature = "platform-rsa"))]
+struct Round<'a>(core::convert::Infallible, core::marker::PhantomData<&'a ()>);
+
+#[cfg(not(feature = "platform-rsa"))]
+impl Round<'_> {
+    /// Not a round: the synchronous methods.
+    const NONE: Option<&'static Round<'static>> = None;
+}
+
+#[cfg(feature = "platform-rsa")]
+use asynchronous::Round;
+
+/// The asynchronous methods with a platform: the core runs in rounds (see [`Round`]).
+#[cfg(feature = "platform-rsa")]
+mod asynchronous {
+    use core::cell::{Cell, RefCell};
+    use std::rc::Rc;
+
+    use js_sys::{Array, Promise};
+    use rfc7523::{Algorithm, SignatureCheck};
+    use wasm_bindgen::closure::Closure;
+    use wasm_bindgen::JsValue;
+
+    use super::{AssertionVerifier, OwnedWork, Shared};
+    use crate::platform_sig::{key_address, PlatformSignatures};
+
+    /// Signatures one call may ask the platform to verify asynchronously; any further one is
+    /// verified synchronously. A call verifies at most two assertions, each under the keys
+    /// its header selects.
+    const MAX_ASYNC_SIGNATURES: usize = 8;
+
+    /// One signature a round asked the platform to verify: the key (its address), the
+    /// algorithm, the signing input and the signature.
+    #[derive(Debug, PartialEq, Eq)]
+    pub(super) struct Asked {
+        key: usize,
+        alg: Algorithm,
+        message: Vec<u8>,
+        signature: Vec<u8>,
+    }
+
+    impl Asked {
+        fn of(check: &SignatureCheck<'_>) -> Self {
+            Self {
+                key: key_address(check.key().material()),
+                alg: check.alg(),
+                message: check.message().to_vec(),
+                signature: check.signature().to_vec(),
+            }
+        }
+
+        fn is(&self, check: &SignatureCheck<'_>) -> bool {
+            self.key == key_address(check.key().material())
+                && self.alg == check.alg()
+                && self.message == check.message()
+                && self.signature == check.signature()
+        }
+    }
+
+    /// A verdict of the platform: `None` when it had none (then as the synchronous methods).
+    #[derive(Debug)]
+    pub(super) struct Answer {
+        asked: Asked,
+        verdict: Option<bool>,
+    }
+
+    /// One synchronous run of the core in an asynchronous call.
+    ///
+    /// A signature the platform can verify and no earlier round answered is *asked* for: the
+    /// round records it and answers "verified" for now, so that the core goes on to the next
+    /// assertion of the call and asks for its signature in the same round (a token request's
+    /// two are verified in parallel); the replay store is not touched (its answer is "not
+    /// seen"), and the round's outcome is discarded. The call awaits the verdicts and runs
+    /// the core again with them. A round that asks for nothing has only real verdicts, and
+    /// its replay store is the real one: its outcome is the call's, exactly what the
+    /// synchronous method answers given the same verdicts, replay included.
+    ///
+    /// Once a round has used the real replay store (a token request's first assertion), it
+    /// may no longer ask: a signature after that is verified synchronously (as by the
+    /// synchronous methods), so that nothing is inserted in a round whose outcome is then
+    /// discarded.
+    #[derive(Debug)]
+    pub(crate) struct Round<'a> {
+        answers: &'a [Answer],
+        asked: RefCell<Vec<(Asked, JsValue)>>,
+        committed: Cell<bool>,
+    }
+
+    impl Round<'_> {
+        /// Not a round: the synchronous methods.
+        pub(crate) const NONE: Option<&'static Round<'static>> = None;
+
+        /// The verdict on `check` in this round (see [`Round`]).
+        pub(crate) fn verify_signature(
+            &self,
+            check: &SignatureCheck<'_>,
+            signatures: Option<&PlatformSignatures>,
+        ) -> Option<bool> {
+            let synchronous = || signatures.and_then(|s| s.verify(check));
+            if let Some(answer) = self.answers.iter().find(|a| a.asked.is(check)) {
+                return answer.verdict.or_else(synchronous);
+            }
+            let mut asked = self.asked.borrow_mut();
+            if self.committed.get() || self.answers.len() + asked.len() >= MAX_ASYNC_SIGNATURES {
+                return synchronous();
+            }
+            let Some(request) = signatures.and_then(|s| s.request(check)) else {
+                return synchronous();
+            };
+            asked.push((Asked::of(check), request));
+            // For now: this round's outcome is not used.
+            Some(true)
+        }
+
+        /// Whether the replay store may be used for real now (see [`Round`]): then it is, and
+        /// the round may ask for nothing more.
+        pub(crate) fn commit(&self) -> bool {
+            if self.asked.borrow().is_empty() {
+                self.committed.set(true);
+                true
+            } else {
+                false
+            }
+        }
+    }
+
+    /// An asynchronous call between rounds.
+    struct Call {
+        shared: Rc<Shared>,
+        work: OwnedWork,
+        answers: Vec<Answer>,
+    }
+
+    impl Call {
+        /// Records the verdicts on what the last round asked (`verdicts`: an array of `true`,
+        /// `false` or `null`, in the order asked), then runs a round: the call's result (or
+        /// error), or `[requests, next]` when the round asked for signatures (`requests` for
+        /// the platform, `next(verdicts)` the next round).
+        fn step(mut self, asked: Vec<Asked>, verdicts: &JsValue) -> Result<JsValue, JsValue> {
+            let verdicts = Array::from(verdicts);
+            for (i, asked) in (0u32..).zip(asked) {
+                self.answers.push(Answer {
+                    asked,
+                    verdict: verdicts.get(i).as_bool(),
+                });
+            }
+            let round = Round {
+                answers: &self.answers,
+                asked: RefCell::new(Vec::new()),
+                committed: Cell::new(false),
+            };
+            let out = self.shared.run(&self.work.as_work(), Some(&round));
+            let asked = round.asked.into_inner();
+            if asked.is_empty() {
+                return out;
+            }
+            let requests = Array::new();
+            let mut keys = Vec::with_capacity(asked.len());
+            for (asked, request) in asked {
+                requests.push(&request);
+                keys.push(asked);
+            }
+            let next = Closure::once_into_js(move |verdicts: JsValue| self.step(keys, &verdicts));
+            Ok(Array::of2(&requests, &next).into())
+        }
+    }
+
+    impl AssertionVerifier {
+        /// Runs the first round now, and the rest as the platform answers.
+        pub(super) fn start(&mut self, work: OwnedWork) -> Promise {
+            let call = Call {
+                shared: Rc::clone(&self.shared),
+                work,
+                answers: Vec::new(),
+            };
+            match call.step(Vec::new(), &JsValue::UNDEFINED) {
+                Ok(out) => match &self.shared.signatures {
+                    Some(signatures) => signatures.drive(out),
+                    None => Promise::resolve(&out),
+                },
+                Err(e) => Promise::reject(&e),
+            }
+        }
+    }
+}
+
+impl Shared {
+    /// `use` and the time of `verify`'s options.
+    fn verify_options(&self, options: Option<JsValue>) -> Result<(Use, u64), JsValue> {
         let now = current_time(options.as_ref(), &self.option_names.verify)?;
         let wanted = match &options {
             Some(options) if options.is_object() => match member(options, &self.option_names.use_)?
@@ -611,42 +988,12 @@ impl AssertionVerifier {
             },
             _ => None,
         };
-        let use_ = self.choose_use(wanted.as_deref())?;
-        let external = matches!(self.replay, Replay::External);
-        // The token's decoded parts, which the result borrows.
-        let mut buffer = DecodeBuffer::new();
-        let (result, hook_failure) = self.with_profiles(|profiles, store| {
-            let valid = match (use_, profiles.client, profiles.grant) {
-                (Use::ClientAuthentication, Some(profile), _) => {
-                    profile.validate(token, None, now, store, &mut buffer)
-                }
-                (Use::AuthorizationGrant, _, Some(profile)) => {
-                    profile.validate(token, now, store, &mut buffer)
-                }
-                // `choose_use` returned a use that some party serves.
-                _ => Err(Error::IssuerMismatch),
-            }?;
-            // The JS result is built here, where the validated assertion lies: it is 12 KiB
-            // of fixed buffers, and handing it out of the closure would copy it.
-            Ok(verify_result(&valid, external))
-        });
-        let out = result.map_err(|e| {
-            with_cause(assertion_error(&e, use_), e.reason(), hook_failure.as_ref())
-        })??;
-        Ok(out.unchecked_into())
+        Ok((self.choose_use(wanted.as_deref())?, now))
     }
 
-    /// Validates an `application/x-www-form-urlencoded` token request body; returns
-    /// `{ use, grantType, clientAuthentication, claims, clientClaims }` or throws
-    /// `AssertionError` carrying `status` and `body`. Option `authorization`: the request's
-    /// `Authorization` header, whose presence alone counts.
-    #[wasm_bindgen(js_name = verifyTokenRequest)]
-    pub fn verify_token_request(
-        &mut self,
-        body: &str,
-        options: Option<TokenRequestOptions>,
-    ) -> Result<TokenRequestResult, JsValue> {
-        let options: Option<JsValue> = options.map(Into::into);
+    /// Whether the request had an `Authorization` header, and the time, of
+    /// `verifyTokenRequest`'s options.
+    fn token_request_options(&self, options: Option<JsValue>) -> Result<(bool, u64), JsValue> {
         let now = current_time(options.as_ref(), &self.option_names.token_request)?;
         let authorization =
             match &options {
@@ -662,13 +1009,65 @@ impl AssertionVerifier {
                 }
                 _ => false,
             };
-        let external = matches!(self.replay, Replay::External);
+        Ok((authorization, now))
+    }
+
+    /// One run of the core: the result object, or the `AssertionError`. In a round of an
+    /// asynchronous call with `round`.
+    fn run(&self, work: &Work<'_>, round: Option<&Round<'_>>) -> Result<JsValue, JsValue> {
+        match *work {
+            Work::Verify { token, use_, now } => self.run_verify(token, use_, now, round),
+            Work::TokenRequest {
+                body,
+                authorization,
+                now,
+            } => self.run_token_request(body, authorization, now, round),
+        }
+    }
+
+    fn run_verify(
+        &self,
+        token: &str,
+        use_: Use,
+        now: u64,
+        round: Option<&Round<'_>>,
+    ) -> Result<JsValue, JsValue> {
+        // The token's decoded parts, which the result borrows.
+        let mut buffer = DecodeBuffer::new();
+        let (result, hook_failure) = self.with_profiles(round, |profiles, store| {
+            let external = store.is_external();
+            let valid = match (use_, profiles.client, profiles.grant) {
+                (Use::ClientAuthentication, Some(profile), _) => {
+                    profile.validate(token, None, now, store, &mut buffer)
+                }
+                (Use::AuthorizationGrant, _, Some(profile)) => {
+                    profile.validate(token, now, store, &mut buffer)
+                }
+                // `choose_use` returned a use that some party serves.
+                _ => Err(Error::IssuerMismatch),
+            }?;
+            // The JS result is built here, where the validated assertion lies: it is 12 KiB
+            // of fixed buffers, and handing it out of the closure would copy it.
+            Ok(verify_result(&valid, external))
+        })?;
+        result
+            .map_err(|e| with_cause(assertion_error(&e, use_), e.reason(), hook_failure.as_ref()))?
+    }
+
+    fn run_token_request(
+        &self,
+        body: &str,
+        authorization: bool,
+        now: u64,
+        round: Option<&Round<'_>>,
+    ) -> Result<JsValue, JsValue> {
         let other_client_auth = self.other_client_auth;
         // The body is percent-decoded in place and the assertions decoded into `buffers`: the
         // outcome borrows both.
         let mut body = body.as_bytes().to_vec();
         let mut buffers = Box::new(TokenBuffers::new());
-        let (result, hook_failure) = self.with_profiles(|profiles, store| {
+        let (result, hook_failure) = self.with_profiles(round, |profiles, store| {
+            let external = store.is_external();
             let endpoint = TokenEndpoint {
                 grant: profiles.grant,
                 client_auth: profiles.client,
@@ -678,8 +1077,10 @@ impl AssertionVerifier {
                 endpoint.handle_request(&mut body, authorization, now, store, &mut buffers)?;
             // Built here, where the outcome lies (it borrows the body and the buffers).
             Ok(token_request_result(&outcome, external))
-        });
-        result.map_err(|e| with_cause(token_error(&e), e.reason(), hook_failure.as_ref()))?
+        })?;
+        let out = result
+            .map_err(|e| with_cause(token_error(&e), e.reason(), hook_failure.as_ref()))??;
+        Ok(out.into())
     }
 }
 
@@ -720,7 +1121,7 @@ struct Profiles<'a> {
     client: Option<ClientAuthProfile<'a, Lookup<'a>>>,
 }
 
-impl AssertionVerifier {
+impl Shared {
     /// The use `verify()` validates for: `wanted` (option `use`), or the only one this
     /// verifier's parties serve.
     fn choose_use(&self, wanted: Option<&str>) -> Result<Use, JsValue> {
@@ -748,23 +1149,27 @@ impl AssertionVerifier {
     }
 
     /// Builds the profiles its parties serve (borrowing them) and the replay store adapter,
-    /// and runs `f` with them. Also returns what a replay hook threw, if it did.
+    /// and runs `f` with them (in a round of an asynchronous call with `round`). Also returns
+    /// what a replay hook threw, if it did. A `TypeError` when the replay store is in use: a
+    /// replay hook that calls its own verifier.
     fn with_profiles<T>(
-        &mut self,
+        &self,
+        round: Option<&Round<'_>>,
         f: impl FnOnce(Profiles<'_>, &mut StoreAdapter<'_>) -> T,
-    ) -> (T, Option<JsValue>) {
-        let AssertionVerifier {
-            config,
-            replay,
-            platform,
-            ..
-        } = self;
-        let config: &Config = config;
-        let platform = platform.as_ref();
+    ) -> Result<(T, Option<JsValue>), JsValue> {
+        let mut replay = self.replay.try_borrow_mut().map_err(|_| {
+            type_error("the verifier is in use: a replay hook may not call its own verifier")
+        })?;
+        let config = &self.config;
+        let platform = self.platform.as_ref();
+        let signatures = self.signatures.as_ref();
         let lookup = |use_| Lookup {
             config,
             use_,
             platform,
+            signatures,
+            #[cfg(feature = "platform-rsa")]
+            round,
         };
         let (grants, clients) = (
             lookup(Use::AuthorizationGrant),
@@ -799,12 +1204,16 @@ impl AssertionVerifier {
                 }),
         };
         let mut store = StoreAdapter {
-            replay,
+            replay: &mut replay,
             hook_failure: None,
             this_call: None,
+            #[cfg(feature = "platform-rsa")]
+            round,
         };
+        #[cfg(not(feature = "platform-rsa"))]
+        let _ = round;
         let result = f(profiles, &mut store);
-        (result, store.hook_failure)
+        Ok((result, store.hook_failure))
     }
 }
 
@@ -959,10 +1368,25 @@ struct StoreAdapter<'r> {
     /// answers it with any store, rather than two records the caller's store would have to
     /// untangle.
     this_call: Option<ReplayKey>,
+    /// In a round of an asynchronous call: the store is used only where the round may
+    /// (`Round::commit`); otherwise every entry is "not seen", and nothing is stored.
+    #[cfg(feature = "platform-rsa")]
+    round: Option<&'r Round<'r>>,
+}
+
+impl StoreAdapter<'_> {
+    /// Whether results carry `replay` records for the caller's store.
+    fn is_external(&self) -> bool {
+        matches!(self.replay, Replay::External)
+    }
 }
 
 impl ReplayStore for StoreAdapter<'_> {
     fn check_and_insert(&mut self, entry: ReplayEntry, now: u64) -> Result<(), ReplayError> {
+        #[cfg(feature = "platform-rsa")]
+        if self.round.is_some_and(|round| !round.commit()) {
+            return Ok(());
+        }
         match self.replay {
             Replay::Memory(store) => store.check_and_insert(entry, now),
             // The caller stores `replay` from the result itself; within one call (at most two
