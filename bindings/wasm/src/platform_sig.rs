@@ -205,9 +205,11 @@ export function platformSignatures() {
 }
 // An asynchronous call: `out` is a round's answer, the result, or [requests, next] where
 // next(verdicts) runs the next round.
-export async function drive(out, platform) {
-  while (Array.isArray(out)) out = out[1](await platform.verifyAll(out[0]));
-  return out;
+export function drive(out, platform) {
+  return (async () => {
+    while (Array.isArray(out)) out = out[1](await platform.verifyAll(out[0]));
+    return out;
+  })();
 }
 ")]
     extern "C" {

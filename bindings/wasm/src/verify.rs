@@ -807,7 +807,7 @@ mod asynchronous {
     use js_sys::{Array, Promise};
     use rfc7523::{Algorithm, SignatureCheck};
     use wasm_bindgen::closure::Closure;
-    use wasm_bindgen::JsValue;
+    use wasm_bindgen::{JsCast, JsValue};
 
     use super::{AssertionVerifier, OwnedWork, Shared};
     use crate::platform_sig::{key_address, PlatformSignatures};
@@ -925,12 +925,15 @@ mod asynchronous {
         /// error), or `[requests, next]` when the round asked for signatures (`requests` for
         /// the platform, `next(verdicts)` the next round).
         fn step(mut self, asked: Vec<Asked>, verdicts: &JsValue) -> Result<JsValue, JsValue> {
-            let verdicts = Array::from(verdicts);
-            for (i, asked) in (0u32..).zip(asked) {
-                self.answers.push(Answer {
-                    asked,
-                    verdict: verdicts.get(i).as_bool(),
-                });
+            if !asked.is_empty() {
+                // Anything but an array of booleans: no verdicts (as the synchronous methods).
+                let verdicts: Array = verdicts.clone().dyn_into().unwrap_or_default();
+                for (i, asked) in (0u32..).zip(asked) {
+                    self.answers.push(Answer {
+                        asked,
+                        verdict: verdicts.get(i).as_bool(),
+                    });
+                }
             }
             let round = Round {
                 answers: &self.answers,
