@@ -113,6 +113,15 @@ export interface CommonVerifierOptions {
    *  signature's length and range and compares the result with the one valid encoding
    *  itself. `rsaImplementation` tells which one a verifier uses. */
   rsa?: "platform" | "wasm";
+  /** ES256 and EdDSA/Ed25519 signature checks. `"platform"` (the default): `node:crypto`'s
+   *  `verify` where the runtime has it (as for `rsa`), for each family (P-256, Ed25519) this
+   *  verifier has keys of, once a fixed signature verified and the same with one bit flipped
+   *  did not and every key of the family imported unchanged, at construction; else the
+   *  package's own arithmetic (`p256`, `ed25519-dalek`). `"wasm"`: always the package's own.
+   *  Either way the package checks the signature's form first (length; ES256: r and s in
+   *  1..n-1; Ed25519: S below the group order and R not of small order), so both judge every
+   *  signature alike. `implementations` tells which one a verifier uses. */
+  ec?: "platform" | "wasm";
   /** Replay protection: omitted = a bounded in-memory store per verifier (`replayCapacity`
    *  live entries; full = refused); a ReplayHook; or `"external"`: nothing is stored, and
    *  results carry `replay` for your own atomic insert (e.g. a Durable Object). */
@@ -178,6 +187,13 @@ export interface SinglePartyOptions extends CommonVerifierOptions {
 /** Options of `new AssertionVerifier()`. Unknown names are refused (TypeError), so a typo
  *  cannot silently weaken a check. */
 export type VerifierOptions = RegistryOptions | SinglePartyOptions;
+
+/** Who verifies each algorithm's signatures in `verify` and `verifyTokenRequest` (options
+ *  `rsa` and `ec`): `"node:crypto"` (RS256, PS256: its RSA public-key operation; ES256,
+ *  EdDSA, Ed25519: its `verify`) or `"wasm"` (the package's own arithmetic). The asynchronous
+ *  methods use `node:crypto`'s asynchronous `verify` for the algorithms listed `"node:crypto"`
+ *  here, once its own known answers passed. */
+export type Implementations = Record<Algorithm, "node:crypto" | "wasm">;
 
 export interface VerifyOptions {
   /** The time of the check (default: now). */

@@ -140,8 +140,10 @@ describe('entry points', () => {
       }
       if (out === 'rfc7523') assert.ok(readFileSync(workers).equals(nodejs), 'workers .wasm = nodejs .wasm');
       const imports = (bytes) => WebAssembly.Module.imports(new WebAssembly.Module(bytes)).map((i) => i.name);
-      assert.equal(imports(nodejs).some((name) => name.includes('platformRsa')), out === 'rfc7523', `${out}: platformRsa import`);
-      assert.ok(!imports(web).some((name) => name.includes('platformRsa')), `${out}: no platformRsa import on the web`);
+      for (const platform of ['platformRsa', 'platformSignatures']) {
+        assert.equal(imports(nodejs).some((name) => name.includes(platform)), out === 'rfc7523', `${out}: ${platform} import`);
+        assert.ok(!imports(web).some((name) => name.includes(platform)), `${out}: no ${platform} import on the web`);
+      }
     }
     assert.deepEqual(manifest.sideEffects, ['./workers/index.js', './rs256/workers/index.js', './sign/workers/index.js']);
   });
@@ -153,10 +155,10 @@ describe('entry points', () => {
     assert.equal(packed.name, 'rfc7523');
     const files = packed.files.map((f) => f.path).sort();
     // The snippets, in the main module's folders only (the sign module re-exports the error
-    // class): AssertionError everywhere, node:crypto's RSA in the nodejs, bundler and workers
-    // builds.
+    // class): AssertionError everywhere, node:crypto's RSA and its verify in the nodejs,
+    // bundler and workers builds.
     const snippets = files.filter((f) => f.includes('/snippets/'));
-    assert.deepEqual(snippets.map((f) => f.replace(/\/snippets\/.*/, '')), ['bundler', 'bundler', 'nodejs', 'nodejs', 'rs256/bundler', 'rs256/nodejs', 'rs256/web', 'rs256/workers', 'web', 'workers', 'workers']);
+    assert.deepEqual(snippets.map((f) => f.replace(/\/snippets\/.*/, '')), ['bundler', 'bundler', 'bundler', 'nodejs', 'nodejs', 'nodejs', 'rs256/bundler', 'rs256/nodejs', 'rs256/web', 'rs256/workers', 'web', 'workers', 'workers', 'workers']);
     const expected = ['package.json', 'README.md', ...snippets];
     for (const [dir, out] of [
       ['', 'rfc7523'],

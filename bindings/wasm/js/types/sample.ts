@@ -8,6 +8,7 @@ import {
   errorClass,
   type Algorithm,
   type Claims,
+  type Implementations,
   type KeyInput,
   type RegisteredClient,
   type RegisteredIssuer,
@@ -67,6 +68,7 @@ const registryOptions: RegistryOptions = {
   registry: document,
   replay: 'external',
   rsa: 'platform',
+  ec: 'platform',
   otherClientAuthentication: 'verified-by-caller',
 };
 const fromText: VerifierOptions = { registry: JSON.stringify(document), otherClientAuthentication: 'refuse' };
@@ -99,6 +101,7 @@ const clientOptions: VerifierOptions = {
   requireTyp: true,
   replay: 'external',
   rsa: 'wasm',
+  ec: 'wasm',
 };
 // @ts-expect-error: clockTolerance is a number of seconds
 const badTolerance: VerifierOptions = { keys, audience: 'a', clockTolerance: '30s' };
@@ -108,6 +111,8 @@ const badTyp: VerifierOptions = { keys, audience: 'a', typ: 'JWT' };
 const noAudience: VerifierOptions = { keys };
 // @ts-expect-error: rsa is 'platform' or 'wasm'
 const badRsa: VerifierOptions = { keys, audience: 'a', rsa: 'node' };
+// @ts-expect-error: ec is 'platform' or 'wasm'
+const badEc: VerifierOptions = { keys, audience: 'a', ec: 'node:crypto' };
 // @ts-expect-error: one key set serves one party: two issuers need a registry
 const twoIssuers: VerifierOptions = { keys, audience: 'a', issuer: ['https://a.example', 'https://b.example'] };
 // @ts-expect-error: HS256 is not an algorithm of this package
@@ -116,7 +121,7 @@ const hmac: VerifierOptions = { keys, audience: 'a', issuer: 'i', algorithms: ['
 const algorithmsBesideRegistry: VerifierOptions = { registry: document, algorithms: ['PS256'] };
 // @ts-expect-error: the registry's signing alg is one of the five
 const badSigningAlg: RegisteredIssuer = { ...idp, token_endpoint_auth_signing_alg: 'none' };
-void [badTolerance, badTyp, noAudience, badRsa, twoIssuers, hmac, algorithmsBesideRegistry, badSigningAlg];
+void [badTolerance, badTyp, noAudience, badRsa, badEc, twoIssuers, hmac, algorithmsBesideRegistry, badSigningAlg];
 const rs256Only = new Rs256Verifier({ keys, issuer: 'https://idp.example', audience: 'a', algorithms: 'RS256' });
 const sameClass: typeof AssertionError = Rs256Error;
 void [rs256Only, sameClass];
@@ -131,7 +136,21 @@ const grantClaims: Claims = parties.verify('eyJ...', asGrant).claims;
 const badUse: VerifyOptions = { use: 'client' };
 void [grantClaims, badUse];
 const rsaImplementation: 'node:crypto' | 'wasm' = clients.rsaImplementation;
-void rsaImplementation;
+const implementations: Implementations = clients.implementations;
+const es256By: 'node:crypto' | 'wasm' = implementations.ES256;
+// @ts-expect-error: HS256 is not an algorithm of this package
+const hs256By = implementations.HS256;
+void [rsaImplementation, es256By, hs256By];
+
+// The asynchronous methods: the same verdicts, errors and replay records, as promises.
+async function asynchronous(token: string, body: string): Promise<string | undefined> {
+  const verified: VerifyResult = await grants.verifyAsync(token, when);
+  const outcome: TokenRequestResult = await parties.verifyTokenRequestAsync(body, { authorization: null });
+  // @ts-expect-error: a promise, not the result
+  const notAwaited: VerifyResult = grants.verifyAsync(token);
+  void notAwaited;
+  return verified.claims.sub + outcome.grantType;
+}
 
 const result: VerifyResult = grants.verify('eyJ...', when);
 const sub: string = result.claims.sub;
@@ -172,4 +191,4 @@ const ErrorClass: typeof AssertionError = errorClass();
 void signAssertion;
 
 grants.free();
-export { ErrorClass, exp, expiresAt, header, sub, tokenEndpoint };
+export { ErrorClass, asynchronous, exp, expiresAt, header, sub, tokenEndpoint };
