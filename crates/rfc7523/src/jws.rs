@@ -13,8 +13,6 @@
 //!   the caller's [`KeyStore`]. `kid`, `x5t#S256` and `x5t` only select among those keys
 //!   ([`KeyRef::selected_by`]).
 
-use sha2::{Digest, Sha256};
-
 use crate::alg::{Algorithm, Algorithms, VerifyFailure};
 use crate::base64url::{self, DecodeError};
 use crate::claims::{ClaimStr, Claims};
@@ -240,11 +238,9 @@ impl<'t, 'b> UnverifiedAssertion<'t, 'b> {
         if !allowed.contains(alg) {
             return Err(Error::UnsupportedAlgorithm);
         }
-        // Ed25519 hashes the message itself; the others sign its SHA-256.
-        let digest: [u8; 32] = match alg.key_type() {
-            crate::alg::KeyType::Ed25519 => [0; 32],
-            _ => Sha256::digest(self.signing_input.as_bytes()).into(),
-        };
+        // The SHA-256 of the signing input, once, when this crate's own RS256, PS256 or ES256
+        // needs it (Ed25519 hashes the message itself; a lookup that decides needs none).
+        let digest = core::cell::OnceCell::new();
         let mut serving = 0usize;
         let mut tried = 0usize;
         let mut only_length_failures = true;

@@ -509,7 +509,8 @@ impl<'a> KeyRef<'a> {
         }
     }
 
-    /// Verifies `signature` over the JWS signing input `message` (whose SHA-256 is `digest`)
+    /// Verifies `signature` over the JWS signing input `message` (`digest`: its SHA-256, once
+    /// computed)
     /// with `alg`, which the caller has checked this key serves. First the form `alg` requires
     /// of a signature (`alg/form.rs`); then `lookup`'s
     /// [`verify_signature`](KeyLookup::verify_signature) decides, when it does; otherwise this
@@ -519,7 +520,7 @@ impl<'a> KeyRef<'a> {
         &self,
         alg: Algorithm,
         message: &[u8],
-        digest: &[u8; 32],
+        digest: &core::cell::OnceCell<[u8; 32]>,
         signature: &[u8],
         lookup: &L,
     ) -> Result<(), crate::alg::VerifyFailure> {
@@ -546,23 +547,25 @@ impl<'a> KeyRef<'a> {
                 Err(VerifyFailure::Invalid)
             };
         }
-        // Without a feature, its keys never load and `serves_algorithm` never chooses it.
-        let _ = message;
+        let digest = || {
+            use sha2::Digest;
+            digest.get_or_init(|| sha2::Sha256::digest(message).into())
+        };
         match (self.material, alg) {
             (MaterialRef::Rsa(key), Algorithm::Rs256) => {
-                rs256::verify(key.modulus(), digest, signature, &|em| {
+                rs256::verify(key.modulus(), digest(), signature, &|em| {
                     lookup.rsavp1(&key, signature, em)
                 })
             }
             #[cfg(feature = "ps256")]
             (MaterialRef::Rsa(key), Algorithm::Ps256) => {
-                crate::alg::ps256::verify(key.modulus(), key.bits(), digest, signature, &|em| {
+                crate::alg::ps256::verify(key.modulus(), key.bits(), digest(), signature, &|em| {
                     lookup.rsavp1(&key, signature, em)
                 })
             }
             #[cfg(feature = "es256")]
             (MaterialRef::P256(point), Algorithm::Es256) => {
-                crate::alg::es256::verify_with_point(point, digest, signature)
+                crate::alg::es256::verify_with_point(point, digest(), signature)
             }
             #[cfg(feature = "eddsa")]
             (MaterialRef::Ed25519(bytes), Algorithm::EdDsa | Algorithm::Ed25519) => {
