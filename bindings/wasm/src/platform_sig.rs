@@ -144,16 +144,18 @@ export function platformSignatures() {
     if (typeof ok !== 'boolean') throw new TypeError('verify answered no boolean');
     return ok;
   };
-  // On libuv's threadpool; null where it fails (the package then verifies as the
-  // synchronous methods do).
-  const verifyLater = (key, alg, message, signature) => new Promise((resolve) => {
+  // On libuv's threadpool, then done(verdict): null where it fails (the package then
+  // verifies as the synchronous methods do).
+  const verifyLater = (key, alg, message, signature, done) => {
     try {
       const [digest, options] = args(key, alg);
-      crypto.verify(digest, message, options, signature, (err, ok) => resolve(err || typeof ok !== 'boolean' ? null : ok));
+      crypto.verify(digest, message, options, signature, (err, ok) => done(err || typeof ok !== 'boolean' ? null : ok));
     } catch {
-      resolve(null);
+      done(null);
     }
-  });
+  };
+  const promised = (key, alg, message, signature) =>
+    new Promise((resolve) => verifyLater(key, alg, message, signature, resolve));
   // A known answer [alg, JWK, signing input, signature] as [key, message, the signature, the
   // signature with its last bit flipped].
   const known = ([, jwk, input, signature]) => {
@@ -162,8 +164,10 @@ export function platformSignatures() {
     bad[bad.length - 1] ^= 1;
     return [importKey(JSON.parse(jwk)), text(input), good, bad];
   };
-  // Which algorithms' asynchronous known answers passed (settled by startAsync).
-  let ready = Promise.resolve({});
+  // Which algorithms' asynchronous known answers passed: `passed` once startAsync's checks
+  // settled, `ready` its promise.
+  let passed = {};
+  let ready = Promise.resolve(passed);
   return {
     importKey(jwk) { return importKey(JSON.parse(jwk)); },
     verify,
@@ -177,12 +181,13 @@ export function platformSignatures() {
       }
     },
     startAsync(answers) {
+      passed = undefined;
       const checks = answers.map((answer) => {
         const alg = answer[0];
         let cases;
         try { cases = known(answer); } catch { return [alg, false]; }
         const [key, message, good, bad] = cases;
-        return Promise.all([verifyLater(key, alg, message, good), verifyLater(key, alg, message, bad)])
+        return Promise.all([promised(key, alg, message, good), promised(key, alg, message, bad)])
           .then(([a, b]) => [alg, a === true && b === false]);
       });
       let timer;
@@ -192,16 +197,55 @@ export function platformSignatures() {
       });
       ready = Promise.race([Promise.all(checks), timeout]).then((results) => {
         clearTimeout(timer);
-        return Object.fromEntries(results);
+        passed = Object.fromEntries(results);
+        return passed;
       });
     },
-    // Each request [key, alg, message, signature]: true, false, or null (not by the platform).
-    async verifyAll(requests) {
-      const passed = await ready;
-      return Promise.all(requests.map(([key, alg, message, signature]) =>
-        passed[alg === 'Ed25519' ? 'EdDSA' : alg] === true ? verifyLater(key, alg, message, signature) : null));
+    // Each request [key, alg, message, signature]: true, false, or null (not by the
+    // asynchronous platform: as the synchronous methods do).
+    verifyAll(requests) {
+      if (passed === undefined) return ready.then(() => this.verifyAll(requests));
+      return Promise.all(requests.map((request) => new Promise((resolve) => {
+        const alg = request[1];
+        if (passed[alg === 'Ed25519' ? 'EdDSA' : alg] !== true) return resolve(null);
+        const [key, , message, signature] = request;
+        queue.push([(done) => verifyLater(key, alg, message, signature, done), resolve]);
+        pump();
+      })));
     },
   };
+}
+// The asynchronous verifications of every verifier of this module: at most as many on the
+// threadpool at once as it has threads; while more wait, the main thread takes them one at a
+// time between events (its answer null: the package verifies that signature synchronously,
+// as `verify` does), so that calls in flight use the threadpool and the main thread both.
+const queue = [];
+const POOL = Math.max(1, Math.min(1024, Math.trunc(Number(globalThis.process?.env?.UV_THREADPOOL_SIZE)) || 4));
+let inPool = 0;
+let helping = false;
+const later = globalThis.setImmediate ?? ((f) => setTimeout(f, 0));
+function pump() {
+  while (inPool < POOL && queue.length > 0) {
+    const [run, resolve] = queue.shift();
+    inPool++;
+    run((ok) => {
+      inPool--;
+      resolve(ok);
+      pump();
+    });
+  }
+  if (queue.length > 0 && !helping) {
+    helping = true;
+    later(help);
+  }
+}
+function help() {
+  helping = false;
+  queue.shift()?.[1](null);
+  if (queue.length > 0) {
+    helping = true;
+    later(help);
+  }
 }
 // An asynchronous call: `out` is a round's answer, the result, or [requests, next] where
 // next(verdicts) runs the next round.

@@ -809,6 +809,10 @@ struct Round<'a>(core::convert::Infallible, core::marker::PhantomData<&'a ()>);
 impl Round<'_> {
     /// Not a round: the synchronous methods.
     const NONE: Option<&'static Round<'static>> = None;
+
+    fn discarded(&self) -> bool {
+        match self.0 {}
+    }
 }
 
 #[cfg(feature = "platform-rsa")]
@@ -870,14 +874,19 @@ mod asynchronous {
 
     /// One synchronous run of the core in an asynchronous call.
     ///
-    /// A signature the platform can verify and no earlier round answered is *asked* for: the
-    /// round records it and answers "verified" for now, so that the core goes on to the next
-    /// assertion of the call and asks for its signature in the same round (a token request's
-    /// two are verified in parallel); the replay store is not touched (its answer is "not
-    /// seen"), and the round's outcome is discarded. The call awaits the verdicts and runs
-    /// the core again with them. A round that asks for nothing has only real verdicts, and
-    /// its replay store is the real one: its outcome is the call's, exactly what the
-    /// synchronous method answers given the same verdicts, replay included.
+    /// A signature the platform can verify and no earlier round answered is *asked* for, and
+    /// the round's outcome is then discarded (not even turned into a result or an error); the
+    /// call awaits the verdicts and runs the core again with them. For now the round answers:
+    /// - `verify`: "not verified", and so for every later signature of the round, which the
+    ///   core then ends soon (`invalid_signature`, with nothing of the claims read): one
+    ///   signature per round, the party's keys tried one at a time as `verify` tries them;
+    /// - `verifyTokenRequest`: "verified", so that the core goes on to the next assertion and
+    ///   asks for its signature in the same round (the two are verified in parallel).
+    ///
+    /// The replay store is not used in a round that asked (its answer is "not seen"). A round
+    /// that asks for nothing has only real verdicts, and its replay store is the real one: its
+    /// outcome is the call's, exactly what the synchronous method answers given the same
+    /// verdicts, replay included.
     ///
     /// Once a round has used the real replay store (a token request's first assertion), it
     /// may no longer ask: a signature after that is verified synchronously (as by the
@@ -888,6 +897,8 @@ mod asynchronous {
         answers: &'a [Answer],
         asked: RefCell<Vec<(Asked, JsValue)>>,
         committed: Cell<bool>,
+        /// `verify`: one signature asked per round, "not verified" for now.
+        one_at_a_time: bool,
     }
 
     impl Round<'_> {
@@ -905,6 +916,10 @@ mod asynchronous {
                 return answer.verdict.or_else(synchronous);
             }
             let mut asked = self.asked.borrow_mut();
+            if self.one_at_a_time && !asked.is_empty() {
+                // The round is discarded: end it soon.
+                return Some(false);
+            }
             if self.committed.get() || self.answers.len() + asked.len() >= MAX_ASYNC_SIGNATURES {
                 return synchronous();
             }
@@ -913,7 +928,12 @@ mod asynchronous {
             };
             asked.push((Asked::of(check), request));
             // For now: this round's outcome is not used.
-            Some(true)
+            Some(!self.one_at_a_time)
+        }
+
+        /// Whether this round asked for a signature: then its outcome is not used.
+        pub(crate) fn discarded(&self) -> bool {
+            !self.asked.borrow().is_empty()
         }
 
         /// Whether the replay store may be used for real now (see [`Round`]): then it is, and
@@ -955,6 +975,7 @@ mod asynchronous {
                 answers: &self.answers,
                 asked: RefCell::new(Vec::new()),
                 committed: Cell::new(false),
+                one_at_a_time: matches!(self.work, OwnedWork::Verify { .. }),
             };
             let out = self.shared.run(&self.work.as_work(), Some(&round));
             let asked = round.asked.into_inner();
@@ -1065,10 +1086,16 @@ impl Shared {
                 // `choose_use` returned a use that some party serves.
                 _ => Err(Error::IssuerMismatch),
             }?;
+            if round.is_some_and(Round::discarded) {
+                return Ok(Ok(JsValue::UNDEFINED));
+            }
             // The JS result is built here, where the validated assertion lies: it is 12 KiB
             // of fixed buffers, and handing it out of the closure would copy it.
             Ok(verify_result(&valid, external))
         })?;
+        if round.is_some_and(Round::discarded) {
+            return Ok(JsValue::UNDEFINED);
+        }
         result
             .map_err(|e| with_cause(assertion_error(&e, use_), e.reason(), hook_failure.as_ref()))?
     }
@@ -1094,9 +1121,15 @@ impl Shared {
             };
             let outcome =
                 endpoint.handle_request(&mut body, authorization, now, store, &mut buffers)?;
+            if round.is_some_and(Round::discarded) {
+                return Ok(Ok(JsValue::UNDEFINED.unchecked_into()));
+            }
             // Built here, where the outcome lies (it borrows the body and the buffers).
             Ok(token_request_result(&outcome, external))
         })?;
+        if round.is_some_and(Round::discarded) {
+            return Ok(JsValue::UNDEFINED);
+        }
         let out = result
             .map_err(|e| with_cause(token_error(&e), e.reason(), hook_failure.as_ref()))??;
         Ok(out.into())
