@@ -716,8 +716,8 @@ impl AssertionVerifier {
         }
     }
 
-    /// `verifyTokenRequest`, asynchronously, as [`verifyAsync`](Self::verify_async) is
-    /// `verify`.
+    /// `verifyTokenRequest`, asynchronously, as `verifyAsync` is `verify`: the same results,
+    /// errors and replay records; a token request's two signatures verified in parallel.
     #[wasm_bindgen(
         js_name = verifyTokenRequestAsync,
         unchecked_return_type = "Promise<TokenRequestResult>"
