@@ -144,9 +144,16 @@ export function platformSignatures() {
     if (typeof ok !== 'boolean') throw new TypeError('verify answered no boolean');
     return ok;
   };
-  // On libuv's threadpool, then done(verdict): null where it fails (the package then
+  // On libuv's threadpool, then done(verdict) once: null where it fails (the package then
   // verifies as the synchronous methods do).
-  const verifyLater = (key, alg, message, signature, done) => {
+  const verifyLater = (key, alg, message, signature, callback) => {
+    let called = false;
+    const done = (verdict) => {
+      if (!called) {
+        called = true;
+        callback(verdict);
+      }
+    };
     try {
       const [digest, options] = args(key, alg);
       crypto.verify(digest, message, options, signature, (err, ok) => done(err || typeof ok !== 'boolean' ? null : ok));
