@@ -120,27 +120,41 @@ export function platformSignatures() {
   try { crypto = process.getBuiltinModule('node:crypto'); } catch { return undefined; }
   if (typeof crypto?.verify !== 'function' || typeof crypto.createPublicKey !== 'function') return undefined;
   const constants = crypto.constants ?? {};
-  // verify's (algorithm, key) arguments for a KeyObject and a JWS alg.
-  const args = (key, alg) => {
+  // The algorithms whose verify takes the key as a JWK rather than a KeyObject in its options
+  // (workerd's), found when the KeyObject is refused with a TypeError.
+  const asJwk = {};
+  // verify's (algorithm, key) arguments for a key [KeyObject, JWK] and a JWS alg.
+  const args = ([object, jwk], alg) => {
+    const key = asJwk[alg] ? jwk : object;
+    const format = asJwk[alg] ? 'jwk' : undefined;
     switch (alg) {
-      case 'RS256': return ['sha256', { key, padding: constants.RSA_PKCS1_PADDING }];
-      case 'PS256': return ['sha256', { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }];
-      case 'ES256': return ['sha256', { key, dsaEncoding: 'ieee-p1363' }];
-      default: return [null, key]; // EdDSA, Ed25519
+      case 'RS256': return ['sha256', { key, format, padding: constants.RSA_PKCS1_PADDING }];
+      case 'PS256': return ['sha256', { key, format, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }];
+      case 'ES256': return ['sha256', { key, format, dsaEncoding: 'ieee-p1363' }];
+      default: return [null, asJwk[alg] ? { key, format } : key]; // EdDSA, Ed25519
     }
   };
-  // A KeyObject for the JWK, which must export as the same JWK.
+  // f(...args(key, alg)), again with the key as a JWK where the KeyObject is refused.
+  const withKey = (key, alg, f) => {
+    try {
+      return f(...args(key, alg));
+    } catch (err) {
+      if (asJwk[alg] || !(err instanceof TypeError)) throw err;
+      asJwk[alg] = true;
+      return f(...args(key, alg));
+    }
+  };
+  // [KeyObject, JWK] for the JWK: the KeyObject must export as the same JWK.
   const importKey = (jwk) => {
     const key = crypto.createPublicKey({ key: jwk, format: 'jwk' });
     const back = key.export({ format: 'jwk' });
     for (const name of ['kty', 'crv', 'x', 'y', 'n', 'e']) {
       if (back[name] !== jwk[name]) throw new Error(`the imported key's ${name} differs`);
     }
-    return key;
+    return [key, jwk];
   };
   const verify = (key, alg, message, signature) => {
-    const [digest, options] = args(key, alg);
-    const ok = crypto.verify(digest, message, options, signature);
+    const ok = withKey(key, alg, (digest, options) => crypto.verify(digest, message, options, signature));
     if (typeof ok !== 'boolean') throw new TypeError('verify answered no boolean');
     return ok;
   };
@@ -155,8 +169,8 @@ export function platformSignatures() {
       }
     };
     try {
-      const [digest, options] = args(key, alg);
-      crypto.verify(digest, message, options, signature, (err, ok) => done(err || typeof ok !== 'boolean' ? null : ok));
+      withKey(key, alg, (digest, options) =>
+        crypto.verify(digest, message, options, signature, (err, ok) => done(err || typeof ok !== 'boolean' ? null : ok)));
     } catch {
       done(null);
     }

@@ -241,3 +241,71 @@ describe('workerd (Miniflare): the rfc7523/sign entry', () => {
     assert.notEqual(verifier.verify(again.assertion).claims.jti, claims.jti);
   });
 });
+
+// ES256 and Ed25519 (and the asynchronous methods) in workerd: node:crypto's verify where
+// `nodejs_compat` gives one that passes the known answers, else the wasm arithmetic; the same
+// verdicts either way.
+const ecWorker = `
+import { AssertionVerifier, AssertionError } from ${JSON.stringify(entry)};
+
+export default {
+  async fetch(request, env) {
+    const verifier = new AssertionVerifier({ keys: env.KEYS, clientId: env.CLIENT_ID, audience: env.ISSUER, replay: 'external' });
+    const outcome = async (run) => {
+      try {
+        await run();
+        return 'ok';
+      } catch (err) {
+        if (!(err instanceof AssertionError)) throw err;
+        return err.reason;
+      }
+    };
+    const outcomes = [];
+    for (const token of await request.json()) {
+      outcomes.push([await outcome(() => verifier.verify(token)), await outcome(() => verifier.verifyAsync(token))]);
+    }
+    return Response.json({ implementations: verifier.implementations, outcomes });
+  },
+};
+`;
+
+for (const flags of [[], ['nodejs_compat']]) {
+  describe(`workerd (Miniflare)${flags.length ? `, ${flags.join(', ')}` : ''}: ES256 and Ed25519, verify and verifyAsync`, () => {
+    const crypto = process.getBuiltinModule('node:crypto');
+    const ec = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const ed = crypto.generateKeyPairSync('ed25519');
+    const keys = { keys: [ec, ed].map((pair) => pair.publicKey.export({ format: 'jwk' })) };
+    let mf;
+
+    before(async () => {
+      mf = miniflare(ecWorker, { KEYS: JSON.stringify(keys), CLIENT_ID: CLIENT, ISSUER: AS }, flags);
+      await mf.ready;
+    });
+
+    after(async () => {
+      await mf?.dispose();
+    });
+
+    test('valid tokens pass, tampered ones are invalid_signature, on both methods', async () => {
+      const b64 = (value) => Buffer.from(JSON.stringify(value)).toString('base64url');
+      const now = Math.floor(Date.now() / 1000);
+      const tokens = [];
+      for (const [alg, pair] of [['ES256', ec], ['EdDSA', ed]]) {
+        const input = `${b64({ alg })}.${b64({ iss: CLIENT, sub: CLIENT, aud: AS, iat: now, exp: now + 120, jti: `j-${alg}` })}`;
+        const signature =
+          alg === 'ES256'
+            ? crypto.sign('sha256', Buffer.from(input), { key: pair.privateKey, dsaEncoding: 'ieee-p1363' })
+            : crypto.sign(null, Buffer.from(input), pair.privateKey);
+        tokens.push(`${input}.${signature.toString('base64url')}`);
+        signature[10] ^= 1;
+        tokens.push(`${input}.${signature.toString('base64url')}`);
+      }
+      const response = await mf.dispatchFetch('http://127.0.0.1/', { method: 'POST', body: JSON.stringify(tokens) });
+      assert.equal(response.status, 200, await response.clone().text());
+      const { implementations, outcomes } = await response.json();
+      assert.deepEqual(outcomes, [['ok', 'ok'], ['invalid_signature', 'invalid_signature'], ['ok', 'ok'], ['invalid_signature', 'invalid_signature']]);
+      const expected = flags.length ? 'node:crypto' : 'wasm';
+      assert.deepEqual([implementations.ES256, implementations.EdDSA], [expected, expected]);
+    });
+  });
+}
