@@ -266,11 +266,11 @@ impl ServiceAccount {
         if let Some(subject) = request.subject {
             check_value("subject", subject)?;
         }
-        let mut header = PyJson::<MAX_HEADER_LEN>::new();
+        let mut header = PyJson::new();
         header.member("typ", Field::Str("JWT"));
         header.member("alg", Field::Str(self.signer.algorithm().as_str()));
         header.member("kid", Field::Str(&self.private_key_id));
-        let mut claims = PyJson::<MAX_PAYLOAD_LEN>::new();
+        let mut claims = PyJson::new();
         claims.member("iat", Field::Number(now));
         claims.member(
             "exp",
@@ -282,8 +282,12 @@ impl ServiceAccount {
         if let Some(subject) = request.subject {
             claims.member("sub", Field::Str(subject));
         }
-        let header = header.finish().ok_or(SignError::InvalidValue("kid"))?;
-        let claims = claims.finish().ok_or(SignError::InvalidValue("claims"))?;
+        let header = header
+            .finish(MAX_HEADER_LEN)
+            .ok_or(SignError::InvalidValue("kid"))?;
+        let claims = claims
+            .finish(MAX_PAYLOAD_LEN)
+            .ok_or(SignError::InvalidValue("claims"))?;
         self.signer.sign_json(header.as_bytes(), claims.as_bytes())
     }
 }
@@ -362,25 +366,24 @@ enum Field<'a> {
 /// A flat JSON object written as Python's `json.dumps(obj)` writes it with its defaults:
 /// `{"a": 1, "b": "c"}`, and strings with `ensure_ascii` (`\"`, `\\`, `\b`, `\f`, `\n`, `\r`,
 /// `\t`, and every other character outside U+0020..U+007E as `\uXXXX` in lower-case hex,
-/// characters above U+FFFF as their UTF-16 surrogate pair). Overflow is remembered and
-/// reported once, by [`PyJson::finish`].
-struct PyJson<const N: usize> {
-    out: heapless::String<N>,
+/// characters above U+FFFF as their UTF-16 surrogate pair). One type for the header and the
+/// claims (not one per capacity: the npm sign module has no code to spare); the bound is
+/// checked by [`PyJson::finish`].
+struct PyJson {
+    out: String,
     members: usize,
-    overflow: bool,
 }
 
-impl<const N: usize> PyJson<N> {
+impl PyJson {
     fn new() -> Self {
         Self {
-            out: heapless::String::new(),
+            out: String::new(),
             members: 0,
-            overflow: false,
         }
     }
 
     fn push(&mut self, s: &str) {
-        self.overflow |= self.out.push_str(s).is_err();
+        self.out.push_str(s);
     }
 
     fn member(&mut self, name: &str, value: Field<'_>) {
@@ -433,10 +436,10 @@ impl<const N: usize> PyJson<N> {
         self.push(core::str::from_utf8(&text).unwrap_or_default());
     }
 
-    /// The object's text, or `None` when it did not fit in `N` bytes.
-    fn finish(mut self) -> Option<heapless::String<N>> {
+    /// The object's text, or `None` when it is longer than `max` bytes.
+    fn finish(mut self, max: usize) -> Option<String> {
         self.push(if self.members == 0 { "{}" } else { "}" });
-        (!self.overflow).then_some(self.out)
+        (self.out.len() <= max).then_some(self.out)
     }
 }
 
@@ -809,6 +812,25 @@ mod tests {
         assert_eq!(
             sign(&["s"], Some(&"u".repeat(MAX_CLAIM_STRING_LEN + 1))).unwrap_err(),
             SignError::InvalidValue("subject")
+        );
+        // Claims that escape to more than MAX_PAYLOAD_LEN (a control character is 6 bytes
+        // escaped) are refused, not cut: every claim at its own limit can get there.
+        let wide = "\u{1}".repeat(MAX_CLAIM_STRING_LEN);
+        let mut file = key_file();
+        file["client_email"] = json!(wide);
+        file["token_uri"] = json!(wide);
+        let wide_account = ServiceAccount::from_json(&file.to_string()).unwrap();
+        let sign_wide = |scope: &str| {
+            let request = ServiceAccountRequest {
+                scopes: &[scope],
+                subject: Some(&wide),
+            };
+            wide_account.sign(&request, NOW)
+        };
+        assert!(sign_wide("s").is_ok());
+        assert_eq!(
+            sign_wide(&"s".repeat(MAX_SCOPE_LEN)).unwrap_err(),
+            SignError::InvalidValue("claims")
         );
         assert_eq!(split_scopes("a b"), ["a", "b"]);
         assert_eq!(split_scopes("a  b"), ["a", "", "b"]);
