@@ -148,6 +148,11 @@ pub enum RegistryProblem {
     UnsupportedAuthMethod,
     /// A `token_endpoint_auth_signing_alg` not in [`SUPPORTED_SIGNING_ALGS`].
     UnsupportedAlgorithm,
+    /// A `token_endpoint_auth_signing_alg` this build leaves out (crate features `ps256`,
+    /// `es256`, `eddsa`; [`is_built_in`](crate::alg::is_built_in)): the party could never be
+    /// verified. (A party whose only keys are of such algorithms: [`RegistryProblem::Key`]
+    /// with [`KeyError::NotBuiltIn`], at the first such key.)
+    AlgorithmNotBuiltIn(Algorithm),
     /// A key that cannot serve the party's `token_endpoint_auth_signing_alg` (another key type,
     /// or a JWK `alg` naming another algorithm): it could never verify anything.
     KeyNotForAlgorithm {
@@ -205,6 +210,9 @@ impl fmt::Display for RegistryProblem {
                     write!(f, " {alg}")?;
                 }
                 Ok(())
+            }
+            RegistryProblem::AlgorithmNotBuiltIn(alg) => {
+                write!(f, "this build does not verify {alg}")
             }
             RegistryProblem::KeyNotForAlgorithm { index, alg } => write!(
                 f,
@@ -612,7 +620,13 @@ fn read_party(
         match optional_string(object, "token_endpoint_auth_signing_alg", at, usize::MAX)? {
             None => None,
             Some(alg) => match Algorithm::from_header(&alg) {
-                Some(alg) => Some(alg),
+                Some(alg) if crate::alg::is_built_in(alg) => Some(alg),
+                Some(alg) => {
+                    return Err(RegistryError::new(
+                        format!("{at}.token_endpoint_auth_signing_alg"),
+                        RegistryProblem::AlgorithmNotBuiltIn(alg),
+                    ))
+                }
                 None => {
                     return Err(RegistryError::new(
                         format!("{at}.token_endpoint_auth_signing_alg"),
@@ -687,8 +701,17 @@ fn read_keys(object: &Object<'_>, at: &str) -> Result<OwnedKeys, RegistryError> 
             }
             // Loaded once through a full-size set on the heap, then kept sized to the keys.
             let mut set: alloc::boxed::Box<KeySet> = alloc::boxed::Box::default();
-            set.load_jwks(text)
-                .map_err(|e| RegistryError::new(field, RegistryProblem::Key(e)))?;
+            set.load_jwks(text).map_err(|e| match e {
+                // Say which key this build leaves out, not only that none is usable.
+                KeyError::NoUsableKeys => match first_key_not_built_in(text) {
+                    Some((index, alg)) => RegistryError::new(
+                        format!("{field}.keys[{index}]"),
+                        RegistryProblem::Key(KeyError::NotBuiltIn(alg)),
+                    ),
+                    None => RegistryError::new(field, RegistryProblem::Key(e)),
+                },
+                e => RegistryError::new(field, RegistryProblem::Key(e)),
+            })?;
             Ok(OwnedKeys::from_set(&set))
         }
         (Some(_), None) => Err(RegistryError::new(
@@ -696,6 +719,27 @@ fn read_keys(object: &Object<'_>, at: &str) -> Result<OwnedKeys, RegistryError> 
             RegistryProblem::WrongType("a JWK Set object ({\"keys\": [...]})"),
         )),
     }
+}
+
+/// The position and algorithm of the first key of a JWK Set that this build leaves out (crate
+/// features `ps256`, `es256`, `eddsa`), if any: read again only when the set had no usable key,
+/// so that the error names that key. (A JWK Set skips such keys beside usable ones.)
+fn first_key_not_built_in(text: &str) -> Option<(usize, Algorithm)> {
+    let object = json::parse_object(text.as_bytes()).ok()?;
+    let Some(Value::Array(keys)) = object.get("keys") else {
+        return None;
+    };
+    keys.elements()
+        .enumerate()
+        .find_map(|(index, element)| match element {
+            Ok(Value::Object(jwk)) => {
+                match crate::keys::VerifyingKey::from_jwk(core::str::from_utf8(jwk).ok()?) {
+                    Err(KeyError::NotBuiltIn(alg)) => Some((index, alg)),
+                    _ => None,
+                }
+            }
+            _ => None,
+        })
 }
 
 impl KeyOwners {
