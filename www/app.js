@@ -198,7 +198,7 @@ function describeValid(current, result, options, date) {
   const alg = knownAlgorithm(header.alg);
   const details = {
     structure: 'three segments, canonical base64url, JSON objects',
-    algorithm: alg ? `${alg}, a ${ALGORITHMS[alg].keyType} key's algorithm` : String(header.alg),
+    algorithm: alg ? `${alg}: the one algorithm of the ${ALGORITHMS[alg].keyType} key that verified it` : String(header.alg),
     header: `alg ${header.alg}${header.kid ? `, kid ${header.kid}` : ''}`,
     key: header.kid ? `the configured key with kid ${header.kid}` : 'a configured key',
     signature: alg ? `verified: ${ALGORITHMS[alg].name}` : 'verified',

@@ -29,8 +29,8 @@ export const RULES = {
   algorithm: {
     label: 'Algorithm',
     what: ({ alg }) =>
-      `${alg ? `alg ${alg}: ` : 'alg '}exactly one of RS256, PS256, ES256, EdDSA, Ed25519, and the one algorithm of the party's key ` +
-      '(RSA: RS256 or PS256, P-256: ES256, Ed25519: EdDSA; its JWK alg when it has one); none, HS256, RS384, … are refused',
+      `${alg ? `alg ${alg}: ` : 'alg '}exactly one of RS256, PS256, ES256, EdDSA, Ed25519, and the one its key serves ` +
+      '(its JWK alg, else RSA: RS256, P-256: ES256, Ed25519: EdDSA); none, HS256, RS384, … are refused',
   },
   header: {
     label: 'Header',
