@@ -216,6 +216,7 @@ pub fn client_profile<'a>(clients: &'a [Party<'a>]) -> ClientAuthProfile<'a> {
     ClientAuthProfile {
         clients,
         issuer: AS_ISSUER,
+        token_endpoint: None,
     }
 }
 

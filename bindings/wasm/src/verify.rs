@@ -796,6 +796,7 @@ impl AssertionVerifier {
                 .then_some(ClientAuthProfile {
                     clients: &clients,
                     issuer,
+                    token_endpoint: None,
                 }),
         };
         let mut store = StoreAdapter {

@@ -12,7 +12,7 @@ use rfc7523::{
 };
 
 use crate::input::{token_text, Line, LineReader};
-use crate::output::{json_or_string, write_line, Invalid, Valid};
+use crate::output::{compat_names, json_or_string, write_line, Invalid, Valid};
 use crate::parallel::{self, Item};
 use crate::{keys, now, Fatal, OneParty, PolicyArgs, Source, EXIT_INVALID, EXIT_VALID};
 
@@ -163,6 +163,7 @@ pub fn run(args: &VerifyArgs) -> Result<ExitCode, Fatal> {
             let verifier = Verifier::Client(ClientAuthProfile {
                 clients: &clients[..],
                 issuer: audiences.first().copied().unwrap_or_default(),
+                token_endpoint: None,
             });
             judge_all(&verifier, args)
         }
@@ -394,6 +395,7 @@ fn valid_object(valid: &ValidatedAssertion<'_>) -> Valid {
         valid: true,
         header: json_or_string(assertion.header_json()),
         claims: json_or_string(assertion.payload_json().unwrap_or("{}")),
+        compat: compat_names(valid.compat()),
     }
 }
 

@@ -37,6 +37,7 @@ use core::fmt;
 
 use crate::alg::{Algorithm, Algorithms};
 use crate::claims::MAX_CLAIM_STRING_LEN;
+use crate::compat::Compat;
 use crate::json::{self, JsonStr, Object, Value};
 use crate::keys::{KeyError, KeyRef, KeySet, MaterialRef, OwnedKeys, MAX_KEY_TEXT_LEN};
 use crate::party::{KeyLookup, Party, Policy, Subjects};
@@ -83,6 +84,7 @@ pub const CLIENT_FIELDS: &[&str] = &[
     "require_jti",
     "require_iat",
     "require_typ",
+    "compat",
 ];
 /// The fields of a trusted issuer; any other is refused.
 pub const ISSUER_FIELDS: &[&str] = &[
@@ -96,7 +98,14 @@ pub const ISSUER_FIELDS: &[&str] = &[
     "leeway",
     "require_jti",
     "require_iat",
+    "compat",
 ];
+
+/// The compatibility relaxations a client's `compat` may name ([`compat`](crate::compat)).
+pub const CLIENT_COMPAT: &[&str] = &["token_endpoint_audience"];
+/// The compatibility relaxations a trusted issuer's `compat` may name
+/// ([`compat`](crate::compat)). `missing_jti` is `require_jti: false`, for both.
+pub const ISSUER_COMPAT: &[&str] = &["missing_sub"];
 
 /// What is wrong with a registry document.
 #[non_exhaustive]
@@ -167,6 +176,15 @@ pub enum RegistryProblem {
     JwksAndJwksUri,
     /// Neither `jwks` nor `jwks_uri`.
     NoKeys,
+    /// A `compat` value this kind of party cannot have.
+    UnknownCompat {
+        /// The value, from the document.
+        value: String,
+        /// What this kind of party may name ([`CLIENT_COMPAT`] or [`ISSUER_COMPAT`]).
+        accepted: &'static [&'static str],
+    },
+    /// `compat: ["token_endpoint_audience"]` without a top-level `token_endpoint` to accept.
+    CompatNeedsTokenEndpoint,
 }
 
 impl fmt::Display for RegistryProblem {
@@ -225,6 +243,16 @@ impl fmt::Display for RegistryProblem {
                 f.write_str("jwks and jwks_uri must not both be present (RFC 7591 section 2)")
             }
             RegistryProblem::NoKeys => f.write_str("the party has no keys: give jwks"),
+            RegistryProblem::UnknownCompat { value, accepted } => {
+                write!(f, "unknown compatibility relaxation {value:?} (this kind of party may name: {})", accepted.join(", "))?;
+                if value == "missing_jti" {
+                    f.write_str("; a party accepts assertions without jti with require_jti: false")?;
+                }
+                Ok(())
+            }
+            RegistryProblem::CompatNeedsTokenEndpoint => f.write_str(
+                "token_endpoint_audience needs the registry's token_endpoint (the URL to accept in aud)",
+            ),
         }
     }
 }
@@ -274,6 +302,7 @@ pub struct RegisteredParty {
     typ: TypRule,
     subjects: Option<Vec<String>>,
     algorithms: Algorithms,
+    compat: Compat,
 }
 
 impl RegisteredParty {
@@ -293,7 +322,15 @@ impl RegisteredParty {
             typ,
             subjects,
             algorithms: Algorithms::ALL,
+            compat: Compat::default(),
         }
+    }
+
+    /// The same party with the compatibility relaxations `compat` (its [`Policy::compat`]).
+    #[must_use]
+    pub fn with_compat(mut self, compat: Compat) -> Self {
+        self.compat = compat;
+        self
     }
 
     /// The same party accepting only `algorithms` (its [`Policy::algorithms`]).
@@ -322,6 +359,7 @@ impl RegisteredParty {
                 checks: self.checks,
                 typ: self.typ,
                 algorithms: self.algorithms,
+                compat: self.compat,
                 subjects: match &self.subjects {
                     None => Subjects::Any,
                     Some(list) => Subjects::OneOfOwned(list),
@@ -415,8 +453,9 @@ impl Registry {
             return Err(RegistryError::new("registry", RegistryProblem::NoParties));
         }
         let mut owners = KeyOwners::default();
-        let clients = read_parties(&client_list, Kind::Client, &mut owners)?;
-        let issuers = read_parties(&issuer_list, Kind::Issuer, &mut owners)?;
+        let has_token_endpoint = token_endpoint.is_some();
+        let clients = read_parties(&client_list, Kind::Client, has_token_endpoint, &mut owners)?;
+        let issuers = read_parties(&issuer_list, Kind::Issuer, has_token_endpoint, &mut owners)?;
         Ok(Self {
             issuer,
             token_endpoint,
@@ -471,6 +510,7 @@ impl Registry {
         let client = (!self.clients.is_empty()).then_some(ClientAuthProfile {
             clients: &self.clients,
             issuer: &self.issuer,
+            token_endpoint: self.token_endpoint.as_deref(),
         });
         f(grant, client)
     }
@@ -561,6 +601,7 @@ fn party_array<'a>(top: &Object<'a>, name: &str) -> Result<Vec<&'a [u8]>, Regist
 fn read_parties(
     texts: &[&[u8]],
     kind: Kind,
+    has_token_endpoint: bool,
     owners: &mut KeyOwners,
 ) -> Result<Parties, RegistryError> {
     let mut parties = Parties::default();
@@ -584,7 +625,7 @@ fn read_parties(
             }
         };
         refuse_unknown(&object, kind.fields(), &at)?;
-        let party = read_party(&object, kind, id, &at, owners)?;
+        let party = read_party(&object, kind, id, &at, has_token_endpoint, owners)?;
         // At most MAX_REGISTRY_PARTIES, checked before: the index fits a u32.
         parties.by_id.insert(slot, parties.list.len() as u32);
         parties.list.push(party);
@@ -597,6 +638,7 @@ fn read_party(
     kind: Kind,
     id: String,
     at: &str,
+    has_token_endpoint: bool,
     owners: &mut KeyOwners,
 ) -> Result<RegisteredParty, RegistryError> {
     if kind == Kind::Client {
@@ -669,7 +711,11 @@ fn read_party(
     };
     let subjects = match object.get("subjects") {
         None => None,
-        Some(value) => Some(read_subjects(value, &format!("{at}.subjects"))?),
+        Some(value) => Some(read_distinct_strings(value, &format!("{at}.subjects"))?),
+    };
+    let compat = match object.get("compat") {
+        None => Compat::default(),
+        Some(value) => read_compat(value, kind, &format!("{at}.compat"), has_token_endpoint)?,
     };
     Ok(RegisteredParty {
         id,
@@ -678,6 +724,7 @@ fn read_party(
         typ,
         subjects,
         algorithms,
+        compat,
     })
 }
 
@@ -785,7 +832,46 @@ impl KeyOwners {
     }
 }
 
-fn read_subjects(value: Value<'_>, at: &str) -> Result<Vec<String>, RegistryError> {
+/// A party's `compat` list: distinct names of [`CLIENT_COMPAT`] or [`ISSUER_COMPAT`].
+fn read_compat(
+    value: Value<'_>,
+    kind: Kind,
+    at: &str,
+    has_token_endpoint: bool,
+) -> Result<Compat, RegistryError> {
+    let accepted = match kind {
+        Kind::Client => CLIENT_COMPAT,
+        Kind::Issuer => ISSUER_COMPAT,
+    };
+    let mut compat = Compat::default();
+    for name in read_distinct_strings(value, at)? {
+        match (kind, name.as_str()) {
+            (Kind::Client, "token_endpoint_audience") if has_token_endpoint => {
+                compat.token_endpoint_audience = true;
+            }
+            (Kind::Client, "token_endpoint_audience") => {
+                return Err(RegistryError::new(
+                    at,
+                    RegistryProblem::CompatNeedsTokenEndpoint,
+                ))
+            }
+            (Kind::Issuer, "missing_sub") => compat.missing_sub = true,
+            _ => {
+                return Err(RegistryError::new(
+                    at,
+                    RegistryProblem::UnknownCompat {
+                        value: name,
+                        accepted,
+                    },
+                ))
+            }
+        }
+    }
+    Ok(compat)
+}
+
+/// A non-empty array of distinct strings (`subjects`, `compat`).
+fn read_distinct_strings(value: Value<'_>, at: &str) -> Result<Vec<String>, RegistryError> {
     let Value::Array(array) = value else {
         return Err(RegistryError::new(
             at,

@@ -161,10 +161,16 @@ const NODE: [(&str, &str); 7] = [
 pub(crate) fn main(root: &Path, args: &[String]) -> Result<(), String> {
     match args {
         [] => {}
-        [only] if only == "replay" => return replay::main(root),
+        [only] if only == "replay" => {
+            return run_one_section("replay", || {
+                replay::measure(root).map(|report| render_to_string(|s| report.render(s)))
+            })
+        }
         [only] if only == "worker" => {
             ensure_package(root)?;
-            return worker::main(root);
+            return run_one_section("worker", || {
+                worker::measure(root).map(|report| render_to_string(|s| report.render(s)))
+            });
         }
         _ => return Err("xtask: `bench` takes no arguments, or `replay`, or `worker`".to_owned()),
     }
@@ -292,6 +298,30 @@ fn count_allocations(root: &Path) -> Result<Vec<(String, u64)>, String> {
         return Err("xtask bench: tests/allocations.rs printed no counts".to_owned());
     }
     Ok(counts)
+}
+
+/// `cargo xtask bench NAME`: one section measured and printed with the load average at its
+/// start and end; BENCHMARKS.md is written only by the whole `cargo xtask bench`.
+fn run_one_section(
+    name: &str,
+    measure: impl FnOnce() -> Result<String, String>,
+) -> Result<(), String> {
+    let load_start = loadavg();
+    let section = measure()?;
+    println!("\n{section}");
+    println!(
+        "xtask bench {name}: load average {load_start} at start, {} at end (BENCHMARKS.md not \
+         written: `cargo xtask bench` writes it)",
+        loadavg()
+    );
+    Ok(())
+}
+
+/// What `render` writes, as a string.
+fn render_to_string(render: impl FnOnce(&mut String)) -> String {
+    let mut s = String::new();
+    render(&mut s);
+    s
 }
 
 /// `/proc/loadavg`'s first three fields.
