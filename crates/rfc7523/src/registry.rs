@@ -229,9 +229,8 @@ impl fmt::Display for RegistryProblem {
                 }
                 Ok(())
             }
-            RegistryProblem::AlgorithmNotBuiltIn(alg) => {
-                write!(f, "this build does not verify {alg}")
-            }
+            // The words of a key of that algorithm: "this build does not verify ES256".
+            RegistryProblem::AlgorithmNotBuiltIn(alg) => KeyError::NotBuiltIn(*alg).fmt(f),
             RegistryProblem::KeyNotForAlgorithm { index, alg } => write!(
                 f,
                 "key {index} cannot verify {alg}, the party's token_endpoint_auth_signing_alg"
@@ -750,7 +749,7 @@ fn read_keys(object: &Object<'_>, at: &str) -> Result<OwnedKeys, RegistryError> 
             let mut set: alloc::boxed::Box<KeySet> = alloc::boxed::Box::default();
             set.load_jwks(text).map_err(|e| match e {
                 // Say which key this build leaves out, not only that none is usable.
-                KeyError::NoUsableKeys => match first_key_not_built_in(text) {
+                KeyError::NoUsableKeys => match first_key_not_built_in(&mut set, text) {
                     Some((index, alg)) => RegistryError::new(
                         format!("{field}.keys[{index}]"),
                         RegistryProblem::Key(KeyError::NotBuiltIn(alg)),
@@ -770,23 +769,30 @@ fn read_keys(object: &Object<'_>, at: &str) -> Result<OwnedKeys, RegistryError> 
 
 /// The position and algorithm of the first key of a JWK Set that this build leaves out (crate
 /// features `ps256`, `es256`, `eddsa`), if any: read again only when the set had no usable key,
-/// so that the error names that key. (A JWK Set skips such keys beside usable ones.)
-fn first_key_not_built_in(text: &str) -> Option<(usize, Algorithm)> {
+/// so that the error names that key. (A JWK Set skips such keys beside usable ones.) Each key
+/// is loaded on its own into `set`, which is then discarded: the loader this module already
+/// uses, so the RS256-only npm module grows by the error path alone.
+#[cfg(not(all(feature = "ps256", feature = "es256", feature = "eddsa")))]
+fn first_key_not_built_in(set: &mut KeySet, text: &str) -> Option<(usize, Algorithm)> {
     let object = json::parse_object(text.as_bytes()).ok()?;
     let Some(Value::Array(keys)) = object.get("keys") else {
         return None;
     };
-    keys.elements()
-        .enumerate()
-        .find_map(|(index, element)| match element {
-            Ok(Value::Object(jwk)) => {
-                match crate::keys::VerifyingKey::from_jwk(core::str::from_utf8(jwk).ok()?) {
-                    Err(KeyError::NotBuiltIn(alg)) => Some((index, alg)),
-                    _ => None,
-                }
+    for (index, element) in keys.elements().enumerate() {
+        if let Ok(Value::Object(jwk)) = element {
+            let jwk = core::str::from_utf8(jwk).ok()?;
+            if let Err(KeyError::NotBuiltIn(alg)) = set.load_text(jwk) {
+                return Some((index, alg));
             }
-            _ => None,
-        })
+        }
+    }
+    None
+}
+
+/// With every algorithm built in, no key is left out.
+#[cfg(all(feature = "ps256", feature = "es256", feature = "eddsa"))]
+fn first_key_not_built_in(_: &mut KeySet, _: &str) -> Option<(usize, Algorithm)> {
+    None
 }
 
 impl KeyOwners {
