@@ -243,7 +243,12 @@ impl fmt::Display for RegistryProblem {
             }
             RegistryProblem::NoKeys => f.write_str("the party has no keys: give jwks"),
             RegistryProblem::UnknownCompat { value, accepted } => {
-                write!(f, "unknown compatibility relaxation {value:?} (this kind of party may name: {})", accepted.join(", "))?;
+                // Quoted by hand: `{:?}` would link the Unicode escape tables into every wasm module.
+                write!(
+                    f,
+                    "unknown compatibility relaxation \"{value}\" (this kind of party may name: {})",
+                    accepted.join(", ")
+                )?;
                 if value == "missing_jti" {
                     f.write_str("; a party accepts assertions without jti with require_jti: false")?;
                 }
