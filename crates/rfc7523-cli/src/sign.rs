@@ -46,7 +46,9 @@ Examples:
 Prints the compact JWT and a newline. Claims: iss, sub, aud, exp (now + lifetime), iat
 (now), jti (always in an assertion; with --jwt or --apple only when --jti is given).
 Lifetimes: any for an assertion; 1 to 15777000 s (six months, Apple's limit) with --jwt or
---apple. Exit status: 0 signed, 2 usage error or unusable key.
+--apple. With --service-account: the header and claims google-auth signs, in its JSON form
+(no jti, exp = iat + 3600), or with --form the token request body. Exit status: 0 signed, 2
+usage error or unusable key (or key file).
 
 Security: the rsa crate's private-key operation is not constant-time (RUSTSEC-2023-0071);
 sign with RSA keys where an attacker cannot time many signatures.")]
