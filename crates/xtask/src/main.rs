@@ -87,7 +87,7 @@ subcommands:
            0.13.2 and cargo-deny 0.20.2 (cargo install --locked),
            the wasm32-unknown-unknown target, wasm-bindgen-cli 0.2.130, wasm-pack
            0.15.1, `npm ci` in bindings/wasm/js, Debian's chromium (apt-get), and
-           google-auth in a venv (target/google-auth-venv, pip --require-hashes from
+           google-auth and authlib in a venv (target/google-auth-venv, pip --require-hashes from
            tests/google-auth/requirements.txt)
   wasm     run the wasm part of `setup`, then build the npm package `rfc7523`
            (two modules, verify and `rfc7523/sign`, each for web, nodejs, bundler

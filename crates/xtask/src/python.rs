@@ -1,8 +1,9 @@
-//! The Python side of the tests: a virtual environment with Google's `google-auth`, pinned
-//! with hashes in `tests/google-auth/requirements.txt`, against which the service-account
-//! grants of `rfc7523 sign --service-account` and of the npm package are compared
-//! (`crates/rfc7523-cli/tests/google_service_account.rs`,
-//! `bindings/wasm/js/test/service-account.test.mjs`).
+//! The Python side of the tests: a virtual environment with Google's `google-auth` and
+//! `authlib`, pinned with hashes in `tests/google-auth/requirements.txt`. The service-account
+//! grants of `rfc7523 sign --service-account` and of the npm package are compared with
+//! google-auth's (`crates/rfc7523-cli/tests/google_service_account.rs`,
+//! `bindings/wasm/js/test/service-account.test.mjs`); both libraries ask the Worker example
+//! for tokens (`www/test/real-clients.test.mjs`, through `www/test/real_clients.py`).
 
 use std::ffi::OsString;
 use std::fs;
@@ -74,13 +75,19 @@ pub(crate) fn setup(root: &Path) -> Result<(), String> {
     let version = probe(
         root,
         &python,
-        &["-c", "import google.auth; print(google.auth.__version__)"],
+        &[
+            "-c",
+            "import authlib, google.auth, requests; \
+             print('google-auth', google.auth.__version__, 'authlib', authlib.__version__)",
+        ],
     )
-    .ok_or_else(|| "xtask setup: google-auth does not import after its install".to_owned())?;
+    .ok_or_else(|| {
+        "xtask setup: google-auth, authlib or requests does not import after its install".to_owned()
+    })?;
     fs::write(&stamp, &requirements)
         .map_err(|err| format!("xtask setup: cannot write {}: {err}", stamp.display()))?;
     println!(
-        "setup: google-auth venv: installed (google-auth {version}) in {:.1} s",
+        "setup: google-auth venv: installed ({version}) in {:.1} s",
         start.elapsed().as_secs_f64()
     );
     Ok(())
