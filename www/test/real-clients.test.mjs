@@ -82,8 +82,11 @@ serviceAccount('google-auth-library-compat', GOOGLE_COMPAT);
 issuer('authlib-grant', STRICT);
 client('authlib-strict', STRICT);
 client('authlib-compat', CLIENT_COMPAT);
+client('authlib-typ', { require_typ: true });
 client('oauth4webapi', STRICT);
+client('oauth4webapi-typ', { require_typ: true });
 client('openid-client', STRICT);
+client('openid-client-typ', { require_typ: true });
 
 const REGISTRY = {
   issuer: ISSUER,
@@ -174,8 +177,8 @@ const LIBRARIES = {
 
   /** authlib (Python) OAuth2Session with PrivateKeyJWT and client_credentials. Its `aud` is
    *  PrivateKeyJWT's first argument, by default the URL it posts to. */
-  'authlib-private-key-jwt': (party, { audience } = {}) =>
-    python({ library: 'authlib-private-key-jwt', token_endpoint: TOKEN_ENDPOINT, client_id: party.id, private_key: party.key.privatePem, audience: audience ?? null }),
+  'authlib-private-key-jwt': (party, { audience, typ } = {}) =>
+    python({ library: 'authlib-private-key-jwt', token_endpoint: TOKEN_ENDPOINT, client_id: party.id, private_key: party.key.privatePem, audience: audience ?? null, typ: typ ?? null }),
 
   /** google-auth-library (Node): a JWT client from the key file. It posts to Google's URL
    *  whatever token_uri says: a request interceptor of its Gaxios transport sends it to the
@@ -209,14 +212,22 @@ const LIBRARIES = {
   },
 
   /** oauth4webapi: PrivateKeyJwt client authentication and the client_credentials grant, with
-   *  the server's metadata given (no discovery); http:// needs allowInsecureRequests. */
-  oauth4webapi: async (party) => {
+   *  the server's metadata given (no discovery); http:// needs allowInsecureRequests. `typ`:
+   *  set in the header by its documented hook, modifyAssertion. */
+  oauth4webapi: async (party, { typ } = {}) => {
     const oauth = await importTool('oauth4webapi');
     const as = { issuer: ISSUER, token_endpoint: TOKEN_ENDPOINT };
     const oauthClient = { client_id: party.id };
     const sent = [];
     const answers = [];
-    const clientAuth = oauth.PrivateKeyJwt({ key: await signingKey(party), kid: party.key.kid });
+    const clientAuth = oauth.PrivateKeyJwt(
+      { key: await signingKey(party), kid: party.key.kid },
+      typ && {
+        [oauth.modifyAssertion]: (header) => {
+          header.typ = typ;
+        },
+      },
+    );
     return settle('oauth4webapi', sent, answers, async () => {
       const response = await oauth.clientCredentialsGrantRequest(as, oauthClient, clientAuth, new URLSearchParams(), {
         [oauth.allowInsecureRequests]: true,
@@ -299,6 +310,8 @@ SENDS['openid-client'] = SENDS.oauth4webapi;
  *  so `token_endpoint_audience` never lets an assertion through in the Worker or in Node. */
 const NPM_TOKEN_ENDPOINT_AUDIENCE = 'the npm package ignores token_endpoint_audience (verify.rs: token_endpoint: None)';
 
+const TYP = 'client-authentication+jwt';
+
 const ROWS = [
   { library: 'google-auth', party: 'google-auth-strict', config: 'strict', expect: refused(400, 'missing_claim', 'sub') },
   { library: 'google-auth', party: 'google-auth-compat', config: GOOGLE, expect: refused(400, 'audience_mismatch', 'aud') },
@@ -312,8 +325,13 @@ const ROWS = [
   { library: 'google-auth-library', party: 'google-auth-library-compat', config: GOOGLE, expect: refused(400, 'audience_mismatch', 'aud') },
   { library: 'google-auth-library', party: 'google-auth-library-strict', config: 'strict; client additionalClaims aud', options: { additionalClaims: { aud: TOKEN_ENDPOINT } }, aud: TOKEN_ENDPOINT, expect: refused(400, 'missing_claim', 'sub') },
   { library: 'google-auth-library', party: 'google-auth-library-compat', config: `${GOOGLE}; client additionalClaims aud`, options: { additionalClaims: { aud: TOKEN_ENDPOINT } }, aud: TOKEN_ENDPOINT, expect: OK },
+  { library: 'authlib-private-key-jwt', party: 'authlib-typ', config: 'require_typ; client PrivateKeyJWT(issuer)', options: { audience: ISSUER }, aud: ISSUER, expect: refused(401, 'invalid_type') },
+  { library: 'authlib-private-key-jwt', party: 'authlib-typ', config: 'require_typ; client PrivateKeyJWT(issuer, headers typ)', options: { audience: ISSUER, typ: TYP }, aud: ISSUER, expect: OK },
   { library: 'oauth4webapi', party: 'oauth4webapi', config: 'strict', expect: OK },
+  { library: 'oauth4webapi', party: 'oauth4webapi-typ', config: 'require_typ', expect: refused(401, 'invalid_type') },
+  { library: 'oauth4webapi', party: 'oauth4webapi-typ', config: 'require_typ; client modifyAssertion typ', options: { typ: TYP }, expect: OK },
   { library: 'openid-client', party: 'openid-client', config: 'strict', expect: OK },
+  { library: 'openid-client', party: 'openid-client-typ', config: 'require_typ', expect: refused(401, 'invalid_type') },
 ];
 
 /** The assertion in a token request body, decoded: the client assertion or the grant's. */
@@ -353,7 +371,7 @@ describe('real client libraries against the Worker', { concurrency: true }, () =
       const sends = SENDS[row.library](party);
       const { form, header, claims } = sentAssertion(request.body);
       assert.deepEqual([...form.keys()].sort(), sends.form);
-      assert.deepEqual(header, sends.header);
+      assert.deepEqual(header, row.options?.typ ? { ...sends.header, typ: row.options.typ } : sends.header);
       assert.deepEqual(Object.keys(claims).sort(), sends.claims);
       assert.equal(claims.iss, party.id);
       assert.equal(claims.aud, row.aud ?? sends.aud);

@@ -6,7 +6,7 @@ Reads one JSON object on standard input, a job:
     {"library": "authlib-grant", "token_endpoint": URL, "issuer": ISS, "subject": SUB,
      "audience": AUD or null, "private_key": PEM}
     {"library": "authlib-private-key-jwt", "token_endpoint": URL, "client_id": ID,
-     "private_key": PEM, "audience": AUD or null}
+     "private_key": PEM, "audience": AUD or null, "typ": TYP or null}
 runs the library as its documentation shows, with the pinned versions of
 target/google-auth-venv (tests/google-auth/requirements.txt, installed by `cargo xtask
 setup`), and prints one JSON object:
@@ -119,7 +119,10 @@ def authlib_private_key_jwt(job, record):
     session = OAuth2Session(
         job["client_id"],
         job["private_key"],
-        token_endpoint_auth_method=PrivateKeyJWT(job.get("audience") or job["token_endpoint"]),
+        token_endpoint_auth_method=PrivateKeyJWT(
+            job.get("audience") or job["token_endpoint"],
+            headers={"typ": job["typ"]} if job.get("typ") else None,
+        ),
     )
     session.hooks["response"].append(record)
     try:
