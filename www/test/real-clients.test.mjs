@@ -119,6 +119,17 @@ function version(name) {
   return JSON.parse(readFileSync(join(jsDir, 'node_modules', name, 'package.json'), 'utf8')).version;
 }
 
+/** The pinned versions, which the README's table names: package.json's devDependencies and
+ *  tests/google-auth/requirements.txt. */
+const PINNED = {
+  ...JSON.parse(readFileSync(join(jsDir, 'package.json'), 'utf8')).devDependencies,
+  ...Object.fromEntries(
+    [...readFileSync(join(repoRoot, 'tests/google-auth/requirements.txt'), 'utf8').matchAll(/^([a-z0-9-]+)==(\S+)/gm)].map(([, name, pinned]) => [name, pinned]),
+  ),
+};
+/** The package each row's library is. */
+const PACKAGE = { 'authlib-grant': 'authlib', 'authlib-private-key-jwt': 'authlib' };
+
 // ---------------------------------------------------------------------------------------------
 // The libraries. Each resolves to { version, sent: [{ url, body }], token, error: { status,
 // body } | null }: every request it made, and the answer.
@@ -363,6 +374,7 @@ describe('real client libraries against the Worker', { concurrency: true }, () =
     test(`${row.library} × ${row.config}`, { timeout: 90_000, ...(row.todo && { todo: row.todo }) }, async () => {
       const party = PARTIES[row.party];
       const outcome = await LIBRARIES[row.library](party, row.options);
+      assert.equal(outcome.version, PINNED[PACKAGE[row.library] ?? row.library]);
       assert.equal(outcome.sent.length, 1, JSON.stringify(outcome.sent));
       const [request] = outcome.sent;
       assert.equal(request.url, TOKEN_ENDPOINT);
