@@ -718,7 +718,10 @@ fn every_assertion_reason_code_is_reachable() {
     let line = run.line();
     assert_eq!(
         (&line["reason"], &line["error"]),
-        (&json!("keys_unavailable"), &json!("temporarily_unavailable")),
+        (
+            &json!("keys_unavailable"),
+            &json!("temporarily_unavailable")
+        ),
         "{run:?}"
     );
     seen.insert(Reason::KeysUnavailable.as_str());
