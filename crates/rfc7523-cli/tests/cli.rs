@@ -717,11 +717,18 @@ fn every_assertion_reason_code_is_reachable() {
     );
     let line = run.line();
     assert_eq!(
-        (&line["reason"], &line["error"]),
+        (&line["reason"], &line["error"], &line["retry_after"]),
         (
             &json!("keys_unavailable"),
-            &json!("temporarily_unavailable")
+            &json!("temporarily_unavailable"),
+            &json!(rfc7523::limits::REFETCH_COOLDOWN)
         ),
+        "{run:?}"
+    );
+    assert_eq!(run.code, 3, "an outage, not an invalid token: {run:?}");
+    assert!(
+        run.stderr
+            .contains("GET http://127.0.0.1:9/jwks: the connection failed"),
         "{run:?}"
     );
     seen.insert(Reason::KeysUnavailable.as_str());
