@@ -185,11 +185,15 @@ impl RemoteKeys {
 pub struct Shared {
     registry: RwLock<Registry>,
     remote: Mutex<RemoteKeys>,
+    /// Whether any party's keys are fetched (if none, tokens are not read twice).
+    any_remote: bool,
 }
 
 impl Shared {
     pub fn new(registry: Registry) -> Self {
+        let any_remote = registry.remote_parties().next().is_some();
         Self {
+            any_remote,
             registry: RwLock::new(registry),
             remote: Mutex::new(RemoteKeys::new()),
         }
@@ -206,6 +210,9 @@ impl Shared {
     /// keys to make ready before validating (the `iss` read before verification chooses keys
     /// only, as in the core).
     pub fn target(&self, kind: PartyKind, token: &str) -> Option<String> {
+        if !self.any_remote {
+            return None;
+        }
         let mut buffer = DecodeBuffer::new();
         let unverified = UnverifiedAssertion::parse(token, &mut buffer).ok()?;
         let mut text = ClaimString::new();
