@@ -41,6 +41,7 @@ Examples:
 Output, one line:
   {\"ok\":true,\"use\":\"grant\",\"grant_type\":\"...\",\"claims\":{...},\"client_authentication\":\"client_assertion\",\"client_claims\":{...}}
   {\"ok\":false,\"status\":401,\"error\":\"invalid_client\",\"error_description\":\"...\",\"reason\":\"expired\"}
+  {\"ok\":false,\"status\":503,\"error\":\"temporarily_unavailable\",...,\"reason\":\"keys_unavailable\",\"retry_after\":30}
 \"claims\": the grant's, else the client assertion's (absent when no assertion was judged).
 \"client_authentication\": none, client_assertion, or (with --other-client-auth
 verified-by-caller) client_secret or authorization_header, which the caller must verify.
@@ -50,7 +51,9 @@ verified-by-caller) client_secret or authorization_header, which the caller must
 Parties: --registry FILE (any number of clients and issuers), or --keys for exactly one:
 one --issuer (and --subject) accepts its jwt-bearer grants, or one --client-id (and
 --require-typ) its client assertions. Defaults: jti required, lifetime at most 3600 s.
-Exit status: 0 accepted, 1 refused, 2 usage or configuration error.")]
+Remote key sets (jwks_uri, discovery) of the request's parties are fetched first.
+Exit status: 0 accepted, 1 refused, 2 usage or configuration error, 3 refused
+keys_unavailable (503: a party's keys could not be fetched; retry after retry_after).")]
 pub struct TokenRequestArgs {
     /// The request carried an HTTP Authorization header (its value is not needed: it is
     /// another client authentication method, refused unless --other-client-auth

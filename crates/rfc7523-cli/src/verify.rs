@@ -45,12 +45,17 @@ Examples:
 Output, one line per token:
   {\"valid\":true,\"header\":{...},\"claims\":{...}}
   {\"valid\":false,\"reason\":\"expired\",\"error\":\"invalid_grant\",\"description\":\"...\"}
+  {\"valid\":false,\"reason\":\"keys_unavailable\",\"error\":\"temporarily_unavailable\",...,\"retry_after\":30}
 
 Parties: --registry FILE (any number of clients and issuers), or --keys for exactly one:
 one --issuer (and --subject) for grants, or one --client-id (and --require-typ) for client
 authentication. With --registry, --use says which use; it may be left out when the
 registry has only issuers or only clients. Defaults: jti required, lifetime at most 3600 s.
-Exit status: 0 every token valid, 1 any token invalid, 2 usage or configuration error.")]
+Remote key sets (a registry's jwks_uri, an issuer's discovery) are fetched when a token
+names their party, at most once per 30 s per URL, cached for the run; a fetch that fails is
+one line on standard error, and the party's tokens are keys_unavailable until keys are had.
+Exit status: 0 every token valid, 1 any token invalid, 2 usage or configuration error,
+3 none invalid but some keys_unavailable (an outage: retry after retry_after).")]
 pub struct VerifyArgs {
     /// With --registry: judge the tokens as grants (its issuers) or as client assertions (its
     /// clients). Required when the registry has both.
