@@ -5,7 +5,7 @@
 use js_sys::{Array, Function, Object, Reflect, JSON};
 use rfc7523::limits::MAX_LIFETIME_SETTING;
 use rfc7523::profile::DEFAULT_MAX_LIFETIME;
-use rfc7523::registry::{KeyLocation, RegisteredParty, Registry};
+use rfc7523::registry::{RegisteredParty, Registry};
 use rfc7523::token_request::{OtherClientAuthentication, TokenError};
 use rfc7523::{
     Algorithm, Algorithms, BoxedReplayStore, Checks, ClaimString, ClientAuthProfile, DecodeBuffer,
@@ -814,29 +814,7 @@ fn load_registry(value: &JsValue) -> Result<Registry, JsValue> {
         value,
         "registry must be the registry document: an object or JSON text",
     )?;
-    let registry = Registry::from_json(&text).map_err(|e| type_error(&format!("registry: {e}")))?;
-    // Remote key sets (`jwks_uri`, an issuer's `discovery`) load in the core, but this package
-    // does not fetch yet (issue 14: an asynchronous verify with a fetch option and a cache is
-    // to come): refused here, naming the party and its field, rather than loaded to refuse
-    // every assertion of the party `keys_unavailable`.
-    if let Some(remote) = registry.remote_parties().next() {
-        let parties = registry.parties(remote.kind());
-        let index = parties
-            .iter()
-            .position(|p| p.id() == remote.id())
-            .unwrap_or_default();
-        let field = match remote.location() {
-            KeyLocation::JwksUri(_) => "jwks_uri",
-            KeyLocation::Discovery { .. } => "discovery",
-        };
-        return Err(type_error(&format!(
-            "registry: {}[{index}] \"{}\".{field}: remote key sets ({field}) are not supported \
-             yet: give the keys inline as jwks",
-            remote.kind().array(),
-            remote.id()
-        )));
-    }
-    Ok(registry)
+    Registry::from_json(&text).map_err(|e| type_error(&format!("registry: {e}")))
 }
 
 /// The one party of the `keys` form: one trusted issuer (`issuer`) or one client

@@ -75,7 +75,8 @@ pub enum Reason {
     /// The party's keys are fetched (`jwks_uri`, discovery: [`remote_keys`](crate::remote_keys))
     /// and none are usable now (never fetched, or past their lifetime and
     /// [`STALE_GRACE`](crate::remote_keys::STALE_GRACE)): an outage, not a bad assertion.
-    /// `temporarily_unavailable`, HTTP 503, with `Retry-After` ([`OAuthError::TemporarilyUnavailable`]).
+    /// `temporarily_unavailable`, HTTP 503, with `Retry-After`
+    /// ([`OAuthError::TemporarilyUnavailable`]).
     KeysUnavailable,
 }
 

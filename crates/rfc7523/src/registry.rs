@@ -34,8 +34,11 @@
 //! an issuer, through its discovery document (`"discovery": "openid-configuration"` or
 //! `"oauth-authorization-server"`: OIDC Discovery 1.0 §4, RFC 8414 §3), whose `issuer` must
 //! equal the configured one exactly and whose `jwks_uri` is then fetched. Exactly one of
-//! `jwks`, `jwks_uri` and `discovery`; the URLs pass the [`KeyUrl`] / [`IssuerUrl`] rules at
-//! load, and no two parties share a `jwks_uri`. Nothing in a token ever names a URL.
+//! `jwks`, `jwks_uri` and `discovery`; the URLs pass the
+//! [`KeyUrl`](crate::remote_keys::KeyUrl) / [`IssuerUrl`] rules at load, and no two parties
+//! share a `jwks_uri`. Nothing in a token ever names a URL. All this needs the `remote`
+//! feature; without it a registry naming `jwks_uri` or `discovery` is refused at load
+//! ([`RegistryProblem::JwksUriNotSupported`], [`RegistryProblem::DiscoveryNotSupported`]).
 //!
 //! The registry does no I/O. It says which parties are remote and where their keys are
 //! ([`Registry::remote_parties`], [`KeyLocation`]); a layer fetches (with a
@@ -73,9 +76,11 @@ use crate::party::{KeyLookup, KeySource, Party, Policy, Subjects};
 use crate::profile::{
     Checks, ClientAuthProfile, GrantProfile, TypRule, DEFAULT_LEEWAY, DEFAULT_MAX_LIFETIME,
 };
+#[cfg(feature = "remote")]
+use crate::remote_keys::UrlError;
 use crate::remote_keys::{
-    check_jwk_set, DiscoveryDocument, DocumentError, Entry, FetchFailure, IssuerUrl, KeyUrl,
-    UrlError, WellKnown, MAX_MAX_AGE, MIN_MAX_AGE,
+    check_jwk_set, DiscoveryDocument, DocumentError, Entry, FetchFailure, IssuerUrl, WellKnown,
+    MAX_MAX_AGE, MIN_MAX_AGE,
 };
 use crate::token_request::{OtherClientAuthentication, TokenEndpoint};
 
@@ -199,20 +204,29 @@ pub enum RegistryProblem {
     JwksAndJwksUri,
     /// Neither `jwks` nor `jwks_uri` (nor, for an issuer, `discovery`).
     NoKeys,
-    /// A `jwks_uri` refused by the URL rules ([`KeyUrl`]).
+    /// `jwks_uri` in a build without the `remote` feature (the npm package, for now).
+    JwksUriNotSupported,
+    /// `discovery` in a build without the `remote` feature.
+    DiscoveryNotSupported,
+    /// A `jwks_uri` refused by the URL rules ([`KeyUrl`](crate::remote_keys::KeyUrl)).
+    #[cfg(feature = "remote")]
     Url(UrlError),
     /// The same `jwks_uri` as another party: its keys would be trusted for both
     /// (RFC 8725 §3.8).
+    #[cfg(feature = "remote")]
     SharedJwksUri {
         /// The other party, e.g. `clients[0] "s6BhdRkqt3"`.
         other: String,
     },
     /// A `discovery` other than [`DISCOVERY_VALUES`].
+    #[cfg(feature = "remote")]
     UnsupportedDiscovery,
     /// `discovery` beside `jwks` or `jwks_uri`: the keys come from one place.
+    #[cfg(feature = "remote")]
     DiscoveryWithKeys,
     /// `discovery` for an issuer whose identifier is not a URL discovery can use ([`IssuerUrl`]:
     /// `https`, no query or fragment; RFC 8414 §2).
+    #[cfg(feature = "remote")]
     DiscoveryIssuer(UrlError),
 }
 
@@ -268,12 +282,21 @@ impl fmt::Display for RegistryProblem {
             // The words the npm package's tests expect (it takes inline keys only, for now);
             // the field list (jwks_uri, an issuer's discovery) is in the README and the schema.
             RegistryProblem::NoKeys => f.write_str("the party has no keys: give jwks"),
+            RegistryProblem::JwksUriNotSupported => f.write_str(
+                "remote key sets (jwks_uri) are not supported yet: give the keys inline as jwks",
+            ),
+            RegistryProblem::DiscoveryNotSupported => f.write_str(
+                "remote key sets (discovery) are not supported yet: give the keys inline as jwks",
+            ),
+            #[cfg(feature = "remote")]
             RegistryProblem::Url(e) => write!(f, "{e}"),
+            #[cfg(feature = "remote")]
             RegistryProblem::SharedJwksUri { other } => write!(
                 f,
                 "is also the jwks_uri of {other}: a key set belongs to one party (RFC 8725 \
                  section 3.8)"
             ),
+            #[cfg(feature = "remote")]
             RegistryProblem::UnsupportedDiscovery => {
                 f.write_str("must be one of:")?;
                 for value in DISCOVERY_VALUES {
@@ -281,10 +304,12 @@ impl fmt::Display for RegistryProblem {
                 }
                 Ok(())
             }
+            #[cfg(feature = "remote")]
             RegistryProblem::DiscoveryWithKeys => f.write_str(
                 "discovery must not be combined with jwks or jwks_uri: the keys come from the \
                  issuer's discovery document",
             ),
+            #[cfg(feature = "remote")]
             RegistryProblem::DiscoveryIssuer(e) => write!(
                 f,
                 "discovery needs the issuer identifier to be an https URL without query or \
@@ -383,7 +408,8 @@ impl PartyKind {
 /// token.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum KeyLocation {
-    /// `jwks_uri`: the JWK Set at this URL, which passed the [`KeyUrl`] rules.
+    /// `jwks_uri`: the JWK Set at this URL, which passed the
+    /// [`KeyUrl`](crate::remote_keys::KeyUrl) rules.
     JwksUri(String),
     /// `discovery`: the issuer's metadata document at `url` ([`IssuerUrl::discovery_url`]),
     /// read with [`RemoteParty::read_discovery`] (its `issuer` exactly the party's, its
@@ -1102,11 +1128,16 @@ fn read_keys(
     let discovery = object.get("discovery");
     match (object.get("jwks"), object.get("jwks_uri"), discovery) {
         (Some(_), Some(_), _) => Err(RegistryError::new(field, RegistryProblem::JwksAndJwksUri)),
+        // Without the feature, any `discovery` is refused as such.
+        #[cfg(not(feature = "remote"))]
+        (_, _, Some(value)) => read_discovery(value, id, at).map(KeysConfig::Remote),
+        #[cfg(feature = "remote")]
         (Some(_), None, Some(_)) | (None, Some(_), Some(_)) => Err(RegistryError::new(
             format!("{at}.discovery"),
             RegistryProblem::DiscoveryWithKeys,
         )),
         (None, None, None) => Err(RegistryError::new(field, RegistryProblem::NoKeys)),
+        #[cfg(feature = "remote")]
         (None, None, Some(value)) => read_discovery(value, id, at).map(KeysConfig::Remote),
         (None, Some(value), None) => read_jwks_uri(value, at, uris).map(KeysConfig::Remote),
         (Some(Value::Object(text)), None, None) => {
@@ -1131,7 +1162,26 @@ fn read_keys(
     }
 }
 
-/// A `jwks_uri`: a string, a [`KeyUrl`], no other party's.
+/// Without the `remote` feature: refused, and no URL parsing in the build.
+#[cfg(not(feature = "remote"))]
+fn read_jwks_uri(_: Value<'_>, at: &str, _: &mut KeySetUris) -> Result<KeyLocation, RegistryError> {
+    Err(RegistryError::new(
+        format!("{at}.jwks_uri"),
+        RegistryProblem::JwksUriNotSupported,
+    ))
+}
+
+/// Without the `remote` feature: refused, and no URL parsing in the build.
+#[cfg(not(feature = "remote"))]
+fn read_discovery(_: Value<'_>, _: &str, at: &str) -> Result<KeyLocation, RegistryError> {
+    Err(RegistryError::new(
+        format!("{at}.discovery"),
+        RegistryProblem::DiscoveryNotSupported,
+    ))
+}
+
+/// A `jwks_uri`: a string, a [`KeyUrl`](crate::remote_keys::KeyUrl), no other party's.
+#[cfg(feature = "remote")]
 fn read_jwks_uri(
     value: Value<'_>,
     at: &str,
@@ -1145,7 +1195,8 @@ fn read_jwks_uri(
         ));
     };
     let url = decode(text, &field, usize::MAX)?;
-    KeyUrl::parse(&url).map_err(|e| RegistryError::new(field.clone(), RegistryProblem::Url(e)))?;
+    crate::remote_keys::KeyUrl::parse(&url)
+        .map_err(|e| RegistryError::new(field.clone(), RegistryProblem::Url(e)))?;
     if let Some((_, other)) = uris.iter().find(|(known, _)| *known == url) {
         return Err(RegistryError::new(
             field,
@@ -1160,6 +1211,7 @@ fn read_jwks_uri(
 
 /// An issuer's `discovery`: one of [`DISCOVERY_VALUES`], for an issuer identifier that is an
 /// [`IssuerUrl`].
+#[cfg(feature = "remote")]
 fn read_discovery(value: Value<'_>, id: &str, at: &str) -> Result<KeyLocation, RegistryError> {
     let field = format!("{at}.discovery");
     let well_known = match value {
@@ -1372,5 +1424,72 @@ fn optional_number(
             }
         }
         Some(_) => Err(range()),
+    }
+}
+
+/// Without the `remote` feature (`cargo test -p rfc7523 --features alloc`): a registry naming
+/// a remote key set is refused at load, naming the party and the field.
+#[cfg(all(test, not(feature = "remote")))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn remote_key_sets_need_the_remote_feature() {
+        let client = |keys: &str| {
+            format!(
+                r#"{{"issuer":"https://as.example","clients":[{{"client_id":"c",
+                "token_endpoint_auth_method":"private_key_jwt",{keys}}}]}}"#
+            )
+        };
+        let issuer = |keys: &str| {
+            format!(
+                r#"{{"issuer":"https://as.example","issuers":[{{"issuer":"https://i.example",
+                {keys}}}]}}"#
+            )
+        };
+        let uri = r#""jwks_uri":"https://keys.example/jwks""#;
+        let discovery = r#""discovery":"openid-configuration""#;
+        let inline = r#""jwks":{"keys":[]}"#;
+        let c = r#"clients[0] "c""#;
+        let i = r#"issuers[0] "https://i.example""#;
+        for (document, at, problem) in [
+            (
+                client(uri),
+                format!("{c}.jwks_uri"),
+                RegistryProblem::JwksUriNotSupported,
+            ),
+            (
+                issuer(uri),
+                format!("{i}.jwks_uri"),
+                RegistryProblem::JwksUriNotSupported,
+            ),
+            (
+                issuer(discovery),
+                format!("{i}.discovery"),
+                RegistryProblem::DiscoveryNotSupported,
+            ),
+            (
+                issuer(&format!("{inline},{discovery}")),
+                format!("{i}.discovery"),
+                RegistryProblem::DiscoveryNotSupported,
+            ),
+            (
+                client(&format!("{inline},{uri}")),
+                format!("{c}.jwks"),
+                RegistryProblem::JwksAndJwksUri,
+            ),
+        ] {
+            let error = Registry::from_json(&document).unwrap_err();
+            assert_eq!(
+                (error.at(), error.problem()),
+                (at.as_str(), &problem),
+                "{document}"
+            );
+        }
+        let error = Registry::from_json(&client(uri)).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            r#"clients[0] "c".jwks_uri: remote key sets (jwks_uri) are not supported yet: give the keys inline as jwks"#
+        );
     }
 }

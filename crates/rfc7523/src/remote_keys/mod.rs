@@ -60,8 +60,9 @@
 //! because its party's keys cannot be had. It is the stable reason `keys_unavailable`
 //! ([`Reason::KeysUnavailable`](crate::Reason::KeysUnavailable),
 //! [`Error::KeysUnavailable`](crate::Error::KeysUnavailable), the layer adding
-//! [`Unavailable::retry_after`] with [`Error::with_retry_after`](crate::Error::with_retry_after)),
-//! answered as follows ([`OAuthError::TemporarilyUnavailable`](crate::OAuthError::TemporarilyUnavailable)):
+//! [`Unavailable::retry_after`] with
+//! [`Error::with_retry_after`](crate::Error::with_retry_after)), answered as follows
+//! ([`OAuthError::TemporarilyUnavailable`](crate::OAuthError::TemporarilyUnavailable)):
 //!
 //! ```text
 //! HTTP/1.1 503 Service Unavailable
@@ -101,8 +102,9 @@
 //!
 //! # For the layers: the protocol
 //!
-//! Per party with remote keys ([`Registry::remote_parties`](crate::registry::Registry::remote_parties),
-//! whose [`KeyLocation`](crate::registry::KeyLocation) is the first URL), one [`KeyCache`] per
+//! Per party with remote keys
+//! ([`Registry::remote_parties`](crate::registry::Registry::remote_parties), whose
+//! [`KeyLocation`](crate::registry::KeyLocation) is the first URL), one [`KeyCache`] per
 //! URI (the discovery URL, then the `jwks_uri` its document names); the registry keeps the keys
 //! of the last accepted JWK Set. For each assertion, for the party its `iss` names:
 //!
@@ -112,7 +114,8 @@
 //!    [`RemoteParty::read_discovery`](crate::registry::RemoteParty::read_discovery) or
 //!    [`Registry::install_jwk_set`](crate::registry::Registry::install_jwk_set), which checks
 //!    the set and loads its keys), report `fetched` (with [`Freshness::from_headers`]) or
-//!    `failed` (with [`InstallError::fetch_failure`](crate::registry::InstallError::fetch_failure)),
+//!    `failed` (with
+//!    [`InstallError::fetch_failure`](crate::registry::InstallError::fetch_failure)),
 //!    and decide again; `Wait` → wait for the fetch in flight (or take `meanwhile`) and decide
 //!    again; `Unavailable` → validate all the same (the core refuses `keys_unavailable` once the
 //!    keys are past their grace, after the checks that need no key) and add `retry_after`.
