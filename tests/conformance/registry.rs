@@ -37,11 +37,12 @@ fn base() -> Value {
             { "client_id": "client-b", "token_endpoint_auth_method": "private_key_jwt",
               "jwks": { "keys": [k[1]] }, "require_typ": true, "max_lifetime": 300,
               "leeway": 5, "max_age": 600, "require_iat": true, "require_jti": false,
-              "token_endpoint_auth_signing_alg": "RS256" }
+              "token_endpoint_auth_signing_alg": "RS256",
+              "compat": ["token_endpoint_audience"] }
         ],
         "issuers": [
             { "issuer": "https://idp.example", "jwks": { "keys": [k[2]] },
-              "subjects": ["alice", "batch-7"] }
+              "subjects": ["alice", "batch-7"], "compat": ["missing_sub"] }
         ]
     })
 }
@@ -107,12 +108,16 @@ fn the_base_document_loads_with_each_party_policy() {
     assert_eq!(b.policy.checks.leeway, 5);
     assert_eq!(b.policy.checks.max_age, Some(600));
     assert!(b.policy.checks.require_iat && !b.policy.checks.require_jti);
+    // Compatibility relaxations: none by default; b's and the issuer's own.
+    assert_eq!(a.policy.compat, rfc7523::Compat::default());
+    assert!(b.policy.compat.token_endpoint_audience && !b.policy.compat.missing_sub);
     let idp = registry
         .issuers()
         .party("https://idp.example")
         .unwrap_or_else(|| panic!("idp"));
     assert!(matches!(idp.policy.subjects, Subjects::OneOfOwned(_)));
     assert!(idp.policy.subjects.allows("batch-7") && !idp.policy.subjects.allows("admin"));
+    assert!(idp.policy.compat.missing_sub && !idp.policy.compat.token_endpoint_audience);
     // Ids are exact: no party for a near miss, and clients and issuers are apart.
     for id in ["Client-a", "client-a ", "https://idp.example/"] {
         assert!(registry.clients().party(id).is_none(), "{id}");
@@ -564,6 +569,69 @@ fn refusals_name_the_field_and_the_party() {
             format!("{idp}.subjects"),
             P::Empty,
         ),
+        (
+            "a client's unknown compat value",
+            with(|d| d["clients"][0]["compat"] = json!(["lenient_audience"])),
+            format!("{a}.compat"),
+            P::UnknownCompat {
+                value: "lenient_audience".into(),
+                accepted: rfc7523::registry::CLIENT_COMPAT,
+            },
+        ),
+        (
+            "missing_sub on a client (issuers only)",
+            with(|d| d["clients"][0]["compat"] = json!(["missing_sub"])),
+            format!("{a}.compat"),
+            P::UnknownCompat {
+                value: "missing_sub".into(),
+                accepted: rfc7523::registry::CLIENT_COMPAT,
+            },
+        ),
+        (
+            "token_endpoint_audience on an issuer (clients only)",
+            with(|d| d["issuers"][0]["compat"] = json!(["token_endpoint_audience"])),
+            format!("{idp}.compat"),
+            P::UnknownCompat {
+                value: "token_endpoint_audience".into(),
+                accepted: rfc7523::registry::ISSUER_COMPAT,
+            },
+        ),
+        (
+            "missing_jti as a compat value (it is require_jti: false)",
+            with(|d| d["issuers"][0]["compat"] = json!(["missing_jti"])),
+            format!("{idp}.compat"),
+            P::UnknownCompat {
+                value: "missing_jti".into(),
+                accepted: rfc7523::registry::ISSUER_COMPAT,
+            },
+        ),
+        (
+            "token_endpoint_audience without the document's token_endpoint",
+            with(|d| {
+                d.as_object_mut().map(|o| o.remove("token_endpoint"));
+                d["clients"][0]["compat"] = json!(["token_endpoint_audience"]);
+            }),
+            format!("{a}.compat"),
+            P::CompatNeedsTokenEndpoint,
+        ),
+        (
+            "compat twice the same",
+            with(|d| d["issuers"][0]["compat"] = json!(["missing_sub", "missing_sub"])),
+            format!("{idp}.compat"),
+            P::DuplicateValue,
+        ),
+        (
+            "compat empty",
+            with(|d| d["issuers"][0]["compat"] = json!([])),
+            format!("{idp}.compat"),
+            P::Empty,
+        ),
+        (
+            "compat not an array",
+            with(|d| d["issuers"][0]["compat"] = json!("missing_sub")),
+            format!("{idp}.compat"),
+            P::WrongType("an array of strings"),
+        ),
     ];
     let mut failures = Vec::new();
     for (what, text, at, problem) in &cases {
@@ -823,6 +891,16 @@ fn the_json_schema_matches_the_loader() {
         defs["signing_alg"]["enum"],
         json!(rfc7523::registry::SUPPORTED_SIGNING_ALGS)
     );
+    for (kind, accepted) in [
+        ("client", rfc7523::registry::CLIENT_COMPAT),
+        ("issuer", rfc7523::registry::ISSUER_COMPAT),
+    ] {
+        assert_eq!(
+            defs[kind]["properties"]["compat"]["items"]["enum"],
+            json!(accepted),
+            "{kind} compat"
+        );
+    }
     assert_eq!(
         defs["client"]["properties"]["token_endpoint_auth_method"]["const"],
         json!(rfc7523::registry::PRIVATE_KEY_JWT)

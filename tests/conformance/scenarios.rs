@@ -36,10 +36,10 @@ use rfc7523::token_request::{
     RequestProblem, JWT_BEARER_CLIENT_ASSERTION_TYPE, JWT_BEARER_GRANT_TYPE,
 };
 use rfc7523::{
-    Algorithms, Checks, Claim, ClientAuthProfile, Error, GrantProfile, HeaderParameter, KeySet,
-    KeySource, Limit, Malformed, MaterialRef, MemoryReplayStore, Part, Party, Policy, Reason,
-    ReplayEntry, ReplayError, ReplayKey, ReplayStore, RsaKey, Subjects, TokenEndpoint, TokenError,
-    TypProblem, TypRule, Use, ValidatedAssertion, VerifyingKey,
+    Algorithms, Checks, Claim, ClientAuthProfile, Compat, Error, GrantProfile, HeaderParameter,
+    KeySet, KeySource, Limit, Malformed, MaterialRef, MemoryReplayStore, Part, Party, Policy,
+    Reason, Relaxation, ReplayEntry, ReplayError, ReplayKey, ReplayStore, RsaKey, Subjects,
+    TokenEndpoint, TokenError, TypProblem, TypRule, Use, ValidatedAssertion, VerifyingKey,
 };
 use rfc7523::{DecodeBuffer, TokenBuffers};
 use rfc7523_conformance::text;
@@ -248,6 +248,10 @@ struct Config {
     subject: Option<&'static str>,
     /// Client: the server's issuer identifier.
     as_issuer: &'static str,
+    /// Client: the token endpoint URL (accepted in `aud` only with the compat relaxation).
+    token_endpoint: Option<&'static str>,
+    /// Both: the party's compatibility relaxations.
+    compat: Compat,
     /// Client: `typ` rule.
     typ: TypRule,
     /// Client: the request's `client_id` parameter.
@@ -273,6 +277,8 @@ impl Default for Config {
             audiences: vec![AS_ISSUER, TOKEN_ENDPOINT],
             subject: None,
             as_issuer: AS_ISSUER,
+            token_endpoint: Some(TOKEN_ENDPOINT),
+            compat: Compat::default(),
             typ: TypRule::default(),
             client_id: None,
             sign: SignWith::Main,
@@ -390,6 +396,11 @@ fn unrelated(n: u32, expires_at: u64) -> ReplayEntry {
         key: ReplayKey::new("https://someone-else.example", &format!("other-{n}")),
         expires_at,
     }
+}
+
+/// A client policy with [`Compat::token_endpoint_audience`].
+fn lenient_audience(c: &mut Config) {
+    c.compat.token_endpoint_audience = true;
 }
 
 /// Every row. Descriptions start with the claim_scenarios.md id(s) they cover (`A2`,
@@ -880,6 +891,152 @@ fn rows() -> Vec<Row> {
             "D14 grant: aud = token endpoint URL",
             grant_with(json!({"aud": TOKEN_ENDPOINT})),
         )
+        .ok(),
+        // ---- Compatibility relaxations (compat.rs): opt-in per party, reported -----------
+        client(
+            "compat off: aud = token endpoint URL",
+            client_with(json!({"aud": TOKEN_ENDPOINT})),
+        )
+        .err(Error::AudienceMismatch),
+        client(
+            "compat token_endpoint_audience: aud = token endpoint URL",
+            client_with(json!({"aud": TOKEN_ENDPOINT})),
+        )
+        .with(lenient_audience)
+        .ok(),
+        client(
+            "compat token_endpoint_audience: aud = [token endpoint URL]",
+            client_with(json!({"aud": [TOKEN_ENDPOINT]})),
+        )
+        .with(lenient_audience)
+        .ok(),
+        client(
+            "compat token_endpoint_audience: aud = [other, token endpoint URL]",
+            client_with(json!({"aud": ["https://other.example", TOKEN_ENDPOINT]})),
+        )
+        .with(lenient_audience)
+        .ok(),
+        client(
+            "compat token_endpoint_audience: aud = [issuer, other]",
+            client_with(json!({"aud": [AS_ISSUER, "https://other.example"]})),
+        )
+        .with(lenient_audience)
+        .ok(),
+        client(
+            "compat token_endpoint_audience: aud = issuer (strict, nothing relied on)",
+            client_base(),
+        )
+        .with(lenient_audience)
+        .ok(),
+        client(
+            "compat token_endpoint_audience: aud = other",
+            client_with(json!({"aud": "https://other.example"})),
+        )
+        .with(lenient_audience)
+        .err(Error::AudienceMismatch),
+        client(
+            "compat token_endpoint_audience: aud = [other, third]",
+            client_with(json!({"aud": ["https://other.example", "https://third.example"]})),
+        )
+        .with(lenient_audience)
+        .err(Error::AudienceMismatch),
+        client(
+            "compat token_endpoint_audience: token endpoint with a trailing slash",
+            client_with(json!({"aud": "https://as.example/token/"})),
+        )
+        .with(lenient_audience)
+        .err(Error::AudienceMismatch),
+        client(
+            "compat token_endpoint_audience: aud = [] ",
+            client_with(json!({"aud": []})),
+        )
+        .with(lenient_audience)
+        .err(Error::AudienceMismatch),
+        client(
+            "compat token_endpoint_audience without a configured token endpoint",
+            client_with(json!({"aud": TOKEN_ENDPOINT})),
+        )
+        .with(lenient_audience)
+        .with(|c| c.token_endpoint = None)
+        .err(Error::AudienceMismatch),
+        client(
+            "compat token_endpoint_audience: a configured \"\" never matches",
+            client_with(json!({"aud": ""})),
+        )
+        .with(lenient_audience)
+        .with(|c| c.token_endpoint = Some(""))
+        .err(Error::AudienceMismatch),
+        client(
+            "compat token_endpoint_audience: an empty issuer never matches",
+            client_with(json!({"aud": [""]})),
+        )
+        .with(lenient_audience)
+        .with(|c| {
+            c.as_issuer = "";
+            c.token_endpoint = None;
+        })
+        .err(Error::AudienceMismatch),
+        grant(
+            "compat off: grant without sub",
+            grant_with(json!({"sub": ABSENT})),
+        )
+        .err(Error::MissingClaim(Claim::Sub)),
+        grant(
+            "compat missing_sub: grant without sub, read as sub = iss",
+            grant_with(json!({"sub": ABSENT})),
+        )
+        .with(|c| c.compat.missing_sub = true)
+        .ok(),
+        grant(
+            "compat missing_sub: with sub, nothing relied on",
+            grant_base(),
+        )
+        .with(|c| c.compat.missing_sub = true)
+        .ok(),
+        grant(
+            "compat missing_sub: subjects pinned to another value",
+            grant_with(json!({"sub": ABSENT})),
+        )
+        .with(|c| {
+            c.compat.missing_sub = true;
+            c.subject = Some(SUBJECT);
+        })
+        .err(Error::SubjectMismatch),
+        grant(
+            "compat missing_sub: subjects pinned to the issuer",
+            grant_with(json!({"sub": ABSENT})),
+        )
+        .with(|c| {
+            c.compat.missing_sub = true;
+            c.subject = Some(ISSUER);
+        })
+        .ok(),
+        grant(
+            "compat missing_sub: sub null is still invalid",
+            grant_with(json!({"sub": null})),
+        )
+        .with(|c| c.compat.missing_sub = true)
+        .err(Error::InvalidClaim(Claim::Sub)),
+        client(
+            "compat missing_sub never applies to a client assertion",
+            client_with(json!({"sub": ABSENT})),
+        )
+        .with(|c| c.compat.missing_sub = true)
+        .err(Error::MissingClaim(Claim::Sub)),
+        grant(
+            "compat missing_sub and missing_jti: Google's service-account grant",
+            grant_with(json!({"sub": ABSENT, "jti": ABSENT, "aud": TOKEN_ENDPOINT})),
+        )
+        .with(|c| {
+            c.compat.missing_sub = true;
+            c.checks.require_jti = false;
+        })
+        .ok(),
+        client(
+            "compat missing_jti: client assertion without jti",
+            client_with(json!({"jti": ABSENT})),
+        )
+        .with(|c| c.checks.require_jti = false)
         .ok(),
         // ---- E. iss ----------------------------------------------------------------------
         grant("E1 iss is the trusted issuer", grant_base()).ok(),
@@ -1768,6 +1925,7 @@ fn run_row<'b>(
             Subjects::OneOf(&subject)
         },
         algorithms: Algorithms::ALL,
+        compat: c.compat,
     };
     let issuers = keyed(trusted_issuers(f, policy), c.key_source);
     let clients = keyed(registered_clients(f, policy), c.key_source);
@@ -1780,6 +1938,7 @@ fn run_row<'b>(
         Profile::Client => ClientAuthProfile {
             clients: &clients[..],
             issuer: c.as_issuer,
+            token_endpoint: c.token_endpoint,
         }
         .validate(&token, c.client_id, c.now, &mut store, buffer),
     };
@@ -1797,11 +1956,32 @@ fn run_row<'b>(
             if payload["iss"].as_str().is_some_and(|iss| iss != v.issuer()) {
                 problems.push(format!("issuer() = {:?}", v.issuer()));
             }
-            if payload["sub"]
-                .as_str()
-                .is_some_and(|sub| sub != v.subject())
-            {
+            // Without `sub` (Compat::missing_sub), the subject is `iss`.
+            let expected_subject = payload["sub"].as_str().or(payload["iss"].as_str());
+            if expected_subject.is_some_and(|sub| sub != v.subject()) {
                 problems.push(format!("subject() = {:?}", v.subject()));
+            }
+            // Every relaxation an accepted assertion relied on is reported, and no other.
+            let strict_audience = payload["aud"].as_str() == Some(c.as_issuer)
+                || payload["aud"].as_array().is_some_and(|a| {
+                    a.len() == 1 && a.first().and_then(Value::as_str) == Some(c.as_issuer)
+                });
+            let expected_compat: Vec<Relaxation> = [
+                (
+                    Relaxation::TokenEndpointAudience,
+                    row.profile == Profile::Client && !strict_audience,
+                ),
+                (Relaxation::MissingSub, payload.get("sub").is_none()),
+                (Relaxation::MissingJti, payload.get("jti").is_none()),
+            ]
+            .into_iter()
+            .filter_map(|(r, relied_on)| relied_on.then_some(r))
+            .collect();
+            if v.compat().iter().collect::<Vec<_>>() != expected_compat {
+                problems.push(format!(
+                    "compat() = {:?}, expected {expected_compat:?}",
+                    v.compat()
+                ));
             }
             let has_jti = v.claims().jti().is_some();
             if v.replay_entry().is_some() != has_jti {
@@ -1969,6 +2149,7 @@ fn client_profile<'a>(clients: &'a [Party<'a>]) -> ClientAuthProfile<'a> {
     ClientAuthProfile {
         clients,
         issuer: AS_ISSUER,
+        token_endpoint: None,
     }
 }
 
@@ -3343,6 +3524,7 @@ fn key_lookup_can_supply_the_rsa_operation_and_the_core_still_decides() {
         let client = ClientAuthProfile {
             clients: &clients,
             issuer: AS_ISSUER,
+            token_endpoint: None,
         };
         let mut store = MemoryReplayStore::<8>::new();
         let outcomes = [

@@ -7,11 +7,12 @@
 
 use std::io::{self, Write};
 
-use rfc7523::{Error, TokenError, Use};
+use rfc7523::{Error, Relaxations, TokenError, Use};
 use serde::Serialize;
 use serde_json::value::RawValue;
 
-/// `{"valid":true,"header":{...},"claims":{...}}`
+/// `{"valid":true,"header":{...},"claims":{...}}`, with `"compat":[...]` when the assertion
+/// relied on a party's compatibility relaxation.
 #[derive(Debug, Serialize)]
 pub struct Valid {
     /// Always `true`.
@@ -20,6 +21,14 @@ pub struct Valid {
     pub header: Box<RawValue>,
     /// The verified claims set.
     pub claims: Box<RawValue>,
+    /// The compatibility relaxations it relied on (`rfc7523::compat`); absent when none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub compat: Vec<&'static str>,
+}
+
+/// The names of `relaxations`, in reporting order.
+pub fn compat_names(relaxations: Relaxations) -> Vec<&'static str> {
+    relaxations.iter().map(|r| r.as_str()).collect()
 }
 
 /// `{"valid":false,"reason":"...","error":"invalid_grant|invalid_client","description":"..."}`,
@@ -69,6 +78,9 @@ pub struct Accepted<'a> {
     /// a method the caller verifies).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub claims: Option<Box<RawValue>>,
+    /// The compatibility relaxations that assertion relied on; absent when none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub compat: Vec<&'static str>,
     /// How the client authenticated: `none`, `client_assertion`, or `client_secret` /
     /// `authorization_header`, which the caller must verify.
     pub client_authentication: &'static str,
@@ -76,6 +88,10 @@ pub struct Accepted<'a> {
     /// grant's `claims` in a request that has both).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_claims: Option<Box<RawValue>>,
+    /// The compatibility relaxations the client assertion relied on (beside a grant's
+    /// `compat`); absent when none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub client_compat: Vec<&'static str>,
     /// The request's `client_id` parameter, when it had one: the client whose `client_secret`
     /// or `Authorization` credential the caller must verify.
     #[serde(skip_serializing_if = "Option::is_none")]

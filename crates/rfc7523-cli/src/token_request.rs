@@ -16,7 +16,7 @@ use rfc7523::{
 };
 
 use crate::input::{read_bounded, Body};
-use crate::output::{empty_object, json_or_string, write_line, Accepted, Refused};
+use crate::output::{compat_names, empty_object, json_or_string, write_line, Accepted, Refused};
 use crate::remote::{self, Ensured, Shared};
 use crate::{
     keys, now, Fatal, OneParty, PolicyArgs, Source, EXIT_INVALID, EXIT_UNAVAILABLE, EXIT_VALID,
@@ -123,6 +123,7 @@ pub fn run(args: &TokenRequestArgs) -> Result<ExitCode, Fatal> {
                 client_auth: Some(ClientAuthProfile {
                     clients: &clients[..],
                     issuer: audiences.first().copied().unwrap_or_default(),
+                    token_endpoint: None,
                 }),
                 other_client_auth,
             };
@@ -313,8 +314,14 @@ fn accepted<'r>(outcome: &TokenOutcome<'r>) -> Accepted<'r> {
         use_: outcome.use_().as_str(),
         grant_type: outcome.grant_type(),
         claims: outcome.primary().map(claims_of),
+        compat: outcome
+            .primary()
+            .map_or_else(Vec::new, |valid| compat_names(valid.compat())),
         client_authentication: outcome.client_authentication().as_str(),
         client_claims: outcome.client().map(claims_of),
+        client_compat: outcome
+            .client()
+            .map_or_else(Vec::new, |valid| compat_names(valid.compat())),
         client_id: outcome.client_id(),
     }
 }

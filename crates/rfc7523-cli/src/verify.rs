@@ -14,7 +14,7 @@ use rfc7523::{
 };
 
 use crate::input::{token_text, Line, LineReader};
-use crate::output::{json_or_string, write_line, Invalid, Valid};
+use crate::output::{compat_names, json_or_string, write_line, Invalid, Valid};
 use crate::parallel::{self, Item};
 use crate::remote::{self, Ensured, Shared};
 use crate::{
@@ -302,6 +302,7 @@ pub fn run(args: &VerifyArgs) -> Result<ExitCode, Fatal> {
             let verifier = Verifier::Client(ClientAuthProfile {
                 clients: &clients[..],
                 issuer: audiences.first().copied().unwrap_or_default(),
+                token_endpoint: None,
             });
             judge_all(&verifier, args)
         }
@@ -556,6 +557,7 @@ fn valid_object(valid: &ValidatedAssertion<'_>) -> Valid {
         valid: true,
         header: json_or_string(assertion.header_json()),
         claims: json_or_string(assertion.payload_json().unwrap_or("{}")),
+        compat: compat_names(valid.compat()),
     }
 }
 

@@ -764,13 +764,14 @@ fn valid_output_reemits_the_verified_header_and_claims_exactly() {
     let token = sign_raw(&keys.main, header.as_bytes(), payload.as_bytes());
     let run = keys.verify_grant(&["--jti-optional", &token], None);
     assert_eq!(run.code, 0, "{run:?}");
+    // No `jti`, accepted under --jti-optional: reported as `compat`.
     assert_eq!(
         run.stdout,
         format!(
             "{{\"valid\":true,\"header\":{{\"typ\":\"JWT\",\"alg\":\"RS256\"}},\"claims\":\
              {{\"sub\":\"{SUBJECT}\",\"iss\":\"{ISSUER}\",\"aud\":[\"{AS}\",\"x y\"],\"exp\":\
              1700000300.5,\"ext\":{{\"n\":[1,2.50,true,null]}},\"big\":\
-             123456789012345678901234567890}}}}\n"
+             123456789012345678901234567890}},\"compat\":[\"missing_jti\"]}}\n"
         )
     );
     assert_eq!(run.stderr, "");
@@ -1763,6 +1764,110 @@ fn registry_policy_is_per_party() {
     assert_eq!(judge(issuer_2, &token), "valid");
     let token = claims(client_1, json!({"aud": TOKEN_ENDPOINT}));
     assert_eq!(judge(client_1, &token), "audience_mismatch");
+}
+
+/// Compatibility relaxations (`compat`, `require_jti: false`) apply to the party that has
+/// them and to no other, and every assertion that relied on one says so (`"compat"`), in
+/// `verify` and in `token-request`.
+#[test]
+fn registry_compat_is_per_party_and_reported() {
+    let keys = Keys::new();
+    let parties = four_parties(&keys);
+    let (client_1, client_2, issuer_1, issuer_2) =
+        (&parties[0], &parties[1], &parties[2], &parties[3]);
+    let mut doc = registry_doc(&parties);
+    doc["clients"][1] = client_2.entry(json!({"compat": ["token_endpoint_audience"]}));
+    doc["issuers"][1] = issuer_2.entry(json!({"compat": ["missing_sub"], "require_jti": false}));
+    let registry = keys.dir.write("registry.json", doc.to_string());
+    let token = |party: &TestParty, changes: Value| {
+        let mut claims = json!({
+            "iss": party.id, "aud": AS, "exp": NOW + 300, "iat": NOW, "jti": "c-1",
+            "sub": if party.kind == Kind::Client { party.id } else { SUBJECT },
+        });
+        for (name, value) in changes.as_object().or_panic("an object") {
+            if value.is_null() {
+                claims.as_object_mut().or_panic("claims").remove(name);
+            } else {
+                claims[name] = value.clone();
+            }
+        }
+        sign_claims(&party.signer(), &claims)
+    };
+    // (party, claim changes, verdict, compat reported)
+    let cases: Vec<(&TestParty, Value, &str, Value)> = vec![
+        (
+            client_1,
+            json!({"aud": TOKEN_ENDPOINT}),
+            "audience_mismatch",
+            Value::Null,
+        ),
+        (
+            client_2,
+            json!({"aud": TOKEN_ENDPOINT}),
+            "valid",
+            json!(["token_endpoint_audience"]),
+        ),
+        (
+            client_2,
+            json!({"aud": [TOKEN_ENDPOINT, AS]}),
+            "valid",
+            json!(["token_endpoint_audience"]),
+        ),
+        (client_2, json!({}), "valid", Value::Null),
+        (
+            client_2,
+            json!({"aud": "https://other.example"}),
+            "audience_mismatch",
+            Value::Null,
+        ),
+        (client_2, json!({"jti": null}), "missing_claim", Value::Null),
+        (issuer_1, json!({"sub": null}), "missing_claim", Value::Null),
+        (issuer_1, json!({"jti": null}), "missing_claim", Value::Null),
+        (
+            issuer_2,
+            json!({"sub": null}),
+            "valid",
+            json!(["missing_sub"]),
+        ),
+        (
+            issuer_2,
+            json!({"sub": null, "jti": null, "aud": TOKEN_ENDPOINT}),
+            "valid",
+            json!(["missing_sub", "missing_jti"]),
+        ),
+        (issuer_2, json!({}), "valid", Value::Null),
+    ];
+    for (party, changes, verdict, compat) in cases {
+        let assertion = token(party, changes.clone());
+        let run = verify_registry(&registry, &["--use", party.use_(), &assertion], None);
+        let line = run.line();
+        let what = format!("{} {changes}", party.id);
+        match run.code {
+            0 => assert_eq!("valid", verdict, "{what}"),
+            _ => assert_eq!(line["reason"], json!(verdict), "{what}"),
+        }
+        assert_eq!(line["compat"], compat, "{what}: {line}");
+        // The token endpoint reports the same, as `compat` of its primary assertion.
+        let run = token_request_registry(&registry, &[&request_as(party, &assertion)]);
+        let line = run.line();
+        assert_eq!(line["ok"], json!(verdict == "valid"), "{what}: {line}");
+        assert_eq!(line["compat"], compat, "{what}: {line}");
+    }
+    // A grant beside a client assertion: each assertion's own relaxations.
+    let grant = token(issuer_2, json!({"sub": null, "jti": "g-2"}));
+    let client = token(client_2, json!({"aud": TOKEN_ENDPOINT, "jti": "c-2"}));
+    let body = format!(
+        "{}&client_assertion_type={}&client_assertion={client}",
+        grant_body(&grant),
+        form_encode("urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
+    );
+    let line = token_request_registry(&registry, &[&body]).line();
+    assert_eq!(line["compat"], json!(["missing_sub"]), "{line}");
+    assert_eq!(
+        line["client_compat"],
+        json!(["token_endpoint_audience"]),
+        "{line}"
+    );
 }
 
 /// Every refusal of a registry document at load: exit 2, one line naming the file, the party

@@ -12,6 +12,7 @@
 //! CLI, the npm package, the Worker), or any type of the caller's.
 
 use crate::alg::Algorithms;
+use crate::compat::Compat;
 use crate::keys::{KeyStore, Keys, RsaKey};
 use crate::profile::{Checks, TypRule};
 
@@ -110,6 +111,9 @@ pub struct Policy<'a> {
     /// tried. When it holds one algorithm of a key type, keys of that type without a JWK
     /// `alg` serve that one ([`keys`](crate::keys)).
     pub algorithms: Algorithms,
+    /// Compatibility relaxations for deployed clients, each reported in the result of every
+    /// assertion it let through ([`compat`](crate::compat)). Default: none.
+    pub compat: Compat,
 }
 
 /// Which `sub` values a trusted issuer's grants may carry.

@@ -69,6 +69,7 @@ use core::fmt;
 
 use crate::alg::{Algorithm, Algorithms};
 use crate::claims::MAX_CLAIM_STRING_LEN;
+use crate::compat::Compat;
 use crate::error::Use;
 use crate::json::{self, JsonStr, Object, Value};
 use crate::keys::{KeyError, KeyRef, KeySet, MaterialRef, OwnedKeys, MAX_KEY_TEXT_LEN};
@@ -122,6 +123,7 @@ pub const CLIENT_FIELDS: &[&str] = &[
     "require_jti",
     "require_iat",
     "require_typ",
+    "compat",
 ];
 /// The values of an issuer's `discovery`: the well-known metadata document its keys are found
 /// through ([`WellKnown`]: OIDC Discovery 1.0 §4, RFC 8414 §3.1). No fallback between them.
@@ -140,7 +142,14 @@ pub const ISSUER_FIELDS: &[&str] = &[
     "leeway",
     "require_jti",
     "require_iat",
+    "compat",
 ];
+
+/// The compatibility relaxations a client's `compat` may name ([`compat`](crate::compat)).
+pub const CLIENT_COMPAT: &[&str] = &["token_endpoint_audience"];
+/// The compatibility relaxations a trusted issuer's `compat` may name
+/// ([`compat`](crate::compat)). `missing_jti` is `require_jti: false`, for both.
+pub const ISSUER_COMPAT: &[&str] = &["missing_sub"];
 
 /// What is wrong with a registry document.
 #[non_exhaustive]
@@ -192,6 +201,11 @@ pub enum RegistryProblem {
     UnsupportedAuthMethod,
     /// A `token_endpoint_auth_signing_alg` not in [`SUPPORTED_SIGNING_ALGS`].
     UnsupportedAlgorithm,
+    /// A `token_endpoint_auth_signing_alg` this build leaves out (crate features `ps256`,
+    /// `es256`, `eddsa`; [`is_built_in`](crate::alg::is_built_in)): the party could never be
+    /// verified. (A party whose only keys are of such algorithms: [`RegistryProblem::Key`]
+    /// with [`KeyError::NotBuiltIn`], at the first such key.)
+    AlgorithmNotBuiltIn(Algorithm),
     /// A key that cannot serve the party's `token_endpoint_auth_signing_alg` (another key type,
     /// or a JWK `alg` naming another algorithm): it could never verify anything.
     KeyNotForAlgorithm {
@@ -228,6 +242,15 @@ pub enum RegistryProblem {
     /// `https`, no query or fragment; RFC 8414 §2).
     #[cfg(feature = "remote")]
     DiscoveryIssuer(UrlError),
+    /// A `compat` value this kind of party cannot have.
+    UnknownCompat {
+        /// The value, from the document.
+        value: String,
+        /// What this kind of party may name ([`CLIENT_COMPAT`] or [`ISSUER_COMPAT`]).
+        accepted: &'static [&'static str],
+    },
+    /// `compat: ["token_endpoint_audience"]` without a top-level `token_endpoint` to accept.
+    CompatNeedsTokenEndpoint,
 }
 
 impl fmt::Display for RegistryProblem {
@@ -272,6 +295,8 @@ impl fmt::Display for RegistryProblem {
                 }
                 Ok(())
             }
+            // The words of a key of that algorithm: "this build does not verify ES256".
+            RegistryProblem::AlgorithmNotBuiltIn(alg) => KeyError::NotBuiltIn(*alg).fmt(f),
             RegistryProblem::KeyNotForAlgorithm { index, alg } => write!(
                 f,
                 "key {index} cannot verify {alg}, the party's token_endpoint_auth_signing_alg"
@@ -314,6 +339,21 @@ impl fmt::Display for RegistryProblem {
                 f,
                 "discovery needs the issuer identifier to be an https URL without query or \
                  fragment (RFC 8414 section 2): {e}"
+            ),
+            RegistryProblem::UnknownCompat { value, accepted } => {
+                // Quoted by hand: `{:?}` would link the Unicode escape tables into every wasm module.
+                write!(
+                    f,
+                    "unknown compatibility relaxation \"{value}\" (this kind of party may name: {})",
+                    accepted.join(", ")
+                )?;
+                if value == "missing_jti" {
+                    f.write_str("; a party accepts assertions without jti with require_jti: false")?;
+                }
+                Ok(())
+            }
+            RegistryProblem::CompatNeedsTokenEndpoint => f.write_str(
+                "token_endpoint_audience needs the registry's token_endpoint (the URL to accept in aud)",
             ),
         }
     }
@@ -448,6 +488,7 @@ pub struct RegisteredParty {
     subjects: Option<Vec<String>>,
     algorithms: Algorithms,
     remote: Option<Remote>,
+    compat: Compat,
 }
 
 impl RegisteredParty {
@@ -468,7 +509,15 @@ impl RegisteredParty {
             subjects,
             algorithms: Algorithms::ALL,
             remote: None,
+            compat: Compat::default(),
         }
+    }
+
+    /// The same party with the compatibility relaxations `compat` (its [`Policy::compat`]).
+    #[must_use]
+    pub fn with_compat(mut self, compat: Compat) -> Self {
+        self.compat = compat;
+        self
     }
 
     /// The same party accepting only `algorithms` (its [`Policy::algorithms`]).
@@ -512,6 +561,7 @@ impl RegisteredParty {
                 checks: self.checks,
                 typ: self.typ,
                 algorithms: self.algorithms,
+                compat: self.compat,
                 subjects: match &self.subjects {
                     None => Subjects::Any,
                     Some(list) => Subjects::OneOfOwned(list),
@@ -732,8 +782,21 @@ impl Registry {
         }
         let mut owners = KeyOwners::default();
         let mut uris = Vec::new();
-        let clients = read_parties(&client_list, PartyKind::Client, &mut owners, &mut uris)?;
-        let issuers = read_parties(&issuer_list, PartyKind::Issuer, &mut owners, &mut uris)?;
+        let has_token_endpoint = token_endpoint.is_some();
+        let clients = read_parties(
+            &client_list,
+            PartyKind::Client,
+            has_token_endpoint,
+            &mut owners,
+            &mut uris,
+        )?;
+        let issuers = read_parties(
+            &issuer_list,
+            PartyKind::Issuer,
+            has_token_endpoint,
+            &mut owners,
+            &mut uris,
+        )?;
         Ok(Self {
             issuer,
             token_endpoint,
@@ -885,6 +948,7 @@ impl Registry {
         let client = (!self.clients.is_empty()).then_some(ClientAuthProfile {
             clients: &self.clients,
             issuer: &self.issuer,
+            token_endpoint: self.token_endpoint.as_deref(),
         });
         f(grant, client)
     }
@@ -974,6 +1038,7 @@ type KeySetUris = Vec<(String, String)>;
 fn read_parties(
     texts: &[&[u8]],
     kind: PartyKind,
+    has_token_endpoint: bool,
     owners: &mut KeyOwners,
     uris: &mut KeySetUris,
 ) -> Result<Parties, RegistryError> {
@@ -1003,7 +1068,7 @@ fn read_parties(
             index: i,
             label: at.clone(),
         };
-        let party = read_party(&object, id, &owner, owners, uris)?;
+        let party = read_party(&object, id, &owner, has_token_endpoint, owners, uris)?;
         // At most MAX_REGISTRY_PARTIES, checked before: the index fits a u32.
         parties.by_id.insert(slot, parties.list.len() as u32);
         parties.list.push(party);
@@ -1015,6 +1080,7 @@ fn read_party(
     object: &Object<'_>,
     id: String,
     owner: &Owner,
+    has_token_endpoint: bool,
     owners: &mut KeyOwners,
     uris: &mut KeySetUris,
 ) -> Result<RegisteredParty, RegistryError> {
@@ -1040,7 +1106,13 @@ fn read_party(
         match optional_string(object, "token_endpoint_auth_signing_alg", at, usize::MAX)? {
             None => None,
             Some(alg) => match Algorithm::from_header(&alg) {
-                Some(alg) => Some(alg),
+                Some(alg) if crate::alg::is_built_in(alg) => Some(alg),
+                Some(alg) => {
+                    return Err(RegistryError::new(
+                        format!("{at}.token_endpoint_auth_signing_alg"),
+                        RegistryProblem::AlgorithmNotBuiltIn(alg),
+                    ))
+                }
                 None => {
                     return Err(RegistryError::new(
                         format!("{at}.token_endpoint_auth_signing_alg"),
@@ -1097,7 +1169,16 @@ fn read_party(
     };
     let subjects = match object.get("subjects") {
         None => None,
-        Some(value) => Some(read_subjects(value, &format!("{at}.subjects"))?),
+        Some(value) => Some(read_distinct_strings(value, &format!("{at}.subjects"))?),
+    };
+    let compat = match object.get("compat") {
+        None => Compat::default(),
+        Some(value) => read_compat(
+            value,
+            owner.kind,
+            &format!("{at}.compat"),
+            has_token_endpoint,
+        )?,
     };
     Ok(RegisteredParty {
         id,
@@ -1107,6 +1188,7 @@ fn read_party(
         subjects,
         algorithms,
         remote,
+        compat,
     })
 }
 
@@ -1151,8 +1233,17 @@ fn read_keys(
             }
             // Loaded once through a full-size set on the heap, then kept sized to the keys.
             let mut set: alloc::boxed::Box<KeySet> = alloc::boxed::Box::default();
-            set.load_jwks(text)
-                .map_err(|e| RegistryError::new(field, RegistryProblem::Key(e)))?;
+            set.load_jwks(text).map_err(|e| match e {
+                // Say which key this build leaves out, not only that none is usable.
+                KeyError::NoUsableKeys => match first_key_not_built_in(&mut set, text) {
+                    Some((index, alg)) => RegistryError::new(
+                        format!("{field}.keys[{index}]"),
+                        RegistryProblem::Key(KeyError::NotBuiltIn(alg)),
+                    ),
+                    None => RegistryError::new(field, RegistryProblem::Key(e)),
+                },
+                e => RegistryError::new(field, RegistryProblem::Key(e)),
+            })?;
             Ok(KeysConfig::Inline(OwnedKeys::from_set(&set)))
         }
         (Some(_), None, None) => Err(RegistryError::new(
@@ -1261,6 +1352,34 @@ fn key_digest(key: &KeyRef<'_>) -> [u8; 32] {
     hash.finalize().into()
 }
 
+/// The position and algorithm of the first key of a JWK Set that this build leaves out (crate
+/// features `ps256`, `es256`, `eddsa`), if any: read again only when the set had no usable key,
+/// so that the error names that key. (A JWK Set skips such keys beside usable ones.) Each key
+/// is loaded on its own into `set`, which is then discarded: the loader this module already
+/// uses, so the RS256-only npm module grows by the error path alone.
+#[cfg(not(all(feature = "ps256", feature = "es256", feature = "eddsa")))]
+fn first_key_not_built_in(set: &mut KeySet, text: &str) -> Option<(usize, Algorithm)> {
+    let object = json::parse_object(text.as_bytes()).ok()?;
+    let Some(Value::Array(keys)) = object.get("keys") else {
+        return None;
+    };
+    for (index, element) in keys.elements().enumerate() {
+        if let Ok(Value::Object(jwk)) = element {
+            let jwk = core::str::from_utf8(jwk).ok()?;
+            if let Err(KeyError::NotBuiltIn(alg)) = set.load_text(jwk) {
+                return Some((index, alg));
+            }
+        }
+    }
+    None
+}
+
+/// With every algorithm built in, no key is left out.
+#[cfg(all(feature = "ps256", feature = "es256", feature = "eddsa"))]
+fn first_key_not_built_in(_: &mut KeySet, _: &str) -> Option<(usize, Algorithm)> {
+    None
+}
+
 impl KeyOwners {
     /// Records `digest` as `owner`'s; returns the other party that already holds it, if one
     /// does (the same party listing a key twice, under two `kid`s, still holds its own key).
@@ -1298,7 +1417,46 @@ impl KeyOwners {
     }
 }
 
-fn read_subjects(value: Value<'_>, at: &str) -> Result<Vec<String>, RegistryError> {
+/// A party's `compat` list: distinct names of [`CLIENT_COMPAT`] or [`ISSUER_COMPAT`].
+fn read_compat(
+    value: Value<'_>,
+    kind: PartyKind,
+    at: &str,
+    has_token_endpoint: bool,
+) -> Result<Compat, RegistryError> {
+    let accepted = match kind {
+        PartyKind::Client => CLIENT_COMPAT,
+        PartyKind::Issuer => ISSUER_COMPAT,
+    };
+    let mut compat = Compat::default();
+    for name in read_distinct_strings(value, at)? {
+        match (kind, name.as_str()) {
+            (PartyKind::Client, "token_endpoint_audience") if has_token_endpoint => {
+                compat.token_endpoint_audience = true;
+            }
+            (PartyKind::Client, "token_endpoint_audience") => {
+                return Err(RegistryError::new(
+                    at,
+                    RegistryProblem::CompatNeedsTokenEndpoint,
+                ))
+            }
+            (PartyKind::Issuer, "missing_sub") => compat.missing_sub = true,
+            _ => {
+                return Err(RegistryError::new(
+                    at,
+                    RegistryProblem::UnknownCompat {
+                        value: name,
+                        accepted,
+                    },
+                ))
+            }
+        }
+    }
+    Ok(compat)
+}
+
+/// A non-empty array of distinct strings (`subjects`, `compat`).
+fn read_distinct_strings(value: Value<'_>, at: &str) -> Result<Vec<String>, RegistryError> {
     let Value::Array(array) = value else {
         return Err(RegistryError::new(
             at,

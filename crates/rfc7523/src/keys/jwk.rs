@@ -155,16 +155,22 @@ pub(super) fn decode_modulus<'b>(text: &str, buf: &'b mut [u8]) -> Result<&'b [u
     }
 }
 
-/// A base64url member's text: a string without JSON escapes (base64url never needs one) of
-/// canonical unpadded base64url, not decoded.
-fn base64_text<'a>(jwk: &Object<'a>, name: &'static str) -> Result<&'a str, KeyError> {
+/// A required string member's text, which must need no JSON escapes: base64url never does,
+/// so an escaped value is not canonical.
+fn unescaped_member<'a>(jwk: &Object<'a>, name: &'static str) -> Result<&'a str, KeyError> {
     let Some(value) = jwk.get(name) else {
         return Err(KeyError::MissingMember(name));
     };
     let Value::String(text) = value else {
         return Err(KeyError::InvalidMember(name));
     };
-    let text = text.unescaped_str().ok_or(KeyError::InvalidMember(name))?;
+    text.unescaped_str().ok_or(KeyError::InvalidMember(name))
+}
+
+/// A base64url member's text: a string without JSON escapes (base64url never needs one) of
+/// canonical unpadded base64url, not decoded.
+fn base64_text<'a>(jwk: &Object<'a>, name: &'static str) -> Result<&'a str, KeyError> {
+    let text = unescaped_member(jwk, name)?;
     if !base64url::is_canonical(text.as_bytes()) {
         return Err(KeyError::InvalidMember(name));
     }
@@ -236,19 +242,13 @@ fn first_certificate_thumbprint(jwk: &Object<'_>) -> Result<Option<[u8; 32]>, Ke
     Ok(Some(hasher.finalize().into()))
 }
 
+/// A base64url member decoded into `buf` (canonical unpadded base64url only).
 fn base64_member<'b>(
     jwk: &Object<'_>,
     name: &'static str,
     buf: &'b mut [u8],
 ) -> Result<&'b [u8], KeyError> {
-    let Some(value) = jwk.get(name) else {
-        return Err(KeyError::MissingMember(name));
-    };
-    let Value::String(text) = value else {
-        return Err(KeyError::InvalidMember(name));
-    };
-    // base64url never needs JSON escapes; an escaped value is not canonical.
-    let text = text.unescaped_str().ok_or(KeyError::InvalidMember(name))?;
+    let text = unescaped_member(jwk, name)?;
     match base64url::decode(text.as_bytes(), buf) {
         Ok(bytes) => Ok(bytes),
         Err(base64url::DecodeError::TooLong) => Err(KeyError::TooLarge),
