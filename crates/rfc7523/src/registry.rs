@@ -78,10 +78,9 @@ use crate::profile::{
     Checks, ClientAuthProfile, GrantProfile, TypRule, DEFAULT_LEEWAY, DEFAULT_MAX_LIFETIME,
 };
 #[cfg(feature = "remote")]
-use crate::remote_keys::UrlError;
 use crate::remote_keys::{
-    check_jwk_set, DiscoveryDocument, DocumentError, Entry, FetchFailure, IssuerUrl, WellKnown,
-    MAX_MAX_AGE, MIN_MAX_AGE,
+    check_jwk_set, DiscoveryDocument, DocumentError, Entry, FetchFailure, IssuerUrl, UrlError,
+    WellKnown, MAX_MAX_AGE, MIN_MAX_AGE,
 };
 use crate::token_request::{OtherClientAuthentication, TokenEndpoint};
 
@@ -446,6 +445,7 @@ impl PartyKind {
 
 /// Where a remote party's keys are fetched from: the registry's configuration, never a
 /// token.
+#[cfg(feature = "remote")]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum KeyLocation {
     /// `jwks_uri`: the JWK Set at this URL, which passed the
@@ -462,6 +462,7 @@ pub enum KeyLocation {
     },
 }
 
+#[cfg(feature = "remote")]
 impl KeyLocation {
     /// The first URL to fetch: the JWK Set's, or the discovery document's.
     pub fn url(&self) -> &str {
@@ -472,6 +473,7 @@ impl KeyLocation {
 }
 
 /// A party's remote key set: where, and the installed set's fetch time and lifetime.
+#[cfg(feature = "remote")]
 #[derive(Clone, Debug)]
 struct Remote {
     location: KeyLocation,
@@ -487,6 +489,7 @@ pub struct RegisteredParty {
     typ: TypRule,
     subjects: Option<Vec<String>>,
     algorithms: Algorithms,
+    #[cfg(feature = "remote")]
     remote: Option<Remote>,
     compat: Compat,
 }
@@ -508,6 +511,7 @@ impl RegisteredParty {
             typ,
             subjects,
             algorithms: Algorithms::ALL,
+            #[cfg(feature = "remote")]
             remote: None,
             compat: Compat::default(),
         }
@@ -538,18 +542,20 @@ impl RegisteredParty {
     }
 
     /// Where its keys are fetched from, when they are.
+    #[cfg(feature = "remote")]
     pub fn key_location(&self) -> Option<&KeyLocation> {
         self.remote.as_ref().map(|r| &r.location)
     }
 
     /// Where its keys come from, and until when the installed ones may be used.
     pub fn key_source(&self) -> KeySource {
-        match &self.remote {
-            None => KeySource::Configured,
-            Some(remote) => KeySource::Fetched {
+        #[cfg(feature = "remote")]
+        if let Some(remote) = &self.remote {
+            return KeySource::Fetched {
                 usable_until: remote.fetched.map(|e| e.expires_at()),
-            },
+            };
         }
+        KeySource::Configured
     }
 
     /// As the core's [`Party`].
@@ -574,6 +580,7 @@ impl RegisteredParty {
 
 /// A party whose keys are fetched ([`Registry::remote_parties`]): what a layer needs to fetch
 /// them.
+#[cfg(feature = "remote")]
 #[derive(Clone, Copy, Debug)]
 pub struct RemoteParty<'r> {
     kind: PartyKind,
@@ -581,6 +588,7 @@ pub struct RemoteParty<'r> {
     remote: &'r Remote,
 }
 
+#[cfg(feature = "remote")]
 impl<'r> RemoteParty<'r> {
     /// A client or an issuer.
     pub fn kind(&self) -> PartyKind {
@@ -614,6 +622,7 @@ impl<'r> RemoteParty<'r> {
 }
 
 /// What [`Registry::install_jwk_set`] did.
+#[cfg(feature = "remote")]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Installed {
     /// The set is now the party's keys.
@@ -625,6 +634,7 @@ pub enum Installed {
 
 /// Why [`Registry::install_jwk_set`] refused a fetched JWK Set. The party keeps the keys it
 /// had; [`fetch_failure`](Self::fetch_failure) is what the layer reports to its cache.
+#[cfg(feature = "remote")]
 #[non_exhaustive]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum InstallError {
@@ -655,6 +665,7 @@ pub enum InstallError {
     },
 }
 
+#[cfg(feature = "remote")]
 impl InstallError {
     /// The cause to report to the party's [`KeyCache`](crate::remote_keys::KeyCache) (and to
     /// keep with a `keys_unavailable` refusal).
@@ -666,6 +677,7 @@ impl InstallError {
     }
 }
 
+#[cfg(feature = "remote")]
 impl fmt::Display for InstallError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -689,6 +701,7 @@ impl fmt::Display for InstallError {
     }
 }
 
+#[cfg(feature = "remote")]
 impl core::error::Error for InstallError {}
 
 /// The clients, or the issuers, of a [`Registry`]: a [`KeyLookup`] by exact id.
@@ -755,6 +768,7 @@ pub struct Registry {
     clients: Parties,
     issuers: Parties,
     /// Every public key of every party, inline and installed: one key, one party.
+    #[cfg(feature = "remote")]
     owners: KeyOwners,
 }
 
@@ -802,6 +816,7 @@ impl Registry {
             token_endpoint,
             clients,
             issuers,
+            #[cfg(feature = "remote")]
             owners,
         })
     }
@@ -836,6 +851,7 @@ impl Registry {
     }
 
     /// The parties whose keys are fetched, clients then issuers, each in document order.
+    #[cfg(feature = "remote")]
     pub fn remote_parties(&self) -> impl Iterator<Item = RemoteParty<'_>> {
         let of = |kind: PartyKind| {
             self.parties(kind).iter().filter_map(move |party| {
@@ -850,6 +866,7 @@ impl Registry {
     }
 
     /// The party `id` of `kind`, when its keys are fetched.
+    #[cfg(feature = "remote")]
     pub fn remote_party(&self, kind: PartyKind, id: &str) -> Option<RemoteParty<'_>> {
         let party = self.parties(kind).get(id)?;
         let remote = party.remote.as_ref()?;
@@ -870,6 +887,7 @@ impl Registry {
     /// rules (see the module docs: at least one key for its signing algorithm, no key of
     /// another party); refused, the party keeps the keys it had. A set fetched before the
     /// installed one is [`Installed::Superseded`]. Allocates; validation never does.
+    #[cfg(feature = "remote")]
     pub fn install_jwk_set(
         &mut self,
         kind: PartyKind,
@@ -971,6 +989,7 @@ impl Registry {
 
 /// The one algorithm of `algorithms`, when it holds exactly one (a party's
 /// `token_endpoint_auth_signing_alg`).
+#[cfg(feature = "remote")]
 fn single(algorithms: Algorithms) -> Option<Algorithm> {
     let mut all = algorithms.iter();
     match (all.next(), all.next()) {
@@ -1122,6 +1141,9 @@ fn read_party(
             },
         };
     let algorithms = signing_alg.map_or(Algorithms::ALL, Algorithms::only);
+    #[cfg(not(feature = "remote"))]
+    let KeysConfig::Inline(keys) = read_keys(object, &id, at, uris)?;
+    #[cfg(feature = "remote")]
     let (keys, remote) = match read_keys(object, &id, at, uris)? {
         KeysConfig::Inline(keys) => (keys, None),
         KeysConfig::Remote(location) => (
@@ -1187,6 +1209,7 @@ fn read_party(
         typ,
         subjects,
         algorithms,
+        #[cfg(feature = "remote")]
         remote,
         compat,
     })
@@ -1195,11 +1218,13 @@ fn read_party(
 /// Where a party's keys are: inline, or fetched.
 enum KeysConfig {
     Inline(OwnedKeys),
+    #[cfg(feature = "remote")]
     Remote(KeyLocation),
 }
 
 /// Exactly one of `jwks`, `jwks_uri` and (issuers only: clients refuse it as unknown)
 /// `discovery`.
+#[cfg_attr(not(feature = "remote"), allow(unused_variables))]
 fn read_keys(
     object: &Object<'_>,
     id: &str,
@@ -1212,7 +1237,10 @@ fn read_keys(
         (Some(_), Some(_), _) => Err(RegistryError::new(field, RegistryProblem::JwksAndJwksUri)),
         // Without the feature, any `discovery` is refused as such.
         #[cfg(not(feature = "remote"))]
-        (_, _, Some(value)) => read_discovery(value, id, at).map(KeysConfig::Remote),
+        (_, _, Some(_)) => Err(RegistryError::new(
+            format!("{at}.discovery"),
+            RegistryProblem::DiscoveryNotSupported,
+        )),
         #[cfg(feature = "remote")]
         (Some(_), None, Some(_)) | (None, Some(_), Some(_)) => Err(RegistryError::new(
             format!("{at}.discovery"),
@@ -1221,6 +1249,12 @@ fn read_keys(
         (None, None, None) => Err(RegistryError::new(field, RegistryProblem::NoKeys)),
         #[cfg(feature = "remote")]
         (None, None, Some(value)) => read_discovery(value, id, at).map(KeysConfig::Remote),
+        #[cfg(not(feature = "remote"))]
+        (None, Some(_), None) => Err(RegistryError::new(
+            format!("{at}.jwks_uri"),
+            RegistryProblem::JwksUriNotSupported,
+        )),
+        #[cfg(feature = "remote")]
         (None, Some(value), None) => read_jwks_uri(value, at, uris).map(KeysConfig::Remote),
         (Some(Value::Object(text)), None, None) => {
             let text = core::str::from_utf8(text)
@@ -1251,24 +1285,6 @@ fn read_keys(
             RegistryProblem::WrongType("a JWK Set object ({\"keys\": [...]})"),
         )),
     }
-}
-
-/// Without the `remote` feature: refused, and no URL parsing in the build.
-#[cfg(not(feature = "remote"))]
-fn read_jwks_uri(_: Value<'_>, at: &str, _: &mut KeySetUris) -> Result<KeyLocation, RegistryError> {
-    Err(RegistryError::new(
-        format!("{at}.jwks_uri"),
-        RegistryProblem::JwksUriNotSupported,
-    ))
-}
-
-/// Without the `remote` feature: refused, and no URL parsing in the build.
-#[cfg(not(feature = "remote"))]
-fn read_discovery(_: Value<'_>, _: &str, at: &str) -> Result<KeyLocation, RegistryError> {
-    Err(RegistryError::new(
-        format!("{at}.discovery"),
-        RegistryProblem::DiscoveryNotSupported,
-    ))
 }
 
 /// A `jwks_uri`: a string, a [`KeyUrl`](crate::remote_keys::KeyUrl), no other party's.
@@ -1397,6 +1413,7 @@ impl KeyOwners {
     }
 
     /// The other party holding one of `digests`, if any.
+    #[cfg(feature = "remote")]
     fn conflict(&self, digests: &[[u8; 32]], owner: &Owner) -> Option<String> {
         digests.iter().find_map(|digest| {
             let i = self.owners.binary_search_by(|(d, _)| d.cmp(digest)).ok()?;
@@ -1409,6 +1426,7 @@ impl KeyOwners {
 
     /// `owner` now holds exactly `digests` (its fetched set was replaced), which
     /// [`conflict`](Self::conflict) found no other party holding.
+    #[cfg(feature = "remote")]
     fn replace(&mut self, owner: &Owner, digests: &[[u8; 32]]) {
         self.owners.retain(|(_, o)| !o.is(owner));
         for &digest in digests {
