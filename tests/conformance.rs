@@ -10,6 +10,8 @@ mod algorithms;
 mod parties;
 #[path = "conformance/registry.rs"]
 mod registry;
+#[path = "conformance/remote.rs"]
+mod remote;
 #[path = "conformance/rsavp1.rs"]
 mod rsavp1;
 #[path = "conformance/scenarios.rs"]

@@ -37,9 +37,9 @@ use rfc7523::token_request::{
 };
 use rfc7523::{
     Algorithms, Checks, Claim, ClientAuthProfile, Compat, Error, GrantProfile, HeaderParameter,
-    KeySet, Limit, Malformed, MaterialRef, MemoryReplayStore, Part, Party, Policy, Reason,
-    Relaxation, ReplayEntry, ReplayError, ReplayKey, ReplayStore, RsaKey, Subjects, TokenEndpoint,
-    TokenError, TypProblem, TypRule, Use, ValidatedAssertion, VerifyingKey,
+    KeySet, KeySource, Limit, Malformed, MaterialRef, MemoryReplayStore, Part, Party, Policy,
+    Reason, Relaxation, ReplayEntry, ReplayError, ReplayKey, ReplayStore, RsaKey, Subjects,
+    TokenEndpoint, TokenError, TypProblem, TypRule, Use, ValidatedAssertion, VerifyingKey,
 };
 use rfc7523::{DecodeBuffer, TokenBuffers};
 use rfc7523_conformance::text;
@@ -146,6 +146,11 @@ fn registered_clients<'a>(f: &'a Fixtures, policy: Policy<'a>) -> [Party<'a>; 2]
         Party::new(CLIENT, &f.keys).with_policy(policy),
         Party::new(CLIENT_2, &f.keys).with_policy(policy),
     ]
+}
+
+/// The same parties with keys from `source`.
+fn keyed<const N: usize>(parties: [Party<'_>; N], source: KeySource) -> [Party<'_>; N] {
+    parties.map(|p| p.with_key_source(source))
 }
 
 /// The default policy with `checks`.
@@ -261,6 +266,8 @@ struct Config {
     now: u64,
     /// Entries put in the (capacity 2) replay store before the row runs.
     prefill: Vec<ReplayEntry>,
+    /// Where every party's keys come from (fetched keys: usable until when).
+    key_source: KeySource,
 }
 
 impl Default for Config {
@@ -280,6 +287,7 @@ impl Default for Config {
             max_len_delta: None,
             now: NOW,
             prefill: Vec::new(),
+            key_source: KeySource::Configured,
         }
     }
 }
@@ -1222,6 +1230,45 @@ fn rows() -> Vec<Row> {
             c.prefill = vec![unrelated(1, NOW + 1), unrelated(2, NOW + 1_000)];
         })
         .ok(),
+        // ---- fetched keys (issue 14): usable from install to the end of their grace ------
+        grant("fetched keys, none installed", grant_base())
+            .with(|c| c.key_source = KeySource::Fetched { usable_until: None })
+            .err(Error::KeysUnavailable { retry_after: None }),
+        client("client: fetched keys, none installed", client_base())
+            .with(|c| c.key_source = KeySource::Fetched { usable_until: None })
+            .err(Error::KeysUnavailable { retry_after: None }),
+        grant("fetched keys, usable until now", grant_base())
+            .with(|c| {
+                c.key_source = KeySource::Fetched {
+                    usable_until: Some(NOW),
+                }
+            })
+            .err(Error::KeysUnavailable { retry_after: None }),
+        client(
+            "client: fetched keys, usable one more second",
+            client_base(),
+        )
+        .with(|c| {
+            c.key_source = KeySource::Fetched {
+                usable_until: Some(NOW + 1),
+            }
+        })
+        .ok(),
+        grant(
+            "fetched keys unavailable, but the token is malformed first",
+            grant_base(),
+        )
+        .with(|c| {
+            c.key_source = KeySource::Fetched { usable_until: None };
+            c.raw_token = Some("not-a-jws".into());
+        })
+        .err(Error::Malformed(Malformed::SegmentCount)),
+        grant(
+            "fetched keys unavailable, but the issuer is unknown first",
+            grant_with(json!({"iss": "https://unknown.example"})),
+        )
+        .with(|c| c.key_source = KeySource::Fetched { usable_until: None })
+        .err(Error::IssuerMismatch),
         // ---- H. required claims, order of checks ------------------------------------------
         grant("H1 iss absent", grant_with(json!({"iss": ABSENT})))
             .err(Error::MissingClaim(Claim::Iss)),
@@ -1880,8 +1927,8 @@ fn run_row<'b>(
         algorithms: Algorithms::ALL,
         compat: c.compat,
     };
-    let issuers = trusted_issuers(f, policy);
-    let clients = registered_clients(f, policy);
+    let issuers = keyed(trusted_issuers(f, policy), c.key_source);
+    let clients = keyed(registered_clients(f, policy), c.key_source);
     let result = match row.profile {
         Profile::Grant => GrantProfile {
             issuers: &issuers[..],

@@ -7,7 +7,9 @@
 //! - `inspect`: decode a token without verifying it.
 //!
 //! Exit status: 0 when everything judged is valid, 1 when something is invalid, 2 for usage
-//! or configuration errors (one line on standard error, `rfc7523: <message>`).
+//! or configuration errors (one line on standard error, `rfc7523: <message>`), 3 when nothing
+//! was invalid but something could not be judged because its party's fetched keys could not
+//! be had (`keys_unavailable`: an outage; retry later).
 
 mod input;
 mod inspect;
@@ -15,6 +17,7 @@ mod keys;
 mod output;
 mod parallel;
 mod registry;
+mod remote;
 mod replay;
 mod sign;
 mod token_request;
@@ -41,6 +44,10 @@ const EXIT_VALID: u8 = 0;
 const EXIT_INVALID: u8 = 1;
 /// Usage or configuration error: bad flags, an unusable key file, no input.
 const EXIT_USAGE: u8 = 2;
+/// Nothing was invalid, but at least one token (or the request) could not be judged: its
+/// party's keys are fetched and none could be had (`keys_unavailable`). An outage, not a bad
+/// assertion: worth retrying after the `retry_after` of its line.
+const EXIT_UNAVAILABLE: u8 = 3;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -60,8 +67,10 @@ Examples:
   rfc7523 inspect \"$ASSERTION\"
 
 Parties: a registry file (--registry) names this server's issuer identifier, its clients and
-its trusted issuers, each with its own keys and policy; --keys serves exactly one party.
-Exit status: 0 valid, 1 invalid, 2 usage or configuration error (one line on standard error)."
+its trusted issuers, each with its own keys and policy (inline, or fetched from a jwks_uri or
+through an issuer's discovery document); --keys serves exactly one party.
+Exit status: 0 valid, 1 invalid, 2 usage or configuration error (one line on standard error),
+3 keys_unavailable (a party's fetched keys could not be had; nothing invalid)."
 )]
 struct Cli {
     #[command(subcommand)]

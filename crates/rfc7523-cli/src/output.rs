@@ -31,7 +31,8 @@ pub fn compat_names(relaxations: Relaxations) -> Vec<&'static str> {
     relaxations.iter().map(|r| r.as_str()).collect()
 }
 
-/// `{"valid":false,"reason":"...","error":"invalid_grant|invalid_client","description":"..."}`
+/// `{"valid":false,"reason":"...","error":"invalid_grant|invalid_client","description":"..."}`,
+/// with `"retry_after":N` for `keys_unavailable` (`error` `temporarily_unavailable`).
 #[derive(Debug, Serialize)]
 pub struct Invalid {
     /// Always `false`.
@@ -42,6 +43,10 @@ pub struct Invalid {
     pub error: &'static str,
     /// The core's description (never attacker text).
     pub description: String,
+    /// `keys_unavailable`: seconds until the party's keys are fetched again (what a token
+    /// endpoint sends as `Retry-After`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<u64>,
 }
 
 impl Invalid {
@@ -52,6 +57,7 @@ impl Invalid {
             reason: error.reason().as_str(),
             error: error.oauth_error(use_).code(),
             description: error.to_string(),
+            retry_after: error.retry_after(),
         }
     }
 }
@@ -92,7 +98,8 @@ pub struct Accepted<'a> {
     pub client_id: Option<&'a str>,
 }
 
-/// `{"ok":false,"status":400|401,"error":"...","error_description":"...","reason":"..."}`
+/// `{"ok":false,"status":400|401|503,"error":"...","error_description":"...","reason":"..."}`,
+/// with `"retry_after":N` for `keys_unavailable`.
 #[derive(Debug, Serialize)]
 pub struct Refused {
     /// Always `false`.
@@ -107,6 +114,9 @@ pub struct Refused {
     /// method this endpoint does not verify (`unsupported_client_authentication`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<&'static str>,
+    /// The HTTP `Retry-After` (seconds), for `keys_unavailable` (status 503).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<u64>,
 }
 
 impl Refused {
@@ -122,6 +132,7 @@ impl Refused {
                 TokenError::UnsupportedClientAuthentication => Some(error.reason().as_str()),
                 _ => error.assertion_error().map(|e| e.reason().as_str()),
             },
+            retry_after: response.retry_after(),
         }
     }
 }

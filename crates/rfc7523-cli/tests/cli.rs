@@ -693,6 +693,46 @@ fn every_assertion_reason_code_is_reachable() {
     assert_eq!(reason, "unsupported_client_authentication");
     seen.insert(Reason::UnsupportedClientAuthentication.as_str());
 
+    // An outage, not a bad assertion: the issuer's keys are fetched from a jwks_uri where
+    // nothing answers (port 9, discard, is not served here): keys_unavailable, 503's
+    // temporarily_unavailable.
+    let unreachable = keys.dir.write(
+        "unreachable-registry.json",
+        json!({
+            "issuer": AS,
+            "issuers": [{ "issuer": ISSUER, "jwks_uri": "http://127.0.0.1:9/jwks" }],
+        })
+        .to_string(),
+    );
+    let run = rfc7523(
+        &args(&[
+            &"verify",
+            &"--registry",
+            &unreachable,
+            &"--now",
+            &NOW_ARG,
+            &keys.grant("g-9"),
+        ]),
+        None,
+    );
+    let line = run.line();
+    assert_eq!(
+        (&line["reason"], &line["error"], &line["retry_after"]),
+        (
+            &json!("keys_unavailable"),
+            &json!("temporarily_unavailable"),
+            &json!(rfc7523::limits::REFETCH_COOLDOWN)
+        ),
+        "{run:?}"
+    );
+    assert_eq!(run.code, 3, "an outage, not an invalid token: {run:?}");
+    assert!(
+        run.stderr
+            .contains("GET http://127.0.0.1:9/jwks: the connection failed"),
+        "{run:?}"
+    );
+    seen.insert(Reason::KeysUnavailable.as_str());
+
     // Every reason an assertion can fail with, and unsupported_client_authentication: all of
     // the core's codes but the three that only whole token requests have (those are checked
     // by `token_request_*` below, where they are the `error` of the object, not a `reason`).
@@ -1889,13 +1929,23 @@ fn registry_refusals_at_load_name_the_field_and_party() {
             r#"clients[1] "client-2".jwks: the same public key is listed for clients[0] "client-1""#,
         ),
         (
-            "jwks_uri",
+            "jwks_uri over http to another host",
             Box::new(|d| {
                 let client = d["clients"][0].as_object_mut().or_panic("client");
                 client.remove("jwks");
-                client.insert("jwks_uri".into(), json!("https://client.example/jwks"));
+                client.insert("jwks_uri".into(), json!("http://client.example/jwks"));
             }),
-            r#"clients[0] "client-1".jwks_uri: remote key sets (jwks_uri) are not supported yet"#,
+            r#"clients[0] "client-1".jwks_uri: http is allowed only for loopback hosts"#,
+        ),
+        (
+            "discovery for an issuer that is not an https URL",
+            Box::new(|d| {
+                let issuer = d["issuers"][0].as_object_mut().or_panic("issuer");
+                issuer.remove("jwks");
+                issuer.insert("issuer".into(), json!("issuer-1"));
+                issuer.insert("discovery".into(), json!("openid-configuration"));
+            }),
+            r#"issuers[0] "issuer-1".discovery: discovery needs the issuer identifier to be an https URL"#,
         ),
         (
             "no token_endpoint_auth_method",

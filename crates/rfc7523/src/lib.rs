@@ -109,7 +109,7 @@ pub use keys::{
     KeyError, KeyHint, KeyMaterial, KeyRef, KeySet, KeyStore, Keys, MaterialRef, RsaKey,
     RsaVerifyingKey, VerifyingKey,
 };
-pub use party::{KeyLookup, Party, Policy, Subjects};
+pub use party::{KeyLookup, KeySource, Party, Policy, Subjects};
 pub use profile::{Checks, ClientAuthProfile, GrantProfile, TypRule, ValidatedAssertion};
 #[cfg(feature = "alloc")]
 pub use registry::{Registry, RegistryError};

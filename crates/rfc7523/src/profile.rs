@@ -23,7 +23,9 @@
 //!
 //! Order of checks (an assertion breaking several rules gets the first): structure and
 //! header, the party named by `iss` (and, for client authentication, the request's
-//! `client_id`), the party's token size, key lookup by `kid`, signature (RFC 7515 §5.2), claim
+//! `client_id`), the party's token size, whether its keys can be used now (fetched keys:
+//! `keys_unavailable`, after the party's `alg` allow-list), key lookup by `kid`, signature
+//! (RFC 7515 §5.2), claim
 //! syntax, `typ`, missing claims (RFC 7523 §3 lists `iss`, `sub`, `aud`, `exp` as MUST), `iss`,
 //! `sub`, `aud`, `exp`, `nbf`, `iat`, lifetime, age, and last the replay check, so that a
 //! refused assertion never takes a replay-store entry.
@@ -218,10 +220,12 @@ impl<L: KeyLookup + ?Sized> GrantProfile<'_, L> {
         let party = self.issuers.party(issuer).ok_or(Error::IssuerMismatch)?;
         let policy = party.policy;
         check_token_len(token, &policy)?;
-        let assertion =
-            unverified.verify_using(party.keys, policy.algorithms, &|key, signature, out| {
+        check_keys_usable(&unverified, &party, now)?;
+        let assertion = unverified
+            .verify_using(party.keys, policy.algorithms, &|key, signature, out| {
                 self.issuers.rsavp1(key, signature, out)
-            })?;
+            })
+            .map_err(|e| unknown_key_of(&party, e))?;
         let claims = assertion.claims()?;
         // RFC 8725 §3.11: an assertion typed for client authentication (or any other
         // explicit JWT type) is not a grant.
@@ -289,10 +293,12 @@ impl<L: KeyLookup + ?Sized> ClientAuthProfile<'_, L> {
         let party = self.clients.party(issuer).ok_or(Error::IssuerMismatch)?;
         let policy = party.policy;
         check_token_len(token, &policy)?;
-        let assertion =
-            unverified.verify_using(party.keys, policy.algorithms, &|key, signature, out| {
+        check_keys_usable(&unverified, &party, now)?;
+        let assertion = unverified
+            .verify_using(party.keys, policy.algorithms, &|key, signature, out| {
                 self.clients.rsavp1(key, signature, out)
-            })?;
+            })
+            .map_err(|e| unknown_key_of(&party, e))?;
         let claims = assertion.claims()?;
         check_client_typ(
             assertion.header().typ().map(|typ| typ.decode(&mut text)),
@@ -350,6 +356,37 @@ fn check_token_len(token: &str, policy: &Policy<'_>) -> Result<(), Error> {
         return Err(Error::TooLarge(Limit::TokenLength));
     }
     Ok(())
+}
+
+/// Fetched keys must be usable at `now`
+/// ([`KeySource::usable_at`](crate::KeySource::usable_at)): otherwise the assertion is not
+/// judged, `keys_unavailable`. Checked after the party's algorithm allow-list, which needs no
+/// key: a header `alg` the party never accepts is refused as such even during an outage.
+fn check_keys_usable(
+    unverified: &UnverifiedAssertion<'_, '_>,
+    party: &Party<'_>,
+    now: u64,
+) -> Result<(), Error> {
+    if party.key_source.usable_at(now) {
+        return Ok(());
+    }
+    if !party
+        .policy
+        .algorithms
+        .contains(unverified.header().algorithm())
+    {
+        return Err(Error::UnsupportedAlgorithm);
+    }
+    Err(Error::KeysUnavailable { retry_after: None })
+}
+
+/// A `kid` (or thumbprint) naming none of a party's fetched keys: the signal that a refetch
+/// may bring it ([`Error::UnknownRemoteKey`]).
+fn unknown_key_of(party: &Party<'_>, error: Error) -> Error {
+    match error {
+        Error::UnknownKey if party.key_source.is_fetched() => Error::UnknownRemoteKey,
+        other => other,
+    }
 }
 
 fn check_client_typ(typ: Option<&str>, rule: TypRule) -> Result<(), Error> {
