@@ -4,7 +4,7 @@
 //! modulus decoded into its place, `R² mod n` computed next to it): loading a key needs a few
 //! KiB of stack whatever the key's size.
 
-use super::{der, rsa, KeyError, Kid, X5T_LEN, X5T_S256_LEN};
+use super::{der, rsa, KeyError, Kid, Validity, X5T_LEN, X5T_S256_LEN};
 #[cfg(feature = "eddsa")]
 use crate::alg::eddsa::Ed25519VerifyingKey;
 #[cfg(feature = "es256")]
@@ -19,6 +19,8 @@ pub(crate) struct Meta {
     pub(crate) kid: Option<Kid>,
     pub(crate) x5t_s256: Option<[u8; X5T_S256_LEN]>,
     pub(crate) x5t: Option<[u8; X5T_LEN]>,
+    /// The validity of the certificate it came from.
+    pub(crate) validity: Option<Validity>,
     /// Serves tokens with any header `kid` (a key given on its own, without a `kid`).
     pub(crate) any_kid: bool,
 }
@@ -31,6 +33,7 @@ impl Meta {
             kid: None,
             x5t_s256: None,
             x5t: None,
+            validity: None,
             any_kid: true,
         }
     }
