@@ -478,10 +478,9 @@ fn x5c_must_hold_the_jwks_key() {
     let set = KeySet::from_jwks(&set_of(&[rfc7517_b("")])).unwrap();
     assert_eq!(first(&set).validity(), Some(RFC7517_B_VALIDITY));
     assert_eq!(first(&set).x5t_s256(), Some(&digest));
-    let without = KeySet::from_jwks(&set_of(&[rfc7517_b("").replace(
-        &format!(r#","x5c":["{RFC7517_B_X5C}"]"#),
-        "",
-    )]))
+    let without = KeySet::from_jwks(&set_of(&[
+        rfc7517_b("").replace(&format!(r#","x5c":["{RFC7517_B_X5C}"]"#), "")
+    ]))
     .unwrap();
     assert_eq!(first(&without).validity(), None);
     assert_eq!(set.bytes_used(), without.bytes_used() + 32 + 16);
@@ -495,7 +494,9 @@ fn x5c_must_hold_the_jwks_key() {
     };
     assert!(VerifyingKey::from_jwk(&rfc7517_b(&format!(r#","x5t#S256":"{b64u}""#))).is_ok());
     assert_eq!(
-        VerifyingKey::from_jwk(&rfc7517_b(r#","x5t#S256":"AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE""#)),
+        VerifyingKey::from_jwk(&rfc7517_b(
+            r#","x5t#S256":"AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE""#
+        )),
         Err(KeyError::InvalidMember("x5t#S256"))
     );
     // Another key's members with this certificate: a mismatch, alone or in a set (whole set
@@ -536,9 +537,7 @@ fn x5c_must_hold_the_jwks_key() {
 fn x5c_that_is_not_one_certificate() {
     use base64ct::{Base64, Encoding};
     let mut der = rfc7517_b_der();
-    let with_x5c = |der: &[u8]| {
-        rfc7517_b("").replace(RFC7517_B_X5C, &Base64::encode_string(der))
-    };
+    let with_x5c = |der: &[u8]| rfc7517_b("").replace(RFC7517_B_X5C, &Base64::encode_string(der));
     der.push(0);
     assert_eq!(
         VerifyingKey::from_jwk(&with_x5c(&der)),
@@ -667,7 +666,10 @@ fn x509_maps() {
         (public_key.as_str(), KeyError::NotACertificate),
         ("7", KeyError::NotACertificate),
         (r#""""#, KeyError::NotACertificate),
-        (r#""-----BEGIN CERTIFICATE-----""#, KeyError::NotACertificate),
+        (
+            r#""-----BEGIN CERTIFICATE-----""#,
+            KeyError::NotACertificate,
+        ),
         (r#"{"kty":"RSA"}"#, KeyError::NotACertificate),
         (
             &json_string(&rfc7517_b_pem().replace("MIID", "MIIE")),
@@ -742,7 +744,10 @@ fn certificates_need_the_x509_feature() {
         Err(KeyError::CertificatesNotBuiltIn)
     );
     let pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
-    assert_eq!(KeySet::from_text(pem), Err(KeyError::CertificatesNotBuiltIn));
+    assert_eq!(
+        KeySet::from_text(pem),
+        Err(KeyError::CertificatesNotBuiltIn)
+    );
     // x5c is only hashed: the RFC 7517 B certificate's key is not compared.
     let other_n = rfc7517_b("").replace(RFC7517_B_N, RFC7515_N);
     let key = VerifyingKey::from_jwk(&other_n).unwrap();
@@ -754,9 +759,8 @@ fn certificates_need_the_x509_feature() {
 fn jwk_thumbprints() {
     use base64ct::{Base64UrlUnpadded, Encoding};
     const RFC7638_N: &str = "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw";
-    let rsa_jwk = format!(
-        r#"{{"kty":"RSA","n":"{RFC7638_N}","e":"AQAB","alg":"RS256","kid":"2011-04-29"}}"#
-    );
+    let rsa_jwk =
+        format!(r#"{{"kty":"RSA","n":"{RFC7638_N}","e":"AQAB","alg":"RS256","kid":"2011-04-29"}}"#);
     let set = KeySet::from_jwk(&rsa_jwk).unwrap();
     assert_eq!(
         Base64UrlUnpadded::encode_string(&first(&set).thumbprint()),

@@ -39,11 +39,13 @@ pub(super) fn of(key: &MaterialRef<'_>) -> [u8; 32] {
 
 /// Unpadded base64url of `bytes` into the hash.
 fn encode(hash: &mut Sha256, bytes: &[u8]) {
-    const ALPHABET: &[u8; 64] =
-        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     let char_of = |sextet: u32| {
         // A 6-bit value indexes 64 characters: never out of range.
-        ALPHABET.get((sextet & 0x3f) as usize).copied().unwrap_or(b'A')
+        ALPHABET
+            .get((sextet & 0x3f) as usize)
+            .copied()
+            .unwrap_or(b'A')
     };
     for chunk in bytes.chunks(3) {
         let (a, b, c) = match *chunk {
