@@ -12,7 +12,7 @@
 use crate::base64url;
 
 /// Most base64 characters a block may carry: enough for [`MAX_DER`] bytes.
-const MAX_BASE64: usize = MAX_DER.div_ceil(3) * 4;
+pub(crate) const MAX_BASE64: usize = MAX_DER.div_ceil(3) * 4;
 
 /// Largest DER a PEM public key may carry (an 8192-bit SPKI is about 1,060 bytes).
 pub(crate) const MAX_DER: usize = 2 * crate::jws::MAX_SIGNATURE_LEN;
@@ -27,7 +27,9 @@ pub(crate) enum PemError {
     TooLong,
 }
 
-/// Decodes the first PEM block of `text` into `buf`: its label and its DER.
+/// Decodes the first PEM block of `text` into `buf`: its label and its DER (what the key
+/// loaders do in two steps, [`block`] then [`decode_body`], so as to read the label first).
+#[cfg(test)]
 pub(crate) fn decode<'t, 'b>(
     text: &'t str,
     buf: &'b mut [u8; MAX_DER],

@@ -409,22 +409,16 @@ impl VerifyingKey {
     /// before the `-----BEGIN` line and after the `-----END` line (other blocks included) is
     /// ignored (RFC 7468 §5.2). Private keys are refused as such.
     pub fn from_pem(pem: &str) -> Result<Self, KeyError> {
-        if pem.len() > MAX_KEY_TEXT_LEN {
-            return Err(KeyError::TooLarge);
-        }
-        if let Ok(("CERTIFICATE", body)) = crate::pem::block(pem) {
-            #[cfg(feature = "x509")]
-            return Self::from_certificate(&certificate::from_pem_body(body)?);
-            #[cfg(not(feature = "x509"))]
-            {
-                let _ = body;
-                return Err(KeyError::CertificatesNotBuiltIn);
-            }
-        }
         let mut buf = [0u8; crate::pem::MAX_DER];
-        Ok(Self::new(KeyMaterial::from_source(source::pem(
-            pem, &mut buf,
-        )?)?))
+        match source::pem(pem, &mut buf)? {
+            source::Pem::Key(source) => Ok(Self::new(KeyMaterial::from_source(source)?)),
+            #[cfg(feature = "x509")]
+            source::Pem::Certificate(body) => {
+                Self::from_certificate(&certificate::from_pem_body(body)?)
+            }
+            #[cfg(not(feature = "x509"))]
+            source::Pem::Certificate(_) => Err(KeyError::CertificatesNotBuiltIn),
+        }
     }
 
     /// Reads a DER X.509 certificate (RFC 5280 §4.1; feature `x509`): its public key, as

@@ -314,23 +314,27 @@ impl<const N: usize> KeyStore<N> {
     /// A PEM block.
     #[inline(never)]
     fn load_pem(&mut self, text: &str) -> Result<(), KeyError> {
-        if let Ok(("CERTIFICATE", _)) = crate::pem::block(text) {
-            return self.load_certificate_pem(text);
-        }
         let mut buf = [0u8; crate::pem::MAX_DER];
-        let source = super::source::pem(text, &mut buf)?;
-        self.push_source(&Meta::new(), source)
+        match super::source::pem(text, &mut buf)? {
+            super::source::Pem::Key(source) => self.push_source(&Meta::new(), source),
+            super::source::Pem::Certificate(body) => self.load_certificate(body),
+        }
     }
 
-    /// A PEM `CERTIFICATE` (feature `x509`): its key, serving any `kid` like a `PUBLIC KEY`,
-    /// with the certificate's validity.
+    /// A PEM `CERTIFICATE`'s body (feature `x509`): its key, serving any `kid` like a `PUBLIC
+    /// KEY`, with the certificate's validity. Its own frame: the certificate is read on the
+    /// heap, beside none of the PEM key's buffers.
     #[cfg(feature = "x509")]
-    fn load_certificate_pem(&mut self, text: &str) -> Result<(), KeyError> {
-        self.push(&VerifyingKey::from_pem(text)?)
+    #[inline(never)]
+    fn load_certificate(&mut self, body: &str) -> Result<(), KeyError> {
+        let certificate = super::certificate::from_pem_body(body)?;
+        let mut meta = Meta::new();
+        meta.validity = Some(certificate.validity);
+        self.push_source(&meta, certificate.source()?)
     }
 
     #[cfg(not(feature = "x509"))]
-    fn load_certificate_pem(&mut self, _text: &str) -> Result<(), KeyError> {
+    fn load_certificate(&mut self, _body: &str) -> Result<(), KeyError> {
         Err(KeyError::CertificatesNotBuiltIn)
     }
 
