@@ -12,7 +12,7 @@
 use crate::base64url;
 
 /// Most base64 characters a block may carry: enough for [`MAX_DER`] bytes.
-pub(crate) const MAX_BASE64: usize = MAX_DER.div_ceil(3) * 4;
+const MAX_BASE64: usize = MAX_DER.div_ceil(3) * 4;
 
 /// Largest DER a PEM public key may carry (an 8192-bit SPKI is about 1,060 bytes).
 pub(crate) const MAX_DER: usize = 2 * crate::jws::MAX_SIGNATURE_LEN;
@@ -35,8 +35,18 @@ pub(crate) fn decode<'t, 'b>(
     buf: &'b mut [u8; MAX_DER],
 ) -> Result<(&'t str, &'b [u8]), PemError> {
     let (label, body) = block(text)?;
+    Ok((label, decode_key_body(body, buf)?))
+}
+
+/// Decodes a public key block's body ([`block`]) into `buf`, at most [`MAX_DER`] bytes. Not
+/// inlined: its staging buffer lives in this frame only, not in the key loader's.
+#[inline(never)]
+pub(crate) fn decode_key_body<'b>(
+    body: &str,
+    buf: &'b mut [u8; MAX_DER],
+) -> Result<&'b [u8], PemError> {
     let mut staging = [0u8; MAX_BASE64];
-    Ok((label, decode_body(body, &mut staging, buf)?))
+    decode_body(body, &mut staging, buf)
 }
 
 /// The first PEM block of `text`: its label and its body (the base64 text between the BEGIN

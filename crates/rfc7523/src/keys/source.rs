@@ -132,8 +132,7 @@ pub(crate) fn pem<'t, 'b>(
         }
         _ => return Err(KeyError::UnsupportedPemLabel),
     };
-    let mut staging = [0u8; crate::pem::MAX_BASE64];
-    let der = crate::pem::decode_body(body, &mut staging, buf).map_err(|_| KeyError::Malformed)?;
+    let der = crate::pem::decode_key_body(body, buf).map_err(|_| KeyError::Malformed)?;
     Ok(Pem::Key(if spki_label { spki(der)? } else { pkcs1(der)? }))
 }
 
