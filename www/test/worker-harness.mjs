@@ -1,6 +1,6 @@
 // Shared by the Worker tests (worker*.test.mjs): wrangler's reading and deployment bundle of
-// www/worker/wrangler.toml, Miniflare Workers running that bundle, the two parties of its
-// registry with their keys, signed requests, the RFC 6749 answer checks, a raw HTTP/1.1
+// www/worker/wrangler.toml, Miniflare Workers running that bundle, two parties of its registry
+// with their keys, signed requests, the RFC 6749 answer checks, a raw HTTP/1.1
 // client for what fetch() cannot send, and workerd's memory.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -32,7 +32,8 @@ export const IDP_KEY = {
   jwk: { ...a2.public_jwk, kid: 'rfc7515-a2' },
 };
 
-/** The two parties of wrangler.toml's registry, each with its own key. */
+/** Two parties of wrangler.toml's registry, the RS256 client and the issuer, each with its own key
+ *  (its ES256 and EdDSA clients are worker.test.mjs's, with demo-key.js's EXAMPLE_KEYS). */
 export const PARTIES = {
   client: { id: CLIENT, key: EXAMPLE_KEY },
   issuer: { id: IDP, key: IDP_KEY },

@@ -157,6 +157,11 @@ pub enum RegistryProblem {
     UnsupportedAuthMethod,
     /// A `token_endpoint_auth_signing_alg` not in [`SUPPORTED_SIGNING_ALGS`].
     UnsupportedAlgorithm,
+    /// A `token_endpoint_auth_signing_alg` this build leaves out (crate features `ps256`,
+    /// `es256`, `eddsa`; [`is_built_in`](crate::alg::is_built_in)): the party could never be
+    /// verified. (A party whose only keys are of such algorithms: [`RegistryProblem::Key`]
+    /// with [`KeyError::NotBuiltIn`], at the first such key.)
+    AlgorithmNotBuiltIn(Algorithm),
     /// A key that cannot serve the party's `token_endpoint_auth_signing_alg` (another key type,
     /// or a JWK `alg` naming another algorithm): it could never verify anything.
     KeyNotForAlgorithm {
@@ -224,6 +229,8 @@ impl fmt::Display for RegistryProblem {
                 }
                 Ok(())
             }
+            // The words of a key of that algorithm: "this build does not verify ES256".
+            RegistryProblem::AlgorithmNotBuiltIn(alg) => KeyError::NotBuiltIn(*alg).fmt(f),
             RegistryProblem::KeyNotForAlgorithm { index, alg } => write!(
                 f,
                 "key {index} cannot verify {alg}, the party's token_endpoint_auth_signing_alg"
@@ -236,7 +243,12 @@ impl fmt::Display for RegistryProblem {
             }
             RegistryProblem::NoKeys => f.write_str("the party has no keys: give jwks"),
             RegistryProblem::UnknownCompat { value, accepted } => {
-                write!(f, "unknown compatibility relaxation {value:?} (this kind of party may name: {})", accepted.join(", "))?;
+                // Quoted by hand: `{:?}` would link the Unicode escape tables into every wasm module.
+                write!(
+                    f,
+                    "unknown compatibility relaxation \"{value}\" (this kind of party may name: {})",
+                    accepted.join(", ")
+                )?;
                 if value == "missing_jti" {
                     f.write_str("; a party accepts assertions without jti with require_jti: false")?;
                 }
@@ -654,7 +666,13 @@ fn read_party(
         match optional_string(object, "token_endpoint_auth_signing_alg", at, usize::MAX)? {
             None => None,
             Some(alg) => match Algorithm::from_header(&alg) {
-                Some(alg) => Some(alg),
+                Some(alg) if crate::alg::is_built_in(alg) => Some(alg),
+                Some(alg) => {
+                    return Err(RegistryError::new(
+                        format!("{at}.token_endpoint_auth_signing_alg"),
+                        RegistryProblem::AlgorithmNotBuiltIn(alg),
+                    ))
+                }
                 None => {
                     return Err(RegistryError::new(
                         format!("{at}.token_endpoint_auth_signing_alg"),
@@ -734,8 +752,17 @@ fn read_keys(object: &Object<'_>, at: &str) -> Result<OwnedKeys, RegistryError> 
             }
             // Loaded once through a full-size set on the heap, then kept sized to the keys.
             let mut set: alloc::boxed::Box<KeySet> = alloc::boxed::Box::default();
-            set.load_jwks(text)
-                .map_err(|e| RegistryError::new(field, RegistryProblem::Key(e)))?;
+            set.load_jwks(text).map_err(|e| match e {
+                // Say which key this build leaves out, not only that none is usable.
+                KeyError::NoUsableKeys => match first_key_not_built_in(&mut set, text) {
+                    Some((index, alg)) => RegistryError::new(
+                        format!("{field}.keys[{index}]"),
+                        RegistryProblem::Key(KeyError::NotBuiltIn(alg)),
+                    ),
+                    None => RegistryError::new(field, RegistryProblem::Key(e)),
+                },
+                e => RegistryError::new(field, RegistryProblem::Key(e)),
+            })?;
             Ok(OwnedKeys::from_set(&set))
         }
         (Some(_), None) => Err(RegistryError::new(
@@ -743,6 +770,34 @@ fn read_keys(object: &Object<'_>, at: &str) -> Result<OwnedKeys, RegistryError> 
             RegistryProblem::WrongType("a JWK Set object ({\"keys\": [...]})"),
         )),
     }
+}
+
+/// The position and algorithm of the first key of a JWK Set that this build leaves out (crate
+/// features `ps256`, `es256`, `eddsa`), if any: read again only when the set had no usable key,
+/// so that the error names that key. (A JWK Set skips such keys beside usable ones.) Each key
+/// is loaded on its own into `set`, which is then discarded: the loader this module already
+/// uses, so the RS256-only npm module grows by the error path alone.
+#[cfg(not(all(feature = "ps256", feature = "es256", feature = "eddsa")))]
+fn first_key_not_built_in(set: &mut KeySet, text: &str) -> Option<(usize, Algorithm)> {
+    let object = json::parse_object(text.as_bytes()).ok()?;
+    let Some(Value::Array(keys)) = object.get("keys") else {
+        return None;
+    };
+    for (index, element) in keys.elements().enumerate() {
+        if let Ok(Value::Object(jwk)) = element {
+            let jwk = core::str::from_utf8(jwk).ok()?;
+            if let Err(KeyError::NotBuiltIn(alg)) = set.load_text(jwk) {
+                return Some((index, alg));
+            }
+        }
+    }
+    None
+}
+
+/// With every algorithm built in, no key is left out.
+#[cfg(all(feature = "ps256", feature = "es256", feature = "eddsa"))]
+fn first_key_not_built_in(_: &mut KeySet, _: &str) -> Option<(usize, Algorithm)> {
+    None
 }
 
 impl KeyOwners {

@@ -4,7 +4,9 @@
 //   authentication by a client assertion (§2.2, private_key_jwt) beside a client_credentials
 //   grant; the parties come from the registry document in the Worker's configuration
 //   (wrangler.toml [vars]: REGISTRY, ACCESS_TOKEN_LIFETIME): every client and trusted issuer
-//   with its own keys and policy, so no party's key can sign for another.
+//   with its own keys and policy, so no party's key can sign for another. RS256, PS256, ES256
+//   and EdDSA/Ed25519 (the package's main module): RSA, EC P-256 and Ed25519 keys, one
+//   algorithm per key, and each party's token_endpoint_auth_signing_alg honoured by the core.
 // - Client secrets and the Authorization header are not supported: the request's
 //   Authorization header goes to the core, which answers 401 invalid_client for it (and for
 //   a client_secret); the 401 then carries a fixed `WWW-Authenticate: Basic realm="token"`,
