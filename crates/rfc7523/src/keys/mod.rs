@@ -261,11 +261,23 @@ impl From<KeyError> for KeyTextError {
 
 impl fmt::Display for KeyTextError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.kid {
-            // Debug: quoted, control characters escaped.
-            Some(kid) => write!(f, "X.509 map member {:?}: {}", kid.as_str(), self.error),
-            None => self.error.fmt(f),
+        let Some(kid) = &self.kid else {
+            return self.error.fmt(f);
+        };
+        // Quoted and escaped by hand: `{:?}` would link the Unicode escape tables into every
+        // wasm module that formats this error.
+        f.write_str("X.509 map member \"")?;
+        for c in kid.chars() {
+            match c {
+                '"' | '\\' => write!(f, "\\{c}")?,
+                '\n' => f.write_str("\\n")?,
+                '\r' => f.write_str("\\r")?,
+                '\t' => f.write_str("\\t")?,
+                c if c.is_control() => write!(f, "\\u{{{:04x}}}", u32::from(c))?,
+                c => fmt::Write::write_char(f, c)?,
+            }
         }
+        write!(f, "\": {}", self.error)
     }
 }
 
