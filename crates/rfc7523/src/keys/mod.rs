@@ -161,14 +161,19 @@ pub enum KeyError {
     /// An X.509 certificate (a PEM `CERTIFICATE`, an X.509 map) given to a build without the
     /// crate feature `x509`.
     CertificatesNotBuiltIn,
-    /// A certificate longer than [`MAX_CERTIFICATE_LEN`] bytes (DER).
+    /// A certificate longer than [`MAX_CERTIFICATE_LEN`] bytes (DER; feature `x509`).
+    #[cfg(feature = "x509")]
     CertificateTooLarge,
     /// Not exactly one DER X.509 certificate (RFC 5280 §4.1) that `x509-cert` reads: broken
-    /// DER, bytes after it, dates before 1970, ….
+    /// DER, bytes after it, dates before 1970, … (feature `x509`).
+    #[cfg(feature = "x509")]
     InvalidCertificate,
-    /// A member of an X.509 map whose value is not a PEM `CERTIFICATE` block.
+    /// A member of an X.509 map whose value is not a PEM `CERTIFICATE` block (feature `x509`).
+    #[cfg(feature = "x509")]
     NotACertificate,
-    /// The key of a JWK's `x5c[0]` is not the key of the JWK's own members (RFC 7517 §4.7).
+    /// The key of a JWK's `x5c[0]` is not the key of the JWK's own members (RFC 7517 §4.7;
+    /// feature `x509`: without it `x5c[0]` is only hashed).
+    #[cfg(feature = "x509")]
     CertificateKeyMismatch,
 }
 
@@ -226,13 +231,17 @@ impl fmt::Display for KeyError {
             KeyError::CertificatesNotBuiltIn => {
                 f.write_str("this build does not read X.509 certificates (feature x509)")
             }
+            #[cfg(feature = "x509")]
             KeyError::CertificateTooLarge => {
                 write!(f, "a certificate longer than {MAX_CERTIFICATE_LEN} bytes")
             }
+            #[cfg(feature = "x509")]
             KeyError::InvalidCertificate => {
                 f.write_str("not a readable DER X.509 certificate (RFC 5280)")
             }
+            #[cfg(feature = "x509")]
             KeyError::NotACertificate => f.write_str("not a PEM CERTIFICATE"),
+            #[cfg(feature = "x509")]
             KeyError::CertificateKeyMismatch => f.write_str(
                 "the key of the JWK's x5c certificate is not the JWK's key (RFC 7517 section 4.7)",
             ),
@@ -511,7 +520,10 @@ impl VerifyingKey {
     /// The validity of the certificate the key came from (a `CERTIFICATE`, or a JWK's
     /// `x5c[0]`; feature `x509`): reported, not enforced.
     pub const fn validity(&self) -> Option<Validity> {
-        self.meta.validity
+        #[cfg(feature = "x509")]
+        return self.meta.validity;
+        #[cfg(not(feature = "x509"))]
+        None
     }
 
     /// True when `other` is the same public key, whatever the `kid`s: a registry refuses one
@@ -563,6 +575,7 @@ pub struct KeyRef<'a> {
     pub(crate) kid: Option<&'a str>,
     pub(crate) x5t_s256: Option<&'a [u8; X5T_S256_LEN]>,
     pub(crate) x5t: Option<&'a [u8; X5T_LEN]>,
+    #[cfg(feature = "x509")]
     pub(crate) validity: Option<Validity>,
     pub(crate) any_kid: bool,
 }
@@ -617,7 +630,10 @@ impl<'a> KeyRef<'a> {
     /// the key's record (16 bytes, only for these keys) and reported, not enforced: see
     /// [`Validity`].
     pub const fn validity(&self) -> Option<Validity> {
-        self.validity
+        #[cfg(feature = "x509")]
+        return self.validity;
+        #[cfg(not(feature = "x509"))]
+        None
     }
 
     /// The key's JWK thumbprint (RFC 7638 §3): the SHA-256 of its required members in

@@ -10,9 +10,11 @@
 //! passed every load-time check; reading them is still bounds-checked everywhere.
 
 use super::source::{Meta, Modulus, Source};
+#[cfg(feature = "x509")]
+use super::Validity;
 use super::{
-    rsa, KeyError, KeyRef, KeyTextError, MaterialRef, RsaKey, Validity, VerifyingKey,
-    MAX_JWKS_KEYS, MAX_KEY_TEXT_LEN, X5T_LEN, X5T_S256_LEN,
+    rsa, KeyError, KeyRef, KeyTextError, MaterialRef, RsaKey, VerifyingKey, MAX_JWKS_KEYS,
+    MAX_KEY_TEXT_LEN, X5T_LEN, X5T_S256_LEN,
 };
 use crate::alg::Algorithm;
 use crate::json::{self, Value};
@@ -201,7 +203,18 @@ impl<const N: usize> KeyStore<N> {
                 Ok(())
             }
             JsonKind::Set(_) => Err(KeyError::InvalidMember("keys")),
+            #[cfg(feature = "x509")]
             JsonKind::Jwk => self.load_lone_jwk(text),
+            // An X.509 map read as a JWK: no `kty`, and a PEM certificate in it.
+            #[cfg(not(feature = "x509"))]
+            JsonKind::Jwk => match self.load_lone_jwk(text) {
+                Err(KeyError::MissingMember("kty"))
+                    if crate::pem::find(text, "-----BEGIN CERTIFICATE-----").is_some() =>
+                {
+                    Err(KeyError::CertificatesNotBuiltIn)
+                }
+                other => other,
+            },
             #[cfg(feature = "x509")]
             JsonKind::X509Map => self.load_x509_map(text).map_err(|e| e.error),
             #[cfg(not(feature = "x509"))]
@@ -563,7 +576,11 @@ fn json_kind(text: &str) -> Result<JsonKind<'_>, KeyError> {
         Value::String(text) => text.contains_raw(b"-----BEGIN CERTIFICATE-----"),
         _ => false,
     };
-    if object.get("kty").is_none() && object.members().any(|(_, value)| certificate(value)) {
+    // Without `x509` a map is told from a broken JWK only when it fails as one (`load_json`).
+    if cfg!(feature = "x509")
+        && object.get("kty").is_none()
+        && object.members().any(|(_, value)| certificate(value))
+    {
         return Ok(JsonKind::X509Map);
     }
     Ok(JsonKind::Jwk)
@@ -578,7 +595,7 @@ fn write_record(meta: &Meta, source: Source<'_>, out: &mut [u8]) -> Result<usize
         + kid.len()
         + meta.x5t_s256.map_or(0, |t| t.len())
         + meta.x5t.map_or(0, |t| t.len())
-        + meta.validity.map_or(0, |_| VALIDITY_LEN);
+        + validity_len(meta);
     let left = out.len();
     let full = |needed: usize| KeyError::StorageFull { needed, left };
     let (kind, len) = match source {
@@ -659,7 +676,7 @@ fn write_record(meta: &Meta, source: Source<'_>, out: &mut [u8]) -> Result<usize
     if meta.x5t.is_some() {
         flags |= FLAG_X5T;
     }
-    if meta.validity.is_some() {
+    if validity_len(meta) != 0 {
         flags |= FLAG_VALIDITY;
     }
     let alg = meta.alg.map_or(NO_ALG, algorithm_code);
@@ -676,6 +693,7 @@ fn write_record(meta: &Meta, source: Source<'_>, out: &mut [u8]) -> Result<usize
     if let Some(t) = &meta.x5t {
         writer.put(t);
     }
+    #[cfg(feature = "x509")]
     if let Some(validity) = &meta.validity {
         writer.put(&validity.not_before.to_le_bytes());
         writer.put(&validity.not_after.to_le_bytes());
@@ -685,6 +703,17 @@ fn write_record(meta: &Meta, source: Source<'_>, out: &mut [u8]) -> Result<usize
     } else {
         Err(full(len))
     }
+}
+
+/// The bytes of a certificate's validity in the record of `meta`: 16 for a key from a
+/// certificate (feature `x509`), else none.
+const fn validity_len(meta: &Meta) -> usize {
+    #[cfg(feature = "x509")]
+    if meta.validity.is_some() {
+        return VALIDITY_LEN;
+    }
+    let _ = meta;
+    0
 }
 
 /// Copies `bytes` into `out` at `at`; the end of the copy, or `None` when `out` is too short.
@@ -745,6 +774,7 @@ fn read_record(record: &[u8]) -> Option<KeyRef<'_>> {
     } else {
         (None, rest)
     };
+    #[cfg(feature = "x509")]
     let (validity, rest) = if flags & FLAG_VALIDITY != 0 {
         let (v, rest) = rest.split_at_checked(VALIDITY_LEN)?;
         let (not_before, not_after) = v.split_at_checked(8)?;
@@ -756,6 +786,11 @@ fn read_record(record: &[u8]) -> Option<KeyRef<'_>> {
     } else {
         (None, rest)
     };
+    // Only keys from certificates have one: never written without `x509`.
+    #[cfg(not(feature = "x509"))]
+    if flags & FLAG_VALIDITY != 0 {
+        return None;
+    }
     let material = match kind {
         KIND_RSA => {
             let (fixed, numbers) = rest.split_at_checked(RSA_FIXED_LEN)?;
@@ -779,6 +814,7 @@ fn read_record(record: &[u8]) -> Option<KeyRef<'_>> {
         kid,
         x5t_s256,
         x5t,
+        #[cfg(feature = "x509")]
         validity,
         any_kid: flags & FLAG_ANY_KID != 0,
     })

@@ -4,7 +4,9 @@
 //! modulus decoded into its place, `R² mod n` computed next to it): loading a key needs a few
 //! KiB of stack whatever the key's size.
 
-use super::{der, rsa, KeyError, Kid, Validity, X5T_LEN, X5T_S256_LEN};
+#[cfg(feature = "x509")]
+use super::Validity;
+use super::{der, rsa, KeyError, Kid, X5T_LEN, X5T_S256_LEN};
 #[cfg(feature = "eddsa")]
 use crate::alg::eddsa::Ed25519VerifyingKey;
 #[cfg(feature = "es256")]
@@ -20,6 +22,7 @@ pub(crate) struct Meta {
     pub(crate) x5t_s256: Option<[u8; X5T_S256_LEN]>,
     pub(crate) x5t: Option<[u8; X5T_LEN]>,
     /// The validity of the certificate it came from.
+    #[cfg(feature = "x509")]
     pub(crate) validity: Option<Validity>,
     /// Serves tokens with any header `kid` (a key given on its own, without a `kid`).
     pub(crate) any_kid: bool,
@@ -33,6 +36,7 @@ impl Meta {
             kid: None,
             x5t_s256: None,
             x5t: None,
+            #[cfg(feature = "x509")]
             validity: None,
             any_kid: true,
         }
