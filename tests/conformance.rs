@@ -18,3 +18,5 @@ mod rsavp1;
 mod scenarios;
 #[path = "conformance/signatures.rs"]
 mod signatures;
+#[path = "conformance/x509.rs"]
+mod x509;

@@ -5,6 +5,7 @@
 //! - `token-request`: judge an `application/x-www-form-urlencoded` token request body.
 //! - `sign`: sign an assertion (client side).
 //! - `inspect`: decode a token without verifying it.
+//! - `keys`: what key files hold, one JSON line per key (certificate validity included).
 //!
 //! Exit status: 0 when everything judged is valid, 1 when something is invalid, 2 for usage
 //! or configuration errors (one line on standard error, `rfc7523: <message>`), 3 when nothing
@@ -14,6 +15,7 @@
 mod input;
 mod inspect;
 mod keys;
+mod keys_command;
 mod output;
 mod parallel;
 mod registry;
@@ -89,6 +91,9 @@ enum Command {
     Sign(sign::SignArgs),
     /// Decode a token's header and claims WITHOUT verifying anything (debugging only).
     Inspect(inspect::InspectArgs),
+    /// List the keys of key files (JWK Set, JWK, X.509 map, PEM) as the verifier reads them,
+    /// one JSON line per key, with certificate validity.
+    Keys(keys_command::KeysArgs),
 }
 
 /// The parties and their policy, shared by `verify` and `token-request`: a registry, or the
@@ -448,7 +453,7 @@ fn main() -> ExitCode {
                     ExitCode::from(EXIT_VALID)
                 }
                 ClapErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => report(&Fatal::usage(
-                    "a command is required: verify, token-request, sign or inspect (see --help)",
+                    "a command is required: verify, token-request, sign, inspect or keys (see --help)",
                 )),
                 _ => report(&Fatal::usage(clap_message(&e.render().to_string()))),
             };
@@ -459,6 +464,7 @@ fn main() -> ExitCode {
         Command::TokenRequest(args) => token_request::run(args),
         Command::Sign(args) => sign::run(args),
         Command::Inspect(args) => inspect::run(args),
+        Command::Keys(args) => keys_command::run(args),
     };
     match result {
         Ok(code) => code,
@@ -474,7 +480,7 @@ fn parse() -> Result<Cli, clap::Error> {
         match &mut cli.command {
             Command::Verify(args) => args.policy.note_party_flags(sub),
             Command::TokenRequest(args) => args.policy.note_party_flags(sub),
-            Command::Sign(_) | Command::Inspect(_) => {}
+            Command::Sign(_) | Command::Inspect(_) | Command::Keys(_) => {}
         }
     }
     Ok(cli)

@@ -459,6 +459,7 @@ fn every_help_has_an_example() {
         &["token-request"][..],
         &["sign"][..],
         &["inspect"][..],
+        &["keys"][..],
     ] {
         let mut a: Vec<&str> = command.to_vec();
         a.push("--help");
@@ -476,7 +477,7 @@ fn every_help_has_an_example() {
         // one party (an example line, its continuation lines joined).
         if command
             .first()
-            .is_none_or(|c| *c != "sign" && *c != "inspect")
+            .is_none_or(|c| *c != "sign" && *c != "inspect" && *c != "keys")
         {
             assert!(
                 run.stdout.contains("--registry registry.json"),
@@ -3634,4 +3635,183 @@ fn replay_db_error_while_running_refuses_and_is_reported() {
         stderr,
         format!("rfc7523: {db_arg}: replay store error: database is locked\n")
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Keys from certificates: X.509 maps, CERTIFICATE PEMs, `rfc7523 keys`
+// ---------------------------------------------------------------------------------------------
+
+/// A self-signed certificate by `openssl req -x509` in `dir` (`newkey`: its key options): the
+/// private key file and the certificate PEM.
+fn openssl_certificate(dir: &TempDir, name: &str, newkey: &[&str]) -> (PathBuf, String) {
+    let key = dir.join(&format!("{name}.key"));
+    let cert = dir.join(&format!("{name}.crt"));
+    let mut a: Vec<std::ffi::OsString> = ["req", "-x509", "-noenc", "-days", "30", "-subj"]
+        .map(Into::into)
+        .to_vec();
+    a.push(format!("/CN={name}").into());
+    a.extend(newkey.iter().map(Into::into));
+    a.extend(["-keyout".into(), key.clone().into_os_string()]);
+    a.extend(["-out".into(), cert.clone().into_os_string()]);
+    openssl_ok(&a, None);
+    (key, std::fs::read_to_string(&cert).or_panic("certificate"))
+}
+
+/// Google's X.509 map of a service account, from openssl certificates: assertions signed by
+/// `rfc7523 sign` with the certificates' private keys verify through it with `--keys`, and
+/// `rfc7523 keys` lists its keys with their validity, reported (not enforced) at `--now`.
+#[test]
+fn x509_maps_serve_as_keys_and_keys_lists_them() {
+    let dir = TempDir::new("rfc7523-cli-x509");
+    let (rsa_key, rsa_cert) = openssl_certificate(&dir, "rsa", &["-newkey", "rsa:2048"]);
+    let (ed_key, ed_cert) = openssl_certificate(&dir, "ed", &["-newkey", "ed25519"]);
+    let map = json!({ "kid-rsa": rsa_cert, "kid-ed": ed_cert }).to_string();
+    let map_path = dir.write("sa.json", &map);
+    let validity = |pem: &str| {
+        let out = openssl_ok(
+            [
+                "x509",
+                "-noout",
+                "-startdate",
+                "-enddate",
+                "-dateopt",
+                "iso_8601",
+            ],
+            Some(pem.as_bytes()),
+        );
+        String::from_utf8(out).or_panic("openssl dates")
+    };
+    for (key, kid) in [(&rsa_key, "kid-rsa"), (&ed_key, "kid-ed")] {
+        let signed = rfc7523(
+            &args(&[
+                &"sign",
+                &"--key",
+                key,
+                &"--issuer",
+                &ISSUER,
+                &"--subject",
+                &SUBJECT,
+                &"--audience",
+                &AS,
+                &"--kid",
+                &kid,
+                &"--now",
+                &NOW_ARG,
+            ]),
+            None,
+        );
+        assert_eq!(signed.code, 0, "{signed:?}");
+        // NOW (2023) is before the certificates' notBefore: reported by `keys`, not enforced.
+        let verified = rfc7523(
+            &args(&[
+                &"verify",
+                &"--keys",
+                &map_path,
+                &"--issuer",
+                &ISSUER,
+                &"--audience",
+                &AS,
+                &"--now",
+                &NOW_ARG,
+                &signed.stdout.trim_end(),
+            ]),
+            None,
+        );
+        assert_eq!(verified.code, 0, "{kid}: {verified:?}");
+        assert_eq!(verified.lines()[0]["valid"], true);
+    }
+    let listed = rfc7523(&args(&[&"keys", &"--now", &NOW_ARG, &map_path]), None);
+    assert_eq!(listed.code, 0, "{listed:?}");
+    let lines = listed.lines();
+    assert_eq!(lines.len(), 2);
+    for line in &lines {
+        let kid = line["kid"].as_str().or_panic("kid");
+        let (cert, kty, alg) = match kid {
+            "kid-rsa" => (&rsa_cert, "RSA", "RS256"),
+            "kid-ed" => (&ed_cert, "OKP", "EdDSA"),
+            other => panic!("unexpected kid {other}"),
+        };
+        assert_eq!(line["kty"], kty);
+        assert_eq!(line["alg"], alg);
+        assert_eq!(line["any_kid"], false);
+        assert_eq!(line["validity"], "not_yet_valid");
+        assert_eq!(line["thumbprint"].as_str().map(str::len), Some(43));
+        let dates = validity(cert);
+        let not_before = line["not_before"].as_u64().or_panic("not_before");
+        let not_after = line["not_after"].as_u64().or_panic("not_after");
+        assert_eq!(not_after - not_before, 30 * 86_400, "{dates}");
+        // At notAfter the certificate is still valid (RFC 5280: inclusive); a second later it
+        // has expired.
+        for (now, expected) in [
+            (not_before, "valid"),
+            (not_after, "valid"),
+            (not_after + 1, "expired"),
+        ] {
+            let run = rfc7523(
+                &args(&[&"keys", &"--now", &now.to_string(), &map_path]),
+                None,
+            );
+            let line = run
+                .lines()
+                .into_iter()
+                .find(|l| l["kid"] == kid)
+                .or_panic("the key");
+            assert_eq!(line["validity"], expected, "{kid} at {now}");
+        }
+    }
+    // The same key from its CERTIFICATE PEM and its SPKI: one thumbprint, and the certificate
+    // alone serves any kid.
+    let cert_path = dir.write("rsa.crt.pem", &rsa_cert);
+    let spki = openssl_ok(["x509", "-noout", "-pubkey"], Some(rsa_cert.as_bytes()));
+    let spki_path = dir.write("rsa.pub.pem", &spki);
+    let run = rfc7523(&args(&[&"keys", &cert_path, &spki_path]), None);
+    assert_eq!(run.code, 0, "{run:?}");
+    let lines = run.lines();
+    assert_eq!(lines[0]["thumbprint"], lines[1]["thumbprint"]);
+    assert_eq!(lines[0]["any_kid"], true);
+    assert_eq!(lines[0]["kid"], Value::Null);
+    assert!(lines[0]["not_after"].is_u64() && lines[1].get("not_after").is_none());
+    let map_thumbprint = listed
+        .lines()
+        .into_iter()
+        .find(|l| l["kid"] == "kid-rsa")
+        .or_panic("kid-rsa")["thumbprint"]
+        .clone();
+    assert_eq!(lines[0]["thumbprint"], map_thumbprint);
+}
+
+/// A refused X.509 map names its member, for `--keys` and `keys` alike.
+#[test]
+fn x509_map_refusals_name_the_member() {
+    let dir = TempDir::new("rfc7523-cli-x509-bad");
+    let (_, cert) = openssl_certificate(
+        &dir,
+        "ec",
+        &["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"],
+    );
+    let spki = String::from_utf8(openssl_ok(
+        ["x509", "-noout", "-pubkey"],
+        Some(cert.as_bytes()),
+    ))
+    .or_panic("SPKI");
+    let bad = dir.write(
+        "bad.json",
+        json!({ "good": cert, "not-a-cert": spki }).to_string(),
+    );
+    let run = rfc7523(&args(&[&"keys", &bad]), None);
+    run.assert_usage_error("X.509 map member \"not-a-cert\": not a PEM CERTIFICATE");
+    let run = rfc7523(
+        &args(&[
+            &"verify",
+            &"--keys",
+            &bad,
+            &"--issuer",
+            &ISSUER,
+            &"--audience",
+            &AS,
+            &"x.y.z",
+        ]),
+        None,
+    );
+    run.assert_usage_error("bad.json: X.509 map member \"not-a-cert\": not a PEM CERTIFICATE");
 }

@@ -106,8 +106,8 @@ pub use jws::{DecodeBuffer, Header, UnverifiedAssertion, VerifiedAssertion};
 #[cfg(feature = "alloc")]
 pub use keys::OwnedKeys;
 pub use keys::{
-    KeyError, KeyHint, KeyMaterial, KeyRef, KeySet, KeyStore, Keys, MaterialRef, RsaKey,
-    RsaVerifyingKey, VerifyingKey,
+    KeyError, KeyHint, KeyMaterial, KeyRef, KeySet, KeyStore, KeyTextError, Keys, MaterialRef,
+    RsaKey, RsaVerifyingKey, Validity, VerifyingKey,
 };
 pub use party::{KeyLookup, KeySource, Party, Policy, Subjects};
 pub use profile::{Checks, ClientAuthProfile, GrantProfile, TypRule, ValidatedAssertion};
@@ -135,7 +135,7 @@ pub mod limits {
     };
     pub use crate::keys::{
         DEFAULT_KEY_SET_BYTES, MAX_CERTIFICATE_LEN, MAX_JWKS_KEYS, MAX_KEY_RECORD_LEN,
-        MAX_KEY_TEXT_LEN, MAX_PUBLIC_EXPONENT, MAX_RSA_BITS, MIN_RSA_BITS,
+        MAX_KEY_TEXT_LEN, MAX_PUBLIC_EXPONENT, MAX_RSA_BITS, MAX_X509_MAP_MEMBERS, MIN_RSA_BITS,
     };
     #[cfg(feature = "alloc")]
     pub use crate::registry::{

@@ -158,7 +158,7 @@ impl RsaVerifyingKey {
     /// Reads a PEM `PUBLIC KEY` (SPKI, `rsaEncryption`) or `RSA PUBLIC KEY` (PKCS#1) block.
     pub fn from_pem(pem: &str) -> Result<Self, KeyError> {
         let mut buf = [0u8; crate::pem::MAX_DER];
-        Self::from_source(super::source::pem(pem, &mut buf)?)
+        Self::from_source(super::source::public_key_pem(pem, &mut buf)?)
     }
 
     /// Reads one RSA JWK (RFC 7517 §4, RFC 7518 §6.3.1). A JWK that is not for signatures
