@@ -37,8 +37,10 @@ const RETRY_AFTER = workerConstant('RETRY_AFTER_SECONDS');
 const REGISTRY_TIMEOUT_MS = workerConstant('REGISTRY_READ_TIMEOUT_MS');
 const MAX_CLIENT_ROWS = workerConstant('MAX_CLIENT_ROWS');
 const MAX_ENTRY_LEN = workerConstant('MAX_ENTRY_LEN');
-/** REGISTRY_TTL_SECONDS of the Worker whose D1 fails after its first read. */
+/** REGISTRY_TTL_SECONDS of the Worker whose D1 fails after its first read, and how long that
+ *  read takes. */
 const TTL = 3;
+const ONCE_READ_MS = 1000;
 /** How far from a timeout the "just in time" and "too late" cases are (timers on a loaded
  *  2-core machine fire late by tens of ms; this leaves seconds). */
 const MARGIN_MS = 2000;
@@ -114,7 +116,8 @@ export default function (env) {
       case 'late': await sleep(${2 * REGISTRY_TIMEOUT_MS}); return { results: env.ROWS };
       case 'no-rows': return { success: true, meta: {} };
       case 'too-many': return { results: Array.from({ length: ${MAX_CLIENT_ROWS + 1} }, (_, i) => ({ client_id: 'c' + i, entry: '{}' })) };
-      case 'once': if (reads > 1) throw new Error('injected: D1 is down after its first read'); return { results: env.ROWS };
+      // Slow enough that requests arriving meanwhile would start reads of their own.
+      case 'once': if (reads > 1) throw new Error('injected: D1 is down after its first read'); await sleep(${ONCE_READ_MS}); return { results: env.ROWS };
       default: return { results: env.ROWS };
     }
   };
@@ -283,7 +286,8 @@ describe('Worker example under faults (workerd through Miniflare)', { concurrenc
   test(`D1 fails after one read: concurrent requests share that read, a fresh copy is served, none older than REGISTRY_TTL_SECONDS (${TTL} s here)`, async () => {
     const once = post['d1-once'];
     const started = performance.now();
-    // Eight at once on a cold isolate: one read (a second one would throw).
+    // Eight at once on a cold isolate, while its read takes ONCE_READ_MS: one read (a second
+    // one would throw).
     const first = await Promise.all(Array.from({ length: 8 }, () => once(clientCredentials())));
     // The copy's age counts from its read, which began after `started` and before `read`.
     const read = performance.now();
