@@ -282,15 +282,16 @@ function rowProblem(row) {
 
 /**
  * The registry document: the [vars] part and the client rows that load. When the whole does not
- * load, the clients at fault are left out (logged) and the rest tried again: a row the loader
- * refuses on its own, with the [vars] part; and both (or all) rows that list one public key,
- * since each could sign for the other. A client that lists a trusted issuer's key is left out,
- * the issuer (configuration) kept. Returns `{ document, verifier }`, or null when what is
- * wrong is no client's (logged).
+ * load, the clients at fault are left out (logged) and the rest tried again: first every row the
+ * loader refuses on its own, with the [vars] part (a client that lists a trusted issuer's key
+ * among them: the issuer, configuration, is kept); then, while the rest do not load together,
+ * the rows that list one public key, all of them, since each could sign for the others. Returns
+ * `{ document, verifier }`, or null when what is wrong is no client's (logged).
  */
 function withClients(server, clients) {
   const document = (some) => `${server}"clients":[${some.map((client) => client.text).join(',')}]}`;
-  const verifierOf = (some) => {
+  /** A verifier of `some`, or the loader's TypeError. */
+  const load = (some) => {
     try {
       return new AssertionVerifier({ registry: document(some), replay: 'external' });
     } catch (err) {
@@ -299,36 +300,40 @@ function withClients(server, clients) {
     }
   };
   /** null when `some` loads, else the loader's TypeError. */
-  const loads = (some) => {
-    const verifier = verifierOf(some);
+  const refusal = (some) => {
+    const verifier = load(some);
     if (verifier instanceof TypeError) return verifier;
     verifier.free();
     return null;
   };
+  const leaveOut = (faulty, problem) => {
+    for (const client of faulty) leftOut({ client_id: client.id, updated_at: client.updatedAt }, problem(client));
+    return clients.filter((client) => !faulty.includes(client));
+  };
+  let alone = false;
   // Each pass leaves out at least one client, or ends.
   for (;;) {
-    const verifier = verifierOf(clients);
+    const verifier = load(clients);
     if (!(verifier instanceof TypeError)) return { document: document(clients), verifier };
-    const err = verifier;
-    // The loader names the party at fault first: `registry: clients[2] "id".jwks: …`.
-    const at = /^registry: clients\[(\d+)\]/.exec(err.message);
-    const i = at ? Number(at[1]) : -1;
-    let faulty;
-    if (i < 0 || i >= clients.length) {
-      // Not at a client (an issuer of [vars] that lists a client's key): each client alone.
-      faulty = clients.filter((client) => loads([client]) !== null);
-    } else if (loads([clients[i]]) !== null) {
-      faulty = [clients[i]];
-    } else {
-      // It loads alone: it shares a key with other clients, which are left out with it.
-      faulty = clients.filter((client, j) => j === i || loads([client, clients[i]]) !== null);
+    if (!alone) {
+      alone = true;
+      const refusals = new Map(clients.map((client) => [client, refusal([client])]));
+      const faulty = clients.filter((client) => refusals.get(client) !== null);
+      if (faulty.length > 0) {
+        clients = leaveOut(faulty, (client) => refusals.get(client).message);
+        continue;
+      }
     }
-    if (faulty.length === 0) {
-      console.error(`registry: the clients from D1 do not load, and no one row is at fault: ${err.message}`);
+    // Every client loads alone: the loader names the later of two that share a key first,
+    // `registry: clients[2] "id".jwks: the same public key is listed for clients[0] …`.
+    const at = /^registry: clients\[(\d+)\]/.exec(verifier.message);
+    const i = at ? Number(at[1]) : -1;
+    const faulty = i >= 0 && i < clients.length ? clients.filter((client, j) => j === i || refusal([client, clients[i]]) !== null) : [];
+    if (faulty.length < 2) {
+      console.error(`registry: the clients from D1 do not load together, and no row is at fault: ${verifier.message}`);
       return null;
     }
-    for (const client of faulty) leftOut({ client_id: client.id, updated_at: client.updatedAt }, (loads([client]) ?? err).message);
-    clients = clients.filter((client) => !faulty.includes(client));
+    clients = leaveOut(faulty, () => verifier.message);
   }
 }
 
@@ -336,7 +341,8 @@ function withClients(server, clients) {
  *  client's assertions are then refused as an unknown client's (401 invalid_client). */
 function leftOut(row, problem) {
   const id = typeof row?.client_id === 'string' ? JSON.stringify(row.client_id) : '(not text)';
-  console.error(`registry: client row ${id} (updated_at ${Number(row?.updated_at)}) left out: ${problem}`);
+  const updated = Number.isInteger(row?.updated_at) ? ` (updated_at ${row.updated_at})` : '';
+  console.error(`registry: client row ${id}${updated} left out: ${problem}`);
 }
 
 /** What `claimAll` returns when the store failed or did not answer in time. */
