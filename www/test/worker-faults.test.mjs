@@ -39,8 +39,8 @@ const MAX_CLIENT_ROWS = workerConstant('MAX_CLIENT_ROWS');
 const MAX_ENTRY_LEN = workerConstant('MAX_ENTRY_LEN');
 /** REGISTRY_TTL_SECONDS of the Worker whose D1 fails after its first read, and how long that
  *  read takes. */
-const TTL = 3;
-const ONCE_READ_MS = 1000;
+const TTL = 5;
+const ONCE_READ_MS = 1500;
 /** How far from a timeout the "just in time" and "too late" cases are (timers on a loaded
  *  2-core machine fire late by tens of ms; this leaves seconds). */
 const MARGIN_MS = 2000;
@@ -285,16 +285,14 @@ describe('Worker example under faults (workerd through Miniflare)', { concurrenc
 
   test(`D1 fails after one read: concurrent requests share that read, a fresh copy is served, none older than REGISTRY_TTL_SECONDS (${TTL} s here)`, async () => {
     const once = post['d1-once'];
-    const started = performance.now();
     // Eight at once on a cold isolate, while its read takes ONCE_READ_MS: one read (a second
     // one would throw).
     const first = await Promise.all(Array.from({ length: 8 }, () => once(clientCredentials())));
-    // The copy's age counts from its read, which began after `started` and before `read`.
+    // The copy's age counts from its read, which began before `read`.
     const read = performance.now();
     for (const response of first) assertToken(await answer(response));
-    // D1 is down now; the copy is younger than the TTL: served without asking it.
+    // D1 is down now (any read throws); the copy is younger than the TTL: served without it.
     assertToken(await answer(await once(grant())));
-    assert.ok(performance.now() - started < TTL * 1000, 'the copy was still fresh');
     // Older than the TTL: read again, which fails: 503, never the older copy; and again.
     await sleep(TTL * 1000 + 400 - (performance.now() - read));
     assertUnavailable(await answer(await once(clientCredentials())), 'the client registry');
