@@ -157,7 +157,7 @@ describe('Worker example with its clients in D1 (wrangler d1 --local, workerd th
         worker('d1-default-ttl'),
         worker('d1-no-table', {}, { id: 'a-database-without-the-migration' }),
         worker('d1-with-clients-in-vars', { REGISTRY: bundle.config.vars.REGISTRY }),
-        ...['-1', '301', '1.5', 'soon'].map((ttl, i) => worker(`d1-ttl-${i}`, { REGISTRY_TTL_SECONDS: ttl })),
+        ...['-1', '301', '1.5', 'soon', '', true].map((ttl, i) => worker(`d1-ttl-${i}`, { REGISTRY_TTL_SECONDS: ttl })),
       ],
       {
         d1Persist: join(persist, 'v3', 'd1'),
@@ -173,7 +173,7 @@ describe('Worker example with its clients in D1 (wrangler d1 --local, workerd th
       if (row.stored) await insert;
       else await assert.rejects(insert, /CHECK constraint failed/, row.name);
     }
-    for (const name of ['d1', 'd1-default-ttl', 'd1-no-table', 'd1-with-clients-in-vars', 'd1-ttl-0', 'd1-ttl-1', 'd1-ttl-2', 'd1-ttl-3']) {
+    for (const name of ['d1', 'd1-default-ttl', 'd1-no-table', 'd1-with-clients-in-vars', ...[0, 1, 2, 3, 4, 5].map((i) => `d1-ttl-${i}`)]) {
       post[name] = await poster(mf, name);
     }
   });
@@ -250,10 +250,10 @@ describe('Worker example with its clients in D1 (wrangler d1 --local, workerd th
 
   // As a bad REGISTRY without D1: the Worker throws on every request (workerd answers 500;
   // Miniflare's fetch rethrows the error here), never a token.
-  test('configuration mistakes refuse every request: clients in [vars] beside D1, a TTL out of range or not whole', async () => {
+  test('configuration mistakes refuse every request: clients in [vars] beside D1, a TTL out of range, not whole, empty or not a number', async () => {
     const mistakes = [
       ['d1-with-clients-in-vars', /REGISTRY must not list clients when REGISTRY_DB is bound/],
-      ...[0, 1, 2, 3].map((i) => [`d1-ttl-${i}`, /REGISTRY_TTL_SECONDS must be a whole number of seconds from 0 to 300/]),
+      ...[0, 1, 2, 3, 4, 5].map((i) => [`d1-ttl-${i}`, /REGISTRY_TTL_SECONDS must be a whole number of seconds from 0 to 300/]),
     ];
     for (const [name, message] of mistakes) {
       await assert.rejects(post[name](clientCredentials(clientAssertion('good', ROWS[0].key))), message, name);

@@ -242,10 +242,11 @@ function serverPart(env) {
   return Object.keys(server).length > 0 ? `${open},` : open;
 }
 
-/** REGISTRY_TTL_SECONDS, else REGISTRY_TTL_SECONDS's constant; a bad value throws. */
+/** The var REGISTRY_TTL_SECONDS (a number, or its digits as text), else the constant; any
+ *  other value throws. */
 function registryTtl(env) {
   const value = env.REGISTRY_TTL_SECONDS ?? REGISTRY_TTL_SECONDS;
-  const ttl = Number(value);
+  const ttl = typeof value === 'string' && /^[0-9]{1,3}$/.test(value) ? Number(value) : value;
   if (!Number.isInteger(ttl) || ttl < 0 || ttl > MAX_REGISTRY_TTL_SECONDS) {
     throw new TypeError(`REGISTRY_TTL_SECONDS must be a whole number of seconds from 0 to ${MAX_REGISTRY_TTL_SECONDS}`);
   }
