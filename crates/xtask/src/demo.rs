@@ -108,10 +108,10 @@ pub(crate) fn setup(root: &Path) -> Result<(), String> {
 /// The demo's checks in `cargo xtask test` (after `wasm package`, which builds the package):
 /// the page in headless Chromium, served by this very server (the test starts this xtask
 /// binary with `demo --no-build --port 0`), and the Worker example in workerd (wrangler's
-/// bundle in Miniflare, two instances sharing the Durable Object, then `wrangler dev`; the
-/// injected faults; the hostile-HTTP table), real OAuth client libraries against the Worker
-/// (Python's from the venv of [`crate::python`], Node's from `npm ci`), then the Worker under
-/// load.
+/// bundle in Miniflare, two instances sharing the Durable Object, then `wrangler dev`; its
+/// clients in D1, set up with `wrangler d1`; the injected faults; the hostile-HTTP table), real
+/// OAuth client libraries against the Worker (Python's from the venv of [`crate::python`],
+/// Node's from `npm ci`), then the Worker under load.
 pub(crate) fn test_steps() -> Vec<Step> {
     let mut env = wasm::node_env();
     if let Ok(exe) = std::env::current_exe() {
@@ -133,6 +133,7 @@ pub(crate) fn test_steps() -> Vec<Step> {
             args: vec![
                 "--test",
                 "www/test/worker.test.mjs",
+                "www/test/worker-d1.test.mjs",
                 "www/test/worker-faults.test.mjs",
                 "www/test/worker-hostile.test.mjs",
             ],
