@@ -129,6 +129,7 @@ fn client_profile<'a>(clients: &'a [Party<'a>]) -> ClientAuthProfile<'a> {
     ClientAuthProfile {
         clients,
         issuer: AS_ISSUER,
+        token_endpoint: None,
     }
 }
 
@@ -408,6 +409,24 @@ fn validation_against_a_loaded_registry_allocates_nothing() {
           "issuers":[{{"issuer":"{ISSUER}","jwks":{jwks}}}]}}"#
     ))
     .unwrap_or_else(|e| panic!("registry: {e}"));
+    // The same issuer with its keys fetched (issue 14): installed, then judged as inline ones.
+    let mut remote = Registry::from_json(&format!(
+        r#"{{"issuer":"{AS_ISSUER}","token_endpoint":"{TOKEN_ENDPOINT}",
+          "issuers":[{{"issuer":"{ISSUER}","jwks_uri":"https://keys.example/jwks"}}]}}"#
+    ))
+    .unwrap_or_else(|e| panic!("registry: {e}"));
+    let unfetched = remote.clone();
+    remote
+        .install_jwk_set(
+            rfc7523::registry::PartyKind::Issuer,
+            ISSUER,
+            jwks.as_bytes(),
+            rfc7523::remote_keys::Entry {
+                fetched_at: NOW,
+                max_age: 600,
+            },
+        )
+        .unwrap_or_else(|e| panic!("install: {e}"));
     let c_token = client_token(f);
     let token = grant_token(f);
     let client_body = format!(
@@ -418,9 +437,23 @@ fn validation_against_a_loaded_registry_allocates_nothing() {
         "grant_type={}&assertion={token}",
         form_encode(JWT_BEARER_GRANT_TYPE)
     );
+    // Keys not fetched yet: refused `keys_unavailable`, without the heap either.
+    let mut bytes = grant_body.clone().into_bytes();
+    let mut store = MemoryReplayStore::<8>::new();
+    let mut buffers = TokenBuffers::new();
+    let (refused, n) = count(|| {
+        unfetched.with_token_endpoint(OtherClientAuthentication::Refuse, |endpoint| {
+            endpoint
+                .handle(&mut bytes, NOW, &mut store, &mut buffers)
+                .map(|_| ())
+                .map_err(|e| e.response().retry_after().is_none() && e.status() == 503)
+        })
+    });
+    assert_eq!((refused, n), (Err(true), 0), "keys_unavailable");
     for (what, registry, body) in [
         ("client assertion", &clients, &client_body),
         ("grant", &issuers, &grant_body),
+        ("grant, fetched keys", &remote, &grant_body),
     ] {
         let mut store = MemoryReplayStore::<8>::new();
         let mut buffers = TokenBuffers::new();

@@ -10,9 +10,13 @@ mod algorithms;
 mod parties;
 #[path = "conformance/registry.rs"]
 mod registry;
+#[path = "conformance/remote.rs"]
+mod remote;
 #[path = "conformance/rsavp1.rs"]
 mod rsavp1;
 #[path = "conformance/scenarios.rs"]
 mod scenarios;
 #[path = "conformance/signatures.rs"]
 mod signatures;
+#[path = "conformance/x509.rs"]
+mod x509;

@@ -159,6 +159,7 @@ proptest! {
             ClientAuthProfile {
                 clients: &issuers[..],
                 issuer: AS_ISSUER,
+                token_endpoint: None,
             }
             .validate(&token, None, NOW, &mut replay, &mut buffer)
         } else {

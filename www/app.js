@@ -1,16 +1,17 @@
 // The demo page: the `web` builds of the npm package (served under /pkg/ by
 // `cargo xtask demo`): `rfc7523/web` verifies, `rfc7523/sign/web` signs the samples. A
-// checklist of the core's verdict, samples signed in the page, and one-click mutations.
-// Every verdict comes from the package; this file only renders it.
+// checklist of the core's verdict, samples signed in the page with the chosen algorithm
+// (RS256, PS256, ES256, EdDSA), and one-click mutations. Every verdict comes from the
+// package; this file only renders it.
 import init, { AssertionError, AssertionVerifier } from './pkg/web/rfc7523.js';
 import initSign, { signAssertion } from './pkg/sign/web/rfc7523_sign.js';
-import { checklist } from './checklist.js';
-import { EXAMPLE_KEY } from './demo-key.js';
+import { ALGORITHMS, checklist, knownAlgorithm } from './checklist.js';
+import { EXAMPLE_KEYS } from './demo-key.js';
 
 const $ = (id) => document.getElementById(id);
 
 const state = {
-  /** The signing key of the samples: { source, label, privatePem, jwk }. */
+  /** The signing key of the samples: { source, alg, label, privatePem, jwk }. */
   key: null,
   /** The current sample: the parameters it was signed with, and the token. */
   sample: null,
@@ -58,6 +59,11 @@ function now() {
 function numberField(id) {
   const text = $(id).value.trim();
   return text === '' ? undefined : Number(text);
+}
+
+/** The algorithm the samples are signed with (the select's value: RS256, PS256, ES256, EdDSA). */
+function sampleAlgorithm() {
+  return $('alg').value;
 }
 
 /** The verifier options of the form (what `new AssertionVerifier()` gets). */
@@ -130,7 +136,10 @@ function validate(note = '') {
 
 function render({ profile: current, token, options, when, result, error, note }) {
   const passed = error ? {} : describeValid(current, result, options, when.date);
-  const rows = checklist(current, error, passed);
+  const decoded = result ?? decodeUnverified(token);
+  // What the rows name: the (verified, or else claimed) alg, and the trusted keys' types.
+  const context = { alg: decoded.header?.alg, keys: describeKeys(options.keys) };
+  const rows = checklist(current, error, passed, context);
 
   const verdict = $('verdict');
   verdict.dataset.state = error ? 'invalid' : 'valid';
@@ -174,7 +183,6 @@ function render({ profile: current, token, options, when, result, error, note })
   $('response').textContent = error ? errorResponse(error) : tokenResponse();
   $('response').dataset.status = error ? String(error.status) : '200';
 
-  const decoded = result ?? decodeUnverified(token);
   $('decoded-label').textContent = result ? 'verified' : 'decoded, unverified';
   $('decoded-label').dataset.verified = result ? 'true' : 'false';
   $('header').textContent = pretty(decoded.header);
@@ -186,12 +194,14 @@ function describeValid(current, result, options, date) {
   const { header, claims } = result;
   const nowSeconds = Math.floor(date.getTime() / 1000);
   const leeway = options.clockTolerance;
+  // The verified header's alg: the one algorithm of the key that verified it.
+  const alg = knownAlgorithm(header.alg);
   const details = {
     structure: 'three segments, canonical base64url, JSON objects',
-    algorithm: 'RS256',
-    header: `alg RS256${header.kid ? `, kid ${header.kid}` : ''}`,
+    algorithm: alg ? `${alg}: the one algorithm of the ${ALGORITHMS[alg].keyType} key that verified it` : String(header.alg),
+    header: `alg ${header.alg}${header.kid ? `, kid ${header.kid}` : ''}`,
     key: header.kid ? `the configured key with kid ${header.kid}` : 'a configured key',
-    signature: 'verified',
+    signature: alg ? `verified: ${ALGORITHMS[alg].name}` : 'verified',
     typ: header.typ ? `typ ${header.typ}` : 'absent',
     iss: claims.iss,
     sub: claims.sub,
@@ -209,6 +219,29 @@ function describeValid(current, result, options, date) {
     details.replay = `first use of jti ${claims.jti}: recorded by this page's verifier until exp + leeway`;
   }
   return { details, skipped };
+}
+
+/**
+ * The trusted keys as the checklist names them beside a refused algorithm: each key's type and
+ * JWK alg (e.g. "RSA (alg RS256)"), read from the "Trusted keys" text for display only; the
+ * core reads the keys itself. Null when the text is not JSON (a PEM says its type itself).
+ */
+function describeKeys(text) {
+  let value;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return /BEGIN (RSA )?PUBLIC KEY/.test(text) ? 'a PEM public key' : null;
+  }
+  const keys = Array.isArray(value?.keys) ? value.keys : [value];
+  const types = { RSA: 'RSA', EC: 'EC', OKP: 'OKP' };
+  const names = keys.slice(0, 4).map((key) => {
+    const type = types[key?.kty] ?? 'a key of another type';
+    const curve = ['P-256', 'Ed25519'].includes(key?.crv) ? ` ${key.crv}` : '';
+    const alg = knownAlgorithm(key?.alg);
+    return `${type}${curve}${alg ? ` (alg ${alg})` : ' (no alg)'}`;
+  });
+  return names.join(', ') + (keys.length > 4 ? ', …' : '');
 }
 
 function errorResponse(error) {
@@ -288,34 +321,53 @@ function showAnatomy(token) {
 
 async function ensureKey() {
   const choice = $('key-source')?.value ?? 'generated';
-  if (state.key && state.key.source === choice) return state.key;
+  const alg = sampleAlgorithm();
+  if (state.key && state.key.source === choice && state.key.alg === alg) return state.key;
   if (choice === 'generated' && globalThis.crypto?.subtle) {
     try {
-      state.key = await generateKey();
+      state.key = await generateKey(alg);
       return state.key;
     } catch (err) {
-      console.warn('WebCrypto key generation failed; using the embedded example key', err);
+      console.warn(`WebCrypto cannot generate a key pair for ${alg}; using the embedded example key`, err);
     }
   }
-  state.key = EXAMPLE_KEY;
+  state.key = EXAMPLE_KEYS[alg];
   return state.key;
 }
 
-/** A fresh RSA-2048 key pair (WebCrypto), exported as PKCS#8 PEM and a public JWK. */
-async function generateKey() {
-  const pair = await crypto.subtle.generateKey(
-    { name: 'RSASSA-PKCS1-v1_5', modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' },
-    true,
-    ['sign', 'verify'],
-  );
+/** How WebCrypto makes a key pair for each algorithm of the samples, and the public JWK's
+ *  members it keeps. */
+const KEY_PAIRS = {
+  RS256: {
+    params: { name: 'RSASSA-PKCS1-v1_5', modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' },
+    type: 'RSA-2048',
+    members: ['kty', 'n', 'e'],
+  },
+  PS256: {
+    params: { name: 'RSA-PSS', modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' },
+    type: 'RSA-2048',
+    members: ['kty', 'n', 'e'],
+  },
+  ES256: { params: { name: 'ECDSA', namedCurve: 'P-256' }, type: 'P-256', members: ['kty', 'crv', 'x', 'y'] },
+  EdDSA: { params: { name: 'Ed25519' }, type: 'Ed25519', members: ['kty', 'crv', 'x'] },
+};
+
+/** A fresh key pair for `alg` (WebCrypto), exported as PKCS#8 PEM (what `signAssertion`
+ *  reads) and a public JWK whose `alg` pins the key to that one algorithm. */
+async function generateKey(alg) {
+  const { params, type, members } = KEY_PAIRS[alg];
+  const pair = await crypto.subtle.generateKey(params, true, ['sign', 'verify']);
   const pkcs8 = new Uint8Array(await crypto.subtle.exportKey('pkcs8', pair.privateKey));
-  const { n, e } = await crypto.subtle.exportKey('jwk', pair.publicKey);
+  const exported = await crypto.subtle.exportKey('jwk', pair.publicKey);
   const kid = `demo-${base64url(crypto.getRandomValues(new Uint8Array(6)))}`;
+  const jwk = { kty: exported.kty, kid, use: 'sig', alg };
+  for (const name of members) jwk[name] = exported[name];
   return {
     source: 'generated',
-    label: `RSA-2048 key generated in this page (kid ${kid})`,
+    alg,
+    label: `${type} key pair generated in this page for ${alg} (kid ${kid})`,
     privatePem: pem('PRIVATE KEY', pkcs8),
-    jwk: { kty: 'RSA', kid, use: 'sig', alg: 'RS256', n, e },
+    jwk,
   };
 }
 
@@ -340,6 +392,8 @@ function sign(params, overrides = {}) {
   const p = { ...params, ...overrides };
   return signAssertion({
     privateKey: state.key.privatePem,
+    // The key's one algorithm (its JWK alg): PS256 is not an RSA key's default.
+    alg: state.key.alg,
     kid: state.key.jwk.kid,
     issuer: p.issuer,
     subject: p.subject,
@@ -404,9 +458,29 @@ const MUTATIONS = {
   },
   'alg-none'({ token }) {
     const [header, payload] = token.split('.');
-    const parsed = JSON.parse(new TextDecoder().decode(fromBase64url(header)));
-    const none = base64url(new TextEncoder().encode(JSON.stringify({ ...parsed, alg: 'none' })));
-    return { token: `${none}.${payload}.`, note: 'Header alg set to none, signature removed.' };
+    return { token: `${withAlg(header, 'none')}.${payload}.`, note: 'Header alg set to none, signature removed.' };
+  },
+  /** The header names an algorithm of another key type; the signature is kept. One algorithm
+   *  per key: the key never verifies it, whatever the signature (RFC 8725 §3.1). */
+  'alg-mismatch'({ token }) {
+    const [header, payload, signature] = token.split('.');
+    const from = JSON.parse(new TextDecoder().decode(fromBase64url(header))).alg;
+    const to = ALGORITHMS[from]?.keyType === 'RSA' ? 'ES256' : 'RS256';
+    return {
+      token: `${withAlg(header, to)}.${payload}.${signature}`,
+      note: `Header alg ${from} re-labelled ${to} (an algorithm of another key type), signature kept.`,
+    };
+  },
+  /** The classic confusion: HS256 keyed with the public key's text as the HMAC secret. */
+  async 'alg-hs256'({ token }) {
+    const [header, payload] = token.split('.');
+    const input = `${withAlg(header, 'HS256')}.${payload}`;
+    let mac = new Uint8Array(32);
+    if (globalThis.crypto?.subtle) {
+      const secret = await crypto.subtle.importKey('raw', new TextEncoder().encode($('keys').value), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+      mac = new Uint8Array(await crypto.subtle.sign('HMAC', secret, new TextEncoder().encode(input)));
+    }
+    return { token: `${input}.${base64url(mac)}`, note: 'Header alg set to HS256, signed with HMAC-SHA-256 keyed with the trusted public key’s text.' };
   },
   /** The same assertion again: the page's verifier has recorded its jti. */
   replay({ token }) {
@@ -470,6 +544,12 @@ function base64url(bytes) {
   return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 }
 
+/** A header segment with `alg` replaced (other members kept, in their order). */
+function withAlg(segment, alg) {
+  const parsed = JSON.parse(new TextDecoder().decode(fromBase64url(segment)));
+  return base64url(new TextEncoder().encode(JSON.stringify({ ...parsed, alg })));
+}
+
 function fromBase64url(text) {
   return Uint8Array.from(atob(text.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0));
 }
@@ -515,6 +595,7 @@ async function start() {
   $('form').addEventListener('submit', action(() => validate()));
   $('generate').addEventListener('click', action(() => generateSample()));
   $('key-source').addEventListener('change', action(() => generateSample()));
+  $('alg').addEventListener('change', action(() => generateSample()));
   for (const button of document.querySelectorAll('[data-mutation]')) {
     button.addEventListener('click', action(() => mutate(button.dataset.mutation)));
   }

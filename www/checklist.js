@@ -4,19 +4,43 @@
 // checks (crates/rfc7523/src/profile.rs), so that the rules the core ran before it show ✓,
 // the failing one ✗ with the core's reason and description, and the rest "not checked".
 
+/** The algorithms the core verifies (RFC 7518 §3.3–3.5, RFC 8037, RFC 9864), by `alg`: what
+ *  each is and which key type serves it. Used only to name the algorithm a token's header or a
+ *  key gives; the core decides which one is accepted. */
+export const ALGORITHMS = {
+  RS256: { name: 'RSASSA-PKCS1-v1_5 with SHA-256 (RFC 7518 §3.3)', keyType: 'RSA' },
+  PS256: { name: 'RSASSA-PSS with SHA-256, MGF1-SHA-256 and a 32-byte salt (RFC 7518 §3.5)', keyType: 'RSA' },
+  ES256: { name: 'ECDSA on P-256 with SHA-256, the 64-byte R || S (RFC 7518 §3.4)', keyType: 'EC P-256' },
+  EdDSA: { name: 'Ed25519 (RFC 8037 §3.1)', keyType: 'OKP Ed25519' },
+  Ed25519: { name: 'Ed25519 (RFC 9864 §2.2)', keyType: 'OKP Ed25519' },
+};
+
+/** `alg` when it is one of ALGORITHMS' names (exactly), else null: nothing else is shown. */
+export function knownAlgorithm(alg) {
+  return typeof alg === 'string' && Object.hasOwn(ALGORITHMS, alg) ? alg : null;
+}
+
 /** The rows: what each rule demands (per profile where the two differ). */
 export const RULES = {
   structure: {
     label: 'Structure',
     what: 'compact JWS: three canonical base64url segments, JSON objects, within the size limits',
   },
-  algorithm: { label: 'Algorithm', what: 'alg is exactly RS256 (none, HS256, RS384, PS256, … are refused)' },
+  algorithm: {
+    label: 'Algorithm',
+    what: ({ alg }) =>
+      `${alg ? `alg ${alg}: ` : 'alg '}exactly one of RS256, PS256, ES256, EdDSA, Ed25519, and the one its key serves ` +
+      '(its JWK alg, else RSA: RS256, P-256: ES256, Ed25519: EdDSA); none, HS256, RS384, … are refused',
+  },
   header: {
     label: 'Header',
     what: 'no crit, b64, zip or nested JWT; keys are never taken from jku, x5u, jwk or x5c',
   },
   key: { label: 'Key', what: "a key of this issuer or client, never another party's (chosen by kid when present)" },
-  signature: { label: 'Signature', what: 'RS256 (RSASSA-PKCS1-v1_5 with SHA-256) verifies' },
+  signature: {
+    label: 'Signature',
+    what: ({ alg }) => (alg ? `${alg} (${ALGORITHMS[alg].name}) verifies with the key` : 'verifies with the key, under its one algorithm'),
+  },
   typ: {
     label: 'typ',
     what: {
@@ -144,17 +168,26 @@ export function locate(error, profile) {
  * - `error`: the AssertionError, or null when the assertion passed.
  * - `passed`: for a valid assertion, per-row details (rule → text) and the rows the policy
  *   left unchecked (rule → text), from `describeValid`.
+ * - `context`: what the rows name, never what they judge: `alg`, the header's algorithm (the
+ *   verified header's, or the unverified one's when refused; only one of ALGORITHMS' names),
+ *   and `keys`, a description of the trusted keys, shown beside a refused algorithm.
  * Returns [{ rule, label, what, status: "pass" | "fail" | "skip", detail, reason? }].
  */
-export function checklist(profile, error, passed = {}) {
+export function checklist(profile, error, passed = {}, context = {}) {
   const where = error ? locate(error, profile) : null;
   const stages = STAGES[profile];
+  const names = { alg: knownAlgorithm(context.alg) };
   return rowOrder(profile).map((rule) => {
     const { label } = RULES[rule];
-    const what = ruleText(rule, profile);
+    const what = ruleText(rule, profile, names);
     const row = { rule, label, what };
     if (where && rule === where.row) {
-      return { ...row, status: 'fail', detail: error.message, reason: error.reason };
+      // Beside a refused algorithm, what was compared: the header's alg and the keys' types.
+      const compared =
+        rule === 'algorithm' && context.keys
+          ? ` (the header's alg: ${typeof context.alg === 'string' ? JSON.stringify(context.alg.slice(0, 32)) : 'none'}; the trusted keys: ${context.keys})`
+          : '';
+      return { ...row, status: 'fail', detail: `${error.message}${compared}`, reason: error.reason };
     }
     if (!error && passed.skipped?.[rule]) {
       return { ...row, status: 'skip', detail: passed.skipped[rule] };
@@ -166,8 +199,9 @@ export function checklist(profile, error, passed = {}) {
   });
 }
 
-/** What `rule` demands under `profile`. */
-export function ruleText(rule, profile) {
+/** What `rule` demands under `profile`; `names.alg` names the algorithm where a row has one. */
+export function ruleText(rule, profile, names = {}) {
   const { what } = RULES[rule];
+  if (typeof what === 'function') return what({ alg: knownAlgorithm(names.alg) });
   return typeof what === 'string' ? what : what[profile];
 }

@@ -207,6 +207,7 @@ fn bench_algorithm(c: &mut Criterion, f: &Fixture) {
     let profile = ClientAuthProfile {
         clients: &clients[..],
         issuer: AUDIENCE,
+        token_endpoint: None,
     };
     let now = f.now + 1;
     let mut buffer = DecodeBuffer::new();

@@ -192,6 +192,7 @@ fn validate_benches(c: &mut Criterion) {
     let profile = ClientAuthProfile {
         clients: &clients[..],
         issuer: AUDIENCE,
+        token_endpoint: None,
     };
     let now = now + 1;
     let token = token.as_str();

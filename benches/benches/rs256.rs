@@ -129,6 +129,7 @@ fn bench_size(c: &mut Criterion, f: &Fixture) {
     let profile = ClientAuthProfile {
         clients: &clients[..],
         issuer: AUDIENCE,
+        token_endpoint: None,
     };
     let now = f.now + 1;
     // The token's decoded parts: one buffer, reused by every iteration.

@@ -134,6 +134,7 @@ fn main() {
     let profile = ClientAuthProfile {
         clients: &clients[..],
         issuer: AUDIENCE,
+        token_endpoint: None,
     };
     let now = now + 1;
     let verifying_key = RsaVerifyingKey::from_pem(spki_pem).expect("SPKI");

@@ -1,9 +1,10 @@
 //! Key import: JWK Set, JWK, PEM (SPKI and PKCS#1) and DER of every key type (RSA, P-256,
-//! Ed25519), all from the same bytes, owned and loaded in place into a small `KeyStore`.
+//! Ed25519), and X.509 certificates (DER, PEM `CERTIFICATE`, Google's X.509 map, a JWK's
+//! `x5c`), all from the same bytes, owned and loaded in place into a small `KeyStore`.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use rfc7523::limits::{MAX_JWKS_KEYS, MAX_RSA_BITS, MIN_RSA_BITS};
+use rfc7523::limits::{MAX_CERTIFICATE_LEN, MAX_JWKS_KEYS, MAX_RSA_BITS, MIN_RSA_BITS};
 use rfc7523::{
     Algorithm, Algorithms, KeyHint, KeyLookup, KeyMaterial, KeyRef, KeySet, KeyStore, MaterialRef,
     Registry, RsaVerifyingKey, VerifyingKey,
@@ -40,6 +41,8 @@ fn check_key(key: &VerifyingKey, full_rsa: bool) {
         let read = stored.iter().next().expect("a stored key reads back");
         assert_eq!(read.kid(), key.kid());
         assert_eq!(read.pinned_algorithm(), key.algorithm());
+        assert_eq!(read.validity(), key.validity());
+        assert_eq!(read.x5t_s256(), key.x5t_s256());
         assert_eq!(read.material().key_type(), key_type);
         if let (MaterialRef::Rsa(a), KeyMaterial::Rsa(b)) = (read.material(), key.material()) {
             assert_eq!(a, b.as_key());
@@ -79,6 +82,11 @@ fn check_set<const N: usize>(set: &KeyStore<N>) {
 
 fuzz_target!(|data: &[u8]| {
     let full_rsa = data.len() % 8 == 0;
+    // A certificate: only a DER of at most the limit can be one.
+    if let Ok(key) = VerifyingKey::from_certificate_der(data) {
+        assert!(data.len() <= MAX_CERTIFICATE_LEN);
+        assert!(key.validity().is_some() && key.kid().is_none());
+    }
     for key in [
         VerifyingKey::from_spki_der(data),
         RsaVerifyingKey::from_pkcs1_der(data).map(|k| VerifyingKey::new(KeyMaterial::Rsa(k))),
@@ -109,6 +117,34 @@ fuzz_target!(|data: &[u8]| {
         Ok(()) => check_set(&small),
         Err(_) => assert!(small.is_empty() && small.bytes_used() == 0),
     }
+    // As an X.509 map: every key has its member's name as kid and its certificate's
+    // validity; a refusal leaves the store as it was, and names a member or none.
+    let mut map = KeySet::new();
+    match map.load_x509_map(text) {
+        Ok(()) => {
+            check_set(&map);
+            for key in map.iter() {
+                assert!(key.kid().is_some() && key.validity().is_some() && !key.serves_any_kid());
+            }
+        }
+        Err(e) => {
+            assert!(map.is_empty() && map.bytes_used() == 0);
+            let text = e.to_string();
+            assert!(text.ends_with(&e.error.to_string()));
+            if e.kid.is_some() {
+                assert!(text.starts_with("X.509 map member \""));
+                assert!(!text.chars().any(char::is_control));
+            }
+        }
+    }
+    // The detailed loader agrees with the plain one.
+    let mut detailed = KeySet::new();
+    let mut plain = KeySet::new();
+    assert_eq!(
+        detailed.load_text_detailed(text).map_err(|e| e.error),
+        plain.load_text(text)
+    );
+    assert_eq!(detailed, plain);
     check_registry(text);
 });
 

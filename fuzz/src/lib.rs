@@ -21,7 +21,7 @@ use std::sync::OnceLock;
 
 use base64ct::{Base64UrlUnpadded, Encoding};
 use rfc7523::{
-    Algorithm, Algorithms, Checks, ClientAuthProfile, Error, ErrorResponse, GrantProfile,
+    Algorithm, Algorithms, Checks, ClientAuthProfile, Compat, Error, ErrorResponse, GrantProfile,
     KeyMaterial, KeySet, Party, Policy, RsaVerifyingKey, Subjects, TypRule, VerifyingKey,
 };
 use rsa::pkcs1v15::SigningKey;
@@ -200,6 +200,12 @@ pub fn policy(flags: u8) -> Policy<'static> {
         } else {
             Algorithms::ALL
         },
+        // Both relaxations where bits 0 (leeway 0) and 2 (max_age) are both set: a quarter of
+        // the policies.
+        compat: Compat {
+            token_endpoint_audience: flags & 0b101 == 0b101,
+            missing_sub: flags & 0b101 == 0b101,
+        },
     }
 }
 
@@ -216,6 +222,7 @@ pub fn client_profile<'a>(clients: &'a [Party<'a>]) -> ClientAuthProfile<'a> {
     ClientAuthProfile {
         clients,
         issuer: AS_ISSUER,
+        token_endpoint: Some(TOKEN_ENDPOINT),
     }
 }
 

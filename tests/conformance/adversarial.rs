@@ -842,6 +842,7 @@ fn adversarial_table() {
     let client = ClientAuthProfile {
         clients: &clients[..],
         issuer: AS_ISSUER,
+        token_endpoint: None,
     };
     let endpoint = TokenEndpoint {
         grant: Some(grant),

@@ -251,6 +251,7 @@ fn every_signer_against_every_party() {
     let clients = ClientAuthProfile {
         clients: &parties[..],
         issuer: AS_ISSUER,
+        token_endpoint: None,
     };
     let mut cases = 0usize;
     for (i, (_, signer)) in signers.iter().enumerate() {
@@ -318,6 +319,7 @@ fn token_endpoint_with_every_algorithm() {
                 client_auth: Some(ClientAuthProfile {
                     clients: &clients[..],
                     issuer: AS_ISSUER,
+                    token_endpoint: None,
                 }),
                 other_client_auth: Default::default(),
             };

@@ -264,6 +264,7 @@ fn a_key_of_one_party_never_verifies_another_slices() {
         client_auth: Some(ClientAuthProfile {
             clients: &clients[..],
             issuer: AS_ISSUER,
+            token_endpoint: None,
         }),
         other_client_auth: OtherClientAuthentication::Refuse,
     };

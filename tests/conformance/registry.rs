@@ -2,12 +2,14 @@
 //! names, and the limits (`MAX_REGISTRY_LEN`, `MAX_REGISTRY_PARTIES`, `MAX_LIFETIME_SETTING`,
 //! `MAX_LEEWAY_SETTING`, the id length) at the limit and one past it.
 
+use rfc7523::limits::MAX_URL_LEN;
 use rfc7523::limits::{
     MAX_CLAIM_STRING_LEN, MAX_LEEWAY_SETTING, MAX_LIFETIME_SETTING, MAX_REGISTRY_LEN,
     MAX_REGISTRY_PARTIES,
 };
-use rfc7523::registry::RegistryProblem as P;
-use rfc7523::KeyError;
+use rfc7523::registry::{KeyLocation, PartyKind, RegistryProblem as P};
+use rfc7523::remote_keys::{UrlError, WellKnown};
+use rfc7523::{KeyError, KeySource};
 use rfc7523::{KeyLookup, Registry, Subjects, TypRule};
 use rfc7523_conformance::{b64url, distinct_2048_key_pairs, public_jwk};
 use serde_json::{json, Value};
@@ -35,11 +37,12 @@ fn base() -> Value {
             { "client_id": "client-b", "token_endpoint_auth_method": "private_key_jwt",
               "jwks": { "keys": [k[1]] }, "require_typ": true, "max_lifetime": 300,
               "leeway": 5, "max_age": 600, "require_iat": true, "require_jti": false,
-              "token_endpoint_auth_signing_alg": "RS256" }
+              "token_endpoint_auth_signing_alg": "RS256",
+              "compat": ["token_endpoint_audience"] }
         ],
         "issuers": [
             { "issuer": "https://idp.example", "jwks": { "keys": [k[2]] },
-              "subjects": ["alice", "batch-7"] }
+              "subjects": ["alice", "batch-7"], "compat": ["missing_sub"] }
         ]
     })
 }
@@ -49,6 +52,33 @@ fn with(edit: impl FnOnce(&mut Value)) -> String {
     let mut doc = base();
     edit(&mut doc);
     doc.to_string()
+}
+
+/// `base()` with client-a's `jwks` replaced by `jwks_uri`.
+fn remote_client(jwks_uri: Value) -> String {
+    with(|d| {
+        if let Some(o) = d["clients"][0].as_object_mut() {
+            o.remove("jwks");
+        }
+        d["clients"][0]["jwks_uri"] = jwks_uri;
+    })
+}
+
+/// `base()` with the issuer `id` found by `discovery` in place of its `jwks`.
+fn discovering_issuer(id: &str, discovery: Value) -> String {
+    with(|d| {
+        if let Some(o) = d["issuers"][0].as_object_mut() {
+            o.remove("jwks");
+        }
+        d["issuers"][0]["issuer"] = json!(id);
+        d["issuers"][0]["discovery"] = discovery;
+    })
+}
+
+/// An https URL of exactly `len` bytes.
+fn long_url(len: usize) -> String {
+    let head = "https://keys.example/";
+    format!("{head}{}", "k".repeat(len - head.len()))
 }
 
 fn load(text: &str) -> Result<Registry, (String, P, String)> {
@@ -78,12 +108,16 @@ fn the_base_document_loads_with_each_party_policy() {
     assert_eq!(b.policy.checks.leeway, 5);
     assert_eq!(b.policy.checks.max_age, Some(600));
     assert!(b.policy.checks.require_iat && !b.policy.checks.require_jti);
+    // Compatibility relaxations: none by default; b's and the issuer's own.
+    assert_eq!(a.policy.compat, rfc7523::Compat::default());
+    assert!(b.policy.compat.token_endpoint_audience && !b.policy.compat.missing_sub);
     let idp = registry
         .issuers()
         .party("https://idp.example")
         .unwrap_or_else(|| panic!("idp"));
     assert!(matches!(idp.policy.subjects, Subjects::OneOfOwned(_)));
     assert!(idp.policy.subjects.allows("batch-7") && !idp.policy.subjects.allows("admin"));
+    assert!(idp.policy.compat.missing_sub && !idp.policy.compat.token_endpoint_audience);
     // Ids are exact: no party for a near miss, and clients and issuers are apart.
     for id in ["Client-a", "client-a ", "https://idp.example/"] {
         assert!(registry.clients().party(id).is_none(), "{id}");
@@ -251,15 +285,113 @@ fn refusals_name_the_field_and_the_party() {
             P::WrongType("a JWK Set object ({\"keys\": [...]})"),
         ),
         (
-            "jwks_uri",
+            "jwks_uri over http to another host",
+            remote_client(json!("http://c.example/jwks")),
+            format!("{a}.jwks_uri"),
+            P::Url(UrlError::HttpNotLoopback),
+        ),
+        (
+            "jwks_uri with a fragment",
+            remote_client(json!("https://c.example/jwks#k")),
+            format!("{a}.jwks_uri"),
+            P::Url(UrlError::Fragment),
+        ),
+        (
+            "jwks_uri with userinfo",
+            remote_client(json!("https://c.example@evil.example/jwks")),
+            format!("{a}.jwks_uri"),
+            P::Url(UrlError::Userinfo),
+        ),
+        (
+            "jwks_uri one byte over MAX_URL_LEN",
+            remote_client(json!(long_url(MAX_URL_LEN + 1))),
+            format!("{a}.jwks_uri"),
+            P::Url(UrlError::TooLong {
+                len: MAX_URL_LEN + 1,
+            }),
+        ),
+        (
+            "jwks_uri empty",
+            remote_client(json!("")),
+            format!("{a}.jwks_uri"),
+            P::Empty,
+        ),
+        (
+            "jwks_uri not a string",
+            remote_client(json!({"url": "https://c.example/jwks"})),
+            format!("{a}.jwks_uri"),
+            P::WrongType("a string"),
+        ),
+        (
+            "one jwks_uri for a client and an issuer",
             with(|d| {
-                if let Some(o) = d["clients"][0].as_object_mut() {
+                for array in ["clients", "issuers"] {
+                    let party = &mut d[array][0];
+                    if let Some(o) = party.as_object_mut() {
+                        o.remove("jwks");
+                    }
+                    party["jwks_uri"] = json!("https://keys.example/jwks");
+                }
+            }),
+            format!("{idp}.jwks_uri"),
+            P::SharedJwksUri { other: a.into() },
+        ),
+        (
+            "a client's discovery (issuers only)",
+            with(|d| d["clients"][0]["discovery"] = json!("openid-configuration")),
+            a.into(),
+            P::UnknownField("discovery".into()),
+        ),
+        (
+            "discovery true",
+            discovering_issuer("https://idp.example", json!(true)),
+            format!("{idp}.discovery"),
+            P::UnsupportedDiscovery,
+        ),
+        (
+            "discovery of an unknown document",
+            discovering_issuer("https://idp.example", json!("openid")),
+            format!("{idp}.discovery"),
+            P::UnsupportedDiscovery,
+        ),
+        (
+            "discovery beside jwks",
+            with(|d| d["issuers"][0]["discovery"] = json!("openid-configuration")),
+            format!("{idp}.discovery"),
+            P::DiscoveryWithKeys,
+        ),
+        (
+            "discovery beside jwks_uri",
+            with(|d| {
+                if let Some(o) = d["issuers"][0].as_object_mut() {
                     o.remove("jwks");
                 }
-                d["clients"][0]["jwks_uri"] = json!("https://c.example/jwks");
+                d["issuers"][0]["jwks_uri"] = json!("https://idp.example/jwks");
+                d["issuers"][0]["discovery"] = json!("openid-configuration");
             }),
-            format!("{a}.jwks_uri"),
-            P::JwksUriNotSupported,
+            format!("{idp}.discovery"),
+            P::DiscoveryWithKeys,
+        ),
+        (
+            "discovery for an issuer that is not a URL",
+            discovering_issuer("idp", json!("openid-configuration")),
+            r#"issuers[0] "idp".discovery"#.into(),
+            P::DiscoveryIssuer(UrlError::UnsupportedScheme),
+        ),
+        (
+            "discovery for an issuer with a query",
+            discovering_issuer(
+                "https://idp.example/?tenant=1",
+                json!("openid-configuration"),
+            ),
+            r#"issuers[0] "https://idp.example/?tenant=1".discovery"#.into(),
+            P::DiscoveryIssuer(UrlError::Query),
+        ),
+        (
+            "discovery for an http issuer on another host",
+            discovering_issuer("http://idp.example", json!("oauth-authorization-server")),
+            r#"issuers[0] "http://idp.example".discovery"#.into(),
+            P::DiscoveryIssuer(UrlError::HttpNotLoopback),
         ),
         (
             "jwks and jwks_uri",
@@ -437,6 +569,69 @@ fn refusals_name_the_field_and_the_party() {
             format!("{idp}.subjects"),
             P::Empty,
         ),
+        (
+            "a client's unknown compat value",
+            with(|d| d["clients"][0]["compat"] = json!(["lenient_audience"])),
+            format!("{a}.compat"),
+            P::UnknownCompat {
+                value: "lenient_audience".into(),
+                accepted: rfc7523::registry::CLIENT_COMPAT,
+            },
+        ),
+        (
+            "missing_sub on a client (issuers only)",
+            with(|d| d["clients"][0]["compat"] = json!(["missing_sub"])),
+            format!("{a}.compat"),
+            P::UnknownCompat {
+                value: "missing_sub".into(),
+                accepted: rfc7523::registry::CLIENT_COMPAT,
+            },
+        ),
+        (
+            "token_endpoint_audience on an issuer (clients only)",
+            with(|d| d["issuers"][0]["compat"] = json!(["token_endpoint_audience"])),
+            format!("{idp}.compat"),
+            P::UnknownCompat {
+                value: "token_endpoint_audience".into(),
+                accepted: rfc7523::registry::ISSUER_COMPAT,
+            },
+        ),
+        (
+            "missing_jti as a compat value (it is require_jti: false)",
+            with(|d| d["issuers"][0]["compat"] = json!(["missing_jti"])),
+            format!("{idp}.compat"),
+            P::UnknownCompat {
+                value: "missing_jti".into(),
+                accepted: rfc7523::registry::ISSUER_COMPAT,
+            },
+        ),
+        (
+            "token_endpoint_audience without the document's token_endpoint",
+            with(|d| {
+                d.as_object_mut().map(|o| o.remove("token_endpoint"));
+                d["clients"][0]["compat"] = json!(["token_endpoint_audience"]);
+            }),
+            format!("{a}.compat"),
+            P::CompatNeedsTokenEndpoint,
+        ),
+        (
+            "compat twice the same",
+            with(|d| d["issuers"][0]["compat"] = json!(["missing_sub", "missing_sub"])),
+            format!("{idp}.compat"),
+            P::DuplicateValue,
+        ),
+        (
+            "compat empty",
+            with(|d| d["issuers"][0]["compat"] = json!([])),
+            format!("{idp}.compat"),
+            P::Empty,
+        ),
+        (
+            "compat not an array",
+            with(|d| d["issuers"][0]["compat"] = json!("missing_sub")),
+            format!("{idp}.compat"),
+            P::WrongType("an array of strings"),
+        ),
     ];
     let mut failures = Vec::new();
     for (what, text, at, problem) in &cases {
@@ -532,6 +727,92 @@ fn limits_at_the_boundary() {
     );
 }
 
+/// Remote key sets load: `jwks_uri` for a client and an issuer (up to `MAX_URL_LEN`, loopback
+/// `http` allowed), `discovery` for an issuer with both documents at their RFC places; the
+/// registry lists them, with no keys until a layer installs some.
+#[test]
+fn remote_parties_load_and_are_listed() {
+    let at_limit = long_url(MAX_URL_LEN);
+    let text = with(|d| {
+        if let Some(o) = d["clients"][0].as_object_mut() {
+            o.remove("jwks");
+        }
+        d["clients"][0]["jwks_uri"] = json!(at_limit);
+        if let Some(o) = d["clients"][1].as_object_mut() {
+            o.remove("jwks");
+        }
+        d["clients"][1]["jwks_uri"] = json!("http://127.0.0.1:8080/jwks?client=b");
+        if let Some(o) = d["issuers"][0].as_object_mut() {
+            o.remove("jwks");
+        }
+        d["issuers"][0]["issuer"] = json!("https://idp.example/tenant/");
+        d["issuers"][0]["discovery"] = json!("openid-configuration");
+        let mut second = d["issuers"][0].clone();
+        second["issuer"] = json!("https://idp.example/tenant-2");
+        second["discovery"] = json!("oauth-authorization-server");
+        if let Some(l) = d["issuers"].as_array_mut() {
+            l.push(second);
+        }
+    });
+    let registry = load(&text).unwrap_or_else(|e| panic!("{e:?}"));
+    let listed: Vec<(PartyKind, &str, KeyLocation)> = registry
+        .remote_parties()
+        .map(|p| (p.kind(), p.id(), p.location().clone()))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            (
+                PartyKind::Client,
+                "client-a",
+                KeyLocation::JwksUri(long_url(MAX_URL_LEN))
+            ),
+            (
+                PartyKind::Client,
+                "client-b",
+                KeyLocation::JwksUri("http://127.0.0.1:8080/jwks?client=b".into())
+            ),
+            (
+                PartyKind::Issuer,
+                "https://idp.example/tenant/",
+                KeyLocation::Discovery {
+                    well_known: WellKnown::OpenIdConfiguration,
+                    url: "https://idp.example/tenant/.well-known/openid-configuration".into()
+                }
+            ),
+            (
+                PartyKind::Issuer,
+                "https://idp.example/tenant-2",
+                KeyLocation::Discovery {
+                    well_known: WellKnown::OAuthAuthorizationServer,
+                    url: "https://idp.example/.well-known/oauth-authorization-server/tenant-2"
+                        .into()
+                }
+            ),
+        ]
+    );
+    for party in registry.remote_parties() {
+        assert!(party.fetched().is_none());
+        let lookup = registry.parties(party.kind());
+        let core = lookup
+            .party(party.id())
+            .unwrap_or_else(|| panic!("{}", party.id()));
+        assert!(core.keys.is_empty());
+        assert_eq!(core.key_source, KeySource::Fetched { usable_until: None });
+    }
+    assert!(registry
+        .remote_party(PartyKind::Issuer, "client-a")
+        .is_none());
+    // An inline party is not remote, and its keys are configured.
+    let inline = load(&base().to_string()).unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(inline.remote_parties().count(), 0);
+    let a = inline
+        .clients()
+        .party("client-a")
+        .unwrap_or_else(|| panic!("a"));
+    assert_eq!(a.key_source, KeySource::Configured);
+}
+
 /// A registry of `n` clients, each with its own synthetic 2048-bit key (any odd modulus with
 /// the top bit set passes the key checks: no primality test is made on public keys).
 fn many_clients(n: usize) -> String {
@@ -610,8 +891,32 @@ fn the_json_schema_matches_the_loader() {
         defs["signing_alg"]["enum"],
         json!(rfc7523::registry::SUPPORTED_SIGNING_ALGS)
     );
+    for (kind, accepted) in [
+        ("client", rfc7523::registry::CLIENT_COMPAT),
+        ("issuer", rfc7523::registry::ISSUER_COMPAT),
+    ] {
+        assert_eq!(
+            defs[kind]["properties"]["compat"]["items"]["enum"],
+            json!(accepted),
+            "{kind} compat"
+        );
+    }
     assert_eq!(
         defs["client"]["properties"]["token_endpoint_auth_method"]["const"],
         json!(rfc7523::registry::PRIVATE_KEY_JWT)
+    );
+    assert_eq!(
+        defs["discovery"]["enum"],
+        json!(rfc7523::registry::DISCOVERY_VALUES)
+    );
+    assert_eq!(limit("jwks_uri", "maxLength"), Some(MAX_URL_LEN as u64));
+    // Exactly one key source: a client has two, an issuer three.
+    assert_eq!(
+        defs["client"]["oneOf"],
+        json!([{ "required": ["jwks"] }, { "required": ["jwks_uri"] }])
+    );
+    assert_eq!(
+        defs["issuer"]["oneOf"],
+        json!([{ "required": ["jwks"] }, { "required": ["jwks_uri"] }, { "required": ["discovery"] }])
     );
 }

@@ -36,10 +36,10 @@ use rfc7523::token_request::{
     RequestProblem, JWT_BEARER_CLIENT_ASSERTION_TYPE, JWT_BEARER_GRANT_TYPE,
 };
 use rfc7523::{
-    Algorithms, Checks, Claim, ClientAuthProfile, Error, GrantProfile, HeaderParameter, KeySet,
-    Limit, Malformed, MaterialRef, MemoryReplayStore, Part, Party, Policy, Reason, ReplayEntry,
-    ReplayError, ReplayKey, ReplayStore, RsaKey, Subjects, TokenEndpoint, TokenError, TypProblem,
-    TypRule, Use, ValidatedAssertion, VerifyingKey,
+    Algorithms, Checks, Claim, ClientAuthProfile, Compat, Error, GrantProfile, HeaderParameter,
+    KeySet, KeySource, Limit, Malformed, MaterialRef, MemoryReplayStore, Part, Party, Policy,
+    Reason, Relaxation, ReplayEntry, ReplayError, ReplayKey, ReplayStore, RsaKey, Subjects,
+    TokenEndpoint, TokenError, TypProblem, TypRule, Use, ValidatedAssertion, VerifyingKey,
 };
 use rfc7523::{DecodeBuffer, TokenBuffers};
 use rfc7523_conformance::text;
@@ -148,6 +148,11 @@ fn registered_clients<'a>(f: &'a Fixtures, policy: Policy<'a>) -> [Party<'a>; 2]
     ]
 }
 
+/// The same parties with keys from `source`.
+fn keyed<const N: usize>(parties: [Party<'_>; N], source: KeySource) -> [Party<'_>; N] {
+    parties.map(|p| p.with_key_source(source))
+}
+
 /// The default policy with `checks`.
 fn with_checks(checks: Checks) -> Policy<'static> {
     Policy {
@@ -243,6 +248,10 @@ struct Config {
     subject: Option<&'static str>,
     /// Client: the server's issuer identifier.
     as_issuer: &'static str,
+    /// Client: the token endpoint URL (accepted in `aud` only with the compat relaxation).
+    token_endpoint: Option<&'static str>,
+    /// Both: the party's compatibility relaxations.
+    compat: Compat,
     /// Client: `typ` rule.
     typ: TypRule,
     /// Client: the request's `client_id` parameter.
@@ -257,6 +266,8 @@ struct Config {
     now: u64,
     /// Entries put in the (capacity 2) replay store before the row runs.
     prefill: Vec<ReplayEntry>,
+    /// Where every party's keys come from (fetched keys: usable until when).
+    key_source: KeySource,
 }
 
 impl Default for Config {
@@ -266,6 +277,8 @@ impl Default for Config {
             audiences: vec![AS_ISSUER, TOKEN_ENDPOINT],
             subject: None,
             as_issuer: AS_ISSUER,
+            token_endpoint: Some(TOKEN_ENDPOINT),
+            compat: Compat::default(),
             typ: TypRule::default(),
             client_id: None,
             sign: SignWith::Main,
@@ -274,6 +287,7 @@ impl Default for Config {
             max_len_delta: None,
             now: NOW,
             prefill: Vec::new(),
+            key_source: KeySource::Configured,
         }
     }
 }
@@ -384,32 +398,57 @@ fn unrelated(n: u32, expires_at: u64) -> ReplayEntry {
     }
 }
 
+/// A client policy with [`Compat::token_endpoint_audience`].
+fn lenient_audience(c: &mut Config) {
+    c.compat.token_endpoint_audience = true;
+}
+
 /// Every row. Descriptions start with the claim_scenarios.md id(s) they cover (`A2`,
 /// `D11/D4`), or with the topic for rows beyond that list.
 #[allow(clippy::too_many_lines)]
 fn rows() -> Vec<Row> {
     use Profile::Client as C;
-    let mut rows =
-        vec![
+    let mut rows = vec![
         // ---- A. exp ----------------------------------------------------------------------
-        grant("A1 exp now-1 (leeway 0)", grant_with(json!({"exp": NOW - 1})))
-            .leeway(0)
-            .err(expired(NOW - 1, 0)),
-        grant("A1 exp now-100 (default leeway 30)", grant_with(json!({"exp": NOW - 100})))
-            .err(expired(NOW - 100, 30)),
-        grant("A1 exp now-100000", grant_with(json!({"exp": NOW - 100_000, "iat": NOW - 100_300})))
-            .err(expired(NOW - 100_000, 30)),
-        client("A1 client: exp now-100", client_with(json!({"exp": NOW - 100})))
-            .err(expired(NOW - 100, 30)),
-        grant("A2 exp == now (leeway 0): expired", grant_with(json!({"exp": NOW})))
-            .leeway(0)
-            .err(expired(NOW, 0)),
-        client("A2 client: exp == now (leeway 0): expired", client_with(json!({"exp": NOW})))
-            .leeway(0)
-            .err(expired(NOW, 0)),
-        grant("A2 exp == now+1 (leeway 0)", grant_with(json!({"exp": NOW + 1})))
-            .leeway(0)
-            .ok(),
+        grant(
+            "A1 exp now-1 (leeway 0)",
+            grant_with(json!({"exp": NOW - 1})),
+        )
+        .leeway(0)
+        .err(expired(NOW - 1, 0)),
+        grant(
+            "A1 exp now-100 (default leeway 30)",
+            grant_with(json!({"exp": NOW - 100})),
+        )
+        .err(expired(NOW - 100, 30)),
+        grant(
+            "A1 exp now-100000",
+            grant_with(json!({"exp": NOW - 100_000, "iat": NOW - 100_300})),
+        )
+        .err(expired(NOW - 100_000, 30)),
+        client(
+            "A1 client: exp now-100",
+            client_with(json!({"exp": NOW - 100})),
+        )
+        .err(expired(NOW - 100, 30)),
+        grant(
+            "A2 exp == now (leeway 0): expired",
+            grant_with(json!({"exp": NOW})),
+        )
+        .leeway(0)
+        .err(expired(NOW, 0)),
+        client(
+            "A2 client: exp == now (leeway 0): expired",
+            client_with(json!({"exp": NOW})),
+        )
+        .leeway(0)
+        .err(expired(NOW, 0)),
+        grant(
+            "A2 exp == now+1 (leeway 0)",
+            grant_with(json!({"exp": NOW + 1})),
+        )
+        .leeway(0)
+        .ok(),
         grant("A3 exp in the future", grant_base()).ok(),
         client("A3 client: exp in the future", client_base()).ok(),
         grant("A4 fractional exp in the future (now+0.5)", grant_base())
@@ -431,34 +470,60 @@ fn rows() -> Vec<Row> {
             .payload_raw(with_raw(grant_base(), "exp", "1700000000.001"))
             .leeway(0)
             .ok(),
-        grant("A6 exp now-2 within leeway 5", grant_with(json!({"exp": NOW - 2})))
-            .leeway(5)
-            .ok(),
-        grant("A6 exp now-2 outside leeway 1", grant_with(json!({"exp": NOW - 2})))
-            .leeway(1)
-            .err(expired(NOW - 2, 1)),
-        grant("A6 exp now-30, leeway 0", grant_with(json!({"exp": NOW - 30})))
-            .leeway(0)
-            .err(expired(NOW - 30, 0)),
-        grant("A6 exp now-30, leeway 60", grant_with(json!({"exp": NOW - 30})))
-            .leeway(60)
-            .ok(),
-        grant("A6 exp = now - leeway (boundary): expired", grant_with(json!({"exp": NOW - 30})))
-            .err(expired(NOW - 30, 30)),
-        grant("A6 exp = now - leeway + 1 (boundary): valid", grant_with(json!({"exp": NOW - 29})))
-            .ok(),
-        grant("A7 exp = 0: expired", grant_with(json!({"exp": 0, "iat": ABSENT})))
-            .err(expired(0, 30)),
-        grant("A8 exp string \"not-an-int\"", grant_with(json!({"exp": "not-an-int"})))
-            .err(Error::InvalidClaim(Claim::Exp)),
+        grant(
+            "A6 exp now-2 within leeway 5",
+            grant_with(json!({"exp": NOW - 2})),
+        )
+        .leeway(5)
+        .ok(),
+        grant(
+            "A6 exp now-2 outside leeway 1",
+            grant_with(json!({"exp": NOW - 2})),
+        )
+        .leeway(1)
+        .err(expired(NOW - 2, 1)),
+        grant(
+            "A6 exp now-30, leeway 0",
+            grant_with(json!({"exp": NOW - 30})),
+        )
+        .leeway(0)
+        .err(expired(NOW - 30, 0)),
+        grant(
+            "A6 exp now-30, leeway 60",
+            grant_with(json!({"exp": NOW - 30})),
+        )
+        .leeway(60)
+        .ok(),
+        grant(
+            "A6 exp = now - leeway (boundary): expired",
+            grant_with(json!({"exp": NOW - 30})),
+        )
+        .err(expired(NOW - 30, 30)),
+        grant(
+            "A6 exp = now - leeway + 1 (boundary): valid",
+            grant_with(json!({"exp": NOW - 29})),
+        )
+        .ok(),
+        grant(
+            "A7 exp = 0: expired",
+            grant_with(json!({"exp": 0, "iat": ABSENT})),
+        )
+        .err(expired(0, 30)),
+        grant(
+            "A8 exp string \"not-an-int\"",
+            grant_with(json!({"exp": "not-an-int"})),
+        )
+        .err(Error::InvalidClaim(Claim::Exp)),
         grant("A8 exp empty string", grant_with(json!({"exp": ""})))
             .err(Error::InvalidClaim(Claim::Exp)),
         grant("A8 exp string \"foo\"", grant_with(json!({"exp": "foo"})))
             .err(Error::InvalidClaim(Claim::Exp)),
-        grant("A8 exp null", grant_with(json!({"exp": null})))
-            .err(Error::InvalidClaim(Claim::Exp)),
-        grant("A8 exp numeric string", grant_with(json!({"exp": (NOW + 300).to_string()})))
-            .err(Error::InvalidClaim(Claim::Exp)),
+        grant("A8 exp null", grant_with(json!({"exp": null}))).err(Error::InvalidClaim(Claim::Exp)),
+        grant(
+            "A8 exp numeric string",
+            grant_with(json!({"exp": (NOW + 300).to_string()})),
+        )
+        .err(Error::InvalidClaim(Claim::Exp)),
         grant("A8 exp boolean", grant_with(json!({"exp": true})))
             .err(Error::InvalidClaim(Claim::Exp)),
         grant("A8 exp array", grant_with(json!({"exp": [NOW + 300]})))
@@ -468,8 +533,11 @@ fn rows() -> Vec<Row> {
         grant("A8 exp -0", grant_base())
             .payload_raw(with_raw(grant_base(), "exp", "-0"))
             .err(Error::InvalidClaim(Claim::Exp)),
-        grant("A8 exp above 2^53-1", grant_with(json!({"exp": 9_007_199_254_740_992_u64})))
-            .err(Error::InvalidClaim(Claim::Exp)),
+        grant(
+            "A8 exp above 2^53-1",
+            grant_with(json!({"exp": 9_007_199_254_740_992_u64})),
+        )
+        .err(Error::InvalidClaim(Claim::Exp)),
         client("A8 client: exp string", client_with(json!({"exp": "soon"})))
             .err(Error::InvalidClaim(Claim::Exp)),
         grant("A9 exp absent", grant_with(json!({"exp": ABSENT})))
@@ -486,8 +554,8 @@ fn rows() -> Vec<Row> {
             "A11 exp=1 with leeway u64::MAX: no overflow",
             grant_with(json!({"exp": 1, "iat": ABSENT})),
         )
-            .leeway(u64::MAX)
-            .ok(),
+        .leeway(u64::MAX)
+        .ok(),
         grant(
             "A11 exp=2^53-1, leeway u64::MAX, max_lifetime and max_age: no overflow",
             grant_with(json!({"exp": 9_007_199_254_740_991_u64, "iat": 0})),
@@ -498,24 +566,39 @@ fn rows() -> Vec<Row> {
             c.checks.max_age = Some(u64::MAX);
         })
         .ok(),
-        grant("A11 now = u64::MAX: expired", grant_with(json!({"exp": 9_007_199_254_740_991_u64})))
-            .leeway(0)
-            .with(|c| c.now = u64::MAX)
-            .err(Error::Expired {
-                exp: 9_007_199_254_740_991,
-                now: u64::MAX,
-                leeway: 0,
-            }),
+        grant(
+            "A11 now = u64::MAX: expired",
+            grant_with(json!({"exp": 9_007_199_254_740_991_u64})),
+        )
+        .leeway(0)
+        .with(|c| c.now = u64::MAX)
+        .err(Error::Expired {
+            exp: 9_007_199_254_740_991,
+            now: u64::MAX,
+            leeway: 0,
+        }),
         // ---- B. nbf ----------------------------------------------------------------------
-        grant("B1 nbf now+1 (leeway 0)", grant_with(json!({"nbf": NOW + 1})))
-            .leeway(0)
-            .err(not_yet_valid(NOW + 1, 0)),
-        grant("B1 nbf now+100 (leeway 30)", grant_with(json!({"nbf": NOW + 100})))
-            .err(not_yet_valid(NOW + 100, 30)),
-        grant("B1 nbf now+72h", grant_with(json!({"nbf": NOW + 72 * 3600})))
-            .err(not_yet_valid(NOW + 72 * 3600, 30)),
-        client("B1 client: nbf now+100", client_with(json!({"nbf": NOW + 100})))
-            .err(not_yet_valid(NOW + 100, 30)),
+        grant(
+            "B1 nbf now+1 (leeway 0)",
+            grant_with(json!({"nbf": NOW + 1})),
+        )
+        .leeway(0)
+        .err(not_yet_valid(NOW + 1, 0)),
+        grant(
+            "B1 nbf now+100 (leeway 30)",
+            grant_with(json!({"nbf": NOW + 100})),
+        )
+        .err(not_yet_valid(NOW + 100, 30)),
+        grant(
+            "B1 nbf now+72h",
+            grant_with(json!({"nbf": NOW + 72 * 3600})),
+        )
+        .err(not_yet_valid(NOW + 72 * 3600, 30)),
+        client(
+            "B1 client: nbf now+100",
+            client_with(json!({"nbf": NOW + 100})),
+        )
+        .err(not_yet_valid(NOW + 100, 30)),
         grant("B2 nbf == now (leeway 0)", grant_with(json!({"nbf": NOW})))
             .leeway(0)
             .ok(),
@@ -526,16 +609,28 @@ fn rows() -> Vec<Row> {
             .payload_raw(with_raw(grant_base(), "nbf", "1699999989.5"))
             .leeway(0)
             .ok(),
-        grant("B4 nbf now+10 within leeway 13", grant_with(json!({"nbf": NOW + 10})))
-            .leeway(13)
-            .ok(),
-        grant("B4 nbf now+10 outside leeway 1", grant_with(json!({"nbf": NOW + 10})))
-            .leeway(1)
-            .err(not_yet_valid(NOW + 10, 1)),
-        grant("B4 nbf = now + leeway (boundary): valid", grant_with(json!({"nbf": NOW + 30})))
-            .ok(),
-        grant("B4 nbf = now + leeway + 1 (boundary)", grant_with(json!({"nbf": NOW + 31})))
-            .err(not_yet_valid(NOW + 31, 30)),
+        grant(
+            "B4 nbf now+10 within leeway 13",
+            grant_with(json!({"nbf": NOW + 10})),
+        )
+        .leeway(13)
+        .ok(),
+        grant(
+            "B4 nbf now+10 outside leeway 1",
+            grant_with(json!({"nbf": NOW + 10})),
+        )
+        .leeway(1)
+        .err(not_yet_valid(NOW + 10, 1)),
+        grant(
+            "B4 nbf = now + leeway (boundary): valid",
+            grant_with(json!({"nbf": NOW + 30})),
+        )
+        .ok(),
+        grant(
+            "B4 nbf = now + leeway + 1 (boundary)",
+            grant_with(json!({"nbf": NOW + 31})),
+        )
+        .err(not_yet_valid(NOW + 31, 30)),
         grant("B5 clock 1 ms before nbf (leeway 0): strict", grant_base())
             .payload_raw(with_raw(grant_base(), "nbf", "1700000000.001"))
             .leeway(0)
@@ -546,28 +641,46 @@ fn rows() -> Vec<Row> {
             .ok(),
         grant("B6 nbf string", grant_with(json!({"nbf": "x"})))
             .err(Error::InvalidClaim(Claim::Nbf)),
-        grant("B6 nbf null", grant_with(json!({"nbf": null})))
-            .err(Error::InvalidClaim(Claim::Nbf)),
+        grant("B6 nbf null", grant_with(json!({"nbf": null}))).err(Error::InvalidClaim(Claim::Nbf)),
         grant("B6 nbf boolean", grant_with(json!({"nbf": true})))
             .err(Error::InvalidClaim(Claim::Nbf)),
-        grant("B6 nbf numeric string", grant_with(json!({"nbf": NOW.to_string()})))
-            .err(Error::InvalidClaim(Claim::Nbf)),
-        grant("B7 nbf absent: optional in RFC 7523", grant_with(json!({"nbf": ABSENT}))).ok(),
+        grant(
+            "B6 nbf numeric string",
+            grant_with(json!({"nbf": NOW.to_string()})),
+        )
+        .err(Error::InvalidClaim(Claim::Nbf)),
+        grant(
+            "B7 nbf absent: optional in RFC 7523",
+            grant_with(json!({"nbf": ABSENT})),
+        )
+        .ok(),
         grant(
             "B8 expired and not yet valid: exp is checked first, one error",
             grant_with(json!({"exp": NOW - 100, "nbf": NOW + 100, "iat": NOW - 200})),
         )
         .err(expired(NOW - 100, 30)),
         // ---- C. iat ----------------------------------------------------------------------
-        grant("C1 iat now+10 (leeway 0)", grant_with(json!({"iat": NOW + 10})))
-            .leeway(0)
-            .err(issued_in_future(NOW + 10, 0)),
-        grant("C1 iat now+10 within the default leeway", grant_with(json!({"iat": NOW + 10})))
-            .ok(),
-        grant("C1 iat now+31 (leeway 30)", grant_with(json!({"iat": NOW + 31})))
-            .err(issued_in_future(NOW + 31, 30)),
-        client("C1 client: iat now+31", client_with(json!({"iat": NOW + 31})))
-            .err(issued_in_future(NOW + 31, 30)),
+        grant(
+            "C1 iat now+10 (leeway 0)",
+            grant_with(json!({"iat": NOW + 10})),
+        )
+        .leeway(0)
+        .err(issued_in_future(NOW + 10, 0)),
+        grant(
+            "C1 iat now+10 within the default leeway",
+            grant_with(json!({"iat": NOW + 10})),
+        )
+        .ok(),
+        grant(
+            "C1 iat now+31 (leeway 30)",
+            grant_with(json!({"iat": NOW + 31})),
+        )
+        .err(issued_in_future(NOW + 31, 30)),
+        client(
+            "C1 client: iat now+31",
+            client_with(json!({"iat": NOW + 31})),
+        )
+        .err(issued_in_future(NOW + 31, 30)),
         grant("C2 iat 1 ms in the future (leeway 0): strict", grant_base())
             .payload_raw(with_raw(grant_base(), "iat", "1700000000.001"))
             .leeway(0)
@@ -576,18 +689,27 @@ fn rows() -> Vec<Row> {
             .payload_raw(with_raw(grant_base(), "iat", "1699999999.999"))
             .leeway(0)
             .ok(),
-        grant("C3 iat now-31, max_age 30 (leeway 0)", grant_with(json!({"iat": NOW - 31})))
-            .leeway(0)
-            .with(|c| c.checks.max_age = Some(30))
-            .err(Error::TooOld { age: 31, max: 30 }),
-        grant("C3 iat now-30, max_age 30 (leeway 0)", grant_with(json!({"iat": NOW - 30})))
-            .leeway(0)
-            .with(|c| c.checks.max_age = Some(30))
-            .ok(),
-        grant("C3 max_age 0, iat now-30", grant_with(json!({"iat": NOW - 30})))
-            .leeway(0)
-            .with(|c| c.checks.max_age = Some(0))
-            .err(Error::TooOld { age: 30, max: 0 }),
+        grant(
+            "C3 iat now-31, max_age 30 (leeway 0)",
+            grant_with(json!({"iat": NOW - 31})),
+        )
+        .leeway(0)
+        .with(|c| c.checks.max_age = Some(30))
+        .err(Error::TooOld { age: 31, max: 30 }),
+        grant(
+            "C3 iat now-30, max_age 30 (leeway 0)",
+            grant_with(json!({"iat": NOW - 30})),
+        )
+        .leeway(0)
+        .with(|c| c.checks.max_age = Some(30))
+        .ok(),
+        grant(
+            "C3 max_age 0, iat now-30",
+            grant_with(json!({"iat": NOW - 30})),
+        )
+        .leeway(0)
+        .with(|c| c.checks.max_age = Some(0))
+        .err(Error::TooOld { age: 30, max: 0 }),
         grant("C3 max_age 0, iat now", grant_base())
             .leeway(0)
             .with(|c| c.checks.max_age = Some(0))
@@ -596,40 +718,60 @@ fn rows() -> Vec<Row> {
             "C3 max_age 30 + leeway 5: iat now-35 (boundary)",
             grant_with(json!({"iat": NOW - 35})),
         )
-            .leeway(5)
-            .with(|c| c.checks.max_age = Some(30))
-            .ok(),
-        grant("C3 max_age 30 + leeway 5: iat now-36", grant_with(json!({"iat": NOW - 36})))
-            .leeway(5)
-            .with(|c| c.checks.max_age = Some(30))
-            .err(Error::TooOld { age: 36, max: 30 }),
-        client("C3 client: iat too old", client_with(json!({"iat": NOW - 600})))
-            .with(|c| c.checks.max_age = Some(300))
-            .err(Error::TooOld { age: 600, max: 300 }),
+        .leeway(5)
+        .with(|c| c.checks.max_age = Some(30))
+        .ok(),
+        grant(
+            "C3 max_age 30 + leeway 5: iat now-36",
+            grant_with(json!({"iat": NOW - 36})),
+        )
+        .leeway(5)
+        .with(|c| c.checks.max_age = Some(30))
+        .err(Error::TooOld { age: 36, max: 30 }),
+        client(
+            "C3 client: iat too old",
+            client_with(json!({"iat": NOW - 600})),
+        )
+        .with(|c| c.checks.max_age = Some(300))
+        .err(Error::TooOld { age: 600, max: 300 }),
         grant("C4 iat string", grant_with(json!({"iat": "x"})))
             .err(Error::InvalidClaim(Claim::Iat)),
-        grant("C4 iat null", grant_with(json!({"iat": null})))
-            .err(Error::InvalidClaim(Claim::Iat)),
+        grant("C4 iat null", grant_with(json!({"iat": null}))).err(Error::InvalidClaim(Claim::Iat)),
         grant("C4 iat negative", grant_with(json!({"iat": -5})))
             .err(Error::InvalidClaim(Claim::Iat)),
-        grant("C5 iat numeric string \"1700000000\"", grant_with(json!({"iat": NOW.to_string()})))
-            .err(Error::InvalidClaim(Claim::Iat)),
-        grant("C6 max_age set, iat absent", grant_with(json!({"iat": ABSENT})))
-            .with(|c| c.checks.max_age = Some(300))
-            .err(Error::MissingClaim(Claim::Iat)),
-        grant("C6 require_iat, iat absent", grant_with(json!({"iat": ABSENT})))
-            .with(|c| c.checks.require_iat = true)
-            .err(Error::MissingClaim(Claim::Iat)),
+        grant(
+            "C5 iat numeric string \"1700000000\"",
+            grant_with(json!({"iat": NOW.to_string()})),
+        )
+        .err(Error::InvalidClaim(Claim::Iat)),
+        grant(
+            "C6 max_age set, iat absent",
+            grant_with(json!({"iat": ABSENT})),
+        )
+        .with(|c| c.checks.max_age = Some(300))
+        .err(Error::MissingClaim(Claim::Iat)),
+        grant(
+            "C6 require_iat, iat absent",
+            grant_with(json!({"iat": ABSENT})),
+        )
+        .with(|c| c.checks.require_iat = true)
+        .err(Error::MissingClaim(Claim::Iat)),
         grant("C6 require_iat, iat present", grant_base())
             .with(|c| c.checks.require_iat = true)
             .ok(),
-        grant("C6 iat absent, neither required nor max_age", grant_with(json!({"iat": ABSENT})))
-            .ok(),
+        grant(
+            "C6 iat absent, neither required nor max_age",
+            grant_with(json!({"iat": ABSENT})),
+        )
+        .ok(),
         // ---- D. aud ----------------------------------------------------------------------
         grant("D1 aud string = the issuer identifier", grant_base()).ok(),
-        grant("D1 long aud value (Google-style client id)", grant_with(json!({"aud": LONG_AUD})))
-            .with(|c| c.audiences = vec![LONG_AUD])
-            .ok(),
+        grant(
+            "D1 long aud value (Google-style client id)",
+            grant_with(json!({"aud": LONG_AUD})),
+        )
+        .with(|c| c.audiences = vec![LONG_AUD])
+        .ok(),
         grant("D1 aud with JSON escapes is compared decoded", grant_base())
             .payload_raw(with_raw(grant_base(), "aud", r#""https:\/\/as.example""#))
             .ok(),
@@ -643,17 +785,26 @@ fn rows() -> Vec<Row> {
             grant_with(json!({"aud": TOKEN_ENDPOINT})),
         )
         .ok(),
-        grant("D4 aud string mismatch", grant_with(json!({"aud": "https://other.example"})))
-            .err(Error::AudienceMismatch),
+        grant(
+            "D4 aud string mismatch",
+            grant_with(json!({"aud": "https://other.example"})),
+        )
+        .err(Error::AudienceMismatch),
         grant(
             "D4 aud array mismatch",
             grant_with(json!({"aud": ["https://other.example", "https://third.example"]})),
         )
         .err(Error::AudienceMismatch),
-        grant("D4 aud differs in case", grant_with(json!({"aud": "https://AS.example"})))
-            .err(Error::AudienceMismatch),
-        grant("D4 aud with a trailing slash", grant_with(json!({"aud": "https://as.example/"})))
-            .err(Error::AudienceMismatch),
+        grant(
+            "D4 aud differs in case",
+            grant_with(json!({"aud": "https://AS.example"})),
+        )
+        .err(Error::AudienceMismatch),
+        grant(
+            "D4 aud with a trailing slash",
+            grant_with(json!({"aud": "https://as.example/"})),
+        )
+        .err(Error::AudienceMismatch),
         grant("D5 empty expected-audience list", grant_base())
             .with(|c| c.audiences = vec![])
             .err(Error::AudienceMismatch),
@@ -661,14 +812,20 @@ fn rows() -> Vec<Row> {
         grant("D6 aud absent", grant_with(json!({"aud": ABSENT})))
             .err(Error::MissingClaim(Claim::Aud)),
         // D6 divergence: a JSON null is a present claim of the wrong type, not a missing one.
-        grant("D6 aud null: invalid claim", grant_with(json!({"aud": null})))
-            .err(Error::InvalidClaim(Claim::Aud)),
+        grant(
+            "D6 aud null: invalid claim",
+            grant_with(json!({"aud": null})),
+        )
+        .err(Error::InvalidClaim(Claim::Aud)),
         client("D6 client: aud absent", client_with(json!({"aud": ABSENT})))
             .err(Error::MissingClaim(Claim::Aud)),
         grant("D8 aud number", grant_with(json!({"aud": 1}))).err(Error::InvalidClaim(Claim::Aud)),
         grant("D8 aud [1]", grant_with(json!({"aud": [1]}))).err(Error::InvalidClaim(Claim::Aud)),
-        grant("D8 aud [\"test\", 1]", grant_with(json!({"aud": ["test", 1]})))
-            .err(Error::InvalidClaim(Claim::Aud)),
+        grant(
+            "D8 aud [\"test\", 1]",
+            grant_with(json!({"aud": ["test", 1]})),
+        )
+        .err(Error::InvalidClaim(Claim::Aud)),
         grant(
             "D8 aud [\"a\", 5, issuer]",
             grant_with(json!({"aud": ["a", 5, AS_ISSUER]})),
@@ -676,16 +833,29 @@ fn rows() -> Vec<Row> {
         .err(Error::InvalidClaim(Claim::Aud)),
         grant("D8 aud boolean", grant_with(json!({"aud": true})))
             .err(Error::InvalidClaim(Claim::Aud)),
-        grant("D8 aud object", grant_with(json!({"aud": {"aud": AS_ISSUER}})))
-            .err(Error::InvalidClaim(Claim::Aud)),
-        grant("D8 aud nested array", grant_with(json!({"aud": [[AS_ISSUER]]})))
-            .err(Error::InvalidClaim(Claim::Aud)),
+        grant(
+            "D8 aud object",
+            grant_with(json!({"aud": {"aud": AS_ISSUER}})),
+        )
+        .err(Error::InvalidClaim(Claim::Aud)),
+        grant(
+            "D8 aud nested array",
+            grant_with(json!({"aud": [[AS_ISSUER]]})),
+        )
+        .err(Error::InvalidClaim(Claim::Aud)),
         grant("D9 aud empty string", grant_with(json!({"aud": ""}))).err(Error::AudienceMismatch),
         grant("D9 aud [\"\"]", grant_with(json!({"aud": [""]}))).err(Error::AudienceMismatch),
-        grant("D10 expected audience \"\" is compared literally", grant_base())
-            .with(|c| c.audiences = vec![""])
-            .err(Error::AudienceMismatch),
-        client("D11 client: aud = issuer identifier as a string", client_base()).ok(),
+        grant(
+            "D10 expected audience \"\" is compared literally",
+            grant_base(),
+        )
+        .with(|c| c.audiences = vec![""])
+        .err(Error::AudienceMismatch),
+        client(
+            "D11 client: aud = issuer identifier as a string",
+            client_base(),
+        )
+        .ok(),
         client(
             "D11 client: aud = issuer identifier as a one-element array",
             client_with(json!({"aud": [AS_ISSUER]})),
@@ -706,45 +876,222 @@ fn rows() -> Vec<Row> {
             client_with(json!({"aud": [TOKEN_ENDPOINT, AS_ISSUER]})),
         )
         .err(Error::AudienceMismatch),
-        client("D4 client: aud mismatch", client_with(json!({"aud": "https://other.example"})))
-            .err(Error::AudienceMismatch),
-        client("D5 client: aud = []", client_with(json!({"aud": []})))
-            .err(Error::AudienceMismatch),
-        grant("D14 grant: aud = AS issuer identifier", grant_with(json!({"aud": AS_ISSUER}))).ok(),
-        grant("D14 grant: aud = token endpoint URL", grant_with(json!({"aud": TOKEN_ENDPOINT})))
-            .ok(),
+        client(
+            "D4 client: aud mismatch",
+            client_with(json!({"aud": "https://other.example"})),
+        )
+        .err(Error::AudienceMismatch),
+        client("D5 client: aud = []", client_with(json!({"aud": []}))).err(Error::AudienceMismatch),
+        grant(
+            "D14 grant: aud = AS issuer identifier",
+            grant_with(json!({"aud": AS_ISSUER})),
+        )
+        .ok(),
+        grant(
+            "D14 grant: aud = token endpoint URL",
+            grant_with(json!({"aud": TOKEN_ENDPOINT})),
+        )
+        .ok(),
+        // ---- Compatibility relaxations (compat.rs): opt-in per party, reported -----------
+        client(
+            "compat off: aud = token endpoint URL",
+            client_with(json!({"aud": TOKEN_ENDPOINT})),
+        )
+        .err(Error::AudienceMismatch),
+        client(
+            "compat token_endpoint_audience: aud = token endpoint URL",
+            client_with(json!({"aud": TOKEN_ENDPOINT})),
+        )
+        .with(lenient_audience)
+        .ok(),
+        client(
+            "compat token_endpoint_audience: aud = [token endpoint URL]",
+            client_with(json!({"aud": [TOKEN_ENDPOINT]})),
+        )
+        .with(lenient_audience)
+        .ok(),
+        client(
+            "compat token_endpoint_audience: aud = [other, token endpoint URL]",
+            client_with(json!({"aud": ["https://other.example", TOKEN_ENDPOINT]})),
+        )
+        .with(lenient_audience)
+        .ok(),
+        client(
+            "compat token_endpoint_audience: aud = [issuer, other]",
+            client_with(json!({"aud": [AS_ISSUER, "https://other.example"]})),
+        )
+        .with(lenient_audience)
+        .ok(),
+        client(
+            "compat token_endpoint_audience: aud = issuer (strict, nothing relied on)",
+            client_base(),
+        )
+        .with(lenient_audience)
+        .ok(),
+        client(
+            "compat token_endpoint_audience: aud = other",
+            client_with(json!({"aud": "https://other.example"})),
+        )
+        .with(lenient_audience)
+        .err(Error::AudienceMismatch),
+        client(
+            "compat token_endpoint_audience: aud = [other, third]",
+            client_with(json!({"aud": ["https://other.example", "https://third.example"]})),
+        )
+        .with(lenient_audience)
+        .err(Error::AudienceMismatch),
+        client(
+            "compat token_endpoint_audience: token endpoint with a trailing slash",
+            client_with(json!({"aud": "https://as.example/token/"})),
+        )
+        .with(lenient_audience)
+        .err(Error::AudienceMismatch),
+        client(
+            "compat token_endpoint_audience: aud = [] ",
+            client_with(json!({"aud": []})),
+        )
+        .with(lenient_audience)
+        .err(Error::AudienceMismatch),
+        client(
+            "compat token_endpoint_audience without a configured token endpoint",
+            client_with(json!({"aud": TOKEN_ENDPOINT})),
+        )
+        .with(lenient_audience)
+        .with(|c| c.token_endpoint = None)
+        .err(Error::AudienceMismatch),
+        client(
+            "compat token_endpoint_audience: a configured \"\" never matches",
+            client_with(json!({"aud": ""})),
+        )
+        .with(lenient_audience)
+        .with(|c| c.token_endpoint = Some(""))
+        .err(Error::AudienceMismatch),
+        client(
+            "compat token_endpoint_audience: an empty issuer never matches",
+            client_with(json!({"aud": [""]})),
+        )
+        .with(lenient_audience)
+        .with(|c| {
+            c.as_issuer = "";
+            c.token_endpoint = None;
+        })
+        .err(Error::AudienceMismatch),
+        grant(
+            "compat off: grant without sub",
+            grant_with(json!({"sub": ABSENT})),
+        )
+        .err(Error::MissingClaim(Claim::Sub)),
+        grant(
+            "compat missing_sub: grant without sub, read as sub = iss",
+            grant_with(json!({"sub": ABSENT})),
+        )
+        .with(|c| c.compat.missing_sub = true)
+        .ok(),
+        grant(
+            "compat missing_sub: with sub, nothing relied on",
+            grant_base(),
+        )
+        .with(|c| c.compat.missing_sub = true)
+        .ok(),
+        grant(
+            "compat missing_sub: subjects pinned to another value",
+            grant_with(json!({"sub": ABSENT})),
+        )
+        .with(|c| {
+            c.compat.missing_sub = true;
+            c.subject = Some(SUBJECT);
+        })
+        .err(Error::SubjectMismatch),
+        grant(
+            "compat missing_sub: subjects pinned to the issuer",
+            grant_with(json!({"sub": ABSENT})),
+        )
+        .with(|c| {
+            c.compat.missing_sub = true;
+            c.subject = Some(ISSUER);
+        })
+        .ok(),
+        grant(
+            "compat missing_sub: sub null is still invalid",
+            grant_with(json!({"sub": null})),
+        )
+        .with(|c| c.compat.missing_sub = true)
+        .err(Error::InvalidClaim(Claim::Sub)),
+        client(
+            "compat missing_sub never applies to a client assertion",
+            client_with(json!({"sub": ABSENT})),
+        )
+        .with(|c| c.compat.missing_sub = true)
+        .err(Error::MissingClaim(Claim::Sub)),
+        grant(
+            "compat missing_sub and missing_jti: Google's service-account grant",
+            grant_with(json!({"sub": ABSENT, "jti": ABSENT, "aud": TOKEN_ENDPOINT})),
+        )
+        .with(|c| {
+            c.compat.missing_sub = true;
+            c.checks.require_jti = false;
+        })
+        .ok(),
+        client(
+            "compat missing_jti: client assertion without jti",
+            client_with(json!({"jti": ABSENT})),
+        )
+        .with(|c| c.checks.require_jti = false)
+        .ok(),
         // ---- E. iss ----------------------------------------------------------------------
         grant("E1 iss is the trusted issuer", grant_base()).ok(),
-        grant("E2 iss is the second trusted issuer", grant_with(json!({"iss": ISSUER_2}))).ok(),
-        grant("E3 untrusted iss", grant_with(json!({"iss": "https://evil.example"})))
-            .err(Error::IssuerMismatch),
+        grant(
+            "E2 iss is the second trusted issuer",
+            grant_with(json!({"iss": ISSUER_2})),
+        )
+        .ok(),
+        grant(
+            "E3 untrusted iss",
+            grant_with(json!({"iss": "https://evil.example"})),
+        )
+        .err(Error::IssuerMismatch),
         grant(
             "E4 iss is a prefix of a trusted issuer",
             grant_with(json!({"iss": "https://issuer"})),
         )
-            .err(Error::IssuerMismatch),
+        .err(Error::IssuerMismatch),
         grant(
             "E4 iss extends a trusted issuer",
             grant_with(json!({"iss": "https://issuer.example.evil"})),
         )
         .err(Error::IssuerMismatch),
-        grant("E4 iss differs in case", grant_with(json!({"iss": "https://Issuer.example"})))
-            .err(Error::IssuerMismatch),
+        grant(
+            "E4 iss differs in case",
+            grant_with(json!({"iss": "https://Issuer.example"})),
+        )
+        .err(Error::IssuerMismatch),
         grant("E5 iss absent", grant_with(json!({"iss": ABSENT})))
             .err(Error::MissingClaim(Claim::Iss)),
-        client("E5 client: iss absent, no client_id", client_with(json!({"iss": ABSENT})))
-            .err(Error::MissingClaim(Claim::Iss)),
-        client("E5 client: iss absent, client_id given", client_with(json!({"iss": ABSENT})))
-            .client_id(CLIENT)
-            .err(Error::MissingClaim(Claim::Iss)),
-        grant("E6 iss array [\"issuer\"]", grant_with(json!({"iss": [ISSUER]})))
-            .err(Error::InvalidClaim(Claim::Iss)),
+        client(
+            "E5 client: iss absent, no client_id",
+            client_with(json!({"iss": ABSENT})),
+        )
+        .err(Error::MissingClaim(Claim::Iss)),
+        client(
+            "E5 client: iss absent, client_id given",
+            client_with(json!({"iss": ABSENT})),
+        )
+        .client_id(CLIENT)
+        .err(Error::MissingClaim(Claim::Iss)),
+        grant(
+            "E6 iss array [\"issuer\"]",
+            grant_with(json!({"iss": [ISSUER]})),
+        )
+        .err(Error::InvalidClaim(Claim::Iss)),
         grant("E6 iss number", grant_with(json!({"iss": 123})))
             .err(Error::InvalidClaim(Claim::Iss)),
         grant("E6 iss empty string", grant_with(json!({"iss": ""})))
             .err(Error::InvalidClaim(Claim::Iss)),
-        client("E6 client: iss array [\"client-1\"]", client_with(json!({"iss": [CLIENT]})))
-            .err(Error::InvalidClaim(Claim::Iss)),
+        client(
+            "E6 client: iss array [\"client-1\"]",
+            client_with(json!({"iss": [CLIENT]})),
+        )
+        .err(Error::InvalidClaim(Claim::Iss)),
         client(
             "E6 client: iss array, client_id given",
             client_with(json!({"iss": [CLIENT]})),
@@ -774,19 +1121,28 @@ fn rows() -> Vec<Row> {
         grant("F1 pinned subject matches", grant_base())
             .with(|c| c.subject = Some(SUBJECT))
             .ok(),
-        grant("F2 pinned subject differs", grant_with(json!({"sub": "mallory"})))
-            .with(|c| c.subject = Some(SUBJECT))
-            .err(Error::SubjectMismatch),
+        grant(
+            "F2 pinned subject differs",
+            grant_with(json!({"sub": "mallory"})),
+        )
+        .with(|c| c.subject = Some(SUBJECT))
+        .err(Error::SubjectMismatch),
         grant("F3 sub absent", grant_with(json!({"sub": ABSENT})))
             .err(Error::MissingClaim(Claim::Sub)),
         client("F3 client: sub absent", client_with(json!({"sub": ABSENT})))
             .err(Error::MissingClaim(Claim::Sub)),
         grant("F4 sub integer", grant_with(json!({"sub": 42})))
             .err(Error::InvalidClaim(Claim::Sub)),
-        client("F4 client: sub object", client_with(json!({"sub": {"id": CLIENT}})))
-            .err(Error::InvalidClaim(Claim::Sub)),
-        client("F5 client: iss != sub", client_with(json!({"sub": CLIENT_2})))
-            .err(Error::SubjectMismatch),
+        client(
+            "F4 client: sub object",
+            client_with(json!({"sub": {"id": CLIENT}})),
+        )
+        .err(Error::InvalidClaim(Claim::Sub)),
+        client(
+            "F5 client: iss != sub",
+            client_with(json!({"sub": CLIENT_2})),
+        )
+        .err(Error::SubjectMismatch),
         client(
             "F5 client: sub is a user, not the client id",
             client_with(json!({"sub": SUBJECT})),
@@ -800,26 +1156,40 @@ fn rows() -> Vec<Row> {
         .client_id(CLIENT)
         .err(Error::IssuerMismatch),
         // ---- G. jti / replay -------------------------------------------------------------
-        grant("G1 require_jti, jti absent", grant_with(json!({"jti": ABSENT})))
-            .with(|c| c.checks.require_jti = true)
-            .err(Error::MissingClaim(Claim::Jti)),
-        client("G1 client: require_jti, jti absent", client_with(json!({"jti": ABSENT})))
-            .with(|c| c.checks.require_jti = true)
-            .err(Error::MissingClaim(Claim::Jti)),
+        grant(
+            "G1 require_jti, jti absent",
+            grant_with(json!({"jti": ABSENT})),
+        )
+        .with(|c| c.checks.require_jti = true)
+        .err(Error::MissingClaim(Claim::Jti)),
+        client(
+            "G1 client: require_jti, jti absent",
+            client_with(json!({"jti": ABSENT})),
+        )
+        .with(|c| c.checks.require_jti = true)
+        .err(Error::MissingClaim(Claim::Jti)),
         grant("G1 require_jti, jti present", grant_base())
             .with(|c| c.checks.require_jti = true)
             .ok(),
-        grant("G1 jti absent and not required", grant_with(json!({"jti": ABSENT})))
-            .with(|c| c.checks.require_jti = false)
-            .ok(),
-        grant("G1 jti absent, the default policy", grant_with(json!({"jti": ABSENT})))
-            .with(|c| c.checks = Checks::default())
-            .err(Error::MissingClaim(Claim::Jti)),
-        client("G1 client: jti absent, the default policy", client_with(json!({"jti": ABSENT})))
-            .with(|c| c.checks = Checks::default())
-            .err(Error::MissingClaim(Claim::Jti)),
-        grant("G2 jti integer", grant_with(json!({"jti": 7})))
-            .err(Error::InvalidClaim(Claim::Jti)),
+        grant(
+            "G1 jti absent and not required",
+            grant_with(json!({"jti": ABSENT})),
+        )
+        .with(|c| c.checks.require_jti = false)
+        .ok(),
+        grant(
+            "G1 jti absent, the default policy",
+            grant_with(json!({"jti": ABSENT})),
+        )
+        .with(|c| c.checks = Checks::default())
+        .err(Error::MissingClaim(Claim::Jti)),
+        client(
+            "G1 client: jti absent, the default policy",
+            client_with(json!({"jti": ABSENT})),
+        )
+        .with(|c| c.checks = Checks::default())
+        .err(Error::MissingClaim(Claim::Jti)),
+        grant("G2 jti integer", grant_with(json!({"jti": 7}))).err(Error::InvalidClaim(Claim::Jti)),
         grant("G2 jti empty string", grant_with(json!({"jti": ""})))
             .err(Error::InvalidClaim(Claim::Jti)),
         grant("G3 (iss, jti) already used", grant_base())
@@ -845,15 +1215,60 @@ fn rows() -> Vec<Row> {
         client("client: replay store full of live entries", client_base())
             .with(|c| c.prefill = vec![unrelated(1, NOW + 1), unrelated(2, NOW + 1_000)])
             .err(Error::ReplayStoreFull),
-        grant("replay store full, one entry expired: its slot is reused", grant_base())
-            .with(|c| c.prefill = vec![unrelated(1, NOW), unrelated(2, NOW + 1_000)])
-            .ok(),
-        grant("replay store full, but no jti: nothing to store", grant_with(json!({"jti": ABSENT})))
+        grant(
+            "replay store full, one entry expired: its slot is reused",
+            grant_base(),
+        )
+        .with(|c| c.prefill = vec![unrelated(1, NOW), unrelated(2, NOW + 1_000)])
+        .ok(),
+        grant(
+            "replay store full, but no jti: nothing to store",
+            grant_with(json!({"jti": ABSENT})),
+        )
+        .with(|c| {
+            c.checks.require_jti = false;
+            c.prefill = vec![unrelated(1, NOW + 1), unrelated(2, NOW + 1_000)];
+        })
+        .ok(),
+        // ---- fetched keys (issue 14): usable from install to the end of their grace ------
+        grant("fetched keys, none installed", grant_base())
+            .with(|c| c.key_source = KeySource::Fetched { usable_until: None })
+            .err(Error::KeysUnavailable { retry_after: None }),
+        client("client: fetched keys, none installed", client_base())
+            .with(|c| c.key_source = KeySource::Fetched { usable_until: None })
+            .err(Error::KeysUnavailable { retry_after: None }),
+        grant("fetched keys, usable until now", grant_base())
             .with(|c| {
-                c.checks.require_jti = false;
-                c.prefill = vec![unrelated(1, NOW + 1), unrelated(2, NOW + 1_000)];
+                c.key_source = KeySource::Fetched {
+                    usable_until: Some(NOW),
+                }
             })
-            .ok(),
+            .err(Error::KeysUnavailable { retry_after: None }),
+        client(
+            "client: fetched keys, usable one more second",
+            client_base(),
+        )
+        .with(|c| {
+            c.key_source = KeySource::Fetched {
+                usable_until: Some(NOW + 1),
+            }
+        })
+        .ok(),
+        grant(
+            "fetched keys unavailable, but the token is malformed first",
+            grant_base(),
+        )
+        .with(|c| {
+            c.key_source = KeySource::Fetched { usable_until: None };
+            c.raw_token = Some("not-a-jws".into());
+        })
+        .err(Error::Malformed(Malformed::SegmentCount)),
+        grant(
+            "fetched keys unavailable, but the issuer is unknown first",
+            grant_with(json!({"iss": "https://unknown.example"})),
+        )
+        .with(|c| c.key_source = KeySource::Fetched { usable_until: None })
+        .err(Error::IssuerMismatch),
         // ---- H. required claims, order of checks ------------------------------------------
         grant("H1 iss absent", grant_with(json!({"iss": ABSENT})))
             .err(Error::MissingClaim(Claim::Iss)),
@@ -968,10 +1383,13 @@ fn rows() -> Vec<Row> {
         grant("I2 payload is two objects", grant_base())
             .payload_raw(format!("{0}{0}", grant_base()))
             .err(malformed(Malformed::Json(Part::Payload))),
-        client("I2 client (client_id given): payload is text", client_base())
-            .payload_raw("text")
-            .client_id(CLIENT)
-            .err(malformed(Malformed::Json(Part::Payload))),
+        client(
+            "I2 client (client_id given): payload is text",
+            client_base(),
+        )
+        .payload_raw("text")
+        .client_id(CLIENT)
+        .err(malformed(Malformed::Json(Part::Payload))),
         grant("I3 claims set with overlong UTF-8 (C0 AF)", grant_base())
             .payload_raw(b"{\"iss\":\"https://issuer.example\",\"x\":\"\xC0\xAF\"}".to_vec())
             .err(malformed(Malformed::Utf8(Part::Payload))),
@@ -994,9 +1412,12 @@ fn rows() -> Vec<Row> {
         grant("I4 \"bearer \" in front of a valid token", grant_base())
             .with(|c| c.token_prefix = Some("bearer "))
             .err(malformed(Malformed::Base64(Part::Header))),
-        client("I4 client: \"Bearer \" in front of a valid token", client_base())
-            .with(|c| c.token_prefix = Some("Bearer "))
-            .err(malformed(Malformed::Base64(Part::Header))),
+        client(
+            "I4 client: \"Bearer \" in front of a valid token",
+            client_base(),
+        )
+        .with(|c| c.token_prefix = Some("Bearer "))
+        .err(malformed(Malformed::Base64(Part::Header))),
         grant("I4 five segments (JWE compact form)", grant_base())
             .with(|c| c.raw_token = Some("eyJhbGciOiJSU0EtT0FFUCJ9.a.b.c.d".to_owned()))
             .err(malformed(Malformed::SegmentCount)),
@@ -1028,7 +1449,11 @@ fn rows() -> Vec<Row> {
             .payload_raw(with_raw(grant_base(), "sub", r#""alice","sub":"admin""#))
             .err(malformed(Malformed::DuplicateMember(Part::Payload))),
         grant("duplicate claim name hidden by an escape", grant_base())
-            .payload_raw(with_raw(grant_base(), "sub", r#""alice","s\u0075b":"admin""#))
+            .payload_raw(with_raw(
+                grant_base(),
+                "sub",
+                r#""alice","s\u0075b":"admin""#,
+            ))
             .err(malformed(Malformed::DuplicateMember(Part::Payload))),
         grant("duplicate header member", grant_base())
             .header_raw(br#"{"alg":"RS256","kid":"a","kid":"b"}"#)
@@ -1039,11 +1464,14 @@ fn rows() -> Vec<Row> {
         grant("header is not JSON", grant_base())
             .header_raw(b"RS256")
             .err(malformed(Malformed::Json(Part::Header))),
-        grant("unknown extension claims of any shape are skipped", grant_with(json!({
-            "cnf": {"jwk": {"kty": "RSA", "n": [1, {"x": null}]}},
-            "scope": ["a", {"b": [true, false, null, 1.5e-3]}],
-            "x": null
-        })))
+        grant(
+            "unknown extension claims of any shape are skipped",
+            grant_with(json!({
+                "cnf": {"jwk": {"kty": "RSA", "n": [1, {"x": null}]}},
+                "scope": ["a", {"b": [true, false, null, 1.5e-3]}],
+                "x": null
+            })),
+        )
         .ok(),
         // ---- J. header / algorithm --------------------------------------------------------
         grant("J1 alg HS256", grant_base())
@@ -1064,15 +1492,21 @@ fn rows() -> Vec<Row> {
         client("J1 client: alg HS256", client_base())
             .header(json!({"alg": "HS256"}))
             .err(Error::UnsupportedAlgorithm),
-        grant("J1 alg with escapes that decode to RS256 is RS256", grant_base())
-            .header_raw(br#"{"alg":"RS\u0032\u0035\u0036"}"#)
-            .ok(),
+        grant(
+            "J1 alg with escapes that decode to RS256 is RS256",
+            grant_base(),
+        )
+        .header_raw(br#"{"alg":"RS\u0032\u0035\u0036"}"#)
+        .ok(),
         grant("J3 grant: typ JWT", grant_base())
             .header(json!({"alg": "RS256", "typ": "JWT"}))
             .ok(),
-        grant("J3 grant: typ application/jwt (prefix ignored)", grant_base())
-            .header(json!({"alg": "RS256", "typ": "application/jwt"}))
-            .ok(),
+        grant(
+            "J3 grant: typ application/jwt (prefix ignored)",
+            grant_base(),
+        )
+        .header(json!({"alg": "RS256", "typ": "application/jwt"}))
+        .ok(),
         grant("J3 grant: typ at+jwt", grant_base())
             .header(json!({"alg": "RS256", "typ": "at+jwt"}))
             .err(Error::InvalidType(TypProblem::AnotherType)),
@@ -1089,9 +1523,12 @@ fn rows() -> Vec<Row> {
         client("J3 client: typ client-authentication+jwt", client_base())
             .header(json!({"alg": "RS256", "typ": "client-authentication+jwt"}))
             .ok(),
-        client("J3 client: typ application/client-authentication+jwt", client_base())
-            .header(json!({"alg": "RS256", "typ": "application/client-authentication+jwt"}))
-            .ok(),
+        client(
+            "J3 client: typ application/client-authentication+jwt",
+            client_base(),
+        )
+        .header(json!({"alg": "RS256", "typ": "application/client-authentication+jwt"}))
+        .ok(),
         client("J3 client: typ at+jwt", client_base())
             .header(json!({"alg": "RS256", "typ": "at+jwt"}))
             .err(Error::InvalidType(TypProblem::AnotherType)),
@@ -1109,10 +1546,13 @@ fn rows() -> Vec<Row> {
             .header(json!({"alg": "RS256", "typ": "at+jwt"}))
             .with(|c| c.typ = TypRule::RequireExplicit)
             .err(Error::InvalidType(TypProblem::AnotherType)),
-        client("J3 client: RequireExplicit, typ client-authentication+jwt", client_base())
-            .header(json!({"alg": "RS256", "typ": "client-authentication+jwt"}))
-            .with(|c| c.typ = TypRule::RequireExplicit)
-            .ok(),
+        client(
+            "J3 client: RequireExplicit, typ client-authentication+jwt",
+            client_base(),
+        )
+        .header(json!({"alg": "RS256", "typ": "client-authentication+jwt"}))
+        .with(|c| c.typ = TypRule::RequireExplicit)
+        .ok(),
         grant("J4 alg none, empty signature", grant_base())
             .header(json!({"alg": "none"}))
             .sign(SignWith::Literal(""))
@@ -1146,9 +1586,12 @@ fn rows() -> Vec<Row> {
         grant("zip (a JWE parameter)", grant_base())
             .header(json!({"alg": "RS256", "zip": "DEF"}))
             .err(Error::UnsupportedHeader(HeaderParameter::Zip)),
-        grant("jku is never fetched: the configured key decides", grant_base())
-            .header(json!({"alg": "RS256", "jku": "https://evil.example/jwks.json"}))
-            .ok(),
+        grant(
+            "jku is never fetched: the configured key decides",
+            grant_base(),
+        )
+        .header(json!({"alg": "RS256", "jku": "https://evil.example/jwks.json"}))
+        .ok(),
         grant(
             "embedded jwk is never trusted: signed by its (other) key",
             grant_base(),
@@ -1156,17 +1599,29 @@ fn rows() -> Vec<Row> {
         .header(json!({"alg": "RS256", "jwk": {"kty": "RSA", "n": "AQAB", "e": "AQAB"}}))
         .sign(SignWith::Other)
         .err(Error::InvalidSignature),
-        grant("kid selects the key with that kid", grant_with(json!({"iss": KID_ISSUER})))
-            .header(json!({"alg": "RS256", "kid": "k1"}))
-            .ok(),
-        grant("no kid: every key of the issuer is tried", grant_with(json!({"iss": KID_ISSUER})))
-            .ok(),
-        grant("kid matches no key of the issuer", grant_with(json!({"iss": KID_ISSUER})))
-            .header(json!({"alg": "RS256", "kid": "k2"}))
-            .err(Error::UnknownKey),
-        grant("kid on a key set without kids: keys without kid are tried", grant_base())
-            .header(json!({"alg": "RS256", "kid": "anything"}))
-            .ok(),
+        grant(
+            "kid selects the key with that kid",
+            grant_with(json!({"iss": KID_ISSUER})),
+        )
+        .header(json!({"alg": "RS256", "kid": "k1"}))
+        .ok(),
+        grant(
+            "no kid: every key of the issuer is tried",
+            grant_with(json!({"iss": KID_ISSUER})),
+        )
+        .ok(),
+        grant(
+            "kid matches no key of the issuer",
+            grant_with(json!({"iss": KID_ISSUER})),
+        )
+        .header(json!({"alg": "RS256", "kid": "k2"}))
+        .err(Error::UnknownKey),
+        grant(
+            "kid on a key set without kids: keys without kid are tried",
+            grant_base(),
+        )
+        .header(json!({"alg": "RS256", "kid": "anything"}))
+        .ok(),
         // ---- limits -----------------------------------------------------------------------
         grant("limit: token one byte over max_token_len", grant_base())
             .with(|c| c.max_len_delta = Some(-1))
@@ -1174,50 +1629,86 @@ fn rows() -> Vec<Row> {
         grant("limit: token exactly max_token_len", grant_base())
             .with(|c| c.max_len_delta = Some(0))
             .ok(),
-        client("limit: client token one byte over max_token_len", client_base())
-            .with(|c| c.max_len_delta = Some(-1))
-            .err(Error::TooLarge(Limit::TokenLength)),
+        client(
+            "limit: client token one byte over max_token_len",
+            client_base(),
+        )
+        .with(|c| c.max_len_delta = Some(-1))
+        .err(Error::TooLarge(Limit::TokenLength)),
         grant(
             "limit: token over the 8 KiB hard limit",
             grant_with(json!({"pad": "p".repeat(6_000)})),
         )
-            .with(|c| c.checks.max_token_len = usize::MAX)
-            .err(Error::TooLarge(Limit::TokenLength)),
+        .with(|c| c.checks.max_token_len = usize::MAX)
+        .err(Error::TooLarge(Limit::TokenLength)),
         grant("limit: header over 1024 bytes", grant_base())
             .header(json!({"alg": "RS256", "pad": "p".repeat(1_100)}))
             .err(Error::TooLarge(Limit::HeaderLength)),
-        grant("limit: sub of 257 bytes", grant_with(json!({"sub": "s".repeat(257)})))
-            .err(Error::TooLarge(Limit::StringLength)),
-        grant("limit: sub of 256 bytes", grant_with(json!({"sub": "s".repeat(256)}))).ok(),
-        grant("limit: iss of 257 bytes", grant_with(json!({"iss": "i".repeat(257)})))
-            .err(Error::TooLarge(Limit::StringLength)),
+        grant(
+            "limit: sub of 257 bytes",
+            grant_with(json!({"sub": "s".repeat(257)})),
+        )
+        .err(Error::TooLarge(Limit::StringLength)),
+        grant(
+            "limit: sub of 256 bytes",
+            grant_with(json!({"sub": "s".repeat(256)})),
+        )
+        .ok(),
+        grant(
+            "limit: iss of 257 bytes",
+            grant_with(json!({"iss": "i".repeat(257)})),
+        )
+        .err(Error::TooLarge(Limit::StringLength)),
         grant("limit: kid of 129 bytes", grant_base())
             .header(json!({"alg": "RS256", "kid": "k".repeat(129)}))
             .err(Error::TooLarge(Limit::StringLength)),
-        grant("limit: aud with 17 values", grant_with(json!({"aud": audience_values(17)})))
-            .err(Error::TooLarge(Limit::AudienceValues)),
-        grant("limit: aud with 16 values", grant_with(json!({"aud": audience_values(16)}))).ok(),
-        grant("limit: JSON depth 17", grant_with(json!({"x": nested_arrays(16)})))
-            .err(Error::TooLarge(Limit::JsonDepth)),
-        grant("limit: JSON depth 16", grant_with(json!({"x": nested_arrays(15)}))).ok(),
+        grant(
+            "limit: aud with 17 values",
+            grant_with(json!({"aud": audience_values(17)})),
+        )
+        .err(Error::TooLarge(Limit::AudienceValues)),
+        grant(
+            "limit: aud with 16 values",
+            grant_with(json!({"aud": audience_values(16)})),
+        )
+        .ok(),
+        grant(
+            "limit: JSON depth 17",
+            grant_with(json!({"x": nested_arrays(16)})),
+        )
+        .err(Error::TooLarge(Limit::JsonDepth)),
+        grant(
+            "limit: JSON depth 16",
+            grant_with(json!({"x": nested_arrays(15)})),
+        )
+        .ok(),
         grant("limit: 65 claims", members(65)).err(Error::TooLarge(Limit::JsonMembers)),
         grant("limit: 64 claims", members(64)).ok(),
         grant("limit: a 33-character number", grant_base())
             .payload_raw(with_raw(grant_base(), "x", &"1".repeat(33)))
             .err(Error::TooLarge(Limit::NumberLength)),
         // ---- policy boundaries ------------------------------------------------------------
-        grant("policy: lifetime = max_lifetime", grant_with(json!({"exp": NOW + 300})))
-            .with(|c| c.checks.max_lifetime = Some(300))
-            .ok(),
-        grant("policy: lifetime = max_lifetime + 1", grant_with(json!({"exp": NOW + 301})))
-            .with(|c| c.checks.max_lifetime = Some(300))
-            .err(Error::LifetimeTooLong {
-                lifetime: 301,
-                max: 300,
-            }),
-        grant("policy: lifetime = max_lifetime - 1", grant_with(json!({"exp": NOW + 299})))
-            .with(|c| c.checks.max_lifetime = Some(300))
-            .ok(),
+        grant(
+            "policy: lifetime = max_lifetime",
+            grant_with(json!({"exp": NOW + 300})),
+        )
+        .with(|c| c.checks.max_lifetime = Some(300))
+        .ok(),
+        grant(
+            "policy: lifetime = max_lifetime + 1",
+            grant_with(json!({"exp": NOW + 301})),
+        )
+        .with(|c| c.checks.max_lifetime = Some(300))
+        .err(Error::LifetimeTooLong {
+            lifetime: 301,
+            max: 300,
+        }),
+        grant(
+            "policy: lifetime = max_lifetime - 1",
+            grant_with(json!({"exp": NOW + 299})),
+        )
+        .with(|c| c.checks.max_lifetime = Some(300))
+        .ok(),
         grant(
             "policy: lifetime counted from iat, not now",
             grant_with(json!({"iat": NOW - 100, "exp": NOW + 201})),
@@ -1242,12 +1733,15 @@ fn rows() -> Vec<Row> {
             lifetime: 301,
             max: 300,
         }),
-        client("policy: client lifetime too long", client_with(json!({"exp": NOW + 3_600})))
-            .with(|c| c.checks.max_lifetime = Some(300))
-            .err(Error::LifetimeTooLong {
-                lifetime: 3_600,
-                max: 300,
-            }),
+        client(
+            "policy: client lifetime too long",
+            client_with(json!({"exp": NOW + 3_600})),
+        )
+        .with(|c| c.checks.max_lifetime = Some(300))
+        .err(Error::LifetimeTooLong {
+            lifetime: 3_600,
+            max: 300,
+        }),
         grant(
             "policy: fractional iat rounds the lifetime up",
             grant_base(),
@@ -1288,12 +1782,13 @@ fn rows() -> Vec<Row> {
         // ---- grant -------------------------------------------------------------------------
         grant("grant: a client id is not a trusted issuer", client_base())
             .err(Error::IssuerMismatch),
-        grant(
-            "grant: an escaped iss is compared decoded",
-            grant_base(),
-        )
-        .payload_raw(with_raw(grant_base(), "iss", r#""https:\/\/issuer.example""#))
-        .ok(),
+        grant("grant: an escaped iss is compared decoded", grant_base())
+            .payload_raw(with_raw(
+                grant_base(),
+                "iss",
+                r#""https:\/\/issuer.example""#,
+            ))
+            .ok(),
     ];
     for payload in [
         "0",
@@ -1430,9 +1925,10 @@ fn run_row<'b>(
             Subjects::OneOf(&subject)
         },
         algorithms: Algorithms::ALL,
+        compat: c.compat,
     };
-    let issuers = trusted_issuers(f, policy);
-    let clients = registered_clients(f, policy);
+    let issuers = keyed(trusted_issuers(f, policy), c.key_source);
+    let clients = keyed(registered_clients(f, policy), c.key_source);
     let result = match row.profile {
         Profile::Grant => GrantProfile {
             issuers: &issuers[..],
@@ -1442,6 +1938,7 @@ fn run_row<'b>(
         Profile::Client => ClientAuthProfile {
             clients: &clients[..],
             issuer: c.as_issuer,
+            token_endpoint: c.token_endpoint,
         }
         .validate(&token, c.client_id, c.now, &mut store, buffer),
     };
@@ -1459,11 +1956,32 @@ fn run_row<'b>(
             if payload["iss"].as_str().is_some_and(|iss| iss != v.issuer()) {
                 problems.push(format!("issuer() = {:?}", v.issuer()));
             }
-            if payload["sub"]
-                .as_str()
-                .is_some_and(|sub| sub != v.subject())
-            {
+            // Without `sub` (Compat::missing_sub), the subject is `iss`.
+            let expected_subject = payload["sub"].as_str().or(payload["iss"].as_str());
+            if expected_subject.is_some_and(|sub| sub != v.subject()) {
                 problems.push(format!("subject() = {:?}", v.subject()));
+            }
+            // Every relaxation an accepted assertion relied on is reported, and no other.
+            let strict_audience = payload["aud"].as_str() == Some(c.as_issuer)
+                || payload["aud"].as_array().is_some_and(|a| {
+                    a.len() == 1 && a.first().and_then(Value::as_str) == Some(c.as_issuer)
+                });
+            let expected_compat: Vec<Relaxation> = [
+                (
+                    Relaxation::TokenEndpointAudience,
+                    row.profile == Profile::Client && !strict_audience,
+                ),
+                (Relaxation::MissingSub, payload.get("sub").is_none()),
+                (Relaxation::MissingJti, payload.get("jti").is_none()),
+            ]
+            .into_iter()
+            .filter_map(|(r, relied_on)| relied_on.then_some(r))
+            .collect();
+            if v.compat().iter().collect::<Vec<_>>() != expected_compat {
+                problems.push(format!(
+                    "compat() = {:?}, expected {expected_compat:?}",
+                    v.compat()
+                ));
             }
             let has_jti = v.claims().jti().is_some();
             if v.replay_entry().is_some() != has_jti {
@@ -1631,6 +2149,7 @@ fn client_profile<'a>(clients: &'a [Party<'a>]) -> ClientAuthProfile<'a> {
     ClientAuthProfile {
         clients,
         issuer: AS_ISSUER,
+        token_endpoint: None,
     }
 }
 
@@ -3005,6 +3524,7 @@ fn key_lookup_can_supply_the_rsa_operation_and_the_core_still_decides() {
         let client = ClientAuthProfile {
             clients: &clients,
             issuer: AS_ISSUER,
+            token_endpoint: None,
         };
         let mut store = MemoryReplayStore::<8>::new();
         let outcomes = [

@@ -1,6 +1,6 @@
 //! Helpers for the conformance tests: locating and loading the vectors in `vectors/`, hex and
-//! base64url, the `openssl` command-line tool as an independent RSA implementation, and a
-//! temporary directory removed on drop.
+//! base64url, the `openssl` command-line tool as an independent RSA implementation, a
+//! temporary directory removed on drop, and a loopback HTTP server ([`http`]).
 //!
 //! Everything here panics with a message naming what failed: these are test helpers, and a
 //! missing vector file or a missing `openssl` must fail the run, never skip it.
@@ -14,6 +14,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64ct::{Base64UrlUnpadded, Encoding};
+
+pub mod http;
 
 /// The `vectors/` folder of this test crate (from `CARGO_MANIFEST_DIR`, so it does not depend
 /// on the working directory).

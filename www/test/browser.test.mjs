@@ -1,13 +1,86 @@
 // The demo page in a real browser: Debian's Chromium driven by playwright-core (pinned in
 // bindings/wasm/js/package.json), against the page served by `cargo xtask demo` on 127.0.0.1.
 // A sample validates on first load; each one-click mutation fails at the right rule with the
-// core's reason; nothing goes to the console or off the machine; screenshots go to
-// target/screenshots/ (git-ignored).
+// core's reason; a table over the four algorithms of the samples (a key pair made in the page
+// and the embedded example key, each sample also checked by node:crypto); nothing goes to the
+// console or off the machine; screenshots go to target/screenshots/ (git-ignored).
 import assert from 'node:assert/strict';
+import { createECDH, createPrivateKey, createPublicKey, verify as cryptoVerify } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { ensureScreenshotDir, launchChromium, startDemoServer } from './support.mjs';
+import { ALGORITHMS } from '../checklist.js';
+import { EXAMPLE_KEYS } from '../demo-key.js';
+import { ensureScreenshotDir, launchChromium, repoRoot, startDemoServer } from './support.mjs';
+
+/**
+ * Whether `token` is signed by the public `jwk` under `alg`, by node:crypto: a verifier
+ * independent of the package, so the page's samples are checked by more than their own
+ * verifier.
+ */
+function independentlyVerified(token, jwk, alg) {
+  const [header, payload, signature] = token.split('.');
+  const key = createPublicKey({ key: jwk, format: 'jwk' });
+  const data = Buffer.from(`${header}.${payload}`);
+  const bytes = Buffer.from(signature, 'base64url');
+  switch (alg) {
+    case 'RS256':
+      return cryptoVerify('sha256', data, key, bytes);
+    case 'PS256':
+      return cryptoVerify('sha256', data, { key, padding: 6 /* RSA_PKCS1_PSS_PADDING */, saltLength: 32 }, bytes);
+    case 'ES256':
+      return cryptoVerify('sha256', data, { key, dsaEncoding: 'ieee-p1363' }, bytes);
+    case 'EdDSA':
+      return cryptoVerify(null, data, key, bytes);
+    default:
+      throw new Error(`no independent check for ${alg}`);
+  }
+}
+
+// The algorithms of the samples: [alg, the key's kty, its crv, what node:crypto names it].
+const SAMPLE_ALGORITHMS = [
+  ['RS256', 'RSA', undefined],
+  ['PS256', 'RSA', undefined],
+  ['ES256', 'EC', 'P-256'],
+  ['EdDSA', 'OKP', 'Ed25519'],
+];
+
+// What each refusal of a sample's algorithm shows, for every algorithm: [mutation, row, reason].
+const ALGORITHM_REFUSALS = [
+  ['tamper', 'signature', 'invalid_signature'],
+  ['alg-mismatch', 'algorithm', 'unsupported_algorithm'],
+  ['alg-none', 'algorithm', 'unsupported_algorithm'],
+  ['alg-hs256', 'algorithm', 'unsupported_algorithm'],
+];
+
+describe('the embedded example keys are the RFCs\' keys', () => {
+  test('RS256/PS256: RFC 7520 §3.4; ES256: RFC 7515 A.3 (d gives x and y, and the appendix JWS verifies); EdDSA: RFC 8037 A.1', () => {
+    const cookbook = JSON.parse(readFileSync(join(repoRoot, 'tests/vectors/rfc/ietf-jose-cookbook/jwk/3_4.rsa_private_key.json'), 'utf8'));
+    for (const alg of ['RS256', 'PS256']) {
+      const { jwk, privatePem } = EXAMPLE_KEYS[alg];
+      assert.deepEqual([jwk.kty, jwk.alg, jwk.n, jwk.e], ['RSA', alg, cookbook.n, cookbook.e]);
+      assert.equal(createPrivateKey(privatePem).export({ format: 'jwk' }).d, cookbook.d);
+    }
+    const ec = EXAMPLE_KEYS.ES256;
+    const { d } = createPrivateKey(ec.privatePem).export({ format: 'jwk' });
+    assert.equal(d, 'jpsQnnGQmL-YBIffH1136cspYG6-0iY7X1fCE9-E9LI');
+    const ecdh = createECDH('prime256v1');
+    ecdh.setPrivateKey(Buffer.from(d, 'base64url'));
+    const point = ecdh.getPublicKey();
+    assert.deepEqual([point.subarray(1, 33).toString('base64url'), point.subarray(33).toString('base64url')], [ec.jwk.x, ec.jwk.y]);
+    // RFC 7515 A.3.1's example JWS.
+    const a3 =
+      'eyJhbGciOiJFUzI1NiJ9.eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ.' +
+      'DtEhU3ljbEg8L38VWAfUAqOyKAM6-Xx-F4GawxaepmXFCgfTjDxw5djxLa8ISlSApmWQxfKTUJqPP3-Kg6NU1Q';
+    assert.ok(independentlyVerified(a3, ec.jwk, 'ES256'));
+    const ed = EXAMPLE_KEYS.EdDSA;
+    const rfc8037 = JSON.parse(readFileSync(join(repoRoot, 'tests/vectors/rfc/rfc8037_A4_eddsa.json'), 'utf8'));
+    assert.equal(createPrivateKey(ed.privatePem).export({ format: 'jwk' }).d, rfc8037.A1_private_jwk.d);
+    assert.equal(createPublicKey(ed.privatePem).export({ format: 'jwk' }).x, ed.jwk.x);
+    assert.equal(ed.jwk.x, rfc8037.A1_private_jwk.x);
+  });
+});
 
 describe('demo page (Chromium)', () => {
   let server;
@@ -50,6 +123,9 @@ describe('demo page (Chromium)', () => {
         text: li.textContent,
       })),
       response: document.getElementById('response').textContent,
+      header: document.getElementById('header').textContent,
+      assertion: document.getElementById('assertion').value,
+      keys: document.getElementById('keys').value,
       decoded: document.getElementById('decoded-label').textContent,
       claims: document.getElementById('claims').textContent,
       keyNote: document.getElementById('key-note').textContent,
@@ -63,6 +139,20 @@ describe('demo page (Chromium)', () => {
 
   async function chooseProfile(profile) {
     await click(`input[name="profile"][value="${profile}"]`);
+  }
+
+  /** Samples signed with `alg` by a key from `source` ("generated" or "embedded"). */
+  async function signWith(alg, source = 'generated') {
+    await page.selectOption('#key-source', source);
+    await page.waitForFunction(() => !document.body.dataset.busy);
+    await page.selectOption('#alg', alg);
+    await page.waitForFunction(
+      ([wanted, from]) =>
+        !document.body.dataset.busy &&
+        document.getElementById('key-note').dataset.source === from &&
+        JSON.parse(document.getElementById('keys').value).keys[0].alg === wanted,
+      [alg, source],
+    );
   }
 
   /** A valid verdict: every row ✓ (the policy asks for jti and a maximum lifetime). */
@@ -197,6 +287,61 @@ describe('demo page (Chromium)', () => {
     assert.match(view.keyNote, /public example key of RFC 7520/);
     await page.selectOption('#key-source', 'generated');
     await page.waitForFunction(() => document.getElementById('key-note').dataset.source === 'generated');
+  });
+
+  for (const [alg, kty, crv] of SAMPLE_ALGORITHMS) {
+    for (const source of ['generated', 'embedded']) {
+      test(`${alg}, ${source} key: a valid sample named ${alg} in the checklist; tampered, re-labelled, none and HS256 refused`, async () => {
+        await chooseProfile('grant');
+        await signWith(alg, source);
+        const view = await shown();
+        assertValid(view);
+        // The key pair is of the algorithm's type, pinned to it by its JWK alg, and the sample
+        // says so in its header; node:crypto verifies it too.
+        const [jwk] = JSON.parse(view.keys).keys;
+        assert.deepEqual([jwk.kty, jwk.crv, jwk.alg, jwk.d], [kty, crv, alg, undefined]);
+        assert.equal(JSON.parse(view.header).alg, alg);
+        assert.ok(independentlyVerified(view.assertion, jwk, alg), 'node:crypto verifies the sample');
+        if (source === 'embedded') assert.match(view.keyNote, /public example key of RFC (7520|7515|8037)/);
+        else assert.match(view.keyNote, new RegExp(`generated in this page for ${alg}`));
+        // The checklist names the algorithm used.
+        const row = (rule) => view.rows.find((r) => r.rule === rule).text;
+        assert.match(row('algorithm'), new RegExp(`^✓Algorithmalg ${alg}: `));
+        assert.ok(row('algorithm').endsWith(`${alg}: the one algorithm of the ${ALGORITHMS[alg].keyType} key that verified it`), row('algorithm'));
+        assert.ok(row('signature').includes(`${alg} (${ALGORITHMS[alg].name}) verifies with the key`), row('signature'));
+        assert.ok(row('signature').includes(`verified: ${ALGORITHMS[alg].name}`), row('signature'));
+        for (const [mutation, rule, reason] of ALGORITHM_REFUSALS) {
+          await click(`[data-mutation="${mutation}"]`);
+          const refused = await shown();
+          assertFailsAt(refused, rule, reason, 400);
+          const failed = refused.rows.find((r) => r.status === 'fail').text;
+          const claimed = JSON.parse(refused.header).alg;
+          if (rule === 'algorithm') {
+            // What was compared: the header's alg and the trusted key's type and alg.
+            assert.notEqual(claimed, alg, mutation);
+            const keyType = { RSA: 'RSA', EC: 'EC P-256', OKP: 'OKP Ed25519' }[kty];
+            assert.ok(failed.includes(`(the header's alg: "${claimed}"; the trusted keys: ${keyType} (alg ${alg}))`), failed);
+          } else {
+            assert.equal(claimed, alg);
+            assert.ok(failed.includes(`${alg} (${ALGORITHMS[alg].name}) verifies with the key`), failed);
+          }
+        }
+      });
+    }
+  }
+
+  test('an RSA key\'s token re-labelled ES256: the algorithm row names both, nothing after it is checked', async () => {
+    await chooseProfile('client');
+    await signWith('RS256');
+    await click('[data-mutation="alg-mismatch"]');
+    const view = await shown();
+    assertFailsAt(view, 'algorithm', 'unsupported_algorithm', 401);
+    assert.equal(JSON.parse(view.header).alg, 'ES256');
+    const failed = view.rows.find((r) => r.status === 'fail').text;
+    assert.ok(failed.includes('alg ES256: exactly one of RS256, PS256, ES256, EdDSA, Ed25519, and the one its key serves'), failed);
+    assert.ok(failed.includes(`(the header's alg: "ES256"; the trusted keys: RSA (alg RS256))`), failed);
+    await page.screenshot({ path: join(ensureScreenshotDir(), 'demo-alg-mismatch.png'), fullPage: true });
+    await chooseProfile('grant');
   });
 
   test('screenshots: desktop and phone width (390 px) without horizontal scrolling', async () => {

@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const repoRoot = resolve(here, '../..');
@@ -17,6 +17,11 @@ export const screenshotDir = join(repoRoot, 'target/screenshots');
 
 /** `require` for the pinned tools of bindings/wasm/js/package.json (playwright-core, wrangler, miniflare). */
 export const requireTool = createRequire(join(jsDir, 'package.json'));
+
+/** `import()` of a pinned ES module tool of bindings/wasm/js/package.json (jose). */
+export function importTool(name) {
+  return import(pathToFileURL(requireTool.resolve(name)).href);
+}
 
 /** No telemetry, no update checks, no fetches, for every tool started here. */
 export const quietEnv = {

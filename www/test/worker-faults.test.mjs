@@ -1,13 +1,17 @@
 // Faults injected into the Worker example (www/worker/) in workerd: the replay store (the
-// Durable Object) throws, answers late or not at all, fails for some records only, and a
-// request body stalls. Each store fault is a Durable Object class of a second Worker
-// ("faults", below) that a Worker running the unchanged bundle binds as its JTI_STORE, so
-// the code under test is exactly what wrangler deploys. The suite runs its tests
-// concurrently: the timeouts overlap, about BODY_READ_TIMEOUT_MS in all.
+// Durable Object) throws, answers late or not at all, fails for some records only; the client
+// registry in D1 (wrangler.toml [env.d1]) throws, answers late, without rows or with rows its
+// table would refuse, or fails after a first read; and a request body stalls. Each store fault
+// is a Durable Object class of a second Worker ("faults", below) that a Worker running the
+// unchanged bundle binds as its JTI_STORE, each D1 fault a wrapped binding ("fake-d1") that
+// it binds as its REGISTRY_DB, so the code under test is exactly what wrangler deploys. The
+// suite runs its tests concurrently: the timeouts overlap, about BODY_READ_TIMEOUT_MS in all.
 import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 
-import { m } from '../../bindings/wasm/js/support/fixtures.mjs';
+import { m, s } from '../../bindings/wasm/js/support/fixtures.mjs';
+import { EXAMPLE_KEYS } from '../demo-key.js';
 import {
   answer,
   assertError,
@@ -23,12 +27,20 @@ import {
   rawRequest,
   resign,
   startMiniflare,
+  workerConfig,
   workerConstant,
 } from './worker-harness.mjs';
 
 const STORE_TIMEOUT_MS = workerConstant('REPLAY_STORE_TIMEOUT_MS');
 const BODY_TIMEOUT_MS = workerConstant('BODY_READ_TIMEOUT_MS');
 const RETRY_AFTER = workerConstant('RETRY_AFTER_SECONDS');
+const REGISTRY_TIMEOUT_MS = workerConstant('REGISTRY_READ_TIMEOUT_MS');
+const MAX_CLIENT_ROWS = workerConstant('MAX_CLIENT_ROWS');
+const MAX_ENTRY_LEN = workerConstant('MAX_ENTRY_LEN');
+/** REGISTRY_TTL_SECONDS of the Worker whose D1 fails after its first read, and how long that
+ *  read takes. */
+const TTL = 5;
+const ONCE_READ_MS = 1500;
 /** How far from a timeout the "just in time" and "too late" cases are (timers on a loaded
  *  2-core machine fire late by tens of ms; this leaves seconds). */
 const MARGIN_MS = 2000;
@@ -87,9 +99,50 @@ export class FlakyStore extends DurableObject {
 export default { fetch: () => new Response('faults', { status: 404 }) };
 `;
 
-/** 503 temporarily_unavailable, RFC 6749-shaped, with Retry-After: never a token. */
-function assertUnavailable(response) {
-  assertError(response, 503, 'temporarily_unavailable', 'the replay store is unavailable; retry later');
+/**
+ * A stand-in for the D1 database of the clients (REGISTRY_DB), as a wrapped binding: the
+ * Worker's `prepare(sql).bind(…).all()` answers as MODE says, with ROWS as the table's rows.
+ * One instance per isolate, so `reads` counts the Worker's reads.
+ */
+const FAKE_D1_SCRIPT = `
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+let reads = 0;
+export default function (env) {
+  const all = async () => {
+    reads += 1;
+    switch (env.MODE) {
+      case 'throws': throw new Error('injected: D1 is down');
+      case 'in-time': await sleep(${REGISTRY_TIMEOUT_MS - MARGIN_MS}); return { results: env.ROWS };
+      case 'late': await sleep(${2 * REGISTRY_TIMEOUT_MS}); return { results: env.ROWS };
+      case 'no-rows': return { success: true, meta: {} };
+      case 'too-many': return { results: Array.from({ length: ${MAX_CLIENT_ROWS + 1} }, (_, i) => ({ client_id: 'c' + i, entry: '{}' })) };
+      // Slow enough that requests arriving meanwhile would start reads of their own.
+      case 'once': if (reads > 1) throw new Error('injected: D1 is down after its first read'); await sleep(${ONCE_READ_MS}); return { results: env.ROWS };
+      default: return { results: env.ROWS };
+    }
+  };
+  return { prepare: () => ({ bind: () => ({ all }) }) };
+}
+`;
+
+/** Rows that the migration's table would refuse (its CHECK) but a database without it, or a
+ *  binding that answers oddly, could hand over: each left out, logged by its client_id. With
+ *  them, in `before`: wrangler.toml's ed25519-client under another row id (ed25519-alias), so
+ *  that client stays unknown. */
+const ODD_ROWS = [
+  { client_id: 'not-json', entry: '{"client_id": "not-json",' },
+  { client_id: 'array', entry: '[{"client_id": "array"}]' },
+  { client_id: 'two-values', entry: '{"client_id": "two-values"} {}' },
+  { client_id: 'breaks-out', entry: '{"client_id": "breaks-out"}], "issuers": [{"issuer": "https://evil.example"' },
+  { client_id: 'not-text', entry: { client_id: 'not-text' } },
+  { client_id: 'too-long', entry: `{"client_id": "too-long", "x": "${'x'.repeat(MAX_ENTRY_LEN)}"}` },
+  { client_id: 42, entry: '{"client_id": 42}' },
+];
+
+/** 503 temporarily_unavailable, RFC 6749-shaped, with Retry-After: never a token. `what`: the
+ *  replay store or the client registry. */
+function assertUnavailable(response, what = 'the replay store') {
+  assertError(response, 503, 'temporarily_unavailable', `${what} is unavailable; retry later`);
   assert.deepEqual(Object.keys(response.body).sort(), ['error', 'error_description']);
   assert.equal(response.headers.get('retry-after'), String(RETRY_AFTER));
 }
@@ -101,6 +154,8 @@ describe('Worker example under faults (workerd through Miniflare)', { concurrenc
   let port;
   /** The core's records for a request under wrangler.toml's registry. */
   let records;
+  /** What the Workers logged (workerd's structured logs). */
+  const logs = [];
 
   before(async () => {
     bundle = bundleWorker();
@@ -108,6 +163,11 @@ describe('Worker example under faults (workerd through Miniflare)', { concurrenc
     records = (body) => reference.verifyTokenRequest(body).replay;
     const faulty = (name, className, useSQLite = false) =>
       bundledWorker(bundle, name, { store: { scriptName: 'faults', className, useSQLite } });
+    // [env.d1] with its REGISTRY_DB standing in: the rows are wrangler.toml's clients.
+    const d1 = { config: workerConfig('d1'), dir: bundle.dir };
+    const rows = bundle.config.vars.REGISTRY.clients.map((client) => ({ client_id: client.client_id, entry: JSON.stringify(client), updated_at: 0 }));
+    const fakeD1 = (name, MODE, { ROWS = rows, bindings = {} } = {}) =>
+      bundledWorker(d1, name, { bindings, registryDb: { scriptName: 'fake-d1', bindings: { MODE, ROWS } } });
     mf = await startMiniflare([
       bundledWorker(bundle, 'token', { directSocket: true }),
       { name: 'faults', modules: true, script: FAULTS_SCRIPT, compatibilityDate: bundle.config.compatibility_date },
@@ -116,9 +176,24 @@ describe('Worker example under faults (workerd through Miniflare)', { concurrenc
       faulty('token-late', 'TooLateStore'),
       faulty('token-confused', 'ConfusedStore'),
       faulty('token-flaky', 'FlakyStore', true),
-    ]);
+      // Wrapped bindings take the compatibility date of the Worker that binds them.
+      { name: 'fake-d1', modules: true, script: FAKE_D1_SCRIPT },
+      ...['throws', 'in-time', 'late', 'no-rows', 'too-many'].map((mode) => fakeD1(`d1-${mode}`, mode)),
+      fakeD1('d1-once', 'once', { bindings: { REGISTRY_TTL_SECONDS: TTL } }),
+      fakeD1('d1-odd-rows', 'rows', {
+        ROWS: rows
+          .filter((row) => row.client_id !== 'ed25519-client')
+          .concat(ODD_ROWS, { client_id: 'ed25519-alias', entry: rows.find((row) => row.client_id === 'ed25519-client').entry }),
+      }),
+    ], {
+      structuredWorkerdLogs: true,
+      handleStructuredLogs: ({ message }) => {
+        logs.push(message);
+      },
+    });
     post = {};
-    for (const name of ['token', 'token-throws', 'token-in-time', 'token-late', 'token-confused', 'token-flaky']) {
+    const d1Workers = ['throws', 'in-time', 'late', 'no-rows', 'too-many', 'once', 'odd-rows'].map((mode) => `d1-${mode}`);
+    for (const name of ['token', 'token-throws', 'token-in-time', 'token-late', 'token-confused', 'token-flaky', ...d1Workers]) {
       post[name] = await poster(mf, name);
     }
     port = Number((await mf.unsafeGetDirectURL('token')).port);
@@ -184,6 +259,58 @@ describe('Worker example under faults (workerd through Miniflare)', { concurrenc
     assertToken(await answer(await flaky(grant(usedGrant))));
     assertError(await answer(await flaky(grantWithClient(clientToken, usedGrant))), 400, 'invalid_grant', /already used/);
     assertError(await answer(await flaky(clientCredentials(clientToken))), 401, 'invalid_client', /already used/);
+  });
+
+  test('D1 throws, answers without rows or with more than MAX_CLIENT_ROWS: 503 temporarily_unavailable with Retry-After, for both uses', async () => {
+    for (const name of ['d1-throws', 'd1-no-rows', 'd1-too-many']) {
+      assertUnavailable(await answer(await post[name](grant())), 'the client registry');
+      assertUnavailable(await answer(await post[name](clientCredentials())), 'the client registry');
+    }
+    assert.ok(logs.some((line) => line.includes('registry: the clients could not be read from D1: injected: D1 is down')), logs.join('\n'));
+  });
+
+  test(`D1 answers just within REGISTRY_READ_TIMEOUT_MS (${REGISTRY_TIMEOUT_MS} ms): 200`, async () => {
+    const started = performance.now();
+    assertToken(await answer(await post['d1-in-time'](clientCredentials())));
+    assert.ok(performance.now() - started >= REGISTRY_TIMEOUT_MS - MARGIN_MS - 50);
+  });
+
+  test('D1 answers after REGISTRY_READ_TIMEOUT_MS: 503 once the timeout passes, not when D1 answers', async () => {
+    const started = performance.now();
+    assertUnavailable(await answer(await post['d1-late'](grant())), 'the client registry');
+    const elapsed = performance.now() - started;
+    assert.ok(elapsed >= REGISTRY_TIMEOUT_MS - 50, `${elapsed} ms`);
+    assert.ok(elapsed < 2 * REGISTRY_TIMEOUT_MS - 500, `${elapsed} ms: waited for D1`);
+  });
+
+  test(`D1 fails after one read: concurrent requests share that read, a fresh copy is served, none older than REGISTRY_TTL_SECONDS (${TTL} s here)`, async () => {
+    const once = post['d1-once'];
+    // Eight at once on a cold isolate, while its read takes ONCE_READ_MS: one read (a second
+    // one would throw).
+    const first = await Promise.all(Array.from({ length: 8 }, () => once(clientCredentials())));
+    // The copy's age counts from its read, which began before `read`.
+    const read = performance.now();
+    for (const response of first) assertToken(await answer(response));
+    // D1 is down now (any read throws); the copy is younger than the TTL: served without it.
+    assertToken(await answer(await once(grant())));
+    // Older than the TTL: read again, which fails: 503, never the older copy; and again.
+    await sleep(TTL * 1000 + 400 - (performance.now() - read));
+    assertUnavailable(await answer(await once(clientCredentials())), 'the client registry');
+    assertUnavailable(await answer(await once(grant())), 'the client registry');
+  });
+
+  test('client rows the table would refuse (not one JSON object, another client_id, not text, too long): each left out and logged, the others served', async () => {
+    const odd = post['d1-odd-rows'];
+    assertToken(await answer(await odd(clientCredentials())));
+    assertToken(await answer(await odd(grant())));
+    // Its entry is in the table under another row id: refused as an unknown client.
+    const key = EXAMPLE_KEYS.EdDSA;
+    const ed25519 = s.signAssertion({ privateKey: key.privatePem, alg: 'EdDSA', kid: key.jwk.kid, issuer: 'ed25519-client', subject: 'ed25519-client', audience: 'https://as.example', lifetime: 120, clientAuth: true });
+    assertError(await answer(await odd(clientCredentials(ed25519))), 401, 'invalid_client', 'client assertion: the iss claim is not a trusted issuer or the client id');
+    for (const id of [...ODD_ROWS.map((row) => row.client_id), 'ed25519-alias']) {
+      const named = typeof id === 'string' ? `client row ${JSON.stringify(id)} ` : 'client row (not text) ';
+      assert.ok(logs.some((line) => line.includes(named) && line.includes('left out')), `a log line for ${id}:\n${logs.join('\n')}`);
+    }
   });
 
   /** A request whose body arrives in two halves, `pause` ms apart (Infinity: never). */

@@ -1,9 +1,9 @@
 // Shared by the Worker tests (worker*.test.mjs): wrangler's reading and deployment bundle of
-// www/worker/wrangler.toml, Miniflare Workers running that bundle, the two parties of its
-// registry with their keys, signed requests, the RFC 6749 answer checks, a raw HTTP/1.1
+// www/worker/wrangler.toml, Miniflare Workers running that bundle, two parties of its registry
+// with their keys, signed requests, the RFC 6749 answer checks, a raw HTTP/1.1
 // client for what fetch() cannot send, and workerd's memory.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { createPrivateKey, sign } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -32,7 +32,8 @@ export const IDP_KEY = {
   jwk: { ...a2.public_jwk, kid: 'rfc7515-a2' },
 };
 
-/** The two parties of wrangler.toml's registry, each with its own key. */
+/** Two parties of wrangler.toml's registry, the RS256 client and the issuer, each with its own key
+ *  (its ES256 and EdDSA clients are worker.test.mjs's, with demo-key.js's EXAMPLE_KEYS). */
 export const PARTIES = {
   client: { id: CLIENT, key: EXAMPLE_KEY },
   issuer: { id: IDP, key: IDP_KEY },
@@ -108,13 +109,28 @@ export function assertError({ status, body }, expectedStatus, error, description
   else if (description) assert.equal(body.error_description, description);
 }
 
+/** wrangler's reading of wrangler.toml, or of its environment `env` (`d1`: the clients in D1). */
+export function workerConfig(env) {
+  const { unstable_readConfig } = requireTool('wrangler');
+  return unstable_readConfig({ config: configPath, ...(env && { env }) }, { hideWarnings: true });
+}
+
+/** Runs the pinned wrangler with `args` in `cwd` (default: the repository root), quietly;
+ *  resolves to its standard output (rejects with its standard error when it fails). */
+export function runWrangler(args, { cwd = repoRoot } = {}) {
+  return new Promise((resolve, reject) => {
+    execFile(wrangler, args, { cwd, env: quietEnv }, (err, stdout, stderr) =>
+      err ? reject(new Error(`wrangler ${args.join(' ')}: ${err.message}\n${stderr}`)) : resolve(stdout),
+    );
+  });
+}
+
 /**
  * wrangler's reading of wrangler.toml and its deployment bundle (`deploy --dry-run`: nothing
  * leaves the machine). `remove()` deletes the bundle.
  */
 export function bundleWorker() {
-  const { unstable_readConfig } = requireTool('wrangler');
-  const config = unstable_readConfig({ config: configPath }, { hideWarnings: true });
+  const config = workerConfig();
   const dir = mkdtempSync(join(tmpdir(), 'rfc7523-worker-'));
   execFileSync(wrangler, ['deploy', '--dry-run', '--outdir', dir, '--config', configPath], {
     cwd: repoRoot,
@@ -125,13 +141,17 @@ export function bundleWorker() {
 }
 
 /**
- * Miniflare options of one Worker running the bundle, as wrangler.toml configures it.
- * `durableObjects`: where JTI_STORE lives, `{ scriptName, className }` of another Worker
+ * Miniflare options of one Worker running the bundle, as wrangler.toml configures it (or
+ * `config`: one of its environments, from `workerConfig`).
+ * `store`: where JTI_STORE lives, `{ scriptName, className }` of another Worker
  * (default: its own JtiStore). `bindings`: vars to override. `directSocket`: its own
  * 127.0.0.1 socket (`mf.unsafeGetDirectURL(name)`), workerd's HTTP server with nothing of
- * Miniflare's in front.
+ * Miniflare's in front. `registryDb` (REGISTRY_DB, the clients in D1): `'d1'`, the config's
+ * D1 database (by its id, so wrangler's `--local --persist-to DIR` commands and a Miniflare with
+ * `d1Persist: DIR/v3/d1` share it), `{ id }` another one, or `{ scriptName, bindings }` a
+ * wrapped binding that stands for it (a fake D1 of the faults tests).
  */
-export function bundledWorker({ config, dir }, name, { store = {}, bindings = {}, directSocket = false } = {}) {
+export function bundledWorker({ config, dir }, name, { store = {}, bindings = {}, directSocket = false, registryDb } = {}) {
   const sqlite = new Set(config.migrations.flatMap((migration) => migration.new_sqlite_classes ?? []));
   const [binding] = config.durable_objects.bindings;
   const className = store.className ?? binding.class_name;
@@ -151,15 +171,24 @@ export function bundledWorker({ config, dir }, name, { store = {}, bindings = {}
       [binding.name]: { className, useSQLite: store.useSQLite ?? sqlite.has(className), ...(store.scriptName && { scriptName: store.scriptName }) },
     },
     ...(directSocket && { unsafeDirectSockets: [{ host: '127.0.0.1', port: 0 }] }),
+    ...(registryDb && registryDbOptions(config, registryDb)),
   };
+}
+
+function registryDbOptions(config, registryDb) {
+  const database = config.d1_databases.find((d1) => d1.binding === 'REGISTRY_DB');
+  assert.ok(database, 'the config binds REGISTRY_DB');
+  if (registryDb.scriptName) return { wrappedBindings: { REGISTRY_DB: registryDb } };
+  return { d1Databases: { REGISTRY_DB: registryDb.id ?? database.preview_database_id ?? database.database_id } };
 }
 
 /**
  * A Miniflare on 127.0.0.1 running `workers`, ready. `storeInRam`: the Durable Objects' SQLite
  * files in a folder on /dev/shm (tmpfs; removed by `dispose`) instead of Miniflare's default
  * temporary folder on disk, so that no request waits for a disk flush of the shared machine.
+ * `options`: more of Miniflare's shared options (`d1Persist`, `handleStructuredLogs`, …).
  */
-export async function startMiniflare(workers, { storeInRam = false } = {}) {
+export async function startMiniflare(workers, { storeInRam = false, ...options } = {}) {
   const { Miniflare } = requireTool('miniflare');
   const persist = storeInRam && existsSync('/dev/shm') ? mkdtempSync('/dev/shm/rfc7523-worker-') : undefined;
   const mf = new Miniflare({
@@ -168,6 +197,7 @@ export async function startMiniflare(workers, { storeInRam = false } = {}) {
     // No sample `request.cf` object from Cloudflare: nothing leaves the machine.
     cf: false,
     ...(persist && { durableObjectsPersist: persist }),
+    ...options,
     workers,
   });
   await mf.ready;

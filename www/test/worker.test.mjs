@@ -3,10 +3,12 @@
 // leaves the machine), then Miniflare (pinned, the same version wrangler uses) runs that bundle
 // as two Workers on 127.0.0.1 that share one Durable Object namespace, the way two isolates of
 // a deployed Worker do: the parties of its registry, each with its own key (the client vs the
-// issuer, both ways), client secrets and the Authorization header refused by the core. Last,
-// `wrangler dev` itself serves the example.
+// issuer, both ways), every algorithm (RS256, PS256, ES256, EdDSA, Ed25519) for clients and
+// issuers, as a table of accepted and refused requests signed by jose, client secrets and the
+// Authorization header refused by the core. Last, `wrangler dev` itself serves the example.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { createHmac, createPrivateKey, generateKeyPairSync, randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -14,8 +16,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import { keyB, m, s } from '../../bindings/wasm/js/support/fixtures.mjs';
-import { EXAMPLE_KEY } from '../demo-key.js';
-import { quietEnv, repoRoot } from './support.mjs';
+import { EXAMPLE_KEY, EXAMPLE_KEYS } from '../demo-key.js';
+import { importTool, quietEnv, repoRoot } from './support.mjs';
 import {
   AS,
   CLIENT,
@@ -49,6 +51,75 @@ const SHARED_REGISTRY = {
   issuers: [{ issuer: SHARED, jwks: { keys: [IDP_KEY.jwk] } }],
 };
 
+// jose (pinned in bindings/wasm/js): an independent signer of the algorithm table's tokens.
+const { SignJWT } = await importTool('jose');
+
+/** The algorithms, each with the node:crypto key type that signs it and the other algorithm
+ *  of the same key type, if any (a valid signature by the party's own key that its
+ *  token_endpoint_auth_signing_alg does not allow). */
+const ALGORITHMS = [
+  ['RS256', ['rsa', { modulusLength: 2048 }], 'PS256'],
+  ['PS256', ['rsa', { modulusLength: 2048 }], 'RS256'],
+  ['ES256', ['ec', { namedCurve: 'P-256' }], null],
+  ['EdDSA', ['ed25519', {}], 'Ed25519'],
+  ['Ed25519', ['ed25519', {}], 'EdDSA'],
+];
+/** An algorithm of another key type than `alg`'s. */
+const OTHER_TYPE = { RS256: 'ES256', PS256: 'EdDSA', ES256: 'RS256', EdDSA: 'ES256', Ed25519: 'PS256' };
+
+/** A party's own key pair: node:crypto's private key and the public JWK (no JWK alg unless given). */
+function partyKey(kid, [type, options], alg) {
+  const { privateKey, publicKey } = generateKeyPairSync(type, options);
+  return { privateKey, jwk: { ...publicKey.export({ format: 'jwk' }), kid, use: 'sig', ...(alg && { alg }) } };
+}
+
+/** Per algorithm a client and a trusted issuer whose token_endpoint_auth_signing_alg is it,
+ *  each with its own key; and two RSA clients without one: one whose key has no JWK alg (so
+ *  RS256, its type's default), one whose JWK alg is PS256. `other`: an algorithm of the same
+ *  key type that the party does not accept. */
+const ALG_PARTIES = ALGORITHMS.flatMap(([alg, keyType, other]) => [
+  { use: 'client', alg, other, id: `c-${alg}`, key: partyKey(`c-${alg}-1`, keyType), signingAlg: alg },
+  { use: 'grant', alg, other, id: `https://${alg.toLowerCase()}.idp.example`, key: partyKey(`i-${alg}-1`, keyType), signingAlg: alg },
+]).concat([
+  { use: 'client', alg: 'RS256', other: 'PS256', id: 'c-rsa-default', key: partyKey('c-rsa-default-1', ALGORITHMS[0][1]) },
+  { use: 'client', alg: 'PS256', other: 'RS256', id: 'c-rsa-jwk-ps256', key: partyKey('c-rsa-jwk-ps256-1', ALGORITHMS[0][1], 'PS256') },
+]);
+const ALG_REGISTRY = {
+  issuer: AS,
+  token_endpoint: `${AS}/token`,
+  clients: ALG_PARTIES.filter((p) => p.use === 'client').map((p) => ({
+    client_id: p.id,
+    token_endpoint_auth_method: 'private_key_jwt',
+    ...(p.signingAlg && { token_endpoint_auth_signing_alg: p.signingAlg }),
+    jwks: { keys: [p.key.jwk] },
+  })),
+  issuers: ALG_PARTIES.filter((p) => p.use === 'grant').map((p) => ({
+    issuer: p.id,
+    token_endpoint_auth_signing_alg: p.signingAlg,
+    jwks: { keys: [p.key.jwk] },
+  })),
+};
+
+/** A token of `party` signed by jose with `alg` and the party's key (and its kid). */
+function joseToken(party, alg) {
+  const now = Math.floor(Date.now() / 1000);
+  const claims = { iss: party.id, sub: party.use === 'client' ? party.id : 'alice', aud: AS, iat: now, exp: now + 120, jti: randomUUID() };
+  return new SignJWT(claims).setProtectedHeader({ alg, kid: party.key.jwk.kid }).sign(party.key.privateKey);
+}
+
+/** `token` with its header's alg replaced, the signature kept (or the one given). */
+function relabelled(token, alg, signature = token.split('.')[2]) {
+  const [header, payload] = token.split('.');
+  const parsed = JSON.parse(Buffer.from(header, 'base64url'));
+  return `${Buffer.from(JSON.stringify({ ...parsed, alg })).toString('base64url')}.${payload}.${signature}`;
+}
+
+/** `token` as HS256 keyed with the party's public JWK text: the classic key confusion. */
+function hs256(token, party) {
+  const input = relabelled(token, 'HS256', '').slice(0, -1);
+  return `${input}.${createHmac('sha256', JSON.stringify(party.key.jwk)).update(input).digest('base64url')}`;
+}
+
 /** The core's error for `body` under `verifier` (fails the test when it accepts). */
 function coreRefusal(verifier, body) {
   try {
@@ -64,6 +135,8 @@ describe('Worker example (workerd through Miniflare, two instances, one Durable 
   let a;
   let b;
   let shared;
+  /** A Worker whose registry is ALG_REGISTRY: a client and an issuer per algorithm. */
+  let algs;
   let bundle;
   /** A registry in Node (wrangler.toml's by default): the core's answer for a request, to
    *  compare the Worker's with. */
@@ -74,10 +147,16 @@ describe('Worker example (workerd through Miniflare, two instances, one Durable 
     const registry = bundle.config.vars.REGISTRY;
     assert.deepEqual(
       [registry.issuer, registry.clients.map((c) => c.client_id), registry.issuers.map((i) => i.issuer)],
-      [AS, [CLIENT], [IDP]],
+      [AS, [CLIENT, 'p256-client', 'ed25519-client'], [IDP]],
     );
-    // Each party with its own key: the client's is the demo page's, the issuer's another.
+    // Each party with its own key: the clients' are the demo page's example keys (RS256,
+    // ES256, EdDSA), the issuer's another.
     assert.deepEqual(registry.clients[0].jwks.keys.map((k) => k.n), [EXAMPLE_KEY.jwk.n]);
+    for (const [i, alg] of [[1, 'ES256'], [2, 'EdDSA']]) {
+      const { kty, crv, x, y, kid } = EXAMPLE_KEYS[alg].jwk;
+      assert.equal(registry.clients[i].token_endpoint_auth_signing_alg, alg);
+      assert.deepEqual(registry.clients[i].jwks.keys, [{ kty, kid, use: 'sig', crv, x, ...(y && { y }) }]);
+    }
     assert.deepEqual(registry.issuers[0].jwks.keys.map((k) => k.n), [IDP_KEY.jwk.n]);
     reference = (doc = registry) => new m.AssertionVerifier({ registry: doc, replay: 'external' });
     // Worker B uses worker A's Durable Object class: one store, two isolates. Worker S: the
@@ -86,10 +165,12 @@ describe('Worker example (workerd through Miniflare, two instances, one Durable 
       bundledWorker(bundle, 'token-a'),
       bundledWorker(bundle, 'token-b', { store: { scriptName: 'token-a' } }),
       bundledWorker(bundle, 'token-shared', { bindings: { REGISTRY: SHARED_REGISTRY } }),
+      bundledWorker(bundle, 'token-algs', { bindings: { REGISTRY: ALG_REGISTRY } }),
     ]);
     a = await poster(mf, 'token-a');
     b = await poster(mf, 'token-b');
     shared = await poster(mf, 'token-shared');
+    algs = await poster(mf, 'token-algs');
   });
 
   after(async () => {
@@ -258,6 +339,67 @@ describe('Worker example (workerd through Miniflare, two instances, one Durable 
       }
     }
     assert.equal(checked, 8);
+  });
+
+  test('every algorithm, for clients and issuers: accepted with the party\'s key and its alg; refused when the alg is not the key\'s or the party\'s', async () => {
+    const request = (party, token) => (party.use === 'client' ? clientCredentials(token) : grant(token));
+    // The documented refusal (README: unsupported_algorithm), per use.
+    const refusedAs = (party) =>
+      party.use === 'client'
+        ? [401, 'invalid_client', 'client assertion: the alg is not one this party\'s keys accept']
+        : [400, 'invalid_grant', 'grant assertion: the alg is not one this party\'s keys accept'];
+    const reference = new m.AssertionVerifier({ registry: ALG_REGISTRY, replay: 'external' });
+    const seen = [];
+    for (const party of ALG_PARTIES) {
+      const label = `${party.use} ${party.id} (${party.alg})`;
+      const token = await joseToken(party, party.alg);
+      assertToken(await answer(await algs(request(party, token))));
+      seen.push(`${party.use} ${party.alg} accepted`);
+      // The same token again: a replay, whatever the algorithm.
+      assert.equal((await answer(await algs(request(party, token)))).status, party.use === 'client' ? 401 : 400, label);
+      // [what, token]: each refused with unsupported_algorithm, before any signature check.
+      const refusals = [
+        [`re-labelled ${OTHER_TYPE[party.alg]} (another key type)`, relabelled(await joseToken(party, party.alg), OTHER_TYPE[party.alg])],
+        ['none', relabelled(await joseToken(party, party.alg), 'none', '')],
+        ['HS256 keyed with the public JWK', hs256(await joseToken(party, party.alg), party)],
+      ];
+      if (party.other) refusals.push([`${party.other}, validly signed by the party's own key`, await joseToken(party, party.other)]);
+      for (const [what, bad] of refusals) {
+        const body = request(party, bad);
+        const expected = coreRefusal(reference, body);
+        assert.equal(expected.reason, 'unsupported_algorithm', `${label}: ${what}`);
+        const [status, error, description] = refusedAs(party);
+        assert.equal(JSON.parse(expected.body).error_description, description);
+        assertError(await answer(await algs(body)), status, error, description);
+        seen.push(`${party.use} ${party.alg} refused: ${what}`);
+      }
+    }
+    // Every algorithm × both uses accepted, and refused at least three ways (four where the key
+    // type has another algorithm).
+    for (const [alg, , other] of ALGORITHMS) {
+      for (const use of ['client', 'grant']) {
+        assert.ok(seen.includes(`${use} ${alg} accepted`), `${use} ${alg}`);
+        assert.ok(seen.filter((row) => row.startsWith(`${use} ${alg} refused`)).length >= (other ? 4 : 3), `${use} ${alg} refusals`);
+      }
+    }
+  });
+
+  test('wrangler.toml\'s ES256 and EdDSA clients: the demo page\'s example keys sign client assertions it accepts, only with their alg', async () => {
+    for (const [clientId, alg] of [['p256-client', 'ES256'], ['ed25519-client', 'EdDSA']]) {
+      const key = EXAMPLE_KEYS[alg];
+      const sign = (signedAlg) =>
+        s.signAssertion({ privateKey: key.privatePem, alg: signedAlg, kid: key.jwk.kid, issuer: clientId, subject: clientId, audience: AS, lifetime: 120, clientAuth: true });
+      // Signed as the page signs them (the package's signAssertion), and by jose.
+      assertToken(await answer(await a(clientCredentials(sign(alg)))));
+      const party = { use: 'client', id: clientId, key: { jwk: key.jwk, privateKey: createPrivateKey(key.privatePem) } };
+      assertToken(await answer(await b(clientCredentials(await joseToken(party, alg)))));
+      // Another alg: RS256 re-labelled; for the Ed25519 key also Ed25519, validly signed by it.
+      const refused = [relabelled(await joseToken(party, alg), 'RS256')];
+      if (alg === 'EdDSA') refused.push(sign('Ed25519'));
+      for (const token of refused) {
+        assertError(await answer(await a(clientCredentials(token))), 401, 'invalid_client', 'client assertion: the alg is not one this party\'s keys accept');
+      }
+    }
   });
 
   test('client_secret and the Authorization header: 401 invalid_client from the core, a fixed WWW-Authenticate', async () => {

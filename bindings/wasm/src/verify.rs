@@ -8,7 +8,7 @@ use std::rc::Rc;
 use js_sys::{Array, Function, Object, Promise, Reflect, JSON};
 use rfc7523::limits::MAX_LIFETIME_SETTING;
 use rfc7523::profile::DEFAULT_MAX_LIFETIME;
-use rfc7523::registry::{RegisteredParty, Registry};
+use rfc7523::registry::{RegisteredParty, Registry, RegistryProblem};
 use rfc7523::token_request::{OtherClientAuthentication, TokenError};
 use rfc7523::{
     Algorithm, Algorithms, BoxedReplayStore, Checks, ClaimString, ClientAuthProfile, DecodeBuffer,
@@ -1253,6 +1253,7 @@ impl Shared {
                 .then_some(ClientAuthProfile {
                     clients: &clients,
                     issuer,
+                    token_endpoint: None,
                 }),
         };
         let mut store = StoreAdapter {
@@ -1275,7 +1276,15 @@ fn load_registry(value: &JsValue) -> Result<Registry, JsValue> {
         value,
         "registry must be the registry document: an object or JSON text",
     )?;
-    Registry::from_json(&text).map_err(|e| type_error(&format!("registry: {e}")))
+    Registry::from_json(&text).map_err(|e| {
+        // The RS256-only module names the module that verifies the party's algorithm.
+        let hint = match e.problem() {
+            RegistryProblem::AlgorithmNotBuiltIn(_)
+            | RegistryProblem::Key(rfc7523::KeyError::NotBuiltIn(_)) => NOT_BUILT_IN,
+            _ => "",
+        };
+        type_error(&format!("registry: {e}{hint}"))
+    })
 }
 
 /// The one party of the `keys` form: one trusted issuer (`issuer`) or one client

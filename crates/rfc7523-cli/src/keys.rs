@@ -12,16 +12,29 @@ use rfc7523::KeySet;
 use crate::input::{read_bounded, Body};
 use crate::Fatal;
 
-/// Reads every `--keys` file (a JWK Set, a JWK, an SPKI `PUBLIC KEY` PEM or a PKCS#1
-/// `RSA PUBLIC KEY` PEM, detected from the content) into one set of at most
-/// [`MAX_JWKS_KEYS`](rfc7523::limits::MAX_JWKS_KEYS) keys.
+/// Reads every `--keys` file (a JWK Set, a JWK, an X.509 map, an SPKI `PUBLIC KEY` PEM, a
+/// PKCS#1 `RSA PUBLIC KEY` PEM or a `CERTIFICATE` PEM, detected from the content) into one set
+/// of at most [`MAX_JWKS_KEYS`](rfc7523::limits::MAX_JWKS_KEYS) keys.
 pub fn load_public(paths: &[PathBuf]) -> Result<Box<KeySet>, Fatal> {
     let mut merged: Box<KeySet> = Box::default();
     for path in paths {
-        let text = read_text(path, MAX_KEY_TEXT_LEN)?;
-        merged.load_text(&text).map_err(|e| Fatal::file(path, e))?;
+        load_into(&mut merged, path)?;
     }
     Ok(merged)
+}
+
+/// The keys of one file (`rfc7523 keys`).
+pub fn load_one(path: &Path) -> Result<Box<KeySet>, Fatal> {
+    let mut set: Box<KeySet> = Box::default();
+    load_into(&mut set, path)?;
+    Ok(set)
+}
+
+/// Adds a file's keys to `set`; a refusal names the file (and an X.509 map's member).
+fn load_into(set: &mut KeySet, path: &Path) -> Result<(), Fatal> {
+    let text = read_text(path, MAX_KEY_TEXT_LEN)?;
+    set.load_text_detailed(&text)
+        .map_err(|e| Fatal::file(path, e))
 }
 
 /// Reads the private key of `sign`: a PKCS#8 `PRIVATE KEY` (RSA, P-256, Ed25519) or PKCS#1

@@ -5,16 +5,21 @@
 //! - `token-request`: judge an `application/x-www-form-urlencoded` token request body.
 //! - `sign`: sign an assertion (client side).
 //! - `inspect`: decode a token without verifying it.
+//! - `keys`: what key files hold, one JSON line per key (certificate validity included).
 //!
 //! Exit status: 0 when everything judged is valid, 1 when something is invalid, 2 for usage
-//! or configuration errors (one line on standard error, `rfc7523: <message>`).
+//! or configuration errors (one line on standard error, `rfc7523: <message>`), 3 when nothing
+//! was invalid but something could not be judged because its party's fetched keys could not
+//! be had (`keys_unavailable`: an outage; retry later).
 
 mod input;
 mod inspect;
 mod keys;
+mod keys_command;
 mod output;
 mod parallel;
 mod registry;
+mod remote;
 mod replay;
 mod sign;
 mod token_request;
@@ -31,7 +36,7 @@ use clap::parser::ValueSource;
 use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use rfc7523::limits::{MAX_LEEWAY_SETTING, MAX_LIFETIME_SETTING};
 use rfc7523::profile::{DEFAULT_LEEWAY, DEFAULT_MAX_LIFETIME};
-use rfc7523::{Algorithm, Algorithms, Checks, Policy, Registry, Subjects, TypRule};
+use rfc7523::{Algorithm, Algorithms, Checks, Compat, Policy, Registry, Subjects, TypRule};
 
 use crate::replay::DEFAULT_REPLAY_CAPACITY;
 
@@ -41,6 +46,10 @@ const EXIT_VALID: u8 = 0;
 const EXIT_INVALID: u8 = 1;
 /// Usage or configuration error: bad flags, an unusable key file, no input.
 const EXIT_USAGE: u8 = 2;
+/// Nothing was invalid, but at least one token (or the request) could not be judged: its
+/// party's keys are fetched and none could be had (`keys_unavailable`). An outage, not a bad
+/// assertion: worth retrying after the `retry_after` of its line.
+const EXIT_UNAVAILABLE: u8 = 3;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -60,8 +69,10 @@ Examples:
   rfc7523 inspect \"$ASSERTION\"
 
 Parties: a registry file (--registry) names this server's issuer identifier, its clients and
-its trusted issuers, each with its own keys and policy; --keys serves exactly one party.
-Exit status: 0 valid, 1 invalid, 2 usage or configuration error (one line on standard error)."
+its trusted issuers, each with its own keys and policy (inline, or fetched from a jwks_uri or
+through an issuer's discovery document); --keys serves exactly one party.
+Exit status: 0 valid, 1 invalid, 2 usage or configuration error (one line on standard error),
+3 keys_unavailable (a party's fetched keys could not be had; nothing invalid)."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -80,6 +91,9 @@ enum Command {
     Sign(sign::SignArgs),
     /// Decode a token's header and claims WITHOUT verifying anything (debugging only).
     Inspect(inspect::InspectArgs),
+    /// List the keys of key files (JWK Set, JWK, X.509 map, PEM) as the verifier reads them,
+    /// one JSON line per key, with certificate validity.
+    Keys(keys_command::KeysArgs),
 }
 
 /// The parties and their policy, shared by `verify` and `token-request`: a registry, or the
@@ -314,6 +328,8 @@ impl PartyArgs {
                 Subjects::OneOf(subjects)
             },
             algorithms: self.algorithms(),
+            // Compatibility relaxations are per party, in a registry (`compat`).
+            compat: Compat::default(),
         }
     }
 
@@ -437,7 +453,7 @@ fn main() -> ExitCode {
                     ExitCode::from(EXIT_VALID)
                 }
                 ClapErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => report(&Fatal::usage(
-                    "a command is required: verify, token-request, sign or inspect (see --help)",
+                    "a command is required: verify, token-request, sign, inspect or keys (see --help)",
                 )),
                 _ => report(&Fatal::usage(clap_message(&e.render().to_string()))),
             };
@@ -448,6 +464,7 @@ fn main() -> ExitCode {
         Command::TokenRequest(args) => token_request::run(args),
         Command::Sign(args) => sign::run(args),
         Command::Inspect(args) => inspect::run(args),
+        Command::Keys(args) => keys_command::run(args),
     };
     match result {
         Ok(code) => code,
@@ -463,7 +480,7 @@ fn parse() -> Result<Cli, clap::Error> {
         match &mut cli.command {
             Command::Verify(args) => args.policy.note_party_flags(sub),
             Command::TokenRequest(args) => args.policy.note_party_flags(sub),
-            Command::Sign(_) | Command::Inspect(_) => {}
+            Command::Sign(_) | Command::Inspect(_) | Command::Keys(_) => {}
         }
     }
     Ok(cli)

@@ -7,11 +7,12 @@
 
 use std::io::{self, Write};
 
-use rfc7523::{Error, TokenError, Use};
+use rfc7523::{Error, Relaxations, TokenError, Use};
 use serde::Serialize;
 use serde_json::value::RawValue;
 
-/// `{"valid":true,"header":{...},"claims":{...}}`
+/// `{"valid":true,"header":{...},"claims":{...}}`, with `"compat":[...]` when the assertion
+/// relied on a party's compatibility relaxation.
 #[derive(Debug, Serialize)]
 pub struct Valid {
     /// Always `true`.
@@ -20,9 +21,18 @@ pub struct Valid {
     pub header: Box<RawValue>,
     /// The verified claims set.
     pub claims: Box<RawValue>,
+    /// The compatibility relaxations it relied on (`rfc7523::compat`); absent when none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub compat: Vec<&'static str>,
 }
 
-/// `{"valid":false,"reason":"...","error":"invalid_grant|invalid_client","description":"..."}`
+/// The names of `relaxations`, in reporting order.
+pub fn compat_names(relaxations: Relaxations) -> Vec<&'static str> {
+    relaxations.iter().map(|r| r.as_str()).collect()
+}
+
+/// `{"valid":false,"reason":"...","error":"invalid_grant|invalid_client","description":"..."}`,
+/// with `"retry_after":N` for `keys_unavailable` (`error` `temporarily_unavailable`).
 #[derive(Debug, Serialize)]
 pub struct Invalid {
     /// Always `false`.
@@ -33,6 +43,10 @@ pub struct Invalid {
     pub error: &'static str,
     /// The core's description (never attacker text).
     pub description: String,
+    /// `keys_unavailable`: seconds until the party's keys are fetched again (what a token
+    /// endpoint sends as `Retry-After`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<u64>,
 }
 
 impl Invalid {
@@ -43,6 +57,7 @@ impl Invalid {
             reason: error.reason().as_str(),
             error: error.oauth_error(use_).code(),
             description: error.to_string(),
+            retry_after: error.retry_after(),
         }
     }
 }
@@ -63,6 +78,9 @@ pub struct Accepted<'a> {
     /// a method the caller verifies).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub claims: Option<Box<RawValue>>,
+    /// The compatibility relaxations that assertion relied on; absent when none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub compat: Vec<&'static str>,
     /// How the client authenticated: `none`, `client_assertion`, or `client_secret` /
     /// `authorization_header`, which the caller must verify.
     pub client_authentication: &'static str,
@@ -70,13 +88,18 @@ pub struct Accepted<'a> {
     /// grant's `claims` in a request that has both).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_claims: Option<Box<RawValue>>,
+    /// The compatibility relaxations the client assertion relied on (beside a grant's
+    /// `compat`); absent when none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub client_compat: Vec<&'static str>,
     /// The request's `client_id` parameter, when it had one: the client whose `client_secret`
     /// or `Authorization` credential the caller must verify.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_id: Option<&'a str>,
 }
 
-/// `{"ok":false,"status":400|401,"error":"...","error_description":"...","reason":"..."}`
+/// `{"ok":false,"status":400|401|503,"error":"...","error_description":"...","reason":"..."}`,
+/// with `"retry_after":N` for `keys_unavailable`.
 #[derive(Debug, Serialize)]
 pub struct Refused {
     /// Always `false`.
@@ -91,6 +114,9 @@ pub struct Refused {
     /// method this endpoint does not verify (`unsupported_client_authentication`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<&'static str>,
+    /// The HTTP `Retry-After` (seconds), for `keys_unavailable` (status 503).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<u64>,
 }
 
 impl Refused {
@@ -106,6 +132,7 @@ impl Refused {
                 TokenError::UnsupportedClientAuthentication => Some(error.reason().as_str()),
                 _ => error.assertion_error().map(|e| e.reason().as_str()),
             },
+            retry_after: response.retry_after(),
         }
     }
 }

@@ -4,17 +4,23 @@ use std::io::{self, Write};
 use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
-use rfc7523::form::FormError;
+use rfc7523::form::{FormError, TokenParams};
 use rfc7523::limits::MAX_FORM_BODY_LEN;
+use rfc7523::registry::PartyKind;
+use rfc7523::remote_keys::{Need, Unavailable};
 use rfc7523::token_request::RequestProblem;
 use rfc7523::{
-    ClientAuthProfile, GrantProfile, KeyLookup, OtherClientAuthentication, Party, TokenBuffers,
-    TokenEndpoint, TokenError, TokenOutcome, ValidatedAssertion,
+    ClientAuthProfile, Error, GrantProfile, KeyLookup, OtherClientAuthentication, Party,
+    ReplayEntry, ReplayError, ReplayStore, TokenBuffers, TokenEndpoint, TokenError, TokenOutcome,
+    ValidatedAssertion,
 };
 
 use crate::input::{read_bounded, Body};
-use crate::output::{empty_object, json_or_string, write_line, Accepted, Refused};
-use crate::{keys, now, Fatal, OneParty, PolicyArgs, Source, EXIT_INVALID, EXIT_VALID};
+use crate::output::{compat_names, empty_object, json_or_string, write_line, Accepted, Refused};
+use crate::remote::{self, Ensured, Shared};
+use crate::{
+    keys, now, Fatal, OneParty, PolicyArgs, Source, EXIT_INVALID, EXIT_UNAVAILABLE, EXIT_VALID,
+};
 
 #[derive(Debug, Args)]
 #[command(after_help = "\
@@ -35,6 +41,7 @@ Examples:
 Output, one line:
   {\"ok\":true,\"use\":\"grant\",\"grant_type\":\"...\",\"claims\":{...},\"client_authentication\":\"client_assertion\",\"client_claims\":{...}}
   {\"ok\":false,\"status\":401,\"error\":\"invalid_client\",\"error_description\":\"...\",\"reason\":\"expired\"}
+  {\"ok\":false,\"status\":503,\"error\":\"temporarily_unavailable\",...,\"reason\":\"keys_unavailable\",\"retry_after\":30}
 \"claims\": the grant's, else the client assertion's (absent when no assertion was judged).
 \"client_authentication\": none, client_assertion, or (with --other-client-auth
 verified-by-caller) client_secret or authorization_header, which the caller must verify.
@@ -44,7 +51,9 @@ verified-by-caller) client_secret or authorization_header, which the caller must
 Parties: --registry FILE (any number of clients and issuers), or --keys for exactly one:
 one --issuer (and --subject) accepts its jwt-bearer grants, or one --client-id (and
 --require-typ) its client assertions. Defaults: jti required, lifetime at most 3600 s.
-Exit status: 0 accepted, 1 refused, 2 usage or configuration error.")]
+Remote key sets (jwks_uri, discovery) of the request's parties are fetched first.
+Exit status: 0 accepted, 1 refused, 2 usage or configuration error, 3 refused
+keys_unavailable (503: a party's keys could not be fetched; retry after retry_after).")]
 pub struct TokenRequestArgs {
     /// The request carried an HTTP Authorization header (its value is not needed: it is
     /// another client authentication method, refused unless --other-client-auth
@@ -85,8 +94,7 @@ pub fn run(args: &TokenRequestArgs) -> Result<ExitCode, Fatal> {
     };
     let flags = match args.policy.source()? {
         Source::Registry(registry) => {
-            return registry
-                .with_token_endpoint(other_client_auth, |endpoint| respond(endpoint, args))
+            return respond_registry(&Shared::new(registry), other_client_auth, args);
         }
         Source::Flags(flags) => flags,
     };
@@ -115,6 +123,7 @@ pub fn run(args: &TokenRequestArgs) -> Result<ExitCode, Fatal> {
                 client_auth: Some(ClientAuthProfile {
                     clients: &clients[..],
                     issuer: audiences.first().copied().unwrap_or_default(),
+                    token_endpoint: None,
                 }),
                 other_client_auth,
             };
@@ -122,6 +131,32 @@ pub fn run(args: &TokenRequestArgs) -> Result<ExitCode, Fatal> {
         }
     }
 }
+
+/// The request body (argument, or standard input up to the bound), without a final line
+/// ending; `None` when it is longer than the bound.
+fn read_body(args: &TokenRequestArgs) -> Result<Option<Vec<u8>>, Fatal> {
+    let body = match &args.body {
+        Some(body) => Body::Complete(body.clone().into_bytes()),
+        // Room for a final CRLF after a body at the limit.
+        None => {
+            read_bounded(io::stdin().lock(), MAX_FORM_BODY_LEN + 2).map_err(|e| Fatal::input(&e))?
+        }
+    };
+    Ok(match body {
+        Body::Complete(mut bytes) => {
+            let end = bytes
+                .iter()
+                .rposition(|b| !matches!(b, b'\n' | b'\r'))
+                .map_or(0, |last| last + 1);
+            bytes.truncate(end);
+            Some(bytes)
+        }
+        Body::TooLong => None,
+    })
+}
+
+const BODY_TOO_LONG: TokenError =
+    TokenError::InvalidRequest(RequestProblem::Form(FormError::BodyTooLong));
 
 /// Reads the body, judges it with `endpoint` and prints the one line.
 fn respond<G: KeyLookup + ?Sized, C: KeyLookup + ?Sized>(
@@ -132,35 +167,30 @@ fn respond<G: KeyLookup + ?Sized, C: KeyLookup + ?Sized>(
     // Opened first: a store that cannot be used stops the run before the input is read. A
     // request holds at most two assertions.
     let mut replay = policy.replay_store(2)?;
-    let mut body = match &args.body {
-        Some(body) => Body::Complete(body.clone().into_bytes()),
-        // Room for a final CRLF after a body at the limit.
-        None => {
-            read_bounded(io::stdin().lock(), MAX_FORM_BODY_LEN + 2).map_err(|e| Fatal::input(&e))?
-        }
-    };
+    let body = read_body(args)?;
+    judge_and_print(endpoint, args, body, now(policy.now), &mut replay, |e| e)
+}
+
+/// Judges `body` with `endpoint` (`word` adds what the core cannot know to a refusal) and
+/// prints the one line.
+fn judge_and_print<G: KeyLookup + ?Sized, C: KeyLookup + ?Sized, R: ReplayStore + ?Sized>(
+    endpoint: &TokenEndpoint<'_, G, C>,
+    args: &TokenRequestArgs,
+    body: Option<Vec<u8>>,
+    now: u64,
+    replay: &mut R,
+    word: impl FnOnce(TokenError) -> TokenError,
+) -> Result<ExitCode, Fatal> {
     // The body is percent-decoded in place and the assertions decoded into `buffers`: the
     // outcome borrows both.
     let mut buffers = Box::new(TokenBuffers::new());
+    let mut body = body;
     let result = match &mut body {
-        Body::Complete(bytes) => {
-            let end = bytes
-                .iter()
-                .rposition(|b| !matches!(b, b'\n' | b'\r'))
-                .map_or(0, |last| last + 1);
-            endpoint.handle_request(
-                bytes.get_mut(..end).unwrap_or_default(),
-                args.authorization_header,
-                now(policy.now),
-                &mut replay,
-                &mut buffers,
-            )
-        }
-        Body::TooLong => Err(TokenError::InvalidRequest(RequestProblem::Form(
-            FormError::BodyTooLong,
-        ))),
+        Some(bytes) => endpoint
+            .handle_request(bytes, args.authorization_header, now, replay, &mut buffers)
+            .map_err(word),
+        None => Err(BODY_TOO_LONG),
     };
-
     let mut out = io::stdout().lock();
     let written = match &result {
         Ok(outcome) => write_line(&mut out, &accepted(outcome)),
@@ -169,11 +199,107 @@ fn respond<G: KeyLookup + ?Sized, C: KeyLookup + ?Sized>(
     written
         .and_then(|()| out.flush())
         .map_err(|e| Fatal::output(&e))?;
-    Ok(ExitCode::from(if result.is_ok() {
-        EXIT_VALID
-    } else {
-        EXIT_INVALID
+    Ok(ExitCode::from(match &result {
+        Ok(_) => EXIT_VALID,
+        Err(e) if e.reason() == rfc7523::Reason::KeysUnavailable => EXIT_UNAVAILABLE,
+        Err(_) => EXIT_INVALID,
     }))
+}
+
+/// A registry's token endpoint, the remote key sets of the request's two parties made ready
+/// first: fetched when absent or stale; refetched once when an assertion's `kid` names none of
+/// its party's keys (found by a trial run with a store that records nothing, so that the
+/// request is judged, replay included, exactly once and as the core judges it).
+fn respond_registry(
+    shared: &Shared,
+    other_client_auth: OtherClientAuthentication,
+    args: &TokenRequestArgs,
+) -> Result<ExitCode, Fatal> {
+    let mut replay = args.policy.replay_store(2)?;
+    let body = read_body(args)?;
+    let now = now(args.policy.now);
+    let targets = body
+        .as_deref()
+        .map(|b| targets(shared, b))
+        .unwrap_or_default();
+    let mut unavailable: [Option<Unavailable>; 2] = [None, None];
+    for (slot, target) in targets.iter().enumerate() {
+        if let Some((kind, id)) = target {
+            if let Ensured::Unavailable(u) = shared.ensure(*kind, id, now, Need::Keys) {
+                unavailable[slot] = Some(u);
+            }
+        }
+    }
+    if let (Some(bytes), true) = (&body, targets.iter().any(Option::is_some)) {
+        // Each party refetched at most once.
+        let mut refetched = [false, false];
+        loop {
+            let trial = shared
+                .read()
+                .with_token_endpoint(other_client_auth, |endpoint| {
+                    let mut copy = bytes.clone();
+                    let mut buffers = Box::new(TokenBuffers::new());
+                    endpoint
+                        .handle_request(
+                            &mut copy,
+                            args.authorization_header,
+                            now,
+                            &mut TrialStore,
+                            &mut buffers,
+                        )
+                        .err()
+                });
+            let slot = match trial {
+                Some(TokenError::Client(Error::UnknownRemoteKey)) => 0,
+                Some(TokenError::Grant(Error::UnknownRemoteKey)) => 1,
+                _ => break,
+            };
+            let (Some(Some((kind, id))), false) = (targets.get(slot), refetched[slot]) else {
+                break;
+            };
+            refetched[slot] = true;
+            if let Ensured::Unavailable(u) = shared.ensure(*kind, id, now, Need::UnknownKey) {
+                unavailable[slot] = Some(u);
+            }
+        }
+    }
+    let registry = shared.read();
+    registry.with_token_endpoint(other_client_auth, |endpoint| {
+        judge_and_print(endpoint, args, body, now, &mut replay, |e| match e {
+            TokenError::Client(e) => {
+                TokenError::Client(remote::with_retry_after(e, unavailable[0]))
+            }
+            TokenError::Grant(e) => TokenError::Grant(remote::with_retry_after(e, unavailable[1])),
+            e => e,
+        })
+    })
+}
+
+/// The remote parties a request's assertions name: the client assertion's `iss` among the
+/// clients, the grant's among the issuers (read from a copy: the body is decoded in place).
+fn targets(shared: &Shared, body: &[u8]) -> [Option<(PartyKind, String)>; 2] {
+    let mut copy = body.to_vec();
+    let Ok(params) = TokenParams::parse(&mut copy) else {
+        return [None, None];
+    };
+    let of = |kind: PartyKind, token: Option<&str>| {
+        token
+            .and_then(|token| shared.target(kind, token))
+            .map(|id| (kind, id))
+    };
+    [
+        of(PartyKind::Client, params.client_assertion),
+        of(PartyKind::Issuer, params.assertion),
+    ]
+}
+
+/// A replay store for trial runs: accepts every entry and keeps none.
+struct TrialStore;
+
+impl ReplayStore for TrialStore {
+    fn check_and_insert(&mut self, _: ReplayEntry, _: u64) -> Result<(), ReplayError> {
+        Ok(())
+    }
 }
 
 fn accepted<'r>(outcome: &TokenOutcome<'r>) -> Accepted<'r> {
@@ -188,8 +314,14 @@ fn accepted<'r>(outcome: &TokenOutcome<'r>) -> Accepted<'r> {
         use_: outcome.use_().as_str(),
         grant_type: outcome.grant_type(),
         claims: outcome.primary().map(claims_of),
+        compat: outcome
+            .primary()
+            .map_or_else(Vec::new, |valid| compat_names(valid.compat())),
         client_authentication: outcome.client_authentication().as_str(),
         client_claims: outcome.client().map(claims_of),
+        client_compat: outcome
+            .client()
+            .map_or_else(Vec::new, |valid| compat_names(valid.compat())),
         client_id: outcome.client_id(),
     }
 }

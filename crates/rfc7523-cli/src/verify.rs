@@ -6,15 +6,20 @@ use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
 use rfc7523::limits::MAX_TOKEN_LEN;
+use rfc7523::registry::{PartyKind, Registry};
+use rfc7523::remote_keys::Need;
 use rfc7523::{
     ClientAuthProfile, DecodeBuffer, Error, GrantProfile, KeyLookup, Limit, Party, ReplayEntry,
     ReplayError, ReplayStore, Use, ValidatedAssertion,
 };
 
 use crate::input::{token_text, Line, LineReader};
-use crate::output::{json_or_string, write_line, Invalid, Valid};
+use crate::output::{compat_names, json_or_string, write_line, Invalid, Valid};
 use crate::parallel::{self, Item};
-use crate::{keys, now, Fatal, OneParty, PolicyArgs, Source, EXIT_INVALID, EXIT_VALID};
+use crate::remote::{self, Ensured, Shared};
+use crate::{
+    keys, now, Fatal, OneParty, PolicyArgs, Source, EXIT_INVALID, EXIT_UNAVAILABLE, EXIT_VALID,
+};
 
 /// The most `--jobs`.
 const MAX_JOBS: u64 = 256;
@@ -40,12 +45,17 @@ Examples:
 Output, one line per token:
   {\"valid\":true,\"header\":{...},\"claims\":{...}}
   {\"valid\":false,\"reason\":\"expired\",\"error\":\"invalid_grant\",\"description\":\"...\"}
+  {\"valid\":false,\"reason\":\"keys_unavailable\",\"error\":\"temporarily_unavailable\",...,\"retry_after\":30}
 
 Parties: --registry FILE (any number of clients and issuers), or --keys for exactly one:
 one --issuer (and --subject) for grants, or one --client-id (and --require-typ) for client
 authentication. With --registry, --use says which use; it may be left out when the
 registry has only issuers or only clients. Defaults: jti required, lifetime at most 3600 s.
-Exit status: 0 every token valid, 1 any token invalid, 2 usage or configuration error.")]
+Remote key sets (a registry's jwks_uri, an issuer's discovery) are fetched when a token
+names their party, at most once per 30 s per URL, cached for the run; a fetch that fails is
+one line on standard error, and the party's tokens are keys_unavailable until keys are had.
+Exit status: 0 every token valid, 1 any token invalid, 2 usage or configuration error,
+3 none invalid but some keys_unavailable (an outage: retry after retry_after).")]
 pub struct VerifyArgs {
     /// With --registry: judge the tokens as grants (its issuers) or as client assertions (its
     /// clients). Required when the registry has both.
@@ -95,11 +105,11 @@ impl<L: KeyLookup + ?Sized> Verifier<'_, L> {
     }
 
     /// Validates `token`, decoded into `buffer` (which the result borrows).
-    fn validate<'b>(
+    fn validate<'b, R: ReplayStore + ?Sized>(
         &self,
         token: &str,
         now: u64,
-        replay: &mut impl ReplayStore,
+        replay: &mut R,
         buffer: &'b mut DecodeBuffer,
     ) -> Result<ValidatedAssertion<'b>, Error> {
         match self {
@@ -109,33 +119,162 @@ impl<L: KeyLookup + ?Sized> Verifier<'_, L> {
     }
 }
 
+/// What judges one token: a profile over fixed parties, or a registry whose remote key sets
+/// are fetched as its tokens need them.
+trait Judge: Sync {
+    /// The use every token of the run is judged as.
+    fn use_(&self) -> Use;
+
+    /// `token` validated at `now` with `replay`, as its output line.
+    fn judge<R: ReplayStore + ?Sized>(
+        &self,
+        token: &str,
+        now: u64,
+        replay: &mut R,
+        buffer: &mut DecodeBuffer,
+    ) -> Answer;
+}
+
+impl<L: KeyLookup + Sync + ?Sized> Judge for Verifier<'_, L> {
+    fn use_(&self) -> Use {
+        Verifier::use_(self)
+    }
+
+    fn judge<R: ReplayStore + ?Sized>(
+        &self,
+        token: &str,
+        now: u64,
+        replay: &mut R,
+        buffer: &mut DecodeBuffer,
+    ) -> Answer {
+        answer(self.use_(), self.validate(token, now, replay, buffer))
+    }
+}
+
+/// A registry's parties of one use, their remote key sets made ready before each validation:
+/// fetched when absent or stale, refetched once (within the cooldown) when a `kid` names none
+/// of them (the core's `UnknownRemoteKey`), and `keys_unavailable` given its `Retry-After`.
+struct RegistryJudge<'a> {
+    shared: &'a Shared,
+    use_: Use,
+}
+
+/// What one validation against the registry asks for.
+enum Outcome {
+    Answer(Answer),
+    /// `UnknownRemoteKey`: refetch, then validate again.
+    Refetch,
+}
+
+impl Judge for RegistryJudge<'_> {
+    fn use_(&self) -> Use {
+        self.use_
+    }
+
+    fn judge<R: ReplayStore + ?Sized>(
+        &self,
+        token: &str,
+        now: u64,
+        replay: &mut R,
+        buffer: &mut DecodeBuffer,
+    ) -> Answer {
+        let kind = PartyKind::of_use(self.use_);
+        let target = self.shared.target(kind, token);
+        let mut unavailable = None;
+        if let Some(id) = &target {
+            if let Ensured::Unavailable(u) = self.shared.ensure(kind, id, now, Need::Keys) {
+                unavailable = Some(u);
+            }
+        }
+        let mut refetched = false;
+        loop {
+            // The read lock is released before any fetch (`ensure` installs under the write
+            // lock).
+            let outcome = self.validate(token, now, replay, buffer, |e| match e {
+                Error::UnknownRemoteKey if !refetched && target.is_some() => None,
+                e => Some(remote::with_retry_after(e, unavailable)),
+            });
+            match (outcome, &target) {
+                (Outcome::Refetch, Some(id)) => {
+                    refetched = true;
+                    if let Ensured::Unavailable(u) =
+                        self.shared.ensure(kind, id, now, Need::UnknownKey)
+                    {
+                        unavailable = Some(u);
+                    }
+                }
+                (Outcome::Refetch, None) => {
+                    return answer_error(self.use_, Error::UnknownRemoteKey)
+                }
+                (Outcome::Answer(answer), _) => return answer,
+            }
+        }
+    }
+}
+
+impl RegistryJudge<'_> {
+    /// One validation under the registry's read lock; `refused` words a refusal, or asks for
+    /// a refetch (`None`).
+    fn validate<R: ReplayStore + ?Sized>(
+        &self,
+        token: &str,
+        now: u64,
+        replay: &mut R,
+        buffer: &mut DecodeBuffer,
+        refused: impl FnOnce(Error) -> Option<Error>,
+    ) -> Outcome {
+        let registry = self.shared.read();
+        registry.with_profiles(|grant, client| {
+            let verifier = match (self.use_, grant, client) {
+                (Use::AuthorizationGrant, Some(grant), _) => Verifier::Grant(grant),
+                (Use::ClientAuthentication, _, Some(client)) => Verifier::Client(client),
+                // `run` chose a use the registry has parties for.
+                _ => return Outcome::Answer(answer_error(self.use_, Error::IssuerMismatch)),
+            };
+            match verifier.validate(token, now, replay, buffer) {
+                Ok(valid) => Outcome::Answer(answer(self.use_, Ok(valid))),
+                Err(e) => match refused(e) {
+                    Some(e) => Outcome::Answer(answer_error(self.use_, e)),
+                    None => Outcome::Refetch,
+                },
+            }
+        })
+    }
+}
+
+/// The use `--use` chooses among the registry's (or the only one it has).
+fn registry_use(registry: &Registry, use_: Option<UseArg>) -> Result<Use, Fatal> {
+    let grants = !registry.issuers().is_empty();
+    let clients = !registry.clients().is_empty();
+    match (use_, grants, clients) {
+        (None, true, true) => Err(Fatal::usage(
+            "--use is required: the registry has both clients and issuers (--use grant or \
+             --use client_authentication)",
+        )),
+        (Some(UseArg::Grant) | None, true, _) => Ok(Use::AuthorizationGrant),
+        (Some(UseArg::ClientAuthentication) | None, _, true) => Ok(Use::ClientAuthentication),
+        (Some(UseArg::Grant), false, _) => {
+            Err(Fatal::usage("--use grant: the registry has no issuers"))
+        }
+        (Some(UseArg::ClientAuthentication) | None, _, false) => Err(Fatal::usage(
+            "--use client_authentication: the registry has no clients",
+        )),
+    }
+}
+
 pub fn run(args: &VerifyArgs) -> Result<ExitCode, Fatal> {
     let source = args.policy.source()?;
     let flags = match source {
         Source::Registry(registry) => {
-            return registry.with_profiles(|grant, client| {
-                let verifier = match (args.use_, grant, client) {
-                    (None, Some(_), Some(_)) => {
-                        return Err(Fatal::usage(
-                            "--use is required: the registry has both clients and issuers \
-                             (--use grant or --use client_authentication)",
-                        ))
-                    }
-                    (Some(UseArg::Grant) | None, Some(grant), _) => Verifier::Grant(grant),
-                    (Some(UseArg::ClientAuthentication) | None, _, Some(client)) => {
-                        Verifier::Client(client)
-                    }
-                    (Some(UseArg::Grant), None, _) => {
-                        return Err(Fatal::usage("--use grant: the registry has no issuers"))
-                    }
-                    (Some(UseArg::ClientAuthentication) | None, _, None) => {
-                        return Err(Fatal::usage(
-                            "--use client_authentication: the registry has no clients",
-                        ))
-                    }
-                };
-                judge_all(&verifier, args)
-            });
+            let use_ = registry_use(&registry, args.use_)?;
+            let shared = Shared::new(registry);
+            return judge_all(
+                &RegistryJudge {
+                    shared: &shared,
+                    use_,
+                },
+                args,
+            );
         }
         Source::Flags(flags) => flags,
     };
@@ -163,6 +302,7 @@ pub fn run(args: &VerifyArgs) -> Result<ExitCode, Fatal> {
             let verifier = Verifier::Client(ClientAuthProfile {
                 clients: &clients[..],
                 issuer: audiences.first().copied().unwrap_or_default(),
+                token_endpoint: None,
             });
             judge_all(&verifier, args)
         }
@@ -170,10 +310,7 @@ pub fn run(args: &VerifyArgs) -> Result<ExitCode, Fatal> {
 }
 
 /// Judges the TOKEN argument, or every line of standard input, with `verifier`.
-fn judge_all<L: KeyLookup + Sync + ?Sized>(
-    verifier: &Verifier<'_, L>,
-    args: &VerifyArgs,
-) -> Result<ExitCode, Fatal> {
+fn judge_all<J: Judge>(verifier: &J, args: &VerifyArgs) -> Result<ExitCode, Fatal> {
     let policy = &args.policy;
     let mut replay = policy.replay_store(if args.token.is_some() { 1 } else { usize::MAX })?;
     let mut out = BufWriter::new(io::stdout().lock());
@@ -181,8 +318,8 @@ fn judge_all<L: KeyLookup + Sync + ?Sized>(
     match &args.token {
         Some(token) => {
             let mut buffer = DecodeBuffer::new();
-            let result = verifier.validate(token, now(policy.now), &mut replay, &mut buffer);
-            tally.write(&mut out, &answer(verifier, result))?;
+            let line = verifier.judge(token, now(policy.now), &mut replay, &mut buffer);
+            tally.write(&mut out, &line)?;
         }
         None => match args.jobs() {
             1 => judge_lines(verifier, policy.now, &mut replay, &mut out, &mut tally)?,
@@ -205,11 +342,7 @@ fn judge_all<L: KeyLookup + Sync + ?Sized>(
             "no token: give a TOKEN argument or one token per line on standard input",
         ));
     }
-    Ok(ExitCode::from(if tally.all_valid {
-        EXIT_VALID
-    } else {
-        EXIT_INVALID
-    }))
+    Ok(ExitCode::from(tally.exit_status()))
 }
 
 impl VerifyArgs {
@@ -223,8 +356,8 @@ impl VerifyArgs {
 }
 
 /// One thread: each line of standard input validated with the replay store, in turn.
-fn judge_lines<L: KeyLookup + ?Sized>(
-    verifier: &Verifier<'_, L>,
+fn judge_lines<J: Judge>(
+    verifier: &J,
     fixed_now: Option<u64>,
     replay: &mut impl ReplayStore,
     out: &mut impl Write,
@@ -238,63 +371,103 @@ fn judge_lines<L: KeyLookup + ?Sized>(
         if lines.would_block() {
             out.flush().map_err(|e| Fatal::output(&e))?;
         }
-        let result = match lines.next_line().map_err(|e| Fatal::input(&e))? {
+        let line = match lines.next_line().map_err(|e| Fatal::input(&e))? {
             None => return Ok(()),
             Some(Line::Blank) => continue,
             Some(Line::Text(bytes)) => {
-                verifier.validate(&token_text(bytes), now(fixed_now), replay, &mut buffer)
+                verifier.judge(&token_text(bytes), now(fixed_now), replay, &mut buffer)
             }
-            Some(Line::TooLong) => Err(Error::TooLarge(Limit::TokenLength)),
+            Some(Line::TooLong) => {
+                answer_error(verifier.use_(), Error::TooLarge(Limit::TokenLength))
+            }
         };
-        tally.write(out, &answer(verifier, result))?;
+        tally.write(out, &line)?;
     }
 }
 
-/// The lines written and whether all were valid.
-#[derive(Debug)]
+/// The lines written and their verdicts.
+#[derive(Debug, Default)]
 struct Tally {
     judged: usize,
-    all_valid: bool,
-}
-
-impl Default for Tally {
-    fn default() -> Self {
-        Self {
-            judged: 0,
-            all_valid: true,
-        }
-    }
+    /// Lines refused for a reason other than `keys_unavailable`.
+    invalid: usize,
+    /// Lines refused `keys_unavailable`.
+    unavailable: usize,
 }
 
 impl Tally {
     fn write(&mut self, out: &mut impl Write, line: &Answer) -> Result<(), Fatal> {
         self.judged += 1;
-        self.all_valid &= line.valid;
+        match line.verdict {
+            Verdict::Valid => {}
+            Verdict::Invalid => self.invalid += 1,
+            Verdict::Unavailable => self.unavailable += 1,
+        }
         out.write_all(&line.json).map_err(|e| Fatal::output(&e))
     }
+
+    /// 0 when every token was valid; 1 when any was invalid; otherwise 3 when some could not
+    /// be judged because their party's keys could not be had (`keys_unavailable`: an outage,
+    /// worth retrying later).
+    fn exit_status(&self) -> u8 {
+        if self.invalid > 0 {
+            EXIT_INVALID
+        } else if self.unavailable > 0 {
+            EXIT_UNAVAILABLE
+        } else {
+            EXIT_VALID
+        }
+    }
+}
+
+/// A line's verdict.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Verdict {
+    Valid,
+    Invalid,
+    /// `keys_unavailable`: not judged.
+    Unavailable,
 }
 
 /// One output line and its verdict.
 #[derive(Debug)]
 struct Answer {
-    valid: bool,
+    verdict: Verdict,
     /// The JSON object and its newline.
     json: Vec<u8>,
 }
 
-/// The output line of `result`.
-fn answer<L: KeyLookup + ?Sized>(
-    verifier: &Verifier<'_, L>,
-    result: Result<ValidatedAssertion<'_>, Error>,
-) -> Answer {
+impl Answer {
+    fn valid(&self) -> bool {
+        self.verdict == Verdict::Valid
+    }
+}
+
+/// The output line of `result`, judged as `use_`.
+fn answer(use_: Use, result: Result<ValidatedAssertion<'_>, Error>) -> Answer {
+    match &result {
+        Ok(valid) => {
+            let mut json = Vec::new();
+            // Writing to a `Vec` fails only if serialising fails, which these types never do.
+            let _ = write_line(&mut json, &valid_object(valid));
+            Answer {
+                verdict: Verdict::Valid,
+                json,
+            }
+        }
+        Err(e) => answer_error(use_, *e),
+    }
+}
+
+/// The output line of a refusal.
+fn answer_error(use_: Use, error: Error) -> Answer {
     let mut json = Vec::new();
-    // Writing to a `Vec` fails only if serialising fails, which these types never do.
-    let _ = match &result {
-        Ok(valid) => write_line(&mut json, &valid_object(valid)),
-        Err(e) => write_line(&mut json, &Invalid::new(e, verifier.use_())),
-    };
+    let _ = write_line(&mut json, &Invalid::new(&error, use_));
     Answer {
-        valid: result.is_ok(),
+        verdict: match error {
+            Error::KeysUnavailable { .. } => Verdict::Unavailable,
+            _ => Verdict::Invalid,
+        },
         json,
     }
 }
@@ -317,11 +490,7 @@ impl Judged {
         };
         match replay.check_and_insert(entry, now) {
             Ok(()) => self.answer,
-            Err(refusal) => {
-                let mut json = Vec::new();
-                let _ = write_line(&mut json, &Invalid::new(&replay_error(refusal), use_));
-                Answer { valid: false, json }
-            }
+            Err(refusal) => answer_error(use_, replay_error(refusal)),
         }
     }
 }
@@ -347,26 +516,20 @@ impl<R: ReplayStore, W: Write> parallel::Finish<Judged> for InOrder<'_, R, W> {
 
 /// A worker's part: the whole validation, with the replay entry noted instead of checked (the
 /// replay check is the core's last step: nothing of the validation depends on its answer).
-fn judge_deferred<L: KeyLookup + ?Sized>(
-    verifier: &Verifier<'_, L>,
-    item: Item,
-    fixed_now: Option<u64>,
-) -> Judged {
+fn judge_deferred<J: Judge>(verifier: &J, item: Item, fixed_now: Option<u64>) -> Judged {
     let now = now(fixed_now);
     let mut noted = NoteEntry(None);
     let mut buffer = DecodeBuffer::new();
-    let result = match &item {
-        Item::Text(bytes) => verifier.validate(&token_text(bytes), now, &mut noted, &mut buffer),
-        Item::TooLong => Err(Error::TooLarge(Limit::TokenLength)),
+    let answer = match &item {
+        Item::Text(bytes) => verifier.judge(&token_text(bytes), now, &mut noted, &mut buffer),
+        Item::TooLong => answer_error(verifier.use_(), Error::TooLarge(Limit::TokenLength)),
     };
-    let pending = match &result {
-        Ok(_) => noted.0.map(|entry| (entry, now)),
-        Err(_) => None,
+    let pending = if answer.valid() {
+        noted.0.map(|entry| (entry, now))
+    } else {
+        None
     };
-    Judged {
-        answer: answer(verifier, result),
-        pending,
-    }
+    Judged { answer, pending }
 }
 
 /// A store that accepts every entry and keeps the last one offered.
@@ -394,6 +557,7 @@ fn valid_object(valid: &ValidatedAssertion<'_>) -> Valid {
         valid: true,
         header: json_or_string(assertion.header_json()),
         claims: json_or_string(assertion.payload_json().unwrap_or("{}")),
+        compat: compat_names(valid.compat()),
     }
 }
 
@@ -440,13 +604,13 @@ mod tests {
         });
         for refusal in [ReplayError::Replayed, ReplayError::Full] {
             let core = answer(
-                &verifier,
+                verifier.use_(),
                 verifier.validate(&token, NOW, &mut Answers(refusal), &mut DecodeBuffer::new()),
             );
             let judged = judge_deferred(&verifier, Item::Text(token.clone().into()), Some(NOW));
-            assert!(judged.answer.valid && judged.pending.is_some());
+            assert!(judged.answer.valid() && judged.pending.is_some());
             let ours = judged.finish(verifier.use_(), &mut Answers(refusal));
-            assert!(!core.valid && !ours.valid);
+            assert!(!core.valid() && !ours.valid());
             assert_eq!(
                 String::from_utf8(ours.json).unwrap(),
                 String::from_utf8(core.json).unwrap()

@@ -459,6 +459,7 @@ fn every_help_has_an_example() {
         &["token-request"][..],
         &["sign"][..],
         &["inspect"][..],
+        &["keys"][..],
     ] {
         let mut a: Vec<&str> = command.to_vec();
         a.push("--help");
@@ -476,7 +477,7 @@ fn every_help_has_an_example() {
         // one party (an example line, its continuation lines joined).
         if command
             .first()
-            .is_none_or(|c| *c != "sign" && *c != "inspect")
+            .is_none_or(|c| *c != "sign" && *c != "inspect" && *c != "keys")
         {
             assert!(
                 run.stdout.contains("--registry registry.json"),
@@ -693,6 +694,46 @@ fn every_assertion_reason_code_is_reachable() {
     assert_eq!(reason, "unsupported_client_authentication");
     seen.insert(Reason::UnsupportedClientAuthentication.as_str());
 
+    // An outage, not a bad assertion: the issuer's keys are fetched from a jwks_uri where
+    // nothing answers (port 9, discard, is not served here): keys_unavailable, 503's
+    // temporarily_unavailable.
+    let unreachable = keys.dir.write(
+        "unreachable-registry.json",
+        json!({
+            "issuer": AS,
+            "issuers": [{ "issuer": ISSUER, "jwks_uri": "http://127.0.0.1:9/jwks" }],
+        })
+        .to_string(),
+    );
+    let run = rfc7523(
+        &args(&[
+            &"verify",
+            &"--registry",
+            &unreachable,
+            &"--now",
+            &NOW_ARG,
+            &keys.grant("g-9"),
+        ]),
+        None,
+    );
+    let line = run.line();
+    assert_eq!(
+        (&line["reason"], &line["error"], &line["retry_after"]),
+        (
+            &json!("keys_unavailable"),
+            &json!("temporarily_unavailable"),
+            &json!(rfc7523::limits::REFETCH_COOLDOWN)
+        ),
+        "{run:?}"
+    );
+    assert_eq!(run.code, 3, "an outage, not an invalid token: {run:?}");
+    assert!(
+        run.stderr
+            .contains("GET http://127.0.0.1:9/jwks: the connection failed"),
+        "{run:?}"
+    );
+    seen.insert(Reason::KeysUnavailable.as_str());
+
     // Every reason an assertion can fail with, and unsupported_client_authentication: all of
     // the core's codes but the three that only whole token requests have (those are checked
     // by `token_request_*` below, where they are the `error` of the object, not a `reason`).
@@ -724,13 +765,14 @@ fn valid_output_reemits_the_verified_header_and_claims_exactly() {
     let token = sign_raw(&keys.main, header.as_bytes(), payload.as_bytes());
     let run = keys.verify_grant(&["--jti-optional", &token], None);
     assert_eq!(run.code, 0, "{run:?}");
+    // No `jti`, accepted under --jti-optional: reported as `compat`.
     assert_eq!(
         run.stdout,
         format!(
             "{{\"valid\":true,\"header\":{{\"typ\":\"JWT\",\"alg\":\"RS256\"}},\"claims\":\
              {{\"sub\":\"{SUBJECT}\",\"iss\":\"{ISSUER}\",\"aud\":[\"{AS}\",\"x y\"],\"exp\":\
              1700000300.5,\"ext\":{{\"n\":[1,2.50,true,null]}},\"big\":\
-             123456789012345678901234567890}}}}\n"
+             123456789012345678901234567890}},\"compat\":[\"missing_jti\"]}}\n"
         )
     );
     assert_eq!(run.stderr, "");
@@ -1725,6 +1767,110 @@ fn registry_policy_is_per_party() {
     assert_eq!(judge(client_1, &token), "audience_mismatch");
 }
 
+/// Compatibility relaxations (`compat`, `require_jti: false`) apply to the party that has
+/// them and to no other, and every assertion that relied on one says so (`"compat"`), in
+/// `verify` and in `token-request`.
+#[test]
+fn registry_compat_is_per_party_and_reported() {
+    let keys = Keys::new();
+    let parties = four_parties(&keys);
+    let (client_1, client_2, issuer_1, issuer_2) =
+        (&parties[0], &parties[1], &parties[2], &parties[3]);
+    let mut doc = registry_doc(&parties);
+    doc["clients"][1] = client_2.entry(json!({"compat": ["token_endpoint_audience"]}));
+    doc["issuers"][1] = issuer_2.entry(json!({"compat": ["missing_sub"], "require_jti": false}));
+    let registry = keys.dir.write("registry.json", doc.to_string());
+    let token = |party: &TestParty, changes: Value| {
+        let mut claims = json!({
+            "iss": party.id, "aud": AS, "exp": NOW + 300, "iat": NOW, "jti": "c-1",
+            "sub": if party.kind == Kind::Client { party.id } else { SUBJECT },
+        });
+        for (name, value) in changes.as_object().or_panic("an object") {
+            if value.is_null() {
+                claims.as_object_mut().or_panic("claims").remove(name);
+            } else {
+                claims[name] = value.clone();
+            }
+        }
+        sign_claims(&party.signer(), &claims)
+    };
+    // (party, claim changes, verdict, compat reported)
+    let cases: Vec<(&TestParty, Value, &str, Value)> = vec![
+        (
+            client_1,
+            json!({"aud": TOKEN_ENDPOINT}),
+            "audience_mismatch",
+            Value::Null,
+        ),
+        (
+            client_2,
+            json!({"aud": TOKEN_ENDPOINT}),
+            "valid",
+            json!(["token_endpoint_audience"]),
+        ),
+        (
+            client_2,
+            json!({"aud": [TOKEN_ENDPOINT, AS]}),
+            "valid",
+            json!(["token_endpoint_audience"]),
+        ),
+        (client_2, json!({}), "valid", Value::Null),
+        (
+            client_2,
+            json!({"aud": "https://other.example"}),
+            "audience_mismatch",
+            Value::Null,
+        ),
+        (client_2, json!({"jti": null}), "missing_claim", Value::Null),
+        (issuer_1, json!({"sub": null}), "missing_claim", Value::Null),
+        (issuer_1, json!({"jti": null}), "missing_claim", Value::Null),
+        (
+            issuer_2,
+            json!({"sub": null}),
+            "valid",
+            json!(["missing_sub"]),
+        ),
+        (
+            issuer_2,
+            json!({"sub": null, "jti": null, "aud": TOKEN_ENDPOINT}),
+            "valid",
+            json!(["missing_sub", "missing_jti"]),
+        ),
+        (issuer_2, json!({}), "valid", Value::Null),
+    ];
+    for (party, changes, verdict, compat) in cases {
+        let assertion = token(party, changes.clone());
+        let run = verify_registry(&registry, &["--use", party.use_(), &assertion], None);
+        let line = run.line();
+        let what = format!("{} {changes}", party.id);
+        match run.code {
+            0 => assert_eq!("valid", verdict, "{what}"),
+            _ => assert_eq!(line["reason"], json!(verdict), "{what}"),
+        }
+        assert_eq!(line["compat"], compat, "{what}: {line}");
+        // The token endpoint reports the same, as `compat` of its primary assertion.
+        let run = token_request_registry(&registry, &[&request_as(party, &assertion)]);
+        let line = run.line();
+        assert_eq!(line["ok"], json!(verdict == "valid"), "{what}: {line}");
+        assert_eq!(line["compat"], compat, "{what}: {line}");
+    }
+    // A grant beside a client assertion: each assertion's own relaxations.
+    let grant = token(issuer_2, json!({"sub": null, "jti": "g-2"}));
+    let client = token(client_2, json!({"aud": TOKEN_ENDPOINT, "jti": "c-2"}));
+    let body = format!(
+        "{}&client_assertion_type={}&client_assertion={client}",
+        grant_body(&grant),
+        form_encode("urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
+    );
+    let line = token_request_registry(&registry, &[&body]).line();
+    assert_eq!(line["compat"], json!(["missing_sub"]), "{line}");
+    assert_eq!(
+        line["client_compat"],
+        json!(["token_endpoint_audience"]),
+        "{line}"
+    );
+}
+
 /// Every refusal of a registry document at load: exit 2, one line naming the file, the party
 /// and the field.
 #[test]
@@ -1784,13 +1930,23 @@ fn registry_refusals_at_load_name_the_field_and_party() {
             r#"clients[1] "client-2".jwks: the same public key is listed for clients[0] "client-1""#,
         ),
         (
-            "jwks_uri",
+            "jwks_uri over http to another host",
             Box::new(|d| {
                 let client = d["clients"][0].as_object_mut().or_panic("client");
                 client.remove("jwks");
-                client.insert("jwks_uri".into(), json!("https://client.example/jwks"));
+                client.insert("jwks_uri".into(), json!("http://client.example/jwks"));
             }),
-            r#"clients[0] "client-1".jwks_uri: remote key sets (jwks_uri) are not supported yet"#,
+            r#"clients[0] "client-1".jwks_uri: http is allowed only for loopback hosts"#,
+        ),
+        (
+            "discovery for an issuer that is not an https URL",
+            Box::new(|d| {
+                let issuer = d["issuers"][0].as_object_mut().or_panic("issuer");
+                issuer.remove("jwks");
+                issuer.insert("issuer".into(), json!("issuer-1"));
+                issuer.insert("discovery".into(), json!("openid-configuration"));
+            }),
+            r#"issuers[0] "issuer-1".discovery: discovery needs the issuer identifier to be an https URL"#,
         ),
         (
             "no token_endpoint_auth_method",
@@ -3479,4 +3635,183 @@ fn replay_db_error_while_running_refuses_and_is_reported() {
         stderr,
         format!("rfc7523: {db_arg}: replay store error: database is locked\n")
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Keys from certificates: X.509 maps, CERTIFICATE PEMs, `rfc7523 keys`
+// ---------------------------------------------------------------------------------------------
+
+/// A self-signed certificate by `openssl req -x509` in `dir` (`newkey`: its key options): the
+/// private key file and the certificate PEM.
+fn openssl_certificate(dir: &TempDir, name: &str, newkey: &[&str]) -> (PathBuf, String) {
+    let key = dir.join(&format!("{name}.key"));
+    let cert = dir.join(&format!("{name}.crt"));
+    let mut a: Vec<std::ffi::OsString> = ["req", "-x509", "-noenc", "-days", "30", "-subj"]
+        .map(Into::into)
+        .to_vec();
+    a.push(format!("/CN={name}").into());
+    a.extend(newkey.iter().map(Into::into));
+    a.extend(["-keyout".into(), key.clone().into_os_string()]);
+    a.extend(["-out".into(), cert.clone().into_os_string()]);
+    openssl_ok(&a, None);
+    (key, std::fs::read_to_string(&cert).or_panic("certificate"))
+}
+
+/// Google's X.509 map of a service account, from openssl certificates: assertions signed by
+/// `rfc7523 sign` with the certificates' private keys verify through it with `--keys`, and
+/// `rfc7523 keys` lists its keys with their validity, reported (not enforced) at `--now`.
+#[test]
+fn x509_maps_serve_as_keys_and_keys_lists_them() {
+    let dir = TempDir::new("rfc7523-cli-x509");
+    let (rsa_key, rsa_cert) = openssl_certificate(&dir, "rsa", &["-newkey", "rsa:2048"]);
+    let (ed_key, ed_cert) = openssl_certificate(&dir, "ed", &["-newkey", "ed25519"]);
+    let map = json!({ "kid-rsa": rsa_cert, "kid-ed": ed_cert }).to_string();
+    let map_path = dir.write("sa.json", &map);
+    let validity = |pem: &str| {
+        let out = openssl_ok(
+            [
+                "x509",
+                "-noout",
+                "-startdate",
+                "-enddate",
+                "-dateopt",
+                "iso_8601",
+            ],
+            Some(pem.as_bytes()),
+        );
+        String::from_utf8(out).or_panic("openssl dates")
+    };
+    for (key, kid) in [(&rsa_key, "kid-rsa"), (&ed_key, "kid-ed")] {
+        let signed = rfc7523(
+            &args(&[
+                &"sign",
+                &"--key",
+                key,
+                &"--issuer",
+                &ISSUER,
+                &"--subject",
+                &SUBJECT,
+                &"--audience",
+                &AS,
+                &"--kid",
+                &kid,
+                &"--now",
+                &NOW_ARG,
+            ]),
+            None,
+        );
+        assert_eq!(signed.code, 0, "{signed:?}");
+        // NOW (2023) is before the certificates' notBefore: reported by `keys`, not enforced.
+        let verified = rfc7523(
+            &args(&[
+                &"verify",
+                &"--keys",
+                &map_path,
+                &"--issuer",
+                &ISSUER,
+                &"--audience",
+                &AS,
+                &"--now",
+                &NOW_ARG,
+                &signed.stdout.trim_end(),
+            ]),
+            None,
+        );
+        assert_eq!(verified.code, 0, "{kid}: {verified:?}");
+        assert_eq!(verified.lines()[0]["valid"], true);
+    }
+    let listed = rfc7523(&args(&[&"keys", &"--now", &NOW_ARG, &map_path]), None);
+    assert_eq!(listed.code, 0, "{listed:?}");
+    let lines = listed.lines();
+    assert_eq!(lines.len(), 2);
+    for line in &lines {
+        let kid = line["kid"].as_str().or_panic("kid");
+        let (cert, kty, alg) = match kid {
+            "kid-rsa" => (&rsa_cert, "RSA", "RS256"),
+            "kid-ed" => (&ed_cert, "OKP", "EdDSA"),
+            other => panic!("unexpected kid {other}"),
+        };
+        assert_eq!(line["kty"], kty);
+        assert_eq!(line["alg"], alg);
+        assert_eq!(line["any_kid"], false);
+        assert_eq!(line["validity"], "not_yet_valid");
+        assert_eq!(line["thumbprint"].as_str().map(str::len), Some(43));
+        let dates = validity(cert);
+        let not_before = line["not_before"].as_u64().or_panic("not_before");
+        let not_after = line["not_after"].as_u64().or_panic("not_after");
+        assert_eq!(not_after - not_before, 30 * 86_400, "{dates}");
+        // At notAfter the certificate is still valid (RFC 5280: inclusive); a second later it
+        // has expired.
+        for (now, expected) in [
+            (not_before, "valid"),
+            (not_after, "valid"),
+            (not_after + 1, "expired"),
+        ] {
+            let run = rfc7523(
+                &args(&[&"keys", &"--now", &now.to_string(), &map_path]),
+                None,
+            );
+            let line = run
+                .lines()
+                .into_iter()
+                .find(|l| l["kid"] == kid)
+                .or_panic("the key");
+            assert_eq!(line["validity"], expected, "{kid} at {now}");
+        }
+    }
+    // The same key from its CERTIFICATE PEM and its SPKI: one thumbprint, and the certificate
+    // alone serves any kid.
+    let cert_path = dir.write("rsa.crt.pem", &rsa_cert);
+    let spki = openssl_ok(["x509", "-noout", "-pubkey"], Some(rsa_cert.as_bytes()));
+    let spki_path = dir.write("rsa.pub.pem", &spki);
+    let run = rfc7523(&args(&[&"keys", &cert_path, &spki_path]), None);
+    assert_eq!(run.code, 0, "{run:?}");
+    let lines = run.lines();
+    assert_eq!(lines[0]["thumbprint"], lines[1]["thumbprint"]);
+    assert_eq!(lines[0]["any_kid"], true);
+    assert_eq!(lines[0]["kid"], Value::Null);
+    assert!(lines[0]["not_after"].is_u64() && lines[1].get("not_after").is_none());
+    let map_thumbprint = listed
+        .lines()
+        .into_iter()
+        .find(|l| l["kid"] == "kid-rsa")
+        .or_panic("kid-rsa")["thumbprint"]
+        .clone();
+    assert_eq!(lines[0]["thumbprint"], map_thumbprint);
+}
+
+/// A refused X.509 map names its member, for `--keys` and `keys` alike.
+#[test]
+fn x509_map_refusals_name_the_member() {
+    let dir = TempDir::new("rfc7523-cli-x509-bad");
+    let (_, cert) = openssl_certificate(
+        &dir,
+        "ec",
+        &["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"],
+    );
+    let spki = String::from_utf8(openssl_ok(
+        ["x509", "-noout", "-pubkey"],
+        Some(cert.as_bytes()),
+    ))
+    .or_panic("SPKI");
+    let bad = dir.write(
+        "bad.json",
+        json!({ "good": cert, "not-a-cert": spki }).to_string(),
+    );
+    let run = rfc7523(&args(&[&"keys", &bad]), None);
+    run.assert_usage_error("X.509 map member \"not-a-cert\": not a PEM CERTIFICATE");
+    let run = rfc7523(
+        &args(&[
+            &"verify",
+            &"--keys",
+            &bad,
+            &"--issuer",
+            &ISSUER,
+            &"--audience",
+            &AS,
+            &"x.y.z",
+        ]),
+        None,
+    );
+    run.assert_usage_error("bad.json: X.509 map member \"not-a-cert\": not a PEM CERTIFICATE");
 }

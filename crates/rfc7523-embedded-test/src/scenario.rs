@@ -277,6 +277,7 @@ extern "C" fn start(machine: usize) -> ! {
     let client_auth = ClientAuthProfile {
         clients: &clients[..],
         issuer: AS_ISSUER,
+        token_endpoint: None,
     };
     let endpoint = TokenEndpoint {
         grant: Some(GrantProfile {

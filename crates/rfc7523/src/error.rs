@@ -72,11 +72,17 @@ pub enum Reason {
     /// verifies that method itself: `invalid_client` rather than serving it as a public
     /// client.
     UnsupportedClientAuthentication,
+    /// The party's keys are fetched (`jwks_uri`, discovery: [`remote_keys`](crate::remote_keys))
+    /// and none are usable now (never fetched, or past their lifetime and
+    /// [`STALE_GRACE`](crate::remote_keys::STALE_GRACE)): an outage, not a bad assertion.
+    /// `temporarily_unavailable`, HTTP 503, with `Retry-After`
+    /// ([`OAuthError::TemporarilyUnavailable`]).
+    KeysUnavailable,
 }
 
 impl Reason {
     /// Every reason, in declaration order (for exhaustive tests and documentation).
-    pub const ALL: [Reason; 23] = [
+    pub const ALL: [Reason; 24] = [
         Reason::Malformed,
         Reason::TooLarge,
         Reason::UnsupportedAlgorithm,
@@ -100,6 +106,7 @@ impl Reason {
         Reason::UnsupportedGrantType,
         Reason::UnsupportedAssertionType,
         Reason::UnsupportedClientAuthentication,
+        Reason::KeysUnavailable,
     ];
 
     /// The stable snake_case code.
@@ -128,6 +135,7 @@ impl Reason {
             Reason::UnsupportedGrantType => "unsupported_grant_type",
             Reason::UnsupportedAssertionType => "unsupported_assertion_type",
             Reason::UnsupportedClientAuthentication => "unsupported_client_authentication",
+            Reason::KeysUnavailable => "keys_unavailable",
         }
     }
 }
@@ -425,6 +433,24 @@ pub enum Error {
     /// `typ` names another kind of JWT, or is absent or generic where the policy requires
     /// `client-authentication+jwt` (RFC 10070, RFC 8725 §3.11).
     InvalidType(TypProblem),
+    /// The party's keys are fetched ([`KeySource::Fetched`](crate::KeySource::Fetched)) and
+    /// none are usable at `now`: never fetched, or past their lifetime and
+    /// [`STALE_GRACE`](crate::remote_keys::STALE_GRACE). The assertion was not judged: an
+    /// outage, not a bad assertion (`temporarily_unavailable`, HTTP 503, see
+    /// [`OAuthError::TemporarilyUnavailable`]).
+    KeysUnavailable {
+        /// Seconds until the keys are fetched again (the HTTP `Retry-After`), when the layer
+        /// that fetches them said so ([`Error::with_retry_after`]); the core alone does not
+        /// know.
+        retry_after: Option<u64>,
+    },
+    /// The party's keys are fetched and none of them is the key the header names (`kid`,
+    /// `x5t#S256`, `x5t`). Reason `unknown_key`, as [`Error::UnknownKey`]; the distinct
+    /// variant tells a layer that fetches the keys that a refetch may bring the key (a
+    /// rotation): it asks its [`KeyCache`](crate::remote_keys::KeyCache) with
+    /// [`Need::UnknownKey`](crate::remote_keys::Need::UnknownKey) (at most one fetch per
+    /// [`REFETCH_COOLDOWN`](crate::remote_keys::REFETCH_COOLDOWN)) and validates again.
+    UnknownRemoteKey,
 }
 
 /// What is wrong with a `typ` header.
@@ -463,6 +489,32 @@ impl Error {
             Error::Replayed => Reason::Replayed,
             Error::ReplayStoreFull => Reason::ReplayStoreFull,
             Error::InvalidType(_) => Reason::InvalidType,
+            Error::KeysUnavailable { .. } => Reason::KeysUnavailable,
+            Error::UnknownRemoteKey => Reason::UnknownKey,
+        }
+    }
+
+    /// Seconds until the party's keys are fetched again, for `keys_unavailable` when the layer
+    /// said ([`with_retry_after`](Self::with_retry_after)): the HTTP `Retry-After`.
+    pub const fn retry_after(&self) -> Option<u64> {
+        match self {
+            Error::KeysUnavailable { retry_after } => *retry_after,
+            _ => None,
+        }
+    }
+
+    /// The same error, with `retry_after` seconds (at least 1) until the keys are fetched
+    /// again when it is `keys_unavailable` ([`Unavailable::retry_after`] of the layer's
+    /// cache); any other error unchanged.
+    ///
+    /// [`Unavailable::retry_after`]: crate::remote_keys::Unavailable::retry_after
+    #[must_use]
+    pub const fn with_retry_after(self, retry_after: u64) -> Self {
+        match self {
+            Error::KeysUnavailable { .. } => Error::KeysUnavailable {
+                retry_after: Some(if retry_after == 0 { 1 } else { retry_after }),
+            },
+            other => other,
         }
     }
 
@@ -482,14 +534,19 @@ impl Error {
     }
 
     /// The OAuth error for this failure when the assertion was used as `use_`
-    /// (RFC 7521 §4.1.1: `invalid_grant`; §4.2.1: `invalid_client`).
+    /// (RFC 7521 §4.1.1: `invalid_grant`; §4.2.1: `invalid_client`), except
+    /// `keys_unavailable`: `temporarily_unavailable` for both uses, since the assertion was
+    /// not judged ([`OAuthError::TemporarilyUnavailable`] argues it).
     pub const fn oauth_error(&self, use_: Use) -> OAuthError {
-        use_.failure()
+        match self {
+            Error::KeysUnavailable { .. } => OAuthError::TemporarilyUnavailable,
+            _ => use_.failure(),
+        }
     }
 
-    /// The RFC 6749 §5.2 error response for this failure.
+    /// The RFC 6749 §5.2 error response for this failure (with its `Retry-After`, if any).
     pub fn response(&self, use_: Use) -> ErrorResponse {
-        ErrorResponse::new(self.oauth_error(use_), self)
+        ErrorResponse::new(self.oauth_error(use_), self).with_retry_after(self.retry_after())
     }
 }
 
@@ -554,6 +611,15 @@ impl fmt::Display for Error {
             Error::InvalidType(TypProblem::AnotherType) => {
                 f.write_str("the typ header names another kind of token")
             }
+            Error::KeysUnavailable { retry_after } => {
+                f.write_str("the party's keys cannot be fetched now")?;
+                match retry_after {
+                    Some(seconds) => write!(f, "; retry in {seconds} s"),
+                    None => Ok(()),
+                }
+            }
+            // The same words as `UnknownKey`: the same verdict, told apart only in the type.
+            Error::UnknownRemoteKey => f.write_str("no trusted key matches the assertion"),
         }
     }
 }
@@ -600,6 +666,22 @@ pub enum OAuthError {
     InvalidGrant,
     /// `unsupported_grant_type`, HTTP 400.
     UnsupportedGrantType,
+    /// `temporarily_unavailable`, HTTP 503 (with `Retry-After` when known): the assertion's
+    /// party's keys cannot be had ([`Reason::KeysUnavailable`]), for both uses.
+    ///
+    /// RFC 6749 §5.2 lists no code for a server that cannot judge a request now: each of its
+    /// codes asserts something false during an outage (`invalid_grant`: the grant "is
+    /// invalid, expired, revoked"; `invalid_client`: "client authentication failed"), and
+    /// clients act on them (discard the credential, rotate the key, stop retrying). The status
+    /// is §5.2's 400 "unless specified otherwise"; a server that cannot serve the request now
+    /// answers 503 (RFC 9110 §15.6.4) with `Retry-After` (RFC 9110 §10.2.3). The code is the
+    /// one RFC 6749 §4.1.2.1 defines for the authorization endpoint ("temporarily unable to
+    /// handle the request due to a temporary overloading or maintenance"), which exists there
+    /// only because a 503 cannot be returned through a redirect; at the token endpoint the 503
+    /// itself can, and the same code in the body serves clients that read only the JSON.
+    /// Deployed token endpoints (Microsoft Entra ID) return it; RFC 6749 §8.5 would allow a
+    /// new code, but no client would understand an unregistered one.
+    TemporarilyUnavailable,
 }
 
 impl OAuthError {
@@ -610,6 +692,7 @@ impl OAuthError {
             OAuthError::InvalidClient => "invalid_client",
             OAuthError::InvalidGrant => "invalid_grant",
             OAuthError::UnsupportedGrantType => "unsupported_grant_type",
+            OAuthError::TemporarilyUnavailable => "temporarily_unavailable",
         }
     }
 
@@ -617,6 +700,7 @@ impl OAuthError {
     pub const fn status(self) -> u16 {
         match self {
             OAuthError::InvalidClient => 401,
+            OAuthError::TemporarilyUnavailable => 503,
             _ => 400,
         }
     }
@@ -639,6 +723,7 @@ pub const MAX_ERROR_BODY_LEN: usize = MAX_DESCRIPTION_LEN + 64;
 pub struct ErrorResponse {
     error: OAuthError,
     description: heapless::String<MAX_DESCRIPTION_LEN>,
+    retry_after: Option<u64>,
 }
 
 #[derive(Serialize)]
@@ -657,7 +742,26 @@ impl ErrorResponse {
         // A description that does not fit is cut short: that is the sink's documented effect,
         // so the formatting error it reports carries no information.
         let _ = fmt::write(&mut sink, format_args!("{detail}"));
-        Self { error, description }
+        Self {
+            error,
+            description,
+            retry_after: None,
+        }
+    }
+
+    /// The same response with an HTTP `Retry-After` of `retry_after` seconds (RFC 9110
+    /// §10.2.3), or none.
+    #[must_use]
+    pub fn with_retry_after(mut self, retry_after: Option<u64>) -> Self {
+        self.retry_after = retry_after;
+        self
+    }
+
+    /// The HTTP `Retry-After` header's value in seconds, when the response has one
+    /// (`temporarily_unavailable` for `keys_unavailable`, when the layer knows when it fetches
+    /// again).
+    pub const fn retry_after(&self) -> Option<u64> {
+        self.retry_after
     }
 
     /// The OAuth error.
@@ -771,6 +875,62 @@ mod tests {
         assert!(r.description().ends_with("18446744073709551615 s"));
         let json = r.to_json();
         assert!(json.ends_with("\"}"), "{json}");
+    }
+
+    /// `keys_unavailable` is 503 `temporarily_unavailable` for both uses, with the layer's
+    /// `Retry-After` when it gave one (at least 1 s); every other error keeps its mapping and
+    /// has none. `UnknownRemoteKey` is `unknown_key` in every respect but its type.
+    #[test]
+    fn keys_unavailable_mapping() {
+        let unavailable = Error::KeysUnavailable { retry_after: None };
+        let words = "the party's keys cannot be fetched now";
+        for use_ in [Use::AuthorizationGrant, Use::ClientAuthentication] {
+            for (error, retry_after, description) in [
+                (unavailable, None, words.to_string()),
+                (
+                    unavailable.with_retry_after(30),
+                    Some(30),
+                    format!("{words}; retry in 30 s"),
+                ),
+                (
+                    unavailable.with_retry_after(0),
+                    Some(1),
+                    format!("{words}; retry in 1 s"),
+                ),
+                (
+                    unavailable.with_retry_after(u64::MAX),
+                    Some(u64::MAX),
+                    format!("{words}; retry in {} s", u64::MAX),
+                ),
+            ] {
+                assert_eq!(error.reason(), Reason::KeysUnavailable);
+                assert_eq!(error.retry_after(), retry_after);
+                let response = error.response(use_);
+                assert_eq!(response.status(), 503);
+                assert_eq!(response.error(), OAuthError::TemporarilyUnavailable);
+                assert_eq!(response.retry_after(), retry_after);
+                assert_eq!(response.description(), description);
+                assert_eq!(
+                    response.to_json().as_str(),
+                    format!(
+                        r#"{{"error":"temporarily_unavailable","error_description":"{description}"}}"#
+                    )
+                );
+            }
+        }
+        for other in [Error::Replayed, Error::UnknownKey, Error::UnknownRemoteKey] {
+            assert_eq!(other.with_retry_after(5), other);
+            assert_eq!(other.retry_after(), None);
+            assert_eq!(other.response(Use::AuthorizationGrant).retry_after(), None);
+        }
+        let remote = Error::UnknownRemoteKey;
+        assert_eq!(remote.reason(), Reason::UnknownKey);
+        assert_eq!(remote.to_string(), Error::UnknownKey.to_string());
+        for use_ in [Use::AuthorizationGrant, Use::ClientAuthentication] {
+            assert_eq!(remote.response(use_), Error::UnknownKey.response(use_));
+        }
+        assert_eq!(Reason::ALL.last(), Some(&Reason::KeysUnavailable));
+        assert_eq!(Reason::KeysUnavailable.as_str(), "keys_unavailable");
     }
 
     #[test]

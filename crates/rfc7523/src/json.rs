@@ -229,6 +229,11 @@ impl<'a> JsonStr<'a> {
         }
     }
 
+    /// True when the string's text as written (escapes not decoded) contains `needle`.
+    pub(crate) fn contains_raw(&self, needle: &[u8]) -> bool {
+        !needle.is_empty() && self.raw.windows(needle.len()).any(|w| w == needle)
+    }
+
     /// True when the decoded string is empty.
     pub(crate) fn is_empty(&self) -> bool {
         self.raw.is_empty()

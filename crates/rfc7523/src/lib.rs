@@ -1,7 +1,8 @@
 //! # rfc7523
 //!
-//! A `no_std` validator for JWT bearer assertions (RFC 7523, as updated by RFC 10070), RS256
-//! only.
+//! A `no_std` validator for JWT bearer assertions (RFC 7523, as updated by RFC 10070): RS256,
+//! and with the features `ps256`, `es256` and `eddsa` (default on), PS256, ES256 and
+//! EdDSA/Ed25519 ([`alg`]).
 //!
 //! RFC 7523 has two uses, kept apart by type here:
 //! - **Authorization grant** (§2.1, [`GrantProfile`]): `grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer`
@@ -17,7 +18,7 @@
 //! one JSON document.
 //!
 //! Verification is a typestate: [`UnverifiedAssertion::parse`] checks the compact form and the
-//! header, [`UnverifiedAssertion::verify`] checks the RS256 signature and yields a
+//! header, [`UnverifiedAssertion::verify`] checks the signature and yields a
 //! [`VerifiedAssertion`], and only that can be read for [`Claims`]. The profiles run the whole
 //! pipeline, then the claim rules, then replay protection ([`ReplayStore`]).
 //!
@@ -77,6 +78,7 @@ extern crate alloc;
 pub mod alg;
 mod base64url;
 pub mod claims;
+pub mod compat;
 pub mod error;
 pub mod form;
 mod json;
@@ -95,6 +97,7 @@ pub mod token_request;
 
 pub use alg::{Algorithm, Algorithms, KeyType};
 pub use claims::{Audience, AudienceValues, ClaimStr, ClaimString, Claims, NumericDate};
+pub use compat::{Compat, Relaxation, Relaxations};
 pub use error::{
     Claim, Error, ErrorResponse, HeaderParameter, Limit, Malformed, OAuthError, Part, Reason,
     TypProblem, Use,
@@ -103,10 +106,10 @@ pub use jws::{DecodeBuffer, Header, UnverifiedAssertion, VerifiedAssertion};
 #[cfg(feature = "alloc")]
 pub use keys::OwnedKeys;
 pub use keys::{
-    KeyError, KeyHint, KeyMaterial, KeyRef, KeySet, KeyStore, Keys, MaterialRef, RsaKey,
-    RsaVerifyingKey, SignatureCheck, VerifyingKey,
+    KeyError, KeyHint, KeyMaterial, KeyRef, KeySet, KeyStore, KeyTextError, Keys, MaterialRef,
+    RsaKey, RsaVerifyingKey, SignatureCheck, Validity, VerifyingKey,
 };
-pub use party::{KeyLookup, Party, Policy, Subjects};
+pub use party::{KeyLookup, KeySource, Party, Policy, Subjects};
 pub use profile::{Checks, ClientAuthProfile, GrantProfile, TypRule, ValidatedAssertion};
 #[cfg(feature = "alloc")]
 pub use registry::{Registry, RegistryError};
@@ -132,7 +135,7 @@ pub mod limits {
     };
     pub use crate::keys::{
         DEFAULT_KEY_SET_BYTES, MAX_CERTIFICATE_LEN, MAX_JWKS_KEYS, MAX_KEY_RECORD_LEN,
-        MAX_KEY_TEXT_LEN, MAX_PUBLIC_EXPONENT, MAX_RSA_BITS, MIN_RSA_BITS,
+        MAX_KEY_TEXT_LEN, MAX_PUBLIC_EXPONENT, MAX_RSA_BITS, MAX_X509_MAP_MEMBERS, MIN_RSA_BITS,
     };
     #[cfg(feature = "alloc")]
     pub use crate::registry::{

@@ -12,6 +12,7 @@
 //! CLI, the npm package, the Worker), or any type of the caller's.
 
 use crate::alg::Algorithms;
+use crate::compat::Compat;
 use crate::keys::{KeyStore, Keys, RsaKey, SignatureCheck};
 use crate::profile::{Checks, TypRule};
 
@@ -25,15 +26,19 @@ pub struct Party<'a> {
     pub keys: Keys<'a>,
     /// Its rules.
     pub policy: Policy<'a>,
+    /// Where its keys come from: configuration (the default), or a fetched key set that may
+    /// be used until some time.
+    pub key_source: KeySource,
 }
 
 impl<'a> Party<'a> {
-    /// A party with the default [`Policy`].
+    /// A party with the default [`Policy`] and configured keys.
     pub fn new<const N: usize>(id: &'a str, keys: &'a KeyStore<N>) -> Self {
         Self {
             id,
             keys: keys.keys(),
             policy: Policy::default(),
+            key_source: KeySource::Configured,
         }
     }
 
@@ -41,6 +46,53 @@ impl<'a> Party<'a> {
     pub const fn with_policy(mut self, policy: Policy<'a>) -> Self {
         self.policy = policy;
         self
+    }
+
+    /// The same party with keys from `key_source`.
+    pub const fn with_key_source(mut self, key_source: KeySource) -> Self {
+        self.key_source = key_source;
+        self
+    }
+}
+
+/// Where a party's keys come from, and so whether they can be used at a given time.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum KeySource {
+    /// Given in configuration (inline JWKs, key files, a firmware's [`KeyStore`]): always
+    /// usable.
+    #[default]
+    Configured,
+    /// Fetched by a layer from the party's `jwks_uri` or its issuer's discovery document
+    /// ([`remote_keys`](crate::remote_keys)), held by the
+    /// [`Registry`](crate::registry::Registry). Usable while `now` is before `usable_until`
+    /// (their fetch time plus their freshness lifetime plus
+    /// [`STALE_GRACE`](crate::remote_keys::STALE_GRACE):
+    /// [`Entry::expires_at`](crate::remote_keys::Entry::expires_at)); `None` while none were
+    /// fetched. Otherwise the party's assertions are refused `keys_unavailable`
+    /// ([`Error::KeysUnavailable`](crate::Error::KeysUnavailable)), and a `kid` naming none of
+    /// its keys is [`Error::UnknownRemoteKey`](crate::Error::UnknownRemoteKey).
+    Fetched {
+        /// The first second (Unix) at which the keys may no longer be used.
+        usable_until: Option<u64>,
+    },
+}
+
+impl KeySource {
+    /// True when the keys may be used at `now`: always for configured keys; for fetched
+    /// ones, when some were fetched and `now` is before their `usable_until`.
+    pub const fn usable_at(&self, now: u64) -> bool {
+        match self {
+            KeySource::Configured => true,
+            KeySource::Fetched {
+                usable_until: Some(until),
+            } => now < *until,
+            KeySource::Fetched { usable_until: None } => false,
+        }
+    }
+
+    /// True for keys fetched by a layer.
+    pub const fn is_fetched(&self) -> bool {
+        matches!(self, KeySource::Fetched { .. })
     }
 }
 
@@ -59,6 +111,9 @@ pub struct Policy<'a> {
     /// tried. When it holds one algorithm of a key type, keys of that type without a JWK
     /// `alg` serve that one ([`keys`](crate::keys)).
     pub algorithms: Algorithms,
+    /// Compatibility relaxations for deployed clients, each reported in the result of every
+    /// assertion it let through ([`compat`](crate::compat)). Default: none.
+    pub compat: Compat,
 }
 
 /// Which `sub` values a trusted issuer's grants may carry.
@@ -167,5 +222,50 @@ mod tests {
         assert!(one_of.allows("alice") && one_of.allows("bob"));
         assert!(!one_of.allows("Alice") && !one_of.allows("") && !one_of.allows("alice "));
         assert!(!Subjects::OneOf(&[]).allows("alice"));
+    }
+
+    /// Fetched keys are usable strictly before `usable_until` (the boundary second is not),
+    /// never before any were fetched; configured keys always.
+    #[test]
+    fn key_sources_at_the_boundary() {
+        let until = 1_000;
+        for (source, now, usable) in [
+            (KeySource::Configured, 0, true),
+            (KeySource::Configured, u64::MAX, true),
+            (KeySource::Fetched { usable_until: None }, 0, false),
+            (KeySource::Fetched { usable_until: None }, u64::MAX, false),
+            (
+                KeySource::Fetched {
+                    usable_until: Some(until),
+                },
+                0,
+                true,
+            ),
+            (
+                KeySource::Fetched {
+                    usable_until: Some(until),
+                },
+                until - 1,
+                true,
+            ),
+            (
+                KeySource::Fetched {
+                    usable_until: Some(until),
+                },
+                until,
+                false,
+            ),
+            (
+                KeySource::Fetched {
+                    usable_until: Some(until),
+                },
+                u64::MAX,
+                false,
+            ),
+        ] {
+            assert_eq!(source.usable_at(now), usable, "{source:?} at {now}");
+        }
+        assert!(!KeySource::Configured.is_fetched());
+        assert!(KeySource::Fetched { usable_until: None }.is_fetched());
     }
 }

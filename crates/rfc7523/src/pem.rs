@@ -27,11 +27,31 @@ pub(crate) enum PemError {
     TooLong,
 }
 
-/// Decodes the first PEM block of `text` into `buf`: its label and its DER.
+/// Decodes the first PEM block of `text` into `buf`: its label and its DER (what the key
+/// loaders do in two steps, [`block`] then [`decode_body`], so as to read the label first).
+#[cfg(test)]
 pub(crate) fn decode<'t, 'b>(
     text: &'t str,
     buf: &'b mut [u8; MAX_DER],
 ) -> Result<(&'t str, &'b [u8]), PemError> {
+    let (label, body) = block(text)?;
+    Ok((label, decode_key_body(body, buf)?))
+}
+
+/// Decodes a public key block's body ([`block`]) into `buf`, at most [`MAX_DER`] bytes. Not
+/// inlined: its staging buffer lives in this frame only, not in the key loader's.
+#[inline(never)]
+pub(crate) fn decode_key_body<'b>(
+    body: &str,
+    buf: &'b mut [u8; MAX_DER],
+) -> Result<&'b [u8], PemError> {
+    let mut staging = [0u8; MAX_BASE64];
+    decode_body(body, &mut staging, buf)
+}
+
+/// The first PEM block of `text`: its label and its body (the base64 text between the BEGIN
+/// and END lines, not decoded), the lines checked.
+pub(crate) fn block(text: &str) -> Result<(&str, &str), PemError> {
     const BEGIN: &str = "-----BEGIN ";
     const END: &str = "-----END ";
     const DASHES: &str = "-----";
@@ -65,27 +85,36 @@ pub(crate) fn decode<'t, 'b>(
     if !body.starts_with(['\n', '\r']) {
         return Err(PemError::Malformed);
     }
-    let mut base64 = [0u8; MAX_BASE64];
+    Ok((label, body))
+}
+
+/// Decodes a block's body ([`block`]) into `out`: its characters other than white space are
+/// gathered in `staging`, which bounds them ([`PemError::TooLong`] past its length), then
+/// decoded as canonical padded base64.
+pub(crate) fn decode_body<'b>(
+    body: &str,
+    staging: &mut [u8],
+    out: &'b mut [u8],
+) -> Result<&'b [u8], PemError> {
     let mut len = 0usize;
     for c in body.bytes() {
         match c {
             b' ' | b'\t' | b'\r' | b'\n' => {}
             c => {
-                let slot = base64.get_mut(len).ok_or(PemError::TooLong)?;
+                let slot = staging.get_mut(len).ok_or(PemError::TooLong)?;
                 *slot = c;
                 len += 1;
             }
         }
     }
-    let base64 = base64.get(..len).ok_or(PemError::Malformed)?;
+    let base64 = staging.get(..len).ok_or(PemError::Malformed)?;
     if base64.is_empty() {
         return Err(PemError::Malformed);
     }
-    let der = base64url::decode_standard_padded(base64, buf).map_err(|e| match e {
+    base64url::decode_standard_padded(base64, out).map_err(|e| match e {
         base64url::DecodeError::TooLong => PemError::TooLong,
         base64url::DecodeError::Invalid => PemError::Malformed,
-    })?;
-    Ok((label, der))
+    })
 }
 
 /// RFC 7468 §3: `label = [ labelchar *( ["-" / SP] labelchar ) ]`, labelchar any printable

@@ -46,6 +46,13 @@ use crate::keys::{KeyError, MAX_RSA_BITS, MIN_RSA_BITS};
 use crate::profile::CLIENT_AUTHENTICATION_TYP;
 
 pub use crate::alg::{Algorithm, KeyType};
+pub use service_account::{
+    grant_request_body, split_scopes, ServiceAccount, ServiceAccountError, ServiceAccountRequest,
+    GOOGLE_TOKEN_URI, JWT_BEARER_GRANT_TYPE, MAX_SCOPE_LEN, MAX_SERVICE_ACCOUNT_LEN,
+    SERVICE_ACCOUNT_LIFETIME, SERVICE_ACCOUNT_TYPE,
+};
+
+mod service_account;
 
 /// Default lifetime in seconds (5 minutes), of assertions and plain JWTs alike.
 pub const DEFAULT_LIFETIME: u64 = 300;
@@ -105,6 +112,21 @@ pub enum SignError {
         /// The longest allowed ([`MAX_JWT_LIFETIME`]).
         max: u64,
     },
+    /// A service-account grant without a scope ([`ServiceAccountRequest::scopes`] empty).
+    NoScope,
+    /// A scope that is not an RFC 6749 §3.3 scope-token: empty, or with a character outside
+    /// printable ASCII, a space, `"` or `\`.
+    InvalidScope {
+        /// Its position among the scopes, from 0.
+        index: usize,
+    },
+    /// The scopes joined are longer than [`MAX_SCOPE_LEN`].
+    ScopeTooLong {
+        /// Their length joined by spaces, in bytes.
+        len: usize,
+        /// [`MAX_SCOPE_LEN`].
+        max: usize,
+    },
     /// The operating system's random source failed.
     Randomness,
     /// The signature operation failed.
@@ -144,6 +166,17 @@ impl fmt::Display for SignError {
             SignError::LifetimeOutOfRange { lifetime, max } => write!(
                 f,
                 "a lifetime of {lifetime} s is outside {MIN_JWT_LIFETIME}..={max} s"
+            ),
+            SignError::NoScope => f.write_str("at least one scope is required"),
+            SignError::InvalidScope { index } => write!(
+                f,
+                "scope {} is not an RFC 6749 scope (1 or more printable ASCII characters \
+                 other than space, \" and \\)",
+                index.saturating_add(1)
+            ),
+            SignError::ScopeTooLong { len, max } => write!(
+                f,
+                "the scopes take {len} bytes joined by spaces, more than {max}"
             ),
             SignError::Randomness => f.write_str("the system random source failed"),
             SignError::Signing => f.write_str("the signature operation failed"),
@@ -416,16 +449,22 @@ impl AssertionSigner {
         let payload_len = serde_json_core::to_slice(claims, &mut payload_json)
             .map_err(|_| SignError::InvalidValue("claims"))?;
 
-        let mut token = heapless::String::<MAX_TOKEN_LEN>::new();
-        append_base64(
-            &mut token,
+        self.sign_json(
             header_json.get(..header_len).unwrap_or_default(),
-        )?;
-        token.push('.').map_err(|()| SignError::Signing)?;
-        append_base64(
-            &mut token,
             payload_json.get(..payload_len).unwrap_or_default(),
-        )?;
+        )
+    }
+
+    /// The compact JWS of a header and claims set already serialized (RFC 7515 §7.1).
+    fn sign_json(
+        &self,
+        header: &[u8],
+        payload: &[u8],
+    ) -> Result<heapless::String<MAX_TOKEN_LEN>, SignError> {
+        let mut token = heapless::String::<MAX_TOKEN_LEN>::new();
+        append_base64(&mut token, header)?;
+        token.push('.').map_err(|()| SignError::Signing)?;
+        append_base64(&mut token, payload)?;
         let signature = self.signature(token.as_bytes())?;
         token.push('.').map_err(|()| SignError::Signing)?;
         append_base64(&mut token, &signature)?;

@@ -93,9 +93,11 @@ pub enum TokenError {
     /// A `client_secret` or an HTTP `Authorization` header, which this endpoint does not
     /// verify ([`OtherClientAuthentication::Refuse`]): `invalid_client` (401).
     UnsupportedClientAuthentication,
-    /// The client assertion was refused: `invalid_client` (401).
+    /// The client assertion was refused: `invalid_client` (401), or `temporarily_unavailable`
+    /// (503) when the client's keys cannot be had (`keys_unavailable`).
     Client(Error),
-    /// The grant assertion was refused: `invalid_grant` (400).
+    /// The grant assertion was refused: `invalid_grant` (400), or `temporarily_unavailable`
+    /// (503) when the issuer's keys cannot be had (`keys_unavailable`).
     Grant(Error),
 }
 
@@ -137,9 +139,19 @@ impl TokenError {
         }
     }
 
-    /// The RFC 6749 §5.2 response.
+    /// Seconds until the keys of the assertion's party are fetched again, for
+    /// `keys_unavailable` when the layer said ([`Error::with_retry_after`]): the HTTP
+    /// `Retry-After`.
+    pub const fn retry_after(&self) -> Option<u64> {
+        match self {
+            TokenError::Client(e) | TokenError::Grant(e) => e.retry_after(),
+            _ => None,
+        }
+    }
+
+    /// The RFC 6749 §5.2 response (with its `Retry-After`, if any).
     pub fn response(&self) -> ErrorResponse {
-        ErrorResponse::new(self.oauth_error(), self)
+        ErrorResponse::new(self.oauth_error(), self).with_retry_after(self.retry_after())
     }
 }
 

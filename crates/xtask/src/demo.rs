@@ -108,8 +108,10 @@ pub(crate) fn setup(root: &Path) -> Result<(), String> {
 /// The demo's checks in `cargo xtask test` (after `wasm package`, which builds the package):
 /// the page in headless Chromium, served by this very server (the test starts this xtask
 /// binary with `demo --no-build --port 0`), and the Worker example in workerd (wrangler's
-/// bundle in Miniflare, two instances sharing the Durable Object, then `wrangler dev`; the
-/// injected faults; the hostile-HTTP table), then the Worker under load.
+/// bundle in Miniflare, two instances sharing the Durable Object, then `wrangler dev`; its
+/// clients in D1, set up with `wrangler d1`; the injected faults; the hostile-HTTP table), real
+/// OAuth client libraries against the Worker (Python's from the venv of [`crate::python`],
+/// Node's from `npm ci`), then the Worker under load.
 pub(crate) fn test_steps() -> Vec<Step> {
     let mut env = wasm::node_env();
     if let Ok(exe) = std::env::current_exe() {
@@ -131,11 +133,20 @@ pub(crate) fn test_steps() -> Vec<Step> {
             args: vec![
                 "--test",
                 "www/test/worker.test.mjs",
+                "www/test/worker-d1.test.mjs",
                 "www/test/worker-faults.test.mjs",
                 "www/test/worker-hostile.test.mjs",
             ],
             env: worker_env.clone(),
             ..Step::cargo("worker (workerd)", &[])
+        },
+        // google-auth, authlib, google-auth-library, oauth4webapi and openid-client asking the
+        // Worker for tokens: about 15 s here.
+        Step {
+            program: "node".into(),
+            args: vec!["--test", "www/test/real-clients.test.mjs"],
+            env: worker_env.clone(),
+            ..Step::cargo("real clients (workerd)", &[])
         },
         // Bounded (about 20-40 s here, 60 s at most: the test's own timeout), and alone, so
         // that nothing else shares the two cores while it measures.

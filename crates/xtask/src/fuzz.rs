@@ -229,7 +229,10 @@ pub fn write_seeds(root: &Path) -> Result<Vec<(&'static str, usize)>, String> {
     }
     let mut counts = Vec::new();
     for (target, _) in TARGETS {
-        let seeds = seeds_for(target, &found);
+        let mut seeds = seeds_for(target, &found);
+        if target == "key_import" {
+            seeds.extend(certificate_seeds(root)?);
+        }
         let dir = root.join("fuzz/corpus").join(target);
         fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         for seed in &seeds {
@@ -239,6 +242,49 @@ pub fn write_seeds(root: &Path) -> Result<Vec<(&'static str, usize)>, String> {
         counts.push((target, seeds.len()));
     }
     Ok(counts)
+}
+
+/// Certificates for `key_import` (the core's `x509` feature): made by `openssl req -x509`
+/// (RSA-2048, P-256, Ed25519) into `target/fuzz-certificates/`, each as DER and as PEM, and
+/// all three as Google's X.509 map (`kid` -> PEM certificate).
+fn certificate_seeds(root: &Path) -> Result<Vec<Vec<u8>>, String> {
+    let dir = root.join("target/fuzz-certificates");
+    fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let mut seeds = Vec::new();
+    let mut members = Vec::new();
+    for (name, newkey) in [
+        ("rsa", &["-newkey", "rsa:2048"][..]),
+        (
+            "p256",
+            &["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"][..],
+        ),
+        ("ed25519", &["-newkey", "ed25519"][..]),
+    ] {
+        let key = dir.join(format!("{name}.key"));
+        let cert = dir.join(format!("{name}.pem"));
+        let status = Command::new("openssl")
+            .args(["req", "-x509", "-noenc", "-days", "365", "-subj"])
+            .arg(format!("/CN={name}"))
+            .args(newkey)
+            .arg("-keyout")
+            .arg(&key)
+            .arg("-out")
+            .arg(&cert)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .map_err(|e| format!("xtask fuzz: cannot run openssl ({e})"))?;
+        if !status.success() {
+            return Err(format!("xtask fuzz: openssl req -x509 failed for {name}"));
+        }
+        let pem = fs::read_to_string(&cert)
+            .map_err(|e| format!("cannot read {}: {e}", cert.display()))?;
+        seeds.extend(pem_der(&pem));
+        members.push(format!("\"{name}\":\"{}\"", pem.replace('\n', "\\n")));
+        seeds.push(pem.into_bytes());
+    }
+    seeds.push(format!("{{{}}}", members.join(",")).into_bytes());
+    Ok(seeds)
 }
 
 fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {

@@ -3,7 +3,8 @@
 //! Std-only on purpose: it must build on a fresh machine before anything else is set up.
 //!
 //! * `cargo xtask setup` installs (idempotently) what the tests need: extra rustup targets,
-//!   the rustfmt/clippy components and the `openssl` CLI.
+//!   the rustfmt/clippy components, the `openssl` CLI, and the rest (see [`setup`]; Python's
+//!   google-auth in [`python`]).
 //! * `cargo xtask test` runs `setup`, then every [`Step`] of [`test_steps`] in order and stops
 //!   at the first failure.
 //! * `cargo xtask demo [--port PORT] [--no-build]` builds the npm package and serves the demo
@@ -25,6 +26,7 @@ mod bench;
 mod demo;
 mod embedded;
 mod fuzz;
+mod python;
 mod wasm;
 
 use std::env;
@@ -84,7 +86,9 @@ subcommands:
            clippy, the openssl CLI (apt-get), the nightly toolchain, cargo-fuzz
            0.13.2 and cargo-deny 0.20.2 (cargo install --locked),
            the wasm32-unknown-unknown target, wasm-bindgen-cli 0.2.130, wasm-pack
-           0.15.1, `npm ci` in bindings/wasm/js, and Debian's chromium (apt-get)
+           0.15.1, `npm ci` in bindings/wasm/js, Debian's chromium (apt-get), and
+           google-auth and authlib in a venv (target/google-auth-venv, pip --require-hashes from
+           tests/google-auth/requirements.txt)
   wasm     run the wasm part of `setup`, then build the npm package `rfc7523`
            (two modules, verify and `rfc7523/sign`, each for web, nodejs, bundler
            and workers) into bindings/wasm/pkg/ with wasm-pack and wasm-opt,
@@ -433,6 +437,7 @@ fn setup(root: &Path) -> Result<(), String> {
     embedded::setup(root)?;
     wasm::setup(root)?;
     demo::setup(root)?;
+    python::setup(root)?;
     Ok(())
 }
 

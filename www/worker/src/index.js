@@ -4,7 +4,11 @@
 //   authentication by a client assertion (§2.2, private_key_jwt) beside a client_credentials
 //   grant; the parties come from the registry document in the Worker's configuration
 //   (wrangler.toml [vars]: REGISTRY, ACCESS_TOKEN_LIFETIME): every client and trusted issuer
-//   with its own keys and policy, so no party's key can sign for another.
+//   with its own keys and policy, so no party's key can sign for another. With a D1 database
+//   bound as REGISTRY_DB (wrangler.toml [env.d1]), the clients are its rows instead, read
+//   again every REGISTRY_TTL_SECONDS (see `registry`). RS256, PS256, ES256
+//   and EdDSA/Ed25519 (the package's main module): RSA, EC P-256 and Ed25519 keys, one
+//   algorithm per key, and each party's token_endpoint_auth_signing_alg honoured by the core.
 // - Client secrets and the Authorization header are not supported: the request's
 //   Authorization header goes to the core, which answers 401 invalid_client for it (and for
 //   a client_secret); the 401 then carries a fixed `WWW-Authenticate: Basic realm="token"`,
@@ -20,7 +24,9 @@
 // - Bounded and fail-closed: the body is read within BODY_READ_TIMEOUT_MS (else 408), each
 //   answer of the replay store is awaited at most REPLAY_STORE_TIMEOUT_MS, and a store that
 //   throws or is late gets 503 temporarily_unavailable with Retry-After, never a token. A
-//   refused request leaves none of its records claimed (see `claimAll`).
+//   refused request leaves none of its records claimed (see `claimAll`). The same for the
+//   client registry in D1: a read that fails or takes longer than REGISTRY_READ_TIMEOUT_MS
+//   once the isolate's copy is older than its TTL gets that 503.
 import { DurableObject } from 'cloudflare:workers';
 import { AssertionError, AssertionVerifier } from 'rfc7523';
 
@@ -43,17 +49,37 @@ const REPLAY_STORE_TIMEOUT_MS = 5_000;
 /** The Retry-After of a 503 (seconds, RFC 7231 §7.1.3). */
 const RETRY_AFTER_SECONDS = 5;
 
+/** How long an isolate serves the clients it read from D1 (seconds): a client added, rotated
+ *  or removed there is served so within this long. Then the next request reads them again;
+ *  when that read fails, it gets 503, never the older copy. The var REGISTRY_TTL_SECONDS
+ *  (a whole number, 0 to MAX_REGISTRY_TTL_SECONDS; 0: read on every request) replaces it. */
+const REGISTRY_TTL_SECONDS = 30;
+
+/** The largest REGISTRY_TTL_SECONDS accepted (5 minutes). */
+const MAX_REGISTRY_TTL_SECONDS = 300;
+
+/** How long one read of the clients from D1 may take (ms). Later: 503. */
+const REGISTRY_READ_TIMEOUT_MS = 5_000;
+
+/** Most client rows read: the core's MAX_REGISTRY_PARTIES (clients and issuers together).
+ *  More rows: 503, logged (the registry cannot hold them). */
+const MAX_CLIENT_ROWS = 4096;
+
+/** Longest `entry` of a client row (characters of its JSON text): a longer one is left out, so
+ *  one row cannot push the document over the core's MAX_REGISTRY_LEN for every client. */
+const MAX_ENTRY_LEN = 64 * 1024;
+
 /** The form type's media type as this endpoint accepts it (RFC 9110 §8.3.1, case-insensitive):
  *  parameters (a charset) allowed, but no comma anywhere, so two Content-Type fields, which
  *  workerd joins with ", ", never pass as one. */
 const FORM_CONTENT_TYPE =
   /^application\/x-www-form-urlencoded(?:[ \t]*;[ \t]*[!#$%&'*+.^_`|~0-9a-z-]+=(?:[!#$%&'*+.^_`|~0-9a-z-]+|"[^",\\]*"))*[ \t]*$/i;
 
-/** Per isolate: the keys are parsed once. */
-let verifier;
-/** The same policy, whose replay hook refuses the keys in `replayedKeys`: it words a replay
- *  the Durable Object found exactly as the core words its own (status, error, description). */
-let replayJudge;
+/** Per isolate: the registry in use, its keys parsed once (see `registry`). */
+let current = null;
+/** The read of D1 under way, which every request that needs it awaits (one read at a time). */
+let reading = null;
+/** The keys the replay judges refuse (see `replayRefusal`). */
 let replayedKeys = new Set();
 
 export default {
@@ -70,14 +96,15 @@ export default {
     const body = await readBody(request);
     if (body instanceof Response) return body;
 
-    setUp(env);
+    const parties = await registry(env);
+    if (parties === REGISTRY_UNAVAILABLE) return unavailable('the client registry');
     // RFC 6749 §2.3: the Authorization header is one more client authentication method; the
     // core refuses it (this endpoint verifies client assertions only) and counts it against
     // a client assertion in the same request. Only its presence is passed on.
     const options = { currentDate: new Date(), authorization: request.headers.get('Authorization') };
     let result;
     try {
-      result = verifier.verifyTokenRequest(body, options);
+      result = parties.verifier.verifyTokenRequest(body, options);
     } catch (err) {
       return refusal(err, options.authorization !== null);
     }
@@ -86,8 +113,8 @@ export default {
       return oauthError(400, 'unsupported_grant_type', 'the grant type is not supported');
     }
     const replayed = await claimAll(env, result.replay);
-    if (replayed === STORE_UNAVAILABLE) return storeUnavailable();
-    if (replayed) return replayRefusal(body, options, replayed);
+    if (replayed === STORE_UNAVAILABLE) return unavailable('the replay store');
+    if (replayed) return replayRefusal(parties, body, options, replayed);
     return json(200, {
       access_token: opaqueToken(),
       token_type: 'Bearer',
@@ -129,15 +156,194 @@ export class JtiStore extends DurableObject {
   }
 }
 
-function setUp(env) {
-  if (verifier) return;
-  // The registry document (an object from wrangler.toml, or JSON text from a secret), loaded
-  // and checked once per isolate: a mistake in it throws here, on the first request.
-  verifier = new AssertionVerifier({ registry: env.REGISTRY, replay: 'external' });
-  replayJudge = new AssertionVerifier({
-    registry: env.REGISTRY,
-    replay: { checkAndInsert: (key) => !replayedKeys.has(key) },
+/** What `registry` returns when the clients could not be read from D1. */
+const REGISTRY_UNAVAILABLE = Symbol('client registry unavailable');
+
+/**
+ * The registry to judge this request with: `{ verifier, replayJudge, expiresAt }`, or
+ * REGISTRY_UNAVAILABLE. Without REGISTRY_DB it is [vars] REGISTRY, loaded once per isolate (a
+ * mistake in it throws here, on the first request). With REGISTRY_DB (a D1 database), it is
+ * [vars] REGISTRY (the issuer identifier, token_endpoint, trusted issuers; no clients) with the
+ * rows of D1's `clients` table as its clients, read again once it is older than the TTL: a
+ * fresh copy is served without D1, an older one never (its read fails: 503).
+ */
+async function registry(env) {
+  if (current && Date.now() < current.expiresAt) return current;
+  if (!env.REGISTRY_DB) {
+    current = judges(env.REGISTRY, Infinity);
+    return current;
+  }
+  reading ??= readClients(env).finally(() => {
+    reading = null;
   });
+  return reading;
+}
+
+/** A verifier of `document` (registry text or object) with external replay records, and the
+ *  same policy's replay judge, made on first use: its hook refuses the keys in `replayedKeys`,
+ *  so a replay the Durable Object found is worded exactly as the core words its own. */
+function judges(document, expiresAt, verifier = new AssertionVerifier({ registry: document, replay: 'external' })) {
+  let replayJudge;
+  return {
+    verifier,
+    get replayJudge() {
+      replayJudge ??= new AssertionVerifier({ registry: document, replay: { checkAndInsert: (key) => !replayedKeys.has(key) } });
+      return replayJudge;
+    },
+    expiresAt,
+  };
+}
+
+/** Reads the clients from D1 and makes `current` of them (see `registry`); REGISTRY_UNAVAILABLE
+ *  when the read throws, answers something else than rows, or takes too long. */
+async function readClients(env) {
+  const server = serverPart(env);
+  const ttl = registryTtl(env);
+  const started = Date.now();
+  current = null;
+  let rows;
+  try {
+    const answer = await withTimeout(
+      env.REGISTRY_DB.prepare('SELECT client_id, entry, updated_at FROM clients ORDER BY client_id LIMIT ?')
+        .bind(MAX_CLIENT_ROWS + 1)
+        .all(),
+      REGISTRY_READ_TIMEOUT_MS,
+    );
+    rows = answer?.results;
+    if (!Array.isArray(rows)) throw new Error('D1 answered without rows');
+    if (rows.length > MAX_CLIENT_ROWS) throw new Error(`more than ${MAX_CLIENT_ROWS} clients`);
+  } catch (err) {
+    console.error(`registry: the clients could not be read from D1: ${err?.message ?? err}`);
+    return REGISTRY_UNAVAILABLE;
+  }
+  const loaded = withClients(server, clientRows(rows));
+  if (loaded === null) return REGISTRY_UNAVAILABLE;
+  current = judges(loaded.document, started + ttl * 1000, loaded.verifier);
+  return current;
+}
+
+/** The [vars] part of a D1 registry, as JSON text without its closing brace; a mistake in it
+ *  throws (a configuration error, as a bad REGISTRY without D1). */
+function serverPart(env) {
+  const text = typeof env.REGISTRY === 'string' ? env.REGISTRY : JSON.stringify(env.REGISTRY ?? null);
+  const server = JSON.parse(text);
+  if (server === null || typeof server !== 'object' || Array.isArray(server)) {
+    throw new TypeError('REGISTRY must be the registry document (its issuer, token_endpoint and issuers)');
+  }
+  if ('clients' in server) {
+    throw new TypeError('REGISTRY must not list clients when REGISTRY_DB is bound: the clients are the rows of D1');
+  }
+  // The trusted issuers alone, through the loader (strict, text as given): a mistake there is
+  // the configuration's, not any client row's.
+  if (Array.isArray(server.issuers) && server.issuers.length > 0) {
+    new AssertionVerifier({ registry: text, replay: 'external' }).free();
+  }
+  const open = text.trimEnd().slice(0, -1).trimEnd();
+  return Object.keys(server).length > 0 ? `${open},` : open;
+}
+
+/** The var REGISTRY_TTL_SECONDS (a number, or its digits as text), else the constant; any
+ *  other value throws. */
+function registryTtl(env) {
+  const value = env.REGISTRY_TTL_SECONDS ?? REGISTRY_TTL_SECONDS;
+  const ttl = typeof value === 'string' && /^[0-9]{1,3}$/.test(value) ? Number(value) : value;
+  if (!Number.isInteger(ttl) || ttl < 0 || ttl > MAX_REGISTRY_TTL_SECONDS) {
+    throw new TypeError(`REGISTRY_TTL_SECONDS must be a whole number of seconds from 0 to ${MAX_REGISTRY_TTL_SECONDS}`);
+  }
+  return ttl;
+}
+
+/** The rows that hold one client entry each: `{ id, text }` (the entry's JSON text, exactly
+ *  one JSON object whose client_id is the row's); any other row is left out and logged. */
+function clientRows(rows) {
+  const clients = [];
+  for (const row of rows) {
+    const problem = rowProblem(row);
+    if (problem) leftOut(row, problem);
+    else clients.push({ id: row.client_id, text: row.entry, updatedAt: row.updated_at });
+  }
+  return clients;
+}
+
+function rowProblem(row) {
+  if (typeof row?.client_id !== 'string') return 'its client_id is not text';
+  if (typeof row.entry !== 'string') return 'its entry is not text';
+  if (row.entry.length > MAX_ENTRY_LEN) return `its entry is longer than ${MAX_ENTRY_LEN} characters`;
+  let entry;
+  try {
+    // One JSON value, nothing after it: its text can go into the document as it is.
+    entry = JSON.parse(row.entry);
+  } catch {
+    return 'its entry is not JSON';
+  }
+  if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) return 'its entry is not a JSON object';
+  if (entry.client_id !== row.client_id) return "its entry's client_id is not the row's";
+  return null;
+}
+
+/**
+ * The registry document: the [vars] part and the client rows that load. When the whole does not
+ * load, the clients at fault are left out (logged) and the rest tried again: first every row the
+ * loader refuses on its own, with the [vars] part (a client that lists a trusted issuer's key
+ * among them: the issuer, configuration, is kept); then, while the rest do not load together,
+ * the rows that list one public key, all of them, since each could sign for the others. Returns
+ * `{ document, verifier }`, or null when what is wrong is no client's (logged).
+ */
+function withClients(server, clients) {
+  const document = (some) => `${server}"clients":[${some.map((client) => client.text).join(',')}]}`;
+  /** A verifier of `some`, or the loader's TypeError. */
+  const load = (some) => {
+    try {
+      return new AssertionVerifier({ registry: document(some), replay: 'external' });
+    } catch (err) {
+      if (!(err instanceof TypeError)) throw err;
+      return err;
+    }
+  };
+  /** null when `some` loads, else the loader's TypeError. */
+  const refusal = (some) => {
+    const verifier = load(some);
+    if (verifier instanceof TypeError) return verifier;
+    verifier.free();
+    return null;
+  };
+  const leaveOut = (faulty, problem) => {
+    for (const client of faulty) leftOut({ client_id: client.id, updated_at: client.updatedAt }, problem(client));
+    return clients.filter((client) => !faulty.includes(client));
+  };
+  let alone = false;
+  // Each pass leaves out at least one client, or ends.
+  for (;;) {
+    const verifier = load(clients);
+    if (!(verifier instanceof TypeError)) return { document: document(clients), verifier };
+    if (!alone) {
+      alone = true;
+      const refusals = new Map(clients.map((client) => [client, refusal([client])]));
+      const faulty = clients.filter((client) => refusals.get(client) !== null);
+      if (faulty.length > 0) {
+        clients = leaveOut(faulty, (client) => refusals.get(client).message);
+        continue;
+      }
+    }
+    // Every client loads alone: the loader names the later of two that share a key first,
+    // `registry: clients[2] "id".jwks: the same public key is listed for clients[0] …`.
+    const at = /^registry: clients\[(\d+)\]/.exec(verifier.message);
+    const i = at ? Number(at[1]) : -1;
+    const faulty = i >= 0 && i < clients.length ? clients.filter((client, j) => j === i || refusal([client, clients[i]]) !== null) : [];
+    if (faulty.length < 2) {
+      console.error(`registry: the clients from D1 do not load together, and no row is at fault: ${verifier.message}`);
+      return null;
+    }
+    clients = leaveOut(faulty, () => verifier.message);
+  }
+}
+
+/** Logs a client row left out of the registry: its client_id (the table's key) and why. The
+ *  client's assertions are then refused as an unknown client's (401 invalid_client). */
+function leftOut(row, problem) {
+  const id = typeof row?.client_id === 'string' ? JSON.stringify(row.client_id) : '(not text)';
+  const updated = Number.isInteger(row?.updated_at) ? ` (updated_at ${row.updated_at})` : '';
+  console.error(`registry: client row ${id}${updated} left out: ${problem}`);
 }
 
 /** What `claimAll` returns when the store failed or did not answer in time. */
@@ -158,7 +364,7 @@ async function claimAll(env, records) {
   for (const record of records) {
     let fresh;
     try {
-      fresh = await withTimeout(jtiStore(env, record.key).claim(record.key, record.expiresAt));
+      fresh = await withTimeout(jtiStore(env, record.key).claim(record.key, record.expiresAt), REPLAY_STORE_TIMEOUT_MS);
     } catch {
       outcome = STORE_UNAVAILABLE;
       break;
@@ -178,17 +384,17 @@ async function claimAll(env, records) {
 /** Releases a claimed record, at most REPLAY_STORE_TIMEOUT_MS; a failure leaves it claimed. */
 async function release(env, record) {
   try {
-    await withTimeout(jtiStore(env, record.key).release(record.key, record.expiresAt));
+    await withTimeout(jtiStore(env, record.key).release(record.key, record.expiresAt), REPLAY_STORE_TIMEOUT_MS);
   } catch {
     // Fail closed: the assertion stays spent.
   }
 }
 
-/** `promise`, or a rejection after REPLAY_STORE_TIMEOUT_MS. */
-function withTimeout(promise) {
+/** `promise`, or a rejection after `ms`. */
+function withTimeout(promise, ms) {
   let timer;
   const late = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error('the replay store did not answer in time')), REPLAY_STORE_TIMEOUT_MS);
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
   });
   return Promise.race([Promise.resolve(promise), late]).finally(() => clearTimeout(timer));
 }
@@ -196,10 +402,11 @@ function withTimeout(promise) {
 /**
  * RFC 6749 §5.2 has no error code for a server that cannot decide; 503 (RFC 7231 §6.6.4) is
  * the HTTP answer, with Retry-After, and `temporarily_unavailable` the code RFC 6749 §4.1.2.1
- * registers for exactly this condition (see www/README.md). Never 200: fail closed.
+ * registers for exactly this condition (see www/README.md). Never 200: fail closed. `what`:
+ * the replay store, or the client registry.
  */
-function storeUnavailable() {
-  return oauthError(503, 'temporarily_unavailable', 'the replay store is unavailable; retry later', {
+function unavailable(what) {
+  return oauthError(503, 'temporarily_unavailable', `${what} is unavailable; retry later`, {
     'Retry-After': String(RETRY_AFTER_SECONDS),
   });
 }
@@ -210,11 +417,12 @@ function jtiStore(env, key) {
   return env.JTI_STORE.get(env.JTI_STORE.idFromName(`jti-${key[0]}`));
 }
 
-/** The core's answer for a request whose record `key` the store already had. */
-function replayRefusal(body, options, key) {
+/** The core's answer for a request whose record `key` the store already had, under the
+ *  registry (`parties`) that accepted it. */
+function replayRefusal(parties, body, options, key) {
   replayedKeys = new Set([key]);
   try {
-    replayJudge.verifyTokenRequest(body, options);
+    parties.replayJudge.verifyTokenRequest(body, options);
   } catch (err) {
     return refusal(err, options.authorization !== null);
   } finally {

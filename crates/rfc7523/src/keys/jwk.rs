@@ -1,6 +1,8 @@
 //! JWK members (RFC 7517 §4) for the three key types: `kty` and the key members (RFC 7518
 //! §6.2.1, §6.3.1; RFC 8037 §2), what the key may do (`alg`, `use`, `key_ops`), and what
-//! selects it (`kid`, `x5t#S256`, `x5t`, `x5c`).
+//! selects it (`kid`, `x5t#S256`, `x5t`, `x5c`). With the feature `x509`, `x5c[0]` is also
+//! read as a certificate whose key must be the JWK's (RFC 7517 §4.7) and whose validity is
+//! kept; without it, `x5c[0]` is only hashed for its thumbprint.
 
 use sha2::{Digest, Sha256};
 
@@ -12,12 +14,13 @@ use crate::alg::eddsa::Ed25519VerifyingKey;
 use crate::alg::es256::P256VerifyingKey;
 use crate::alg::Algorithm;
 use crate::base64url;
-use crate::json::{Object, Value};
+use crate::json::{JsonStr, Object, Value};
 
 /// Private members of JWKs (RFC 7518 §6.2.2, §6.3.2, §6.4.1; RFC 8037 §2).
 const PRIVATE_MEMBERS: [&str; 8] = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
 
-/// Longest certificate read from `x5c[0]` to compute its `x5t#S256`, in bytes (decoded).
+/// Longest certificate read, in bytes (DER): a JWK's `x5c[0]` (hashed for its `x5t#S256`, and
+/// with the feature `x509` parsed), and a `CERTIFICATE` or an X.509 map's member (`x509`).
 pub const MAX_CERTIFICATE_LEN: usize = 8 * 1024;
 
 /// What [`read`] gives: a key usable to verify signatures (its metadata and material, borrowed
@@ -134,13 +137,43 @@ pub(super) fn read<'a>(jwk: &Object<'a>) -> Result<Read<'a>, KeyError> {
     key.x5t = fixed_member::<X5T_LEN>(jwk, "x5t")?;
     // RFC 7517 §4.9: `x5t#S256` is the SHA-256 of `x5c[0]`'s DER; when both are given they
     // must agree, and `x5c[0]` alone gives the thumbprint.
-    if let Some(thumbprint) = first_certificate_thumbprint(jwk)? {
+    if let Some(first) = first_certificate(jwk)? {
+        #[cfg(not(feature = "x509"))]
+        let thumbprint = stream_thumbprint(&first)?;
+        #[cfg(feature = "x509")]
+        let thumbprint = {
+            let (thumbprint, validity) = check_certificate(&first, &material)?;
+            key.validity = Some(validity);
+            thumbprint
+        };
         match key.x5t_s256 {
             Some(given) if given != thumbprint => return Err(KeyError::InvalidMember("x5t#S256")),
             _ => key.x5t_s256 = Some(thumbprint),
         }
     }
     Ok(Ok((key, material)))
+}
+
+/// RFC 7517 §4.7: "The key in the first certificate MUST match the public key represented by
+/// other members of the JWK." `x5c[0]` read as a certificate (feature `x509`): its SHA-256
+/// (the `x5t#S256`) and validity, when its key is `material`; [`KeyError::InvalidCertificate`]
+/// when it is not a certificate, [`KeyError::CertificateKeyMismatch`] when its key is another
+/// (or one that does not load). The certificate is not trusted for anything else.
+#[cfg(feature = "x509")]
+fn check_certificate(
+    first: &JsonStr<'_>,
+    material: &Source<'_>,
+) -> Result<([u8; X5T_S256_LEN], super::Validity), KeyError> {
+    let der = super::certificate::x5c_der(first)?;
+    let certificate = super::certificate::from_der(&der)?;
+    let same = match certificate.source() {
+        Ok(key) => super::certificate::same_key(material, &key)?,
+        Err(_) => false,
+    };
+    if !same {
+        return Err(KeyError::CertificateKeyMismatch);
+    }
+    Ok((Sha256::digest(&der).into(), certificate.validity))
 }
 
 /// Decodes a JWK's `n` (checked canonical by [`read`]) into `buf`: at most one byte more than
@@ -155,16 +188,22 @@ pub(super) fn decode_modulus<'b>(text: &str, buf: &'b mut [u8]) -> Result<&'b [u
     }
 }
 
-/// A base64url member's text: a string without JSON escapes (base64url never needs one) of
-/// canonical unpadded base64url, not decoded.
-fn base64_text<'a>(jwk: &Object<'a>, name: &'static str) -> Result<&'a str, KeyError> {
+/// A required string member's text, which must need no JSON escapes: base64url never does,
+/// so an escaped value is not canonical.
+fn unescaped_member<'a>(jwk: &Object<'a>, name: &'static str) -> Result<&'a str, KeyError> {
     let Some(value) = jwk.get(name) else {
         return Err(KeyError::MissingMember(name));
     };
     let Value::String(text) = value else {
         return Err(KeyError::InvalidMember(name));
     };
-    let text = text.unescaped_str().ok_or(KeyError::InvalidMember(name))?;
+    text.unescaped_str().ok_or(KeyError::InvalidMember(name))
+}
+
+/// A base64url member's text: a string without JSON escapes (base64url never needs one) of
+/// canonical unpadded base64url, not decoded.
+fn base64_text<'a>(jwk: &Object<'a>, name: &'static str) -> Result<&'a str, KeyError> {
+    let text = unescaped_member(jwk, name)?;
     if !base64url::is_canonical(text.as_bytes()) {
         return Err(KeyError::InvalidMember(name));
     }
@@ -187,10 +226,9 @@ fn fixed_member<const N: usize>(
     Ok(Some(out))
 }
 
-/// SHA-256 of the DER of `x5c[0]` (RFC 7517 §4.7: standard base64, not base64url), when
-/// `x5c` is present. The certificate is not parsed or trusted: the thumbprint only selects
-/// among the party's own keys.
-fn first_certificate_thumbprint(jwk: &Object<'_>) -> Result<Option<[u8; 32]>, KeyError> {
+/// `x5c[0]`, when `x5c` is present: a non-empty array whose first element is a string
+/// (RFC 7517 §4.7). The certificates after it are not read.
+fn first_certificate<'a>(jwk: &Object<'a>) -> Result<Option<JsonStr<'a>>, KeyError> {
     let Some(x5c) = jwk.get("x5c") else {
         return Ok(None);
     };
@@ -203,6 +241,14 @@ fn first_certificate_thumbprint(jwk: &Object<'_>) -> Result<Option<[u8; 32]>, Ke
     let Value::String(text) = first.map_err(|_| KeyError::Malformed)? else {
         return Err(KeyError::InvalidMember("x5c"));
     };
+    Ok(Some(text))
+}
+
+/// SHA-256 of the DER of `x5c[0]` (RFC 7517 §4.7: standard base64, not base64url), without
+/// the feature `x509`: the certificate is not parsed or trusted, the thumbprint only selects
+/// among the party's own keys.
+#[cfg(not(feature = "x509"))]
+fn stream_thumbprint(text: &JsonStr<'_>) -> Result<[u8; 32], KeyError> {
     // Streamed, four characters at a time (a JSON string may escape `/` as `\/`), so that
     // loading a key needs no certificate-sized buffer.
     let mut hasher = Sha256::new();
@@ -233,22 +279,16 @@ fn first_certificate_thumbprint(jwk: &Object<'_>) -> Result<Option<[u8; 32]>, Ke
     if filled != 0 || total == 0 {
         return Err(KeyError::InvalidMember("x5c"));
     }
-    Ok(Some(hasher.finalize().into()))
+    Ok(hasher.finalize().into())
 }
 
+/// A base64url member decoded into `buf` (canonical unpadded base64url only).
 fn base64_member<'b>(
     jwk: &Object<'_>,
     name: &'static str,
     buf: &'b mut [u8],
 ) -> Result<&'b [u8], KeyError> {
-    let Some(value) = jwk.get(name) else {
-        return Err(KeyError::MissingMember(name));
-    };
-    let Value::String(text) = value else {
-        return Err(KeyError::InvalidMember(name));
-    };
-    // base64url never needs JSON escapes; an escaped value is not canonical.
-    let text = text.unescaped_str().ok_or(KeyError::InvalidMember(name))?;
+    let text = unescaped_member(jwk, name)?;
     match base64url::decode(text.as_bytes(), buf) {
         Ok(bytes) => Ok(bytes),
         Err(base64url::DecodeError::TooLong) => Err(KeyError::TooLarge),

@@ -1,7 +1,11 @@
 //! Trusted public keys, one algorithm each: RSA (RS256, PS256), P-256 (ES256) and Ed25519
 //! (EdDSA, Ed25519), read from JWK and JWK Set (RFC 7517; RFC 7518 §6.2–6.3; RFC 8037 §2),
 //! SubjectPublicKeyInfo (RFC 5280 §4.1.2.7; RFC 5480; RFC 8410) and PKCS#1 `RSAPublicKey`
-//! (RFC 8017 Appendix A.1.1), as DER or PEM (RFC 7468), and stored sized to the key.
+//! (RFC 8017 Appendix A.1.1), as DER or PEM (RFC 7468), and stored sized to the key. With the
+//! feature `x509`, also from X.509 certificates (RFC 5280 §4.1): a PEM or DER `CERTIFICATE`,
+//! an X.509 map (a JSON object of `kid` → PEM certificate, as Google publishes a service
+//! account's keys), and a JWK's `x5c[0]`, whose key must be the JWK's (RFC 7517 §4.7); the
+//! certificate's public key and validity are kept, nothing of it is trusted as a chain.
 //!
 //! - [`VerifyingKey`] — one key read from any format, owned, with what selects it (`kid`,
 //!   `x5t#S256`, `x5t`) and the algorithm its JWK names.
@@ -35,11 +39,14 @@ use crate::alg::{Algorithm, KeyMaterialError, KeyType};
 use crate::jws::MAX_HEADER_STRING_LEN;
 use crate::party::KeyLookup;
 
+#[cfg(feature = "x509")]
+mod certificate;
 mod der;
 mod jwk;
 mod rsa;
 mod set;
 mod source;
+mod thumbprint;
 
 use source::{Meta, Modulus, Source};
 
@@ -47,7 +54,10 @@ pub use jwk::MAX_CERTIFICATE_LEN;
 pub use rsa::{RsaKey, RsaVerifyingKey, MAX_PUBLIC_EXPONENT, MAX_RSA_BITS, MIN_RSA_BITS};
 #[cfg(feature = "alloc")]
 pub use set::OwnedKeys;
-pub use set::{KeyIter, KeySet, KeyStore, Keys, DEFAULT_KEY_SET_BYTES, MAX_KEY_RECORD_LEN};
+pub use set::{
+    KeyIter, KeySet, KeyStore, Keys, DEFAULT_KEY_SET_BYTES, MAX_KEY_RECORD_LEN,
+    MAX_X509_MAP_MEMBERS,
+};
 
 /// Most keys one party's [`KeySet`] holds.
 pub const MAX_JWKS_KEYS: usize = 16;
@@ -61,6 +71,29 @@ pub const X5T_S256_LEN: usize = 32;
 
 /// Length of an `x5t` thumbprint: SHA-1 of the certificate's DER (RFC 7517 §4.8).
 pub const X5T_LEN: usize = 20;
+
+/// The validity of the certificate a key came from (RFC 5280 §4.1.2.5), in Unix seconds: from
+/// `not_before` through `not_after`, both inclusive.
+///
+/// Reported, not enforced: a key from an expired certificate still verifies. RFC 7517 says
+/// nothing of a certificate's dates for a key given with it, and Google's service-account
+/// certificates are bare keys in a certificate's envelope (their `notAfter` is the key's
+/// planned rotation, not a trust decision); the signer's key list is what says which keys are
+/// current. [`KeyRef::validity`] gives the dates to whoever wants to warn or refuse.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Validity {
+    /// `notBefore`, Unix seconds.
+    pub not_before: u64,
+    /// `notAfter`, Unix seconds.
+    pub not_after: u64,
+}
+
+impl Validity {
+    /// True when `now` (Unix seconds) is within the validity period, its ends included.
+    pub const fn contains(&self, now: u64) -> bool {
+        self.not_before <= now && now <= self.not_after
+    }
+}
 
 /// Why a key could not be loaded.
 #[non_exhaustive]
@@ -126,6 +159,23 @@ pub enum KeyError {
     UnsupportedPemLabel,
     /// A key for an algorithm this build leaves out (crate features `ps256`, `es256`, `eddsa`).
     NotBuiltIn(Algorithm),
+    /// An X.509 certificate (a PEM `CERTIFICATE`, an X.509 map) given to a build without the
+    /// crate feature `x509`.
+    CertificatesNotBuiltIn,
+    /// A certificate longer than [`MAX_CERTIFICATE_LEN`] bytes (DER; feature `x509`).
+    #[cfg(feature = "x509")]
+    CertificateTooLarge,
+    /// Not exactly one DER X.509 certificate (RFC 5280 §4.1) that `x509-cert` reads: broken
+    /// DER, bytes after it, dates before 1970, … (feature `x509`).
+    #[cfg(feature = "x509")]
+    InvalidCertificate,
+    /// A member of an X.509 map whose value is not a PEM `CERTIFICATE` block (feature `x509`).
+    #[cfg(feature = "x509")]
+    NotACertificate,
+    /// The key of a JWK's `x5c[0]` is not the key of the JWK's own members (RFC 7517 §4.7;
+    /// feature `x509`: without it `x5c[0]` is only hashed).
+    #[cfg(feature = "x509")]
+    CertificateKeyMismatch,
 }
 
 impl fmt::Display for KeyError {
@@ -179,11 +229,73 @@ impl fmt::Display for KeyError {
                 f.write_str("PEM label must be PUBLIC KEY or RSA PUBLIC KEY")
             }
             KeyError::NotBuiltIn(alg) => write!(f, "this build does not verify {alg}"),
+            KeyError::CertificatesNotBuiltIn => {
+                f.write_str("this build does not read X.509 certificates (feature x509)")
+            }
+            #[cfg(feature = "x509")]
+            KeyError::CertificateTooLarge => {
+                write!(f, "a certificate longer than {MAX_CERTIFICATE_LEN} bytes")
+            }
+            #[cfg(feature = "x509")]
+            KeyError::InvalidCertificate => {
+                f.write_str("not a readable DER X.509 certificate (RFC 5280)")
+            }
+            #[cfg(feature = "x509")]
+            KeyError::NotACertificate => f.write_str("not a PEM CERTIFICATE"),
+            #[cfg(feature = "x509")]
+            KeyError::CertificateKeyMismatch => f.write_str(
+                "the key of the JWK's x5c certificate is not the JWK's key (RFC 7517 section 4.7)",
+            ),
         }
     }
 }
 
 impl core::error::Error for KeyError {}
+
+/// A refusal of a key text ([`KeyStore::load_text_detailed`]): the [`KeyError`], and the
+/// `kid` of the X.509 map member it concerns, when it concerns one.
+#[non_exhaustive]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyTextError {
+    /// What is wrong.
+    pub error: KeyError,
+    /// The member of an X.509 map (its name, a `kid`) that is wrong.
+    pub kid: Option<Kid>,
+}
+
+impl From<KeyError> for KeyTextError {
+    fn from(error: KeyError) -> Self {
+        Self { error, kid: None }
+    }
+}
+
+impl fmt::Display for KeyTextError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Some(kid) = &self.kid else {
+            return self.error.fmt(f);
+        };
+        // Quoted and escaped by hand: `{:?}` would link the Unicode escape tables into every
+        // wasm module that formats this error.
+        f.write_str("X.509 map member \"")?;
+        for c in kid.chars() {
+            match c {
+                '"' | '\\' => write!(f, "\\{c}")?,
+                '\n' => f.write_str("\\n")?,
+                '\r' => f.write_str("\\r")?,
+                '\t' => f.write_str("\\t")?,
+                c if c.is_control() => write!(f, "\\u{{{:04x}}}", u32::from(c))?,
+                c => fmt::Write::write_char(f, c)?,
+            }
+        }
+        write!(f, "\": {}", self.error)
+    }
+}
+
+impl core::error::Error for KeyTextError {
+    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
+        Some(&self.error)
+    }
+}
 
 impl From<KeyMaterialError> for KeyError {
     fn from(e: KeyMaterialError) -> Self {
@@ -315,13 +427,35 @@ impl VerifyingKey {
     }
 
     /// Reads a PEM `PUBLIC KEY` (SPKI, any supported key type) or `RSA PUBLIC KEY` (PKCS#1)
-    /// block. Text before the `-----BEGIN` line and after the `-----END` line is ignored
-    /// (RFC 7468 §5.2). Private keys are refused as such.
+    /// block, or with the feature `x509` a `CERTIFICATE` (its public key and validity). Text
+    /// before the `-----BEGIN` line and after the `-----END` line (other blocks included) is
+    /// ignored (RFC 7468 §5.2). Private keys are refused as such.
     pub fn from_pem(pem: &str) -> Result<Self, KeyError> {
         let mut buf = [0u8; crate::pem::MAX_DER];
-        Ok(Self::new(KeyMaterial::from_source(source::pem(
-            pem, &mut buf,
-        )?)?))
+        match source::pem(pem, &mut buf)? {
+            source::Pem::Key(source) => Ok(Self::new(KeyMaterial::from_source(source)?)),
+            #[cfg(feature = "x509")]
+            source::Pem::Certificate(body) => {
+                Self::from_certificate(&certificate::from_pem_body(body)?)
+            }
+            #[cfg(not(feature = "x509"))]
+            source::Pem::Certificate(_) => Err(KeyError::CertificatesNotBuiltIn),
+        }
+    }
+
+    /// Reads a DER X.509 certificate (RFC 5280 §4.1; feature `x509`): its public key, as
+    /// [`from_spki_der`](Self::from_spki_der) reads one, and its [`Validity`]. Nothing else
+    /// of it is read or trusted: not its signature, issuer or extensions.
+    #[cfg(feature = "x509")]
+    pub fn from_certificate_der(der: &[u8]) -> Result<Self, KeyError> {
+        Self::from_certificate(&certificate::from_der(der)?)
+    }
+
+    #[cfg(feature = "x509")]
+    fn from_certificate(certificate: &certificate::Certificate) -> Result<Self, KeyError> {
+        let mut key = Self::new(KeyMaterial::from_source(certificate.source()?)?);
+        key.meta.validity = Some(certificate.validity);
+        Ok(key)
     }
 
     /// Reads one JWK (RFC 7517 §4): RSA (RFC 7518 §6.3.1), EC P-256 (§6.2.1) or OKP Ed25519
@@ -384,6 +518,15 @@ impl VerifyingKey {
         self.meta.x5t_s256.as_ref()
     }
 
+    /// The validity of the certificate the key came from (a `CERTIFICATE`, or a JWK's
+    /// `x5c[0]`; feature `x509`): reported, not enforced.
+    pub const fn validity(&self) -> Option<Validity> {
+        #[cfg(feature = "x509")]
+        return self.meta.validity;
+        #[cfg(not(feature = "x509"))]
+        None
+    }
+
     /// True when `other` is the same public key, whatever the `kid`s: a registry refuses one
     /// key listed for two parties.
     pub fn same_public_key(&self, other: &VerifyingKey) -> bool {
@@ -433,6 +576,8 @@ pub struct KeyRef<'a> {
     pub(crate) kid: Option<&'a str>,
     pub(crate) x5t_s256: Option<&'a [u8; X5T_S256_LEN]>,
     pub(crate) x5t: Option<&'a [u8; X5T_LEN]>,
+    #[cfg(feature = "x509")]
+    pub(crate) validity: Option<Validity>,
     pub(crate) any_kid: bool,
 }
 
@@ -463,6 +608,40 @@ impl<'a> KeyRef<'a> {
     /// The algorithm the key's JWK names, if any.
     pub const fn pinned_algorithm(&self) -> Option<Algorithm> {
         self.alg
+    }
+
+    /// The key's `x5t#S256` (RFC 7517 §4.9), from its JWK member or computed from `x5c[0]`.
+    pub const fn x5t_s256(&self) -> Option<&'a [u8; X5T_S256_LEN]> {
+        self.x5t_s256
+    }
+
+    /// The key's `x5t` (RFC 7517 §4.8), from its JWK member.
+    pub const fn x5t(&self) -> Option<&'a [u8; X5T_LEN]> {
+        self.x5t
+    }
+
+    /// True when the key serves tokens whatever their header `kid` (a key given on its own
+    /// without one; see [`selected_by`](Self::selected_by)).
+    pub const fn serves_any_kid(&self) -> bool {
+        self.any_kid
+    }
+
+    /// The validity of the certificate the key came from (a `CERTIFICATE`, an X.509 map's
+    /// member, a JWK's `x5c[0]`; feature `x509`), `None` for a key given without one. Kept in
+    /// the key's record (16 bytes, only for these keys) and reported, not enforced: see
+    /// [`Validity`].
+    pub const fn validity(&self) -> Option<Validity> {
+        #[cfg(feature = "x509")]
+        return self.validity;
+        #[cfg(not(feature = "x509"))]
+        None
+    }
+
+    /// The key's JWK thumbprint (RFC 7638 §3): the SHA-256 of its required members in
+    /// lexicographic order without white space (`e`, `kty`, `n` for RSA; `crv`, `kty`, `x`,
+    /// `y` for P-256; `crv`, `kty`, `x` for Ed25519, RFC 8037 §2), whatever format it came in.
+    pub fn thumbprint(&self) -> [u8; 32] {
+        thumbprint::of(&self.material)
     }
 
     /// True when this key is chosen for a JWS whose header says `hint`:

@@ -158,22 +158,24 @@ impl RsaVerifyingKey {
     /// Reads a PEM `PUBLIC KEY` (SPKI, `rsaEncryption`) or `RSA PUBLIC KEY` (PKCS#1) block.
     pub fn from_pem(pem: &str) -> Result<Self, KeyError> {
         let mut buf = [0u8; crate::pem::MAX_DER];
-        Self::from_source(super::source::pem(pem, &mut buf)?)
+        Self::from_source(super::source::public_key_pem(pem, &mut buf)?)
     }
 
     /// Reads one RSA JWK (RFC 7517 §4, RFC 7518 §6.3.1). A JWK that is not for signatures
     /// (`use`, `key_ops`) or names an algorithm an RSA key does not serve is refused.
     pub fn from_jwk(json: &str) -> Result<Self, KeyError> {
-        match super::VerifyingKey::from_jwk(json)?.into_material() {
-            super::KeyMaterial::Rsa(key) => Ok(key),
-            #[allow(unreachable_patterns)] // without the es256 and eddsa features
-            _ => Err(KeyError::UnsupportedKeyType),
-        }
+        Self::from_material(super::VerifyingKey::from_jwk(json)?.into_material())
     }
 
     /// An RSA key from `source`; another key type is [`KeyError::UnsupportedKeyType`].
     pub(crate) fn from_source(source: super::source::Source<'_>) -> Result<Self, KeyError> {
-        match super::KeyMaterial::from_source(source)? {
+        Self::from_material(super::KeyMaterial::from_source(source)?)
+    }
+
+    /// The RSA key of `material`; another key type is [`KeyError::UnsupportedKeyType`].
+    #[inline]
+    fn from_material(material: super::KeyMaterial) -> Result<Self, KeyError> {
+        match material {
             super::KeyMaterial::Rsa(key) => Ok(key),
             #[allow(unreachable_patterns)] // without the es256 and eddsa features
             _ => Err(KeyError::UnsupportedKeyType),

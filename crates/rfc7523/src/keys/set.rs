@@ -3,15 +3,18 @@
 //! `static` and choose how much RAM its keys take), read in place ([`Keys`], [`KeyRef`]).
 //!
 //! A record is a 6-byte head (key type, the JWK's `alg`, flags, `kid` length, record length),
-//! the `kid`, the thumbprints when present, then the key: for RSA `e`, the Montgomery constant,
+//! the `kid`, the thumbprints when present, the certificate's validity when the key came from
+//! one (two 8-byte Unix times), then the key: for RSA `e`, the Montgomery constant,
 //! `n` and `R² mod n` (2k + 16 bytes for a k-byte modulus), for P-256 `x || y` (64 bytes), for
 //! Ed25519 its encoding (32 bytes). Records are written only by this module, from keys that
 //! passed every load-time check; reading them is still bounds-checked everywhere.
 
 use super::source::{Meta, Modulus, Source};
+#[cfg(feature = "x509")]
+use super::Validity;
 use super::{
-    rsa, KeyError, KeyRef, MaterialRef, RsaKey, VerifyingKey, MAX_JWKS_KEYS, MAX_KEY_TEXT_LEN,
-    X5T_LEN, X5T_S256_LEN,
+    rsa, KeyError, KeyRef, KeyTextError, MaterialRef, RsaKey, VerifyingKey, MAX_JWKS_KEYS,
+    MAX_KEY_TEXT_LEN, X5T_LEN, X5T_S256_LEN,
 };
 use crate::alg::Algorithm;
 use crate::json::{self, Value};
@@ -26,15 +29,19 @@ const FLAG_ANY_KID: u8 = 1;
 const FLAG_X5T_S256: u8 = 2;
 const FLAG_X5T: u8 = 4;
 const FLAG_KID: u8 = 8;
+const FLAG_VALIDITY: u8 = 16;
+/// A certificate's validity in a record: `not_before` and `not_after`, 8 bytes each.
+const VALIDITY_LEN: usize = 16;
 /// RSA's fixed part: `e` and the Montgomery constant, 8 bytes each.
 const RSA_FIXED_LEN: usize = 16;
 
 /// The most bytes one key takes in a [`KeySet`]: an 8192-bit RSA key with a `kid` of
-/// [`MAX_HEADER_STRING_LEN`] bytes and both thumbprints.
+/// [`MAX_HEADER_STRING_LEN`] bytes, both thumbprints and a certificate's validity.
 pub const MAX_KEY_RECORD_LEN: usize = HEAD_LEN
     + MAX_HEADER_STRING_LEN
     + X5T_S256_LEN
     + X5T_LEN
+    + VALIDITY_LEN
     + RSA_FIXED_LEN
     + 2 * super::rsa::MAX_MODULUS_LEN;
 
@@ -45,6 +52,10 @@ pub const DEFAULT_KEY_SET_BYTES: usize = MAX_JWKS_KEYS * MAX_KEY_RECORD_LEN;
 
 // A record's length fits its 16-bit field.
 const _: () = assert!(MAX_KEY_RECORD_LEN <= u16::MAX as usize);
+
+/// Most members of an X.509 map (each is one key of the party: [`MAX_JWKS_KEYS`]). A map with
+/// more is refused whole ([`KeyError::TooManyKeys`]) before any certificate is read.
+pub const MAX_X509_MAP_MEMBERS: usize = MAX_JWKS_KEYS;
 
 /// The keys of one party in the default size, [`DEFAULT_KEY_SET_BYTES`] (what the std layers
 /// use): room for [`MAX_JWKS_KEYS`] keys of any size.
@@ -116,13 +127,21 @@ impl<const N: usize> KeyStore<N> {
     }
 
     /// Adds the keys of `text`, detected from its content: a JWK Set (an object with `keys`),
-    /// a single JWK, or a PEM block. All or nothing: on an error the set is as it was.
+    /// a single JWK (an object with `kty`), an X.509 map (feature `x509`: an object of `kid` →
+    /// PEM certificate, some member a PEM `CERTIFICATE`), or a PEM block (`PUBLIC KEY`, `RSA
+    /// PUBLIC KEY`, or with `x509` a `CERTIFICATE`). All or nothing: on an error the set is as
+    /// it was.
     ///
     /// In a JWK Set, keys not meant for verifying signatures with a supported algorithm are
     /// skipped; an unsafe key of a supported type (too small, bad exponent, off the curve)
     /// fails the whole set, so that a configuration mistake is seen at start-up rather than as
-    /// rejected logins. A key given on its own without a `kid` (PEM, lone JWK) serves any
-    /// header `kid`; a key of a JWK Set only its own.
+    /// rejected logins. An X.509 map follows the same rules (a certificate of another key type
+    /// or curve is skipped), and every member must be a PEM certificate. A key given on its
+    /// own without a `kid` (PEM, lone JWK) serves any header `kid`; a key of a JWK Set or an
+    /// X.509 map only its own.
+    ///
+    /// [`load_text_detailed`](Self::load_text_detailed) also names the X.509 map member at
+    /// fault.
     pub fn load_text(&mut self, text: &str) -> Result<(), KeyError> {
         let (used, count) = (self.used, self.count);
         let result = self.load_text_inner(text);
@@ -131,6 +150,21 @@ impl<const N: usize> KeyStore<N> {
             self.count = count;
         }
         result
+    }
+
+    /// [`load_text`](Self::load_text), and when an X.509 map is refused for one of its members,
+    /// that member's name (its `kid`) in the error.
+    // The error carries a `kid` (168 bytes): loaded once at start-up by the std layers; a
+    // firmware's `load_text` returns the small `KeyError`.
+    #[allow(clippy::result_large_err)]
+    pub fn load_text_detailed(&mut self, text: &str) -> Result<(), KeyTextError> {
+        #[cfg(feature = "x509")]
+        if text.len() <= MAX_KEY_TEXT_LEN && text.trim_start().starts_with('{') {
+            if let JsonKind::X509Map = json_kind(text)? {
+                return self.load_x509_map(text);
+            }
+        }
+        self.load_text(text).map_err(KeyTextError::from)
     }
 
     fn load_text_inner(&mut self, text: &str) -> Result<(), KeyError> {
@@ -147,12 +181,13 @@ impl<const N: usize> KeyStore<N> {
         }
     }
 
-    /// A JWK Set or a lone JWK. Not inlined (nor is [`load_pem`](Self::load_pem)): one frame
-    /// holds the JSON reader's members, the other the PEM buffer, never both.
+    /// A JWK Set, a lone JWK or an X.509 map. Not inlined (nor is
+    /// [`load_pem`](Self::load_pem)): one frame holds the JSON reader's members, the other the
+    /// PEM buffer, never both.
     #[inline(never)]
     fn load_json(&mut self, text: &str) -> Result<(), KeyError> {
-        match keys_member(text)? {
-            Some(Value::Array(keys)) => {
+        match json_kind(text)? {
+            JsonKind::Set(Value::Array(keys)) => {
                 let mut usable = 0usize;
                 for element in keys.elements() {
                     let Value::Object(jwk) = element.map_err(|_| KeyError::Malformed)? else {
@@ -167,9 +202,101 @@ impl<const N: usize> KeyStore<N> {
                 }
                 Ok(())
             }
-            Some(_) => Err(KeyError::InvalidMember("keys")),
-            None => self.load_lone_jwk(text),
+            JsonKind::Set(_) => Err(KeyError::InvalidMember("keys")),
+            #[cfg(feature = "x509")]
+            JsonKind::Jwk => self.load_lone_jwk(text),
+            // An X.509 map read as a JWK: no `kty`, and a PEM certificate in it.
+            #[cfg(not(feature = "x509"))]
+            JsonKind::Jwk => match self.load_lone_jwk(text) {
+                Err(KeyError::MissingMember("kty"))
+                    if crate::pem::find(text, "-----BEGIN CERTIFICATE-----").is_some() =>
+                {
+                    Err(KeyError::CertificatesNotBuiltIn)
+                }
+                other => other,
+            },
+            #[cfg(feature = "x509")]
+            JsonKind::X509Map => self.load_x509_map(text).map_err(|e| e.error),
+            #[cfg(not(feature = "x509"))]
+            JsonKind::X509Map => Err(KeyError::CertificatesNotBuiltIn),
         }
+    }
+
+    /// Adds the keys of an X.509 map (feature `x509`): a JSON object whose members are `kid` →
+    /// PEM certificate (RFC 7468 `CERTIFICATE`, line breaks escaped in the JSON string), as
+    /// Google publishes a service account's keys at
+    /// `https://www.googleapis.com/service_accounts/v1/metadata/x509/EMAIL`. Each certificate's
+    /// public key is stored with its member's name as `kid` and the certificate's
+    /// [`Validity`]; nothing else of the certificate is read or trusted.
+    ///
+    /// Strict, and all or nothing: at most [`MAX_X509_MAP_MEMBERS`] members; a member that is
+    /// not a PEM certificate ([`KeyError::NotACertificate`]), a certificate that does not read
+    /// or is longer than [`MAX_CERTIFICATE_LEN`](super::MAX_CERTIFICATE_LEN), a `kid` longer
+    /// than [`MAX_HEADER_STRING_LEN`], or an unsafe key refuse the whole map, the error naming
+    /// the member. As in a JWK Set, a certificate of another key type or curve (RSA-PSS,
+    /// P-384, Ed448, …) is skipped, and at least one key must be usable.
+    #[cfg(feature = "x509")]
+    // The error carries a `kid` (168 bytes): loaded once at start-up by the std layers; a
+    // firmware's `load_text` returns the small `KeyError`.
+    #[allow(clippy::result_large_err)]
+    pub fn load_x509_map(&mut self, json: &str) -> Result<(), KeyTextError> {
+        let (used, count) = (self.used, self.count);
+        let result = self.load_x509_map_inner(json);
+        if result.is_err() {
+            self.used = used;
+            self.count = count;
+        }
+        result
+    }
+
+    #[cfg(feature = "x509")]
+    // The error carries a `kid` (168 bytes): loaded once at start-up by the std layers; a
+    // firmware's `load_text` returns the small `KeyError`.
+    #[allow(clippy::result_large_err)]
+    fn load_x509_map_inner(&mut self, json: &str) -> Result<(), KeyTextError> {
+        if json.len() > MAX_KEY_TEXT_LEN {
+            return Err(KeyError::TooLarge.into());
+        }
+        let object = json::parse_object(json.as_bytes()).map_err(|_| KeyError::Malformed)?;
+        if object.members().count() > MAX_X509_MAP_MEMBERS {
+            return Err(KeyError::TooManyKeys.into());
+        }
+        if object.members().next().is_none() {
+            return Err(KeyError::NoUsableKeys.into());
+        }
+        let mut usable = 0usize;
+        for (name, value) in object.members() {
+            let kid: super::Kid = name.decoded().map_err(|()| KeyError::KidTooLong)?;
+            let at = |error: KeyError| KeyTextError {
+                error,
+                kid: Some(kid.clone()),
+            };
+            let Value::String(pem) = value else {
+                return Err(at(KeyError::NotACertificate));
+            };
+            let pem = super::certificate::json_text(pem);
+            let certificate = super::certificate::from_pem(&pem).map_err(at)?;
+            let source = match certificate.source() {
+                Ok(source) => source,
+                // As in a JWK Set: another key type or curve, or one this build leaves out.
+                Err(
+                    KeyError::UnsupportedKeyType
+                    | KeyError::UnsupportedCurve
+                    | KeyError::NotBuiltIn(_),
+                ) => continue,
+                Err(error) => return Err(at(error)),
+            };
+            let mut meta = Meta::new();
+            meta.kid = Some(kid.clone());
+            meta.any_kid = false;
+            meta.validity = Some(certificate.validity);
+            self.push_source(&meta, source).map_err(at)?;
+            usable += 1;
+        }
+        if usable == 0 {
+            return Err(KeyError::NoUsableKeys.into());
+        }
+        Ok(())
     }
 
     /// A lone JWK: without a `kid` it serves any header `kid`.
@@ -201,8 +328,27 @@ impl<const N: usize> KeyStore<N> {
     #[inline(never)]
     fn load_pem(&mut self, text: &str) -> Result<(), KeyError> {
         let mut buf = [0u8; crate::pem::MAX_DER];
-        let source = super::source::pem(text, &mut buf)?;
-        self.push_source(&Meta::new(), source)
+        match super::source::pem(text, &mut buf)? {
+            super::source::Pem::Key(source) => self.push_source(&Meta::new(), source),
+            super::source::Pem::Certificate(body) => self.load_certificate(body),
+        }
+    }
+
+    /// A PEM `CERTIFICATE`'s body (feature `x509`): its key, serving any `kid` like a `PUBLIC
+    /// KEY`, with the certificate's validity. Its own frame: the certificate is read on the
+    /// heap, beside none of the PEM key's buffers.
+    #[cfg(feature = "x509")]
+    #[inline(never)]
+    fn load_certificate(&mut self, body: &str) -> Result<(), KeyError> {
+        let certificate = super::certificate::from_pem_body(body)?;
+        let mut meta = Meta::new();
+        meta.validity = Some(certificate.validity);
+        self.push_source(&meta, certificate.source()?)
+    }
+
+    #[cfg(not(feature = "x509"))]
+    fn load_certificate(&mut self, _body: &str) -> Result<(), KeyError> {
+        Err(KeyError::CertificatesNotBuiltIn)
     }
 
     /// A set of the keys of `text` ([`load_text`](Self::load_text)), by value: for std code.
@@ -407,12 +553,37 @@ impl OwnedKeys {
     }
 }
 
-/// The `keys` member of a JSON object (a JWK Set's), or `None` (a lone JWK). Its own frame:
-/// the object's members are gone before the keys are read, one by one.
+/// What a JSON key text is.
+enum JsonKind<'a> {
+    /// A JWK Set: its `keys` member.
+    Set(Value<'a>),
+    /// A lone JWK (also what an object that is none of the others is read as).
+    Jwk,
+    /// An X.509 map: neither `keys` nor `kty`, and some member a string holding a PEM
+    /// `CERTIFICATE` block.
+    X509Map,
+}
+
+/// What the JSON object `text` is. Its own frame: the object's members are gone before the
+/// keys are read, one by one.
 #[inline(never)]
-fn keys_member(text: &str) -> Result<Option<Value<'_>>, KeyError> {
+fn json_kind(text: &str) -> Result<JsonKind<'_>, KeyError> {
     let object = json::parse_object(text.as_bytes()).map_err(|_| KeyError::Malformed)?;
-    Ok(object.get("keys"))
+    if let Some(keys) = object.get("keys") {
+        return Ok(JsonKind::Set(keys));
+    }
+    let certificate = |value: &Value<'_>| match value {
+        Value::String(text) => text.contains_raw(b"-----BEGIN CERTIFICATE-----"),
+        _ => false,
+    };
+    // Without `x509` a map is told from a broken JWK only when it fails as one (`load_json`).
+    if cfg!(feature = "x509")
+        && object.get("kty").is_none()
+        && object.members().any(|(_, value)| certificate(value))
+    {
+        return Ok(JsonKind::X509Map);
+    }
+    Ok(JsonKind::Jwk)
 }
 
 /// Writes the record of a key at the start of `out`, in place (an RSA modulus decoded into
@@ -423,7 +594,8 @@ fn write_record(meta: &Meta, source: Source<'_>, out: &mut [u8]) -> Result<usize
     let head = HEAD_LEN
         + kid.len()
         + meta.x5t_s256.map_or(0, |t| t.len())
-        + meta.x5t.map_or(0, |t| t.len());
+        + meta.x5t.map_or(0, |t| t.len())
+        + validity_len(meta);
     let left = out.len();
     let full = |needed: usize| KeyError::StorageFull { needed, left };
     let (kind, len) = match source {
@@ -504,6 +676,9 @@ fn write_record(meta: &Meta, source: Source<'_>, out: &mut [u8]) -> Result<usize
     if meta.x5t.is_some() {
         flags |= FLAG_X5T;
     }
+    if validity_len(meta) != 0 {
+        flags |= FLAG_VALIDITY;
+    }
     let alg = meta.alg.map_or(NO_ALG, algorithm_code);
     let mut writer = Writer {
         out: out.get_mut(..head).ok_or_else(|| full(len))?,
@@ -518,11 +693,27 @@ fn write_record(meta: &Meta, source: Source<'_>, out: &mut [u8]) -> Result<usize
     if let Some(t) = &meta.x5t {
         writer.put(t);
     }
+    #[cfg(feature = "x509")]
+    if let Some(validity) = &meta.validity {
+        writer.put(&validity.not_before.to_le_bytes());
+        writer.put(&validity.not_after.to_le_bytes());
+    }
     if writer.at == head {
         Ok(len)
     } else {
         Err(full(len))
     }
+}
+
+/// The bytes of a certificate's validity in the record of `meta`: 16 for a key from a
+/// certificate (feature `x509`), else none.
+const fn validity_len(meta: &Meta) -> usize {
+    #[cfg(feature = "x509")]
+    if meta.validity.is_some() {
+        return VALIDITY_LEN;
+    }
+    let _ = meta;
+    0
 }
 
 /// Copies `bytes` into `out` at `at`; the end of the copy, or `None` when `out` is too short.
@@ -583,6 +774,23 @@ fn read_record(record: &[u8]) -> Option<KeyRef<'_>> {
     } else {
         (None, rest)
     };
+    #[cfg(feature = "x509")]
+    let (validity, rest) = if flags & FLAG_VALIDITY != 0 {
+        let (v, rest) = rest.split_at_checked(VALIDITY_LEN)?;
+        let (not_before, not_after) = v.split_at_checked(8)?;
+        let validity = Validity {
+            not_before: u64::from_le_bytes(not_before.try_into().ok()?),
+            not_after: u64::from_le_bytes(not_after.try_into().ok()?),
+        };
+        (Some(validity), rest)
+    } else {
+        (None, rest)
+    };
+    // Only keys from certificates have one: never written without `x509`.
+    #[cfg(not(feature = "x509"))]
+    if flags & FLAG_VALIDITY != 0 {
+        return None;
+    }
     let material = match kind {
         KIND_RSA => {
             let (fixed, numbers) = rest.split_at_checked(RSA_FIXED_LEN)?;
@@ -606,6 +814,8 @@ fn read_record(record: &[u8]) -> Option<KeyRef<'_>> {
         kid,
         x5t_s256,
         x5t,
+        #[cfg(feature = "x509")]
+        validity,
         any_kid: flags & FLAG_ANY_KID != 0,
     })
 }

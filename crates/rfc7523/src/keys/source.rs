@@ -4,6 +4,8 @@
 //! modulus decoded into its place, `R² mod n` computed next to it): loading a key needs a few
 //! KiB of stack whatever the key's size.
 
+#[cfg(feature = "x509")]
+use super::Validity;
 use super::{der, rsa, KeyError, Kid, X5T_LEN, X5T_S256_LEN};
 #[cfg(feature = "eddsa")]
 use crate::alg::eddsa::Ed25519VerifyingKey;
@@ -19,6 +21,9 @@ pub(crate) struct Meta {
     pub(crate) kid: Option<Kid>,
     pub(crate) x5t_s256: Option<[u8; X5T_S256_LEN]>,
     pub(crate) x5t: Option<[u8; X5T_LEN]>,
+    /// The validity of the certificate it came from.
+    #[cfg(feature = "x509")]
+    pub(crate) validity: Option<Validity>,
     /// Serves tokens with any header `kid` (a key given on its own, without a `kid`).
     pub(crate) any_kid: bool,
 }
@@ -31,6 +36,8 @@ impl Meta {
             kid: None,
             x5t_s256: None,
             x5t: None,
+            #[cfg(feature = "x509")]
+            validity: None,
             any_kid: true,
         }
     }
@@ -97,24 +104,50 @@ pub(crate) fn pkcs1(bytes: &[u8]) -> Result<Source<'_>, KeyError> {
     })
 }
 
-/// The material of a PEM `PUBLIC KEY` (SPKI) or `RSA PUBLIC KEY` (PKCS#1) block, decoded into
-/// `buf`. Text before the `-----BEGIN` line and after the `-----END` line is ignored (RFC 7468
-/// §5.2); private keys are refused as such.
-pub(crate) fn pem<'b>(
-    pem: &str,
+/// What a PEM text holds: a public key, or a certificate (its body, not decoded: it is
+/// larger than a key, and read only with the feature `x509`).
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Pem<'t, 'b> {
+    /// A `PUBLIC KEY` (SPKI) or `RSA PUBLIC KEY` (PKCS#1), decoded.
+    Key(Source<'b>),
+    /// A `CERTIFICATE` block's body.
+    #[cfg_attr(not(feature = "x509"), allow(dead_code))]
+    Certificate(&'t str),
+}
+
+/// The first PEM block of `pem`, its label read before its body: a `PUBLIC KEY` (SPKI) or
+/// `RSA PUBLIC KEY` (PKCS#1) decoded into `buf`, or a `CERTIFICATE`'s body. Text before the
+/// `-----BEGIN` line and after the `-----END` line is ignored (RFC 7468 §5.2); private keys
+/// are refused as such.
+pub(crate) fn pem<'t, 'b>(
+    pem: &'t str,
     buf: &'b mut [u8; crate::pem::MAX_DER],
-) -> Result<Source<'b>, KeyError> {
+) -> Result<Pem<'t, 'b>, KeyError> {
     if pem.len() > super::MAX_KEY_TEXT_LEN {
         return Err(KeyError::TooLarge);
     }
-    let (label, der) = crate::pem::decode(pem, buf).map_err(|_| KeyError::Malformed)?;
-    match label {
-        "PUBLIC KEY" => spki(der),
-        "RSA PUBLIC KEY" => pkcs1(der),
+    let (label, body) = crate::pem::block(pem).map_err(|_| KeyError::Malformed)?;
+    let spki_label = match label {
+        "PUBLIC KEY" => true,
+        "RSA PUBLIC KEY" => false,
+        "CERTIFICATE" => return Ok(Pem::Certificate(body)),
         "PRIVATE KEY" | "RSA PRIVATE KEY" | "EC PRIVATE KEY" | "ENCRYPTED PRIVATE KEY" => {
-            Err(KeyError::PrivateKeyMaterial)
+            return Err(KeyError::PrivateKeyMaterial)
         }
-        _ => Err(KeyError::UnsupportedPemLabel),
+        _ => return Err(KeyError::UnsupportedPemLabel),
+    };
+    let der = crate::pem::decode_key_body(body, buf).map_err(|_| KeyError::Malformed)?;
+    Ok(Pem::Key(if spki_label { spki(der)? } else { pkcs1(der)? }))
+}
+
+/// The key of a PEM that must be a public key, not a certificate.
+pub(crate) fn public_key_pem<'b>(
+    pem: &str,
+    buf: &'b mut [u8; crate::pem::MAX_DER],
+) -> Result<Source<'b>, KeyError> {
+    match self::pem(pem, buf)? {
+        Pem::Key(source) => Ok(source),
+        Pem::Certificate(_) => Err(KeyError::UnsupportedPemLabel),
     }
 }
 

@@ -107,7 +107,11 @@ fn spki_and_pem_of_every_key_type() {
     for (label, err) in [
         ("PRIVATE KEY", KeyError::PrivateKeyMaterial),
         ("EC PRIVATE KEY", KeyError::PrivateKeyMaterial),
-        ("CERTIFICATE", KeyError::UnsupportedPemLabel),
+        ("X509 CRL", KeyError::UnsupportedPemLabel),
+        #[cfg(feature = "x509")]
+        ("CERTIFICATE", KeyError::InvalidCertificate),
+        #[cfg(not(feature = "x509"))]
+        ("CERTIFICATE", KeyError::CertificatesNotBuiltIn),
     ] {
         let pem = ed_pem.replace("PUBLIC KEY", label);
         assert_eq!(VerifyingKey::from_pem(&pem), Err(err), "{label}");
@@ -235,6 +239,8 @@ fn kid_and_thumbprint_selection() {
     }
 }
 
+/// Without `x509`, `x5c[0]` is hashed, not parsed.
+#[cfg(not(feature = "x509"))]
 #[test]
 fn x5c_gives_the_thumbprint_and_must_agree_with_x5t_s256() {
     use sha2::{Digest, Sha256};
@@ -413,4 +419,364 @@ fn loading_is_all_or_nothing_and_round_trips() {
     }
     set.clear();
     assert!(set.is_empty() && set.keys().iter().next().is_none());
+}
+
+/// RFC 7517 Appendix B: an RSA JWK with its certificate in `x5c` (issued 2013-02-21
+/// 23:29:15Z, valid until 2018-08-14 22:29:15Z), copied from the RFC.
+const RFC7517_B_N: &str = "vrjOfz9Ccdgx5nQudyhdoR17V-IubWMeOZCwX_jj0hgAsz2J_pqYW08PLbK_PdiVGKPrqzmDIsLI7sA25VEnHU1uCLNwBuUiCO11_-7dYbsr4iJmG0Qu2j8DsVyT1azpJC_NG84Ty5KKthuCaPod7iI7w0LK9orSMhBEwwZDCxTWq4aYWAchc8t-emd9qOvWtVMDC2BXksRngh6X5bUYLy6AyHKvj-nUy1wgzjYQDwHMTplCoLtU-o-8SNnZ1tmRoGE9uJkBLdh5gFENabWnU5m1ZqZPdwS-qo-meMvVfJb6jJVWRpl2SUtCnYG2C32qvbWbjZ_jBPD5eunqsIo1vQ";
+const RFC7517_B_X5C: &str = "MIIDQjCCAiqgAwIBAgIGATz/FuLiMA0GCSqGSIb3DQEBBQUAMGIxCzAJBgNVBAYTAlVTMQswCQYDVQQIEwJDTzEPMA0GA1UEBxMGRGVudmVyMRwwGgYDVQQKExNQaW5nIElkZW50aXR5IENvcnAuMRcwFQYDVQQDEw5CcmlhbiBDYW1wYmVsbDAeFw0xMzAyMjEyMzI5MTVaFw0xODA4MTQyMjI5MTVaMGIxCzAJBgNVBAYTAlVTMQswCQYDVQQIEwJDTzEPMA0GA1UEBxMGRGVudmVyMRwwGgYDVQQKExNQaW5nIElkZW50aXR5IENvcnAuMRcwFQYDVQQDEw5CcmlhbiBDYW1wYmVsbDCCASIwDQYJKoZIhvcNAQEBBQADggEPADCCAQoCggEBAL64zn8/QnHYMeZ0LncoXaEde1fiLm1jHjmQsF/449IYALM9if6amFtPDy2yvz3YlRij66s5gyLCyO7ANuVRJx1NbgizcAblIgjtdf/u3WG7K+IiZhtELto/A7Fck9Ws6SQvzRvOE8uSirYbgmj6He4iO8NCyvaK0jIQRMMGQwsU1quGmFgHIXPLfnpnfajr1rVTAwtgV5LEZ4Iel+W1GC8ugMhyr4/p1MtcIM42EA8BzE6ZQqC7VPqPvEjZ2dbZkaBhPbiZAS3YeYBRDWm1p1OZtWamT3cEvqqPpnjL1XyW+oyVVkaZdklLQp2Btgt9qr21m42f4wTw+Xrp6rCKNb0CAwEAATANBgkqhkiG9w0BAQUFAAOCAQEAh8zGlfSlcI0o3rYDPBB07aXNswb4ECNIKG0CETTUxmXl9KUL+9gGlqCz5iWLOgWsnrcKcY0vXPG9J1r9AqBNTqNgHq2G03X09266X5CpOe1zFo+Owb1zxtp3PehFdfQJ610CDLEaS9V9Rqp17hCyybEpOGVwe8fnk+fbEL2Bo3UPGrpsHzUoaGpDftmWssZkhpBJKVMJyf/RuP2SmmaIzmnw9JiSlYhzo4tpzd5rFXhjRbg4zW9C+2qok+2+qDM1iJ684gPHMIY8aLWrdgQTxkumGmTqgawR+N5MDtdPTEQ0XfIBc2cJEUyMTY5MPvACWpkA6SdS4xSvdXK3IVfOWA==";
+/// Its validity, in Unix seconds (`openssl x509 -noout -dates` on it).
+#[cfg_attr(not(feature = "x509"), allow(dead_code))]
+const RFC7517_B_VALIDITY: Validity = Validity {
+    not_before: 1_361_489_355,
+    not_after: 1_534_285_755,
+};
+
+fn rfc7517_b(extra: &str) -> String {
+    format!(
+        r#"{{"kty":"RSA","use":"sig","kid":"1b94c","n":"{RFC7517_B_N}","e":"AQAB","x5c":["{RFC7517_B_X5C}"]{extra}}}"#
+    )
+}
+
+#[cfg(feature = "x509")]
+fn rfc7517_b_der() -> Vec<u8> {
+    use base64ct::{Base64, Encoding};
+    Base64::decode_vec(RFC7517_B_X5C).unwrap()
+}
+
+/// The certificate as PEM: 64 characters a line (RFC 7468 §2).
+#[cfg(feature = "x509")]
+fn rfc7517_b_pem() -> String {
+    let body: Vec<&str> = RFC7517_B_X5C
+        .as_bytes()
+        .chunks(64)
+        .map(|line| core::str::from_utf8(line).unwrap())
+        .collect();
+    format!(
+        "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+        body.join("\n")
+    )
+}
+
+/// A JSON string of `text` (its line breaks escaped, as Google's X.509 map has them).
+#[cfg(feature = "x509")]
+fn json_string(text: &str) -> String {
+    serde_json::Value::String(text.to_owned()).to_string()
+}
+
+/// RFC 7517 §4.7: the key of `x5c[0]` must be the JWK's; its thumbprint and validity are kept.
+#[cfg(feature = "x509")]
+#[test]
+fn x5c_must_hold_the_jwks_key() {
+    use sha2::{Digest, Sha256};
+    let digest: [u8; 32] = Sha256::digest(rfc7517_b_der()).into();
+    let key = VerifyingKey::from_jwk(&rfc7517_b("")).unwrap();
+    assert_eq!(key.kid(), Some("1b94c"));
+    assert_eq!(key.x5t_s256(), Some(&digest));
+    assert_eq!(key.validity(), Some(RFC7517_B_VALIDITY));
+    // Stored and read back, in a set: the same validity, in 16 more bytes.
+    let set = KeySet::from_jwks(&set_of(&[rfc7517_b("")])).unwrap();
+    assert_eq!(first(&set).validity(), Some(RFC7517_B_VALIDITY));
+    assert_eq!(first(&set).x5t_s256(), Some(&digest));
+    let without = KeySet::from_jwks(&set_of(&[
+        rfc7517_b("").replace(&format!(r#","x5c":["{RFC7517_B_X5C}"]"#), "")
+    ]))
+    .unwrap();
+    assert_eq!(first(&without).validity(), None);
+    assert_eq!(set.bytes_used(), without.bytes_used() + 32 + 16);
+    // `/` escaped in the JSON string: the same certificate.
+    let escaped = rfc7517_b("").replace('/', "\\/");
+    assert_eq!(VerifyingKey::from_jwk(&escaped).unwrap(), key);
+    // A thumbprint member that agrees is kept; one that does not is refused.
+    let b64u = {
+        use base64ct::{Base64UrlUnpadded, Encoding};
+        Base64UrlUnpadded::encode_string(&digest)
+    };
+    assert!(VerifyingKey::from_jwk(&rfc7517_b(&format!(r#","x5t#S256":"{b64u}""#))).is_ok());
+    assert_eq!(
+        VerifyingKey::from_jwk(&rfc7517_b(
+            r#","x5t#S256":"AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE""#
+        )),
+        Err(KeyError::InvalidMember("x5t#S256"))
+    );
+    // Another key's members with this certificate: a mismatch, alone or in a set (whole set
+    // refused, not skipped).
+    let other_n = rfc7517_b("").replace(RFC7517_B_N, RFC7515_N);
+    assert_eq!(
+        VerifyingKey::from_jwk(&other_n),
+        Err(KeyError::CertificateKeyMismatch)
+    );
+    assert_eq!(
+        KeySet::from_jwks(&set_of(&[rsa(r#","kid":"a""#), other_n.clone()])),
+        Err(KeyError::CertificateKeyMismatch)
+    );
+    let other_e = rfc7517_b("").replace(r#""e":"AQAB""#, r#""e":"Aw""#);
+    assert_eq!(
+        VerifyingKey::from_jwk(&other_e),
+        Err(KeyError::CertificateKeyMismatch)
+    );
+    // A key of another type with this (RSA) certificate.
+    let ec_with_cert = ec(&format!(r#","x5c":["{RFC7517_B_X5C}"]"#));
+    assert_eq!(
+        VerifyingKey::from_jwk(&ec_with_cert),
+        Err(KeyError::CertificateKeyMismatch)
+    );
+    // A leading zero octet in `n` (seen, not canonical) is still the same modulus.
+    let padded = {
+        use base64ct::{Base64UrlUnpadded, Encoding};
+        let mut n = Base64UrlUnpadded::decode_vec(RFC7517_B_N).unwrap();
+        n.insert(0, 0);
+        Base64UrlUnpadded::encode_string(&n)
+    };
+    assert!(VerifyingKey::from_jwk(&rfc7517_b("").replace(RFC7517_B_N, &padded)).is_ok());
+}
+
+/// `x5c[0]` that is not a certificate (or has bytes after it) is refused once it is parsed.
+#[cfg(feature = "x509")]
+#[test]
+fn x5c_that_is_not_one_certificate() {
+    use base64ct::{Base64, Encoding};
+    let mut der = rfc7517_b_der();
+    let with_x5c = |der: &[u8]| rfc7517_b("").replace(RFC7517_B_X5C, &Base64::encode_string(der));
+    der.push(0);
+    assert_eq!(
+        VerifyingKey::from_jwk(&with_x5c(&der)),
+        Err(KeyError::InvalidCertificate)
+    );
+    der.pop();
+    der.pop();
+    assert_eq!(
+        VerifyingKey::from_jwk(&with_x5c(&der)),
+        Err(KeyError::InvalidCertificate)
+    );
+    assert_eq!(
+        VerifyingKey::from_jwk(&with_x5c(b"\x30\x03\x02\x01\x01 not really a certificate")),
+        Err(KeyError::InvalidCertificate)
+    );
+    // The base64 rules are those of the thumbprint: standard, padded, at most the limit.
+    for bad in ["AA*A", "AAA", "QUJD====", ""] {
+        assert_eq!(
+            VerifyingKey::from_jwk(&rfc7517_b("").replace(RFC7517_B_X5C, bad)),
+            Err(KeyError::InvalidMember("x5c")),
+            "{bad}"
+        );
+    }
+    let over = Base64::encode_string(&vec![0u8; MAX_CERTIFICATE_LEN + 1]);
+    assert_eq!(
+        VerifyingKey::from_jwk(&rfc7517_b("").replace(RFC7517_B_X5C, &over)),
+        Err(KeyError::InvalidMember("x5c"))
+    );
+    let at = Base64::encode_string(&vec![0u8; MAX_CERTIFICATE_LEN]);
+    assert_eq!(
+        VerifyingKey::from_jwk(&rfc7517_b("").replace(RFC7517_B_X5C, &at)),
+        Err(KeyError::InvalidCertificate)
+    );
+}
+
+/// A certificate as a key: PEM (alone, or first of several blocks) and DER.
+#[cfg(feature = "x509")]
+#[test]
+fn certificates_as_keys() {
+    let pem = rfc7517_b_pem();
+    let key = VerifyingKey::from_pem(&pem).unwrap();
+    let jwk = VerifyingKey::from_jwk(&rfc7517_b("")).unwrap();
+    assert!(key.same_public_key(&jwk));
+    assert_eq!(key.validity(), Some(RFC7517_B_VALIDITY));
+    assert_eq!(key.kid(), None);
+    assert_eq!(
+        VerifyingKey::from_certificate_der(&rfc7517_b_der()).unwrap(),
+        key
+    );
+    // In a store: a key on its own, serving any kid, with its validity.
+    let set = KeySet::from_text(&format!("a certificate:\n{pem}{pem}")).unwrap();
+    assert_eq!(set.len(), 1);
+    assert!(first(&set).serves_any_kid());
+    assert_eq!(first(&set).validity(), Some(RFC7517_B_VALIDITY));
+    // Broken PEM bodies, DER with bytes after it, DER cut short.
+    let mut der = rfc7517_b_der();
+    der.push(0);
+    assert_eq!(
+        VerifyingKey::from_certificate_der(&der),
+        Err(KeyError::InvalidCertificate)
+    );
+    der.truncate(der.len() - 2);
+    assert_eq!(
+        VerifyingKey::from_certificate_der(&der),
+        Err(KeyError::InvalidCertificate)
+    );
+    assert_eq!(
+        KeySet::from_text(&pem.replace("MIID", "MIID=")),
+        Err(KeyError::Malformed)
+    );
+    assert_eq!(
+        KeySet::from_text(&pem.replace("-----END CERTIFICATE", "-----END CERTIFICATES")),
+        Err(KeyError::Malformed)
+    );
+    // The DER size limit, at its boundary: the limit is read (and is no certificate), one byte
+    // more is too large.
+    assert_eq!(
+        VerifyingKey::from_certificate_der(&vec![0u8; MAX_CERTIFICATE_LEN + 1]),
+        Err(KeyError::CertificateTooLarge)
+    );
+    assert_eq!(
+        VerifyingKey::from_certificate_der(&vec![0u8; MAX_CERTIFICATE_LEN]),
+        Err(KeyError::InvalidCertificate)
+    );
+    let pem_of = |len: usize| {
+        use base64ct::{Base64, Encoding};
+        format!(
+            "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+            Base64::encode_string(&vec![0x30u8; len])
+        )
+    };
+    assert_eq!(
+        VerifyingKey::from_pem(&pem_of(MAX_CERTIFICATE_LEN + 1)),
+        Err(KeyError::CertificateTooLarge)
+    );
+    assert_eq!(
+        VerifyingKey::from_pem(&pem_of(MAX_CERTIFICATE_LEN)),
+        Err(KeyError::InvalidCertificate)
+    );
+}
+
+/// Google's X.509 map: `kid` → PEM certificate.
+#[cfg(feature = "x509")]
+#[test]
+fn x509_maps() {
+    let pem = json_string(&rfc7517_b_pem());
+    let map = format!(r#"{{"1b94c":{pem}, "second":{pem}}}"#);
+    for set in [KeySet::from_text(&map).unwrap(), {
+        let mut set = KeySet::new();
+        set.load_x509_map(&map).unwrap();
+        set
+    }] {
+        let kids: Vec<_> = set.iter().map(|k| k.kid()).collect();
+        assert_eq!(kids, [Some("1b94c"), Some("second")]);
+        for key in set.iter() {
+            assert_eq!(key.validity(), Some(RFC7517_B_VALIDITY));
+            assert!(!key.serves_any_kid());
+            assert_eq!(key.pinned_algorithm(), None);
+        }
+    }
+    // Strict: a member that is not a PEM certificate refuses the map, naming the member.
+    let public_key = json_string(
+        "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=\n-----END PUBLIC KEY-----\n",
+    );
+    for (bad, error) in [
+        (public_key.as_str(), KeyError::NotACertificate),
+        ("7", KeyError::NotACertificate),
+        (r#""""#, KeyError::NotACertificate),
+        (
+            r#""-----BEGIN CERTIFICATE-----""#,
+            KeyError::NotACertificate,
+        ),
+        (r#"{"kty":"RSA"}"#, KeyError::NotACertificate),
+        (
+            &json_string(&rfc7517_b_pem().replace("MIID", "MIIE")),
+            KeyError::InvalidCertificate,
+        ),
+    ] {
+        let text = format!(r#"{{"ok":{pem},"bad\n":{bad}}}"#);
+        let mut set = KeySet::new();
+        let refused = set.load_text_detailed(&text).unwrap_err();
+        assert_eq!(refused.error, error, "{bad}");
+        assert_eq!(refused.kid.as_deref(), Some("bad\n"), "{bad}");
+        assert_eq!(
+            refused.to_string(),
+            format!("X.509 map member \"bad\\n\": {error}")
+        );
+        assert!(set.is_empty());
+        assert_eq!(set.load_text(&text), Err(error));
+        assert!(set.is_empty());
+    }
+    // All or nothing, also in a set that already has keys.
+    let mut set = KeySet::from_jwk(&okp("")).unwrap();
+    let used = set.bytes_used();
+    assert!(set
+        .load_text(&format!(r#"{{"ok":{pem},"bad":7}}"#))
+        .is_err());
+    assert_eq!((set.len(), set.bytes_used()), (1, used));
+    // A kid longer than a header's `kid` can be.
+    let long = "k".repeat(MAX_HEADER_STRING_LEN + 1);
+    assert_eq!(
+        KeySet::from_text(&format!(r#"{{"{long}":{pem}}}"#)),
+        Err(KeyError::KidTooLong)
+    );
+    let longest = "k".repeat(MAX_HEADER_STRING_LEN);
+    assert!(KeySet::from_text(&format!(r#"{{"{longest}":{pem}}}"#)).is_ok());
+    // Members: MAX_X509_MAP_MEMBERS pass, one more is refused before any is read.
+    let members = |count: usize| {
+        let members: Vec<String> = (0..count).map(|i| format!(r#""k{i}":{pem}"#)).collect();
+        format!("{{{}}}", members.join(","))
+    };
+    let mut set = KeySet::new();
+    set.load_text(&members(MAX_X509_MAP_MEMBERS)).unwrap();
+    assert_eq!(set.len(), MAX_X509_MAP_MEMBERS);
+    assert_eq!(
+        KeySet::from_text(&members(MAX_X509_MAP_MEMBERS + 1)),
+        Err(KeyError::TooManyKeys)
+    );
+    // An empty map is read as a JWK (it has no member to say otherwise); a JWK Set or a JWK
+    // is never an X.509 map.
+    assert_eq!(KeySet::from_text("{}"), Err(KeyError::MissingMember("kty")));
+    let mut set = KeySet::new();
+    assert_eq!(
+        set.load_x509_map("{}").map_err(|e| e.error),
+        Err(KeyError::NoUsableKeys)
+    );
+    assert_eq!(
+        set.load_x509_map(&rsa("")).map_err(|e| e.error),
+        Err(KeyError::NotACertificate)
+    );
+    assert!(KeySet::from_text(&rfc7517_b(&format!(r#","note":{pem}"#))).is_ok());
+}
+
+#[cfg(not(feature = "x509"))]
+#[test]
+fn certificates_need_the_x509_feature() {
+    let map = r#"{"k1":"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"}"#;
+    assert_eq!(
+        KeySet::from_text(map),
+        Err(KeyError::CertificatesNotBuiltIn)
+    );
+    assert_eq!(
+        KeySet::new().load_text_detailed(map).map_err(|e| e.error),
+        Err(KeyError::CertificatesNotBuiltIn)
+    );
+    let pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+    assert_eq!(
+        KeySet::from_text(pem),
+        Err(KeyError::CertificatesNotBuiltIn)
+    );
+    // x5c is only hashed: the RFC 7517 B certificate's key is not compared.
+    let other_n = rfc7517_b("").replace(RFC7517_B_N, RFC7515_N);
+    let key = VerifyingKey::from_jwk(&other_n).unwrap();
+    assert_eq!(key.validity(), None);
+}
+
+/// RFC 7638 §3.1 and RFC 8037 Appendix A.3 thumbprints, whatever the format the key came in.
+#[test]
+fn jwk_thumbprints() {
+    use base64ct::{Base64UrlUnpadded, Encoding};
+    const RFC7638_N: &str = "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw";
+    let rsa_jwk =
+        format!(r#"{{"kty":"RSA","n":"{RFC7638_N}","e":"AQAB","alg":"RS256","kid":"2011-04-29"}}"#);
+    let set = KeySet::from_jwk(&rsa_jwk).unwrap();
+    assert_eq!(
+        Base64UrlUnpadded::encode_string(&first(&set).thumbprint()),
+        "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
+    );
+    let set = KeySet::from_jwk(&okp("")).unwrap();
+    assert_eq!(
+        Base64UrlUnpadded::encode_string(&first(&set).thumbprint()),
+        "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k"
+    );
+    // P-256: the members in RFC 7638 §3.2's order, hashed as written.
+    use sha2::{Digest, Sha256};
+    let canonical = format!(r#"{{"crv":"P-256","kty":"EC","x":"{EC_X}","y":"{EC_Y}"}}"#);
+    let set = KeySet::from_jwk(&ec(r#","kid":"ignored""#)).unwrap();
+    assert_eq!(
+        first(&set).thumbprint(),
+        <[u8; 32]>::from(Sha256::digest(canonical.as_bytes()))
+    );
 }

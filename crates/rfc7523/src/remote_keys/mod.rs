@@ -57,8 +57,12 @@
 //! # Refusing for unavailable keys: the OAuth mapping
 //!
 //! [`Step::Unavailable`] is a new kind of refusal: the assertion was not judged at all,
-//! because its party's keys cannot be had. A later change maps it to a new stable reason,
-//! `keys_unavailable`, answered as follows:
+//! because its party's keys cannot be had. It is the stable reason `keys_unavailable`
+//! ([`Reason::KeysUnavailable`](crate::Reason::KeysUnavailable),
+//! [`Error::KeysUnavailable`](crate::Error::KeysUnavailable), the layer adding
+//! [`Unavailable::retry_after`] with
+//! [`Error::with_retry_after`](crate::Error::with_retry_after)), answered as follows
+//! ([`OAuthError::TemporarilyUnavailable`](crate::OAuthError::TemporarilyUnavailable)):
 //!
 //! ```text
 //! HTTP/1.1 503 Service Unavailable
@@ -98,17 +102,26 @@
 //!
 //! # For the layers: the protocol
 //!
-//! Per party with remote keys, one [`KeyCache`] per URI (the discovery URL, then the
-//! `jwks_uri`) and the keys of its last accepted document. For each assertion:
+//! Per party with remote keys
+//! ([`Registry::remote_parties`](crate::registry::Registry::remote_parties), whose
+//! [`KeyLocation`](crate::registry::KeyLocation) is the first URL), one [`KeyCache`] per
+//! URI (the discovery URL, then the `jwks_uri` its document names); the registry keeps the keys
+//! of the last accepted JWK Set. For each assertion, for the party its `iss` names:
 //!
-//! 1. `decide(now, Need::Keys)`; `Verify` → verify with the cached keys; `Fetch` → fetch
-//!    (the response through [`check_status`], [`check_len`] on `Content-Length` and while
-//!    reading, [`check_content_type`], then [`DiscoveryDocument::read`] or [`check_jwk_set`]
-//!    and the key loader), report `fetched` (with [`Freshness::from_headers`]) or `failed`,
+//! 1. `decide(now, Need::Keys)`; `Verify` → validate; `Fetch` → fetch (the response through
+//!    [`check_status`], [`check_len`] on `Content-Length` and while reading,
+//!    [`check_content_type`], then
+//!    [`RemoteParty::read_discovery`](crate::registry::RemoteParty::read_discovery) or
+//!    [`Registry::install_jwk_set`](crate::registry::Registry::install_jwk_set), which checks
+//!    the set and loads its keys), report `fetched` (with [`Freshness::from_headers`]) or
+//!    `failed` (with
+//!    [`InstallError::fetch_failure`](crate::registry::InstallError::fetch_failure)),
 //!    and decide again; `Wait` → wait for the fetch in flight (or take `meanwhile`) and decide
-//!    again; `Unavailable` → refuse with `keys_unavailable`.
-//! 2. If the keys have no key for the assertion's `kid` / `x5t#S256`:
-//!    `decide(now, Need::UnknownKey)`, the same way; `KeyNotFound` → the usual refusal.
+//!    again; `Unavailable` → validate all the same (the core refuses `keys_unavailable` once the
+//!    keys are past their grace, after the checks that need no key) and add `retry_after`.
+//! 2. If validation says [`Error::UnknownRemoteKey`](crate::Error::UnknownRemoteKey) (the
+//!    `kid` / `x5t#S256` names none of the keys): `decide(now, Need::UnknownKey)`, the same
+//!    way, and validate again after a fetch; `KeyNotFound` → the refusal stands (`unknown_key`).
 //!
 //! A layer with a shared cache reads the [`Record`] for the URI before deciding (and adopts
 //! it when its document passes), and writes one after a `fetched` that says `persist`.

@@ -102,21 +102,6 @@ struct VerifyRun {
     cpu_seconds: Vec<f64>,
 }
 
-/// `cargo xtask bench replay`: these rows alone, printed.
-pub(super) fn main(root: &Path) -> Result<(), String> {
-    let load_start = super::loadavg();
-    let report = measure(root)?;
-    let mut s = String::new();
-    report.render(&mut s);
-    println!("\n{s}");
-    println!(
-        "xtask bench replay: load average {load_start} at start, {} at end (BENCHMARKS.md not \
-         written: `cargo xtask bench` writes it)",
-        super::loadavg()
-    );
-    Ok(())
-}
-
 /// Runs the three measurements.
 pub(super) fn measure(root: &Path) -> Result<ReplayReport, String> {
     println!("==> bench: cargo bench --bench replay (benches/)");

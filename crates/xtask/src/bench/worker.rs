@@ -34,21 +34,6 @@ pub(super) struct WorkerReport {
     values: Vec<(String, String)>,
 }
 
-/// `cargo xtask bench worker`: these rows alone, printed.
-pub(super) fn main(root: &Path) -> Result<(), String> {
-    let load_start = super::loadavg();
-    let report = measure(root)?;
-    let mut s = String::new();
-    report.render(&mut s);
-    println!("\n{s}");
-    println!(
-        "xtask bench worker: load average {load_start} at start, {} at end (BENCHMARKS.md not \
-         written: `cargo xtask bench` writes it)",
-        super::loadavg()
-    );
-    Ok(())
-}
-
 /// Runs the load test (needs the npm package: `cargo xtask wasm`) and reads its figures.
 pub(super) fn measure(root: &Path) -> Result<WorkerReport, String> {
     println!("==> bench: node --test www/test/worker-load.test.mjs");
