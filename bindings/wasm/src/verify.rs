@@ -304,6 +304,10 @@ export function currentMillis(options, allowed) {
 export function verifyResult(header, claims) {
   return { header: JSON.parse(header), claims: JSON.parse(claims) };
 }
+export function implementations(rsa, p256, ed25519) {
+  const by = (platform) => (platform ? 'node:crypto' : 'wasm');
+  return { RS256: by(rsa), PS256: by(rsa), ES256: by(p256), EdDSA: by(ed25519), Ed25519: by(ed25519) };
+}
 ")]
 extern "C" {
     #[wasm_bindgen(js_name = AssertionError)]
@@ -324,6 +328,10 @@ extern "C" {
     /// `{ header, claims }`, each parsed from its JSON text.
     #[wasm_bindgen(catch, js_name = verifyResult)]
     fn verify_result_js(header: &str, claims: &str) -> Result<JsValue, JsValue>;
+    /// `{ RS256, PS256, ES256, EdDSA, Ed25519 }`, each `"node:crypto"` where its family is by
+    /// the platform, else `"wasm"` (built here, not in the size-budgeted wasm).
+    #[wasm_bindgen(js_name = implementations)]
+    fn implementations_js(rsa: bool, p256: bool, ed25519: bool) -> JsValue;
 
     #[wasm_bindgen(typescript_type = "VerifierOptions")]
     pub type VerifierOptions;
@@ -639,23 +647,17 @@ impl AssertionVerifier {
     /// `"node:crypto"` or `"wasm"` (options `rsa` and `ec`).
     #[wasm_bindgen(getter, unchecked_return_type = "Implementations")]
     pub fn implementations(&self) -> JsValue {
-        let out = Object::new();
-        for alg in Algorithm::ALL {
-            let platform = match alg.key_type() {
-                KeyType::Rsa => self.shared.platform.is_some(),
-                key_type => self
-                    .shared
-                    .signatures
-                    .as_ref()
-                    .is_some_and(|s| s.verifies(key_type)),
-            };
-            let _ = set(
-                &out,
-                alg.as_str(),
-                &if platform { "node:crypto" } else { "wasm" }.into(),
-            );
-        }
-        out.into()
+        let by_platform = |key_type| {
+            self.shared
+                .signatures
+                .as_ref()
+                .is_some_and(|s| s.verifies(key_type))
+        };
+        implementations_js(
+            self.shared.platform.is_some(),
+            by_platform(KeyType::P256),
+            by_platform(KeyType::Ed25519),
+        )
     }
 
     /// Which RSA implementation this verifier uses: `"node:crypto"` or `"wasm"` (option
@@ -709,11 +711,19 @@ impl AssertionVerifier {
     /// (`node:crypto` on libuv's threadpool), so that calls in flight use every core.
     /// Rejects where `verify` throws (a `TypeError` for bad options too).
     #[wasm_bindgen(js_name = verifyAsync, unchecked_return_type = "Promise<VerifyResult>")]
-    pub fn verify_async(&mut self, token: String, options: Option<VerifyOptions>) -> Promise {
-        match self.shared.verify_options(options.map(Into::into)) {
-            Ok((use_, now)) => self.start(OwnedWork::Verify { token, use_, now }),
+    pub fn verify_async(&mut self, token: &str, options: Option<VerifyOptions>) -> Promise {
+        #[cfg(feature = "platform-rsa")]
+        return match self.shared.verify_options(options.map(Into::into)) {
+            Ok((use_, now)) => self.start(OwnedWork::Verify {
+                token: token.to_owned(),
+                use_,
+                now,
+            }),
             Err(e) => Promise::reject(&e),
-        }
+        };
+        // Without a platform, every verification is synchronous.
+        #[cfg(not(feature = "platform-rsa"))]
+        settled(self.verify(token, options).map(Into::into))
     }
 
     /// `verifyTokenRequest`, asynchronously, as `verifyAsync` is `verify`: the same results,
@@ -724,17 +734,20 @@ impl AssertionVerifier {
     )]
     pub fn verify_token_request_async(
         &mut self,
-        body: String,
+        body: &str,
         options: Option<TokenRequestOptions>,
     ) -> Promise {
-        match self.shared.token_request_options(options.map(Into::into)) {
+        #[cfg(feature = "platform-rsa")]
+        return match self.shared.token_request_options(options.map(Into::into)) {
             Ok((authorization, now)) => self.start(OwnedWork::TokenRequest {
-                body,
+                body: body.to_owned(),
                 authorization,
                 now,
             }),
             Err(e) => Promise::reject(&e),
-        }
+        };
+        #[cfg(not(feature = "platform-rsa"))]
+        settled(self.verify_token_request(body, options).map(Into::into))
     }
 }
 
@@ -753,7 +766,7 @@ enum Work<'w> {
 }
 
 /// [`Work`] owned, for an asynchronous call.
-#[cfg_attr(not(feature = "platform-rsa"), allow(dead_code))]
+#[cfg(feature = "platform-rsa")]
 enum OwnedWork {
     Verify {
         token: String,
@@ -767,8 +780,8 @@ enum OwnedWork {
     },
 }
 
+#[cfg(feature = "platform-rsa")]
 impl OwnedWork {
-    #[cfg_attr(not(feature = "platform-rsa"), allow(dead_code))]
     fn as_work(&self) -> Work<'_> {
         match *self {
             OwnedWork::Verify {
@@ -789,15 +802,12 @@ impl OwnedWork {
     }
 }
 
+/// A settled promise of `result`.
 #[cfg(not(feature = "platform-rsa"))]
-impl AssertionVerifier {
-    /// Without a platform, every verification is synchronous: the promise of the
-    /// synchronous method's answer.
-    fn start(&mut self, work: OwnedWork) -> Promise {
-        match self.shared.run(&work.as_work(), Round::NONE) {
-            Ok(out) => Promise::resolve(&out),
-            Err(e) => Promise::reject(&e),
-        }
+fn settled(result: Result<JsValue, JsValue>) -> Promise {
+    match result {
+        Ok(out) => Promise::resolve(&out),
+        Err(e) => Promise::reject(&e),
     }
 }
 

@@ -222,16 +222,16 @@ impl<'t, 'b> UnverifiedAssertion<'t, 'b> {
     ) -> Result<VerifiedAssertion<'b>, Error> {
         // No party: the lookup's cryptography is this crate's own.
         let own: &[crate::Party<'_>] = &[];
-        self.verify_using(keys.keys(), Algorithms::ALL, own)
+        self.verify_using(keys.keys(), Algorithms::ALL, &own)
     }
 
     /// [`verify`](Self::verify) with the party's allow-list and `lookup`'s cryptography
     /// ([`KeyLookup::rsavp1`], [`KeyLookup::verify_signature`]).
-    pub(crate) fn verify_using<L: KeyLookup + ?Sized>(
+    pub(crate) fn verify_using(
         self,
         keys: Keys<'_>,
         allowed: Algorithms,
-        lookup: &L,
+        lookup: &dyn KeyLookup,
     ) -> Result<VerifiedAssertion<'b>, Error> {
         let alg = self.header.alg;
         // RFC 8725 §3.1: the party's allow-list, before any key is tried.
@@ -240,7 +240,7 @@ impl<'t, 'b> UnverifiedAssertion<'t, 'b> {
         }
         // The SHA-256 of the signing input, once, when this crate's own RS256, PS256 or ES256
         // needs it (Ed25519 hashes the message itself; a lookup that decides needs none).
-        let digest = core::cell::OnceCell::new();
+        let digest = core::cell::Cell::new(None);
         let mut serving = 0usize;
         let mut tried = 0usize;
         let mut only_length_failures = true;

@@ -222,7 +222,7 @@ impl<L: KeyLookup + ?Sized> GrantProfile<'_, L> {
         check_token_len(token, &policy)?;
         check_keys_usable(&unverified, &party, now)?;
         let assertion = unverified
-            .verify_using(party.keys, policy.algorithms, self.issuers)
+            .verify_using(party.keys, policy.algorithms, &self.issuers)
             .map_err(|e| unknown_key_of(&party, e))?;
         let claims = assertion.claims()?;
         // RFC 8725 §3.11: an assertion typed for client authentication (or any other
@@ -293,7 +293,7 @@ impl<L: KeyLookup + ?Sized> ClientAuthProfile<'_, L> {
         check_token_len(token, &policy)?;
         check_keys_usable(&unverified, &party, now)?;
         let assertion = unverified
-            .verify_using(party.keys, policy.algorithms, self.clients)
+            .verify_using(party.keys, policy.algorithms, &self.clients)
             .map_err(|e| unknown_key_of(&party, e))?;
         let claims = assertion.claims()?;
         check_client_typ(

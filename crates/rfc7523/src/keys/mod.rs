@@ -695,13 +695,13 @@ impl<'a> KeyRef<'a> {
     /// [`verify_signature`](KeyLookup::verify_signature) decides, when it does; otherwise this
     /// crate's implementation, with `lookup`'s [`rsavp1`](KeyLookup::rsavp1) as RSA's
     /// public-key operation.
-    pub(crate) fn verify<L: KeyLookup + ?Sized>(
+    pub(crate) fn verify(
         &self,
         alg: Algorithm,
         message: &[u8],
-        digest: &core::cell::OnceCell<[u8; 32]>,
+        digest: &core::cell::Cell<Option<[u8; 32]>>,
         signature: &[u8],
-        lookup: &L,
+        lookup: &dyn KeyLookup,
     ) -> Result<(), crate::alg::VerifyFailure> {
         use crate::alg::{form, rs256, VerifyFailure};
         match (self.material, alg) {
@@ -726,25 +726,31 @@ impl<'a> KeyRef<'a> {
                 Err(VerifyFailure::Invalid)
             };
         }
-        let digest = || {
+        // A `Cell`, not a `OnceCell`: its reentrancy panic would put panic strings into the
+        // size-budgeted npm module.
+        let digest = || -> [u8; 32] {
             use sha2::Digest;
-            digest.get_or_init(|| sha2::Sha256::digest(message).into())
+            digest.get().unwrap_or_else(|| {
+                let value = sha2::Sha256::digest(message).into();
+                digest.set(Some(value));
+                value
+            })
         };
         match (self.material, alg) {
             (MaterialRef::Rsa(key), Algorithm::Rs256) => {
-                rs256::verify(key.modulus(), digest(), signature, &|em| {
+                rs256::verify(key.modulus(), &digest(), signature, &|em| {
                     lookup.rsavp1(&key, signature, em)
                 })
             }
             #[cfg(feature = "ps256")]
             (MaterialRef::Rsa(key), Algorithm::Ps256) => {
-                crate::alg::ps256::verify(key.modulus(), key.bits(), digest(), signature, &|em| {
+                crate::alg::ps256::verify(key.modulus(), key.bits(), &digest(), signature, &|em| {
                     lookup.rsavp1(&key, signature, em)
                 })
             }
             #[cfg(feature = "es256")]
             (MaterialRef::P256(point), Algorithm::Es256) => {
-                crate::alg::es256::verify_with_point(point, digest(), signature)
+                crate::alg::es256::verify_with_point(point, &digest(), signature)
             }
             #[cfg(feature = "eddsa")]
             (MaterialRef::Ed25519(bytes), Algorithm::EdDsa | Algorithm::Ed25519) => {
