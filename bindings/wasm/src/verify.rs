@@ -6,6 +6,7 @@ use core::cell::RefCell;
 use std::rc::Rc;
 
 use js_sys::{Array, Function, Object, Promise, Reflect, JSON};
+use rfc7523::compat::Relaxation;
 use rfc7523::limits::MAX_LIFETIME_SETTING;
 use rfc7523::profile::DEFAULT_MAX_LIFETIME;
 use rfc7523::registry::{RegisteredParty, Registry, RegistryProblem};
@@ -221,10 +222,17 @@ export interface ReplayRecord {
 
 export type Claims = Record<string, unknown> & { iss: string; sub: string; exp: number };
 
+/** A compatibility relaxation an assertion relied on (README, *Compatibility with deployed
+ *  clients*): opted into per party, off by default. */
+export type Relaxation = "token_endpoint_audience" | "missing_sub" | "missing_jti";
+
 export interface VerifyResult {
   /** The protected header as signed; `alg` is the algorithm that verified the signature. */
   header: Record<string, unknown> & { alg: Algorithm };
   claims: Claims;
+  /** The compatibility relaxations of the party's `compat` (and `require_jti: false`) this
+   *  assertion relied on; empty when it met every strict rule. */
+  compat: Relaxation[];
   /** Present with `replay: "external"` when the assertion has a `jti`. */
   replay?: ReplayRecord;
 }
@@ -241,9 +249,13 @@ export interface TokenRequestResult {
   /** The claims of the assertion of `use`; absent only for another grant type whose client
    *  authenticated by a method you verify. */
   claims?: Claims;
+  /** The relaxations the assertion of `claims` relied on (with `claims`). */
+  compat?: Relaxation[];
   /** The client assertion's claims, whenever the client authenticated with one (`sub` is
    *  the client id), beside the grant's `claims`. */
   clientClaims?: Claims;
+  /** The relaxations the client assertion relied on (with `clientClaims`). */
+  clientCompat?: Relaxation[];
   /** With `replay: "external"`: every assertion with a `jti` (client assertion first). */
   replay?: ReplayRecord[];
 }
@@ -255,7 +267,10 @@ export declare class AssertionError extends Error {
   code: string;
   reason: string;
   oauthError: "invalid_request" | "invalid_client" | "invalid_grant" | "unsupported_grant_type";
-  status: 400 | 401;
+  status: 400 | 401 | 503;
+  /** Seconds until the party's keys are fetched again (reason `keys_unavailable`, status
+   *  503): the HTTP `Retry-After`. */
+  retryAfter?: number;
   /** The claim that failed, when one did. */
   claim?: string;
   /** The RFC 6749 §5.2 JSON body, ready for a Response. */
@@ -301,8 +316,12 @@ export function currentMillis(options, allowed) {
   if (!Number.isFinite(millis)) throw new TypeError('currentDate must be a valid Date');
   return millis;
 }
-export function verifyResult(header, claims) {
-  return { header: JSON.parse(header), claims: JSON.parse(claims) };
+const RELAXATIONS = ['token_endpoint_audience', 'missing_sub', 'missing_jti'];
+export function compatNames(mask) {
+  return RELAXATIONS.filter((_, i) => mask & (1 << i));
+}
+export function verifyResult(header, claims, compat) {
+  return { header: JSON.parse(header), claims: JSON.parse(claims), compat: compatNames(compat) };
 }
 export function implementations(rsa, p256, ed25519) {
   const by = (platform) => (platform ? 'node:crypto' : 'wasm');
@@ -325,9 +344,13 @@ extern "C" {
     /// `Date.now()`.
     #[wasm_bindgen(catch, js_name = currentMillis)]
     fn current_millis(options: &JsValue, allowed: &Array) -> Result<f64, JsValue>;
-    /// `{ header, claims }`, each parsed from its JSON text.
+    /// `{ header, claims, compat }`: the header and claims each parsed from its JSON text,
+    /// `compat` the names of the relaxations in `compat` (a [`compat_mask`]).
     #[wasm_bindgen(catch, js_name = verifyResult)]
-    fn verify_result_js(header: &str, claims: &str) -> Result<JsValue, JsValue>;
+    fn verify_result_js(header: &str, claims: &str, compat: u8) -> Result<JsValue, JsValue>;
+    /// The names of the relaxations in `mask` (a [`compat_mask`]), an `Array`.
+    #[wasm_bindgen(js_name = compatNames)]
+    fn compat_names(mask: u8) -> JsValue;
     /// `{ RS256, PS256, ES256, EdDSA, Ed25519 }`, each `"node:crypto"` where its family is by
     /// the platform, else `"wasm"` (built here, not in the size-budgeted wasm).
     #[wasm_bindgen(js_name = implementations)]
@@ -1162,9 +1185,11 @@ fn token_request_result(
     )?;
     if let Some(primary) = outcome.primary() {
         set(&out, "claims", &claims_json(primary)?)?;
+        set(&out, "compat", &compat_names(compat_mask(primary)))?;
     }
     if let Some(client) = outcome.client() {
         set(&out, "clientClaims", &claims_json(client)?)?;
+        set(&out, "clientCompat", &compat_names(compat_mask(client)))?;
     }
     if external {
         let records = Array::new();
@@ -1263,7 +1288,12 @@ impl Shared {
                 .then_some(ClientAuthProfile {
                     clients: &clients,
                     issuer,
-                    token_endpoint: None,
+                    // Read only by a client whose registry entry opts into the
+                    // `token_endpoint_audience` compatibility (RFC 10070 transition).
+                    token_endpoint: match config {
+                        Config::Registry(registry) => registry.token_endpoint(),
+                        Config::One(_) => None,
+                    },
                 }),
         };
         let mut store = StoreAdapter {
@@ -1565,13 +1595,27 @@ fn payload_json<'v>(valid: &'v ValidatedAssertion<'_>) -> &'v str {
 /// claims set as they were signed, parsed by one JavaScript function (an object literal and
 /// two `JSON.parse`, rather than an `Object` filled by `Reflect.set` from here).
 fn verify_result(valid: &ValidatedAssertion<'_>, external: bool) -> Result<JsValue, JsValue> {
-    let out = verify_result_js(valid.assertion().header_json(), payload_json(valid))?;
+    let out = verify_result_js(
+        valid.assertion().header_json(),
+        payload_json(valid),
+        compat_mask(valid),
+    )?;
     if external {
         if let Some(record) = replay_record(valid)? {
             set(out.unchecked_ref(), "replay", &record)?;
         }
     }
     Ok(out)
+}
+
+/// The relaxations `valid` relied on as bits in [`Relaxation::ALL`]'s order, which the
+/// JavaScript `RELAXATIONS` list follows (`compat` of the results; tested by name).
+fn compat_mask(valid: &ValidatedAssertion<'_>) -> u8 {
+    Relaxation::ALL
+        .iter()
+        .enumerate()
+        .filter(|(_, relaxation)| valid.compat().contains(**relaxation))
+        .fold(0, |mask, (i, _)| mask | 1 << i)
 }
 
 /// jose's error code for a core reason (`ERR_JWT_*`, `ERR_JWS_*`, `ERR_JOSE_*`).
@@ -1582,6 +1626,7 @@ fn jose_code(reason: Reason) -> &'static str {
         Reason::UnsupportedAlgorithm => "ERR_JOSE_ALG_NOT_ALLOWED",
         Reason::UnsupportedHeader => "ERR_JOSE_NOT_SUPPORTED",
         Reason::UnknownKey => "ERR_JWKS_NO_MATCHING_KEY",
+        Reason::KeysUnavailable => "ERR_JWKS_UNAVAILABLE",
         Reason::Malformed | Reason::TooLarge => "ERR_JWT_INVALID",
         Reason::Replayed => "ERR_JWT_REPLAYED",
         Reason::ReplayStoreFull => "ERR_JWT_REPLAY_STORE_FULL",
@@ -1611,6 +1656,13 @@ fn error_object(
     let _ = Reflect::set(&fields, &"body".into(), &response.to_json().as_str().into());
     if let Some(claim) = claim {
         let _ = Reflect::set(&fields, &"claim".into(), &claim.as_str().into());
+    }
+    if let Some(seconds) = response.retry_after() {
+        let _ = Reflect::set(
+            &fields,
+            &"retryAfter".into(),
+            &JsValue::from(seconds as f64),
+        );
     }
     AssertionErrorJs::new(message, &fields).into()
 }

@@ -171,10 +171,21 @@ const cases = [
 ];
 
 describe('every reason code is reachable from JS', () => {
+  // Reasons the package cannot produce yet, each with why; a reason leaves this list in the
+  // change that makes it reachable (its case then joins `cases`).
+  const NOT_YET_FROM_JS = {
+    // A party's remote key set (jwks_uri, discovery) is refused by the package's registry
+    // until it fetches (issue 14); only the CLI and Rust reach this reason today.
+    keys_unavailable: 'no remote key sets in the npm package yet',
+  };
   test('the cases cover every reason of the core (crates/rfc7523/src/error.rs)', () => {
     const reasons = coreReasons();
-    assert.equal(reasons.length, 23);
-    assert.deepEqual([...cases.map(([reason]) => reason)].sort(), [...reasons].sort());
+    assert.equal(reasons.length, 24);
+    for (const reason of Object.keys(NOT_YET_FROM_JS)) assert.ok(reasons.includes(reason), reason);
+    assert.deepEqual(
+      [...cases.map(([reason]) => reason)].sort(),
+      reasons.filter((reason) => !(reason in NOT_YET_FROM_JS)).sort(),
+    );
   });
 
   for (const [reason, code, claim, make] of cases) {
