@@ -266,7 +266,12 @@ export declare class AssertionError extends Error {
   name: "AssertionError";
   code: string;
   reason: string;
-  oauthError: "invalid_request" | "invalid_client" | "invalid_grant" | "unsupported_grant_type";
+  oauthError:
+    | "invalid_request"
+    | "invalid_client"
+    | "invalid_grant"
+    | "unsupported_grant_type"
+    | "temporarily_unavailable";
   status: 400 | 401 | 503;
   /** Seconds until the party's keys are fetched again (reason `keys_unavailable`, status
    *  503): the HTTP `Retry-After`. */

@@ -225,6 +225,12 @@ fn test_steps() -> Vec<Step> {
         },
         // Plain `cargo test` (unit, integration and doc tests), so the "test result:" lines show.
         Step::cargo("test", &["test", "--workspace", "--all-features"]),
+        // `--all-features` turns on rfc7523-rsavp1's `fewer-widths` (the rs256 npm module's):
+        // its own tests again with the four widths every other build has.
+        Step::cargo(
+            "test rsavp1 (four widths)",
+            &["test", "-p", "rfc7523-rsavp1"],
+        ),
         // No features: `sign` needs getrandom, which has no backend on this target.
         Step::cargo(
             "no_std build",

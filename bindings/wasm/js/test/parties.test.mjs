@@ -371,3 +371,69 @@ describe('registry: options', () => {
     assert.ok(thrown(() => both.verifyTokenRequest('grant_type=x', { use: 'grant' })) instanceof TypeError);
   });
 });
+
+describe('registry: compatibility relaxations, reported in every result', () => {
+  // Per party and off by default (README, *Compatibility with deployed clients*): the same
+  // assertions refused without the relaxation, accepted with it and named in `compat`.
+  const registry = registryDoc({
+    clients: [
+      registeredClient('strict-client', keyA),
+      registeredClient('legacy-client', keyC, { compat: ['token_endpoint_audience'] }),
+    ],
+    issuers: [
+      registeredIssuer('https://strict.example', keyB),
+      registeredIssuer('https://google-like.example', keyD, { compat: ['missing_sub'], require_jti: false }),
+    ],
+  });
+  const verifier = registryVerifier(registry);
+  const client = (id, overrides = {}) => ({ iss: id, sub: id, aud: AS, exp: NOW + 60, iat: NOW, jti: `c-${Math.random()}`, ...overrides });
+  const grant = (iss, overrides = {}) => {
+    const claims = { iss, sub: 'alice', aud: AS, exp: NOW + 300, iat: NOW, jti: `g-${Math.random()}`, ...overrides };
+    for (const [name, value] of Object.entries(claims)) if (value === undefined) delete claims[name];
+    return claims;
+  };
+  const CASES = [
+    // [what, key, claims, use, compat, or the refusal's reason]
+    ['strict client, aud = issuer', keyA, client('strict-client'), 'client_authentication', []],
+    ['strict client, aud = token endpoint', keyA, client('strict-client', { aud: TOKEN_ENDPOINT }), 'client_authentication', 'audience_mismatch'],
+    ['legacy client, aud = issuer', keyC, client('legacy-client'), 'client_authentication', []],
+    ['legacy client, aud = token endpoint', keyC, client('legacy-client', { aud: TOKEN_ENDPOINT }), 'client_authentication', ['token_endpoint_audience']],
+    ['legacy client, aud = [issuer, token endpoint]', keyC, client('legacy-client', { aud: [AS, TOKEN_ENDPOINT] }), 'client_authentication', ['token_endpoint_audience']],
+    ['legacy client, aud = another URL', keyC, client('legacy-client', { aud: `${AS}/other` }), 'client_authentication', 'audience_mismatch'],
+    ['strict issuer, sub and jti', keyB, grant('https://strict.example'), 'grant', []],
+    ['strict issuer, no sub', keyB, grant('https://strict.example', { sub: undefined }), 'grant', 'missing_claim'],
+    ['strict issuer, no jti', keyB, grant('https://strict.example', { jti: undefined }), 'grant', 'missing_claim'],
+    ['google-like issuer, sub and jti', keyD, grant('https://google-like.example'), 'grant', []],
+    ['google-like issuer, no sub', keyD, grant('https://google-like.example', { sub: undefined }), 'grant', ['missing_sub']],
+    ['google-like issuer, no jti', keyD, grant('https://google-like.example', { jti: undefined }), 'grant', ['missing_jti']],
+    ['google-like issuer, neither', keyD, grant('https://google-like.example', { sub: undefined, jti: undefined }), 'grant', ['missing_sub', 'missing_jti']],
+  ];
+  for (const [what, key, claims, use, expected] of CASES) {
+    test(what, () => {
+      const token = signRaw({ alg: 'RS256' }, claims, key);
+      if (typeof expected === 'string') {
+        assert.equal(thrown(() => verifier.verify(token, { ...at(NOW), use })).reason, expected);
+        return;
+      }
+      assert.deepEqual(verifier.verify(token, { ...at(NOW), use }).compat, expected);
+      // The same through a token request, on a fresh verifier (the jti was used above).
+      const body =
+        use === 'grant'
+          ? form({ grant_type: GRANT_TYPE, assertion: token })
+          : form({ grant_type: 'client_credentials', client_assertion_type: CLIENT_ASSERTION_TYPE, client_assertion: token });
+      const result = registryVerifier(registry).verifyTokenRequest(body, at(NOW));
+      assert.deepEqual(result.compat, expected);
+      assert.deepEqual(result.clientCompat, use === 'grant' ? undefined : expected);
+    });
+  }
+  test('a grant with a client assertion: compat and clientCompat apart', () => {
+    const body = form({
+      grant_type: GRANT_TYPE,
+      assertion: signRaw({ alg: 'RS256' }, grant('https://google-like.example', { sub: undefined }), keyD),
+      client_assertion_type: CLIENT_ASSERTION_TYPE,
+      client_assertion: signRaw({ alg: 'RS256' }, client('legacy-client', { aud: TOKEN_ENDPOINT }), keyC),
+    });
+    const result = registryVerifier(registry).verifyTokenRequest(body, at(NOW));
+    assert.deepEqual([result.compat, result.clientCompat], [['missing_sub'], ['token_endpoint_audience']]);
+  });
+});

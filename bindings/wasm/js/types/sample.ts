@@ -22,6 +22,7 @@ import {
   type VerifierOptions,
   type VerifyOptions,
   type VerifyResult,
+  type Relaxation,
 } from 'rfc7523';
 // @ts-expect-error: signing is not in the main entry (it is `rfc7523/sign`)
 import { signAssertion } from 'rfc7523';
@@ -153,6 +154,9 @@ async function asynchronous(token: string, body: string): Promise<string | undef
 }
 
 const result: VerifyResult = grants.verify('eyJ...', when);
+// The relaxations the assertion relied on (empty when strict).
+const relaxations: Relaxation[] = result.compat;
+void relaxations;
 const sub: string = result.claims.sub;
 const exp: number = result.claims.exp;
 const header: Record<string, unknown> = result.header;
@@ -177,7 +181,10 @@ function tokenEndpoint(request: Request, body: string): Response {
     return Response.json({ use, how, grantType: outcome.grantType, clientId, subject, records });
   } catch (err) {
     if (err instanceof AssertionError) {
-      const status: 400 | 401 = err.status;
+      const status: 400 | 401 | 503 = err.status;
+      // 503 (keys_unavailable): the party's keys could not be fetched; retry after this.
+      const retryAfter: number | undefined = err.retryAfter;
+      void retryAfter;
       const fields: string[] = [err.code, err.reason, err.oauthError, err.name, err.message];
       const claim: string | undefined = err.claim;
       void [fields, claim];
