@@ -1617,30 +1617,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn unknown_compat_names_what_the_party_may_name() {
-        let problem = |value: &str, accepted| {
-            RegistryProblem::UnknownCompat {
-                value: value.into(),
-                accepted,
-            }
-            .to_string()
-        };
-        assert_eq!(
-            problem("x", CLIENT_COMPAT),
-            "unknown compatibility relaxation \"x\" (this kind of party may name: token_endpoint_audience)"
-        );
-        assert_eq!(
-            problem("missing_jti", &["a", "b", "c"]),
-            "unknown compatibility relaxation \"missing_jti\" (this kind of party may name: a, b, c); \
-             a party accepts assertions without jti with require_jti: false"
-        );
-        assert_eq!(
-            problem("y", &[]),
-            "unknown compatibility relaxation \"y\" (this kind of party may name: )"
-        );
-    }
-
-    #[test]
     fn remote_key_sets_need_the_remote_feature() {
         let client = |keys: &str| {
             format!(
@@ -1697,6 +1673,35 @@ mod tests {
         assert_eq!(
             error.to_string(),
             r#"clients[0] "c".jwks_uri: remote key sets (jwks_uri) are not supported yet: give the keys inline as jwks"#
+        );
+    }
+}
+
+#[cfg(test)]
+mod display_tests {
+    use super::*;
+
+    #[test]
+    fn unknown_compat_names_what_the_party_may_name() {
+        let problem = |value: &str, accepted| {
+            RegistryProblem::UnknownCompat {
+                value: value.into(),
+                accepted,
+            }
+            .to_string()
+        };
+        assert_eq!(
+            problem("x", CLIENT_COMPAT),
+            "unknown compatibility relaxation \"x\" (this kind of party may name: token_endpoint_audience)"
+        );
+        assert_eq!(
+            problem("missing_jti", &["a", "b", "c"]),
+            "unknown compatibility relaxation \"missing_jti\" (this kind of party may name: a, b, c); \
+             a party accepts assertions without jti with require_jti: false"
+        );
+        assert_eq!(
+            problem("y", &[]),
+            "unknown compatibility relaxation \"y\" (this kind of party may name: )"
         );
     }
 }
