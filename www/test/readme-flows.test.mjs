@@ -2,7 +2,9 @@
 // every ```sh block marked `<!-- flow: NAME -->` is read from README.md and run with bash in a
 // fresh folder, with the `rfc7523` command, wrangler, openssl, curl and jq on PATH, exactly as a
 // reader pastes them. The one change made to the text: the README's port, 8787, becomes a free
-// one (other runs may hold 8787 on a shared machine).
+// one (other runs may hold 8787 on a shared machine). The README's unmarked prerequisites block
+// (build the command and the package, put them on PATH, set RFC7523, an empty folder) is what
+// `before` does here, with the command xtask names (RFC7523_CLI) or `cargo build` gives.
 //
 // Order: the `server` block starts every script (a reader's shell keeps its exports); the
 // parties' `…/register` blocks; then the `serve` block, in the background, as the operator
