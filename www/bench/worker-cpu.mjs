@@ -70,6 +70,12 @@ const MODES = [
 /** Goal of issue 16: the package's CPU time per request at most this times jose's. */
 const TARGET = 0.5;
 
+/** The in-isolate part (www/bench/verify-loop/): each op LOOP_N times per request, LOOP_REQUESTS
+ *  requests per op and round; `none` is subtracted. */
+const LOOP_OPS = ['none', 'package', 'package-wasm', 'jose', 'webcrypto', 'node-publicdecrypt'];
+const LOOP_N = 100;
+const LOOP_REQUESTS = 10;
+
 /** The constant Worker: reads the body, answers one fixed 200 JSON (no verification, no store). */
 const CONSTANT_WORKER = `export default {
   async fetch(request) {
@@ -189,12 +195,13 @@ function problems(worker, list, answers) {
   return wrong;
 }
 
-/** The bench-only jose Worker bundled by the pinned wrangler, as `bundleWorker` does the real one. */
-function bundleJoseWorker(vars) {
-  const configPath = join(repoRoot, 'www/bench/jose-worker/wrangler.toml');
+/** A bench-only Worker of www/bench/ (`jose-worker`, `verify-loop`) bundled by the pinned
+ *  wrangler, as `bundleWorker` does the real one, with `vars`. */
+function bundleBenchWorker(name, vars) {
+  const configPath = join(repoRoot, `www/bench/${name}/wrangler.toml`);
   const { unstable_readConfig } = requireTool('wrangler');
   const config = unstable_readConfig({ config: configPath }, { hideWarnings: true });
-  const dir = mkdtempSync(join(tmpdir(), 'rfc7523-jose-worker-'));
+  const dir = mkdtempSync(join(tmpdir(), `rfc7523-${name}-`));
   execFileSync(wrangler, ['deploy', '--dry-run', '--outdir', dir, '--config', configPath], { cwd: repoRoot, env: quietEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   return { config: { ...config, vars }, dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
@@ -209,6 +216,44 @@ async function start(name, worker) {
   return { mf, port, pid: pids[0] };
 }
 
+/** The in-isolate part: each of LOOP_OPS on one valid grant, LOOP_N times a request, ROUNDS
+ *  rounds in rotating order; CPU µs per verification (less `none`), medians. */
+async function loopRounds(port, pid) {
+  const token = assertion();
+  const call = async (op) => {
+    const response = await fetch(`http://127.0.0.1:${port}/?op=${op}&n=${LOOP_N}`, { method: 'POST', body: token });
+    const text = await response.text();
+    const answer = response.status === 200 ? JSON.parse(text) : {};
+    if (answer.ok !== LOOP_N) throw new Error(`verify loop, ${op}: ${response.status} ${text.slice(0, 200)}`);
+    return answer;
+  };
+  let rsa;
+  for (const op of LOOP_OPS) rsa = (await call(op)).rsa;
+  const rounds = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    const ns = {};
+    for (const op of LOOP_OPS.map((_, i) => LOOP_OPS[(i + r) % LOOP_OPS.length])) {
+      const before = cpu(pid);
+      for (let i = 0; i < LOOP_REQUESTS; i++) await call(op);
+      ns[op] = cpuDelta(before, cpu(pid)).total;
+    }
+    rounds.push(Object.fromEntries(LOOP_OPS.map((op) => [op, (ns[op] - ns.none) / 1000 / (LOOP_REQUESTS * LOOP_N)])));
+  }
+  const ops = Object.fromEntries(LOOP_OPS.filter((op) => op !== 'none').map((op) => [op, { cpu_us: median(rounds.map((round) => round[op])) }]));
+  const loop = {
+    n: LOOP_N,
+    requests: LOOP_REQUESTS,
+    rsa,
+    ops,
+    ratio: median(rounds.map((round) => round.package / round.jose)),
+    wasm_ratio: median(rounds.map((round) => round['package-wasm'] / round.jose)),
+  };
+  console.log(
+    `worker cpu: in the isolate (medians of ${ROUNDS} rounds of ${LOOP_REQUESTS} × ${LOOP_N}), µs per verification: ${Object.entries(ops).map(([op, { cpu_us }]) => `${op} ${cpu_us.toFixed(1)}`).join(', ')}; package (RSA by ${rsa}) / jose ${loop.ratio.toFixed(3)}×, all in wasm ${loop.wasm_ratio.toFixed(3)}×`,
+  );
+  return loop;
+}
+
 /** The figures as `name<TAB>value` lines (nested objects flattened with `/`). */
 function tsv(value, prefix = '') {
   if (value === null || typeof value !== 'object') return [`${prefix}\t${value}`];
@@ -217,7 +262,8 @@ function tsv(value, prefix = '') {
 
 async function main() {
   const bundle = bundleWorker();
-  const joseBundle = bundleJoseWorker(bundle.config.vars);
+  const joseBundle = bundleBenchWorker('jose-worker', bundle.config.vars);
+  const loopBundle = bundleBenchWorker('verify-loop', bundle.config.vars);
   const started = {};
   try {
     started.package = await start('package', bundledWorker(bundle, 'package'));
@@ -227,6 +273,18 @@ async function main() {
       script: CONSTANT_WORKER,
       compatibilityDate: bundle.config.compatibility_date,
       compatibilityFlags: bundle.config.compatibility_flags,
+    });
+    started.loop = await start('loop', {
+      modules: true,
+      scriptPath: join(loopBundle.dir, 'index.js'),
+      modulesRoot: loopBundle.dir,
+      modulesRules: [
+        { type: 'ESModule', include: ['**/*.js'] },
+        { type: 'CompiledWasm', include: ['**/*.wasm'] },
+      ],
+      compatibilityDate: loopBundle.config.compatibility_date,
+      compatibilityFlags: loopBundle.config.compatibility_flags,
+      bindings: loopBundle.config.vars,
     });
 
     // Templates signed by the package's signer (its header and claims), re-signed per jti.
@@ -313,12 +371,14 @@ async function main() {
         `worker cpu: ${mode} (medians of ${ROUNDS} rounds of ${REQUESTS}): package ${out.package.cpu_us.toFixed(0)} µs/request (net ${out.package.net_cpu_us.toFixed(0)}), jose ${out.jose.cpu_us.toFixed(0)} (net ${out.jose.net_cpu_us.toFixed(0)}), constant ${out.constant.cpu_us.toFixed(0)}; package/jose ${out.ratio.toFixed(3)}× raw, ${out.net_ratio.toFixed(3)}× net (target ≤ ${TARGET}×)`,
       );
     }
-    const written = { requests: REQUESTS, rounds: ROUNDS, warmup: WARMUP, target: TARGET, jose: figures.jose, modes: summary };
+    const loop = await loopRounds(started.loop.port, started.loop.pid);
+    const written = { requests: REQUESTS, rounds: ROUNDS, warmup: WARMUP, target: TARGET, jose: figures.jose, modes: summary, loop };
     if (process.env.RFC7523_WORKER_CPU_OUT) writeFileSync(process.env.RFC7523_WORKER_CPU_OUT, `${tsv(written).join('\n')}\n`);
   } finally {
-    for (const worker of WORKERS) await started[worker]?.mf.dispose();
+    for (const worker of [...WORKERS, 'loop']) await started[worker]?.mf.dispose();
     bundle.remove();
     joseBundle.remove();
+    loopBundle.remove();
   }
 }
 
