@@ -18,7 +18,15 @@
 // on the CPU) over the window of the round's requests, also the busiest thread alone (where
 // the isolates run). ROUNDS rounds, the order of the three Workers rotating each round;
 // medians. Every answer's status and error are checked (a sanity check: a broken copy cannot
-// win); any other answer fails the run.
+// win); any other answer fails the run. The mix one at a time, the mix CONCURRENCY in flight,
+// and the refused requests alone (signature checked, the store never reached).
+//
+// Then the verification alone, inside the isolate: a fourth workerd runs www/bench/verify-loop/,
+// whose requests each run one verification LOOP_N times (the package as the example Worker
+// runs it, the package all in wasm, jose `jwtVerify`, and the platform's RSA alone: WebCrypto
+// and node:crypto's publicDecrypt); their CPU time less that of requests doing nothing, per
+// verification (workerd's CPU time, as above, rather than the isolate's own clock: on
+// Cloudflare that clock does not advance while a Worker computes).
 //
 // Printed; RFC7523_WORKER_CPU_OUT=path also writes the figures there, one `name<TAB>value` a
 // line (for `cargo xtask bench`, crates/xtask/src/bench/worker_cpu.rs). Never a test: timings
