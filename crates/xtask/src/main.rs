@@ -101,10 +101,12 @@ subcommands:
   bench    run the benchmarks in one run and write BENCHMARKS.md: criterion
            in benches/ (rfc7523, rsa 0.9, ring, aws-lc-rs, jsonwebtoken; RSA-2048
            and 4096; PS256, ES256, EdDSA), the npm package vs jose and WebCrypto in Node, the Worker
-           example under load in workerd, the embedded firmware under QEMU, and
+           example under load in workerd, its CPU time per request against a jose
+           copy (www/bench/), the embedded firmware under QEMU, and
            `openssl speed` three times; builds the npm package only if missing;
-           takes a few minutes; not part of `test`. `bench replay` and
-           `bench worker` print those rows alone and write nothing
+           takes a few minutes; not part of `test`. `bench replay`,
+           `bench worker` and `bench worker-cpu` print those rows alone and
+           write nothing
   help     print this message";
 
 /// A step that runs inside xtask, from the workspace root.
