@@ -49,6 +49,12 @@ use crate::{member, type_error};
 export function remoteDriver(fetchOption, store, limit, timeoutMs, hooks) {
   const inflight = new Map();
   const TIMEOUT = Symbol('timeout');
+  // `work` within the fetch timeout, else `fallback` (the work is left to finish alone).
+  function bounded(work, fallback) {
+    let timer;
+    const timeout = new Promise((resolve) => { timer = setTimeout(() => resolve(fallback), timeoutMs); });
+    return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+  }
   async function get(uri, accept) {
     const fetchFn = fetchOption ?? globalThis.fetch;
     if (typeof fetchFn !== 'function') return { failure: 'network' };
@@ -112,7 +118,7 @@ export function remoteDriver(fetchOption, store, limit, timeoutMs, hooks) {
         read.push(uri);
         const p = (async () => {
           let record;
-          try { record = await store.get(uri); } catch {}
+          try { record = await bounded((async () => store.get(uri))(), undefined); } catch {}
           hooks.adopt(kind, id, uri, record, now);
         })();
         inflight.set(uri, p);
@@ -123,7 +129,7 @@ export function remoteDriver(fetchOption, store, limit, timeoutMs, hooks) {
           const response = await get(uri, accept);
           const record = hooks.report(kind, id, ticket, now, response);
           if (record !== undefined && store) {
-            try { await store.set(uri, record); } catch {}
+            try { await bounded((async () => store.set(uri, record))(), undefined); } catch {}
           }
         })();
         inflight.set(uri, p);
@@ -618,11 +624,23 @@ impl Shared {
         let Some(cache) = parties.get_mut(&(kind_number(kind), id.to_owned())) else {
             return;
         };
+        let is_discovery = {
+            let Ok(config) = self.config.try_borrow() else {
+                return;
+            };
+            matches!(
+                registry_of(&config).and_then(|r| r.remote_party(kind, id)).map(|p| p.location()),
+                Some(KeyLocation::Discovery { url, .. }) if url == uri
+            )
+        };
         let is_jwks = cache.jwks_uri.as_deref() == Some(uri);
         if is_jwks {
             cache.jwks.reading = false;
-        } else {
+        } else if is_discovery {
             cache.discovery.reading = false;
+        } else {
+            // Neither of the party's documents (any more): nothing to adopt.
+            return;
         }
         let Some(text) = record.as_string() else {
             return;

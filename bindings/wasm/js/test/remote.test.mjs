@@ -6,7 +6,9 @@
 // grace, a shared jwksCache, and the synchronous methods' TypeError on a cold party.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import {
@@ -21,7 +23,9 @@ import {
   keyA,
   keyB,
   keyC,
+  importFromProject,
   m,
+  pkgDir,
   registryDoc,
   rs256,
   signRaw,
@@ -525,6 +529,37 @@ describe('remote key sets (verifyAsync, verifyTokenRequestAsync)', () => {
       assert.equal(out.claims.iss, CLIENT);
       assert.equal(server.count('/jwks'), 1);
     });
+  });
+
+  test('the web build (no node:crypto, no rounds): the same fetch, single flight and refusal', async () => {
+    const web = await importFromProject('rfc7523/web');
+    web.initSync({ module: readFileSync(join(pkgDir, 'web/rfc7523_bg.wasm')) });
+    server.reset();
+    server.delayMs = 20;
+    const v = new web.AssertionVerifier({ registry: remoteRegistry() });
+    const results = await Promise.all(Array.from({ length: 16 }, () => v.verifyAsync(clientToken(), asClient(NOW))));
+    for (const r of results) assert.equal(r.claims.iss, CLIENT);
+    assert.equal(server.count('/jwks'), 1);
+    const grant = await v.verifyAsync(grantToken(), asGrant(NOW));
+    assert.equal(grant.claims.iss, server.base);
+    server.reset();
+    server.mode = '500';
+    const err = await rejection(new web.AssertionVerifier({ registry: remoteRegistry() }).verifyAsync(clientToken(), asClient(NOW)));
+    assert.equal(err.reason, 'keys_unavailable', String(err));
+    assert.equal(err.status, 503);
+    assert.equal(err.retryAfter, REFETCH_COOLDOWN);
+  });
+
+  test(`a jwksCache whose get never settles costs at most ${FETCH_TIMEOUT_MS / 1000} s, then a fetch`, async () => {
+    server.reset();
+    const jwksCache = { get: () => new Promise(() => {}), set: () => new Promise(() => {}) };
+    const start = performance.now();
+    const out = await verifier({ jwksCache }).verifyAsync(clientToken(), asClient(NOW));
+    const took = performance.now() - start;
+    assert.equal(out.claims.iss, CLIENT);
+    assert.equal(server.count('/jwks'), 1);
+    // The read and the write each wait out the timeout at most.
+    assert.ok(took < 2 * FETCH_TIMEOUT_MS + 1000, `${took} ms`);
   });
 
   describe('options and the synchronous methods', () => {
