@@ -478,6 +478,20 @@ describe('remote key sets (verifyAsync, verifyTokenRequestAsync)', () => {
       assert.equal(server.count('/jwks'), 1);
     });
 
+    test('concurrent calls on two cold verifiers sharing a cache: one fetch in all', async () => {
+      server.reset();
+      server.delayMs = 20;
+      const jwksCache = mapCache();
+      const [a, b] = [verifier({ jwksCache }), verifier({ jwksCache })];
+      const call = (v) => v.verifyAsync(clientToken(), asClient(NOW));
+      const first = await Promise.all(Array.from({ length: 32 }, () => call(a)));
+      const second = await Promise.all(Array.from({ length: 32 }, () => call(b)));
+      for (const r of [...first, ...second]) assert.equal(r.claims.iss, CLIENT);
+      assert.equal(server.count('/jwks'), 1);
+      // Each verifier read the shared cache once (single flight covers the read too).
+      assert.deepEqual(jwksCache.calls, { get: 2, set: 1 });
+    });
+
     /** A record in the core's format (crates/rfc7523/src/remote_keys/record.rs). */
     function makeRecord(uri, fetchedAt, maxAge, doc) {
       const body = typeof doc === 'string' ? doc : JSON.stringify(doc);
