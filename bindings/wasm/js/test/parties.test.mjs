@@ -288,6 +288,16 @@ describe('registry: loading', () => {
     ['an issuer without keys', { ...base(), issuers: [withoutKeys] }, `${i1}.jwks: the party has no keys: give jwks`],
     ['no parties', { issuer: AS }, 'registry: the registry has no clients and no issuers'],
     ['no issuer identifier', { clients: base().clients }, 'issuer: is required'],
+    [
+      'an unknown compat value',
+      withClient(registeredClient('client-1', keyA, { compat: ['missing_sub'] })),
+      `${c1}.compat: unknown compatibility relaxation "missing_sub" (this kind of party may name: token_endpoint_audience)`,
+    ],
+    [
+      'compat missing_jti (it is require_jti: false)',
+      { ...base(), issuers: [registeredIssuer('https://idp1.example', keyC, { compat: ['missing_jti'] })] },
+      `${i1}.compat: unknown compatibility relaxation "missing_jti" (this kind of party may name: missing_sub); a party accepts assertions without jti with require_jti: false`,
+    ],
     ['a JSON array', '[]', `registry: ${NOT_JSON}`],
     ['a duplicate member name', `{"issuer":"${AS}","issuer":"${AS}","clients":[]}`, `registry: ${NOT_JSON}`],
     ['not JSON', '{issuer:', `registry: ${NOT_JSON}`],
