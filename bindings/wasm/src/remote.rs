@@ -46,7 +46,10 @@ use crate::{member, type_error};
 #[wasm_bindgen(inline_js = "
 // The remote-key driver of one verifier (src/remote.rs): I/O and waiting only; every
 // judgement is the core's, through hooks.plan, hooks.report and hooks.adopt.
-export function remoteDriver(fetchOption, store, limit, timeoutMs, hooks) {
+export function remoteDriver(fetchOption, store, limits, hooks) {
+  // The core's and remote.rs's constants; KEYS and UNKNOWN_KEY: what a party's keys are
+  // needed for.
+  const [limit, timeoutMs, maxSteps, retrySoon, KEYS, UNKNOWN_KEY] = limits;
   const inflight = new Map();
   const TIMEOUT = Symbol('timeout');
   // `work` within the fetch timeout, else `fallback` (the work is left to finish alone).
@@ -108,10 +111,10 @@ export function remoteDriver(fetchOption, store, limit, timeoutMs, hooks) {
     }
   }
   // Makes the keys of one party ready: the result of its last plan (['ready'], ['not_found'],
-  // ['unavailable', retryAfter]), after at most MAX_STEPS steps.
+  // ['unavailable', retryAfter]), after at most maxSteps steps.
   async function ensure(kind, id, need, now) {
     const read = [];
-    for (let step = 0; step < 12; step++) {
+    for (let step = 0; step < maxSteps; step++) {
       const plan = hooks.plan(kind, id, need, now, read);
       const [what, uri] = plan;
       if (what === 'read') {
@@ -134,7 +137,7 @@ export function remoteDriver(fetchOption, store, limit, timeoutMs, hooks) {
         })();
         inflight.set(uri, p);
         try { await p; } finally { if (inflight.get(uri) === p) inflight.delete(uri); }
-        if (need === 1 && plan[4]) return ['refetched'];
+        if (plan[4]) return ['refetched'];
       } else if (what === 'wait') {
         const p = inflight.get(uri);
         if (p === undefined) return plan[2];
@@ -143,7 +146,7 @@ export function remoteDriver(fetchOption, store, limit, timeoutMs, hooks) {
         return plan;
       }
     }
-    return ['unavailable', 1];
+    return ['unavailable', retrySoon];
   }
   return {
     // targets: [[kind, id] | null, [kind, id] | null]; trial(): the slot whose assertion's kid
@@ -152,14 +155,14 @@ export function remoteDriver(fetchOption, store, limit, timeoutMs, hooks) {
       const retry = [-1, -1];
       const note = (slot, outcome) => { if (outcome[0] === 'unavailable') retry[slot] = outcome[1]; };
       await Promise.all(targets.map(async (t, slot) => {
-        if (t) note(slot, await ensure(t[0], t[1], 0, now));
+        if (t) note(slot, await ensure(t[0], t[1], KEYS, now));
       }));
       const refetched = [false, false];
       for (let round = 0; round < 2; round++) {
         const slot = trial();
         if (slot < 0 || refetched[slot] || !targets[slot]) break;
         refetched[slot] = true;
-        note(slot, await ensure(targets[slot][0], targets[slot][1], 1, now));
+        note(slot, await ensure(targets[slot][0], targets[slot][1], UNKNOWN_KEY, now));
       }
       return finish(retry[0], retry[1]);
     },
@@ -168,14 +171,28 @@ export function remoteDriver(fetchOption, store, limit, timeoutMs, hooks) {
 ")]
 extern "C" {
     #[wasm_bindgen(js_name = remoteDriver)]
+    /// The driver of one verifier; `limits` is `[MAX_DOCUMENT_LEN, FETCH_TIMEOUT in ms,
+    /// MAX_DRIVER_STEPS, RETRY_SOON, NEED_KEYS, NEED_UNKNOWN_KEY]`.
     fn remote_driver(
         fetch: &JsValue,
         store: &JsValue,
-        limit: f64,
-        timeout_ms: f64,
+        limits: &JsValue,
         hooks: &JsValue,
     ) -> JsValue;
 }
+
+/// Steps (plans, reads, fetches, waits) one call's `ensure` of one party takes at most: a
+/// discovery document and a key set each read from the shared cache, fetched, and waited for
+/// twice, with room to spare. Past it the party is taken as unavailable for this call.
+const MAX_DRIVER_STEPS: u32 = 12;
+
+/// The `Retry-After` of a refusal that is not the cache's (no jwks_uri known yet, the driver
+/// out of steps, the verifier gone or in use): one second.
+const RETRY_SOON: u64 = 1;
+
+/// What a party's keys are needed for, as the driver passes it ([`Need`]).
+const NEED_KEYS: u32 = 0;
+const NEED_UNKNOWN_KEY: u32 = 1;
 
 /// Kinds of party as the driver passes them.
 const CLIENT: u32 = 0;
@@ -339,7 +356,7 @@ impl Remote {
         let weak = shared.clone();
         let plan = Closure::wrap(Box::new(
             move |kind: u32, id: String, need: u32, now: f64, read: JsValue| -> JsValue {
-                let need = if need == 1 {
+                let need = if need == NEED_UNKNOWN_KEY {
                     Need::UnknownKey
                 } else {
                     Need::Keys
@@ -348,7 +365,7 @@ impl Remote {
                     Some(shared) => shared
                         .remote_plan(kind_of(kind), &id, need, now as u64, &read)
                         .to_js(need),
-                    None => Plan::Unavailable(1).to_js(need),
+                    None => Plan::Unavailable(RETRY_SOON).to_js(need),
                 }
             },
         )
@@ -375,13 +392,18 @@ impl Remote {
         let _ = js_sys::Reflect::set(&hooks, &"plan".into(), &plan.into_js_value());
         let _ = js_sys::Reflect::set(&hooks, &"report".into(), &report.into_js_value());
         let _ = js_sys::Reflect::set(&hooks, &"adopt".into(), &adopt.into_js_value());
-        let driver = remote_driver(
-            &fetch,
-            &store,
+        let limits: Array = [
             MAX_DOCUMENT_LEN as f64,
             (FETCH_TIMEOUT * 1000) as f64,
-            &hooks,
-        );
+            f64::from(MAX_DRIVER_STEPS),
+            RETRY_SOON as f64,
+            f64::from(NEED_KEYS),
+            f64::from(NEED_UNKNOWN_KEY),
+        ]
+        .iter()
+        .map(|&n| JsValue::from(n))
+        .collect();
+        let driver = remote_driver(&fetch, &store, &limits, &hooks);
         Remote {
             parties: RefCell::new(BTreeMap::new()),
             next_ticket: Cell::new(0),
@@ -438,7 +460,7 @@ impl Remote {
         // The shared cache first, when a fetch is due: another instance may have fetched.
         if self.store && !Array::from(read).includes(&uri.into(), 0) {
             if document.reading {
-                return Plan::Wait(uri.to_owned(), Box::new(Plan::Unavailable(1)));
+                return Plan::Wait(uri.to_owned(), Box::new(Plan::Unavailable(RETRY_SOON)));
             }
             if matches!(document.cache.clone().decide(now, need), Step::Fetch { .. }) {
                 document.reading = true;
@@ -471,7 +493,7 @@ impl Shared {
             return Plan::Ready;
         };
         let Ok(config) = self.config.try_borrow() else {
-            return Plan::Unavailable(1);
+            return Plan::Unavailable(RETRY_SOON);
         };
         let Some(location) = registry_of(&config)
             .and_then(|r| r.remote_party(kind, id))
@@ -481,7 +503,7 @@ impl Shared {
         };
         drop(config);
         let Ok(mut parties) = remote.parties.try_borrow_mut() else {
-            return Plan::Unavailable(1);
+            return Plan::Unavailable(RETRY_SOON);
         };
         let cache = parties
             .entry((kind_number(kind), id.to_owned()))
@@ -509,7 +531,7 @@ impl Shared {
             }
         }
         let Some(jwks_uri) = cache.jwks_uri.clone() else {
-            return Plan::Unavailable(1);
+            return Plan::Unavailable(RETRY_SOON);
         };
         remote.plan_document(
             &mut cache.jwks,
