@@ -260,6 +260,27 @@ describe('remote key sets (verifyAsync, verifyTokenRequestAsync)', () => {
     assert.equal(server.count('/jwks'), 2);
   });
 
+  test("rotation in a token request: the grant's issuer refetched once, the client untouched", async () => {
+    server.reset();
+    const v = verifier();
+    const request = (now, grantKey) =>
+      form({
+        grant_type: GRANT_TYPE,
+        assertion: grantToken(now, grantKey),
+        client_assertion_type: CLIENT_ASSERTION_TYPE,
+        client_assertion: clientToken(now),
+      });
+    await v.verifyTokenRequestAsync(request(NOW, keyB), at(NOW));
+    server.idpKeys = { keys: [keyC.jwk] };
+    const early = await rejection(v.verifyTokenRequestAsync(request(NOW + 1, keyC), at(NOW + 1)));
+    assert.equal(early.reason, 'unknown_key');
+    assert.equal(early.oauthError, 'invalid_grant');
+    const later = NOW + REFETCH_COOLDOWN;
+    const out = await v.verifyTokenRequestAsync(request(later, keyC), at(later));
+    assert.equal(out.claims.iss, server.base);
+    assert.deepEqual([server.count('/jwks'), server.count('/idp-keys'), server.count('/.well-known/openid-configuration')], [1, 2, 1]);
+  });
+
   test('a flood of 1,000 tokens with unknown kids costs at most one fetch per cooldown', async () => {
     server.reset();
     const v = verifier();
