@@ -97,7 +97,7 @@ const MODULES: [WasmModule; 3] = [
     WasmModule {
         out_name: OUT_NAME,
         dir: "",
-        cargo_args: &["--features", "all-algorithms"],
+        cargo_args: &["--features", "all-algorithms,remote"],
         // Not `web`: browsers have no node:crypto to use. Workers have it with the
         // `nodejs_compat` flag: their own build.
         platform_rsa_targets: &["nodejs", "bundler", "workers"],

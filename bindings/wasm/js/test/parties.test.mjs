@@ -266,9 +266,14 @@ describe('registry: loading', () => {
       `clients[1] "client-2".jwks: the same public key is listed for ${c1}: a key belongs to one party (RFC 8725 section 3.8)`,
     ],
     [
-      'jwks_uri',
-      withClient({ ...withoutMethod, token_endpoint_auth_method: 'private_key_jwt', jwks: undefined, jwks_uri: 'https://client.example/jwks' }),
-      `${c1}.jwks_uri: remote key sets (jwks_uri) are not supported yet: give the keys inline as jwks`,
+      'a jwks_uri over http to a host that is not loopback (remote.test.mjs: the ones that load)',
+      withClient({ ...withoutMethod, token_endpoint_auth_method: 'private_key_jwt', jwks: undefined, jwks_uri: 'http://client.example/jwks' }),
+      `${c1}.jwks_uri: http is allowed only for loopback hosts (localhost, 127.0.0.0/8, ::1)`,
+    ],
+    [
+      'both jwks and jwks_uri',
+      withClient({ ...registeredClient('client-1', keyA), jwks_uri: 'https://client.example/jwks' }),
+      `${c1}.jwks: jwks and jwks_uri must not both be present (RFC 7591 section 2)`,
     ],
     ['a client without token_endpoint_auth_method', withClient(withoutMethod), `${c1}.token_endpoint_auth_method: ${AUTH_METHOD}`],
     [
@@ -283,6 +288,16 @@ describe('registry: loading', () => {
     ['an issuer without keys', { ...base(), issuers: [withoutKeys] }, `${i1}.jwks: the party has no keys: give jwks`],
     ['no parties', { issuer: AS }, 'registry: the registry has no clients and no issuers'],
     ['no issuer identifier', { clients: base().clients }, 'issuer: is required'],
+    [
+      'an unknown compat value',
+      withClient(registeredClient('client-1', keyA, { compat: ['missing_sub'] })),
+      `${c1}.compat: unknown compatibility relaxation "missing_sub" (this kind of party may name: token_endpoint_audience)`,
+    ],
+    [
+      'compat missing_jti (it is require_jti: false)',
+      { ...base(), issuers: [registeredIssuer('https://idp1.example', keyC, { compat: ['missing_jti'] })] },
+      `${i1}.compat: unknown compatibility relaxation "missing_jti" (this kind of party may name: missing_sub); a party accepts assertions without jti with require_jti: false`,
+    ],
     ['a JSON array', '[]', `registry: ${NOT_JSON}`],
     ['a duplicate member name', `{"issuer":"${AS}","issuer":"${AS}","clients":[]}`, `registry: ${NOT_JSON}`],
     ['not JSON', '{issuer:', `registry: ${NOT_JSON}`],
