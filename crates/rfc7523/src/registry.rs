@@ -70,6 +70,7 @@ use core::fmt;
 use crate::alg::{Algorithm, Algorithms};
 use crate::claims::MAX_CLAIM_STRING_LEN;
 use crate::compat::Compat;
+use crate::conditions::{self, ClaimConditions, ConditionError, MAX_CLAIM_CONDITIONS};
 use crate::error::Use;
 use crate::json::{self, JsonStr, Object, Value};
 use crate::keys::{KeyError, KeyRef, KeySet, MaterialRef, OwnedKeys, MAX_KEY_TEXT_LEN};
@@ -136,6 +137,7 @@ pub const ISSUER_FIELDS: &[&str] = &[
     "discovery",
     "token_endpoint_auth_signing_alg",
     "subjects",
+    "claims",
     "max_lifetime",
     "max_age",
     "leeway",
@@ -250,6 +252,11 @@ pub enum RegistryProblem {
     },
     /// `compat: ["token_endpoint_audience"]` without a top-level `token_endpoint` to accept.
     CompatNeedsTokenEndpoint,
+    /// An issuer's `claims` breaks a rule of claim conditions
+    /// ([`conditions`](crate::conditions)): more than [`MAX_CLAIM_CONDITIONS`], an empty or
+    /// too long name, a claim the profiles govern, the same claim twice, an empty or too long
+    /// value.
+    ClaimCondition(ConditionError),
 }
 
 impl fmt::Display for RegistryProblem {
@@ -354,6 +361,7 @@ impl fmt::Display for RegistryProblem {
             RegistryProblem::CompatNeedsTokenEndpoint => f.write_str(
                 "token_endpoint_audience needs the registry's token_endpoint (the URL to accept in aud)",
             ),
+            RegistryProblem::ClaimCondition(e) => e.fmt(f),
         }
     }
 }
@@ -488,6 +496,8 @@ pub struct RegisteredParty {
     checks: Checks,
     typ: TypRule,
     subjects: Option<Vec<String>>,
+    /// Claim conditions, `(claim, value)`, checked by [`conditions::check_list`] at load.
+    claims: Vec<(String, String)>,
     algorithms: Algorithms,
     #[cfg(feature = "remote")]
     remote: Option<Remote>,
@@ -510,6 +520,7 @@ impl RegisteredParty {
             checks,
             typ,
             subjects,
+            claims: Vec::new(),
             algorithms: Algorithms::ALL,
             #[cfg(feature = "remote")]
             remote: None,
@@ -572,6 +583,7 @@ impl RegisteredParty {
                     None => Subjects::Any,
                     Some(list) => Subjects::OneOfOwned(list),
                 },
+                claims: ClaimConditions::owned(&self.claims),
             },
             key_source: self.key_source(),
         }
@@ -1193,6 +1205,11 @@ fn read_party(
         None => None,
         Some(value) => Some(read_distinct_strings(value, &format!("{at}.subjects"))?),
     };
+    // Issuers only: `claims` is not a client field (refused as unknown).
+    let claims = match object.get("claims") {
+        None => Vec::new(),
+        Some(value) => read_claim_conditions(value, &format!("{at}.claims"))?,
+    };
     let compat = match object.get("compat") {
         None => Compat::default(),
         Some(value) => read_compat(
@@ -1208,6 +1225,7 @@ fn read_party(
         checks,
         typ,
         subjects,
+        claims,
         algorithms,
         #[cfg(feature = "remote")]
         remote,
@@ -1471,6 +1489,69 @@ fn read_compat(
         }
     }
     Ok(compat)
+}
+
+/// An issuer's `claims`: a non-empty object of claim names to required string values, which
+/// pass the rules of claim conditions ([`conditions::check_list`]). Errors name the member at
+/// fault (`issuers[0] "…".claims.ref`), or `claims` itself for the list as a whole.
+fn read_claim_conditions(
+    value: Value<'_>,
+    at: &str,
+) -> Result<Vec<(String, String)>, RegistryError> {
+    let wrong_type = || {
+        RegistryError::new(
+            at,
+            RegistryProblem::WrongType("an object of claim names to required string values"),
+        )
+    };
+    let Value::Object(text) = value else {
+        return Err(wrong_type());
+    };
+    let object = json::parse_object(text).map_err(|e| match e {
+        json::JsonError::Duplicate => RegistryError::new(
+            at,
+            RegistryProblem::ClaimCondition(ConditionError::Duplicate),
+        ),
+        json::JsonError::Members => {
+            RegistryError::new(at, RegistryProblem::ClaimCondition(ConditionError::TooMany))
+        }
+        _ => wrong_type(),
+    })?;
+    let mut list: Vec<(String, String)> = Vec::new();
+    for (name, value) in object.members() {
+        if list.len() == MAX_CLAIM_CONDITIONS {
+            return Err(RegistryError::new(
+                at,
+                RegistryProblem::ClaimCondition(ConditionError::TooMany),
+            ));
+        }
+        let claim: String = name.chars().collect();
+        let member = format!("{at}.{claim}");
+        conditions::check_name(&claim).map_err(|e| {
+            let place = if claim.is_empty() {
+                at
+            } else {
+                member.as_str()
+            };
+            RegistryError::new(place, RegistryProblem::ClaimCondition(e))
+        })?;
+        let Value::String(required) = value else {
+            return Err(RegistryError::new(
+                member,
+                RegistryProblem::WrongType("a string"),
+            ));
+        };
+        let required = decode(*required, &member, MAX_CLAIM_STRING_LEN)?;
+        list.push((claim, required));
+    }
+    if list.is_empty() {
+        return Err(RegistryError::new(at, RegistryProblem::Empty));
+    }
+    // Every rule again, as the core states them (the names were distinct: the JSON reader
+    // refuses duplicate member names after decoding escapes).
+    conditions::check_list(list.iter().map(|(c, v)| (c.as_str(), v.as_str())))
+        .map_err(|e| RegistryError::new(at, RegistryProblem::ClaimCondition(e)))?;
+    Ok(list)
 }
 
 /// A non-empty array of distinct strings (`subjects`, `compat`).
