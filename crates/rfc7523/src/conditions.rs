@@ -93,10 +93,13 @@ impl core::fmt::Display for ConditionError {
                 f,
                 "a claim name is longer than {MAX_CONDITION_NAME_LEN} bytes"
             ),
+            ConditionError::Governed(Claim::Sub) => f.write_str(
+                "sub is checked by the profile itself and cannot be a claim condition: list \
+                 the allowed values in subjects",
+            ),
             ConditionError::Governed(claim) => write!(
                 f,
-                "{} is checked by the profile itself and cannot be a claim condition (sub: use \
-                 subjects)",
+                "{} is checked by the profile itself and cannot be a claim condition",
                 claim.as_str()
             ),
             ConditionError::EmptyValue => f.write_str("a required value must not be empty"),
