@@ -468,7 +468,7 @@ fn token_requests_with_github_grants() {
     );
     let description = line["error_description"].as_str().unwrap_or_default();
     assert!(
-        description.contains("the ref claim does not have the value"),
+        description.contains("the ref claim is not the required value"),
         "{description}"
     );
     assert!(!description.contains("dev"), "{description}");

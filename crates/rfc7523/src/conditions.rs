@@ -83,32 +83,21 @@ pub enum ConditionError {
 }
 
 impl core::fmt::Display for ConditionError {
+    // Fixed words (the limits written out, checked against the constants in the tests): the
+    // npm modules carry this, and formatting numbers costs bytes there.
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            ConditionError::TooMany => {
-                write!(f, "more than {MAX_CLAIM_CONDITIONS} claim conditions")
-            }
-            ConditionError::EmptyName => f.write_str("a claim name must not be empty"),
-            ConditionError::NameTooLong => write!(
-                f,
-                "a claim name is longer than {MAX_CONDITION_NAME_LEN} bytes"
-            ),
-            ConditionError::Governed(Claim::Sub) => f.write_str(
-                "sub is checked by the profile itself and cannot be a claim condition: list \
-                 the allowed values in subjects",
-            ),
-            ConditionError::Governed(claim) => write!(
-                f,
-                "{} is checked by the profile itself and cannot be a claim condition",
-                claim.as_str()
-            ),
-            ConditionError::EmptyValue => f.write_str("a required value must not be empty"),
-            ConditionError::ValueTooLong => write!(
-                f,
-                "a required value is longer than {MAX_CLAIM_STRING_LEN} bytes"
-            ),
-            ConditionError::Duplicate => f.write_str("names the same claim twice"),
+        if let ConditionError::Governed(claim) = self {
+            f.write_str(claim.as_str())?;
         }
+        f.write_str(match self {
+            ConditionError::TooMany => "more than 8 conditions",
+            ConditionError::EmptyName => "an empty claim name",
+            ConditionError::NameTooLong => "a claim name longer than 29 bytes",
+            ConditionError::Governed(_) => " is checked by the profile (sub: use subjects)",
+            ConditionError::EmptyValue => "an empty value",
+            ConditionError::ValueTooLong => "a value longer than 256 bytes",
+            ConditionError::Duplicate => "the same claim twice",
+        })
     }
 }
 
@@ -138,18 +127,39 @@ impl<'a> ClaimConditions<'a> {
     /// [`MAX_CONDITION_NAME_LEN`] bytes, none of [`GOVERNED_CLAIMS`], non-empty values of at
     /// most [`MAX_CLAIM_STRING_LEN`] bytes.
     pub fn new(list: &'a [ClaimCondition<'a>]) -> Result<Self, ConditionError> {
-        check_list(list.iter().map(|c| (c.claim, c.value)))?;
-        Ok(Self {
+        Self {
             list: List::Borrowed(list),
-        })
+        }
+        .checked()
     }
 
-    /// The registry's list, which it checked with [`check_list`] when it loaded it.
+    /// The registry's list (its strings), which it [`checked`](Self::checked) at load.
     #[cfg(feature = "alloc")]
     pub(crate) fn owned(list: &'a [(alloc::string::String, alloc::string::String)]) -> Self {
         Self {
             list: List::Owned(list),
         }
+    }
+
+    /// The list, when it passes the rules of [`new`](Self::new). One function for both kinds
+    /// of list, so that the npm modules carry it once.
+    pub(crate) fn checked(self) -> Result<Self, ConditionError> {
+        if self.len() > MAX_CLAIM_CONDITIONS {
+            return Err(ConditionError::TooMany);
+        }
+        for (i, condition) in self.iter().enumerate() {
+            check_name(condition.claim)?;
+            if condition.value.is_empty() {
+                return Err(ConditionError::EmptyValue);
+            }
+            if condition.value.len() > MAX_CLAIM_STRING_LEN {
+                return Err(ConditionError::ValueTooLong);
+            }
+            if self.iter().take(i).any(|e| e.claim == condition.claim) {
+                return Err(ConditionError::Duplicate);
+            }
+        }
+        Ok(self)
     }
 
     /// How many conditions.
@@ -231,31 +241,9 @@ impl<'a> Iterator for ConditionIter<'a> {
     }
 }
 
-/// The rules of a list of `(claim, value)` pairs (see [`ClaimConditions::new`]).
-pub(crate) fn check_list<'x>(
-    list: impl Iterator<Item = (&'x str, &'x str)> + Clone,
-) -> Result<(), ConditionError> {
-    for (i, (claim, value)) in list.clone().enumerate() {
-        if i >= MAX_CLAIM_CONDITIONS {
-            return Err(ConditionError::TooMany);
-        }
-        check_name(claim)?;
-        if value.is_empty() {
-            return Err(ConditionError::EmptyValue);
-        }
-        if value.len() > MAX_CLAIM_STRING_LEN {
-            return Err(ConditionError::ValueTooLong);
-        }
-        if list.clone().take(i).any(|(earlier, _)| earlier == claim) {
-            return Err(ConditionError::Duplicate);
-        }
-    }
-    Ok(())
-}
-
 /// The rules of one claim name: non-empty, at most [`MAX_CONDITION_NAME_LEN`] bytes, none of
 /// [`GOVERNED_CLAIMS`].
-pub(crate) fn check_name(claim: &str) -> Result<(), ConditionError> {
+fn check_name(claim: &str) -> Result<(), ConditionError> {
     if claim.is_empty() {
         return Err(ConditionError::EmptyName);
     }
@@ -318,6 +306,19 @@ mod tests {
                 Err(ConditionError::Governed(claim))
             );
         }
+    }
+
+    /// The words of the refusals say the limits as they are.
+    #[test]
+    fn refusals_name_the_limits() {
+        let words = |e: ConditionError| e.to_string();
+        assert!(words(ConditionError::TooMany).contains(&MAX_CLAIM_CONDITIONS.to_string()));
+        assert!(words(ConditionError::NameTooLong).contains(&MAX_CONDITION_NAME_LEN.to_string()));
+        assert!(words(ConditionError::ValueTooLong).contains(&MAX_CLAIM_STRING_LEN.to_string()));
+        assert_eq!(
+            words(ConditionError::Governed(Claim::Jti)),
+            "jti is checked by the profile (sub: use subjects)"
+        );
     }
 
     #[test]

@@ -699,25 +699,16 @@ impl fmt::Display for Error {
             }
             // The same words as `UnknownKey`: the same verdict, told apart only in the type.
             Error::UnknownRemoteKey => f.write_str("no trusted key matches the assertion"),
-            Error::ClaimMismatch { claim, problem } => {
-                let claim = claim.as_str();
+            Error::ClaimMismatch { claim, problem } => write!(
+                f,
+                "the {} claim {}",
+                claim.as_str(),
                 match problem {
-                    ConditionProblem::Missing => write!(
-                        f,
-                        "the {claim} claim is missing; the party's claim conditions require it"
-                    ),
-                    ConditionProblem::NotAString => write!(
-                        f,
-                        "the {claim} claim is not a string; the party's claim conditions \
-                         require one"
-                    ),
-                    ConditionProblem::Different => write!(
-                        f,
-                        "the {claim} claim does not have the value the party's claim \
-                         conditions require"
-                    ),
+                    ConditionProblem::Missing => "is missing",
+                    ConditionProblem::NotAString => "is not a string",
+                    ConditionProblem::Different => "is not the required value",
                 }
-            }
+            ),
         }
     }
 }
@@ -1038,17 +1029,11 @@ mod tests {
     fn claim_mismatch_mapping() {
         let longest = "n".repeat(crate::conditions::MAX_CONDITION_NAME_LEN);
         for (problem, words) in [
-            (
-                ConditionProblem::Missing,
-                "claim is missing; the party's claim conditions require it",
-            ),
-            (
-                ConditionProblem::NotAString,
-                "claim is not a string; the party's claim conditions require one",
-            ),
+            (ConditionProblem::Missing, "claim is missing"),
+            (ConditionProblem::NotAString, "claim is not a string"),
             (
                 ConditionProblem::Different,
-                "claim does not have the value the party's claim conditions require",
+                "claim is not the required value",
             ),
         ] {
             for name in ["repository", longest.as_str()] {

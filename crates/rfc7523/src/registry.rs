@@ -70,7 +70,7 @@ use core::fmt;
 use crate::alg::{Algorithm, Algorithms};
 use crate::claims::MAX_CLAIM_STRING_LEN;
 use crate::compat::Compat;
-use crate::conditions::{self, ClaimConditions, ConditionError, MAX_CLAIM_CONDITIONS};
+use crate::conditions::{ClaimConditions, ConditionError};
 use crate::error::Use;
 use crate::json::{self, JsonStr, Object, Value};
 use crate::keys::{KeyError, KeyRef, KeySet, MaterialRef, OwnedKeys, MAX_KEY_TEXT_LEN};
@@ -496,7 +496,7 @@ pub struct RegisteredParty {
     checks: Checks,
     typ: TypRule,
     subjects: Option<Vec<String>>,
-    /// Claim conditions, `(claim, value)`, checked by [`conditions::check_list`] at load.
+    /// Claim conditions, `(claim, value)`, checked by `ClaimConditions::owned` at load.
     claims: Vec<(String, String)>,
     algorithms: Algorithms,
     #[cfg(feature = "remote")]
@@ -1492,65 +1492,50 @@ fn read_compat(
 }
 
 /// An issuer's `claims`: a non-empty object of claim names to required string values, which
-/// pass the rules of claim conditions ([`conditions::check_list`]). Errors name the member at
-/// fault (`issuers[0] "…".claims.ref`), or `claims` itself for the list as a whole.
+/// pass the rules of claim conditions ([`ClaimConditions::new`]). A value that is not a string,
+/// or an empty one, is refused naming its member (`issuers[0] "…".claims.ref`); the rules of
+/// the list (count, names, lengths, repeats) naming `claims`.
 fn read_claim_conditions(
     value: Value<'_>,
     at: &str,
 ) -> Result<Vec<(String, String)>, RegistryError> {
-    let wrong_type = || {
-        RegistryError::new(
-            at,
-            RegistryProblem::WrongType("an object of claim names to required string values"),
-        )
-    };
+    let problem = |e| RegistryError::new(at, RegistryProblem::ClaimCondition(e));
     let Value::Object(text) = value else {
-        return Err(wrong_type());
-    };
-    let object = json::parse_object(text).map_err(|e| match e {
-        json::JsonError::Duplicate => RegistryError::new(
+        return Err(RegistryError::new(
             at,
-            RegistryProblem::ClaimCondition(ConditionError::Duplicate),
-        ),
-        json::JsonError::Members => {
-            RegistryError::new(at, RegistryProblem::ClaimCondition(ConditionError::TooMany))
-        }
-        _ => wrong_type(),
+            RegistryProblem::WrongType("an object of claim names to strings"),
+        ));
+    };
+    // Validated with the document: only a repeated name (after unescaping) or more members
+    // than any object may have fail here.
+    let object = json::parse_object(text).map_err(|e| {
+        problem(match e {
+            json::JsonError::Duplicate => ConditionError::Duplicate,
+            _ => ConditionError::TooMany,
+        })
     })?;
-    let mut list: Vec<(String, String)> = Vec::new();
+    // The values' types first, then the list (nothing to drop on these refusals).
     for (name, value) in object.members() {
-        if list.len() == MAX_CLAIM_CONDITIONS {
-            return Err(RegistryError::new(
-                at,
-                RegistryProblem::ClaimCondition(ConditionError::TooMany),
-            ));
-        }
-        let claim: String = name.chars().collect();
-        let member = format!("{at}.{claim}");
-        conditions::check_name(&claim).map_err(|e| {
-            let place = if claim.is_empty() {
-                at
-            } else {
-                member.as_str()
-            };
-            RegistryError::new(place, RegistryProblem::ClaimCondition(e))
-        })?;
-        let Value::String(required) = value else {
-            return Err(RegistryError::new(
-                member,
-                RegistryProblem::WrongType("a string"),
-            ));
+        let problem = match value {
+            Value::String(s) if s.is_empty() => RegistryProblem::Empty,
+            Value::String(_) => continue,
+            _ => RegistryProblem::WrongType("a string"),
         };
-        let required = decode(*required, &member, MAX_CLAIM_STRING_LEN)?;
-        list.push((claim, required));
+        let claim: String = name.chars().collect();
+        return Err(RegistryError::new(format!("{at}.{claim}"), problem));
     }
-    if list.is_empty() {
+    if object.members().next().is_none() {
         return Err(RegistryError::new(at, RegistryProblem::Empty));
     }
-    // Every rule again, as the core states them (the names were distinct: the JSON reader
-    // refuses duplicate member names after decoding escapes).
-    conditions::check_list(list.iter().map(|(c, v)| (c.as_str(), v.as_str())))
-        .map_err(|e| RegistryError::new(at, RegistryProblem::ClaimCondition(e)))?;
+    let list: Vec<(String, String)> = object
+        .members()
+        .map(|(name, value)| match value {
+            Value::String(s) => (name.chars().collect(), s.chars().collect()),
+            _ => (String::new(), String::new()),
+        })
+        .collect();
+    // The core's rules (count, names, lengths, repeats), on the list as it will be used.
+    ClaimConditions::owned(&list).checked().map_err(problem)?;
     Ok(list)
 }
 

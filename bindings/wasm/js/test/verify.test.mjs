@@ -246,7 +246,7 @@ describe('registry claim conditions (an issuer\'s `claims`)', () => {
   test('a condition on a governed claim is refused at construction, naming the issuer and field', () => {
     const err = thrown(() => registryVerifier(registryDoc({ issuers: [registeredIssuer(ISSUER, keyB, { claims: { sub: 'x' } })] })));
     assert.ok(err instanceof TypeError, `${err}`);
-    assert.match(err.message, /^issuers\[0\] "https:\/\/idp\.example"\.claims\.sub: sub is checked by the profile itself/);
+    assert.match(err.message, /^registry: issuers\[0\] "https:\/\/idp\.example"\.claims: sub is checked by the profile \(sub: use subjects\)$/);
   });
 });
 
