@@ -27,6 +27,10 @@
 //! [`RegistryError`] that names the field and the party. Field by field: the README's
 //! *Registry* section, and `registry.schema.json` at the repository root.
 //!
+//! An issuer may also have `claims`, conditions on its grants' other top-level claims
+//! (`{"repository": "octo-org/octo-repo", "ref": "refs/heads/main"}`: workload identity,
+//! [`conditions`](crate::conditions)), read into its [`Policy::claims`].
+//!
 //! # Remote key sets
 //!
 //! A party's keys may instead be fetched ([`remote_keys`](crate::remote_keys) has the rules):
@@ -253,9 +257,9 @@ pub enum RegistryProblem {
     /// `compat: ["token_endpoint_audience"]` without a top-level `token_endpoint` to accept.
     CompatNeedsTokenEndpoint,
     /// An issuer's `claims` breaks a rule of claim conditions
-    /// ([`conditions`](crate::conditions)): more than [`MAX_CLAIM_CONDITIONS`], an empty or
-    /// too long name, a claim the profiles govern, the same claim twice, an empty or too long
-    /// value.
+    /// ([`conditions`](crate::conditions)): more than
+    /// [`MAX_CLAIM_CONDITIONS`](crate::conditions::MAX_CLAIM_CONDITIONS), an empty or too
+    /// long name, a claim the profiles govern, the same claim twice, an empty or too long value.
     ClaimCondition(ConditionError),
 }
 
