@@ -126,6 +126,28 @@ impl<'a> ClaimConditions<'a> {
     /// [`MAX_CLAIM_CONDITIONS`], distinct non-empty names of at most
     /// [`MAX_CONDITION_NAME_LEN`] bytes, none of [`GOVERNED_CLAIMS`], non-empty values of at
     /// most [`MAX_CLAIM_STRING_LEN`] bytes.
+    ///
+    /// A party built in code (no heap: a firmware's parties are a slice), accepting GitHub
+    /// Actions jobs of one repository's `main` branch:
+    ///
+    /// ```
+    /// use rfc7523::{ClaimCondition, ClaimConditions, Policy, Subjects};
+    ///
+    /// static CONDITIONS: [ClaimCondition<'static>; 2] = [
+    ///     ClaimCondition { claim: "repository", value: "octo-org/octo-repo" },
+    ///     ClaimCondition { claim: "ref", value: "refs/heads/main" },
+    /// ];
+    /// let policy = Policy {
+    ///     subjects: Subjects::OneOf(&["repo:octo-org/octo-repo:ref:refs/heads/main"]),
+    ///     claims: ClaimConditions::new(&CONDITIONS)?,
+    ///     ..Policy::default()
+    /// };
+    /// assert_eq!(policy.claims.len(), 2);
+    /// // A condition on a claim the profile checks itself is refused.
+    /// let sub = [ClaimCondition { claim: "sub", value: "x" }];
+    /// assert!(ClaimConditions::new(&sub).is_err());
+    /// # Ok::<(), rfc7523::ConditionError>(())
+    /// ```
     pub fn new(list: &'a [ClaimCondition<'a>]) -> Result<Self, ConditionError> {
         Self {
             list: List::Borrowed(list),
