@@ -11,6 +11,7 @@
 //!   profile, accepted or refused at any step, and a whole token request: **zero**.
 //! - The PS256, ES256 and EdDSA primitives (`rfc7523::alg`, before their wiring): key import
 //!   from SPKI DER and JWK, verification: **zero**.
+//! - An issuer's claim conditions (workload identity), met or not: **zero**.
 //! - The same at the largest sizes: an 8192-bit key and a token of exactly `MAX_TOKEN_LEN`
 //!   bytes: zero allocations, zero bytes of peak heap.
 //!
@@ -479,6 +480,98 @@ fn validation_against_a_loaded_registry_allocates_nothing() {
         });
         assert!(again.is_err(), "{what}: replay accepted");
         assert_eq!(n, 0, "{what} refused");
+    }
+}
+
+/// Claim conditions (an issuer's `claims`, workload identity): checking them, met or not,
+/// allocates nothing, through a loaded registry and through a slice of parties.
+#[test]
+fn claim_conditions_allocate_nothing() {
+    use rfc7523::{ClaimCondition, ClaimConditions, ConditionProblem};
+    use rsa::pkcs1::DecodeRsaPrivateKey;
+    use rsa::signature::{SignatureEncoding, Signer};
+
+    let f = fixtures();
+    let groups = rfc7523_conformance::sig_gen_2048_sha256_groups();
+    let private = rfc7523_conformance::json_str(&groups[0]["privateKeyPem"], "privateKeyPem");
+    let key = rsa::pkcs1v15::SigningKey::<sha2::Sha256>::new(
+        rsa::RsaPrivateKey::from_pkcs1_pem(private).unwrap_or_else(|e| panic!("{e}")),
+    );
+    let b64 = |bytes: &[u8]| Base64UrlUnpadded::encode_string(bytes);
+    let sign = |jti: &str, repository: &str| {
+        let payload = format!(
+            r#"{{"iss":"{ISSUER}","sub":"repo:octo-org/octo-repo:ref:refs/heads/main","aud":"{AS_ISSUER}","exp":{},"jti":"{jti}","repository":"{repository}","ref":"refs\/heads\/main"}}"#,
+            NOW + 60
+        );
+        let input = format!(
+            "{}.{}",
+            b64(br#"{"alg":"RS256","typ":"JWT"}"#),
+            b64(payload.as_bytes())
+        );
+        format!("{input}.{}", b64(&key.sign(input.as_bytes()).to_bytes()))
+    };
+    let registry = Registry::from_json(&format!(
+        r#"{{"issuer":"{AS_ISSUER}","issuers":[{{"issuer":"{ISSUER}","jwks":{{"keys":[{}]}},
+          "claims":{{"repository":"octo-org/octo-repo","ref":"refs/heads/main"}}}}]}}"#,
+        f.public_jwk
+    ))
+    .unwrap_or_else(|e| panic!("registry: {e}"));
+    let list = [
+        ClaimCondition {
+            claim: "repository",
+            value: "octo-org/octo-repo",
+        },
+        ClaimCondition {
+            claim: "ref",
+            value: "refs/heads/main",
+        },
+    ];
+    let parties = [Party::new(ISSUER, &f.keys).with_policy(Policy {
+        claims: ClaimConditions::new(&list).unwrap_or_else(|e| panic!("{e}")),
+        ..Policy::default()
+    })];
+    for (what, token, expected) in [
+        ("met", sign("a", "octo-org/octo-repo"), Ok(())),
+        (
+            "not met",
+            sign("b", "octo-org/other-repo"),
+            Err(Some(ConditionProblem::Different)),
+        ),
+    ] {
+        for (lookup, n, result) in [
+            {
+                let mut store = MemoryReplayStore::<8>::new();
+                let mut buffer = DecodeBuffer::new();
+                let (result, n) = count(|| {
+                    registry.with_profiles(|grant, _| {
+                        grant.map(|g| g.validate(&token, NOW, &mut store, &mut buffer).map(|_| ()))
+                    })
+                });
+                ("registry", n, result.unwrap_or_else(|| panic!("no grants")))
+            },
+            {
+                let mut store = MemoryReplayStore::<8>::new();
+                let mut buffer = DecodeBuffer::new();
+                let (result, n) = count(|| {
+                    GrantProfile {
+                        issuers: &parties[..],
+                        audiences: &[AS_ISSUER],
+                    }
+                    .validate(&token, NOW, &mut store, &mut buffer)
+                    .map(|_| ())
+                });
+                ("parties", n, result)
+            },
+        ] {
+            let result = result.map_err(|e| match e {
+                Error::ClaimMismatch { claim, problem } if claim.as_str() == "repository" => {
+                    Some(problem)
+                }
+                _ => None,
+            });
+            assert_eq!(result, expected, "{what} ({lookup})");
+            assert_eq!(n, 0, "{what} ({lookup})");
+        }
     }
 }
 

@@ -6,6 +6,8 @@ mod adversarial;
 mod algorithm_profiles;
 #[path = "conformance/algorithms.rs"]
 mod algorithms;
+#[path = "conformance/claim_conditions.rs"]
+mod claim_conditions;
 #[path = "conformance/parties.rs"]
 mod parties;
 #[path = "conformance/registry.rs"]

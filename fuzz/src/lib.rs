@@ -206,6 +206,7 @@ pub fn policy(flags: u8) -> Policy<'static> {
             token_endpoint_audience: flags & 0b101 == 0b101,
             missing_sub: flags & 0b101 == 0b101,
         },
+        claims: rfc7523::ClaimConditions::NONE,
     }
 }
 

@@ -910,6 +910,30 @@ fn the_json_schema_matches_the_loader() {
         json!(rfc7523::registry::DISCOVERY_VALUES)
     );
     assert_eq!(limit("jwks_uri", "maxLength"), Some(MAX_URL_LEN as u64));
+    // Claim conditions: their count, names and values.
+    use rfc7523::conditions::{GOVERNED_CLAIMS, MAX_CLAIM_CONDITIONS, MAX_CONDITION_NAME_LEN};
+    let claims = &defs["claims"];
+    assert_eq!(claims["maxProperties"], json!(MAX_CLAIM_CONDITIONS));
+    assert_eq!(claims["minProperties"], json!(1));
+    assert_eq!(
+        claims["propertyNames"]["maxLength"],
+        json!(MAX_CONDITION_NAME_LEN)
+    );
+    assert_eq!(
+        claims["propertyNames"]["not"]["enum"],
+        json!(GOVERNED_CLAIMS
+            .iter()
+            .map(|c| c.as_str())
+            .collect::<Vec<_>>())
+    );
+    assert_eq!(
+        claims["additionalProperties"]["maxLength"],
+        json!(MAX_CLAIM_STRING_LEN)
+    );
+    assert_eq!(
+        defs["issuer"]["properties"]["claims"]["$ref"],
+        json!("#/$defs/claims")
+    );
     // Exactly one key source: a client has two, an issuer three.
     assert_eq!(
         defs["client"]["oneOf"],

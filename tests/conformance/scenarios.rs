@@ -41,7 +41,7 @@ use rfc7523::{
     Reason, Relaxation, ReplayEntry, ReplayError, ReplayKey, ReplayStore, RsaKey, Subjects,
     TokenEndpoint, TokenError, TypProblem, TypRule, Use, ValidatedAssertion, VerifyingKey,
 };
-use rfc7523::{DecodeBuffer, TokenBuffers};
+use rfc7523::{ClaimCondition, ClaimConditions, ConditionProblem, DecodeBuffer, TokenBuffers};
 use rfc7523_conformance::text;
 use rsa::pkcs1::DecodeRsaPrivateKey;
 use rsa::pkcs1v15::SigningKey;
@@ -268,6 +268,8 @@ struct Config {
     prefill: Vec<ReplayEntry>,
     /// Where every party's keys come from (fetched keys: usable until when).
     key_source: KeySource,
+    /// Both: the party's claim conditions (`Policy::claims`).
+    claims: Vec<ClaimCondition<'static>>,
 }
 
 impl Default for Config {
@@ -288,6 +290,7 @@ impl Default for Config {
             now: NOW,
             prefill: Vec::new(),
             key_source: KeySource::Configured,
+            claims: Vec::new(),
         }
     }
 }
@@ -377,6 +380,19 @@ fn issued_in_future(iat: u64, leeway: u64) -> Error {
         iat,
         now: NOW,
         leeway,
+    }
+}
+
+/// The claim condition of the workload identity rows.
+const REPOSITORY_CONDITION: ClaimCondition<'static> = ClaimCondition {
+    claim: "repository",
+    value: "octo-org/octo-repo",
+};
+
+fn claim_mismatch(problem: ConditionProblem) -> Error {
+    Error::ClaimMismatch {
+        claim: rfc7523::ClaimName::new("repository"),
+        problem,
     }
 }
 
@@ -1032,6 +1048,39 @@ fn rows() -> Vec<Row> {
             c.checks.require_jti = false;
         })
         .ok(),
+        grant(
+            "claim condition met (workload identity)",
+            grant_with(json!({"repository": "octo-org/octo-repo"})),
+        )
+        .with(|c| c.claims = vec![REPOSITORY_CONDITION])
+        .ok(),
+        grant(
+            "claim condition: another value",
+            grant_with(json!({"repository": "octo-org/other"})),
+        )
+        .with(|c| c.claims = vec![REPOSITORY_CONDITION])
+        .err(claim_mismatch(ConditionProblem::Different)),
+        grant("claim condition: the claim missing", grant_base())
+            .with(|c| c.claims = vec![REPOSITORY_CONDITION])
+            .err(claim_mismatch(ConditionProblem::Missing)),
+        grant(
+            "claim condition: not a string",
+            grant_with(json!({"repository": ["octo-org/octo-repo"]})),
+        )
+        .with(|c| c.claims = vec![REPOSITORY_CONDITION])
+        .err(claim_mismatch(ConditionProblem::NotAString)),
+        grant(
+            "claim condition after the time rules",
+            grant_with(json!({"repository": "octo-org/other", "exp": NOW - 100})),
+        )
+        .with(|c| c.claims = vec![REPOSITORY_CONDITION])
+        .err(expired(NOW - 100, 30)),
+        client(
+            "claim condition on a client party built in code: checked as well",
+            client_with(json!({"repository": "octo-org/other"})),
+        )
+        .with(|c| c.claims = vec![REPOSITORY_CONDITION])
+        .err(claim_mismatch(ConditionProblem::Different)),
         client(
             "compat missing_jti: client assertion without jti",
             client_with(json!({"jti": ABSENT})),
@@ -1926,6 +1975,7 @@ fn run_row<'b>(
         },
         algorithms: Algorithms::ALL,
         compat: c.compat,
+        claims: ClaimConditions::new(&c.claims).unwrap_or_else(|e| panic!("{e}")),
     };
     let issuers = keyed(trusted_issuers(f, policy), c.key_source);
     let clients = keyed(registered_clients(f, policy), c.key_source);

@@ -102,6 +102,9 @@ export interface RegisteredIssuer extends RegistryPolicy, PartyKeys {
   discovery?: "openid-configuration" | "oauth-authorization-server";
   /** The only subjects its grants may carry (default: any). */
   subjects?: string[];
+  /** Claim conditions: top-level claims its grants must carry as strings with exactly these
+   *  values (e.g. GitHub Actions' repository, ref, environment); else `claim_mismatch`. */
+  claims?: Record<string, string>;
 }
 
 /** The registry document: this server, its clients and its trusted issuers, each with its own

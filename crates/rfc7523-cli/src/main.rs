@@ -36,7 +36,9 @@ use clap::parser::ValueSource;
 use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use rfc7523::limits::{MAX_LEEWAY_SETTING, MAX_LIFETIME_SETTING};
 use rfc7523::profile::{DEFAULT_LEEWAY, DEFAULT_MAX_LIFETIME};
-use rfc7523::{Algorithm, Algorithms, Checks, Compat, Policy, Registry, Subjects, TypRule};
+use rfc7523::{
+    Algorithm, Algorithms, Checks, ClaimConditions, Compat, Policy, Registry, Subjects, TypRule,
+};
 
 use crate::replay::DEFAULT_REPLAY_CAPACITY;
 
@@ -328,8 +330,10 @@ impl PartyArgs {
                 Subjects::OneOf(subjects)
             },
             algorithms: self.algorithms(),
-            // Compatibility relaxations are per party, in a registry (`compat`).
+            // Compatibility relaxations and claim conditions are per party, in a registry
+            // (`compat`, an issuer's `claims`).
             compat: Compat::default(),
+            claims: ClaimConditions::NONE,
         }
     }
 

@@ -734,6 +734,59 @@ fn every_assertion_reason_code_is_reachable() {
     );
     seen.insert(Reason::KeysUnavailable.as_str());
 
+    // An issuer's claim conditions (workload identity): a grant from another repository is
+    // claim_mismatch, its output the same four members as every refusal, the claim named in
+    // the description and the token's value nowhere.
+    let conditioned = keys.dir.write(
+        "conditions-registry.json",
+        json!({
+            "issuer": AS,
+            "issuers": [{
+                "issuer": ISSUER,
+                "jwks": {"keys": [jwk_of(&keys.main_public, None)]},
+                "claims": {"repository": "octo-org/octo-repo"},
+            }],
+        })
+        .to_string(),
+    );
+    for (claims, valid) in [
+        (
+            grant_with(json!({"repository": "octo-org/octo-repo"})),
+            true,
+        ),
+        (
+            grant_with(json!({"repository": "evil-org/octo-repo"})),
+            false,
+        ),
+    ] {
+        let run = rfc7523(
+            &args(&[
+                &"verify",
+                &"--registry",
+                &conditioned,
+                &"--now",
+                &NOW_ARG,
+                &raw(claims),
+            ]),
+            None,
+        );
+        let line = run.line();
+        assert_eq!(line["valid"], valid, "{run:?}");
+        if !valid {
+            assert_eq!(run.code, 1, "{run:?}");
+            assert_eq!(
+                (&line["reason"], &line["error"]),
+                (&json!("claim_mismatch"), &json!("invalid_grant")),
+                "{run:?}"
+            );
+            assert_eq!(line.as_object().map(|o| o.len()), Some(4), "{line}");
+            let description = line["description"].as_str().or_panic("description");
+            assert!(description.contains("repository claim"), "{description}");
+            assert!(!run.stdout.contains("evil-org"), "{run:?}");
+        }
+    }
+    seen.insert(Reason::ClaimMismatch.as_str());
+
     // Every reason an assertion can fail with, and unsupported_client_authentication: all of
     // the core's codes but the three that only whole token requests have (those are checked
     // by `token_request_*` below, where they are the `error` of the object, not a `reason`).

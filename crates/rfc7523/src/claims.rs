@@ -448,6 +448,8 @@ impl<'b> Claims<'b> {
                 Claim::Exp => claims.exp = Some(numeric_date(claim, *value)?),
                 Claim::Nbf => claims.nbf = Some(numeric_date(claim, *value)?),
                 Claim::Iat => claims.iat = Some(numeric_date(claim, *value)?),
+                // `registered` finds only the seven above.
+                Claim::Other(_) => {}
             }
         }
         Ok(claims)
@@ -472,18 +474,22 @@ pub(crate) fn issuer_hint(payload: &[u8]) -> Result<ClaimStr<'_>, Error> {
     }
 }
 
+/// The registered claim a member name is, if any. By name, then a `match`: a `Claim` can hold a
+/// condition's name (31 bytes), so an array of them, built per member or kept as a table, would
+/// cost stack and instructions per member of every claims set, or read-only data.
 fn registered(name: &JsonStr<'_>) -> Option<Claim> {
-    [
-        Claim::Iss,
-        Claim::Sub,
-        Claim::Aud,
-        Claim::Exp,
-        Claim::Nbf,
-        Claim::Iat,
-        Claim::Jti,
-    ]
-    .into_iter()
-    .find(|c| name.eq_str(c.as_str()))
+    let index = ["iss", "sub", "aud", "exp", "nbf", "iat", "jti"]
+        .iter()
+        .position(|text| name.eq_str(text))?;
+    Some(match index {
+        0 => Claim::Iss,
+        1 => Claim::Sub,
+        2 => Claim::Aud,
+        3 => Claim::Exp,
+        4 => Claim::Nbf,
+        5 => Claim::Iat,
+        _ => Claim::Jti,
+    })
 }
 
 fn claim_string(claim: Claim, value: Value<'_>) -> Result<ClaimStr<'_>, Error> {

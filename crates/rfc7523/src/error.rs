@@ -78,11 +78,14 @@ pub enum Reason {
     /// `temporarily_unavailable`, HTTP 503, with `Retry-After`
     /// ([`OAuthError::TemporarilyUnavailable`]).
     KeysUnavailable,
+    /// A claim that one of the party's claim conditions names is missing, not a string, or
+    /// not the required value ([`conditions`](crate::conditions)).
+    ClaimMismatch,
 }
 
 impl Reason {
     /// Every reason, in declaration order (for exhaustive tests and documentation).
-    pub const ALL: [Reason; 24] = [
+    pub const ALL: [Reason; 25] = [
         Reason::Malformed,
         Reason::TooLarge,
         Reason::UnsupportedAlgorithm,
@@ -107,6 +110,7 @@ impl Reason {
         Reason::UnsupportedAssertionType,
         Reason::UnsupportedClientAuthentication,
         Reason::KeysUnavailable,
+        Reason::ClaimMismatch,
     ];
 
     /// The stable snake_case code.
@@ -136,6 +140,7 @@ impl Reason {
             Reason::UnsupportedAssertionType => "unsupported_assertion_type",
             Reason::UnsupportedClientAuthentication => "unsupported_client_authentication",
             Reason::KeysUnavailable => "keys_unavailable",
+            Reason::ClaimMismatch => "claim_mismatch",
         }
     }
 }
@@ -268,7 +273,8 @@ impl HeaderParameter {
     }
 }
 
-/// A registered claim (RFC 7519 §4.1) that a check is about.
+/// A claim that a check is about: a registered claim (RFC 7519 §4.1), or another one that a
+/// party's claim conditions name ([`Claim::Other`]).
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Claim {
@@ -286,11 +292,14 @@ pub enum Claim {
     Iat,
     /// `jti` (RFC 7519 §4.1.7).
     Jti,
+    /// A claim named by one of the party's claim conditions
+    /// ([`conditions`](crate::conditions)): its name, from the configuration.
+    Other(ClaimName),
 }
 
 impl Claim {
     /// The claim name.
-    pub const fn as_str(self) -> &'static str {
+    pub fn as_str(&self) -> &str {
         match self {
             Claim::Iss => "iss",
             Claim::Sub => "sub",
@@ -299,8 +308,66 @@ impl Claim {
             Claim::Nbf => "nbf",
             Claim::Iat => "iat",
             Claim::Jti => "jti",
+            Claim::Other(name) => name.as_str(),
         }
     }
+}
+
+/// The name of a claim a party's condition names, held inline (at most
+/// [`MAX_CONDITION_NAME_LEN`](crate::conditions::MAX_CONDITION_NAME_LEN) bytes), so that an
+/// [`Error`] names it without a lifetime or the heap. It comes from the configuration, never
+/// from a token.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ClaimName {
+    len: u8,
+    bytes: [u8; crate::conditions::MAX_CONDITION_NAME_LEN],
+}
+
+impl ClaimName {
+    /// `name`, cut at the last character boundary within
+    /// [`MAX_CONDITION_NAME_LEN`](crate::conditions::MAX_CONDITION_NAME_LEN) bytes (a
+    /// condition's name is never longer: [`ClaimConditions`](crate::ClaimConditions) checks).
+    pub fn new(name: &str) -> Self {
+        let mut end = name.len().min(crate::conditions::MAX_CONDITION_NAME_LEN);
+        while !name.is_char_boundary(end) {
+            end -= 1;
+        }
+        let mut bytes = [0; crate::conditions::MAX_CONDITION_NAME_LEN];
+        if let (Some(to), Some(from)) = (bytes.get_mut(..end), name.as_bytes().get(..end)) {
+            to.copy_from_slice(from);
+        }
+        Self {
+            // At most MAX_CONDITION_NAME_LEN (29): fits a u8.
+            len: end as u8,
+            bytes,
+        }
+    }
+
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        self.bytes
+            .get(..usize::from(self.len))
+            .and_then(|bytes| core::str::from_utf8(bytes).ok())
+            .unwrap_or_default()
+    }
+}
+
+impl fmt::Debug for ClaimName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ClaimName({:?})", self.as_str())
+    }
+}
+
+/// How a claim failed a party's claim condition ([`Error::ClaimMismatch`]).
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ConditionProblem {
+    /// The claim is absent.
+    Missing,
+    /// The claim is not a JSON string (a number, a boolean, `null`, an object, an array).
+    NotAString,
+    /// The claim's decoded string is not the required value.
+    Different,
 }
 
 /// A named limit; each is a public constant next to the code it bounds (see [`crate::limits`]).
@@ -451,6 +518,16 @@ pub enum Error {
     /// [`Need::UnknownKey`](crate::remote_keys::Need::UnknownKey) (at most one fetch per
     /// [`REFETCH_COOLDOWN`](crate::remote_keys::REFETCH_COOLDOWN)) and validates again.
     UnknownRemoteKey,
+    /// A claim that one of the party's claim conditions names is missing, not a string, or
+    /// not the required value ([`conditions`](crate::conditions)); checked after the
+    /// signature and the standard claims. Carries the claim's name (from the configuration),
+    /// never the token's value.
+    ClaimMismatch {
+        /// The claim the failed condition names.
+        claim: ClaimName,
+        /// How it failed.
+        problem: ConditionProblem,
+    },
 }
 
 /// What is wrong with a `typ` header.
@@ -491,6 +568,7 @@ impl Error {
             Error::InvalidType(_) => Reason::InvalidType,
             Error::KeysUnavailable { .. } => Reason::KeysUnavailable,
             Error::UnknownRemoteKey => Reason::UnknownKey,
+            Error::ClaimMismatch { .. } => Reason::ClaimMismatch,
         }
     }
 
@@ -529,6 +607,7 @@ impl Error {
             Error::NotYetValid { .. } => Some(Claim::Nbf),
             Error::IssuedInFuture { .. } | Error::TooOld { .. } => Some(Claim::Iat),
             Error::Replayed => Some(Claim::Jti),
+            Error::ClaimMismatch { claim, .. } => Some(Claim::Other(*claim)),
             _ => None,
         }
     }
@@ -620,6 +699,16 @@ impl fmt::Display for Error {
             }
             // The same words as `UnknownKey`: the same verdict, told apart only in the type.
             Error::UnknownRemoteKey => f.write_str("no trusted key matches the assertion"),
+            Error::ClaimMismatch { claim, problem } => write!(
+                f,
+                "the {} claim {}",
+                claim.as_str(),
+                match problem {
+                    ConditionProblem::Missing => "is missing",
+                    ConditionProblem::NotAString => "is not a string",
+                    ConditionProblem::Different => "is not the required value",
+                }
+            ),
         }
     }
 }
@@ -929,8 +1018,59 @@ mod tests {
         for use_ in [Use::AuthorizationGrant, Use::ClientAuthentication] {
             assert_eq!(remote.response(use_), Error::UnknownKey.response(use_));
         }
-        assert_eq!(Reason::ALL.last(), Some(&Reason::KeysUnavailable));
+        assert_eq!(Reason::ALL.get(23), Some(&Reason::KeysUnavailable));
         assert_eq!(Reason::KeysUnavailable.as_str(), "keys_unavailable");
+    }
+
+    /// `claim_mismatch` names the claim (from the configuration) in the error, its `claim()`
+    /// and the description, never a value; `invalid_grant` for grants, `invalid_client` for
+    /// client authentication.
+    #[test]
+    fn claim_mismatch_mapping() {
+        let longest = "n".repeat(crate::conditions::MAX_CONDITION_NAME_LEN);
+        for (problem, words) in [
+            (ConditionProblem::Missing, "claim is missing"),
+            (ConditionProblem::NotAString, "claim is not a string"),
+            (
+                ConditionProblem::Different,
+                "claim is not the required value",
+            ),
+        ] {
+            for name in ["repository", longest.as_str()] {
+                let error = Error::ClaimMismatch {
+                    claim: ClaimName::new(name),
+                    problem,
+                };
+                assert_eq!(error.reason(), Reason::ClaimMismatch);
+                assert_eq!(error.reason().as_str(), "claim_mismatch");
+                assert_eq!(error.claim().as_ref().map(Claim::as_str), Some(name));
+                let description = format!("the {name} {words}");
+                assert_eq!(error.to_string(), description);
+                let grant = error.response(Use::AuthorizationGrant);
+                assert_eq!(
+                    (grant.error(), grant.status()),
+                    (OAuthError::InvalidGrant, 400)
+                );
+                assert_eq!(grant.description(), description);
+                let client = error.response(Use::ClientAuthentication);
+                assert_eq!(
+                    (client.error(), client.status()),
+                    (OAuthError::InvalidClient, 401)
+                );
+            }
+        }
+        // Cut on a character boundary, never longer than the limit.
+        let accented = "\u{e9}".repeat(20);
+        let cut = ClaimName::new(&accented);
+        assert_eq!(cut.as_str(), "\u{e9}".repeat(14));
+        assert_eq!(Reason::ALL.last(), Some(&Reason::ClaimMismatch));
+    }
+
+    /// Every result on the verify path carries an `Error`: the claim name it may hold keeps
+    /// it at the size of its largest other variant (`Expired`: three `u64`).
+    #[test]
+    fn error_stays_small() {
+        assert_eq!(core::mem::size_of::<Error>(), 32);
     }
 
     #[test]

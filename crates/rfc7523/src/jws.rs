@@ -321,6 +321,11 @@ impl<'b> VerifiedAssertion<'b> {
     pub fn claims(&self) -> Result<Claims<'b>, Error> {
         Claims::parse(self.payload)
     }
+
+    /// The verified payload's bytes (JSON once [`claims`](Self::claims) succeeded).
+    pub(crate) fn payload(&self) -> &'b [u8] {
+        self.payload
+    }
 }
 
 /// Decodes one base64url segment at the front of `out`; returns the decoded bytes and the

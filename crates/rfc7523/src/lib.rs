@@ -79,6 +79,7 @@ pub mod alg;
 mod base64url;
 pub mod claims;
 pub mod compat;
+pub mod conditions;
 pub mod error;
 pub mod form;
 mod json;
@@ -98,9 +99,10 @@ pub mod token_request;
 pub use alg::{Algorithm, Algorithms, KeyType};
 pub use claims::{Audience, AudienceValues, ClaimStr, ClaimString, Claims, NumericDate};
 pub use compat::{Compat, Relaxation, Relaxations};
+pub use conditions::{ClaimCondition, ClaimConditions, ConditionError};
 pub use error::{
-    Claim, Error, ErrorResponse, HeaderParameter, Limit, Malformed, OAuthError, Part, Reason,
-    TypProblem, Use,
+    Claim, ClaimName, ConditionProblem, Error, ErrorResponse, HeaderParameter, Limit, Malformed,
+    OAuthError, Part, Reason, TypProblem, Use,
 };
 pub use jws::{DecodeBuffer, Header, UnverifiedAssertion, VerifiedAssertion};
 #[cfg(feature = "alloc")]
@@ -124,6 +126,7 @@ pub use token_request::{
 /// Every limit, in one place. Each constant is defined next to the code it bounds.
 pub mod limits {
     pub use crate::claims::{MAX_AUDIENCE_VALUES, MAX_CLAIM_STRING_LEN, MAX_NUMERIC_DATE};
+    pub use crate::conditions::{MAX_CLAIM_CONDITIONS, MAX_CONDITION_NAME_LEN};
     pub use crate::error::{MAX_DESCRIPTION_LEN, MAX_ERROR_BODY_LEN};
     pub use crate::form::{
         MAX_FORM_BODY_LEN, MAX_FORM_PARAMETERS, MAX_FORM_SHORT_VALUE_LEN, MAX_FORM_VALUE_LEN,

@@ -13,6 +13,7 @@
 
 use crate::alg::Algorithms;
 use crate::compat::Compat;
+use crate::conditions::ClaimConditions;
 use crate::keys::{KeyStore, Keys, RsaKey, SignatureCheck};
 use crate::profile::{Checks, TypRule};
 
@@ -114,6 +115,11 @@ pub struct Policy<'a> {
     /// Compatibility relaxations for deployed clients, each reported in the result of every
     /// assertion it let through ([`compat`](crate::compat)). Default: none.
     pub compat: Compat,
+    /// Top-level claims its assertions must carry as strings with exactly these values
+    /// (workload identity: GitHub's `repository`, `ref`, …), checked after the signature and
+    /// the standard claims ([`conditions`](crate::conditions)). Default: none. A registry
+    /// gives them to trusted issuers only (`claims`); the profiles check them for any party.
+    pub claims: ClaimConditions<'a>,
 }
 
 /// Which `sub` values a trusted issuer's grants may carry.

@@ -27,8 +27,9 @@
 //! `keys_unavailable`, after the party's `alg` allow-list), key lookup by `kid`, signature
 //! (RFC 7515 §5.2), claim
 //! syntax, `typ`, missing claims (RFC 7523 §3 lists `iss`, `sub`, `aud`, `exp` as MUST), `iss`,
-//! `sub`, `aud`, `exp`, `nbf`, `iat`, lifetime, age, and last the replay check, so that a
-//! refused assertion never takes a replay-store entry.
+//! `sub`, `aud`, `exp`, `nbf`, `iat`, lifetime, age, the party's claim conditions
+//! ([`conditions`](crate::conditions)), and last the replay check, so that a refused
+//! assertion never takes a replay-store entry.
 
 use crate::claims::{Audience, ClaimStr, ClaimString, Claims};
 use crate::compat::{Compat, Relaxation, Relaxations};
@@ -259,7 +260,7 @@ impl<L: KeyLookup + ?Sized> GrantProfile<'_, L> {
             assertion,
             claims,
             relaxations,
-            &policy.checks,
+            &policy,
             now,
             replay,
         )
@@ -316,7 +317,7 @@ impl<L: KeyLookup + ?Sized> ClientAuthProfile<'_, L> {
             assertion,
             claims,
             relaxations,
-            &policy.checks,
+            &policy,
             now,
             replay,
         )
@@ -431,9 +432,9 @@ fn require_claims<'b>(
     Ok((iss, sub))
 }
 
-/// The time rules, then the replay check. `issuer` is the party's id, which the `iss` claim
-/// was checked to equal: the replay key's issuer, already decoded. `relaxations`: those the
-/// profile's own rules relied on.
+/// The time rules, the party's claim conditions, then the replay check. `issuer` is the
+/// party's id, which the `iss` claim was checked to equal: the replay key's issuer, already
+/// decoded. `relaxations`: those the profile's own rules relied on.
 // The result is built here, once, from its parts: building it earlier and moving it through
 // this call cost 0.5 KB of stack per validation on a Cortex-M3 (`cargo xtask embedded`).
 #[allow(clippy::too_many_arguments)]
@@ -443,11 +444,14 @@ fn finish<'b, R: ReplayStore + ?Sized>(
     assertion: VerifiedAssertion<'b>,
     claims: Claims<'b>,
     mut relaxations: Relaxations,
-    checks: &Checks,
+    policy: &Policy<'_>,
     now: u64,
     replay: &mut R,
 ) -> Result<ValidatedAssertion<'b>, Error> {
-    let expires_at = check_times(&claims, checks, now)?;
+    let expires_at = check_times(&claims, &policy.checks, now)?;
+    // After the signature and every standard claim; before replay, so that a refused
+    // assertion takes no replay entry.
+    policy.claims.check(assertion.payload())?;
     let entry = match claims.jti() {
         Some(jti) => {
             let mut text = ClaimString::new();

@@ -27,6 +27,10 @@
 //! [`RegistryError`] that names the field and the party. Field by field: the README's
 //! *Registry* section, and `registry.schema.json` at the repository root.
 //!
+//! An issuer may also have `claims`, conditions on its grants' other top-level claims
+//! (`{"repository": "octo-org/octo-repo", "ref": "refs/heads/main"}`: workload identity,
+//! [`conditions`](crate::conditions)), read into its [`Policy::claims`].
+//!
 //! # Remote key sets
 //!
 //! A party's keys may instead be fetched ([`remote_keys`](crate::remote_keys) has the rules):
@@ -70,6 +74,7 @@ use core::fmt;
 use crate::alg::{Algorithm, Algorithms};
 use crate::claims::MAX_CLAIM_STRING_LEN;
 use crate::compat::Compat;
+use crate::conditions::{ClaimConditions, ConditionError};
 use crate::error::Use;
 use crate::json::{self, JsonStr, Object, Value};
 use crate::keys::{KeyError, KeyRef, KeySet, MaterialRef, OwnedKeys, MAX_KEY_TEXT_LEN};
@@ -136,6 +141,7 @@ pub const ISSUER_FIELDS: &[&str] = &[
     "discovery",
     "token_endpoint_auth_signing_alg",
     "subjects",
+    "claims",
     "max_lifetime",
     "max_age",
     "leeway",
@@ -250,6 +256,11 @@ pub enum RegistryProblem {
     },
     /// `compat: ["token_endpoint_audience"]` without a top-level `token_endpoint` to accept.
     CompatNeedsTokenEndpoint,
+    /// An issuer's `claims` breaks a rule of claim conditions
+    /// ([`conditions`](crate::conditions)): more than
+    /// [`MAX_CLAIM_CONDITIONS`](crate::conditions::MAX_CLAIM_CONDITIONS), an empty or too
+    /// long name, a claim the profiles govern, the same claim twice, an empty or too long value.
+    ClaimCondition(ConditionError),
 }
 
 impl fmt::Display for RegistryProblem {
@@ -360,6 +371,7 @@ impl fmt::Display for RegistryProblem {
             RegistryProblem::CompatNeedsTokenEndpoint => f.write_str(
                 "token_endpoint_audience needs the registry's token_endpoint (the URL to accept in aud)",
             ),
+            RegistryProblem::ClaimCondition(e) => e.fmt(f),
         }
     }
 }
@@ -494,6 +506,8 @@ pub struct RegisteredParty {
     checks: Checks,
     typ: TypRule,
     subjects: Option<Vec<String>>,
+    /// Claim conditions, `(claim, value)`, checked by `ClaimConditions::owned` at load.
+    claims: Vec<(String, String)>,
     algorithms: Algorithms,
     #[cfg(feature = "remote")]
     remote: Option<Remote>,
@@ -516,6 +530,7 @@ impl RegisteredParty {
             checks,
             typ,
             subjects,
+            claims: Vec::new(),
             algorithms: Algorithms::ALL,
             #[cfg(feature = "remote")]
             remote: None,
@@ -578,6 +593,7 @@ impl RegisteredParty {
                     None => Subjects::Any,
                     Some(list) => Subjects::OneOfOwned(list),
                 },
+                claims: ClaimConditions::owned(&self.claims),
             },
             key_source: self.key_source(),
         }
@@ -1199,6 +1215,11 @@ fn read_party(
         None => None,
         Some(value) => Some(read_distinct_strings(value, &format!("{at}.subjects"))?),
     };
+    // Issuers only: `claims` is not a client field (refused as unknown).
+    let claims = match object.get("claims") {
+        None => Vec::new(),
+        Some(value) => read_claim_conditions(value, &format!("{at}.claims"))?,
+    };
     let compat = match object.get("compat") {
         None => Compat::default(),
         Some(value) => read_compat(
@@ -1214,6 +1235,7 @@ fn read_party(
         checks,
         typ,
         subjects,
+        claims,
         algorithms,
         #[cfg(feature = "remote")]
         remote,
@@ -1477,6 +1499,54 @@ fn read_compat(
         }
     }
     Ok(compat)
+}
+
+/// An issuer's `claims`: a non-empty object of claim names to required string values, which
+/// pass the rules of claim conditions ([`ClaimConditions::new`]). A value that is not a string,
+/// or an empty one, is refused naming its member (`issuers[0] "…".claims.ref`); the rules of
+/// the list (count, names, lengths, repeats) naming `claims`.
+fn read_claim_conditions(
+    value: Value<'_>,
+    at: &str,
+) -> Result<Vec<(String, String)>, RegistryError> {
+    let problem = |e| RegistryError::new(at, RegistryProblem::ClaimCondition(e));
+    let Value::Object(text) = value else {
+        return Err(RegistryError::new(
+            at,
+            RegistryProblem::WrongType("an object of claim names to strings"),
+        ));
+    };
+    // Validated with the document: only a repeated name (after unescaping) or more members
+    // than any object may have fail here.
+    let object = json::parse_object(text).map_err(|e| {
+        problem(match e {
+            json::JsonError::Duplicate => ConditionError::Duplicate,
+            _ => ConditionError::TooMany,
+        })
+    })?;
+    // The values' types first, then the list (nothing to drop on these refusals).
+    for (name, value) in object.members() {
+        let problem = match value {
+            Value::String(s) if s.is_empty() => RegistryProblem::Empty,
+            Value::String(_) => continue,
+            _ => RegistryProblem::WrongType("a string"),
+        };
+        let claim: String = name.chars().collect();
+        return Err(RegistryError::new(format!("{at}.{claim}"), problem));
+    }
+    if object.members().next().is_none() {
+        return Err(RegistryError::new(at, RegistryProblem::Empty));
+    }
+    let list: Vec<(String, String)> = object
+        .members()
+        .map(|(name, value)| match value {
+            Value::String(s) => (name.chars().collect(), s.chars().collect()),
+            _ => (String::new(), String::new()),
+        })
+        .collect();
+    // The core's rules (count, names, lengths, repeats), on the list as it will be used.
+    ClaimConditions::owned(&list).checked().map_err(problem)?;
+    Ok(list)
 }
 
 /// A non-empty array of distinct strings (`subjects`, `compat`).

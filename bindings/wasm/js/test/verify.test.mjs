@@ -23,12 +23,23 @@ import {
   keyA,
   keyB,
   m,
+  registeredIssuer,
   registryDoc,
+  registryVerifier,
   signRaw,
   thrown,
 } from '../support/fixtures.mjs';
 
 const RS256 = { alg: 'RS256', typ: 'JWT' };
+
+/** A registry whose issuer (key B) has claim conditions (workload identity, e.g. GitHub
+ *  Actions): the registry JSON goes through the core, so `claims` works as in the CLI. */
+const conditionsVerifier = () =>
+  registryVerifier(
+    registryDoc({
+      issuers: [registeredIssuer(ISSUER, keyB, { claims: { repository: 'octo-org/octo-repo', ref: 'refs/heads/main' } })],
+    }),
+  );
 
 /** One way to reach each reason from JS: [reason, jose-style code, claim, () => error]. */
 const cases = [
@@ -142,6 +153,17 @@ const cases = [
     () => clientVerifier({ requireTyp: true }).verify(signRaw(RS256, clientClaims()), at(NOW)),
   ],
   [
+    // An issuer's claim conditions (the registry's `claims`): a grant from another repository.
+    'claim_mismatch',
+    'ERR_JWT_CLAIM_VALIDATION_FAILED',
+    'repository',
+    () =>
+      conditionsVerifier().verify(signRaw(RS256, grantClaims({ repository: 'octo-org/other-repo' }), keyB), {
+        ...at(NOW),
+        use: 'grant',
+      }),
+  ],
+  [
     'invalid_request',
     'ERR_OAUTH_INVALID_REQUEST',
     undefined,
@@ -189,7 +211,7 @@ const cases = [
 describe('every reason code is reachable from JS', () => {
   test('the cases cover every reason of the core (crates/rfc7523/src/error.rs)', () => {
     const reasons = coreReasons();
-    assert.equal(reasons.length, 24);
+    assert.equal(reasons.length, 25);
     assert.deepEqual([...cases.map(([reason]) => reason)].sort(), reasons.sort());
   });
 
@@ -211,6 +233,32 @@ describe('every reason code is reachable from JS', () => {
       assert.equal(err.claim, claim);
     });
   }
+});
+
+describe('registry claim conditions (an issuer\'s `claims`)', () => {
+  const g = { ...at(NOW), use: 'grant' };
+  const grant = (claims) => signRaw(RS256, grantClaims(claims), keyB);
+  test('met: accepted, the claims returned as signed', () => {
+    const claims = { repository: 'octo-org/octo-repo', ref: 'refs/heads/main' };
+    assert.equal(conditionsVerifier().verify(grant(claims), g).claims.repository, 'octo-org/octo-repo');
+  });
+  test('missing, not a string or another value: claim_mismatch naming the claim, never the value', () => {
+    for (const [claims, claim] of [
+      [{ repository: 'octo-org/octo-repo' }, 'ref'],
+      [{ repository: 'octo-org/octo-repo', ref: 42 }, 'ref'],
+      [{ repository: 'evil-org/octo-repo', ref: 'refs/heads/main' }, 'repository'],
+    ]) {
+      const err = thrown(() => conditionsVerifier().verify(grant(claims), g));
+      assert.deepEqual([err.reason, err.claim, err.status, err.oauthError], ['claim_mismatch', claim, 400, 'invalid_grant']);
+      assert.ok(err.message.includes(`the ${claim} claim`), err.message);
+      assert.ok(!err.message.includes('evil') && !err.body.includes('evil'));
+    }
+  });
+  test('a condition on a governed claim is refused at construction, naming the issuer and field', () => {
+    const err = thrown(() => registryVerifier(registryDoc({ issuers: [registeredIssuer(ISSUER, keyB, { claims: { sub: 'x' } })] })));
+    assert.ok(err instanceof TypeError, `${err}`);
+    assert.match(err.message, /^registry: issuers\[0\] "https:\/\/idp\.example"\.claims: sub is checked by the profile \(sub: use subjects\)$/);
+  });
 });
 
 describe('errors', () => {
