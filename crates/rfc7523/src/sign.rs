@@ -11,6 +11,15 @@
 //!   `typ`, a `jti` only when given, a lifetime of [`MIN_JWT_LIFETIME`] to
 //!   [`MAX_JWT_LIFETIME`] seconds.
 //!
+//! Either mode takes extra claims ([`AssertionSigner::sign_with_claims`],
+//! [`AssertionSigner::sign_jwt_with_claims`]): top-level string claims after the standard
+//! ones, such as those of a CI job's OIDC token (`repository`, `ref`, …) for a rehearsal of
+//! workload identity. At most [`MAX_EXTRA_CLAIMS`], names of 1 to [`MAX_EXTRA_CLAIM_NAME_LEN`]
+//! bytes, distinct and none of the registered claims the signer sets itself
+//! ([`GOVERNED_CLAIMS`]: `iss`, `sub`, `aud`, `exp`, `nbf`, `iat`, `jti`), values of 0 to
+//! [`MAX_CLAIM_STRING_LEN`] bytes, JSON-escaped as RFC 8259 §7 requires; the whole token at
+//! most [`MAX_TOKEN_LEN`] bytes ([`SignError::TooLarge`]).
+//!
 //! The algorithm comes from the key ([`AssertionSigner::algorithm`]): an RSA key (PKCS#8
 //! `PRIVATE KEY` or PKCS#1 `RSA PRIVATE KEY`, 2048 to 8192 bits) signs RS256, or PS256 when
 //! asked ([`AssertionSigner::with_algorithm`]); a P-256 key (PKCS#8, such as Apple's `.p8`
@@ -41,6 +50,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::claims::MAX_CLAIM_STRING_LEN;
+use crate::conditions::GOVERNED_CLAIMS;
 use crate::jws::{HeaderString, MAX_HEADER_LEN, MAX_PAYLOAD_LEN, MAX_TOKEN_LEN};
 use crate::keys::{KeyError, MAX_RSA_BITS, MIN_RSA_BITS};
 use crate::profile::CLIENT_AUTHENTICATION_TYP;
@@ -67,6 +77,17 @@ pub const MIN_JWT_LIFETIME: u64 = 1;
 /// months), the most Sign in with Apple accepts for a client secret (its `exp` at most this
 /// far after Apple's clock). A signer whose clock may run ahead of Apple's leaves a margin.
 pub const MAX_JWT_LIFETIME: u64 = 15_777_000;
+
+/// Most extra claims in one token ([`AssertionSigner::sign_with_claims`]): room for every
+/// claim of a GitHub Actions OIDC token (about 25 beside `iss`, `sub`, `aud`, the times and
+/// `jti`) with some to spare, and with the standard claims well under the verifier's
+/// [`MAX_JSON_MEMBERS`](crate::limits::MAX_JSON_MEMBERS) members per object.
+pub const MAX_EXTRA_CLAIMS: usize = 32;
+
+/// Longest extra claim name, in bytes. GitHub's and GitLab's longest have 21
+/// (`repository_visibility`, `environment_protected`); a claim condition can name at most
+/// [`MAX_CONDITION_NAME_LEN`](crate::limits::MAX_CONDITION_NAME_LEN) bytes.
+pub const MAX_EXTRA_CLAIM_NAME_LEN: usize = 64;
 
 /// The `aud` of a Sign in with Apple client secret.
 pub const APPLE_AUDIENCE: &str = "https://appleid.apple.com";
@@ -127,6 +148,21 @@ pub enum SignError {
         /// [`MAX_SCOPE_LEN`].
         max: usize,
     },
+    /// An extra claim that cannot be signed ([`AssertionSigner::sign_with_claims`]).
+    ExtraClaim {
+        /// Its position among the extra claims, from 0.
+        index: usize,
+        /// What is wrong with it.
+        problem: ExtraClaimProblem,
+    },
+    /// More than [`MAX_EXTRA_CLAIMS`] extra claims.
+    TooManyClaims {
+        /// How many were given.
+        count: usize,
+    },
+    /// The signed token would be longer than [`MAX_TOKEN_LEN`] bytes (what the verifier
+    /// accepts).
+    TooLarge,
     /// The operating system's random source failed.
     Randomness,
     /// The signature operation failed.
@@ -178,6 +214,16 @@ impl fmt::Display for SignError {
                 f,
                 "the scopes take {len} bytes joined by spaces, more than {max}"
             ),
+            SignError::ExtraClaim { index, problem } => {
+                write!(f, "extra claim {}: {problem}", index.saturating_add(1))
+            }
+            SignError::TooManyClaims { count } => {
+                write!(f, "{count} extra claims, more than {MAX_EXTRA_CLAIMS}")
+            }
+            SignError::TooLarge => write!(
+                f,
+                "the signed token would be longer than {MAX_TOKEN_LEN} bytes"
+            ),
             SignError::Randomness => f.write_str("the system random source failed"),
             SignError::Signing => f.write_str("the signature operation failed"),
         }
@@ -185,6 +231,41 @@ impl fmt::Display for SignError {
 }
 
 impl core::error::Error for SignError {}
+
+/// Why an extra claim cannot be signed ([`SignError::ExtraClaim`]).
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ExtraClaimProblem {
+    /// An empty name.
+    EmptyName,
+    /// A name longer than [`MAX_EXTRA_CLAIM_NAME_LEN`] bytes.
+    NameTooLong,
+    /// A registered claim the signer sets itself ([`GOVERNED_CLAIMS`]).
+    Governed,
+    /// The same name as an earlier extra claim.
+    Duplicate,
+    /// A value longer than [`MAX_CLAIM_STRING_LEN`] bytes.
+    ValueTooLong,
+}
+
+impl fmt::Display for ExtraClaimProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ExtraClaimProblem::EmptyName => f.write_str("an empty claim name"),
+            ExtraClaimProblem::NameTooLong => write!(
+                f,
+                "a claim name longer than {MAX_EXTRA_CLAIM_NAME_LEN} bytes"
+            ),
+            ExtraClaimProblem::Governed => f.write_str(
+                "a registered claim the signer sets itself (iss, sub, aud, exp, nbf, iat, jti)",
+            ),
+            ExtraClaimProblem::Duplicate => f.write_str("the same claim name twice"),
+            ExtraClaimProblem::ValueTooLong => {
+                write!(f, "a value longer than {MAX_CLAIM_STRING_LEN} bytes")
+            }
+        }
+    }
+}
 
 /// "an RSA", "a P-256", "an Ed25519".
 fn article(key_type: KeyType) -> &'static str {
@@ -356,6 +437,18 @@ impl AssertionSigner {
         request: &AssertionRequest<'_>,
         now: u64,
     ) -> Result<heapless::String<MAX_TOKEN_LEN>, SignError> {
+        self.sign_with_claims(request, &[], now)
+    }
+
+    /// [`sign`](Self::sign) with extra top-level string claims, `(name, value)`, written after
+    /// the standard ones in this order (see the [module docs](self) for their rules).
+    pub fn sign_with_claims(
+        &self,
+        request: &AssertionRequest<'_>,
+        extra: &[(&str, &str)],
+        now: u64,
+    ) -> Result<heapless::String<MAX_TOKEN_LEN>, SignError> {
+        check_extra_claims(extra)?;
         for (name, value) in [
             ("issuer", request.issuer),
             ("subject", request.subject),
@@ -392,6 +485,7 @@ impl AssertionSigner {
             exp: now.saturating_add(lifetime),
             iat: now,
             jti: Some(jti),
+            extra,
         };
         self.sign_parts(&header, &claims)
     }
@@ -402,6 +496,18 @@ impl AssertionSigner {
         request: &JwtRequest<'_>,
         now: u64,
     ) -> Result<heapless::String<MAX_TOKEN_LEN>, SignError> {
+        self.sign_jwt_with_claims(request, &[], now)
+    }
+
+    /// [`sign_jwt`](Self::sign_jwt) with extra top-level string claims, `(name, value)`,
+    /// written after the standard ones in this order (see the [module docs](self)).
+    pub fn sign_jwt_with_claims(
+        &self,
+        request: &JwtRequest<'_>,
+        extra: &[(&str, &str)],
+        now: u64,
+    ) -> Result<heapless::String<MAX_TOKEN_LEN>, SignError> {
+        check_extra_claims(extra)?;
         for (name, value) in [
             ("issuer", request.issuer),
             ("subject", request.subject),
@@ -432,6 +538,7 @@ impl AssertionSigner {
             exp: now.saturating_add(lifetime),
             iat: now,
             jti: request.jti,
+            extra,
         };
         self.sign_parts(&header, &claims)
     }
@@ -446,8 +553,9 @@ impl AssertionSigner {
         let header_len = serde_json_core::to_slice(header, &mut header_json)
             .map_err(|_| SignError::InvalidValue("kid"))?;
         let mut payload_json = [0u8; MAX_PAYLOAD_LEN];
+        // The standard claims alone always fit; only extra claims can overflow.
         let payload_len = serde_json_core::to_slice(claims, &mut payload_json)
-            .map_err(|_| SignError::InvalidValue("claims"))?;
+            .map_err(|_| SignError::TooLarge)?;
 
         self.sign_json(
             header_json.get(..header_len).unwrap_or_default(),
@@ -461,6 +569,18 @@ impl AssertionSigner {
         header: &[u8],
         payload: &[u8],
     ) -> Result<heapless::String<MAX_TOKEN_LEN>, SignError> {
+        // Checked before signing, so that a token too long is refused as such.
+        let signature_len = match self.key {
+            PrivateKey::Rsa { bits, .. } => bits.div_ceil(8),
+            PrivateKey::P256(_) | PrivateKey::Ed25519(_) => 64,
+        };
+        // base64url without padding
+        let encoded = |len: usize| (len * 4).div_ceil(3);
+        if encoded(header.len()) + encoded(payload.len()) + encoded(signature_len) + 2
+            > MAX_TOKEN_LEN
+        {
+            return Err(SignError::TooLarge);
+        }
         let mut token = heapless::String::<MAX_TOKEN_LEN>::new();
         append_base64(&mut token, header)?;
         token.push('.').map_err(|()| SignError::Signing)?;
@@ -580,15 +700,63 @@ struct HeaderOut<'a> {
     kid: Option<&'a str>,
 }
 
-#[derive(Serialize)]
 struct ClaimsOut<'a> {
     iss: &'a str,
     sub: &'a str,
     aud: &'a str,
     exp: u64,
     iat: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
     jti: Option<&'a str>,
+    /// Checked by [`check_extra_claims`].
+    extra: &'a [(&'a str, &'a str)],
+}
+
+impl Serialize for ClaimsOut<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("iss", self.iss)?;
+        map.serialize_entry("sub", self.sub)?;
+        map.serialize_entry("aud", self.aud)?;
+        map.serialize_entry("exp", &self.exp)?;
+        map.serialize_entry("iat", &self.iat)?;
+        if let Some(jti) = self.jti {
+            map.serialize_entry("jti", jti)?;
+        }
+        for (name, value) in self.extra {
+            map.serialize_entry(name, value)?;
+        }
+        map.end()
+    }
+}
+
+/// The rules of extra claims: see the module docs.
+fn check_extra_claims(extra: &[(&str, &str)]) -> Result<(), SignError> {
+    if extra.len() > MAX_EXTRA_CLAIMS {
+        return Err(SignError::TooManyClaims { count: extra.len() });
+    }
+    for (index, &(name, value)) in extra.iter().enumerate() {
+        let problem = if name.is_empty() {
+            ExtraClaimProblem::EmptyName
+        } else if name.len() > MAX_EXTRA_CLAIM_NAME_LEN {
+            ExtraClaimProblem::NameTooLong
+        } else if GOVERNED_CLAIMS.iter().any(|claim| claim.as_str() == name) {
+            ExtraClaimProblem::Governed
+        } else if extra
+            .get(..index)
+            .unwrap_or_default()
+            .iter()
+            .any(|&(earlier, _)| earlier == name)
+        {
+            ExtraClaimProblem::Duplicate
+        } else if value.len() > MAX_CLAIM_STRING_LEN {
+            ExtraClaimProblem::ValueTooLong
+        } else {
+            continue;
+        };
+        return Err(SignError::ExtraClaim { index, problem });
+    }
+    Ok(())
 }
 
 fn check_value(name: &'static str, value: &str) -> Result<(), SignError> {
@@ -1037,6 +1205,94 @@ mod tests {
                 .unwrap_err(),
             SignError::IssuerIsNotSubject
         );
+    }
+
+    #[test]
+    fn extra_claims_follow_the_standard_ones_or_are_refused_by_rule() {
+        let signer = signer(&p256_pem());
+        let request = AssertionRequest {
+            issuer: "i",
+            subject: "s",
+            audience: "a",
+            jti: Some("j"),
+            ..AssertionRequest::default()
+        };
+        let name = "n".repeat(MAX_EXTRA_CLAIM_NAME_LEN);
+        let value = "v".repeat(MAX_CLAIM_STRING_LEN);
+        let token = signer
+            .sign_with_claims(
+                &request,
+                &[("ref", "refs/heads/main"), (&name, &value), ("e", "")],
+                NOW,
+            )
+            .unwrap();
+        assert!(verifies(&signer, &token));
+        let payload = String::from_utf8(b64(token.split('.').nth(1).unwrap())).unwrap();
+        assert_eq!(
+            payload,
+            format!(
+                r#"{{"iss":"i","sub":"s","aud":"a","exp":{},"iat":{NOW},"jti":"j","ref":"refs/heads/main","{name}":"{value}","e":""}}"#,
+                NOW + DEFAULT_LIFETIME
+            )
+        );
+        let jwt = JwtRequest {
+            issuer: "i",
+            subject: "s",
+            audience: "a",
+            ..JwtRequest::default()
+        };
+        let token = signer
+            .sign_jwt_with_claims(&jwt, &[("quote", "a\"b\\c\u{e9}\n")], NOW)
+            .unwrap();
+        assert_eq!(part(&token, 1)["quote"], "a\"b\\c\u{e9}\n");
+        assert!(part(&token, 1).get("jti").is_none());
+
+        let long_name = "n".repeat(MAX_EXTRA_CLAIM_NAME_LEN + 1);
+        let long_value = "v".repeat(MAX_CLAIM_STRING_LEN + 1);
+        let refused =
+            |extra: &[(&str, &str)]| signer.sign_with_claims(&request, extra, NOW).unwrap_err();
+        let claim = |index, problem| SignError::ExtraClaim { index, problem };
+        for governed in GOVERNED_CLAIMS {
+            let extra = [("ok", "1"), (governed.as_str(), "x")];
+            assert_eq!(refused(&extra), claim(1, ExtraClaimProblem::Governed));
+            assert_eq!(
+                signer.sign_jwt_with_claims(&jwt, &extra, NOW).unwrap_err(),
+                claim(1, ExtraClaimProblem::Governed)
+            );
+        }
+        assert_eq!(
+            refused(&[("", "x")]),
+            claim(0, ExtraClaimProblem::EmptyName)
+        );
+        assert_eq!(
+            refused(&[(&long_name, "x")]),
+            claim(0, ExtraClaimProblem::NameTooLong)
+        );
+        assert_eq!(
+            refused(&[("a", "1"), ("b", "2"), ("a", "1")]),
+            claim(2, ExtraClaimProblem::Duplicate)
+        );
+        assert_eq!(
+            refused(&[("a", &long_value)]),
+            claim(0, ExtraClaimProblem::ValueTooLong)
+        );
+        let names: Vec<String> = (0..=MAX_EXTRA_CLAIMS).map(|i| format!("c{i}")).collect();
+        let many: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), "v")).collect();
+        assert!(signer
+            .sign_with_claims(&request, &many[..MAX_EXTRA_CLAIMS], NOW)
+            .is_ok());
+        assert_eq!(
+            refused(&many),
+            SignError::TooManyClaims {
+                count: MAX_EXTRA_CLAIMS + 1
+            }
+        );
+        // 32 values of 256 bytes: over the token's length, refused as such before signing.
+        let big: Vec<(&str, &str)> = names[..MAX_EXTRA_CLAIMS]
+            .iter()
+            .map(|n| (n.as_str(), value.as_str()))
+            .collect();
+        assert_eq!(refused(&big), SignError::TooLarge);
     }
 
     #[test]
