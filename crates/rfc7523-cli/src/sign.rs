@@ -10,9 +10,9 @@ use std::process::ExitCode;
 
 use clap::Args;
 use rfc7523::sign::{
-    grant_request_body, split_scopes, Algorithm, AssertionRequest, JwtRequest, KeyType,
-    ServiceAccount, ServiceAccountRequest, SignError, APPLE_AUDIENCE, DEFAULT_LIFETIME,
-    MAX_JWT_LIFETIME, MAX_SERVICE_ACCOUNT_LEN,
+    grant_request_body, split_scopes, Algorithm, AssertionRequest, ExtraClaimProblem, JwtRequest,
+    KeyType, ServiceAccount, ServiceAccountRequest, SignError, APPLE_AUDIENCE, DEFAULT_LIFETIME,
+    MAX_EXTRA_CLAIMS, MAX_JWT_LIFETIME, MAX_SERVICE_ACCOUNT_LEN,
 };
 
 use crate::{keys, now, Fatal, EXIT_VALID};
@@ -32,6 +32,11 @@ Examples:
   rfc7523 sign --key client-p256.pem --issuer s6BhdRkqt3 --audience https://as.example \\
       --client-auth
 
+  # A local rehearsal of a GitHub Actions OIDC token (typ JWT, a random jti, 5 minutes):
+  rfc7523 sign --key ci-issuer.pem --kid ci-1 --issuer http://127.0.0.1:8000 \\
+      --subject repo:octo-org/octo-repo:ref:refs/heads/main --audience https://as.example \\
+      --claim repository=octo-org/octo-repo --claim ref=refs/heads/main
+
   # Sign in with Apple's client secret (iss the team id, sub the Services ID, kid the key
   # id, aud https://appleid.apple.com, ES256), valid 180 days:
   rfc7523 sign --apple --key AuthKey_ABC123DEFG.p8 --kid ABC123DEFG \\
@@ -45,7 +50,11 @@ Examples:
 
 Prints the compact JWT and a newline. Claims: iss, sub, aud, exp (now + lifetime), iat
 (now), jti (always in an assertion; with --jwt or --apple only when --jti is given).
-Lifetimes: any for an assertion; 1 to 15777000 s (six months, Apple's limit) with --jwt or
+--claim NAME=VALUE adds a top-level string claim after those (repeatable, in order; the value
+is everything after the first =, may be empty and is JSON-escaped; not the claims above nor nbf,
+not twice; at most 32, names of 1 to 64 bytes, values of at most 256 bytes), with assertions
+and --jwt alike; not with --apple or --service-account, whose claims are the ones Apple and
+Google define. Lifetimes: any for an assertion; 1 to 15777000 s (six months, Apple's limit) with --jwt or
 --apple. With --service-account: the header and claims google-auth signs, in its JSON form
 (no jti, exp = iat + 3600), or with --form the token request body. Exit status: 0 signed, 2
 usage error or unusable key (or key file).
@@ -97,6 +106,16 @@ pub struct SignArgs {
     /// jti [default: 128 random bits, base64url; none with --jwt or --apple].
     #[arg(long, value_name = "JTI")]
     jti: Option<String>,
+    /// An extra top-level claim with a string value (repeatable; written in order after the
+    /// standard claims): NAME is not iss, sub, aud, exp, nbf, iat or jti and not given twice;
+    /// VALUE is everything after the first `=`, possibly empty.
+    #[arg(
+        long = "claim",
+        value_name = "NAME=VALUE",
+        value_parser = parse_claim,
+        conflicts_with = "apple"
+    )]
+    claims: Vec<(String, String)>,
     /// iat, in Unix seconds [default: the system clock].
     #[arg(long, value_name = "UNIX_SECONDS")]
     now: Option<u64>,
@@ -109,7 +128,7 @@ pub struct SignArgs {
         requires = "scopes",
         conflicts_with_all = [
             "key", "issuer", "audience", "client_auth", "apple", "jwt", "alg", "kid", "jti",
-            "lifetime",
+            "lifetime", "claims",
         ],
     )]
     service_account: Option<PathBuf>,
@@ -176,6 +195,11 @@ pub fn run(args: &SignArgs) -> Result<ExitCode, Fatal> {
         (None, false) => return Err(Fatal::usage("--audience is required")),
     };
     let now = now(args.now);
+    let extra: Vec<(&str, &str)> = args
+        .claims
+        .iter()
+        .map(|(name, value)| (name.as_str(), value.as_str()))
+        .collect();
     let token = if args.jwt || args.apple {
         let request = JwtRequest {
             issuer,
@@ -185,7 +209,7 @@ pub fn run(args: &SignArgs) -> Result<ExitCode, Fatal> {
             jti: args.jti.as_deref(),
             kid: args.kid.as_deref(),
         };
-        signer.sign_jwt(&request, now)
+        signer.sign_jwt_with_claims(&request, &extra, now)
     } else {
         let request = AssertionRequest {
             issuer,
@@ -196,7 +220,7 @@ pub fn run(args: &SignArgs) -> Result<ExitCode, Fatal> {
             kid: args.kid.as_deref(),
             client_authentication: args.client_auth,
         };
-        signer.sign(&request, now)
+        signer.sign_with_claims(&request, &extra, now)
     }
     .map_err(|e| sign_error(&e, args))?;
     let mut out = io::stdout().lock();
@@ -234,9 +258,43 @@ fn service_account(args: &SignArgs, path: &std::path::Path) -> Result<ExitCode, 
     Ok(ExitCode::from(EXIT_VALID))
 }
 
+/// `--claim NAME=VALUE`: split at the first `=` (the core judges the name and value).
+fn parse_claim(text: &str) -> Result<(String, String), String> {
+    text.split_once('=')
+        .map(|(name, value)| (name.to_owned(), value.to_owned()))
+        .ok_or_else(|| "expected NAME=VALUE".to_owned())
+}
+
+/// The flag that sets a governed claim, for the message refusing it as a `--claim`.
+fn governing_flag(name: &str) -> &'static str {
+    match name {
+        "iss" => " (use --issuer)",
+        "sub" => " (use --subject)",
+        "aud" => " (use --audience)",
+        "exp" => " (use --lifetime)",
+        "iat" => " (use --now)",
+        "jti" => " (use --jti)",
+        _ => "",
+    }
+}
+
 /// The core's refusal, led by the flag at fault.
 fn sign_error(error: &SignError, args: &SignArgs) -> Fatal {
     match *error {
+        // The claim's name, never its value.
+        SignError::ExtraClaim { index, problem } => {
+            let name = args.claims.get(index).map_or("", |(name, _)| name.as_str());
+            let hint = match problem {
+                ExtraClaimProblem::Governed => governing_flag(name),
+                _ => "",
+            };
+            let sep = if name.is_empty() { "" } else { " " };
+            Fatal::usage(format_args!("--claim{sep}{name}: {problem}{hint}"))
+        }
+        SignError::TooManyClaims { count } => Fatal::usage(format_args!(
+            "--claim: given {count} times, at most {MAX_EXTRA_CLAIMS}"
+        )),
+        SignError::TooLarge => Fatal::usage(format_args!("--claim: {error}")),
         SignError::InvalidValue(name @ ("issuer" | "subject" | "audience" | "jti" | "kid")) => {
             Fatal::usage(format_args!("--{name}: {error}"))
         }

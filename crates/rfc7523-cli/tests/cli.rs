@@ -3868,3 +3868,197 @@ fn x509_map_refusals_name_the_member() {
     );
     run.assert_usage_error("bad.json: X.509 map member \"not-a-cert\": not a PEM CERTIFICATE");
 }
+
+/// `sign --claim NAME=VALUE`: extra string claims, in order after the standard ones, in
+/// assertions and `--jwt` tokens alike; at the core's limits (a name of
+/// `MAX_EXTRA_CLAIM_NAME_LEN` bytes, a value of `MAX_CLAIM_STRING_LEN`, `MAX_EXTRA_CLAIMS` of
+/// them) signed, one over refused; JSON escapes right (decoded here and by the verifier);
+/// the claims the command sets, duplicates, a missing `=` and the modes with fixed claims
+/// refused with exit status 2, naming the flag and the claim, never the value.
+#[test]
+fn sign_claim_adds_string_claims_and_refuses_governed_names() {
+    use rfc7523::conditions::GOVERNED_CLAIMS;
+    use rfc7523::limits::MAX_CLAIM_STRING_LEN;
+    use rfc7523::sign::{MAX_EXTRA_CLAIMS, MAX_EXTRA_CLAIM_NAME_LEN};
+
+    // The help states the limits this test holds the command to.
+    let help = rfc7523(&["sign", "--help"], None).stdout;
+    assert!(
+        help.contains(&format!(
+            "at most {MAX_EXTRA_CLAIMS}, names of 1 to {MAX_EXTRA_CLAIM_NAME_LEN} bytes, values of at most {MAX_CLAIM_STRING_LEN} bytes"
+        )),
+        "{help}"
+    );
+    let keys = Keys::new();
+    let name = "n".repeat(MAX_EXTRA_CLAIM_NAME_LEN);
+    let value = "v".repeat(MAX_CLAIM_STRING_LEN);
+    let at_limit = format!("{name}={value}");
+    // Quotes, backslashes, a control character, non-ASCII text and a second `=`.
+    let tricky = "say \"hi\" \\ C:\\path \u{1}\t\n é ✓ 🦀 a=b";
+    let tricky_arg = format!("tricky={tricky}");
+    let base = ["--issuer", ISSUER, "--subject", SUBJECT, "--audience", AS];
+    let claims = [
+        "--claim",
+        "repository=octo-org/octo-repo",
+        "--claim",
+        &at_limit,
+        "--claim",
+        &tricky_arg,
+        "--claim",
+        "base_ref=",
+    ];
+    for mode in [&[][..], &["--jwt"][..]] {
+        let mut a = base.to_vec();
+        a.extend(mode);
+        a.extend(claims);
+        let token = keys.sign(&a);
+        let raw = b64url_decode(token.split('.').nth(1).or_panic("payload")).or_panic("base64url");
+        let raw = String::from_utf8(raw).or_panic("UTF-8 payload");
+        let payload: Value = serde_json::from_str(&raw).or_panic("JSON payload");
+        assert_eq!(payload["repository"], "octo-org/octo-repo", "{mode:?}");
+        assert_eq!(payload[name.as_str()], value.as_str(), "{mode:?}");
+        assert_eq!(payload["tricky"], tricky, "{mode:?}");
+        assert_eq!(payload["base_ref"], "", "{mode:?}");
+        assert_eq!(payload["iss"], ISSUER);
+        // In order, after the standard claims (the last of which is iat, or jti).
+        let at = |needle: &str| raw.find(needle).or_panic(needle);
+        let last_standard = if mode.is_empty() {
+            "\"jti\":"
+        } else {
+            "\"iat\":"
+        };
+        assert!(at(last_standard) < at("\"repository\":"), "{raw}");
+        assert!(at("\"repository\":") < at(&format!("\"{name}\":")), "{raw}");
+        assert!(at(&format!("\"{name}\":")) < at("\"tricky\":"), "{raw}");
+        assert!(raw.ends_with(r#","base_ref":""}"#), "{raw}");
+        if mode.is_empty() {
+            // The verifier decodes the same values and re-emits them.
+            let run = keys.verify_grant(&[&token], None);
+            assert_eq!(run.code, 0, "{run:?}");
+            assert_eq!(run.line()["claims"]["tricky"], tricky);
+            assert_eq!(run.line()["claims"][name.as_str()], value.as_str());
+        }
+    }
+    // The most claims: MAX_EXTRA_CLAIMS signed, one more refused.
+    let many: Vec<String> = (0..=MAX_EXTRA_CLAIMS)
+        .flat_map(|i| ["--claim".to_owned(), format!("c{i}=v")])
+        .collect();
+    let mut a = base.to_vec();
+    a.extend(many[..2 * MAX_EXTRA_CLAIMS].iter().map(String::as_str));
+    let token = keys.sign(&a);
+    let payload: Value = serde_json::from_slice(
+        &b64url_decode(token.split('.').nth(1).or_panic("payload")).or_panic("base64url"),
+    )
+    .or_panic("JSON payload");
+    assert_eq!(payload[format!("c{}", MAX_EXTRA_CLAIMS - 1)], "v");
+
+    let refused = |extra: &[&str], needle: &str| {
+        let mut a = args(&[&"sign", &"--key", &keys.path("private.pem")]);
+        a.extend(base.iter().map(Into::into));
+        a.extend(extra.iter().map(Into::into));
+        let run = rfc7523(&a, None);
+        run.assert_usage_error(needle);
+        assert!(
+            !run.stderr.contains("SECRET"),
+            "a value in the message: {run:?}"
+        );
+    };
+    let mut a: Vec<&str> = many.iter().map(String::as_str).collect();
+    a.push("--jwt");
+    refused(
+        &a,
+        &format!(
+            "--claim: given {} times, at most {MAX_EXTRA_CLAIMS}",
+            MAX_EXTRA_CLAIMS + 1
+        ),
+    );
+    let long_name = format!("{}=SECRET", "n".repeat(MAX_EXTRA_CLAIM_NAME_LEN + 1));
+    refused(
+        &["--claim", &long_name],
+        "a claim name longer than 64 bytes",
+    );
+    let long_value = format!("x=SECRET{}", "v".repeat(MAX_CLAIM_STRING_LEN + 1 - 6));
+    refused(
+        &["--claim", &long_value],
+        "--claim x: a value longer than 256 bytes",
+    );
+    for claim in GOVERNED_CLAIMS {
+        for mode in [&[][..], &["--jwt"][..]] {
+            let arg = format!("{}=SECRET", claim.as_str());
+            let mut extra = vec!["--claim", "ok=1", "--claim", &arg];
+            extra.extend(mode);
+            refused(
+                &extra,
+                &format!(
+                    "--claim {}: a registered claim the signer sets itself",
+                    claim.as_str()
+                ),
+            );
+        }
+    }
+    refused(&["--claim", "iss=SECRET"], "(use --issuer)");
+    refused(&["--claim", "nbf=SECRET"], "iat, jti)");
+    refused(
+        &[
+            "--claim",
+            "ref=SECRET",
+            "--claim",
+            "x=1",
+            "--claim",
+            "ref=SECRET",
+        ],
+        "--claim ref: the same claim name twice",
+    );
+    refused(&["--claim", "=SECRET"], "--claim: an empty claim name");
+    refused(
+        &["--claim", "repository"],
+        "invalid value 'repository' for '--claim <NAME=VALUE>'",
+    );
+    // 32 values of 256 bytes: more than a token's 8 KiB, refused before signing.
+    let big: Vec<String> = (0..MAX_EXTRA_CLAIMS)
+        .flat_map(|i| ["--claim".to_owned(), format!("c{i}={value}")])
+        .collect();
+    let big: Vec<&str> = big.iter().map(String::as_str).collect();
+    refused(
+        &big,
+        &format!("--claim: the signed token would be longer than {MAX_TOKEN_LEN} bytes"),
+    );
+
+    // Apple's and Google's claims are theirs: --claim is refused with both.
+    let dir = openssl_keys();
+    let run = rfc7523(
+        &args(&[
+            &"sign",
+            &"--apple",
+            &"--key",
+            &dir.join("p256.pem"),
+            &"--kid",
+            &"K",
+            &"--issuer",
+            &"T",
+            &"--subject",
+            &"s",
+            &"--claim",
+            &"x=1",
+        ]),
+        None,
+    );
+    run.assert_usage_error("'--apple' cannot be used with '--claim <NAME=VALUE>'");
+    let run = rfc7523(
+        &args(&[
+            &"sign",
+            &"--service-account",
+            &dir.join("p256.pem"),
+            &"--scope",
+            &"s",
+            &"--claim",
+            &"x=1",
+        ]),
+        None,
+    );
+    run.assert_usage_error("cannot be used with");
+    assert!(
+        run.stderr.contains("--claim") && run.stderr.contains("--service-account"),
+        "{run:?}"
+    );
+}
