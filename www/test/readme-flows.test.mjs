@@ -12,9 +12,16 @@
 // flows; then each `…/ask` block must end with a token, and a variant of it must be refused: the
 // batch grant and the client assertion posted again (replays), a service-account key file the
 // operator never registered, an Apple client secret with its claims changed.
+//
+// The CI flow (`ci-workload-identity/…`) is judged by `rfc7523 verify`, not the Worker: its
+// `issuer` block starts a loopback issuer (python3's http.server, in the background, on a second
+// free port in place of the README's 8788) and exports CI_ISSUER, which the later blocks get as
+// a reader's shell keeps them (its `export` lines), and `ask` defines `ci_token`, which
+// `other-repository` uses. The `stop` block stops the issuer, and the test checks it is gone;
+// `after` stops it too when the test failed before.
 import assert from 'node:assert/strict';
 import { execFile, execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,6 +31,9 @@ import { jsDir, quietEnv, repoRoot } from './support.mjs';
 
 /** The port the README's blocks name, replaced by a free one here. */
 const README_PORT = '8787';
+
+/** The port of the CI flow's loopback issuer in the README, replaced by another free one. */
+const README_CI_PORT = '8788';
 
 /** The blocks README.md must have, in this order. */
 const FLOWS = [
@@ -36,6 +46,10 @@ const FLOWS = [
   'service-account/register',
   'service-account/ask',
   'apple-client-secret',
+  'ci-workload-identity/issuer',
+  'ci-workload-identity/ask',
+  'ci-workload-identity/other-repository',
+  'ci-workload-identity/stop',
 ];
 
 /** The tools the blocks run (besides `rfc7523` and wrangler, which this repository builds). */
@@ -45,6 +59,7 @@ const TOOLS = [
   ['curl', ['--version']],
   ['jq', ['--version']],
   ['basenc', ['--version']],
+  ['python3', ['--version']],
 ];
 
 /** `CI=true` (or `1`), as xtask reads it: nothing may be skipped. */
@@ -156,17 +171,36 @@ if (missing.length > 0 && ci) {
 }
 const skip = missing.length > 0 && `${missing.join(', ')} not on PATH (\`cargo xtask setup\` installs them)`;
 const port = String(await freePort());
+const ciPort = String(await freePort());
+
+/** Whether process `pid` still runs (a zombie, which only waits to be reaped, does not). */
+function running(pid) {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    // Linux: the state after the command's parenthesised name.
+    return !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return true;
+  }
+}
+
+/** Each block as run: the README's text with its ports replaced. */
+const code = Object.fromEntries(
+  flows.map((flow) => [flow.name, flow.code.replaceAll(README_PORT, port).replaceAll(README_CI_PORT, ciPort)]),
+);
+const shown = Object.fromEntries(flows.map((flow) => [flow.name, flow.shown]));
+/** A script: the `server` block (the reader's exports), then `blocks`. */
+const script = (...blocks) => ['set -euo pipefail', code.server ?? '', ...blocks].join('\n');
 
 describe("the README's flows against the Worker", { skip, concurrency: true }, () => {
-  /** Each block as run: the README's text with its port replaced. */
-  const code = Object.fromEntries(flows.map((flow) => [flow.name, flow.code.replaceAll(README_PORT, port)]));
-  const shown = Object.fromEntries(flows.map((flow) => [flow.name, flow.shown]));
   let dir;
   let env;
   let server;
   let serverOutput = '';
-  /** A script: the `server` block (the reader's exports), then `blocks`. */
-  const script = (...blocks) => ['set -euo pipefail', code.server, ...blocks].join('\n');
 
   before(async () => {
     const names = new Set(flows.map((flow) => flow.name));
@@ -221,6 +255,9 @@ describe("the README's flows against the Worker", { skip, concurrency: true }, (
     );
     assert.match(flows[0].code, new RegExp(`ISSUER=http://127\\.0\\.0\\.1:${README_PORT} TOKEN_ENDPOINT=http://127\\.0\\.0\\.1:${README_PORT}/token`));
     assert.match(flows[1].code, new RegExp(`--port ${README_PORT}\\b`));
+    const ci = flows.find((flow) => flow.name === 'ci-workload-identity/issuer').code;
+    assert.match(ci, new RegExp(`^export CI_ISSUER=http://127\\.0\\.0\\.1:${README_CI_PORT} `, 'm'));
+    assert.match(ci, new RegExp(`\\("127\\.0\\.0\\.1", ${README_CI_PORT}\\)`));
   });
 
   test('the serve block gives the Worker the registry of the parties registered', () => {
@@ -304,6 +341,105 @@ describe("the README's flows against the Worker", { skip, concurrency: true }, (
     assert.equal(tampered.code, 1, `${tampered.stdout}\n${tampered.stderr}`);
     assert.equal(lastJson(tampered).valid, false);
     assert.equal(lastJson(tampered).reason, 'invalid_signature');
+  });
+});
+
+
+// The CI flow needs no Worker: the command judges the token, against the issuer the flow starts.
+describe("the README's CI flow with the command", { skip }, () => {
+  let ci;
+  let env;
+
+  before(() => {
+    const names = new Set(flows.map((flow) => flow.name));
+    assert.deepEqual(FLOWS.filter((name) => !names.has(name)), [], 'README.md lacks these flows');
+    ci = mkdtempSync(join(tmpdir(), 'rfc7523-readme-ci-'));
+    const bin = join(ci, '.bin');
+    mkdirSync(bin);
+    symlinkSync(cliPath(), join(bin, 'rfc7523'));
+    env = { ...quietEnv, PATH: `${bin}:${process.env.PATH}`, RFC7523: repoRoot };
+  });
+
+  after(() => {
+    // The issuer, when the test failed before the flow's `stop` block.
+    const pidFile = ci && join(ci, 'ci-issuer.pid');
+    if (pidFile && existsSync(pidFile)) {
+      const pid = Number.parseInt(readFileSync(pidFile, 'utf8'), 10);
+      if (pid > 0 && running(pid)) process.kill(pid, 'SIGTERM');
+    }
+    if (ci) rmSync(ci, { recursive: true, force: true });
+  });
+
+  test("5. a CI job's OIDC token, rehearsed with a loopback issuer; another repository's or a re-created one's is refused", async () => {
+    const issuer = await bash(script(code['ci-workload-identity/issuer']), ci, env);
+    assert.equal(issuer.code, 0, `${issuer.stdout}\n${issuer.stderr}`);
+    // The issuer is up and answers its discovery document as JSON.
+    assert.equal(issuer.stdout.trimEnd().split('\n').pop(), 'application/json');
+    const pid = Number.parseInt(readFileSync(join(ci, 'ci-issuer.pid'), 'utf8'), 10);
+    assert.ok(running(pid), `the issuer (pid ${pid}) runs`);
+    const registry = JSON.parse(readFileSync(join(ci, 'ci-registry.json'), 'utf8'));
+    assert.deepEqual(registry.issuers.map((party) => [party.issuer, party.discovery, party.subjects]), [
+      [`http://127.0.0.1:${ciPort}`, 'openid-configuration', ['repo:octo-org/octo-repo:ref:refs/heads/main']],
+    ]);
+
+    // The blocks after `issuer`, in a shell that kept its exports (CI_ISSUER).
+    const exports = code['ci-workload-identity/issuer']
+      .split('\n')
+      .filter((line) => line.startsWith('export '))
+      .join('\n');
+    const ask = code['ci-workload-identity/ask'];
+    const other = code['ci-workload-identity/other-repository'];
+    assert.match(lastCommand(ask), /^rfc7523 verify --registry ci-registry\.json .*ci_token octo-org\/octo-repo 74/);
+    assert.match(other, /^rfc7523 verify .*ci_token octo-org\/other-repo 75/);
+    // A repository deleted and re-created under the same name: the same sub, another ID.
+    const recreated = other.replace('octo-org/other-repo 75', 'octo-org/octo-repo 99');
+    const definitions = ask.slice(0, ask.lastIndexOf(lastCommand(ask)));
+    const [accepted, recreatedRun] = await Promise.all([
+      bash(script(exports, ask, 'echo "-- other --"', other), ci, env),
+      bash(script(exports, definitions, recreated), ci, env),
+    ]);
+    const [first, again] = accepted.stdout.split('-- other --\n');
+    const verdict = lastJson({ stdout: first });
+    assert.deepEqual(Object.keys(verdict), ['valid', 'header', 'claims'], `${accepted.stdout}\n${accepted.stderr}`);
+    assert.equal(verdict.valid, true);
+    assert.deepEqual(verdict.header, { alg: 'RS256', typ: 'JWT', kid: 'ci-1' });
+    const claims = verdict.claims;
+    assert.equal(claims.iss, `http://127.0.0.1:${ciPort}`);
+    assert.equal(claims.aud, `http://127.0.0.1:${port}`);
+    assert.equal(claims.sub, 'repo:octo-org/octo-repo:ref:refs/heads/main');
+    assert.equal(claims.exp - claims.iat, 300);
+    assert.ok(Math.abs(claims.iat - Date.now() / 1000) < 120, `iat ${claims.iat} is now`);
+    assert.match(claims.jti, /^[A-Za-z0-9_-]{22}$/);
+    // What the README shows: the same header and claims (but the times, the jti and the ports).
+    const readme = JSON.parse(shown['ci-workload-identity/ask']);
+    assert.equal(readme.claims.iss, `http://127.0.0.1:${README_CI_PORT}`);
+    assert.equal(readme.claims.aud, `http://127.0.0.1:${README_PORT}`);
+    assert.equal(readme.claims.exp - readme.claims.iat, 300);
+    const varying = { iss: 0, aud: 0, exp: 0, iat: 0, jti: 0 };
+    assert.deepEqual({ ...readme, claims: { ...readme.claims, ...varying } }, { ...verdict, claims: { ...claims, ...varying } });
+    assert.deepEqual(Object.keys(readme.claims), Object.keys(claims));
+    // Another repository: refused on its sub (exit status 1).
+    assert.equal(accepted.code, 1, `${accepted.stdout}\n${accepted.stderr}`);
+    assert.deepEqual(lastJson({ stdout: again }), {
+      valid: false,
+      reason: 'subject_mismatch',
+      error: 'invalid_grant',
+      description: 'the sub claim is not the expected subject',
+    });
+    // The same name re-created: refused on the claim condition, named, its value never echoed.
+    assert.equal(recreatedRun.code, 1, `${recreatedRun.stdout}\n${recreatedRun.stderr}`);
+    assert.deepEqual(lastJson(recreatedRun), {
+      valid: false,
+      reason: 'claim_mismatch',
+      error: 'invalid_grant',
+      description: 'the repository_id claim is not the required value',
+    });
+
+    // The flow's end: the issuer stopped, nothing left running.
+    const stopped = await bash(script(code['ci-workload-identity/stop']), ci, env);
+    assert.equal(stopped.code, 0, `${stopped.stdout}\n${stopped.stderr}`);
+    for (let i = 0; i < 50 && running(pid); i += 1) await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.ok(!running(pid), `the issuer (pid ${pid}) is stopped`);
   });
 });
 
