@@ -1,8 +1,9 @@
 // The README's flows (README.md, "The flows, step by step"; issue 15 item 6), run as written:
 // every ```sh block marked `<!-- flow: NAME -->` is read from README.md and run with bash in a
-// fresh folder, with the `rfc7523` command, wrangler, openssl, curl and jq on PATH, exactly as a
-// reader pastes them. The one change made to the text: the README's port, 8787, becomes a free
-// one (other runs may hold 8787 on a shared machine). The README's unmarked prerequisites block
+// fresh folder, with the `rfc7523` command, wrangler, openssl, curl, jq, basenc and python3 on
+// PATH, exactly as a reader pastes them. The one change made to the text: the README's ports,
+// 8787 (and the CI flow's 8788), become free ones (other runs may hold them on a shared
+// machine). The README's unmarked prerequisites block
 // (build the command and the package, put them on PATH, set RFC7523, an empty folder) is what
 // `before` does here, with the command xtask names (RFC7523_CLI) or `cargo build` gives.
 //
@@ -13,7 +14,8 @@
 // batch grant and the client assertion posted again (replays), a service-account key file the
 // operator never registered, an Apple client secret with its claims changed.
 //
-// The CI flow (`ci-workload-identity/…`) is judged by `rfc7523 verify`, not the Worker: its
+// The CI flow (`ci-workload-identity/…`) is judged by `rfc7523 verify`, in a suite of its own
+// without the Worker: its
 // `issuer` block starts a loopback issuer (python3's http.server, in the background, on a second
 // free port in place of the README's 8788) and exports CI_ISSUER, which the later blocks get as
 // a reader's shell keeps them (its `export` lines), and `ask` defines `ci_token`, which
