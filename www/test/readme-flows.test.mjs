@@ -1,11 +1,11 @@
-// The README's flows (README.md, "The flows, step by step"; issue 15 item 6), run as written:
-// every ```sh block marked `<!-- flow: NAME -->` is read from README.md and run with bash in a
-// fresh folder, with the `rfc7523` command, wrangler, openssl, curl, jq, basenc and python3 on
-// PATH, exactly as a reader pastes them. The one change made to the text: the README's ports,
-// 8787 (and the CI flow's 8788), become free ones (other runs may hold them on a shared
-// machine). The README's unmarked prerequisites block
-// (build the command and the package, put them on PATH, set RFC7523, an empty folder) is what
-// `before` does here, with the command xtask names (RFC7523_CLI) or `cargo build` gives.
+// The README's flows (README.md, "The flows, step by step"; issue 15 item 6), run as written: every
+// ```sh block marked `<!-- flow: NAME -->` is read from README.md and run with bash in a fresh
+// folder, with the `rfc7523` command, wrangler, openssl, curl, jq, basenc and python3 on PATH,
+// exactly as a reader pastes them. The one change made to the text: the README's ports, 8787 (and
+// the CI flow's 8788), become free ones (other runs may hold them on a shared machine). The
+// README's unmarked prerequisites block (build the command and the package, put them on PATH, set
+// RFC7523, an empty folder) is what `before` does here, with the command xtask names (RFC7523_CLI)
+// or `cargo build` gives.
 //
 // Order: the `server` block starts every script (a reader's shell keeps its exports); the
 // parties' `…/register` blocks; then the `serve` block, in the background, as the operator
@@ -15,12 +15,11 @@
 // operator never registered, an Apple client secret with its claims changed.
 //
 // The CI flow (`ci-workload-identity/…`) is judged by `rfc7523 verify`, in a suite of its own
-// without the Worker: its
-// `issuer` block starts a loopback issuer (python3's http.server, in the background, on a second
-// free port in place of the README's 8788) and exports CI_ISSUER, which the later blocks get as
-// a reader's shell keeps them (its `export` lines), and `ask` defines `ci_token`, which
-// `other-repository` uses. The `stop` block stops the issuer, and the test checks it is gone;
-// `after` stops it too when the test failed before.
+// without the Worker: its `issuer` block starts a loopback issuer (python3's http.server, in the
+// background, on a second free port in place of the README's 8788) and exports CI_ISSUER, which the
+// later blocks get as a reader's shell keeps them (its `export` lines), and `ask` defines
+// `ci_token`, which `other-repository` uses. The `stop` block stops the issuer, and the test checks
+// it is gone; `after` stops it too when the test failed before.
 import assert from 'node:assert/strict';
 import { execFile, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -190,9 +189,11 @@ function running(pid) {
   }
 }
 
-/** Each block as run: the README's text with its ports replaced. */
+/** Each block as run: the README's text with its ports replaced (in one pass, so that a free
+ *  port holding the other's digits is left alone). */
+const readmePorts = new RegExp(`\\b(?:${README_PORT}|${README_CI_PORT})\\b`, 'g');
 const code = Object.fromEntries(
-  flows.map((flow) => [flow.name, flow.code.replaceAll(README_PORT, port).replaceAll(README_CI_PORT, ciPort)]),
+  flows.map((flow) => [flow.name, flow.code.replace(readmePorts, (found) => (found === README_PORT ? port : ciPort))]),
 );
 const shown = Object.fromEntries(flows.map((flow) => [flow.name, flow.shown]));
 /** A script: the `server` block (the reader's exports), then `blocks`. */
