@@ -500,7 +500,7 @@ pub struct RegisteredParty {
     checks: Checks,
     typ: TypRule,
     subjects: Option<Vec<String>>,
-    /// Claim conditions, `(claim, value)`, checked by `ClaimConditions::owned` at load.
+    /// Claim conditions, `(claim, value)`, checked at load (`ClaimConditions::checked`).
     claims: Vec<(String, String)>,
     algorithms: Algorithms,
     #[cfg(feature = "remote")]
@@ -1535,6 +1535,7 @@ fn read_claim_conditions(
         .members()
         .map(|(name, value)| match value {
             Value::String(s) => (name.chars().collect(), s.chars().collect()),
+            // Not reached: every value was checked to be a string above.
             _ => (String::new(), String::new()),
         })
         .collect();
