@@ -316,11 +316,6 @@ const SENDS = {
 };
 SENDS['openid-client'] = SENDS.oauth4webapi;
 
-/** The npm package's registry path leaves out the token endpoint of client authentication
- *  (bindings/wasm/src/verify.rs builds its ClientAuthProfile with `token_endpoint: None`),
- *  so `token_endpoint_audience` never lets an assertion through in the Worker or in Node. */
-const NPM_TOKEN_ENDPOINT_AUDIENCE = 'the npm package ignores token_endpoint_audience (verify.rs: token_endpoint: None)';
-
 const TYP = 'client-authentication+jwt';
 
 const ROWS = [
@@ -330,7 +325,7 @@ const ROWS = [
   { library: 'google-auth', party: 'google-auth-compat', config: `${GOOGLE}; client additional_claims aud`, options: { additionalClaims: { aud: TOKEN_ENDPOINT } }, aud: TOKEN_ENDPOINT, expect: OK },
   { library: 'authlib-grant', party: 'authlib-grant', config: 'strict', expect: OK },
   { library: 'authlib-private-key-jwt', party: 'authlib-strict', config: 'strict', expect: refused(401, 'audience_mismatch', 'aud') },
-  { library: 'authlib-private-key-jwt', party: 'authlib-compat', config: 'compat token_endpoint_audience', expect: OK, todo: NPM_TOKEN_ENDPOINT_AUDIENCE },
+  { library: 'authlib-private-key-jwt', party: 'authlib-compat', config: 'compat token_endpoint_audience', expect: OK },
   { library: 'authlib-private-key-jwt', party: 'authlib-strict', config: 'strict; client PrivateKeyJWT(issuer)', options: { audience: ISSUER }, aud: ISSUER, expect: OK },
   { library: 'google-auth-library', party: 'google-auth-library-strict', config: 'strict', expect: refused(400, 'missing_claim', 'sub') },
   { library: 'google-auth-library', party: 'google-auth-library-compat', config: GOOGLE, expect: refused(400, 'audience_mismatch', 'aud') },

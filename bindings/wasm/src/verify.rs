@@ -2,6 +2,8 @@
 //! document, or the one party of the `keys` form), the replay choices, and errors as
 //! `AssertionError` objects (feature `verify`, on by default: the package's main module).
 
+#[cfg(any(feature = "platform-rsa", feature = "remote"))]
+use core::cell::Cell;
 use core::cell::RefCell;
 use std::rc::Rc;
 
@@ -23,6 +25,10 @@ use wasm_bindgen::JsCast;
 use crate::platform_rsa::PlatformKeys;
 use crate::platform_sig::PlatformSignatures;
 use crate::{base64url, boolean, member, optional, seconds, string, type_error, unix_seconds};
+
+#[cfg(feature = "remote")]
+#[path = "remote.rs"]
+mod remote;
 
 /// Entries of the default per-instance replay store (56 bytes each: 3.5 MiB), sized for real
 /// traffic (issue 16): 65,536 assertions live at once, e.g. 18 a second for an hour.
@@ -62,11 +68,23 @@ export interface RegistryPolicy {
   token_endpoint_auth_signing_alg?: Algorithm;
 }
 
-/** A client (RFC 7591 client metadata) that authenticates with `private_key_jwt`. */
-export interface RegisteredClient extends RegistryPolicy {
-  client_id: string;
+/** Where a party's keys are: exactly one of `jwks` (inline) and `jwks_uri` (fetched; for an
+ *  issuer, `discovery` instead). Fetched keys need the main module (`rfc7523`; the RS256-only
+ *  `rfc7523/rs256` refuses them) and are fetched by `verifyAsync` and
+ *  `verifyTokenRequestAsync` only (see `RegistryOptions.fetch`). */
+export interface PartyKeys {
   /** Its public keys, inline (no other party may list one of them). */
-  jwks: { keys: object[] };
+  jwks?: { keys: object[] };
+  /** Its JWK Set's URL (RFC 7591): `https`, or `http` on a loopback host only; no userinfo
+   *  or fragment; at most 2048 bytes; no other party's. Fetched under the rules of the
+   *  README's "Remote key sets" (no redirect, 5 s, 64 KiB, fresh for its
+   *  `Cache-Control: max-age` clamped to 60 s..24 h, 10 min without one). */
+  jwks_uri?: string;
+}
+
+/** A client (RFC 7591 client metadata) that authenticates with `private_key_jwt`. */
+export interface RegisteredClient extends RegistryPolicy, PartyKeys {
+  client_id: string;
   /** Required, and only this method is supported. */
   token_endpoint_auth_method: "private_key_jwt";
   /** Require `typ: client-authentication+jwt` (RFC 10070); otherwise an absent `typ` or
@@ -75,9 +93,13 @@ export interface RegisteredClient extends RegistryPolicy {
 }
 
 /** A trusted issuer of jwt-bearer authorization grants. */
-export interface RegisteredIssuer extends RegistryPolicy {
+export interface RegisteredIssuer extends RegistryPolicy, PartyKeys {
   issuer: string;
-  jwks: { keys: object[] };
+  /** Its keys found through its metadata (instead of `jwks` or `jwks_uri`): the document at
+   *  `{issuer}/.well-known/openid-configuration` (OIDC Discovery 1.0) or RFC 8414's
+   *  `oauth-authorization-server` one, whose `issuer` must equal this one exactly; then its
+   *  `jwks_uri`. The issuer must be an `https` URL (or `http` on loopback). */
+  discovery?: "openid-configuration" | "oauth-authorization-server";
   /** The only subjects its grants may carry (default: any). */
   subjects?: string[];
   /** Claim conditions: top-level claims its grants must carry as strings with exactly these
@@ -86,8 +108,10 @@ export interface RegisteredIssuer extends RegistryPolicy {
 }
 
 /** The registry document: this server, its clients and its trusted issuers, each with its own
- *  keys and policy. Unknown fields, duplicate ids, a key listed for two parties, `jwks_uri`
- *  (not supported yet) and out-of-range values are refused at construction (TypeError). */
+ *  keys and policy. Unknown fields, duplicate ids, a key listed for two parties, a party
+ *  without keys or with two sources of them, a `jwks_uri` breaking the URL rules (or in
+ *  `rfc7523/rs256`, any `jwks_uri` or `discovery`) and out-of-range values are refused at
+ *  construction (TypeError). */
 export interface RegistryDocument {
   /** This server's issuer identifier: the sole `aud` of client assertions, an accepted `aud`
    *  of grants. */
@@ -139,11 +163,59 @@ export interface CommonVerifierOptions {
   otherClientAuthentication?: "refuse" | "verified-by-caller";
 }
 
+/** What the option `fetch` is called with: a GET of a configured URL, never following a
+ *  redirect, aborted after 5 s. */
+export interface KeyFetchInit {
+  method: "GET";
+  redirect: "manual";
+  signal: any;
+  headers: Record<string, string>;
+}
+
+/** What the option `fetch` must answer: a `Response`, or anything with these members. The
+ *  body is read chunk by chunk and no further than 64 KiB. */
+export interface KeyFetchResponse {
+  status: number;
+  redirected?: boolean;
+  type?: string;
+  headers: { get(name: string): string | null };
+  body: {
+    getReader(): { read(): Promise<{ done: boolean; value?: Uint8Array }>; cancel(): Promise<void> };
+    cancel?(): Promise<void>;
+  } | null;
+}
+
+/** A cache of fetched key sets and discovery documents shared by verifiers (isolates,
+ *  processes), as jose's `jwksCache`: `get` answers what `set` stored for the URI (or
+ *  undefined), `set` stores it. A record is a string in the core's versioned format
+ *  (`rfc7523-key-cache 1`: the URI, fetch time, lifetime, a SHA-256 and the document as
+ *  fetched); one read is checked as strictly as a fresh response (the same document and key
+ *  rules; adopted only when newer and within its lifetime and grace), so a corrupt or stale
+ *  record costs a fetch, never trust. It must be as private as the registry: whoever can write
+ *  it can write keys. Errors thrown by either method are ignored (a miss; an unstored
+ *  record). */
+export interface JwksCache {
+  get(uri: string): Promise<string | undefined> | string | undefined;
+  set(uri: string, record: string): Promise<void> | void;
+}
+
 /** Every client and trusted issuer from a registry document, each with its own keys and
  *  policy. The per-party options of `SinglePartyOptions` are refused beside it. */
 export interface RegistryOptions extends CommonVerifierOptions {
   /** The registry document, as an object or JSON text; loaded once. */
   registry: RegistryDocument | string;
+  /** How `verifyAsync` and `verifyTokenRequestAsync` fetch the registry's `jwks_uri` and
+   *  discovery documents (default: the global `fetch`). Called only with URLs of the
+   *  registry (or a discovery document's `jwks_uri` once its `issuer` matched), at most once
+   *  at a time per URL and verifier. A rejection, a timeout (5 s), a status other than 200
+   *  (redirects are not followed), a `Content-Type` other than `application/json` (or
+   *  `application/jwk-set+json`), more than 64 KiB or a document the core refuses is a failed
+   *  fetch: the party's cached keys serve on (stale ones for up to an hour), else its
+   *  assertions are refused `keys_unavailable` (503, `retryAfter`). Main module only. */
+  fetch?: (url: string, init: KeyFetchInit) => Promise<KeyFetchResponse>;
+  /** A cache shared by verifiers, so that they fetch once (see `JwksCache`). Main module
+   *  only. */
+  jwksCache?: JwksCache;
   keys?: never; issuer?: never; audience?: never; subject?: never; clientId?: never;
   clockTolerance?: never; maxTokenAge?: never; maxLifetime?: never; requireJti?: never;
   requireIat?: never; typ?: never; requireTyp?: never; algorithms?: never;
@@ -154,6 +226,7 @@ export interface RegistryOptions extends CommonVerifierOptions {
  *  every party). Names follow jose's `jwtVerify` where the meaning is the same. */
 export interface SinglePartyOptions extends CommonVerifierOptions {
   registry?: undefined;
+  fetch?: never; jwksCache?: never;
   /** The party's keys. */
   keys: KeyInput;
   /** The trusted issuer (authorization grant profile). */
@@ -264,12 +337,19 @@ export interface TokenRequestResult {
 }
 
 /** Thrown for every refusal. `code` follows jose; `reason` is the core's stable code. Bad
- *  options and arguments throw `TypeError` instead. */
+ *  options and arguments throw `TypeError` instead, and so do `verify` and
+ *  `verifyTokenRequest` when a remote party's keys are needed and not in the verifier's cache
+ *  (`code: "ERR_JWKS_NOT_FETCHED"`: they never fetch; the asynchronous methods do). */
 export declare class AssertionError extends Error {
   name: "AssertionError";
   code: string;
   reason: string;
-  oauthError: "invalid_request" | "invalid_client" | "invalid_grant" | "unsupported_grant_type";
+  oauthError:
+    | "invalid_request"
+    | "invalid_client"
+    | "invalid_grant"
+    | "unsupported_grant_type"
+    | "temporarily_unavailable";
   status: 400 | 401 | 503;
   /** Seconds until the party's keys are fetched again (reason `keys_unavailable`, status
    *  503): the HTTP `Retry-After`. */
@@ -402,6 +482,10 @@ const VERIFIER_OPTIONS: &[&str] = &[
     "ec",
     "otherClientAuthentication",
     "replayCapacity",
+    #[cfg(feature = "remote")]
+    "fetch",
+    #[cfg(feature = "remote")]
+    "jwksCache",
 ];
 
 /// How many of [`VERIFIER_OPTIONS`] configure the one party of the `keys` form.
@@ -492,6 +576,10 @@ struct Lookup<'a> {
     /// In a round of an asynchronous call: its verdicts so far, and what it asks for.
     #[cfg(feature = "platform-rsa")]
     round: Option<&'a asynchronous::Round<'a>>,
+    /// A trial run (remote key sets): every signature "verified", nothing stored, the
+    /// outcome never a result; only whether an assertion's key is unknown is read from it.
+    #[cfg(feature = "remote")]
+    trial: bool,
 }
 
 impl KeyLookup for Lookup<'_> {
@@ -525,6 +613,10 @@ impl KeyLookup for Lookup<'_> {
     /// asynchronous call, the verdicts of its rounds (see `asynchronous`). `None`: the core
     /// verifies (RSA with [`rsavp1`](Self::rsavp1) above).
     fn verify_signature(&self, check: &SignatureCheck<'_>) -> Option<bool> {
+        #[cfg(feature = "remote")]
+        if self.trial {
+            return Some(true);
+        }
         #[cfg(feature = "platform-rsa")]
         if let Some(round) = self.round {
             return round.verify_signature(check, self.signatures);
@@ -546,14 +638,27 @@ pub struct AssertionVerifier {
 /// A verifier's parties, policy, replay store and cryptography.
 #[derive(Debug)]
 struct Shared {
-    config: Config,
+    /// Borrowed for each run of the core; mutably only to install a fetched key set
+    /// (`remote`), between runs.
+    config: Reloadable<Config>,
     other_client_auth: OtherClientAuthentication,
     /// Borrowed for one synchronous run of the core at a time.
     replay: RefCell<Replay>,
-    /// The platform's RSA, when it is used (option `rsa`).
-    platform: Option<PlatformKeys>,
-    /// The platform's `verify`, when it is used (options `ec` and `rsa`).
-    signatures: Option<PlatformSignatures>,
+    /// The platform's RSA, when it is used (option `rsa`); reloaded when keys change.
+    platform: Reloadable<Option<PlatformKeys>>,
+    /// The platform's `verify`, when it is used (options `ec` and `rsa`); reloaded when keys
+    /// change.
+    signatures: Reloadable<Option<PlatformSignatures>>,
+    /// Options `rsa` and `ec` say "platform" (what a reload loads).
+    #[cfg(feature = "remote")]
+    platform_options: (bool, bool),
+    /// Counts the changes of keys (installed key sets): an asynchronous call whose verdicts
+    /// were given for keys since replaced asks again.
+    #[cfg(any(feature = "platform-rsa", feature = "remote"))]
+    generation: Cell<u32>,
+    /// The remote key sets' caches and fetch driver, when the registry has remote parties.
+    #[cfg(feature = "remote")]
+    remote: Option<remote::Remote>,
     option_names: OptionNames,
 }
 
@@ -641,46 +746,52 @@ impl AssertionVerifier {
                 ))
             }
         };
-        let platform = match string(&options, "rsa")?.as_deref() {
-            None | Some("platform") => PlatformKeys::load(config.rsa_keys()),
-            Some("wasm") => None,
+        let rsa_platform = match string(&options, "rsa")?.as_deref() {
+            None | Some("platform") => true,
+            Some("wasm") => false,
             Some(_) => return Err(type_error("rsa must be \"platform\" or \"wasm\"")),
         };
+        let platform = rsa_platform
+            .then(|| PlatformKeys::load(config.rsa_keys()))
+            .flatten();
         let ec = match string(&options, "ec")?.as_deref() {
             None | Some("platform") => true,
             Some("wasm") => false,
             Some(_) => return Err(type_error("ec must be \"platform\" or \"wasm\"")),
         };
         let signatures = PlatformSignatures::load(|| config.keys(), ec, platform.is_some());
-        Ok(AssertionVerifier {
-            shared: Rc::new(Shared {
-                config,
-                other_client_auth,
-                replay: RefCell::new(replay),
-                platform,
-                signatures,
-                option_names: OptionNames {
-                    verify: names(VERIFY_OPTIONS),
-                    token_request: names(TOKEN_REQUEST_OPTIONS),
-                    use_: "use".into(),
-                    authorization: "authorization".into(),
-                },
-            }),
-        })
+        #[cfg(feature = "remote")]
+        let remote_options = remote::RemoteOptions::read(&options, &config)?;
+        let shared = Rc::new_cyclic(|_weak| Shared {
+            config: Reloadable::new(config),
+            other_client_auth,
+            replay: RefCell::new(replay),
+            platform: Reloadable::new(platform),
+            signatures: Reloadable::new(signatures),
+            #[cfg(feature = "remote")]
+            platform_options: (rsa_platform, ec),
+            #[cfg(any(feature = "platform-rsa", feature = "remote"))]
+            generation: Cell::new(0),
+            #[cfg(feature = "remote")]
+            remote: remote_options.map(|o| remote::Remote::new(_weak.clone(), o)),
+            option_names: OptionNames {
+                verify: names(VERIFY_OPTIONS),
+                token_request: names(TOKEN_REQUEST_OPTIONS),
+                use_: "use".into(),
+                authorization: "authorization".into(),
+            },
+        });
+        Ok(AssertionVerifier { shared })
     }
 
     /// Which implementation verifies each algorithm in `verify` and `verifyTokenRequest`:
     /// `"node:crypto"` or `"wasm"` (options `rsa` and `ec`).
     #[wasm_bindgen(getter, unchecked_return_type = "Implementations")]
     pub fn implementations(&self) -> JsValue {
-        let by_platform = |key_type| {
-            self.shared
-                .signatures
-                .as_ref()
-                .is_some_and(|s| s.verifies(key_type))
-        };
+        let signatures = self.shared.signatures.borrow();
+        let by_platform = |key_type| signatures.as_ref().is_some_and(|s| s.verifies(key_type));
         implementations_js(
-            self.shared.platform.is_some(),
+            self.shared.platform.borrow().is_some(),
             by_platform(KeyType::P256),
             by_platform(KeyType::Ed25519),
         )
@@ -694,7 +805,7 @@ impl AssertionVerifier {
         unchecked_return_type = "\"node:crypto\" | \"wasm\""
     )]
     pub fn rsa_implementation(&self) -> JsValue {
-        JsValue::from_str(if self.shared.platform.is_some() {
+        JsValue::from_str(if self.shared.platform.borrow().is_some() {
             "node:crypto"
         } else {
             "wasm"
@@ -703,13 +814,21 @@ impl AssertionVerifier {
 
     /// Validates one assertion; returns `{ header, claims }` or throws `AssertionError`.
     /// Option `use` picks the profile; without it, the one this verifier's parties serve.
+    /// Never fetches: a remote party (`jwks_uri`, `discovery`) without usable keys in the
+    /// verifier's cache is a `TypeError` with code `ERR_JWKS_NOT_FETCHED` (call `verifyAsync`,
+    /// which fetches; its keys then serve here too).
     pub fn verify(
         &mut self,
         token: &str,
         options: Option<VerifyOptions>,
     ) -> Result<VerifyResult, JsValue> {
         let (use_, now) = self.shared.verify_options(options.map(Into::into))?;
-        let work = Work::Verify { token, use_, now };
+        let work = Work::Verify {
+            token,
+            use_,
+            now,
+            fetched: None,
+        };
         Ok(self.shared.run(&work, Round::NONE)?.unchecked_into())
     }
 
@@ -728,27 +847,32 @@ impl AssertionVerifier {
             body,
             authorization,
             now,
+            fetched: None,
         };
         Ok(self.shared.run(&work, Round::NONE)?.unchecked_into())
     }
 
     /// `verify`, asynchronously: the same verdicts, errors and replay records, with the
     /// signature verified by the platform's asynchronous `verify` where it has one
-    /// (`node:crypto` on libuv's threadpool), so that calls in flight use every core.
+    /// (`node:crypto` on libuv's threadpool), so that calls in flight use every core, and a
+    /// remote party's keys fetched first when needed (feature `remote`).
     /// Rejects where `verify` throws (a `TypeError` for bad options too).
     #[wasm_bindgen(js_name = verifyAsync, unchecked_return_type = "Promise<VerifyResult>")]
     pub fn verify_async(&mut self, token: &str, options: Option<VerifyOptions>) -> Promise {
-        #[cfg(feature = "platform-rsa")]
+        #[cfg(any(feature = "platform-rsa", feature = "remote"))]
         return match self.shared.verify_options(options.map(Into::into)) {
-            Ok((use_, now)) => self.start(OwnedWork::Verify {
-                token: token.to_owned(),
-                use_,
-                now,
-            }),
+            Ok((use_, now)) => start(
+                &self.shared,
+                OwnedWork::Verify {
+                    token: token.to_owned(),
+                    use_,
+                    now,
+                },
+            ),
             Err(e) => Promise::reject(&e),
         };
-        // Without a platform, every verification is synchronous.
-        #[cfg(not(feature = "platform-rsa"))]
+        // Without a platform or remote keys, every verification is synchronous.
+        #[cfg(not(any(feature = "platform-rsa", feature = "remote")))]
         settled(self.verify(token, options).map(Into::into))
     }
 
@@ -763,19 +887,27 @@ impl AssertionVerifier {
         body: &str,
         options: Option<TokenRequestOptions>,
     ) -> Promise {
-        #[cfg(feature = "platform-rsa")]
+        #[cfg(any(feature = "platform-rsa", feature = "remote"))]
         return match self.shared.token_request_options(options.map(Into::into)) {
-            Ok((authorization, now)) => self.start(OwnedWork::TokenRequest {
-                body: body.to_owned(),
-                authorization,
-                now,
-            }),
+            Ok((authorization, now)) => start(
+                &self.shared,
+                OwnedWork::TokenRequest {
+                    body: body.to_owned(),
+                    authorization,
+                    now,
+                },
+            ),
             Err(e) => Promise::reject(&e),
         };
-        #[cfg(not(feature = "platform-rsa"))]
+        #[cfg(not(any(feature = "platform-rsa", feature = "remote")))]
         settled(self.verify_token_request(body, options).map(Into::into))
     }
 }
+
+/// Seconds until each assertion's party's keys are fetched again (`Retry-After` of a
+/// `keys_unavailable` refusal), by slot: the client assertion (or `verify`'s one assertion),
+/// then the grant. `None` for a slot whose keys were ready.
+type RetryAfter = [Option<u64>; 2];
 
 /// What one call validates, with its options read.
 enum Work<'w> {
@@ -783,16 +915,22 @@ enum Work<'w> {
         token: &'w str,
         use_: Use,
         now: u64,
+        /// `None`: a synchronous method, which never fetches; else an asynchronous call, its
+        /// remote keys made ready.
+        fetched: Option<RetryAfter>,
     },
     TokenRequest {
         body: &'w str,
         authorization: bool,
         now: u64,
+        /// As for `Verify`.
+        fetched: Option<RetryAfter>,
     },
 }
 
 /// [`Work`] owned, for an asynchronous call.
-#[cfg(feature = "platform-rsa")]
+#[cfg(any(feature = "platform-rsa", feature = "remote"))]
+#[derive(Clone)]
 enum OwnedWork {
     Verify {
         token: String,
@@ -806,15 +944,22 @@ enum OwnedWork {
     },
 }
 
-#[cfg(feature = "platform-rsa")]
+#[cfg(any(feature = "platform-rsa", feature = "remote"))]
 impl OwnedWork {
-    fn as_work(&self) -> Work<'_> {
+    /// The work of an asynchronous call whose remote keys were made ready, with the
+    /// `Retry-After` of its parties whose keys could not be had.
+    fn as_work(&self, retry: RetryAfter) -> Work<'_> {
         match *self {
             OwnedWork::Verify {
                 ref token,
                 use_,
                 now,
-            } => Work::Verify { token, use_, now },
+            } => Work::Verify {
+                token,
+                use_,
+                now,
+                fetched: Some(retry),
+            },
             OwnedWork::TokenRequest {
                 ref body,
                 authorization,
@@ -823,9 +968,57 @@ impl OwnedWork {
                 body,
                 authorization,
                 now,
+                fetched: Some(retry),
             },
         }
     }
+
+    #[cfg(feature = "remote")]
+    fn now(&self) -> u64 {
+        match *self {
+            OwnedWork::Verify { now, .. } | OwnedWork::TokenRequest { now, .. } => now,
+        }
+    }
+}
+
+/// Starts an asynchronous call: its remote parties' keys made ready first (fetched by the
+/// driver when the caches say so), then the core's run(s).
+#[cfg(any(feature = "platform-rsa", feature = "remote"))]
+fn start(shared: &Rc<Shared>, work: OwnedWork) -> Promise {
+    #[cfg(feature = "remote")]
+    if let Some(remote) = &shared.remote {
+        let targets = shared.remote_targets(&work.as_work([None, None]));
+        if targets.iter().any(Option::is_some) {
+            let now = work.now();
+            let work = Rc::new(work);
+            let (for_trial, trial_work) = (Rc::clone(shared), Rc::clone(&work));
+            let trial = wasm_bindgen::closure::Closure::wrap(Box::new(move || {
+                for_trial.trial(&trial_work.as_work([None, None]))
+            })
+                as Box<dyn FnMut() -> i32>)
+            .into_js_value();
+            let for_finish = Rc::clone(shared);
+            let finish = wasm_bindgen::closure::Closure::once_into_js(
+                move |retry0: f64, retry1: f64| -> JsValue {
+                    let seconds = |r: f64| (r >= 0.0).then_some(r as u64);
+                    run_call(&for_finish, &work, [seconds(retry0), seconds(retry1)]).into()
+                },
+            );
+            return remote
+                .run(&targets, now, trial, finish)
+                .unwrap_or_else(|e| Promise::reject(&e));
+        }
+    }
+    run_call(shared, &work, [None, None])
+}
+
+/// The core's run(s) of an asynchronous call: in rounds with a platform, else at once.
+#[cfg(any(feature = "platform-rsa", feature = "remote"))]
+fn run_call(shared: &Rc<Shared>, work: &OwnedWork, retry: RetryAfter) -> Promise {
+    #[cfg(feature = "platform-rsa")]
+    return asynchronous::start(shared, work.clone(), retry);
+    #[cfg(not(feature = "platform-rsa"))]
+    settled(shared.run(&work.as_work(retry), Round::NONE))
 }
 
 /// A settled promise of `result`.
@@ -865,7 +1058,7 @@ mod asynchronous {
     use wasm_bindgen::closure::Closure;
     use wasm_bindgen::{JsCast, JsValue};
 
-    use super::{AssertionVerifier, OwnedWork, Shared};
+    use super::{OwnedWork, RetryAfter, Shared};
     use crate::platform_sig::{key_address, PlatformSignatures};
 
     /// Signatures one call may ask the platform to verify asynchronously; any further one is
@@ -988,7 +1181,12 @@ mod asynchronous {
     struct Call {
         shared: Rc<Shared>,
         work: OwnedWork,
+        /// The `Retry-After` of its remote parties whose keys could not be had.
+        retry: RetryAfter,
         answers: Vec<Answer>,
+        /// The verifier's keys' generation the answers are for: when a key set is installed
+        /// meanwhile, they are dropped and asked again (a key's address may be reused).
+        generation: u32,
     }
 
     impl Call {
@@ -997,7 +1195,11 @@ mod asynchronous {
         /// error), or `[requests, next]` when the round asked for signatures (`requests` for
         /// the platform, `next(verdicts)` the next round).
         fn step(mut self, asked: Vec<Asked>, verdicts: &JsValue) -> Result<JsValue, JsValue> {
-            if !asked.is_empty() {
+            let generation = self.shared.generation.get();
+            if generation != self.generation {
+                self.answers.clear();
+                self.generation = generation;
+            } else if !asked.is_empty() {
                 // Anything but an array of booleans: no verdicts (as the synchronous methods).
                 let verdicts: Array = verdicts.clone().dyn_into().unwrap_or_default();
                 for (i, asked) in (0u32..).zip(asked) {
@@ -1013,7 +1215,9 @@ mod asynchronous {
                 committed: Cell::new(false),
                 one_at_a_time: matches!(self.work, OwnedWork::Verify { .. }),
             };
-            let out = self.shared.run(&self.work.as_work(), Some(&round));
+            let out = self
+                .shared
+                .run(&self.work.as_work(self.retry), Some(&round));
             let asked = round.asked.into_inner();
             if asked.is_empty() {
                 return out;
@@ -1029,26 +1233,142 @@ mod asynchronous {
         }
     }
 
-    impl AssertionVerifier {
-        /// Runs the first round now, and the rest as the platform answers.
-        pub(super) fn start(&mut self, work: OwnedWork) -> Promise {
-            let call = Call {
-                shared: Rc::clone(&self.shared),
-                work,
-                answers: Vec::new(),
-            };
-            match call.step(Vec::new(), &JsValue::UNDEFINED) {
-                Ok(out) => match &self.shared.signatures {
-                    Some(signatures) => signatures.drive(out),
-                    None => Promise::resolve(&out),
-                },
-                Err(e) => Promise::reject(&e),
-            }
+    /// Runs the first round now, and the rest as the platform answers.
+    pub(super) fn start(shared: &Rc<Shared>, work: OwnedWork, retry: RetryAfter) -> Promise {
+        let call = Call {
+            shared: Rc::clone(shared),
+            work,
+            retry,
+            answers: Vec::new(),
+            generation: shared.generation.get(),
+        };
+        match call.step(Vec::new(), &JsValue::UNDEFINED) {
+            Ok(out) => match &*shared.signatures.borrow() {
+                Some(signatures) => signatures.drive(out),
+                None => Promise::resolve(&out),
+            },
+            Err(e) => Promise::reject(&e),
         }
     }
 }
 
 impl Shared {
+    /// After a key set was installed: the platform's per-key handles reloaded for the new
+    /// keys (a key's handle is found by its address, which a new key may reuse), and the
+    /// generation counted so that asynchronous calls ask for verdicts again.
+    #[cfg(feature = "remote")]
+    fn keys_changed(&self) {
+        let Ok(config) = self.config.try_borrow() else {
+            return;
+        };
+        let (rsa, ec) = self.platform_options;
+        let platform = rsa.then(|| PlatformKeys::load(config.rsa_keys())).flatten();
+        let signatures = PlatformSignatures::load(|| config.keys(), ec, platform.is_some());
+        *self.platform.borrow_mut() = platform;
+        *self.signatures.borrow_mut() = signatures;
+        self.generation.set(self.generation.get().wrapping_add(1));
+    }
+
+    /// A trial run of `work` (nothing stored, every signature taken as verified, no result
+    /// built): the slot of the assertion whose `kid` names none of its remote party's keys
+    /// (0: the client assertion or `verify`'s assertion, 1: the grant), else -1.
+    #[cfg(feature = "remote")]
+    fn trial(&self, work: &Work<'_>) -> i32 {
+        let unknown = |e: &Error| matches!(e, Error::UnknownRemoteKey);
+        match *work {
+            Work::Verify {
+                token, use_, now, ..
+            } => {
+                let mut buffer = DecodeBuffer::new();
+                let outcome = self.with_profiles(Round::NONE, true, |profiles, store| {
+                    match (use_, profiles.client, profiles.grant) {
+                        (Use::ClientAuthentication, Some(p), _) => {
+                            p.validate(token, None, now, store, &mut buffer).err()
+                        }
+                        (Use::AuthorizationGrant, _, Some(p)) => {
+                            p.validate(token, now, store, &mut buffer).err()
+                        }
+                        _ => None,
+                    }
+                    .is_some_and(|e| unknown(&e))
+                });
+                if matches!(outcome, Ok((true, _))) {
+                    0
+                } else {
+                    -1
+                }
+            }
+            Work::TokenRequest {
+                body,
+                authorization,
+                now,
+                ..
+            } => {
+                let mut body = body.as_bytes().to_vec();
+                let mut buffers = Box::new(TokenBuffers::new());
+                let other_client_auth = self.other_client_auth;
+                let outcome = self.with_profiles(Round::NONE, true, |profiles, store| {
+                    let endpoint = TokenEndpoint {
+                        grant: profiles.grant,
+                        client_auth: profiles.client,
+                        other_client_auth,
+                    };
+                    match endpoint.handle_request(
+                        &mut body,
+                        authorization,
+                        now,
+                        store,
+                        &mut buffers,
+                    ) {
+                        Err(TokenError::Client(e)) if unknown(&e) => 0,
+                        Err(TokenError::Grant(e)) if unknown(&e) => 1,
+                        _ => -1,
+                    }
+                });
+                outcome.map_or(-1, |(slot, _)| slot)
+            }
+        }
+    }
+
+    /// The remote parties `work`'s assertions name (their `iss`, read before verification
+    /// to choose keys only, as the core does): `verify`'s assertion, or a token request's
+    /// client assertion (among the clients) and grant (among the issuers).
+    #[cfg(feature = "remote")]
+    fn remote_targets(
+        &self,
+        work: &Work<'_>,
+    ) -> [Option<(rfc7523::registry::PartyKind, String)>; 2] {
+        use rfc7523::registry::PartyKind;
+        let Ok(config) = self.config.try_borrow() else {
+            return [None, None];
+        };
+        let Config::Registry(registry) = &*config else {
+            return [None, None];
+        };
+        let target = |kind: PartyKind, token: Option<&str>| {
+            let mut buffer = DecodeBuffer::new();
+            let unverified = rfc7523::UnverifiedAssertion::parse(token?, &mut buffer).ok()?;
+            let mut text = ClaimString::new();
+            let iss = unverified.issuer_hint().ok()?.decode(&mut text).to_owned();
+            registry.remote_party(kind, &iss).map(|_| (kind, iss))
+        };
+        match *work {
+            Work::Verify { token, use_, .. } => {
+                [target(PartyKind::of_use(use_), Some(token)), None]
+            }
+            Work::TokenRequest { body, .. } => {
+                let mut copy = body.as_bytes().to_vec();
+                let Ok(params) = rfc7523::form::TokenParams::parse(&mut copy) else {
+                    return [None, None];
+                };
+                [
+                    target(PartyKind::Client, params.client_assertion),
+                    target(PartyKind::Issuer, params.assertion),
+                ]
+            }
+        }
+    }
+
     /// `use` and the time of `verify`'s options.
     fn verify_options(&self, options: Option<JsValue>) -> Result<(Use, u64), JsValue> {
         let now = current_time(options.as_ref(), &self.option_names.verify)?;
@@ -1092,12 +1412,18 @@ impl Shared {
     /// asynchronous call with `round`.
     fn run(&self, work: &Work<'_>, round: Option<&Round<'_>>) -> Result<JsValue, JsValue> {
         match *work {
-            Work::Verify { token, use_, now } => self.run_verify(token, use_, now, round),
+            Work::Verify {
+                token,
+                use_,
+                now,
+                fetched,
+            } => self.run_verify(token, use_, now, fetched, round),
             Work::TokenRequest {
                 body,
                 authorization,
                 now,
-            } => self.run_token_request(body, authorization, now, round),
+                fetched,
+            } => self.run_token_request(body, authorization, now, fetched, round),
         }
     }
 
@@ -1106,11 +1432,12 @@ impl Shared {
         token: &str,
         use_: Use,
         now: u64,
+        fetched: Option<RetryAfter>,
         round: Option<&Round<'_>>,
     ) -> Result<JsValue, JsValue> {
         // The token's decoded parts, which the result borrows.
         let mut buffer = DecodeBuffer::new();
-        let (result, hook_failure) = self.with_profiles(round, |profiles, store| {
+        let (result, hook_failure) = self.with_profiles(round, false, |profiles, store| {
             let external = store.is_external();
             let valid = match (use_, profiles.client, profiles.grant) {
                 (Use::ClientAuthentication, Some(profile), _) => {
@@ -1132,8 +1459,10 @@ impl Shared {
         if round.is_some_and(Round::discarded) {
             return Ok(JsValue::UNDEFINED);
         }
-        result
-            .map_err(|e| with_cause(assertion_error(&e, use_), e.reason(), hook_failure.as_ref()))?
+        result.map_err(|e| match remote_error(e, fetched, 0) {
+            Ok(e) => with_cause(assertion_error(&e, use_), e.reason(), hook_failure.as_ref()),
+            Err(misuse) => misuse,
+        })?
     }
 
     fn run_token_request(
@@ -1141,6 +1470,7 @@ impl Shared {
         body: &str,
         authorization: bool,
         now: u64,
+        fetched: Option<RetryAfter>,
         round: Option<&Round<'_>>,
     ) -> Result<JsValue, JsValue> {
         let other_client_auth = self.other_client_auth;
@@ -1148,7 +1478,7 @@ impl Shared {
         // outcome borrows both.
         let mut body = body.as_bytes().to_vec();
         let mut buffers = Box::new(TokenBuffers::new());
-        let (result, hook_failure) = self.with_profiles(round, |profiles, store| {
+        let (result, hook_failure) = self.with_profiles(round, false, |profiles, store| {
             let external = store.is_external();
             let endpoint = TokenEndpoint {
                 grant: profiles.grant,
@@ -1166,8 +1496,17 @@ impl Shared {
         if round.is_some_and(Round::discarded) {
             return Ok(JsValue::UNDEFINED);
         }
-        let out = result
-            .map_err(|e| with_cause(token_error(&e), e.reason(), hook_failure.as_ref()))??;
+        let out = result.map_err(|e| {
+            let e = match e {
+                TokenError::Client(e) => remote_error(e, fetched, 0).map(TokenError::Client),
+                TokenError::Grant(e) => remote_error(e, fetched, 1).map(TokenError::Grant),
+                e => Ok(e),
+            };
+            match e {
+                Ok(e) => with_cause(token_error(&e), e.reason(), hook_failure.as_ref()),
+                Err(misuse) => misuse,
+            }
+        })??;
         Ok(out.into())
     }
 }
@@ -1215,8 +1554,9 @@ impl Shared {
     /// The use `verify()` validates for: `wanted` (option `use`), or the only one this
     /// verifier's parties serve.
     fn choose_use(&self, wanted: Option<&str>) -> Result<Use, JsValue> {
-        let grants = self.config.serves(Use::AuthorizationGrant);
-        let clients = self.config.serves(Use::ClientAuthentication);
+        let config = self.config.borrow();
+        let grants = config.serves(Use::AuthorizationGrant);
+        let clients = config.serves(Use::ClientAuthentication);
         match wanted {
             Some("grant") if grants => Ok(Use::AuthorizationGrant),
             Some("client_authentication") if clients => Ok(Use::ClientAuthentication),
@@ -1245,14 +1585,18 @@ impl Shared {
     fn with_profiles<T>(
         &self,
         round: Option<&Round<'_>>,
+        trial: bool,
         f: impl FnOnce(Profiles<'_>, &mut StoreAdapter<'_>) -> T,
     ) -> Result<(T, Option<JsValue>), JsValue> {
-        let mut replay = self.replay.try_borrow_mut().map_err(|_| {
-            type_error("the verifier is in use: a replay hook may not call its own verifier")
-        })?;
-        let config = &self.config;
-        let platform = self.platform.as_ref();
-        let signatures = self.signatures.as_ref();
+        let in_use =
+            || type_error("the verifier is in use: a replay hook may not call its own verifier");
+        let mut replay = self.replay.try_borrow_mut().map_err(|_| in_use())?;
+        let config = self.config.try_borrow().map_err(|_| in_use())?;
+        let config = &*config;
+        let platform = self.platform.borrow();
+        let platform = platform.as_ref();
+        let signatures = self.signatures.borrow();
+        let signatures = signatures.as_ref();
         let lookup = |use_| Lookup {
             config,
             use_,
@@ -1260,6 +1604,8 @@ impl Shared {
             signatures,
             #[cfg(feature = "platform-rsa")]
             round,
+            #[cfg(feature = "remote")]
+            trial,
         };
         let (grants, clients) = (
             lookup(Use::AuthorizationGrant),
@@ -1305,7 +1651,11 @@ impl Shared {
             this_call: None,
             #[cfg(feature = "platform-rsa")]
             round,
+            #[cfg(feature = "remote")]
+            trial,
         };
+        #[cfg(not(feature = "remote"))]
+        let _ = trial;
         #[cfg(not(feature = "platform-rsa"))]
         let _ = round;
         let result = f(profiles, &mut store);
@@ -1324,6 +1674,10 @@ fn load_registry(value: &JsValue) -> Result<Registry, JsValue> {
         let hint = match e.problem() {
             RegistryProblem::AlgorithmNotBuiltIn(_)
             | RegistryProblem::Key(rfc7523::KeyError::NotBuiltIn(_)) => NOT_BUILT_IN,
+            #[cfg(not(feature = "remote"))]
+            RegistryProblem::JwksUriNotSupported | RegistryProblem::DiscoveryNotSupported => {
+                NO_REMOTE
+            }
             _ => "",
         };
         type_error(&format!("registry: {e}{hint}"))
@@ -1429,6 +1783,11 @@ fn one_party(options: &JsValue) -> Result<OneParty, JsValue> {
     })
 }
 
+/// What a build without remote key sets (`rfc7523/rs256`, for its size budget) adds where a
+/// registry names `jwks_uri` or `discovery`.
+#[cfg(not(feature = "remote"))]
+const NO_REMOTE: &str = " (rfc7523/rs256 does not fetch key sets: import \"rfc7523\")";
+
 /// The algorithms this build verifies, for messages.
 #[cfg(feature = "all-algorithms")]
 const BUILT_IN: &str = "RS256, PS256, ES256, EdDSA and Ed25519";
@@ -1476,6 +1835,9 @@ struct StoreAdapter<'r> {
     /// (`Round::commit`); otherwise every entry is "not seen", and nothing is stored.
     #[cfg(feature = "platform-rsa")]
     round: Option<&'r Round<'r>>,
+    /// A trial run: every entry "not seen", nothing stored.
+    #[cfg(feature = "remote")]
+    trial: bool,
 }
 
 impl StoreAdapter<'_> {
@@ -1487,6 +1849,10 @@ impl StoreAdapter<'_> {
 
 impl ReplayStore for StoreAdapter<'_> {
     fn check_and_insert(&mut self, entry: ReplayEntry, now: u64) -> Result<(), ReplayError> {
+        #[cfg(feature = "remote")]
+        if self.trial {
+            return Ok(());
+        }
         #[cfg(feature = "platform-rsa")]
         if self.round.is_some_and(|round| !round.commit()) {
             return Ok(());
@@ -1573,6 +1939,71 @@ fn replay_record(valid: &ValidatedAssertion<'_>) -> Result<Option<Object>, JsVal
         &JsValue::from_f64(entry.expires_at as f64),
     )?;
     Ok(Some(record))
+}
+
+/// The refusal `error` of the assertion in `slot` (0: the client assertion or `verify`'s, 1:
+/// the grant) with what the remote key sets add: in an asynchronous call (`fetched`), the
+/// `Retry-After` of its party's caches when it is `keys_unavailable`; in a synchronous method,
+/// which never fetches, `keys_unavailable` (a remote party without usable keys in the cache:
+/// never fetched by an asynchronous call, or past their grace) is a misuse, a `TypeError`
+/// with code `ERR_JWKS_NOT_FETCHED` (`Err`), rather than an outage to answer 503 and retry
+/// forever.
+#[cfg(feature = "remote")]
+fn remote_error(error: Error, fetched: Option<RetryAfter>, slot: usize) -> Result<Error, JsValue> {
+    if error.reason() != Reason::KeysUnavailable {
+        return Ok(error);
+    }
+    if let Some(retry) = fetched {
+        return Ok(match retry.get(slot).copied().flatten() {
+            Some(seconds) => error.with_retry_after(seconds),
+            None => error,
+        });
+    }
+    let e = type_error(
+        "the keys of this assertion's party are fetched (jwks_uri or discovery) and none are in \
+         the verifier's cache: verify and verifyTokenRequest never fetch; use verifyAsync or \
+         verifyTokenRequestAsync, which fetch them (later synchronous calls then use the cached \
+         keys)",
+    );
+    let _ = Reflect::set(&e, &"code".into(), &"ERR_JWKS_NOT_FETCHED".into());
+    Err(e)
+}
+
+/// Without remote key sets, no party's keys are fetched: the error as it is.
+#[cfg(not(feature = "remote"))]
+#[inline(always)]
+#[allow(clippy::unnecessary_wraps)]
+fn remote_error(error: Error, _: Option<RetryAfter>, _: usize) -> Result<Error, JsValue> {
+    Ok(error)
+}
+
+/// The registry and the platform's key handles: in a `RefCell` with remote key sets (fetched
+/// sets are installed between runs, and the handles reloaded), else as they are (the
+/// RS256-only module's bytes).
+#[cfg(feature = "remote")]
+type Reloadable<T> = RefCell<T>;
+#[cfg(not(feature = "remote"))]
+type Reloadable<T> = Fixed<T>;
+
+/// A value never changed after construction, with `RefCell`'s reading methods.
+#[cfg(not(feature = "remote"))]
+#[derive(Debug)]
+struct Fixed<T>(T);
+
+#[cfg(not(feature = "remote"))]
+impl<T> Fixed<T> {
+    fn new(value: T) -> Self {
+        Fixed(value)
+    }
+
+    fn borrow(&self) -> &T {
+        &self.0
+    }
+
+    #[allow(clippy::unnecessary_wraps)]
+    fn try_borrow(&self) -> Result<&T, core::convert::Infallible> {
+        Ok(&self.0)
+    }
 }
 
 /// Sets `cause` on a `replay_store_full` error that a replay hook caused.

@@ -11,6 +11,11 @@
 //! between two widths (say 2304 bits) uses the larger one: Montgomery's method only needs
 //! `n < R`.
 //!
+//! With the feature `fewer-widths` (the npm package's size-bound RS256-only module) there is
+//! no 3072-bit width: a key of 2049 to 4096 bits uses the 4096-bit one, so a 3072-bit key pays
+//! for 4096 bits (about (4096/3072)² ≈ 1.8× the time) and the build carries one set of
+//! monomorphised arithmetic less. The results are the same.
+//!
 //! **Limbs, per target** (`Active`):
 //! Both use product scanning ("FIPS", Koç, Acar, Kaliski, "Analyzing and Comparing Montgomery
 //! Multiplication Algorithms", 1996, §6) with digits narrow enough that a whole column sums in
@@ -81,6 +86,7 @@ pub(crate) const fn limbs_for(bits: usize, limb_bits: u32) -> usize {
 
 /// Limbs of a number of each width, in this target's representation.
 const L2048: usize = limbs_for(Width::W2048.bits(), <Active as Radix>::BITS);
+#[cfg(not(feature = "fewer-widths"))]
 const L3072: usize = limbs_for(Width::W3072.bits(), <Active as Radix>::BITS);
 const L4096: usize = limbs_for(Width::W4096.bits(), <Active as Radix>::BITS);
 const L8192: usize = limbs_for(Width::W8192.bits(), <Active as Radix>::BITS);
@@ -92,6 +98,7 @@ const MAX_LIMBS: usize = L8192;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Width {
     W2048,
+    #[cfg(not(feature = "fewer-widths"))]
     W3072,
     W4096,
     W8192,
@@ -102,9 +109,11 @@ impl Width {
     pub(crate) const fn for_bits(bits: usize) -> Option<Self> {
         if bits <= 2048 {
             Some(Width::W2048)
-        } else if bits <= 3072 {
-            Some(Width::W3072)
         } else if bits <= 4096 {
+            #[cfg(not(feature = "fewer-widths"))]
+            if bits <= 3072 {
+                return Some(Width::W3072);
+            }
             Some(Width::W4096)
         } else if bits <= 8192 {
             Some(Width::W8192)
@@ -117,6 +126,7 @@ impl Width {
     pub(crate) const fn bits(self) -> usize {
         match self {
             Width::W2048 => 2048,
+            #[cfg(not(feature = "fewer-widths"))]
             Width::W3072 => 3072,
             Width::W4096 => 4096,
             Width::W8192 => 8192,
@@ -371,6 +381,7 @@ pub fn precompute(n: &[u8], e: u64, rr_out: &mut [u8]) -> Option<Constants> {
     }
     let n0 = match width {
         Width::W2048 => fixed::<L2048, { 2 * L2048 }>(n, rr_out),
+        #[cfg(not(feature = "fewer-widths"))]
         Width::W3072 => fixed::<L3072, { 2 * L3072 }>(n, rr_out),
         Width::W4096 => fixed::<L4096, { 2 * L4096 }>(n, rr_out),
         Width::W8192 => fixed::<L8192, { 2 * L8192 }>(n, rr_out),
@@ -412,6 +423,7 @@ pub fn rsavp1(
     let n0 = constants.n0;
     match width {
         Width::W2048 => fixed::<L2048, { 2 * L2048 }>(n, rr, n0, e, signature, out),
+        #[cfg(not(feature = "fewer-widths"))]
         Width::W3072 => fixed::<L3072, { 2 * L3072 }>(n, rr, n0, e, signature, out),
         Width::W4096 => fixed::<L4096, { 2 * L4096 }>(n, rr, n0, e, signature, out),
         Width::W8192 => fixed::<L8192, { 2 * L8192 }>(n, rr, n0, e, signature, out),
@@ -464,6 +476,7 @@ impl PublicKey {
         };
         key.n0 = match width {
             Width::W2048 => precompute_fixed::<Active, L2048, { 2 * L2048 }>(&key.n, &mut key.rr),
+            #[cfg(not(feature = "fewer-widths"))]
             Width::W3072 => precompute_fixed::<Active, L3072, { 2 * L3072 }>(&key.n, &mut key.rr),
             Width::W4096 => precompute_fixed::<Active, L4096, { 2 * L4096 }>(&key.n, &mut key.rr),
             Width::W8192 => precompute_fixed::<Active, L8192, { 2 * L8192 }>(&key.n, &mut key.rr),
@@ -516,6 +529,7 @@ impl PublicKey {
             Width::W2048 => {
                 rsavp1_fixed::<Active, L2048, { 2 * L2048 }>(n, rr, n0, e, signature, out)
             }
+            #[cfg(not(feature = "fewer-widths"))]
             Width::W3072 => {
                 rsavp1_fixed::<Active, L3072, { 2 * L3072 }>(n, rr, n0, e, signature, out)
             }
@@ -665,7 +679,11 @@ mod tests {
         assert_eq!(limbs_for(2048, Radix27::BITS), 76);
         assert_eq!(limbs_for(8192, Radix27::BITS), 304);
         assert_eq!(Width::for_bits(2048), Some(Width::W2048));
+        #[cfg(not(feature = "fewer-widths"))]
         assert_eq!(Width::for_bits(2049), Some(Width::W3072));
+        #[cfg(feature = "fewer-widths")]
+        assert_eq!(Width::for_bits(2049), Some(Width::W4096));
+        assert_eq!(Width::for_bits(4096), Some(Width::W4096));
         assert_eq!(Width::for_bits(4097), Some(Width::W8192));
         assert_eq!(Width::for_bits(8193), None);
     }

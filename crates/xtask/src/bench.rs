@@ -17,9 +17,11 @@
 //!    written: `cargo xtask bench replay`).
 //! 7. The Worker example under load in workerd (issue 17, [`worker`]; alone, printed and not
 //!    written: `cargo xtask bench worker`).
-//! 8. The embedded firmware under QEMU (`cargo xtask embedded`'s build and runs): flash, static
+//! 8. Workers: CPU time per request in workerd, the example Worker against a jose copy
+//!    (issue 16, [`worker_cpu`]; alone, printed and not written: `cargo xtask bench worker-cpu`).
+//! 9. The embedded firmware under QEMU (`cargo xtask embedded`'s build and runs): flash, static
 //!    RAM, peak stack and guest instructions per call (deterministic, a few seconds).
-//! 9. `BENCHMARKS.md`: machine, load, tables, ratios, goals, what stands in the way.
+//! 10. `BENCHMARKS.md`: machine, load, tables, ratios, goals, what stands in the way.
 //!
 //! Nothing here is part of `cargo xtask test`: timings are never assertions.
 
@@ -33,6 +35,7 @@ use crate::{cargo, embedded, probe, run, wasm};
 
 mod replay;
 mod worker;
+mod worker_cpu;
 
 /// Seconds per `openssl speed` measurement (each of sign and verify, per key size).
 const OPENSSL_SECONDS: &str = "3";
@@ -172,7 +175,18 @@ pub(crate) fn main(root: &Path, args: &[String]) -> Result<(), String> {
                 worker::measure(root).map(|report| render_to_string(|s| report.render(s)))
             });
         }
-        _ => return Err("xtask: `bench` takes no arguments, or `replay`, or `worker`".to_owned()),
+        [only] if only == "worker-cpu" => {
+            ensure_package(root)?;
+            return run_one_section("worker-cpu", || {
+                worker_cpu::measure(root).map(|report| render_to_string(|s| report.render(s)))
+            });
+        }
+        _ => {
+            return Err(
+                "xtask: `bench` takes no arguments, or `replay`, `worker` or `worker-cpu`"
+                    .to_owned(),
+            )
+        }
     }
     let start = Instant::now();
     let load_start = loadavg();
@@ -211,6 +225,7 @@ pub(crate) fn main(root: &Path, args: &[String]) -> Result<(), String> {
 
     let replay = replay::measure(root)?;
     let worker = worker::measure(root)?;
+    let worker_cpu = worker_cpu::measure(root)?;
     println!("==> bench: the embedded firmware under QEMU (cargo xtask embedded)");
     let embedded = embedded::bench_section(root)?;
 
@@ -226,6 +241,7 @@ pub(crate) fn main(root: &Path, args: &[String]) -> Result<(), String> {
         allocations,
         replay,
         worker,
+        worker_cpu,
         embedded,
         wall_seconds: start.elapsed().as_secs_f64(),
     };
@@ -708,6 +724,7 @@ struct Report {
     allocations: Vec<(String, u64)>,
     replay: replay::ReplayReport,
     worker: worker::WorkerReport,
+    worker_cpu: worker_cpu::WorkerCpuReport,
     /// The embedded section, rendered by [`embedded::bench_section`].
     embedded: String,
     wall_seconds: f64,
@@ -981,6 +998,7 @@ impl Report {
 
         self.replay.render(&mut s);
         self.worker.render(&mut s);
+        self.worker_cpu.render(&mut s);
         s.push_str(&self.embedded);
 
         // Goals of issue 6.
@@ -1333,11 +1351,15 @@ rsa 4096 bits 0.004000s 0.000060s    250.0  16666.7
         let mut s = String::new();
         render_node_algorithms(&node, &mut s);
         assert!(
-            s.contains("| ES256 | 12,000 | 83.3 | – | 10,000 | 15,000 | 1.200× | 0.800× | ✗ |"),
+            s.contains(
+                "| ES256 | 12,000 | 83.3 | – | – | – | 10,000 | 15,000 | 1.200× | 0.800× | ✗ |"
+            ),
             "{s}"
         );
         assert!(
-            s.contains("| PS256 | 30,000 | 33.3 | 9,000 | 10,000 | 20,000 | 3.000× | 1.500× | ✓ |"),
+            s.contains(
+                "| PS256 | 30,000 | 33.3 | – | – | 9,000 | 10,000 | 20,000 | 3.000× | 1.500× | ✓ |"
+            ),
             "{s}"
         );
     }

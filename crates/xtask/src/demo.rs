@@ -14,6 +14,7 @@
 //! [`setup`] installs Debian's `chromium` for the browser test, and [`test_steps`] are the
 //! browser and Worker tests of `cargo xtask test` (`www/test/`).
 
+use std::ffi::OsString;
 use std::fs;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
@@ -21,7 +22,7 @@ use std::path::{Component, Path, PathBuf};
 use std::thread;
 use std::time::Duration;
 
-use super::{apt_install, probe, wasm, Step};
+use super::{apt_install, cargo, probe, run, wasm, Step, WORKSPACE_TEST};
 
 /// The port of `cargo xtask demo` without `--port`.
 const DEFAULT_PORT: u16 = 8080;
@@ -111,16 +112,11 @@ pub(crate) fn setup(root: &Path) -> Result<(), String> {
 /// bundle in Miniflare, two instances sharing the Durable Object, then `wrangler dev`; its
 /// clients in D1, set up with `wrangler d1`; the injected faults; the hostile-HTTP table), real
 /// OAuth client libraries against the Worker (Python's from the venv of [`crate::python`],
-/// Node's from `npm ci`), then the Worker under load.
+/// Node's from `npm ci`), the README's flows (its `sh` blocks run with bash against `wrangler
+/// dev`, see [`readme_flows`]), then the Worker under load.
 pub(crate) fn test_steps() -> Vec<Step> {
-    let mut env = wasm::node_env();
-    if let Ok(exe) = std::env::current_exe() {
-        env.push(("RFC7523_XTASK", exe.into_os_string()));
-    }
-    // The Worker test's tools: no banner (so no update check), no `request.cf` fetch.
-    let mut worker_env = env.clone();
-    worker_env.push(("WRANGLER_HIDE_BANNER", "true".into()));
-    worker_env.push(("CLOUDFLARE_CF_FETCH_ENABLED", "false".into()));
+    let env = node_env();
+    let worker_env = worker_env();
     vec![
         Step {
             program: "node".into(),
@@ -148,6 +144,12 @@ pub(crate) fn test_steps() -> Vec<Step> {
             env: worker_env.clone(),
             ..Step::cargo("real clients (workerd)", &[])
         },
+        // The README's flows, its sh blocks run with bash against `wrangler dev`: about 4 s.
+        Step::task(
+            "README flows (workerd)",
+            "node --test www/test/readme-flows.test.mjs",
+            readme_flows,
+        ),
         // Bounded (about 20-40 s here, 60 s at most: the test's own timeout), and alone, so
         // that nothing else shares the two cores while it measures.
         Step {
@@ -157,6 +159,51 @@ pub(crate) fn test_steps() -> Vec<Step> {
             ..Step::cargo("worker load (workerd)", &[])
         },
     ]
+}
+
+/// The environment of the `node --test` steps: no telemetry, and this xtask binary (the browser
+/// test starts its demo server).
+fn node_env() -> Vec<(&'static str, OsString)> {
+    let mut env = wasm::node_env();
+    if let Ok(exe) = std::env::current_exe() {
+        env.push(("RFC7523_XTASK", exe.into_os_string()));
+    }
+    env
+}
+
+/// [`node_env`] for the Worker tests' tools: no banner (so no update check), no `request.cf`
+/// fetch.
+fn worker_env() -> Vec<(&'static str, OsString)> {
+    let mut env = node_env();
+    env.push(("WRANGLER_HIDE_BANNER", "true".into()));
+    env.push(("CLOUDFLARE_CF_FETCH_ENABLED", "false".into()));
+    env
+}
+
+/// `www/test/readme-flows.test.mjs`, whose bash scripts (the README's flows) run `rfc7523`:
+/// the command of the workspace tests' build (`cargo test` with [`WORKSPACE_TEST`]'s arguments,
+/// `--no-run`: nothing to build after the `test` step), given as `RFC7523_CLI`. Without it the
+/// test would `cargo build -p rfc7523-cli`, another feature set, so a second build of the core.
+fn readme_flows(root: &Path) -> Result<(), String> {
+    let mut args = WORKSPACE_TEST.to_vec();
+    args.extend(["--no-run", "--quiet"]);
+    run(root, cargo(), &args, &[]).map_err(|err| format!("cargo {}: {err}", args.join(" ")))?;
+    let cli = root.join("target/debug/rfc7523");
+    if !cli.is_file() {
+        return Err(format!(
+            "{} is missing after `cargo {}`",
+            cli.display(),
+            args.join(" ")
+        ));
+    }
+    let mut env = worker_env();
+    env.push(("RFC7523_CLI", cli.into_os_string()));
+    run(
+        root,
+        "node",
+        &["--test", "www/test/readme-flows.test.mjs"],
+        &env,
+    )
 }
 
 /// Where files come from.

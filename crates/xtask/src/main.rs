@@ -3,7 +3,7 @@
 //! Std-only on purpose: it must build on a fresh machine before anything else is set up.
 //!
 //! * `cargo xtask setup` installs (idempotently) what the tests need: extra rustup targets,
-//!   the rustfmt/clippy components, the `openssl` CLI, and the rest (see [`setup`]; Python's
+//!   the rustfmt/clippy components, the `openssl`, `curl` and `jq` CLIs, and the rest (see [`setup`]; Python's
 //!   google-auth in [`python`]).
 //! * `cargo xtask test` runs `setup`, then every [`Step`] of [`test_steps`] in order and stops
 //!   at the first failure.
@@ -44,6 +44,10 @@ const CARGO_FUZZ_VERSION: &str = "0.13.2";
 /// cargo-deny, pinned: the newest release at the time, which builds with our stable Rust.
 const CARGO_DENY_VERSION: &str = "0.20.2";
 
+/// The arguments of the `test` step: every workspace test, every feature. The README flows
+/// step runs the `rfc7523` command this builds.
+const WORKSPACE_TEST: &[&str] = &["test", "--workspace", "--all-features"];
+
 /// Seconds per target of `cargo xtask fuzz` without an argument.
 const DEFAULT_FUZZ_SECONDS: u64 = 60;
 
@@ -64,7 +68,8 @@ subcommands:
            the npm package (`cargo xtask wasm`, wasm-bindgen-test under Node,
            the node --test suite with jose, tsc and workerd), the demo page in
            headless Chromium and the Worker example in workerd (faults, hostile
-           HTTP, and 20,000 requests under load), the embedded
+           HTTP, real client libraries, the README's flows run as written, and
+           20,000 requests under load), the embedded
            firmware under qemu-system-arm (`cargo xtask embedded`), and a fuzz smoke
            (every target for 30 s; RFC7523_FUZZ_SECONDS=N changes that locally,
            0 skips it; CI=true always runs 30 s); stops at the first failure
@@ -83,7 +88,7 @@ subcommands:
            (data/) with `rfc7523 sign`; --markdown prints its BENCHMARKS.md section
   setup    install what the tests need, if missing: the thumbv7em-none-eabihf
            and thumbv7m-none-eabi targets, qemu-system-arm (apt-get), rustfmt and
-           clippy, the openssl CLI (apt-get), the nightly toolchain, cargo-fuzz
+           clippy, the openssl, curl and jq CLIs (apt-get), the nightly toolchain, cargo-fuzz
            0.13.2 and cargo-deny 0.20.2 (cargo install --locked),
            the wasm32-unknown-unknown target, wasm-bindgen-cli 0.2.130, wasm-pack
            0.15.1, `npm ci` in bindings/wasm/js, Debian's chromium (apt-get), and
@@ -96,10 +101,12 @@ subcommands:
   bench    run the benchmarks in one run and write BENCHMARKS.md: criterion
            in benches/ (rfc7523, rsa 0.9, ring, aws-lc-rs, jsonwebtoken; RSA-2048
            and 4096; PS256, ES256, EdDSA), the npm package vs jose and WebCrypto in Node, the Worker
-           example under load in workerd, the embedded firmware under QEMU, and
+           example under load in workerd, its CPU time per request against a jose
+           copy (www/bench/), the embedded firmware under QEMU, and
            `openssl speed` three times; builds the npm package only if missing;
-           takes a few minutes; not part of `test`. `bench replay` and
-           `bench worker` print those rows alone and write nothing
+           takes a few minutes; not part of `test`. `bench replay`,
+           `bench worker` and `bench worker-cpu` print those rows alone and
+           write nothing
   help     print this message";
 
 /// A step that runs inside xtask, from the workspace root.
@@ -224,7 +231,13 @@ fn test_steps() -> Vec<Step> {
             ..Step::cargo("doc", &["doc", "--workspace", "--no-deps"])
         },
         // Plain `cargo test` (unit, integration and doc tests), so the "test result:" lines show.
-        Step::cargo("test", &["test", "--workspace", "--all-features"]),
+        Step::cargo("test", WORKSPACE_TEST),
+        // `--all-features` turns on rfc7523-rsavp1's `fewer-widths` (the rs256 npm module's):
+        // its own tests again with the four widths every other build has.
+        Step::cargo(
+            "test rsavp1 (four widths)",
+            &["test", "-p", "rfc7523-rsavp1"],
+        ),
         // No features: `sign` needs getrandom, which has no backend on this target.
         Step::cargo(
             "no_std build",
@@ -430,7 +443,9 @@ fn setup(root: &Path) -> Result<(), String> {
     ensure_target(root, EMBEDDED_TARGET)?;
     ensure_cargo_component(root, "fmt", "rustfmt")?;
     ensure_cargo_component(root, "clippy", "clippy")?;
-    ensure_openssl(root)?;
+    ensure_apt_tool(root, "openssl", &["version"])?;
+    ensure_apt_tool(root, "curl", &["--version"])?;
+    ensure_apt_tool(root, "jq", &["--version"])?;
     ensure_nightly(root)?;
     ensure_cargo_tool(root, "fuzz", "cargo-fuzz", CARGO_FUZZ_VERSION)?;
     ensure_cargo_tool(root, "deny", "cargo-deny", CARGO_DENY_VERSION)?;
@@ -540,16 +555,22 @@ fn ensure_cargo_component(root: &Path, subcommand: &str, component: &str) -> Res
     Ok(())
 }
 
-fn ensure_openssl(root: &Path) -> Result<(), String> {
-    if let Some(version) = probe(root, "openssl", &["version"]) {
-        println!("setup: openssl CLI: already present ({version})");
+/// A command-line tool from Debian's package of the same name, when `program version_args`
+/// fails: the `openssl` CLI, and `curl` and `jq`, which the README's flows use (run by
+/// `www/test/readme-flows.test.mjs`).
+fn ensure_apt_tool(root: &Path, program: &str, version_args: &[&str]) -> Result<(), String> {
+    if let Some(version) = probe(root, program, version_args) {
+        println!("setup: {program}: already present ({version})");
         return Ok(());
     }
-    apt_install(root, &["openssl"])?;
-    let version = probe(root, "openssl", &["version"]).ok_or_else(|| {
-        "xtask setup: `openssl version` still fails after apt-get install".to_owned()
+    apt_install(root, &[program])?;
+    let version = probe(root, program, version_args).ok_or_else(|| {
+        format!(
+            "xtask setup: `{program} {}` still fails after apt-get install",
+            version_args.join(" ")
+        )
     })?;
-    println!("setup: openssl CLI: installed (apt-get install -y openssl; {version})");
+    println!("setup: {program}: installed (apt-get install -y {program}; {version})");
     Ok(())
 }
 

@@ -4,7 +4,7 @@
 //!
 //! The binding crate gives three WebAssembly modules ([`MODULES`]): the main one,
 //! verification only with every algorithm (`--features all-algorithms`); the `rfc7523/rs256`
-//! one, the same verifier with RS256 only (default features and `compact-sha256`: the
+//! one, the same verifier with RS256 only (default features, `compact-sha256` and `fewer-rsa-widths`: the
 //! smallest, for the 64 KiB budget); and the `rfc7523/sign` one, `signAssertion` only (`--no-default-features
 //! --features sign`), so that verifiers never download the signing code. The package (`bindings/wasm/pkg/`, git-ignored) is one npm package with a folder per
 //! wasm-bindgen target and module, and an `exports` map that picks one:
@@ -97,7 +97,7 @@ const MODULES: [WasmModule; 3] = [
     WasmModule {
         out_name: OUT_NAME,
         dir: "",
-        cargo_args: &["--features", "all-algorithms"],
+        cargo_args: &["--features", "all-algorithms,remote"],
         // Not `web`: browsers have no node:crypto to use. Workers have it with the
         // `nodejs_compat` flag: their own build.
         platform_rsa_targets: &["nodejs", "bundler", "workers"],
@@ -112,7 +112,7 @@ const MODULES: [WasmModule; 3] = [
     WasmModule {
         out_name: "rfc7523_rs256",
         dir: "rs256",
-        cargo_args: &["--features", "compact-sha256"],
+        cargo_args: &["--features", "compact-sha256,fewer-rsa-widths"],
         platform_rsa_targets: &[],
         own_workers_build: true,
         shares_snippets: true,

@@ -115,6 +115,7 @@ export default {
     const replayed = await claimAll(env, result.replay);
     if (replayed === STORE_UNAVAILABLE) return unavailable('the replay store');
     if (replayed) return replayRefusal(parties, body, options, replayed);
+    logCompat(result);
     return json(200, {
       access_token: opaqueToken(),
       token_type: 'Bearer',
@@ -122,6 +123,21 @@ export default {
     });
   },
 };
+
+/**
+ * One log line (`wrangler tail`, Workers Logs) per accepted assertion that relied on a
+ * compatibility relaxation of its party (README, *Compatibility with deployed clients*), so
+ * operators see who still needs one: the party (verified `iss`) and the relaxations' names.
+ * Never in the response: the client learns nothing of the policy.
+ */
+function logCompat(result) {
+  for (const [claims, compat] of [
+    [result.clientClaims, result.clientCompat],
+    [result.use === 'grant' ? result.claims : undefined, result.compat],
+  ]) {
+    if (claims && compat?.length) console.log(JSON.stringify({ event: 'compat', iss: claims.iss, compat }));
+  }
+}
 
 /** Replay records of (iss, jti), each kept until its assertion could no longer be accepted. */
 export class JtiStore extends DurableObject {

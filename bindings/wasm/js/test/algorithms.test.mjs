@@ -294,4 +294,25 @@ describe("the RS256-only module ('rfc7523/rs256')", () => {
     assert.equal(verifier.verify(await joseSign('RS256', keyA.privateKey, clientClaims()), at(NOW)).header.alg, 'RS256');
   });
 
+  test('verifies RSA keys of every size in the widths it keeps (2049 to 4096 bits all at 4096: feature fewer-rsa-widths), as the main module does', async () => {
+    // Sizes at and beside the width boundaries of rfc7523-rsavp1 (2048 | 3072 | 4096); the
+    // main module has a 3072-bit width, the RS256-only one verifies those keys at 4096 bits.
+    for (const bits of [2048, 2056, 3064, 3072, 3080, 4096]) {
+      const { privateKey, jwk } = keyPair('rsa', { modulusLength: bits }, `rsa-${bits}`, 'RS256');
+      const token = await joseSign('RS256', privateKey, clientClaims(), { kid: jwk.kid });
+      const [head, body, sig] = token.split('.');
+      // The last signature byte changed: a signature of the right length that is wrong.
+      const bytes = Buffer.from(sig, 'base64url');
+      bytes[bytes.length - 1] ^= 1;
+      const tampered = `${head}.${body}.${bytes.toString('base64url')}`;
+      for (const [name, module] of [['rfc7523/rs256', rs256], ['rfc7523', m]]) {
+        for (const rsa of name === 'rfc7523' ? ['wasm', 'platform'] : [undefined]) {
+          const verifier = new module.AssertionVerifier({ keys: jwk, clientId: CLIENT, audience: AS, ...(rsa && { rsa }) });
+          assert.equal(verifier.verify(token, at(NOW)).claims.sub, CLIENT, `${name} ${rsa ?? ''} ${bits}`);
+          const err = thrown(() => verifier.verify(tampered, at(NOW)));
+          assert.equal(codeAndReason(err), 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED invalid_signature', `${name} ${bits}`);
+        }
+      }
+    }
+  });
 });

@@ -266,9 +266,14 @@ describe('registry: loading', () => {
       `clients[1] "client-2".jwks: the same public key is listed for ${c1}: a key belongs to one party (RFC 8725 section 3.8)`,
     ],
     [
-      'jwks_uri',
-      withClient({ ...withoutMethod, token_endpoint_auth_method: 'private_key_jwt', jwks: undefined, jwks_uri: 'https://client.example/jwks' }),
-      `${c1}.jwks_uri: remote key sets (jwks_uri) are not supported yet: give the keys inline as jwks`,
+      'a jwks_uri over http to a host that is not loopback (remote.test.mjs: the ones that load)',
+      withClient({ ...withoutMethod, token_endpoint_auth_method: 'private_key_jwt', jwks: undefined, jwks_uri: 'http://client.example/jwks' }),
+      `${c1}.jwks_uri: http is allowed only for loopback hosts (localhost, 127.0.0.0/8, ::1)`,
+    ],
+    [
+      'both jwks and jwks_uri',
+      withClient({ ...registeredClient('client-1', keyA), jwks_uri: 'https://client.example/jwks' }),
+      `${c1}.jwks: jwks and jwks_uri must not both be present (RFC 7591 section 2)`,
     ],
     ['a client without token_endpoint_auth_method', withClient(withoutMethod), `${c1}.token_endpoint_auth_method: ${AUTH_METHOD}`],
     [
@@ -283,6 +288,16 @@ describe('registry: loading', () => {
     ['an issuer without keys', { ...base(), issuers: [withoutKeys] }, `${i1}.jwks: the party has no keys: give jwks`],
     ['no parties', { issuer: AS }, 'registry: the registry has no clients and no issuers'],
     ['no issuer identifier', { clients: base().clients }, 'issuer: is required'],
+    [
+      'an unknown compat value',
+      withClient(registeredClient('client-1', keyA, { compat: ['missing_sub'] })),
+      `${c1}.compat: unknown compatibility relaxation "missing_sub" (this kind of party may name: token_endpoint_audience)`,
+    ],
+    [
+      'compat missing_jti (it is require_jti: false)',
+      { ...base(), issuers: [registeredIssuer('https://idp1.example', keyC, { compat: ['missing_jti'] })] },
+      `${i1}.compat: unknown compatibility relaxation "missing_jti" (this kind of party may name: missing_sub); a party accepts assertions without jti with require_jti: false`,
+    ],
     ['a JSON array', '[]', `registry: ${NOT_JSON}`],
     ['a duplicate member name', `{"issuer":"${AS}","issuer":"${AS}","clients":[]}`, `registry: ${NOT_JSON}`],
     ['not JSON', '{issuer:', `registry: ${NOT_JSON}`],
@@ -369,5 +384,71 @@ describe('registry: options', () => {
     // Each method takes its own options only.
     assert.ok(thrown(() => both.verify(client, { ...at(NOW), authorization: 'Basic x' })) instanceof TypeError);
     assert.ok(thrown(() => both.verifyTokenRequest('grant_type=x', { use: 'grant' })) instanceof TypeError);
+  });
+});
+
+describe('registry: compatibility relaxations, reported in every result', () => {
+  // Per party and off by default (README, *Compatibility with deployed clients*): the same
+  // assertions refused without the relaxation, accepted with it and named in `compat`.
+  const registry = registryDoc({
+    clients: [
+      registeredClient('strict-client', keyA),
+      registeredClient('legacy-client', keyC, { compat: ['token_endpoint_audience'] }),
+    ],
+    issuers: [
+      registeredIssuer('https://strict.example', keyB),
+      registeredIssuer('https://google-like.example', keyD, { compat: ['missing_sub'], require_jti: false }),
+    ],
+  });
+  const verifier = registryVerifier(registry);
+  const client = (id, overrides = {}) => ({ iss: id, sub: id, aud: AS, exp: NOW + 60, iat: NOW, jti: `c-${Math.random()}`, ...overrides });
+  const grant = (iss, overrides = {}) => {
+    const claims = { iss, sub: 'alice', aud: AS, exp: NOW + 300, iat: NOW, jti: `g-${Math.random()}`, ...overrides };
+    for (const [name, value] of Object.entries(claims)) if (value === undefined) delete claims[name];
+    return claims;
+  };
+  const CASES = [
+    // [what, key, claims, use, compat, or the refusal's reason]
+    ['strict client, aud = issuer', keyA, client('strict-client'), 'client_authentication', []],
+    ['strict client, aud = token endpoint', keyA, client('strict-client', { aud: TOKEN_ENDPOINT }), 'client_authentication', 'audience_mismatch'],
+    ['legacy client, aud = issuer', keyC, client('legacy-client'), 'client_authentication', []],
+    ['legacy client, aud = token endpoint', keyC, client('legacy-client', { aud: TOKEN_ENDPOINT }), 'client_authentication', ['token_endpoint_audience']],
+    ['legacy client, aud = [issuer, token endpoint]', keyC, client('legacy-client', { aud: [AS, TOKEN_ENDPOINT] }), 'client_authentication', ['token_endpoint_audience']],
+    ['legacy client, aud = another URL', keyC, client('legacy-client', { aud: `${AS}/other` }), 'client_authentication', 'audience_mismatch'],
+    ['strict issuer, sub and jti', keyB, grant('https://strict.example'), 'grant', []],
+    ['strict issuer, no sub', keyB, grant('https://strict.example', { sub: undefined }), 'grant', 'missing_claim'],
+    ['strict issuer, no jti', keyB, grant('https://strict.example', { jti: undefined }), 'grant', 'missing_claim'],
+    ['google-like issuer, sub and jti', keyD, grant('https://google-like.example'), 'grant', []],
+    ['google-like issuer, no sub', keyD, grant('https://google-like.example', { sub: undefined }), 'grant', ['missing_sub']],
+    ['google-like issuer, no jti', keyD, grant('https://google-like.example', { jti: undefined }), 'grant', ['missing_jti']],
+    ['google-like issuer, neither', keyD, grant('https://google-like.example', { sub: undefined, jti: undefined }), 'grant', ['missing_sub', 'missing_jti']],
+  ];
+  for (const [what, key, claims, use, expected] of CASES) {
+    test(what, () => {
+      const token = signRaw({ alg: 'RS256' }, claims, key);
+      if (typeof expected === 'string') {
+        assert.equal(thrown(() => verifier.verify(token, { ...at(NOW), use })).reason, expected);
+        return;
+      }
+      assert.deepEqual(verifier.verify(token, { ...at(NOW), use }).compat, expected);
+      // The same through a token request, on a fresh verifier (the jti was used above).
+      const body =
+        use === 'grant'
+          ? form({ grant_type: GRANT_TYPE, assertion: token })
+          : form({ grant_type: 'client_credentials', client_assertion_type: CLIENT_ASSERTION_TYPE, client_assertion: token });
+      const result = registryVerifier(registry).verifyTokenRequest(body, at(NOW));
+      assert.deepEqual(result.compat, expected);
+      assert.deepEqual(result.clientCompat, use === 'grant' ? undefined : expected);
+    });
+  }
+  test('a grant with a client assertion: compat and clientCompat apart', () => {
+    const body = form({
+      grant_type: GRANT_TYPE,
+      assertion: signRaw({ alg: 'RS256' }, grant('https://google-like.example', { sub: undefined }), keyD),
+      client_assertion_type: CLIENT_ASSERTION_TYPE,
+      client_assertion: signRaw({ alg: 'RS256' }, client('legacy-client', { aud: TOKEN_ENDPOINT }), keyC),
+    });
+    const result = registryVerifier(registry).verifyTokenRequest(body, at(NOW));
+    assert.deepEqual([result.compat, result.clientCompat], [['missing_sub'], ['token_endpoint_audience']]);
   });
 });

@@ -197,7 +197,7 @@ describe('verifyTokenRequest', () => {
     const claims = grantClaims({ scope: 'read' });
     const body = form({ grant_type: GRANT_TYPE, assertion: signRaw(RS256, claims), scope: 'read' });
     const result = grantVerifier().verifyTokenRequest(body, at(NOW));
-    assert.deepEqual(result, { use: 'grant', grantType: GRANT_TYPE, clientAuthentication: 'none', claims });
+    assert.deepEqual(result, { use: 'grant', grantType: GRANT_TYPE, clientAuthentication: 'none', claims, compat: [] });
   });
 
   test('client authentication (§2.2) beside another grant type', () => {
@@ -214,7 +214,9 @@ describe('verifyTokenRequest', () => {
       grantType: 'client_credentials',
       clientAuthentication: 'client_assertion',
       claims,
+      compat: [],
       clientClaims: claims,
+      clientCompat: [],
     });
   });
 
@@ -233,7 +235,9 @@ describe('verifyTokenRequest', () => {
       grantType: GRANT_TYPE,
       clientAuthentication: 'client_assertion',
       claims: grant,
+      compat: [],
       clientClaims: client,
+      clientCompat: [],
     });
   });
 

@@ -22,6 +22,7 @@ import {
   type VerifierOptions,
   type VerifyOptions,
   type VerifyResult,
+  type Relaxation,
 } from 'rfc7523';
 // @ts-expect-error: signing is not in the main entry (it is `rfc7523/sign`)
 import { signAssertion } from 'rfc7523';
@@ -72,6 +73,30 @@ const registryOptions: RegistryOptions = {
   otherClientAuthentication: 'verified-by-caller',
 };
 const fromText: VerifierOptions = { registry: JSON.stringify(document), otherClientAuthentication: 'refuse' };
+// Remote key sets: fetched by the asynchronous methods, cached per verifier and, here, in a
+// cache shared by verifiers.
+const remoteClient: RegisteredClient = {
+  client_id: 'c2',
+  token_endpoint_auth_method: 'private_key_jwt',
+  jwks_uri: 'https://c2.example/jwks',
+};
+const discovered: RegisteredIssuer = { issuer: 'https://idp2.example', discovery: 'openid-configuration' };
+const records = new Map<string, string>();
+const remoteOptions: RegistryOptions = {
+  registry: { issuer: 'https://as.example', clients: [remoteClient], issuers: [discovered] },
+  fetch: globalThis.fetch,
+  jwksCache: {
+    get: async (uri) => records.get(uri),
+    set: async (uri, record) => {
+      records.set(uri, record);
+    },
+  },
+};
+// @ts-expect-error: discovery is "openid-configuration" or "oauth-authorization-server"
+const badDiscovery: RegisteredIssuer = { ...discovered, discovery: 'oidc' };
+// @ts-expect-error: fetch and jwksCache go with a registry
+const fetchBesideKeys: VerifierOptions = { keys, issuer: 'https://idp.example', audience: 'a', fetch: globalThis.fetch };
+void [remoteOptions, badDiscovery, fetchBesideKeys];
 // @ts-expect-error: the per-party options go into the registry
 const keysBesideRegistry: VerifierOptions = { registry: document, keys };
 // @ts-expect-error: a client must say private_key_jwt
@@ -153,6 +178,9 @@ async function asynchronous(token: string, body: string): Promise<string | undef
 }
 
 const result: VerifyResult = grants.verify('eyJ...', when);
+// The relaxations the assertion relied on (empty when strict).
+const relaxations: Relaxation[] = result.compat;
+void relaxations;
 const sub: string = result.claims.sub;
 const exp: number = result.claims.exp;
 const header: Record<string, unknown> = result.header;
@@ -177,11 +205,16 @@ function tokenEndpoint(request: Request, body: string): Response {
     return Response.json({ use, how, grantType: outcome.grantType, clientId, subject, records });
   } catch (err) {
     if (err instanceof AssertionError) {
-      const status: 400 | 401 = err.status;
+      const status: 400 | 401 | 503 = err.status;
+      // 503 (keys_unavailable): the party's keys could not be fetched; retry after this.
+      const retryAfter: number | undefined = err.retryAfter;
+      void retryAfter;
       const fields: string[] = [err.code, err.reason, err.oauthError, err.name, err.message];
       const claim: string | undefined = err.claim;
       void [fields, claim];
-      return new Response(err.body, { status, headers: { 'content-type': 'application/json' } });
+      // keys_unavailable (a remote party's keys cannot be had): 503 with Retry-After.
+      const retry: Record<string, string> = err.retryAfter === undefined ? {} : { 'retry-after': String(err.retryAfter) };
+      return new Response(err.body, { status, headers: { 'content-type': 'application/json', ...retry } });
     }
     throw err;
   }
