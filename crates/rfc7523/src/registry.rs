@@ -74,6 +74,7 @@ use core::fmt;
 use crate::alg::{Algorithm, Algorithms};
 use crate::claims::MAX_CLAIM_STRING_LEN;
 use crate::compat::Compat;
+#[cfg(feature = "claim-conditions")]
 use crate::conditions::{ClaimConditions, ConditionError};
 use crate::error::Use;
 use crate::json::{self, JsonStr, Object, Value};
@@ -260,7 +261,11 @@ pub enum RegistryProblem {
     /// ([`conditions`](crate::conditions)): more than
     /// [`MAX_CLAIM_CONDITIONS`](crate::conditions::MAX_CLAIM_CONDITIONS), an empty or too
     /// long name, a claim the profiles govern, the same claim twice, an empty or too long value.
+    #[cfg(feature = "claim-conditions")]
     ClaimCondition(ConditionError),
+    /// An issuer's `claims` in a build without claim conditions (feature `claim-conditions`:
+    /// the npm package's RS256-only module): refused, never loaded without them.
+    ClaimConditionsNotBuiltIn,
 }
 
 impl fmt::Display for RegistryProblem {
@@ -371,7 +376,11 @@ impl fmt::Display for RegistryProblem {
             RegistryProblem::CompatNeedsTokenEndpoint => f.write_str(
                 "token_endpoint_audience needs the registry's token_endpoint (the URL to accept in aud)",
             ),
+            #[cfg(feature = "claim-conditions")]
             RegistryProblem::ClaimCondition(e) => e.fmt(f),
+            RegistryProblem::ClaimConditionsNotBuiltIn => {
+                f.write_str("claim conditions are not in this build (feature claim-conditions)")
+            }
         }
     }
 }
@@ -507,6 +516,7 @@ pub struct RegisteredParty {
     typ: TypRule,
     subjects: Option<Vec<String>>,
     /// Claim conditions, `(claim, value)`, checked at load (`ClaimConditions::checked`).
+    #[cfg(feature = "claim-conditions")]
     claims: Vec<(String, String)>,
     algorithms: Algorithms,
     #[cfg(feature = "remote")]
@@ -530,6 +540,7 @@ impl RegisteredParty {
             checks,
             typ,
             subjects,
+            #[cfg(feature = "claim-conditions")]
             claims: Vec::new(),
             algorithms: Algorithms::ALL,
             #[cfg(feature = "remote")]
@@ -593,6 +604,7 @@ impl RegisteredParty {
                     None => Subjects::Any,
                     Some(list) => Subjects::OneOfOwned(list),
                 },
+                #[cfg(feature = "claim-conditions")]
                 claims: ClaimConditions::owned(&self.claims),
             },
             key_source: self.key_source(),
@@ -1216,10 +1228,19 @@ fn read_party(
         Some(value) => Some(read_distinct_strings(value, &format!("{at}.subjects"))?),
     };
     // Issuers only: `claims` is not a client field (refused as unknown).
+    #[cfg(feature = "claim-conditions")]
     let claims = match object.get("claims") {
         None => Vec::new(),
+        #[cfg(feature = "claim-conditions")]
         Some(value) => read_claim_conditions(value, &format!("{at}.claims"))?,
     };
+    #[cfg(not(feature = "claim-conditions"))]
+    if object.get("claims").is_some() {
+        return Err(RegistryError::new(
+            format!("{at}.claims"),
+            RegistryProblem::ClaimConditionsNotBuiltIn,
+        ));
+    }
     let compat = match object.get("compat") {
         None => Compat::default(),
         Some(value) => read_compat(
@@ -1235,6 +1256,7 @@ fn read_party(
         checks,
         typ,
         subjects,
+        #[cfg(feature = "claim-conditions")]
         claims,
         algorithms,
         #[cfg(feature = "remote")]
@@ -1505,6 +1527,7 @@ fn read_compat(
 /// pass the rules of claim conditions ([`ClaimConditions::new`]). A value that is not a string,
 /// or an empty one, is refused naming its member (`issuers[0] "…".claims.ref`); the rules of
 /// the list (count, names, lengths, repeats) naming `claims`.
+#[cfg(feature = "claim-conditions")]
 fn read_claim_conditions(
     value: Value<'_>,
     at: &str,
