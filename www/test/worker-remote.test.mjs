@@ -171,7 +171,8 @@ function keyServer() {
   return server;
 }
 
-/** The registry: this server, four clients by jwks_uri, one issuer by discovery (GitHub-shaped). */
+/** The registry: this server, four clients by jwks_uri, two issuers by discovery (GitHub-shaped;
+ *  the second's discovery document always fails). */
 function remoteRegistry(base) {
   const client = (client_id, path) => ({ client_id, token_endpoint_auth_method: 'private_key_jwt', jwks_uri: `${base}${path}`, max_lifetime: 300 });
   return {
@@ -183,7 +184,11 @@ function remoteRegistry(base) {
       client('hang-client', '/hang-jwks'),
       client('rotating-client', '/rotating-jwks'),
     ],
-    issuers: [{ issuer: base, discovery: 'openid-configuration', subjects: [MAIN], max_lifetime: 900 }],
+    issuers: [
+      { issuer: base, discovery: 'openid-configuration', subjects: [MAIN], max_lifetime: 900 },
+      // An issuer whose discovery document the key server refuses (500): its grants get 503.
+      { issuer: `${base}/down-idp`, discovery: 'openid-configuration', subjects: [MAIN], max_lifetime: 900 },
+    ],
   };
 }
 
@@ -218,7 +223,8 @@ describe('Worker example with remote key sets (jwks_uri, discovery; workerd thro
   const keys = keyServer();
   let mf;
   let bundle;
-  /** POST /token to isolate a, and to isolate b (another Worker of the same bundle, the same Cache API). */
+  /** POST /token to isolate a, and to isolate b (another Worker of the same bundle: the same
+   *  Durable Object namespace and Cache API). */
   let postA;
   let postB;
   /** POST /token to a Worker without a working Cache API (Miniflare's `cache: false`). */
@@ -231,7 +237,8 @@ describe('Worker example with remote key sets (jwks_uri, discovery; workerd thro
     const bindings = { REGISTRY: remoteRegistry(keys.base) };
     mf = await startMiniflare([
       bundledWorker(bundle, 'a', { bindings }),
-      bundledWorker(bundle, 'b', { bindings }),
+      // Another isolate of the same Worker: the same Durable Object namespace (a's JtiStore).
+      bundledWorker(bundle, 'b', { bindings, store: { scriptName: 'a' } }),
       // The control: a Worker whose Cache API stores nothing, as on a workers.dev route.
       { ...bundledWorker(bundle, 'no-cache', { bindings }), cache: false },
     ], { storeInRam: true });
@@ -311,7 +318,16 @@ describe('Worker example with remote key sets (jwks_uri, discovery; workerd thro
     assert.deepEqual(keys.hits, before, 'no request reached the key server');
   });
 
-  test('an outage on a cold cache (500, then a hang): 503 temporarily_unavailable with Retry-After, never a token', async (t) => {
+  test('eight copies of one GitHub-shaped grant at once over both isolates (sharing the Durable Object): exactly one token', async () => {
+    const body = grant(githubToken(keys.base));
+    const replies = await Promise.all(Array.from({ length: 8 }, async (_, i) => answer(await (i % 2 ? postB : postA)(body))));
+    assert.equal(replies.filter((reply) => reply.status === 200).length, 1, JSON.stringify(replies.map((reply) => reply.status)));
+    for (const reply of replies.filter((reply) => reply.status !== 200)) {
+      assertError(reply, 400, 'invalid_grant', 'grant assertion: the assertion was already used (jti replay)');
+    }
+  });
+
+  test('an outage on a cold cache (500 for a client and for an issuer, then a hang): 503 temporarily_unavailable with Retry-After, never a token', async (t) => {
     keys.mode['/outage-jwks'] = '500';
     const reply = await answer(await postA(clientCredentials(clientAssertion('outage-client', KEYS.outage))));
     const retryAfter = assertKeysUnavailable(reply);
@@ -320,6 +336,13 @@ describe('Worker example with remote key sets (jwks_uri, discovery; workerd thro
     assertKeysUnavailable(await answer(await postA(clientCredentials(clientAssertion('outage-client', KEYS.outage)))));
     assert.equal(keys.count('/outage-jwks'), 1, 'no refetch within the cooldown');
     t.diagnostic(`500 from the key server: 503, Retry-After ${retryAfter} s, body ${JSON.stringify(reply.body)}`);
+
+    // The same for a grant whose issuer's discovery document fails.
+    keys.mode['/down-idp/.well-known/openid-configuration'] = '500';
+    const grantReply = await answer(await postA(grant(githubToken(`${keys.base}/down-idp`))));
+    assertKeysUnavailable(grantReply);
+    assert.match(grantReply.body.error_description, /^grant assertion: /);
+    assert.equal(keys.count('/down-idp/.well-known/openid-configuration'), 1);
 
     keys.mode['/hang-jwks'] = 'hang';
     const [ms, hung] = await timed(async () => answer(await postB(clientCredentials(clientAssertion('hang-client', KEYS.hang)))));
