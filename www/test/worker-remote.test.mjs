@@ -17,10 +17,13 @@ import { after, before, describe, test } from 'node:test';
 import { requireTool } from './support.mjs';
 import {
   AS,
+  CLIENT,
   CLIENT_ASSERTION_TYPE,
+  PARTIES,
   GRANT_TYPE,
   answer,
   assertError,
+  assertion,
   assertToken,
   bundleWorker,
   bundledWorker,
@@ -171,8 +174,8 @@ function keyServer() {
   return server;
 }
 
-/** The registry: this server, four clients by jwks_uri, two issuers by discovery (GitHub-shaped;
- *  the second's discovery document always fails). */
+/** The registry: this server, four clients by jwks_uri and one with inline keys, two issuers by
+ *  discovery (GitHub-shaped; the second's discovery document always fails). */
 function remoteRegistry(base) {
   const client = (client_id, path) => ({ client_id, token_endpoint_auth_method: 'private_key_jwt', jwks_uri: `${base}${path}`, max_lifetime: 300 });
   return {
@@ -183,6 +186,8 @@ function remoteRegistry(base) {
       client('outage-client', '/outage-jwks'),
       client('hang-client', '/hang-jwks'),
       client('rotating-client', '/rotating-jwks'),
+      // A client with inline keys beside them (wrangler.toml's, the demo page's example key).
+      { client_id: CLIENT, token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [PARTIES.client.key.jwk] }, max_lifetime: 300 },
     ],
     issuers: [
       { issuer: base, discovery: 'openid-configuration', subjects: [MAIN], max_lifetime: 900 },
@@ -308,6 +313,8 @@ describe('Worker example with remote key sets (jwks_uri, discovery; workerd thro
     const before = { ...keys.hits };
     keys.down = true;
     try {
+      // A party with inline keys never needs the key server.
+      assertToken(await answer(await postB(clientCredentials(assertion({ client: true })))));
       assertToken(await answer(await postA(clientCredentials(clientAssertion('remote-client', KEYS.client)))));
       assertToken(await answer(await postA(grant(githubToken(keys.base)))));
       // Isolate b has not used the issuer: discovery document and key set from the Cache API.
