@@ -29,8 +29,16 @@ import {
   bundledWorker,
   poster,
   startMiniflare,
+  workerConfig,
   workerConstant,
 } from './worker-harness.mjs';
+
+/** A stand-in for D1 (a wrapped binding, as in worker-faults.test.mjs): its rows are ROWS. */
+const FAKE_D1_SCRIPT = `
+export default function (env) {
+  return { prepare: () => ({ bind: () => ({ all: async () => ({ results: env.ROWS }) }) }) };
+}
+`;
 
 /** The core's policy (crates/rfc7523/src/remote_keys), as these tests expect it. */
 const REFETCH_COOLDOWN = 30;
@@ -51,6 +59,7 @@ const KEYS = {
   rotating1: rsaKey('rotating-1'),
   rotating2: rsaKey('rotating-2'),
   gha: rsaKey('gha-1'),
+  d1: rsaKey('d1-1'),
 };
 
 /** A compact JWS, RS256, signed by node:crypto. */
@@ -127,6 +136,7 @@ function keyServer() {
       '/hang-jwks': { keys: [KEYS.hang.jwk] },
       '/rotating-jwks': { keys: [KEYS.rotating1.jwk, KEYS.rotating2.jwk] },
       '/gha-keys': { keys: [KEYS.gha.jwk] },
+      '/d1-jwks': { keys: [KEYS.d1.jwk] },
     },
     count(path) {
       return this.hits[path] ?? 0;
@@ -197,6 +207,13 @@ function remoteRegistry(base) {
   };
 }
 
+/** The client row of the D1 Worker: a client by jwks_uri. */
+const D1_ROW = (base) => ({
+  client_id: 'd1-client',
+  entry: JSON.stringify({ client_id: 'd1-client', token_endpoint_auth_method: 'private_key_jwt', jwks_uri: `${base}/d1-jwks`, max_lifetime: 300 }),
+  updated_at: 0,
+});
+
 /** The Worker's Cache API key of `uri`'s record (www/worker/src/index.js, `jwksCacheKey`). */
 const cacheKey = (uri) => `https://jwks-cache.rfc7523.invalid/v1/${createHash('sha256').update(uri).digest('hex')}`;
 
@@ -234,6 +251,8 @@ describe('Worker example with remote key sets (jwks_uri, discovery; workerd thro
   let postB;
   /** POST /token to a Worker without a working Cache API (Miniflare's `cache: false`). */
   let postNoCache;
+  /** POST /token to a Worker of [env.d1] whose client row has a jwks_uri. */
+  let postD1;
 
   before(async () => {
     await new Promise((resolve) => keys.http.listen(0, '127.0.0.1', resolve));
@@ -246,10 +265,17 @@ describe('Worker example with remote key sets (jwks_uri, discovery; workerd thro
       bundledWorker(bundle, 'b', { bindings, store: { scriptName: 'a' } }),
       // The control: a Worker whose Cache API stores nothing, as on a workers.dev route.
       { ...bundledWorker(bundle, 'no-cache', { bindings }), cache: false },
+      // [env.d1] with one client row by jwks_uri, read again every second.
+      { name: 'fake-d1', modules: true, script: FAKE_D1_SCRIPT },
+      bundledWorker({ config: workerConfig('d1'), dir: bundle.dir }, 'd1', {
+        bindings: { REGISTRY_TTL_SECONDS: 1 },
+        registryDb: { scriptName: 'fake-d1', bindings: { ROWS: [D1_ROW(keys.base)] } },
+      }),
     ], { storeInRam: true });
     postA = await poster(mf, 'a');
     postB = await poster(mf, 'b');
     postNoCache = await poster(mf, 'no-cache');
+    postD1 = await poster(mf, 'd1');
   });
 
   after(async () => {
@@ -383,6 +409,16 @@ describe('Worker example with remote key sets (jwks_uri, discovery; workerd thro
     }
     assertToken(await answer(await postA(clientCredentials(clientAssertion('rotating-client', KEYS.rotating2)))));
     assert.equal(keys.count('/rotating-jwks'), 1, 'unknown kids within the cooldown: no refetch');
+  });
+
+  test('clients in D1: a row with jwks_uri; the registry read again after its TTL reuses the cached keys', async () => {
+    assertToken(await answer(await postD1(clientCredentials(clientAssertion('d1-client', KEYS.d1)))));
+    assert.equal(keys.count('/d1-jwks'), 1);
+    // REGISTRY_TTL_SECONDS is 1: the next request builds a new verifier from D1, whose key
+    // cache is empty; it adopts the Cache API record instead of fetching.
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    assertToken(await answer(await postD1(clientCredentials(clientAssertion('d1-client', KEYS.d1)))));
+    assert.equal(keys.count('/d1-jwks'), 1, 'a new verifier of the isolate reads the shared record');
   });
 
   test('the Worker names the stale grace it stores records for', () => {
