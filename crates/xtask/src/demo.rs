@@ -133,7 +133,7 @@ pub(crate) fn test_steps() -> Vec<Step> {
                 "www/test/worker-d1.test.mjs",
                 "www/test/worker-faults.test.mjs",
                 "www/test/worker-hostile.test.mjs",
-                // Remote key sets, a loopback key server: about 10 s (5 of them a hang).
+                // Remote key sets, a loopback key server: about 12 s (5 of them a hang).
                 "www/test/worker-remote.test.mjs",
             ],
             env: worker_env.clone(),
