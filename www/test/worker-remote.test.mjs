@@ -200,7 +200,8 @@ function remoteRegistry(base) {
       { client_id: CLIENT, token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [PARTIES.client.key.jwk] }, max_lifetime: 300 },
     ],
     issuers: [
-      { issuer: base, discovery: 'openid-configuration', subjects: [MAIN], max_lifetime: 900 },
+      // Workload identity: the subject and claim conditions (README, Workload identity).
+      { issuer: base, discovery: 'openid-configuration', subjects: [MAIN], claims: { repository: 'octo-org/octo-repo', environment: 'production' }, max_lifetime: 900 },
       // An issuer whose discovery document the key server refuses (500): its grants get 503.
       { issuer: `${base}/down-idp`, discovery: 'openid-configuration', subjects: [MAIN], max_lifetime: 900 },
     ],
@@ -325,6 +326,9 @@ describe('Worker example with remote key sets (jwks_uri, discovery; workerd thro
     assertError(feature, 400, 'invalid_grant', 'grant assertion: the sub claim is not the expected subject');
     const otherRepo = await answer(await postA(grant(githubToken(keys.base, { sub: 'repo:evil-org/octo-repo:ref:refs/heads/main' }))));
     assertError(otherRepo, 400, 'invalid_grant', 'grant assertion: the sub claim is not the expected subject');
+    // The subject allowed, a claim condition not met (a job of another environment).
+    const staging = await answer(await postA(grant(githubToken(keys.base, { environment: 'staging' }))));
+    assertError(staging, 400, 'invalid_grant', 'grant assertion: the environment claim is not the required value');
     // The Durable Object finds the replay; the asynchronous replay judge words it.
     const replay = await answer(await postA(grant(token)));
     assertError(replay, 400, 'invalid_grant', 'grant assertion: the assertion was already used (jti replay)');
