@@ -120,6 +120,7 @@ pub const CLIENT_FIELDS: &[&str] = &[
     "client_id",
     "jwks",
     "jwks_uri",
+    "x509",
     "token_endpoint_auth_method",
     "token_endpoint_auth_signing_alg",
     "max_lifetime",
@@ -139,6 +140,7 @@ pub const ISSUER_FIELDS: &[&str] = &[
     "issuer",
     "jwks",
     "jwks_uri",
+    "x509",
     "discovery",
     "token_endpoint_auth_signing_alg",
     "subjects",
@@ -263,6 +265,8 @@ pub enum RegistryProblem {
     /// long name, a claim the profiles govern, the same claim twice, an empty or too long value.
     #[cfg(feature = "claim-conditions")]
     ClaimCondition(ConditionError),
+    /// `x509` beside `jwks`, `jwks_uri` or `discovery`: the keys come from one place.
+    X509WithOtherKeys,
     /// An issuer's `claims` in a build without claim conditions (feature `claim-conditions`:
     /// the npm package's RS256-only module): refused, never loaded without them.
     ClaimConditionsNotBuiltIn,
@@ -378,6 +382,9 @@ impl fmt::Display for RegistryProblem {
             ),
             #[cfg(feature = "claim-conditions")]
             RegistryProblem::ClaimCondition(e) => e.fmt(f),
+            RegistryProblem::X509WithOtherKeys => f.write_str(
+                "x509 must not be combined with jwks, jwks_uri or discovery: the keys come from one place",
+            ),
             RegistryProblem::ClaimConditionsNotBuiltIn => {
                 f.write_str("claim conditions are not in this build (feature claim-conditions)")
             }
@@ -1283,6 +1290,13 @@ fn read_keys(
 ) -> Result<KeysConfig, RegistryError> {
     let field = format!("{at}.jwks");
     let discovery = object.get("discovery");
+    if let Some(map) = object.get("x509") {
+        let at = format!("{at}.x509");
+        if object.get("jwks").is_some() || object.get("jwks_uri").is_some() || discovery.is_some() {
+            return Err(RegistryError::new(at, RegistryProblem::X509WithOtherKeys));
+        }
+        return read_x509_map(map, at).map(KeysConfig::Inline);
+    }
     match (object.get("jwks"), object.get("jwks_uri"), discovery) {
         (Some(_), Some(_), _) => Err(RegistryError::new(field, RegistryProblem::JwksAndJwksUri)),
         // Without the feature, any `discovery` is refused as such.
@@ -1334,6 +1348,48 @@ fn read_keys(
             field,
             RegistryProblem::WrongType("a JWK Set object ({\"keys\": [...]})"),
         )),
+    }
+}
+
+/// An `x509` member: an X.509 map (a JSON object of `kid` -> PEM certificate, as Google
+/// publishes a service account's keys at
+/// `https://www.googleapis.com/service_accounts/v1/metadata/x509/EMAIL`), read by
+/// [`KeySet::load_x509_map`]: each certificate's public key with its member's name as `kid`,
+/// its validity dates reported, not enforced, no chain trusted. A refusal names the member.
+/// Without the `x509` feature: refused, [`KeyError::CertificatesNotBuiltIn`].
+fn read_x509_map(value: Value<'_>, at: String) -> Result<OwnedKeys, RegistryError> {
+    let Value::Object(text) = value else {
+        return Err(RegistryError::new(
+            at,
+            RegistryProblem::WrongType(
+                "an X.509 map object ({\"kid\": \"-----BEGIN CERTIFICATE-----…\"})",
+            ),
+        ));
+    };
+    #[cfg(feature = "x509")]
+    {
+        let text = core::str::from_utf8(text)
+            .map_err(|_| RegistryError::new(at.clone(), RegistryProblem::NotJson))?;
+        if text.len() > MAX_KEY_TEXT_LEN {
+            return Err(RegistryError::new(
+                at,
+                RegistryProblem::Key(KeyError::TooLarge),
+            ));
+        }
+        let mut set: alloc::boxed::Box<KeySet> = alloc::boxed::Box::default();
+        set.load_x509_map(text).map_err(|e| match e.kid {
+            Some(kid) => RegistryError::new(format!("{at}.{kid}"), RegistryProblem::Key(e.error)),
+            None => RegistryError::new(at, RegistryProblem::Key(e.error)),
+        })?;
+        Ok(OwnedKeys::from_set(&set))
+    }
+    #[cfg(not(feature = "x509"))]
+    {
+        let _ = text;
+        Err(RegistryError::new(
+            at,
+            RegistryProblem::Key(KeyError::CertificatesNotBuiltIn),
+        ))
     }
 }
 
