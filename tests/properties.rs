@@ -8,6 +8,9 @@
 //! - **form round trips**: token request parameters encoded (with every legal variation:
 //!   `+` or `%20`, upper or lower case hex, encoded or plain names, any order) parse back
 //!   exactly;
+//! - **claim conditions**: a claim of any Unicode text, written with minimal escapes or with
+//!   every character as `\u` escapes (surrogate pairs for astral characters), meets a
+//!   condition on exactly its decoded text and fails one on any other text;
 //! - **NumericDate**: any number text (RFC 8259 grammar or not) in `exp`, `nbf`, `iat` is
 //!   accepted with the right value or refused with a typed error, never a panic.
 //!
@@ -234,6 +237,70 @@ proptest! {
             read.iat().map(|d| (d.floor(), d.is_fractional())),
             iat.map(|(_, s, frac)| (s, frac))
         );
+    }
+}
+
+/// `text` as a JSON string with every character written as a `\u` escape (UTF-16 code units,
+/// so astral characters as surrogate pairs), in upper or lower case hex.
+fn escaped_everywhere(text: &str, upper: bool) -> String {
+    let mut out = String::from("\"");
+    let mut units = [0u16; 2];
+    for c in text.chars() {
+        for unit in c.encode_utf16(&mut units) {
+            if upper {
+                out.push_str(&format!("\\u{unit:04X}"));
+            } else {
+                out.push_str(&format!("\\u{unit:04x}"));
+            }
+        }
+    }
+    out.push('"');
+    out
+}
+
+proptest! {
+    #![proptest_config(config(CASES))]
+
+    #[test]
+    fn claim_conditions_compare_decoded_text(
+        value in claim_string(),
+        other in claim_string(),
+        style in 0u8..3,
+    ) {
+        use rfc7523::{ClaimCondition, ClaimConditions, ClaimName, ConditionProblem};
+        let f = fixtures();
+        let written = match style {
+            0 => json!(value).to_string(),
+            1 => escaped_everywhere(&value, false),
+            _ => escaped_everywhere(&value, true),
+        };
+        let payload = format!(
+            r#"{{"iss":"https://wl.example","sub":"job","aud":"{AS_ISSUER}","exp":{},"jti":"j","workload":{written}}}"#,
+            NOW + 60
+        );
+        prop_assume!(payload.len() <= 6_000);
+        let token = sign_raw(br#"{"alg":"RS256","typ":"JWT"}"#, payload.as_bytes());
+        let judge = |required: &str| {
+            let list = [ClaimCondition { claim: "workload", value: required }];
+            let conditions = ClaimConditions::new(&list).unwrap_or_else(|e| panic!("{e}"));
+            let parties = [Party::new("https://wl.example", &f.keys).with_policy(Policy {
+                claims: conditions,
+                ..Policy::default()
+            })];
+            grant_profile(&parties)
+                .validate(&token, NOW, &mut MemoryReplayStore::<2>::new(), &mut DecodeBuffer::new())
+                .map(|_| ())
+        };
+        prop_assert_eq!(judge(&value), Ok(()), "{}", written);
+        if other != value {
+            prop_assert_eq!(
+                judge(&other),
+                Err(Error::ClaimMismatch {
+                    claim: ClaimName::new("workload"),
+                    problem: ConditionProblem::Different,
+                })
+            );
+        }
     }
 }
 

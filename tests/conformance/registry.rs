@@ -934,13 +934,23 @@ fn the_json_schema_matches_the_loader() {
         defs["issuer"]["properties"]["claims"]["$ref"],
         json!("#/$defs/claims")
     );
-    // Exactly one key source: a client has two, an issuer three.
+    // Exactly one key source: a client has three, an issuer four.
     assert_eq!(
         defs["client"]["oneOf"],
-        json!([{ "required": ["jwks"] }, { "required": ["jwks_uri"] }])
+        json!([{ "required": ["jwks"] }, { "required": ["jwks_uri"] }, { "required": ["x509"] }])
     );
     assert_eq!(
         defs["issuer"]["oneOf"],
-        json!([{ "required": ["jwks"] }, { "required": ["jwks_uri"] }, { "required": ["discovery"] }])
+        json!([
+            { "required": ["jwks"] },
+            { "required": ["jwks_uri"] },
+            { "required": ["x509"] },
+            { "required": ["discovery"] }
+        ])
+    );
+    // The X.509 map's bound is the loader's.
+    assert_eq!(
+        defs["x509"]["maxProperties"],
+        json!(rfc7523::keys::MAX_X509_MAP_MEMBERS)
     );
 }

@@ -496,3 +496,97 @@ fn certificate_size_limit() {
         Err(KeyError::CertificateTooLarge)
     );
 }
+
+/// Validates `token` as a grant of `registry`'s issuers, at `now`.
+fn validate_registry(registry: &rfc7523::Registry, token: &str, now: u64) -> Result<(), Reason> {
+    let profile = GrantProfile {
+        issuers: registry.issuers(),
+        audiences: &[AUDIENCE],
+    };
+    let mut replay = MemoryReplayStore::<4>::new();
+    let mut buffer = DecodeBuffer::new();
+    profile
+        .validate(token, now, &mut replay, &mut buffer)
+        .map(|_| ())
+        .map_err(|e| e.reason())
+}
+
+/// A registry party whose keys are an X.509 map (`x509`, Google's service-account format):
+/// its certificates' keys verify its grants by `kid`, a key of no member is refused, and the
+/// refusals of the document name the party, the field and the member.
+#[test]
+fn a_registry_party_with_an_x509_map() {
+    let dir = TempDir::new("rfc7523-x509-registry");
+    let rsa = make(&dir, Kind::Rsa2048, "rsa", &[]);
+    let p256 = make(&dir, Kind::P256, "p256", &[]);
+    let stranger = make(&dir, Kind::Rsa2048, "stranger", &[]);
+    let weak = make(&dir, Kind::Rsa1024, "weak", &[]);
+    let document = |party: &str| {
+        format!(
+            r#"{{"issuer":"https://as.example","token_endpoint":"{AUDIENCE}","issuers":[{{"issuer":"{ISSUER}",{party}}}]}}"#
+        )
+    };
+    let map = x509_map(&[("k-rsa", &rsa.pem), ("k-p256", &p256.pem)]);
+    let registry = rfc7523::Registry::from_json(&document(&format!(r#""x509":{map}"#)))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let now = now();
+    for (made, kind, kid) in [
+        (&rsa, Kind::Rsa2048, "k-rsa"),
+        (&p256, Kind::P256, "k-p256"),
+    ] {
+        assert_eq!(
+            validate_registry(&registry, &grant(made, kind, Some(kid), now), now),
+            Ok(()),
+            "{kid}"
+        );
+        // Without a kid: the keys of the party are tried.
+        assert_eq!(
+            validate_registry(&registry, &grant(made, kind, None, now), now),
+            Ok(()),
+            "{kid} without kid"
+        );
+    }
+    // A key of no member, under a member's kid or none: refused.
+    for kid in [Some("k-rsa"), None] {
+        assert!(matches!(
+            validate_registry(&registry, &grant(&stranger, Kind::Rsa2048, kid, now), now),
+            Err(Reason::InvalidSignature | Reason::UnknownKey)
+        ));
+    }
+    // The document's refusals.
+    let at = format!(r#"issuers[0] "{ISSUER}".x509"#);
+    let weak_map = x509_map(&[("k-rsa", &rsa.pem), ("k-weak", &weak.pem)]);
+    for (party, expected_at, expected) in [
+        (
+            format!(r#""x509":{map},"jwks":{{"keys":[]}}"#),
+            at.clone(),
+            "x509 must not be combined",
+        ),
+        (
+            format!(r#""x509":{map},"jwks_uri":"https://keys.example/jwks""#),
+            at.clone(),
+            "x509 must not be combined",
+        ),
+        (
+            r#""x509":"-----BEGIN CERTIFICATE-----""#.to_owned(),
+            at.clone(),
+            "X.509 map object",
+        ),
+        (
+            format!(r#""x509":{weak_map}"#),
+            format!("{at}.k-weak"),
+            "RSA",
+        ),
+        (
+            r#""x509":{"k":"not a certificate"}"#.to_owned(),
+            format!("{at}.k"),
+            "",
+        ),
+    ] {
+        let err = rfc7523::Registry::from_json(&document(&party))
+            .err()
+            .unwrap_or_else(|| panic!("accepted: {party}"));
+        assert_eq!(err.at(), expected_at, "{party}: {err}");
+        assert!(err.to_string().contains(expected), "{party}: {err}");
+    }
+}

@@ -1592,6 +1592,8 @@ impl Shared {
             || type_error("the verifier is in use: a replay hook may not call its own verifier");
         let mut replay = self.replay.try_borrow_mut().map_err(|_| in_use())?;
         let config = self.config.try_borrow().map_err(|_| in_use())?;
+        // A `Ref` with `remote` (the keys reload), a plain reference without: one spelling for both.
+        #[allow(clippy::borrow_deref_ref)]
         let config = &*config;
         let platform = self.platform.borrow();
         let platform = platform.as_ref();
@@ -1678,6 +1680,8 @@ fn load_registry(value: &JsValue) -> Result<Registry, JsValue> {
             RegistryProblem::JwksUriNotSupported | RegistryProblem::DiscoveryNotSupported => {
                 NO_REMOTE
             }
+            #[cfg(not(feature = "claim-conditions"))]
+            RegistryProblem::ClaimConditionsNotBuiltIn => NO_CLAIM_CONDITIONS,
             _ => "",
         };
         type_error(&format!("registry: {e}{hint}"))
@@ -1787,6 +1791,12 @@ fn one_party(options: &JsValue) -> Result<OneParty, JsValue> {
 /// registry names `jwks_uri` or `discovery`.
 #[cfg(not(feature = "remote"))]
 const NO_REMOTE: &str = " (rfc7523/rs256 does not fetch key sets: import \"rfc7523\")";
+
+/// What a build without claim conditions (`rfc7523/rs256`, for its size budget) adds where a
+/// registry's issuer names `claims`.
+#[cfg(not(feature = "claim-conditions"))]
+const NO_CLAIM_CONDITIONS: &str =
+    " (rfc7523/rs256 does not check claim conditions: import \"rfc7523\")";
 
 /// The algorithms this build verifies, for messages.
 #[cfg(feature = "all-algorithms")]

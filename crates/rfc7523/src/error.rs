@@ -294,6 +294,7 @@ pub enum Claim {
     Jti,
     /// A claim named by one of the party's claim conditions
     /// ([`conditions`](crate::conditions)): its name, from the configuration.
+    #[cfg(feature = "claim-conditions")]
     Other(ClaimName),
 }
 
@@ -308,6 +309,7 @@ impl Claim {
             Claim::Nbf => "nbf",
             Claim::Iat => "iat",
             Claim::Jti => "jti",
+            #[cfg(feature = "claim-conditions")]
             Claim::Other(name) => name.as_str(),
         }
     }
@@ -317,12 +319,14 @@ impl Claim {
 /// [`MAX_CONDITION_NAME_LEN`](crate::conditions::MAX_CONDITION_NAME_LEN) bytes), so that an
 /// [`Error`] names it without a lifetime or the heap. It comes from the configuration, never
 /// from a token.
+#[cfg(feature = "claim-conditions")]
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ClaimName {
     len: u8,
     bytes: [u8; crate::conditions::MAX_CONDITION_NAME_LEN],
 }
 
+#[cfg(feature = "claim-conditions")]
 impl ClaimName {
     /// `name`, cut at the last character boundary within
     /// [`MAX_CONDITION_NAME_LEN`](crate::conditions::MAX_CONDITION_NAME_LEN) bytes (a
@@ -352,6 +356,7 @@ impl ClaimName {
     }
 }
 
+#[cfg(feature = "claim-conditions")]
 impl fmt::Debug for ClaimName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "ClaimName({:?})", self.as_str())
@@ -359,6 +364,7 @@ impl fmt::Debug for ClaimName {
 }
 
 /// How a claim failed a party's claim condition ([`Error::ClaimMismatch`]).
+#[cfg(feature = "claim-conditions")]
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ConditionProblem {
@@ -522,6 +528,7 @@ pub enum Error {
     /// not the required value ([`conditions`](crate::conditions)); checked after the
     /// signature and the standard claims. Carries the claim's name (from the configuration),
     /// never the token's value.
+    #[cfg(feature = "claim-conditions")]
     ClaimMismatch {
         /// The claim the failed condition names.
         claim: ClaimName,
@@ -568,6 +575,7 @@ impl Error {
             Error::InvalidType(_) => Reason::InvalidType,
             Error::KeysUnavailable { .. } => Reason::KeysUnavailable,
             Error::UnknownRemoteKey => Reason::UnknownKey,
+            #[cfg(feature = "claim-conditions")]
             Error::ClaimMismatch { .. } => Reason::ClaimMismatch,
         }
     }
@@ -607,6 +615,7 @@ impl Error {
             Error::NotYetValid { .. } => Some(Claim::Nbf),
             Error::IssuedInFuture { .. } | Error::TooOld { .. } => Some(Claim::Iat),
             Error::Replayed => Some(Claim::Jti),
+            #[cfg(feature = "claim-conditions")]
             Error::ClaimMismatch { claim, .. } => Some(Claim::Other(*claim)),
             _ => None,
         }
@@ -699,6 +708,7 @@ impl fmt::Display for Error {
             }
             // The same words as `UnknownKey`: the same verdict, told apart only in the type.
             Error::UnknownRemoteKey => f.write_str("no trusted key matches the assertion"),
+            #[cfg(feature = "claim-conditions")]
             Error::ClaimMismatch { claim, problem } => write!(
                 f,
                 "the {} claim {}",
@@ -1026,6 +1036,7 @@ mod tests {
     /// and the description, never a value; `invalid_grant` for grants, `invalid_client` for
     /// client authentication.
     #[test]
+    #[cfg(feature = "claim-conditions")]
     fn claim_mismatch_mapping() {
         let longest = "n".repeat(crate::conditions::MAX_CONDITION_NAME_LEN);
         for (problem, words) in [

@@ -323,6 +323,7 @@ impl<'b> VerifiedAssertion<'b> {
     }
 
     /// The verified payload's bytes (JSON once [`claims`](Self::claims) succeeded).
+    #[cfg(feature = "claim-conditions")]
     pub(crate) fn payload(&self) -> &'b [u8] {
         self.payload
     }

@@ -79,6 +79,7 @@ pub mod alg;
 mod base64url;
 pub mod claims;
 pub mod compat;
+#[cfg(feature = "claim-conditions")]
 pub mod conditions;
 pub mod error;
 pub mod form;
@@ -99,11 +100,14 @@ pub mod token_request;
 pub use alg::{Algorithm, Algorithms, KeyType};
 pub use claims::{Audience, AudienceValues, ClaimStr, ClaimString, Claims, NumericDate};
 pub use compat::{Compat, Relaxation, Relaxations};
+#[cfg(feature = "claim-conditions")]
 pub use conditions::{ClaimCondition, ClaimConditions, ConditionError};
 pub use error::{
-    Claim, ClaimName, ConditionProblem, Error, ErrorResponse, HeaderParameter, Limit, Malformed,
-    OAuthError, Part, Reason, TypProblem, Use,
+    Claim, Error, ErrorResponse, HeaderParameter, Limit, Malformed, OAuthError, Part, Reason,
+    TypProblem, Use,
 };
+#[cfg(feature = "claim-conditions")]
+pub use error::{ClaimName, ConditionProblem};
 pub use jws::{DecodeBuffer, Header, UnverifiedAssertion, VerifiedAssertion};
 #[cfg(feature = "alloc")]
 pub use keys::OwnedKeys;
@@ -126,6 +130,7 @@ pub use token_request::{
 /// Every limit, in one place. Each constant is defined next to the code it bounds.
 pub mod limits {
     pub use crate::claims::{MAX_AUDIENCE_VALUES, MAX_CLAIM_STRING_LEN, MAX_NUMERIC_DATE};
+    #[cfg(feature = "claim-conditions")]
     pub use crate::conditions::{MAX_CLAIM_CONDITIONS, MAX_CONDITION_NAME_LEN};
     pub use crate::error::{MAX_DESCRIPTION_LEN, MAX_ERROR_BODY_LEN};
     pub use crate::form::{

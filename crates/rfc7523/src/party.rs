@@ -13,6 +13,7 @@
 
 use crate::alg::Algorithms;
 use crate::compat::Compat;
+#[cfg(feature = "claim-conditions")]
 use crate::conditions::ClaimConditions;
 use crate::keys::{KeyStore, Keys, RsaKey, SignatureCheck};
 use crate::profile::{Checks, TypRule};
@@ -119,6 +120,7 @@ pub struct Policy<'a> {
     /// (workload identity: GitHub's `repository`, `ref`, …), checked after the signature and
     /// the standard claims ([`conditions`](crate::conditions)). Default: none. A registry
     /// gives them to trusted issuers only (`claims`); the profiles check them for any party.
+    #[cfg(feature = "claim-conditions")]
     pub claims: ClaimConditions<'a>,
 }
 

@@ -74,6 +74,7 @@ use core::fmt;
 use crate::alg::{Algorithm, Algorithms};
 use crate::claims::MAX_CLAIM_STRING_LEN;
 use crate::compat::Compat;
+#[cfg(feature = "claim-conditions")]
 use crate::conditions::{ClaimConditions, ConditionError};
 use crate::error::Use;
 use crate::json::{self, JsonStr, Object, Value};
@@ -119,6 +120,7 @@ pub const CLIENT_FIELDS: &[&str] = &[
     "client_id",
     "jwks",
     "jwks_uri",
+    "x509",
     "token_endpoint_auth_method",
     "token_endpoint_auth_signing_alg",
     "max_lifetime",
@@ -138,6 +140,7 @@ pub const ISSUER_FIELDS: &[&str] = &[
     "issuer",
     "jwks",
     "jwks_uri",
+    "x509",
     "discovery",
     "token_endpoint_auth_signing_alg",
     "subjects",
@@ -260,7 +263,13 @@ pub enum RegistryProblem {
     /// ([`conditions`](crate::conditions)): more than
     /// [`MAX_CLAIM_CONDITIONS`](crate::conditions::MAX_CLAIM_CONDITIONS), an empty or too
     /// long name, a claim the profiles govern, the same claim twice, an empty or too long value.
+    #[cfg(feature = "claim-conditions")]
     ClaimCondition(ConditionError),
+    /// `x509` beside `jwks`, `jwks_uri` or `discovery`: the keys come from one place.
+    X509WithOtherKeys,
+    /// An issuer's `claims` in a build without claim conditions (feature `claim-conditions`:
+    /// the npm package's RS256-only module): refused, never loaded without them.
+    ClaimConditionsNotBuiltIn,
 }
 
 impl fmt::Display for RegistryProblem {
@@ -371,7 +380,14 @@ impl fmt::Display for RegistryProblem {
             RegistryProblem::CompatNeedsTokenEndpoint => f.write_str(
                 "token_endpoint_audience needs the registry's token_endpoint (the URL to accept in aud)",
             ),
+            #[cfg(feature = "claim-conditions")]
             RegistryProblem::ClaimCondition(e) => e.fmt(f),
+            RegistryProblem::X509WithOtherKeys => f.write_str(
+                "x509 must not be combined with jwks, jwks_uri or discovery: the keys come from one place",
+            ),
+            RegistryProblem::ClaimConditionsNotBuiltIn => {
+                f.write_str("claim conditions are not in this build (feature claim-conditions)")
+            }
         }
     }
 }
@@ -506,7 +522,8 @@ pub struct RegisteredParty {
     checks: Checks,
     typ: TypRule,
     subjects: Option<Vec<String>>,
-    /// Claim conditions, `(claim, value)`, checked by `ClaimConditions::owned` at load.
+    /// Claim conditions, `(claim, value)`, checked at load (`ClaimConditions::checked`).
+    #[cfg(feature = "claim-conditions")]
     claims: Vec<(String, String)>,
     algorithms: Algorithms,
     #[cfg(feature = "remote")]
@@ -530,6 +547,7 @@ impl RegisteredParty {
             checks,
             typ,
             subjects,
+            #[cfg(feature = "claim-conditions")]
             claims: Vec::new(),
             algorithms: Algorithms::ALL,
             #[cfg(feature = "remote")]
@@ -593,6 +611,7 @@ impl RegisteredParty {
                     None => Subjects::Any,
                     Some(list) => Subjects::OneOfOwned(list),
                 },
+                #[cfg(feature = "claim-conditions")]
                 claims: ClaimConditions::owned(&self.claims),
             },
             key_source: self.key_source(),
@@ -1216,10 +1235,19 @@ fn read_party(
         Some(value) => Some(read_distinct_strings(value, &format!("{at}.subjects"))?),
     };
     // Issuers only: `claims` is not a client field (refused as unknown).
+    #[cfg(feature = "claim-conditions")]
     let claims = match object.get("claims") {
         None => Vec::new(),
+        #[cfg(feature = "claim-conditions")]
         Some(value) => read_claim_conditions(value, &format!("{at}.claims"))?,
     };
+    #[cfg(not(feature = "claim-conditions"))]
+    if object.get("claims").is_some() {
+        return Err(RegistryError::new(
+            format!("{at}.claims"),
+            RegistryProblem::ClaimConditionsNotBuiltIn,
+        ));
+    }
     let compat = match object.get("compat") {
         None => Compat::default(),
         Some(value) => read_compat(
@@ -1235,6 +1263,7 @@ fn read_party(
         checks,
         typ,
         subjects,
+        #[cfg(feature = "claim-conditions")]
         claims,
         algorithms,
         #[cfg(feature = "remote")]
@@ -1261,6 +1290,13 @@ fn read_keys(
 ) -> Result<KeysConfig, RegistryError> {
     let field = format!("{at}.jwks");
     let discovery = object.get("discovery");
+    if let Some(map) = object.get("x509") {
+        let at = format!("{at}.x509");
+        if object.get("jwks").is_some() || object.get("jwks_uri").is_some() || discovery.is_some() {
+            return Err(RegistryError::new(at, RegistryProblem::X509WithOtherKeys));
+        }
+        return read_x509_map(map, at).map(KeysConfig::Inline);
+    }
     match (object.get("jwks"), object.get("jwks_uri"), discovery) {
         (Some(_), Some(_), _) => Err(RegistryError::new(field, RegistryProblem::JwksAndJwksUri)),
         // Without the feature, any `discovery` is refused as such.
@@ -1312,6 +1348,48 @@ fn read_keys(
             field,
             RegistryProblem::WrongType("a JWK Set object ({\"keys\": [...]})"),
         )),
+    }
+}
+
+/// An `x509` member: an X.509 map (a JSON object of `kid` -> PEM certificate, as Google
+/// publishes a service account's keys at
+/// `https://www.googleapis.com/service_accounts/v1/metadata/x509/EMAIL`), read by
+/// [`KeySet::load_x509_map`]: each certificate's public key with its member's name as `kid`,
+/// its validity dates reported, not enforced, no chain trusted. A refusal names the member.
+/// Without the `x509` feature: refused, [`KeyError::CertificatesNotBuiltIn`].
+fn read_x509_map(value: Value<'_>, at: String) -> Result<OwnedKeys, RegistryError> {
+    let Value::Object(text) = value else {
+        return Err(RegistryError::new(
+            at,
+            RegistryProblem::WrongType(
+                "an X.509 map object ({\"kid\": \"-----BEGIN CERTIFICATE-----…\"})",
+            ),
+        ));
+    };
+    #[cfg(feature = "x509")]
+    {
+        let text = core::str::from_utf8(text)
+            .map_err(|_| RegistryError::new(at.clone(), RegistryProblem::NotJson))?;
+        if text.len() > MAX_KEY_TEXT_LEN {
+            return Err(RegistryError::new(
+                at,
+                RegistryProblem::Key(KeyError::TooLarge),
+            ));
+        }
+        let mut set: alloc::boxed::Box<KeySet> = alloc::boxed::Box::default();
+        set.load_x509_map(text).map_err(|e| match e.kid {
+            Some(kid) => RegistryError::new(format!("{at}.{kid}"), RegistryProblem::Key(e.error)),
+            None => RegistryError::new(at, RegistryProblem::Key(e.error)),
+        })?;
+        Ok(OwnedKeys::from_set(&set))
+    }
+    #[cfg(not(feature = "x509"))]
+    {
+        let _ = text;
+        Err(RegistryError::new(
+            at,
+            RegistryProblem::Key(KeyError::CertificatesNotBuiltIn),
+        ))
     }
 }
 
@@ -1505,6 +1583,7 @@ fn read_compat(
 /// pass the rules of claim conditions ([`ClaimConditions::new`]). A value that is not a string,
 /// or an empty one, is refused naming its member (`issuers[0] "…".claims.ref`); the rules of
 /// the list (count, names, lengths, repeats) naming `claims`.
+#[cfg(feature = "claim-conditions")]
 fn read_claim_conditions(
     value: Value<'_>,
     at: &str,
@@ -1541,6 +1620,7 @@ fn read_claim_conditions(
         .members()
         .map(|(name, value)| match value {
             Value::String(s) => (name.chars().collect(), s.chars().collect()),
+            // Not reached: every value was checked to be a string above.
             _ => (String::new(), String::new()),
         })
         .collect();

@@ -110,7 +110,8 @@ pub(crate) fn setup(root: &Path) -> Result<(), String> {
 /// the page in headless Chromium, served by this very server (the test starts this xtask
 /// binary with `demo --no-build --port 0`), and the Worker example in workerd (wrangler's
 /// bundle in Miniflare, two instances sharing the Durable Object, then `wrangler dev`; its
-/// clients in D1, set up with `wrangler d1`; the injected faults; the hostile-HTTP table), real
+/// clients in D1, set up with `wrangler d1`; the injected faults; the hostile-HTTP table; remote
+/// key sets from a loopback key server, shared through the Cache API), real
 /// OAuth client libraries against the Worker (Python's from the venv of [`crate::python`],
 /// Node's from `npm ci`), the README's flows (its `sh` blocks run with bash against `wrangler
 /// dev`, see [`readme_flows`]), then the Worker under load.
@@ -132,6 +133,8 @@ pub(crate) fn test_steps() -> Vec<Step> {
                 "www/test/worker-d1.test.mjs",
                 "www/test/worker-faults.test.mjs",
                 "www/test/worker-hostile.test.mjs",
+                // Remote key sets, a loopback key server: about 12 s (5 of them a hang).
+                "www/test/worker-remote.test.mjs",
             ],
             env: worker_env.clone(),
             ..Step::cargo("worker (workerd)", &[])

@@ -97,7 +97,7 @@ const MODULES: [WasmModule; 3] = [
     WasmModule {
         out_name: OUT_NAME,
         dir: "",
-        cargo_args: &["--features", "all-algorithms,remote"],
+        cargo_args: &["--features", "all-algorithms,remote,claim-conditions"],
         // Not `web`: browsers have no node:crypto to use. Workers have it with the
         // `nodejs_compat` flag: their own build.
         platform_rsa_targets: &["nodejs", "bundler", "workers"],
@@ -206,7 +206,7 @@ pub(crate) fn test_steps() -> Vec<Step> {
                     // Both modules' exports: the tests sign, then verify; the node:crypto
                     // RSA of the nodejs build; every algorithm of the main module.
                     "--features",
-                    "sign,platform-rsa,all-algorithms",
+                    "sign,platform-rsa,all-algorithms,claim-conditions",
                     "--test",
                     "node",
                     // Every Wycheproof RSA verify case on wasm32 (the radix-2^27 arithmetic),

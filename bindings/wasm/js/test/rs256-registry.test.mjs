@@ -9,6 +9,7 @@ import { describe, test } from 'node:test';
 import { SignJWT } from 'jose';
 
 import {
+  AS,
   CLIENT,
   ISSUER,
   NOW,
@@ -23,6 +24,7 @@ import {
   registeredIssuer,
   registryDoc,
   rs256,
+  signRaw,
   thrown,
 } from '../support/fixtures.mjs';
 
@@ -101,5 +103,20 @@ describe("a registry in the RS256-only module ('rfc7523/rs256') that needs anoth
       // The main module verifies it with the same document.
       assert.equal(main.verify(token, options).header.alg, alg);
     }
+  });
+
+  test("an issuer's claims (claim conditions) are refused at load, naming the main module; the main module loads and checks them", () => {
+    const registry = registryDoc({ issuers: [registeredIssuer(ISSUER, keyB, { claims: { repository: 'octo-org/octo-repo' } })] });
+    const err = thrown(() => new rs256.AssertionVerifier({ registry }));
+    assert.ok(err instanceof TypeError);
+    assert.equal(
+      err.message,
+      `registry: issuers[0] "${ISSUER}".claims: claim conditions are not in this build (feature claim-conditions) (rfc7523/rs256 does not check claim conditions: import "rfc7523")`,
+    );
+    // Never loaded without its conditions: the same document in the main module checks them.
+    const main = new m.AssertionVerifier({ registry });
+    const grant = (repository) => signRaw({ alg: 'RS256' }, { iss: ISSUER, sub: 'alice', aud: AS, exp: NOW + 300, iat: NOW, jti: `g-${Math.random()}`, repository }, keyB);
+    assert.equal(main.verify(grant('octo-org/octo-repo'), { ...at(NOW), use: 'grant' }).claims.repository, 'octo-org/octo-repo');
+    assert.equal(thrown(() => main.verify(grant('octo-org/other'), { ...at(NOW), use: 'grant' })).reason, 'claim_mismatch');
   });
 });
