@@ -42,15 +42,7 @@ pub const MAX_CONDITION_NAME_LEN: usize = 29;
 /// The registered claims the profiles check themselves (RFC 7519 §4.1), which no condition may
 /// name: `sub` is constrained with [`Subjects`](crate::Subjects), the others by the profiles'
 /// rules.
-pub const GOVERNED_CLAIMS: [Claim; 7] = [
-    Claim::Iss,
-    Claim::Sub,
-    Claim::Aud,
-    Claim::Exp,
-    Claim::Nbf,
-    Claim::Iat,
-    Claim::Jti,
-];
+pub const GOVERNED_CLAIMS: [Claim; 7] = crate::error::REGISTERED_CLAIMS;
 
 /// One condition: the top-level claim `claim` must be a JSON string equal to `value`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

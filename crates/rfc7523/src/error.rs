@@ -298,6 +298,18 @@ pub enum Claim {
     Other(ClaimName),
 }
 
+/// The registered claims of RFC 7519 §4.1 this crate checks (and sets, when signing): the
+/// governed claims of the claim conditions and of the signer's extra claims.
+pub(crate) const REGISTERED_CLAIMS: [Claim; 7] = [
+    Claim::Iss,
+    Claim::Sub,
+    Claim::Aud,
+    Claim::Exp,
+    Claim::Nbf,
+    Claim::Iat,
+    Claim::Jti,
+];
+
 impl Claim {
     /// The claim name.
     pub fn as_str(&self) -> &str {

@@ -16,7 +16,7 @@
 //! ones, such as those of a CI job's OIDC token (`repository`, `ref`, …) for a rehearsal of
 //! workload identity. At most [`MAX_EXTRA_CLAIMS`], names of 1 to [`MAX_EXTRA_CLAIM_NAME_LEN`]
 //! bytes, distinct and none of the registered claims the signer sets itself
-//! ([`GOVERNED_CLAIMS`]: `iss`, `sub`, `aud`, `exp`, `nbf`, `iat`, `jti`), values of 0 to
+//! (`iss`, `sub`, `aud`, `exp`, `nbf`, `iat`, `jti`), values of 0 to
 //! [`MAX_CLAIM_STRING_LEN`] bytes, JSON-escaped as RFC 8259 §7 requires; the whole token at
 //! most [`MAX_TOKEN_LEN`] bytes ([`SignError::TooLarge`]).
 //!
@@ -50,7 +50,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::claims::MAX_CLAIM_STRING_LEN;
-use crate::conditions::GOVERNED_CLAIMS;
+use crate::error::REGISTERED_CLAIMS as GOVERNED_CLAIMS;
 use crate::jws::{HeaderString, MAX_HEADER_LEN, MAX_PAYLOAD_LEN, MAX_TOKEN_LEN};
 use crate::keys::{KeyError, MAX_RSA_BITS, MIN_RSA_BITS};
 use crate::profile::CLIENT_AUTHENTICATION_TYP;
@@ -240,7 +240,7 @@ pub enum ExtraClaimProblem {
     EmptyName,
     /// A name longer than [`MAX_EXTRA_CLAIM_NAME_LEN`] bytes.
     NameTooLong,
-    /// A registered claim the signer sets itself ([`GOVERNED_CLAIMS`]).
+    /// A registered claim the signer sets itself (`iss`, `sub`, `aud`, `exp`, `nbf`, `iat`, `jti`).
     Governed,
     /// The same name as an earlier extra claim.
     Duplicate,
