@@ -300,6 +300,7 @@ pub enum Claim {
 
 /// The registered claims of RFC 7519 §4.1 this crate checks (and sets, when signing): the
 /// governed claims of the claim conditions and of the signer's extra claims.
+#[cfg(any(feature = "sign", feature = "claim-conditions"))]
 pub(crate) const REGISTERED_CLAIMS: [Claim; 7] = [
     Claim::Iss,
     Claim::Sub,

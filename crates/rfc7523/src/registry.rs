@@ -266,6 +266,7 @@ pub enum RegistryProblem {
     #[cfg(feature = "claim-conditions")]
     ClaimCondition(ConditionError),
     /// `x509` beside `jwks`, `jwks_uri` or `discovery`: the keys come from one place.
+    #[cfg(feature = "x509")]
     X509WithOtherKeys,
     /// An issuer's `claims` in a build without claim conditions (feature `claim-conditions`:
     /// the npm package's RS256-only module): refused, never loaded without them.
@@ -382,6 +383,7 @@ impl fmt::Display for RegistryProblem {
             ),
             #[cfg(feature = "claim-conditions")]
             RegistryProblem::ClaimCondition(e) => e.fmt(f),
+            #[cfg(feature = "x509")]
             RegistryProblem::X509WithOtherKeys => f.write_str(
                 "x509 must not be combined with jwks, jwks_uri or discovery: the keys come from one place",
             ),
@@ -1290,12 +1292,21 @@ fn read_keys(
 ) -> Result<KeysConfig, RegistryError> {
     let field = format!("{at}.jwks");
     let discovery = object.get("discovery");
+    #[cfg(feature = "x509")]
     if let Some(map) = object.get("x509") {
         let at = format!("{at}.x509");
         if object.get("jwks").is_some() || object.get("jwks_uri").is_some() || discovery.is_some() {
             return Err(RegistryError::new(at, RegistryProblem::X509WithOtherKeys));
         }
         return read_x509_map(map, at).map(KeysConfig::Inline);
+    }
+    // Without the feature (the npm package, firmware): refused as such, whatever else is given.
+    #[cfg(not(feature = "x509"))]
+    if object.get("x509").is_some() {
+        return Err(RegistryError::new(
+            format!("{at}.x509"),
+            RegistryProblem::Key(KeyError::CertificatesNotBuiltIn),
+        ));
     }
     match (object.get("jwks"), object.get("jwks_uri"), discovery) {
         (Some(_), Some(_), _) => Err(RegistryError::new(field, RegistryProblem::JwksAndJwksUri)),
@@ -1356,7 +1367,7 @@ fn read_keys(
 /// `https://www.googleapis.com/service_accounts/v1/metadata/x509/EMAIL`), read by
 /// [`KeySet::load_x509_map`]: each certificate's public key with its member's name as `kid`,
 /// its validity dates reported, not enforced, no chain trusted. A refusal names the member.
-/// Without the `x509` feature: refused, [`KeyError::CertificatesNotBuiltIn`].
+#[cfg(feature = "x509")]
 fn read_x509_map(value: Value<'_>, at: String) -> Result<OwnedKeys, RegistryError> {
     let Value::Object(text) = value else {
         return Err(RegistryError::new(
@@ -1366,31 +1377,20 @@ fn read_x509_map(value: Value<'_>, at: String) -> Result<OwnedKeys, RegistryErro
             ),
         ));
     };
-    #[cfg(feature = "x509")]
-    {
-        let text = core::str::from_utf8(text)
-            .map_err(|_| RegistryError::new(at.clone(), RegistryProblem::NotJson))?;
-        if text.len() > MAX_KEY_TEXT_LEN {
-            return Err(RegistryError::new(
-                at,
-                RegistryProblem::Key(KeyError::TooLarge),
-            ));
-        }
-        let mut set: alloc::boxed::Box<KeySet> = alloc::boxed::Box::default();
-        set.load_x509_map(text).map_err(|e| match e.kid {
-            Some(kid) => RegistryError::new(format!("{at}.{kid}"), RegistryProblem::Key(e.error)),
-            None => RegistryError::new(at, RegistryProblem::Key(e.error)),
-        })?;
-        Ok(OwnedKeys::from_set(&set))
-    }
-    #[cfg(not(feature = "x509"))]
-    {
-        let _ = text;
-        Err(RegistryError::new(
+    let text = core::str::from_utf8(text)
+        .map_err(|_| RegistryError::new(at.clone(), RegistryProblem::NotJson))?;
+    if text.len() > MAX_KEY_TEXT_LEN {
+        return Err(RegistryError::new(
             at,
-            RegistryProblem::Key(KeyError::CertificatesNotBuiltIn),
-        ))
+            RegistryProblem::Key(KeyError::TooLarge),
+        ));
     }
+    let mut set: alloc::boxed::Box<KeySet> = alloc::boxed::Box::default();
+    set.load_x509_map(text).map_err(|e| match e.kid {
+        Some(kid) => RegistryError::new(format!("{at}.{kid}"), RegistryProblem::Key(e.error)),
+        None => RegistryError::new(at, RegistryProblem::Key(e.error)),
+    })?;
+    Ok(OwnedKeys::from_set(&set))
 }
 
 /// A `jwks_uri`: a string, a [`KeyUrl`](crate::remote_keys::KeyUrl), no other party's.

@@ -452,3 +452,17 @@ describe('registry: compatibility relaxations, reported in every result', () => 
     assert.deepEqual([result.compat, result.clientCompat], [['missing_sub'], ['token_endpoint_audience']]);
   });
 });
+
+describe('registry: x509 (an X.509 map) is the CLI\'s', () => {
+  test('the npm modules refuse a party whose keys are an X.509 map, naming the party and the field, alone or beside jwks', () => {
+    const map = { k1: '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n' };
+    for (const party of [
+      { issuer: ISSUER, x509: map },
+      { issuer: ISSUER, x509: map, jwks: { keys: [keyB.jwk] } },
+    ]) {
+      const err = thrown(() => registryVerifier(registryDoc({ issuers: [party] })));
+      assert.ok(err instanceof TypeError, String(err));
+      assert.match(err.message, new RegExp(`^registry: issuers\\[0\\] "${ISSUER}"\\.x509: this build does not read X\\.509 certificates`));
+    }
+  });
+});
