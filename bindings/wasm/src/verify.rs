@@ -1242,6 +1242,9 @@ mod asynchronous {
             answers: Vec::new(),
             generation: shared.generation.get(),
         };
+        // `signatures` is a `RefCell` with `remote` (the keys reload) and a plain holder without:
+        // one spelling for both.
+        #[allow(clippy::borrow_deref_ref)]
         match call.step(Vec::new(), &JsValue::UNDEFINED) {
             Ok(out) => match &*shared.signatures.borrow() {
                 Some(signatures) => signatures.drive(out),
