@@ -204,15 +204,18 @@ describe('Worker example under faults (workerd through Miniflare)', { concurrenc
     bundle?.remove();
   });
 
-  /** An assertion (a grant, or the client's) whose replay record key starts with `prefix`, or
-   *  does not when `not` is set. */
+  /** An assertion (a grant, or the client's) whose replay record key starts with `prefix`, or,
+   *  when `not` is set, with none of `prefix`'s characters. */
   async function withKeyPrefix({ client = false, prefix, not = false }) {
     const template = assertion({ client });
     const privatePem = PARTIES[client ? 'client' : 'issuer'].key.privatePem;
     for (let i = 0; i < 2000; i++) {
       const token = await resign(template, privatePem, { jti: `k-${i}-${Math.random()}` });
       const [record] = records(client ? clientCredentials(token) : grant(token));
-      if (record.key.startsWith(prefix) !== not) return token;
+      // `not`: a key that starts with none of `prefix`'s characters (each one a fault the store
+      // injects); otherwise a key that starts with `prefix`.
+      const starts = not ? [...prefix].some((c) => record.key.startsWith(c)) : record.key.startsWith(prefix);
+      if (starts !== not) return token;
     }
     throw new Error(`no key starting with ${prefix} in 2000 tries`);
   }
