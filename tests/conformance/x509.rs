@@ -8,8 +8,8 @@
 use rfc7523::keys::{Validity, MAX_CERTIFICATE_LEN, MAX_KEY_TEXT_LEN, MAX_X509_MAP_MEMBERS};
 use rfc7523::sign::{AssertionRequest, AssertionSigner};
 use rfc7523::{
-    Algorithm, DecodeBuffer, GrantProfile, KeyError, KeySet, MemoryReplayStore, Party, Reason,
-    VerifyingKey,
+    Algorithm, DecodeBuffer, GrantProfile, KeyError, KeyLookup, KeySet, MemoryReplayStore, Party,
+    Reason, VerifyingKey,
 };
 use rfc7523_conformance::{b64url, openssl_ok, TempDir};
 
@@ -161,9 +161,13 @@ fn grant(made: &Made, kind: Kind, kid: Option<&str>, now: u64) -> String {
 
 /// Validates `token` as a grant of the one issuer holding `keys`, at `now`.
 fn validate(keys: &KeySet, token: &str, now: u64) -> Result<(), Reason> {
-    let issuers = [Party::new(ISSUER, keys)];
+    validate_grant(&[Party::new(ISSUER, keys)], token, now)
+}
+
+/// Validates `token` as a grant of `issuers`, at `now`.
+fn validate_grant<L: KeyLookup + ?Sized>(issuers: &L, token: &str, now: u64) -> Result<(), Reason> {
     let profile = GrantProfile {
-        issuers: &issuers,
+        issuers,
         audiences: &[AUDIENCE],
     };
     let mut replay = MemoryReplayStore::<4>::new();
@@ -497,20 +501,6 @@ fn certificate_size_limit() {
     );
 }
 
-/// Validates `token` as a grant of `registry`'s issuers, at `now`.
-fn validate_registry(registry: &rfc7523::Registry, token: &str, now: u64) -> Result<(), Reason> {
-    let profile = GrantProfile {
-        issuers: registry.issuers(),
-        audiences: &[AUDIENCE],
-    };
-    let mut replay = MemoryReplayStore::<4>::new();
-    let mut buffer = DecodeBuffer::new();
-    profile
-        .validate(token, now, &mut replay, &mut buffer)
-        .map(|_| ())
-        .map_err(|e| e.reason())
-}
-
 /// A registry party whose keys are an X.509 map (`x509`, Google's service-account format):
 /// its certificates' keys verify its grants by `kid`, a key of no member is refused, and the
 /// refusals of the document name the party, the field and the member.
@@ -535,13 +525,13 @@ fn a_registry_party_with_an_x509_map() {
         (&p256, Kind::P256, "k-p256"),
     ] {
         assert_eq!(
-            validate_registry(&registry, &grant(made, kind, Some(kid), now), now),
+            validate_grant(registry.issuers(), &grant(made, kind, Some(kid), now), now),
             Ok(()),
             "{kid}"
         );
         // Without a kid: the keys of the party are tried.
         assert_eq!(
-            validate_registry(&registry, &grant(made, kind, None, now), now),
+            validate_grant(registry.issuers(), &grant(made, kind, None, now), now),
             Ok(()),
             "{kid} without kid"
         );
@@ -549,7 +539,11 @@ fn a_registry_party_with_an_x509_map() {
     // A key of no member, under a member's kid or none: refused.
     for kid in [Some("k-rsa"), None] {
         assert!(matches!(
-            validate_registry(&registry, &grant(&stranger, Kind::Rsa2048, kid, now), now),
+            validate_grant(
+                registry.issuers(),
+                &grant(&stranger, Kind::Rsa2048, kid, now),
+                now
+            ),
             Err(Reason::InvalidSignature | Reason::UnknownKey)
         ));
     }
