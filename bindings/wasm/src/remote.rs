@@ -583,13 +583,7 @@ impl Shared {
                 match installed {
                     Ok((body, freshness)) => {
                         let stored = cache.jwks.cache.fetched(ticket, now, freshness);
-                        let persist = matches!(
-                            stored,
-                            rfc7523::remote_keys::Stored::Replaced { persist: true }
-                        );
-                        persist
-                            .then(|| record(&uri, fetched_at, freshness.max_age(), &body))
-                            .flatten()
+                        record_to_share(stored, &uri, fetched_at, freshness, &body)
                     }
                     Err(cause) => {
                         cache.jwks.cache.failed(ticket, now, cause);
@@ -616,13 +610,7 @@ impl Shared {
                     Ok((jwks_uri, body, freshness)) => {
                         set_jwks_uri(cache, jwks_uri);
                         let stored = cache.discovery.cache.fetched(ticket, now, freshness);
-                        let persist = matches!(
-                            stored,
-                            rfc7523::remote_keys::Stored::Replaced { persist: true }
-                        );
-                        persist
-                            .then(|| record(&uri, fetched_at, freshness.max_age(), &body))
-                            .flatten()
+                        record_to_share(stored, &uri, fetched_at, freshness, &body)
                     }
                     Err(cause) => {
                         cache.discovery.cache.failed(ticket, now, cause);
@@ -748,6 +736,23 @@ fn registry_of(config: &super::Config) -> Option<&Registry> {
 
 /// The core record of a document, as text (a JWK Set or discovery document that passed the
 /// core's checks is UTF-8 JSON).
+/// The record a fetch that `stored` describes leaves for the shared `jwksCache`: only when its
+/// document replaced the cached one and may be persisted.
+fn record_to_share(
+    stored: rfc7523::remote_keys::Stored,
+    uri: &str,
+    fetched_at: u64,
+    freshness: Freshness,
+    body: &[u8],
+) -> Option<String> {
+    match stored {
+        rfc7523::remote_keys::Stored::Replaced { persist: true } => {
+            record(uri, fetched_at, freshness.max_age(), body)
+        }
+        _ => None,
+    }
+}
+
 fn record(uri: &str, fetched_at: u64, max_age: u64, body: &[u8]) -> Option<String> {
     let record = Record::new(uri, fetched_at, max_age, body).ok()?;
     let mut out = vec![0u8; record.encoded_len()];
